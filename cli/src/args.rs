@@ -1,0 +1,92 @@
+//! The command line: a contract that scripts and tests rely on.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// circle: private support circles with no server and no accounts.
+#[derive(Parser, Debug)]
+#[command(name = "circle", version, about, propagate_version = true)]
+pub struct Cli {
+    /// The node's home directory [default: the platform's data directory, e.g. ~/.local/share/circle]
+    #[arg(long, env = "CIRCLE_HOME", global = true)]
+    pub home: Option<PathBuf>,
+    /// Print data as JSON (one object per line for lists)
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Set up this node: its identity, protected by a passphrase (CIRCLE_PASSPHRASE or a prompt)
+    Init {
+        /// Your default nickname in circles (first name or nickname; you can use another per circle)
+        #[arg(long)]
+        name: String,
+    },
+    /// Run the node in the foreground until Ctrl-C
+    Up {
+        /// Address to listen on (repeatable) [default: all interfaces, TCP and QUIC port 7117]
+        #[arg(long = "listen", value_name = "MULTIADDR")]
+        listen: Vec<String>,
+        /// Do not look for other members' nodes on the local network
+        #[arg(long)]
+        no_mdns: bool,
+    },
+    /// Show whether the node runs, its addresses and circles
+    Status,
+    /// Start a new circle; prints its id
+    Create {
+        /// The circle's name
+        name: String,
+        /// Your nickname in this circle [default: the one from init]
+        #[arg(long = "name", value_name = "NICK")]
+        nick: Option<String>,
+    },
+    /// Invite someone to a circle; prints the invite to send them (the node must be running)
+    Invite {
+        /// Circle id or name
+        circle: String,
+        /// How long the invite stays valid: 90s, 30m, 24h, 7d
+        #[arg(long, default_value = "7d")]
+        expires: String,
+        /// How many people may join with it
+        #[arg(long, default_value_t = 1)]
+        uses: u32,
+    },
+    /// Join a circle with an invite; prints the circle id (the node must be running)
+    Join {
+        /// The invite, as you received it (starts with circle1)
+        token: String,
+        /// Your nickname in this circle [default: the one from init]
+        #[arg(long = "name", value_name = "NICK")]
+        nick: Option<String>,
+    },
+    /// List your circles
+    Circles,
+    /// List a circle's members
+    Members {
+        /// Circle id or name
+        circle: String,
+    },
+    /// Share something with a circle; prints the message id
+    Share {
+        /// Circle id or name
+        circle: String,
+        /// What to share; `-` reads it from standard input
+        text: String,
+    },
+    /// Read a circle's messages
+    Feed {
+        /// Circle id or name
+        circle: String,
+        /// Keep waiting for new messages (needs the node running)
+        #[arg(long)]
+        follow: bool,
+        /// Show only the newest N messages
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+}

@@ -1,0 +1,77 @@
+//! A client of the running node's local API.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow};
+use circle_node::{ApiInfo, Home};
+use serde_json::Value;
+
+/// A connection to a running node.
+pub struct Client {
+    info: ApiInfo,
+    http: reqwest::Client,
+}
+
+impl Client {
+    /// Connects to the node of `home` if it runs.
+    pub async fn connect(home: &Home) -> Option<Client> {
+        let info = home.read_api()?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(2))
+            .build()
+            .ok()?;
+        let client = Client { info, http };
+        client.get("/v1/status").await.ok()?;
+        Some(client)
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value> {
+        let response = request
+            .bearer_auth(&self.info.token)
+            .send()
+            .await
+            .context("lost contact with the running node")?;
+        let status = response.status();
+        let body: Value = response
+            .json()
+            .await
+            .context("the node's answer could not be read")?;
+        if status.is_success() {
+            Ok(body)
+        } else {
+            let message = body["error"].as_str().unwrap_or("the node refused the request");
+            Err(anyhow!("{message}"))
+        }
+    }
+
+    /// GET a path.
+    pub async fn get(&self, path: &str) -> Result<Value> {
+        self.send(self.http.get(format!("{}{path}", self.info.url))).await
+    }
+
+    /// GET with a long timeout (long polls).
+    pub async fn get_waiting(&self, path: &str, wait: Duration) -> Result<Value> {
+        let request = self
+            .http
+            .get(format!("{}{path}", self.info.url))
+            .timeout(wait + Duration::from_secs(10));
+        self.send(request).await
+    }
+
+    /// POST JSON to a path.
+    pub async fn post(&self, path: &str, body: Value) -> Result<Value> {
+        self.send(self.http.post(format!("{}{path}", self.info.url)).json(&body)).await
+    }
+}
+
+/// Percent-encodes a path segment (circle names may contain spaces).
+pub fn segment(text: &str) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}

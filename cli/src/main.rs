@@ -1,0 +1,381 @@
+//! `circle`: the command-line interface to a circle node.
+//!
+//! When the node of `--home` runs, commands go through its local API; otherwise they open the
+//! store directly, and what they write is sent when the node next runs.
+
+mod args;
+mod client;
+mod passphrase;
+
+use std::{io::Read, process::ExitCode, time::Duration};
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::Parser;
+use circle_node::{Api, Circles, FeedItem, Home, Node, NodeConfig, DEFAULT_LOCK_WAIT};
+use serde_json::{Value, json};
+
+use args::{Cli, Command};
+use client::{Client, segment};
+
+/// How long one feed long-poll waits.
+const FOLLOW_WAIT: Duration = Duration::from_secs(30);
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", one_line(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The error and its causes on one line, without repeating what the outer message says.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut line = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !line.contains(&c) {
+            line.push_str(": ");
+            line.push_str(&c);
+        }
+    }
+    line
+}
+
+struct Ctx {
+    home: Home,
+    json: bool,
+}
+
+impl Ctx {
+    fn require_init(&self) -> Result<()> {
+        if !self.home.is_initialized() {
+            bail!(
+                "no circle node is set up in {}: run `circle init --name NICK` first",
+                self.home.dir().display()
+            );
+        }
+        Ok(())
+    }
+
+    /// Opens the store directly (the node is not running).
+    fn open_local(&self) -> Result<Circles> {
+        self.require_init()?;
+        let pass = passphrase::get(self.home.dir())?;
+        let store = self.home.open(pass.as_bytes(), DEFAULT_LOCK_WAIT, |wait| {
+            eprintln!("Another circle command is using the store; waiting up to {} s...", wait.as_secs());
+        })?;
+        Ok(Circles::load(store)?)
+    }
+
+    async fn client(&self) -> Option<Client> {
+        Client::connect(&self.home).await
+    }
+
+    async fn require_node(&self, what: &str) -> Result<Client> {
+        self.require_init()?;
+        self.client().await.ok_or_else(|| {
+            anyhow!("the node is not running: start it with `circle up` in another terminal, then {what} again")
+        })
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let dir = match cli.home {
+        Some(dir) => dir,
+        None => dirs::data_dir()
+            .map(|d| d.join("circle"))
+            .ok_or_else(|| anyhow!("cannot find a data directory: pass --home DIR"))?,
+    };
+    let ctx = Ctx { home: Home::new(dir), json: cli.json };
+    match cli.command {
+        Command::Init { name } => init(&ctx, &name),
+        Command::Up { listen, no_mdns } => up(&ctx, listen, no_mdns).await,
+        Command::Status => status(&ctx).await,
+        Command::Create { name, nick } => create(&ctx, &name, nick).await,
+        Command::Invite { circle, expires, uses } => invite(&ctx, &circle, &expires, uses).await,
+        Command::Join { token, nick } => join(&ctx, &token, nick).await,
+        Command::Circles => circles(&ctx).await,
+        Command::Members { circle } => members(&ctx, &circle).await,
+        Command::Share { circle, text } => share(&ctx, &circle, &text).await,
+        Command::Feed { circle, follow, limit } => feed(&ctx, &circle, follow, limit).await,
+    }
+}
+
+fn init(ctx: &Ctx, name: &str) -> Result<()> {
+    if ctx.home.is_initialized() {
+        bail!("a circle node is already set up in {}", ctx.home.dir().display());
+    }
+    let pass = passphrase::new(ctx.home.dir())?;
+    ctx.home.init(pass.as_bytes(), name)?;
+    eprintln!("Your node is set up in {}.", ctx.home.dir().display());
+    eprintln!("Start it with `circle up`, then create a circle or join one with an invite.");
+    Ok(())
+}
+
+async fn up(ctx: &Ctx, listen: Vec<String>, no_mdns: bool) -> Result<()> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CIRCLE_LOG")
+                .unwrap_or_else(|_| "warn,circle_node=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    if ctx.client().await.is_some() {
+        bail!("the node of {} is already running", ctx.home.dir().display());
+    }
+    let mut config = NodeConfig::default().with_mdns(!no_mdns);
+    if !listen.is_empty() {
+        let addrs = listen
+            .iter()
+            .map(|a| a.parse().with_context(|| format!("'{a}' is not a valid multiaddr (e.g. /ip4/0.0.0.0/tcp/7117)")))
+            .collect::<Result<Vec<_>>>()?;
+        config = config.with_listen(addrs);
+    }
+    let circles = ctx.open_local()?;
+    let node = Node::start(circles, config).await?;
+    let api = Api::start(node.clone()).await?;
+    ctx.home.write_api(&api.info)?;
+    let status = node.status().await?;
+    println!("circle node {} is running.", status.peer_id);
+    for addr in &status.listen {
+        println!("listening on {addr}");
+    }
+    eprintln!("Press Ctrl-C to stop.");
+    wait_for_stop().await;
+    eprintln!("Stopping...");
+    api.stop().await;
+    node.shutdown().await;
+    ctx.home.remove_api();
+    eprintln!("Stopped. Everything is saved.");
+    Ok(())
+}
+
+async fn wait_for_stop() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+async fn status(ctx: &Ctx) -> Result<()> {
+    ctx.require_init()?;
+    let status = match ctx.client().await {
+        Some(client) => client.get("/v1/status").await?,
+        None => {
+            let db = ctx.home.open_db(DEFAULT_LOCK_WAIT, |_| {})?;
+            json!({
+                "running": false,
+                "peer_id": circle_node::Store::peer_id_of(&db)?,
+                "listen": [],
+                "connected": 0,
+                "circles": circle_node::Store::circle_count_of(&db)?,
+            })
+        }
+    };
+    if ctx.json {
+        println!("{status}");
+        return Ok(());
+    }
+    let running = status["running"].as_bool().unwrap_or(false);
+    println!("node:      {}", if running { "running" } else { "not running (start it with `circle up`)" });
+    println!("peer id:   {}", status["peer_id"].as_str().unwrap_or("?"));
+    println!("circles:   {}", status["circles"]);
+    if running {
+        println!("connected: {} node(s)", status["connected"]);
+        for addr in status["listen"].as_array().into_iter().flatten() {
+            println!("listening: {}", addr.as_str().unwrap_or("?"));
+        }
+    }
+    Ok(())
+}
+
+async fn create(ctx: &Ctx, name: &str, nick: Option<String>) -> Result<()> {
+    let id = match ctx.client().await {
+        Some(client) => {
+            let r = client.post("/v1/circles", json!({ "name": name, "nick": nick })).await?;
+            r["id"].as_str().unwrap_or_default().to_string()
+        }
+        None => ctx.open_local()?.create(name, nick.as_deref())?.to_string(),
+    };
+    println!("{id}");
+    eprintln!("Created the circle '{}'. Invite people with `circle invite '{}'`.", name.trim(), name.trim());
+    Ok(())
+}
+
+async fn invite(ctx: &Ctx, circle: &str, expires: &str, uses: u32) -> Result<()> {
+    let ttl = humantime::parse_duration(expires)
+        .map_err(|_| anyhow!("'{expires}' is not a duration: use for example 90s, 30m, 24h or 7d"))?;
+    if ttl.is_zero() {
+        bail!("an invite must stay valid for some time: use for example 24h");
+    }
+    if uses == 0 {
+        bail!("an invite needs at least one use");
+    }
+    let client = ctx.require_node("ask for the invite").await?;
+    let body = json!({ "expires_secs": ttl.as_secs(), "uses": uses });
+    let r = client.post(&format!("/v1/circles/{}/invites", segment(circle)), body).await?;
+    if ctx.json {
+        println!("{r}");
+    } else {
+        println!("{}", r["token"].as_str().unwrap_or_default());
+        eprintln!(
+            "Send this invite privately. It works for {} and {} use(s); your node must be running when they join.",
+            humantime::format_duration(ttl),
+            uses
+        );
+    }
+    Ok(())
+}
+
+async fn join(ctx: &Ctx, token: &str, nick: Option<String>) -> Result<()> {
+    // Check the token here first: a damaged or expired invite needs no running node to say so.
+    let invite = circle_crypto::Invite::from_token(token)?;
+    invite.check_expiry(circle_node::now_secs())?;
+    let client = ctx.require_node("join").await?;
+    let r = client.post("/v1/join", json!({ "token": token, "nick": nick })).await?;
+    println!("{}", r["id"].as_str().unwrap_or_default());
+    eprintln!("Welcome to '{}'. Messages shared before you joined are arriving now.", invite.circle_name);
+    Ok(())
+}
+
+async fn circles(ctx: &Ctx) -> Result<()> {
+    let list = match ctx.client().await {
+        Some(client) => client.get("/v1/circles").await?,
+        None => serde_json::to_value(ctx.open_local()?.list()?)?,
+    };
+    let list = list.as_array().cloned().unwrap_or_default();
+    if !ctx.json && list.is_empty() {
+        eprintln!("You are in no circle yet. Create one with `circle create NAME`, or join one with an invite.");
+    }
+    for c in list {
+        if ctx.json {
+            println!("{c}");
+        } else {
+            println!("{}  {} ({} members)", c["id"].as_str().unwrap_or("?"), c["name"].as_str().unwrap_or("?"), c["members"]);
+        }
+    }
+    Ok(())
+}
+
+async fn members(ctx: &Ctx, circle: &str) -> Result<()> {
+    let list = match ctx.client().await {
+        Some(client) => client.get(&format!("/v1/circles/{}/members", segment(circle))).await?,
+        None => {
+            let circles = ctx.open_local()?;
+            serde_json::to_value(circles.members(&circles.resolve(circle)?)?)?
+        }
+    };
+    for m in list.as_array().into_iter().flatten() {
+        if ctx.json {
+            println!("{m}");
+        } else {
+            let you = if m["me"].as_bool() == Some(true) { " (you)" } else { "" };
+            println!("{}{}  {}  {}", m["name"].as_str().unwrap_or("?"), you, m["role"].as_str().unwrap_or("?"), m["member"].as_str().unwrap_or("?"));
+        }
+    }
+    Ok(())
+}
+
+async fn share(ctx: &Ctx, circle: &str, text: &str) -> Result<()> {
+    let text = if text == "-" {
+        let mut buf = String::new();
+        std::io::stdin().read_to_string(&mut buf).context("could not read the text from standard input")?;
+        buf
+    } else {
+        text.to_string()
+    };
+    let id = match ctx.client().await {
+        Some(client) => {
+            let r = client.post(&format!("/v1/circles/{}/shares", segment(circle)), json!({ "text": text })).await?;
+            r["id"].as_str().unwrap_or_default().to_string()
+        }
+        None => {
+            let circles = ctx.open_local()?;
+            let id = circles.share(&circles.resolve(circle)?, &text)?.id();
+            eprintln!("Saved. The node is not running: it will be sent when you next run `circle up`.");
+            id.to_string()
+        }
+    };
+    println!("{id}");
+    Ok(())
+}
+
+fn print_item(ctx: &Ctx, item: &Value) {
+    if ctx.json {
+        println!("{item}");
+        return;
+    }
+    let when = item["sent_at"].as_str().unwrap_or("");
+    let when = when.get(..16).unwrap_or(when).replace('T', " ");
+    let name = item["author_name"].as_str().unwrap_or("?");
+    let text = item["text"].as_str().unwrap_or("");
+    match item["kind"].as_str() {
+        Some("share") => println!("[{when}] {name}: {text}"),
+        _ => println!("[{when}] * {text}"),
+    }
+}
+
+async fn feed(ctx: &Ctx, circle: &str, follow: bool, limit: Option<usize>) -> Result<()> {
+    let Some(client) = ctx.client().await else {
+        if follow {
+            ctx.require_node("follow the feed").await?;
+        }
+        let circles = ctx.open_local()?;
+        let items: Vec<FeedItem> = circles.feed(&circles.resolve(circle)?, 0, limit)?;
+        for item in items {
+            print_item(ctx, &serde_json::to_value(item)?);
+        }
+        return Ok(());
+    };
+    let base = format!("/v1/circles/{}/feed", segment(circle));
+    let first = match limit {
+        Some(n) => client.get(&format!("{base}?limit={n}")).await?,
+        None => client.get(&base).await?,
+    };
+    for item in first["items"].as_array().into_iter().flatten() {
+        print_item(ctx, item);
+    }
+    if !follow {
+        return Ok(());
+    }
+    let mut cursor = first["cursor"].as_u64().unwrap_or(0);
+    loop {
+        let path = format!("{base}?after={cursor}&wait_ms={}", FOLLOW_WAIT.as_millis());
+        let page = client.get_waiting(&path, FOLLOW_WAIT).await?;
+        for item in page["items"].as_array().into_iter().flatten() {
+            print_item(ctx, item);
+        }
+        cursor = page["cursor"].as_u64().unwrap_or(cursor);
+    }
+}

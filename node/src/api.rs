@@ -1,0 +1,230 @@
+//! The local control API: HTTP + JSON on 127.0.0.1, opened by a bearer token.
+//!
+//! The token is random, written with the port to `HOME/api.json` (mode 0600), so only the
+//! node's owner can use it. The CLI uses this API whenever the node runs; a local web app can
+//! too. Every route is under `/v1`; errors are `{"error": "..."}` with a 4xx/5xx status.
+
+use std::{net::SocketAddr, time::Duration};
+
+use axum::{
+    Json, Router,
+    extract::{DefaultBodyLimit, Path, Query, Request, State},
+    http::{StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+
+use crate::{error::Error, home::ApiInfo, node::Node};
+
+/// Largest request body.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Longest a feed request may wait for new messages.
+const MAX_WAIT: Duration = Duration::from_secs(60);
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            Error::UnknownCircle(_) => StatusCode::NOT_FOUND,
+            Error::Invalid(_) | Error::AmbiguousCircle(_) | Error::Invite(_) => StatusCode::BAD_REQUEST,
+            Error::Refused(_) => StatusCode::FORBIDDEN,
+            Error::Unreachable(_) => StatusCode::BAD_GATEWAY,
+            Error::Stopped => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        (status, Json(json!({ "error": self.to_string() }))).into_response()
+    }
+}
+
+type ApiResult = Result<Json<Value>, Error>;
+
+#[derive(Clone)]
+struct AppState {
+    node: Node,
+    token: blake3::Hash,
+}
+
+/// A running API server.
+pub struct Api {
+    /// Where it listens and its token.
+    pub info: ApiInfo,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl Api {
+    /// Serves `node`'s API on 127.0.0.1 at a free port.
+    pub async fn start(node: Node) -> Result<Api, Error> {
+        let token = circle_crypto::text::encode(&rand::random::<[u8; 32]>());
+        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .map_err(|e| Error::io("cannot open the local API port", e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Error::io("cannot read the local API port", e))?;
+        let state = AppState { node, token: blake3::hash(token.as_bytes()) };
+        let app = router(state);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Ok(Api {
+            info: ApiInfo { url: format!("http://{addr}"), token, pid: std::process::id() },
+            stop: Some(stop),
+            task,
+        })
+    }
+
+    /// Stops serving.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = self.task.await;
+    }
+}
+
+fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/status", get(status))
+        .route("/v1/circles", get(circles).post(create))
+        .route("/v1/circles/{circle}/members", get(members))
+        .route("/v1/circles/{circle}/shares", post(share))
+        .route("/v1/circles/{circle}/feed", get(feed))
+        .route("/v1/circles/{circle}/invites", post(invite))
+        .route("/v1/join", post(join))
+        .layer(middleware::from_fn_with_state(state.clone(), authorize))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn authorize(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| blake3::hash(t.trim().as_bytes()));
+    // blake3::Hash compares in constant time.
+    if given != Some(state.token) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({ "error": "missing or wrong API token" })),
+        )
+            .into_response();
+    }
+    next.run(request).await
+}
+
+async fn status(State(s): State<AppState>) -> ApiResult {
+    let net = s.node.status().await?;
+    Ok(Json(json!({
+        "running": true,
+        "peer_id": net.peer_id,
+        "listen": net.listen,
+        "connected": net.connected,
+        "circles": s.node.circles().list()?.len(),
+    })))
+}
+
+async fn circles(State(s): State<AppState>) -> ApiResult {
+    Ok(Json(json!(s.node.circles().list()?)))
+}
+
+#[derive(Deserialize)]
+struct CreateBody {
+    name: String,
+    nick: Option<String>,
+}
+
+async fn create(State(s): State<AppState>, Json(b): Json<CreateBody>) -> ApiResult {
+    let id = s.node.create(&b.name, b.nick.as_deref()).await?;
+    Ok(Json(json!({ "id": id.to_string() })))
+}
+
+async fn members(State(s): State<AppState>, Path(circle): Path<String>) -> ApiResult {
+    let circles = s.node.circles();
+    Ok(Json(json!(circles.members(&circles.resolve(&circle)?)?)))
+}
+
+#[derive(Deserialize)]
+struct ShareBody {
+    text: String,
+}
+
+async fn share(State(s): State<AppState>, Path(circle): Path<String>, Json(b): Json<ShareBody>) -> ApiResult {
+    let id = s.node.circles().resolve(&circle)?;
+    let message = s.node.share(&id, &b.text).await?;
+    Ok(Json(json!({ "id": message.to_string(), "circle": id.to_string() })))
+}
+
+#[derive(Deserialize)]
+struct FeedQuery {
+    after: Option<u64>,
+    limit: Option<usize>,
+    wait_ms: Option<u64>,
+}
+
+/// Returns the feed after a cursor; with `wait_ms`, waits (long poll) until there is something.
+async fn feed(State(s): State<AppState>, Path(circle): Path<String>, Query(q): Query<FeedQuery>) -> ApiResult {
+    let circles = s.node.circles();
+    let id = circles.resolve(&circle)?;
+    let after = q.after.unwrap_or(0);
+    let wait = Duration::from_millis(q.wait_ms.unwrap_or(0)).min(MAX_WAIT);
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut changes = circles.watch();
+    loop {
+        changes.borrow_and_update();
+        let items = circles.feed(&id, after, q.limit)?;
+        if !items.is_empty() || wait.is_zero() {
+            let cursor = items.iter().map(|i| i.cursor).max().unwrap_or(after);
+            return Ok(Json(json!({ "items": items, "cursor": cursor })));
+        }
+        match tokio::time::timeout_at(deadline, changes.changed()).await {
+            Ok(Ok(())) => continue,
+            _ => return Ok(Json(json!({ "items": [], "cursor": after }))),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct InviteBody {
+    expires_secs: u64,
+    uses: u32,
+}
+
+async fn invite(State(s): State<AppState>, Path(circle): Path<String>, Json(b): Json<InviteBody>) -> ApiResult {
+    let id = s.node.circles().resolve(&circle)?;
+    let invite = s.node.invite(&id, Duration::from_secs(b.expires_secs), b.uses).await?;
+    Ok(Json(json!({
+        "token": invite.to_token(),
+        "id": invite.id().to_string(),
+        "expires_at": invite.expires_at,
+    })))
+}
+
+#[derive(Deserialize)]
+struct JoinBody {
+    token: String,
+    nick: Option<String>,
+}
+
+async fn join(State(s): State<AppState>, Json(b): Json<JoinBody>) -> ApiResult {
+    let id = s.node.join(&b.token, b.nick.as_deref()).await?;
+    let name = s
+        .node
+        .circles()
+        .list()?
+        .into_iter()
+        .find(|c| c.id == id.to_string())
+        .map(|c| c.name)
+        .unwrap_or_default();
+    Ok(Json(json!({ "id": id.to_string(), "name": name })))
+}

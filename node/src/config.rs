@@ -1,0 +1,100 @@
+//! Node configuration: one struct, documented defaults, checked once.
+
+use std::time::Duration;
+
+use libp2p::Multiaddr;
+
+use crate::error::{Error, Result};
+
+/// The port a node listens on by default (TCP and QUIC), so that members' saved addresses stay
+/// valid across restarts. Chosen from the unassigned range.
+pub const DEFAULT_PORT: u16 = 7117;
+
+/// How a node runs.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// Addresses to listen on. Default: all interfaces, TCP and QUIC on [`DEFAULT_PORT`].
+    pub listen: Vec<Multiaddr>,
+    /// Gossipsub heartbeat. Default 500 ms: mesh repair within a second on small circles;
+    /// tests use 100 ms.
+    pub heartbeat: Duration,
+    /// How often every circle is synced with every connected member. Default 30 s: gossip is
+    /// the fast path; this bounds how long a missed message can stay missing.
+    pub sync_interval: Duration,
+    /// How often known member addresses are redialled when not connected. Default 60 s.
+    pub redial_interval: Duration,
+    /// How long an idle connection stays open. Default 10 min (libp2p's 10 s would drop
+    /// quiet circles).
+    pub idle_timeout: Duration,
+    /// Discover members' nodes on the local network with mDNS. Default on.
+    pub mdns: bool,
+    /// Timeout of one join or sync request. Default 20 s.
+    pub request_timeout: Duration,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        NodeConfig {
+            listen: vec![
+                format!("/ip4/0.0.0.0/tcp/{DEFAULT_PORT}").parse().expect("valid"),
+                format!("/ip4/0.0.0.0/udp/{DEFAULT_PORT}/quic-v1").parse().expect("valid"),
+            ],
+            heartbeat: Duration::from_millis(500),
+            sync_interval: Duration::from_secs(30),
+            redial_interval: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(600),
+            mdns: true,
+            request_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+impl NodeConfig {
+    /// Settings for tests and demos on one machine: loopback, random ports, fast timers, no mDNS.
+    pub fn local() -> Self {
+        NodeConfig {
+            listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("valid")],
+            heartbeat: Duration::from_millis(100),
+            sync_interval: Duration::from_secs(2),
+            redial_interval: Duration::from_secs(2),
+            mdns: false,
+            ..Default::default()
+        }
+    }
+
+    /// Sets the listen addresses.
+    pub fn with_listen(mut self, listen: Vec<Multiaddr>) -> Self {
+        self.listen = listen;
+        self
+    }
+
+    /// Sets the sync interval.
+    pub fn with_sync_interval(mut self, d: Duration) -> Self {
+        self.sync_interval = d;
+        self
+    }
+
+    /// Turns mDNS on or off.
+    pub fn with_mdns(mut self, on: bool) -> Self {
+        self.mdns = on;
+        self
+    }
+
+    /// Checks the configuration.
+    pub fn validate(&self) -> Result<()> {
+        if self.listen.is_empty() {
+            return Err(Error::Invalid("give at least one address to listen on".into()));
+        }
+        for (what, d) in [
+            ("heartbeat", self.heartbeat),
+            ("sync interval", self.sync_interval),
+            ("redial interval", self.redial_interval),
+            ("request timeout", self.request_timeout),
+        ] {
+            if d.is_zero() {
+                return Err(Error::Invalid(format!("the {what} must be longer than zero")));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,169 @@
+//! A node's home directory: the store, and the file that tells local clients where the API is.
+//!
+//! ```text
+//! HOME/store/     sled database (sealed; see the store module)
+//! HOME/api.json   {"url": ..., "token": ..., "pid": ...} while the node runs; mode 0600
+//! ```
+
+use std::{
+    fs,
+    io::Write,
+    path::{Path, PathBuf},
+    time::{Duration, Instant},
+};
+
+use libp2p::identity::Keypair;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    error::{Error, Result},
+    membership::{MAX_NAME_CHARS, check_name},
+    store::Store,
+};
+
+/// How long to wait for another process that holds the store before giving up.
+pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(60);
+
+/// Where a running node's local API listens, and the token that opens it.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct ApiInfo {
+    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    pub url: String,
+    /// Bearer token.
+    pub token: String,
+    /// Process id of the node.
+    pub pid: u32,
+}
+
+impl std::fmt::Debug for ApiInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiInfo")
+            .field("url", &self.url)
+            .field("token", &"..")
+            .field("pid", &self.pid)
+            .finish()
+    }
+}
+
+/// A node's home directory.
+#[derive(Clone, Debug)]
+pub struct Home {
+    dir: PathBuf,
+}
+
+impl Home {
+    /// The home at `dir` (not created until [`Home::init`]).
+    pub fn new(dir: impl Into<PathBuf>) -> Home {
+        Home { dir: dir.into() }
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn store_dir(&self) -> PathBuf {
+        self.dir.join("store")
+    }
+
+    fn api_file(&self) -> PathBuf {
+        self.dir.join("api.json")
+    }
+
+    /// Whether a node has been set up here.
+    pub fn is_initialized(&self) -> bool {
+        Store::exists(&self.store_dir())
+    }
+
+    fn display(&self) -> String {
+        self.dir.display().to_string()
+    }
+
+    /// Sets up a new node: its network identity and default nickname, protected by `passphrase`.
+    pub fn init(&self, passphrase: &[u8], nick: &str) -> Result<Store> {
+        let nick = check_name("nickname", nick, MAX_NAME_CHARS)?;
+        if self.is_initialized() {
+            return Err(Error::AlreadyInitialized(self.display()));
+        }
+        create_private_dir(&self.dir)?;
+        let db = self.open_db(Duration::ZERO, |_| {})?;
+        let keypair = Keypair::generate_ed25519();
+        let encoded = zeroize::Zeroizing::new(
+            keypair.to_protobuf_encoding().map_err(|e| Error::Net(e.to_string()))?,
+        );
+        let store = Store::create(db, passphrase, &encoded, &keypair.public().to_peer_id().to_string())?;
+        store.set_nickname(&nick)?;
+        store.flush()?;
+        Ok(store)
+    }
+
+    /// Opens the store, waiting up to `wait` for another process that holds it. `on_wait` is
+    /// called once, with the wait, if we have to wait.
+    pub fn open_db(&self, wait: Duration, mut on_wait: impl FnMut(Duration)) -> Result<sled::Db> {
+        let start = Instant::now();
+        let mut told = false;
+        loop {
+            match sled::Config::new().path(self.store_dir()).open() {
+                Ok(db) => return Ok(db),
+                Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
+                    if start.elapsed() >= wait {
+                        return Err(Error::StoreBusy(wait.as_secs()));
+                    }
+                    if !told {
+                        on_wait(wait);
+                        told = true;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Opens the store with `passphrase`.
+    pub fn open(&self, passphrase: &[u8], wait: Duration, on_wait: impl FnMut(Duration)) -> Result<Store> {
+        if !self.is_initialized() {
+            return Err(Error::NotInitialized(self.display()));
+        }
+        Store::open(self.open_db(wait, on_wait)?, passphrase)
+    }
+
+    /// Records where the running node's API is (file mode 0600).
+    pub fn write_api(&self, info: &ApiInfo) -> Result<()> {
+        let path = self.api_file();
+        let tmp = self.dir.join("api.json.tmp");
+        let json = serde_json::to_vec(info).expect("api info encodes");
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options
+            .open(&tmp)
+            .map_err(|e| Error::io(format!("cannot write {}", tmp.display()), e))?;
+        file.write_all(&json)
+            .and_then(|_| file.sync_all())
+            .map_err(|e| Error::io(format!("cannot write {}", tmp.display()), e))?;
+        fs::rename(&tmp, &path).map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
+    }
+
+    /// Where the node's API was last announced (it may have stopped since).
+    pub fn read_api(&self) -> Option<ApiInfo> {
+        let bytes = fs::read(self.api_file()).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// Removes the API file (on clean shutdown).
+    pub fn remove_api(&self) {
+        let _ = fs::remove_file(self.api_file());
+    }
+}
+
+fn create_private_dir(dir: &Path) -> Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))
+}

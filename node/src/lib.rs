@@ -1,0 +1,56 @@
+//! # circle-node
+//!
+//! A circle node keeps its circles' messages in a sealed [sled] store and exchanges them with
+//! the other members' nodes over libp2p: gossipsub for speed, a pull-based sync protocol for
+//! delivery. It also serves a local HTTP API for the `circle` CLI.
+//!
+//! - [`Home`]: a node's directory; creates and opens its [`Store`] with a passphrase.
+//! - [`Circles`]: the circles, their members and keys; every check on every message.
+//! - [`Node`]: the running network (one task owns the libp2p Swarm) behind a cloneable handle.
+//! - [`Api`]: the local control API.
+//!
+//! ```no_run
+//! # async fn run() -> circle_node::Result<()> {
+//! use circle_node::{Circles, Home, Node, NodeConfig};
+//!
+//! let home = Home::new("/tmp/alice");
+//! let store = home.init(b"a long passphrase", "alice")?;
+//! let node = Node::start(Circles::load(store)?, NodeConfig::local()).await?;
+//! let circle = node.create("Tuesday evening", None).await?;
+//! node.share(&circle, "Day 12. Hard one, but here.").await?;
+//! node.shutdown().await;
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+
+mod api;
+mod circles;
+mod config;
+mod content;
+mod error;
+mod home;
+mod membership;
+mod net;
+mod node;
+mod protocol;
+mod store;
+mod time;
+
+pub use api::Api;
+pub use circles::{CircleInfo, Circles, FeedItem, Ingest, MemberInfo, SYNC_PAGE_BYTES, SYNC_PAGE_MESSAGES};
+pub use config::{DEFAULT_PORT, NodeConfig};
+pub use content::{Body, Content, MAX_TEXT_BYTES};
+pub use error::{Error, Result};
+pub use home::{ApiInfo, DEFAULT_LOCK_WAIT, Home};
+pub use membership::{Admission, Genesis, Member, MemberSet, Profile, Role};
+pub use net::NetStatus;
+pub use node::Node;
+pub use protocol::{
+    JOIN_PROTOCOL, JoinRequest, JoinResponse, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, SYNC_PROTOCOL, SealedKey,
+    SyncRequest, SyncResponse, Welcome,
+};
+pub use store::{Store, Stored};
+pub use time::{now_ms, now_secs, rfc3339};
+
+/// Re-exported so users of this crate name the same types.
+pub use libp2p::{Multiaddr, PeerId};

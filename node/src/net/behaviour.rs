@@ -1,0 +1,92 @@
+//! The libp2p behaviour of a circle node and how the swarm is built.
+
+use std::time::Duration;
+
+use libp2p::{
+    Swarm, gossipsub, identify, identity::Keypair, mdns, ping, request_response,
+    swarm::{NetworkBehaviour, behaviour::toggle::Toggle},
+};
+
+use crate::{
+    config::NodeConfig,
+    error::{Error, Result},
+    protocol::{Codec, JOIN_PROTOCOL, JoinRequest, JoinResponse, SYNC_PROTOCOL, SyncRequest, SyncResponse},
+};
+
+/// Largest gossip message: one envelope.
+pub const MAX_GOSSIP_BYTES: usize = circle_crypto::MAX_ENVELOPE_BYTES;
+
+/// Everything a circle node speaks.
+#[derive(NetworkBehaviour)]
+pub struct Behaviour {
+    pub gossipsub: gossipsub::Behaviour,
+    pub join: request_response::Behaviour<Codec<JoinRequest, JoinResponse>>,
+    pub sync: request_response::Behaviour<Codec<SyncRequest, SyncResponse>>,
+    pub identify: identify::Behaviour,
+    pub ping: ping::Behaviour,
+    pub mdns: Toggle<mdns::tokio::Behaviour>,
+}
+
+fn gossip_config(config: &NodeConfig) -> Result<gossipsub::Config> {
+    gossipsub::ConfigBuilder::default()
+        .heartbeat_interval(config.heartbeat)
+        // Envelopes are signed by their authors; the network identity adds nothing and would
+        // tie messages to a node. Anonymous mode needs content-addressed ids.
+        .validation_mode(gossipsub::ValidationMode::Anonymous)
+        .message_id_fn(|m: &gossipsub::Message| {
+            gossipsub::MessageId::from(blake3::hash(&m.data).as_bytes().to_vec())
+        })
+        .validate_messages()
+        .max_transmit_size(MAX_GOSSIP_BYTES + 1024)
+        .flood_publish(true)
+        .duplicate_cache_time(Duration::from_secs(120))
+        .build()
+        .map_err(|e| Error::Net(format!("gossipsub config: {e}")))
+}
+
+/// Builds the swarm for `keypair` with TCP+Noise+Yamux and QUIC.
+pub fn build_swarm(keypair: Keypair, config: &NodeConfig) -> Result<Swarm<Behaviour>> {
+    let gossip = gossip_config(config)?;
+    let rr = request_response::Config::default().with_request_timeout(config.request_timeout);
+    let mdns_on = config.mdns;
+    let swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_tcp(
+            libp2p::tcp::Config::default().nodelay(true),
+            libp2p::noise::Config::new,
+            libp2p::yamux::Config::default,
+        )
+        .map_err(|e| Error::Net(e.to_string()))?
+        .with_quic()
+        .with_dns()
+        .map_err(|e| Error::Net(e.to_string()))?
+        .with_behaviour(|key| {
+            let peer_id = key.public().to_peer_id();
+            let mdns = if mdns_on {
+                Some(mdns::tokio::Behaviour::new(mdns::Config::default(), peer_id)?)
+            } else {
+                None
+            };
+            Ok(Behaviour {
+                gossipsub: gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, gossip)?,
+                join: request_response::Behaviour::new(
+                    [(JOIN_PROTOCOL, request_response::ProtocolSupport::Full)],
+                    rr.clone(),
+                ),
+                sync: request_response::Behaviour::new(
+                    [(SYNC_PROTOCOL, request_response::ProtocolSupport::Full)],
+                    rr,
+                ),
+                identify: identify::Behaviour::new(identify::Config::new(
+                    "/circle/id/1".into(),
+                    key.public(),
+                )),
+                ping: ping::Behaviour::default(),
+                mdns: Toggle::from(mdns),
+            })
+        })
+        .map_err(|e| Error::Net(e.to_string()))?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(config.idle_timeout))
+        .build();
+    Ok(swarm)
+}

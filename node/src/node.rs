@@ -1,0 +1,159 @@
+//! [`Node`]: a cloneable handle to a running node.
+
+use std::time::Duration;
+
+use circle_crypto::{CircleId, Invite, MessageId};
+use futures::StreamExt;
+use libp2p::{PeerId, identity::Keypair, swarm::SwarmEvent};
+use tokio::{
+    sync::{mpsc, oneshot},
+    task::JoinHandle,
+};
+
+use crate::{
+    circles::Circles,
+    config::NodeConfig,
+    error::{Error, Result},
+    net::{Command, EventLoop, NetStatus, build_swarm},
+    time::now_secs,
+};
+
+/// Capacity of the command channel from handles to the network task.
+const COMMAND_CAPACITY: usize = 256;
+/// How long start-up waits for listeners to report their addresses.
+const LISTEN_WAIT: Duration = Duration::from_secs(5);
+
+/// A running node. Cloning gives another handle to the same node.
+#[derive(Clone)]
+pub struct Node {
+    circles: Circles,
+    commands: mpsc::Sender<Command>,
+    peer_id: PeerId,
+    task: std::sync::Arc<tokio::sync::Mutex<Option<JoinHandle<()>>>>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node").field("peer_id", &self.peer_id).finish_non_exhaustive()
+    }
+}
+
+impl Node {
+    /// Starts the network for `circles` with `config`. Returns once it listens.
+    pub async fn start(circles: Circles, config: NodeConfig) -> Result<Node> {
+        config.validate()?;
+        let keypair = Keypair::from_protobuf_encoding(&circles.store().node_key()?)
+            .map_err(|e| Error::Net(format!("the node key does not decode: {e}")))?;
+        let peer_id = keypair.public().to_peer_id();
+        let mut swarm = build_swarm(keypair, &config)?;
+        for addr in &config.listen {
+            swarm.listen_on(addr.clone()).map_err(|e| {
+                Error::Net(format!(
+                    "cannot listen on {addr}: {e} (is another node using this port? choose another with --listen)"
+                ))
+            })?;
+        }
+        let mut listen = Vec::new();
+        let _ = tokio::time::timeout(LISTEN_WAIT, async {
+            while listen.len() < config.listen.len() {
+                match swarm.select_next_some().await {
+                    SwarmEvent::NewListenAddr { address, .. } => listen.push(address),
+                    SwarmEvent::ListenerError { error, .. } => {
+                        tracing::warn!("listener failed: {error}");
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+        })
+        .await;
+        if listen.is_empty() {
+            return Err(Error::Net("the node could not listen on any address".into()));
+        }
+        let (tx, rx) = mpsc::channel(COMMAND_CAPACITY);
+        let task = tokio::spawn(EventLoop::new(swarm, circles.clone(), config, rx, listen).run());
+        Ok(Node {
+            circles,
+            commands: tx,
+            peer_id,
+            task: std::sync::Arc::new(tokio::sync::Mutex::new(Some(task))),
+        })
+    }
+
+    /// This node's network identity.
+    pub fn peer_id(&self) -> PeerId {
+        self.peer_id
+    }
+
+    /// The circles (read access and offline-safe operations).
+    pub fn circles(&self) -> &Circles {
+        &self.circles
+    }
+
+    async fn send(&self, command: Command) -> Result<()> {
+        self.commands.send(command).await.map_err(|_| Error::Stopped)
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T> {
+        let (tx, rx) = oneshot::channel();
+        self.send(make(tx)).await?;
+        rx.await.map_err(|_| Error::Stopped)
+    }
+
+    /// Creates a circle and starts gossiping in it.
+    pub async fn create(&self, name: &str, nick: Option<&str>) -> Result<CircleId> {
+        let circle = self.circles.create(name, nick)?;
+        self.send(Command::Subscribe { circle }).await?;
+        Ok(circle)
+    }
+
+    /// Shares text: on disk when this returns, then gossiped.
+    pub async fn share(&self, circle: &CircleId, text: &str) -> Result<MessageId> {
+        let envelope = self.circles.share(circle, text)?;
+        let id = envelope.id();
+        self.send(Command::Publish { envelope }).await?;
+        Ok(id)
+    }
+
+    /// Creates an invite to `circle`, valid for `ttl` and `uses` admissions, carrying this
+    /// node's current addresses.
+    pub async fn invite(&self, circle: &CircleId, ttl: Duration, uses: u32) -> Result<Invite> {
+        let expires_at = now_secs().saturating_add(ttl.as_secs());
+        let circle = *circle;
+        self.ask(|reply| Command::Invite { circle, expires_at, uses, reply }).await?
+    }
+
+    /// Joins a circle with an invite token. Returns once admitted and the keys are stored.
+    pub async fn join(&self, token: &str, nick: Option<&str>) -> Result<CircleId> {
+        let invite = Invite::from_token(token)?;
+        invite.check_expiry(now_secs())?;
+        if self.circles.contains(&invite.circle) {
+            return Err(Error::Invalid(format!(
+                "this node is already in the circle '{}'",
+                invite.circle_name
+            )));
+        }
+        let nick = self.circles.join_nick(nick)?;
+        let invite = Box::new(invite);
+        self.ask(|reply| Command::Join { invite, nick, reply }).await?
+    }
+
+    /// Connects to a node at `addr`.
+    pub async fn dial(&self, addr: libp2p::Multiaddr) -> Result<()> {
+        self.ask(|reply| Command::Dial { addr, reply }).await?
+    }
+
+    /// Network status.
+    pub async fn status(&self) -> Result<NetStatus> {
+        self.ask(|reply| Command::Status { reply }).await
+    }
+
+    /// Stops the network task after flushing the store. Other handles then fail with
+    /// [`Error::Stopped`].
+    pub async fn shutdown(&self) {
+        let _ = self.ask(|reply| Command::Shutdown { reply }).await;
+        if let Some(task) = self.task.lock().await.take() {
+            let _ = task.await;
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Wire messages of the two request-response protocols, and their codec.
+//!
+//! Both protocols carry one postcard-encoded message per stream, written whole and closed; the
+//! reader stops at a size limit and refuses anything larger. docs/PROTOCOL.md describes every
+//! field.
+
+use std::{io, marker::PhantomData};
+
+use circle_crypto::{CircleId, InviteId, MemberKey, Signature};
+use futures::prelude::*;
+use libp2p::StreamProtocol;
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+/// Joining a circle through an invite.
+pub const JOIN_PROTOCOL: StreamProtocol = StreamProtocol::new("/circle/join/1");
+/// Exchanging what each member has of a circle's log.
+pub const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/circle/sync/1");
+
+/// Largest request either protocol accepts.
+pub const MAX_REQUEST_BYTES: u64 = 256 * 1024;
+/// Largest response either protocol accepts.
+pub const MAX_RESPONSE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// A joiner presents its invite.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct JoinRequest {
+    /// Which invite (its id, never its secret).
+    pub invite: InviteId,
+    /// The joiner's signed profile in the circle.
+    pub profile: Vec<u8>,
+    /// Keyed hash of `profile` under the invite secret: proof the joiner holds the invite.
+    pub proof: Vec<u8>,
+}
+
+/// The inviter's answer.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum JoinResponse {
+    /// Admitted.
+    Welcome(Welcome),
+    /// Not admitted, with a reason a person can read.
+    Refused {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What a new member needs to start: the circle, its members and its keys.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Welcome {
+    /// The circle's genesis record.
+    pub genesis: Vec<u8>,
+    /// Every admission the inviter knows, the joiner's own included.
+    pub admissions: Vec<Vec<u8>>,
+    /// The circle's keys, each sealed to the joiner with HPKE.
+    pub keys: Vec<SealedKey>,
+    /// Addresses of other members' nodes, to connect to.
+    pub peers: Vec<String>,
+}
+
+/// One key epoch's circle key, sealed to one member.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SealedKey {
+    /// The key epoch.
+    pub epoch: u64,
+    /// HPKE output (encapsulated key || ciphertext).
+    pub sealed: Vec<u8>,
+}
+
+/// "Here is what I have; send me what I lack."
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SyncRequest {
+    /// The circle.
+    pub circle: CircleId,
+    /// The requesting member.
+    pub member: MemberKey,
+    /// The member's signature binding this circle to the two nodes of this connection.
+    pub proof: Signature,
+    /// For each author, the highest sequence number up to which the requester has everything.
+    pub heads: Vec<(MemberKey, u64)>,
+}
+
+/// The answer to a [`SyncRequest`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum SyncResponse {
+    /// One page of what the requester lacks.
+    Page {
+        /// Every admission the responder knows (small: one per member).
+        admissions: Vec<Vec<u8>>,
+        /// Envelopes the requester lacks, by author and then sequence number.
+        envelopes: Vec<Vec<u8>>,
+        /// Whether more remain: the requester asks again with its new heads.
+        more: bool,
+        /// Addresses of other members' nodes.
+        peers: Vec<String>,
+    },
+    /// Not served, with a reason.
+    Refused {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Length-limited postcard codec for one request and one response per stream.
+pub struct Codec<Req, Resp>(PhantomData<(Req, Resp)>);
+
+impl<Req, Resp> Default for Codec<Req, Resp> {
+    fn default() -> Self {
+        Codec(PhantomData)
+    }
+}
+
+impl<Req, Resp> Clone for Codec<Req, Resp> {
+    fn clone(&self) -> Self {
+        Codec(PhantomData)
+    }
+}
+
+async fn read_limited<T, M>(io: &mut T, limit: u64) -> io::Result<M>
+where
+    T: AsyncRead + Unpin + Send,
+    M: DeserializeOwned,
+{
+    let mut buf = Vec::new();
+    io.take(limit + 1).read_to_end(&mut buf).await?;
+    if buf.len() as u64 > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("message larger than {limit} bytes"),
+        ));
+    }
+    postcard::from_bytes(&buf).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+fn encode<M: Serialize>(msg: &M) -> io::Result<Vec<u8>> {
+    postcard::to_allocvec(msg).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+async fn write_all<T>(io: &mut T, bytes: Vec<u8>) -> io::Result<()>
+where
+    T: AsyncWrite + Unpin + Send,
+{
+    io.write_all(&bytes).await?;
+    io.close().await
+}
+
+impl<Req, Resp> libp2p::request_response::Codec for Codec<Req, Resp>
+where
+    Req: Send + Serialize + DeserializeOwned,
+    Resp: Send + Serialize + DeserializeOwned,
+{
+    type Protocol = StreamProtocol;
+    type Request = Req;
+    type Response = Resp;
+
+    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Req>
+    where
+        T: AsyncRead + Unpin + Send,
+    {
+        read_limited(io, MAX_REQUEST_BYTES).await
+    }
+
+    async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Resp>
+    where
+        T: AsyncRead + Unpin + Send,
+    {
+        read_limited(io, MAX_RESPONSE_BYTES).await
+    }
+
+    async fn write_request<T>(&mut self, _: &StreamProtocol, io: &mut T, req: Req) -> io::Result<()>
+    where
+        T: AsyncWrite + Unpin + Send,
+    {
+        write_all(io, encode(&req)?).await
+    }
+
+    async fn write_response<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        res: Resp,
+    ) -> io::Result<()>
+    where
+        T: AsyncWrite + Unpin + Send,
+    {
+        write_all(io, encode(&res)?).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use libp2p::request_response::Codec as _;
+
+    #[test]
+    fn codec_refuses_oversized_and_garbage() {
+        futures::executor::block_on(async {
+            let mut codec = Codec::<SyncRequest, SyncResponse>::default();
+            let big = vec![0u8; MAX_REQUEST_BYTES as usize + 1];
+            let err = codec
+                .read_request(&SYNC_PROTOCOL, &mut futures::io::Cursor::new(big))
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+            let garbage = vec![0xffu8; 100];
+            assert!(codec
+                .read_request(&SYNC_PROTOCOL, &mut futures::io::Cursor::new(garbage))
+                .await
+                .is_err());
+            let mut out = futures::io::Cursor::new(Vec::new());
+            let resp = SyncResponse::Refused { reason: "not a member".into() };
+            codec.write_response(&SYNC_PROTOCOL, &mut out, resp).await.unwrap();
+            let bytes = out.into_inner();
+            let back = codec
+                .read_response(&SYNC_PROTOCOL, &mut futures::io::Cursor::new(bytes))
+                .await
+                .unwrap();
+            assert!(matches!(back, SyncResponse::Refused { reason } if reason == "not a member"));
+        });
+    }
+}

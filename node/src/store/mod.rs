@@ -1,0 +1,441 @@
+//! The node's sled store. Nothing in it is plaintext circle content.
+//!
+//! - Envelopes are stored exactly as they travel: sealed with the circle key, signed.
+//! - Every other record that says anything about a circle or a person (circle records with the
+//!   member's own secret key, circle keys, admissions with nicknames, invites, peer addresses)
+//!   is sealed under the node's data key, with the record's tree and key as associated data so
+//!   records cannot be swapped. The data key itself is sealed under a key derived with argon2id
+//!   from the passphrase.
+//! - Integer parts of keys are big-endian, so ranges scan in order.
+//!
+//! Each incoming message is written in one multi-tree transaction (message, id index, author
+//! head, arrival order), so a crash never leaves half a message.
+
+mod keys;
+
+use std::path::Path;
+
+use circle_crypto::{
+    CircleId, CircleKey, Envelope, InviteId, MemberKey, MessageId, PassphraseSalt, StoreKey,
+};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use sled::{Transactional, transaction::ConflictableTransactionError};
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use keys::{author_key, message_key, seq_of};
+
+/// Version of the on-disk layout.
+pub const STORE_FORMAT: u8 = 1;
+
+/// What a circle record holds (sealed at rest).
+#[derive(Serialize, Deserialize)]
+pub struct CircleRecord {
+    /// Wire bytes of the genesis record.
+    pub genesis: Vec<u8>,
+    /// This node's member secret in the circle (64 bytes).
+    pub me: Vec<u8>,
+    /// When this node joined or created it (unix ms).
+    pub joined_at: u64,
+}
+
+impl Drop for CircleRecord {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.me);
+    }
+}
+
+/// An invite this node issued (sealed at rest).
+#[derive(Serialize, Deserialize)]
+pub struct InviteRecord {
+    /// Its circle.
+    pub circle: CircleId,
+    /// The invite secret (32 bytes).
+    pub secret: Vec<u8>,
+    /// Expiry, unix seconds.
+    pub expires_at: u64,
+    /// Admissions left.
+    pub uses_left: u32,
+    /// Members admitted through it (so a retried join is answered, not refused).
+    pub admitted: Vec<MemberKey>,
+}
+
+impl Drop for InviteRecord {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.secret);
+    }
+}
+
+/// Result of storing an incoming envelope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// New: written.
+    New,
+    /// Already held.
+    Duplicate,
+    /// Another message already holds this author's sequence number: kept out, reported.
+    Conflict,
+}
+
+/// One stored envelope with its position in arrival order.
+pub struct Arrival {
+    /// Position in this node's arrival order (a cursor for feeds).
+    pub cursor: u64,
+    /// The envelope.
+    pub envelope: Envelope,
+}
+
+/// Handle to the store. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    meta: sled::Tree,
+    circles: sled::Tree,
+    keys: sled::Tree,
+    members: sled::Tree,
+    messages: sled::Tree,
+    ids: sled::Tree,
+    heads: sled::Tree,
+    arrivals: sled::Tree,
+    invites: sled::Tree,
+    peers: sled::Tree,
+    data_key: StoreKey,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").finish_non_exhaustive()
+    }
+}
+
+const DATA_KEY_AAD: &[u8] = b"circle/data-key/v1";
+
+impl Store {
+    /// Whether a store exists at `path`.
+    pub fn exists(path: &Path) -> bool {
+        path.join("conf").exists()
+    }
+
+    /// Creates a new store protected by `passphrase`, holding the node's network key.
+    pub fn create(db: sled::Db, passphrase: &[u8], node_key: &[u8], peer_id: &str) -> Result<Store> {
+        let meta = db.open_tree("meta")?;
+        if meta.get("format")?.is_some() {
+            return Err(Error::AlreadyInitialized("this store".into()));
+        }
+        let salt = PassphraseSalt::generate();
+        let wrap = StoreKey::from_passphrase(passphrase, &salt)?;
+        let data_key = StoreKey::generate();
+        meta.insert("salt", salt.as_bytes().as_slice())?;
+        meta.insert("data_key", wrap.seal(DATA_KEY_AAD, data_key.to_bytes().as_slice()))?;
+        meta.insert("peer_id", peer_id.as_bytes())?;
+        let store = Store::with_key(db, data_key)?;
+        store.put_sealed(&store.meta, b"node_key", node_key)?;
+        store.meta.insert("format", &[STORE_FORMAT])?;
+        store.flush()?;
+        Ok(store)
+    }
+
+    /// Opens an existing store with `passphrase`.
+    pub fn open(db: sled::Db, passphrase: &[u8]) -> Result<Store> {
+        let meta = db.open_tree("meta")?;
+        match meta.get("format")? {
+            Some(v) if v.as_ref() == [STORE_FORMAT] => {}
+            Some(v) => {
+                return Err(Error::Refused(format!(
+                    "store format {:?} is not supported by this version",
+                    v.as_ref()
+                )));
+            }
+            None => return Err(Error::NotInitialized("this home".into())),
+        }
+        let salt = meta
+            .get("salt")?
+            .ok_or_else(|| Error::Refused("store has no salt".into()))?;
+        let salt = PassphraseSalt::from_bytes(&salt)?;
+        let wrap = StoreKey::from_passphrase(passphrase, &salt)?;
+        let sealed = meta
+            .get("data_key")?
+            .ok_or_else(|| Error::Refused("store has no data key".into()))?;
+        let data_key = wrap.open(DATA_KEY_AAD, &sealed).map_err(|_| Error::WrongPassphrase)?;
+        let data_key = StoreKey::from_bytes(&data_key)?;
+        Store::with_key(db, data_key)
+    }
+
+    fn with_key(db: sled::Db, data_key: StoreKey) -> Result<Store> {
+        Ok(Store {
+            meta: db.open_tree("meta")?,
+            circles: db.open_tree("circles")?,
+            keys: db.open_tree("keys")?,
+            members: db.open_tree("members")?,
+            messages: db.open_tree("messages")?,
+            ids: db.open_tree("ids")?,
+            heads: db.open_tree("heads")?,
+            arrivals: db.open_tree("arrivals")?,
+            invites: db.open_tree("invites")?,
+            peers: db.open_tree("peers")?,
+            db,
+            data_key,
+        })
+    }
+
+    /// Makes everything written so far durable against a process crash.
+    pub fn flush(&self) -> Result<()> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Like [`Store::flush`], without blocking the async runtime.
+    pub async fn flush_async(&self) -> Result<()> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    fn aad(tree: &sled::Tree, key: &[u8]) -> Vec<u8> {
+        let mut aad = tree.name().to_vec();
+        aad.push(0);
+        aad.extend_from_slice(key);
+        aad
+    }
+
+    fn put_sealed(&self, tree: &sled::Tree, key: &[u8], value: &[u8]) -> Result<()> {
+        tree.insert(key, self.data_key.seal(&Self::aad(tree, key), value))?;
+        Ok(())
+    }
+
+    fn open_sealed(&self, tree: &sled::Tree, key: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        Ok(self.data_key.open(&Self::aad(tree, key), sealed)?)
+    }
+
+    fn get_sealed(&self, tree: &sled::Tree, key: &[u8]) -> Result<Option<Zeroizing<Vec<u8>>>> {
+        match tree.get(key)? {
+            Some(sealed) => Ok(Some(self.open_sealed(tree, key, &sealed)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn put_record<T: Serialize>(&self, tree: &sled::Tree, key: &[u8], value: &T) -> Result<()> {
+        let bytes = Zeroizing::new(postcard::to_allocvec(value).expect("records always encode"));
+        self.put_sealed(tree, key, &bytes)
+    }
+
+    fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+        postcard::from_bytes(bytes).map_err(|_| Error::Refused("a stored record is damaged".into()))
+    }
+
+    /// The node's network key (protobuf encoding of the libp2p keypair).
+    pub fn node_key(&self) -> Result<Zeroizing<Vec<u8>>> {
+        self.get_sealed(&self.meta, b"node_key")?
+            .ok_or_else(|| Error::Refused("store has no node key".into()))
+    }
+
+    /// The node's libp2p peer id as text (public; readable without the passphrase).
+    pub fn peer_id_of(db: &sled::Db) -> Result<Option<String>> {
+        let meta = db.open_tree("meta")?;
+        Ok(meta.get("peer_id")?.map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    /// How many circles a store holds (readable without the passphrase).
+    pub fn circle_count_of(db: &sled::Db) -> Result<usize> {
+        Ok(db.open_tree("circles")?.len())
+    }
+
+    /// The default nickname used when creating or joining.
+    pub fn nickname(&self) -> Result<Option<String>> {
+        Ok(self
+            .get_sealed(&self.meta, b"nick")?
+            .map(|b| String::from_utf8_lossy(&b).into_owned()))
+    }
+
+    /// Sets the default nickname.
+    pub fn set_nickname(&self, nick: &str) -> Result<()> {
+        self.put_sealed(&self.meta, b"nick", nick.as_bytes())
+    }
+
+    /// Stores a circle with its first key and founding/joining records, atomically enough: the
+    /// circle record is written last, so a crash before it leaves no visible circle.
+    pub fn put_circle(&self, id: &CircleId, record: &CircleRecord) -> Result<()> {
+        self.put_record(&self.circles, id.as_bytes(), record)
+    }
+
+    /// All circles with their records.
+    pub fn circles(&self) -> Result<Vec<(CircleId, CircleRecord)>> {
+        let mut out = Vec::new();
+        for item in self.circles.iter() {
+            let (k, v) = item?;
+            let id = CircleId::from_bytes(&k)?;
+            let bytes = self.open_sealed(&self.circles, &k, &v)?;
+            out.push((id, Self::decode(&bytes)?));
+        }
+        Ok(out)
+    }
+
+    /// Stores one key epoch's circle key.
+    pub fn put_key(&self, circle: &CircleId, epoch: u64, key: &CircleKey) -> Result<()> {
+        let k = keys::epoch_key(circle, epoch);
+        self.put_sealed(&self.keys, &k, key.to_bytes().as_slice())
+    }
+
+    /// All key epochs of a circle.
+    pub fn keys(&self, circle: &CircleId) -> Result<Vec<(u64, CircleKey)>> {
+        let mut out = Vec::new();
+        for item in self.keys.scan_prefix(circle.as_bytes()) {
+            let (k, v) = item?;
+            let epoch = seq_of(&k);
+            let bytes = self.open_sealed(&self.keys, &k, &v)?;
+            out.push((epoch, CircleKey::from_bytes(&bytes)?));
+        }
+        Ok(out)
+    }
+
+    /// Stores an admission record (wire bytes) for `member`.
+    pub fn put_admission(&self, circle: &CircleId, member: &MemberKey, wire: &[u8]) -> Result<()> {
+        self.put_sealed(&self.members, &author_key(circle, member), wire)
+    }
+
+    /// All admission records of a circle (wire bytes).
+    pub fn admissions(&self, circle: &CircleId) -> Result<Vec<Vec<u8>>> {
+        let mut out = Vec::new();
+        for item in self.members.scan_prefix(circle.as_bytes()) {
+            let (k, v) = item?;
+            out.push(self.open_sealed(&self.members, &k, &v)?.to_vec());
+        }
+        Ok(out)
+    }
+
+    /// Stores an invite this node issued.
+    pub fn put_invite(&self, id: &InviteId, record: &InviteRecord) -> Result<()> {
+        self.put_record(&self.invites, id.as_bytes(), record)
+    }
+
+    /// An invite this node issued.
+    pub fn invite(&self, id: &InviteId) -> Result<Option<InviteRecord>> {
+        match self.get_sealed(&self.invites, id.as_bytes())? {
+            Some(bytes) => Ok(Some(Self::decode(&bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Remembers addresses of a member's node.
+    pub fn put_peer(&self, peer: &str, addrs: &[String]) -> Result<()> {
+        self.put_record(&self.peers, peer.as_bytes(), &addrs)
+    }
+
+    /// Known member nodes and their addresses.
+    pub fn peers(&self) -> Result<Vec<(String, Vec<String>)>> {
+        let mut out = Vec::new();
+        for item in self.peers.iter() {
+            let (k, v) = item?;
+            let bytes = self.open_sealed(&self.peers, &k, &v)?;
+            out.push((String::from_utf8_lossy(&k).into_owned(), Self::decode(&bytes)?));
+        }
+        Ok(out)
+    }
+
+    /// Stores an envelope that has passed every check, in one transaction.
+    pub fn put_envelope(&self, env: &Envelope) -> Result<Stored> {
+        let h = env.header();
+        let id = env.id();
+        let mkey = message_key(&h.circle, &h.author, h.seq);
+        let akey = author_key(&h.circle, &h.author);
+        let arrival = keys::epoch_key(&h.circle, self.db.generate_id()?);
+        let bytes = env.to_bytes();
+        let result = (&self.messages, &self.ids, &self.heads, &self.arrivals).transaction(
+            |(messages, ids, heads, arrivals)| {
+                if ids.get(id.as_bytes())?.is_some() {
+                    return Ok(Stored::Duplicate);
+                }
+                if messages.get(&mkey)?.is_some() {
+                    return Ok(Stored::Conflict);
+                }
+                messages.insert(mkey.as_slice(), bytes)?;
+                ids.insert(id.as_bytes().as_slice(), mkey.as_slice())?;
+                arrivals.insert(arrival.as_slice(), id.as_bytes().as_slice())?;
+                // The head is the highest seq up to which nothing is missing.
+                let mut head = heads.get(&akey)?.map(|v| seq_of(&v)).unwrap_or(0);
+                if h.seq == head + 1 {
+                    head += 1;
+                    while messages
+                        .get(message_key(&h.circle, &h.author, head + 1))?
+                        .is_some()
+                    {
+                        head += 1;
+                    }
+                    heads.insert(akey.as_slice(), &head.to_be_bytes())?;
+                }
+                Ok::<_, ConflictableTransactionError<Error>>(Stored::New)
+            },
+        )?;
+        Ok(result)
+    }
+
+    /// For each author in `circle`, the highest seq up to which this node has everything.
+    pub fn heads(&self, circle: &CircleId) -> Result<Vec<(MemberKey, u64)>> {
+        let mut out = Vec::new();
+        for item in self.heads.scan_prefix(circle.as_bytes()) {
+            let (k, v) = item?;
+            out.push((MemberKey::from_bytes(&k[32..])?, seq_of(&v)));
+        }
+        Ok(out)
+    }
+
+    /// The highest seq of `author`'s contiguous messages in `circle` (0 if none).
+    pub fn head(&self, circle: &CircleId, author: &MemberKey) -> Result<u64> {
+        Ok(self
+            .heads
+            .get(author_key(circle, author))?
+            .map(|v| seq_of(&v))
+            .unwrap_or(0))
+    }
+
+    /// `author`'s envelopes in `circle` with seq greater than `after`, in order.
+    pub fn envelopes_after(
+        &self,
+        circle: &CircleId,
+        author: &MemberKey,
+        after: u64,
+    ) -> impl Iterator<Item = Result<Vec<u8>>> + use<> {
+        let start = message_key(circle, author, after.saturating_add(1));
+        let end = message_key(circle, author, u64::MAX);
+        self.messages
+            .range(start..=end)
+            .map(|item| Ok(item?.1.to_vec()))
+    }
+
+    /// One envelope by author and seq.
+    pub fn envelope_at(&self, circle: &CircleId, author: &MemberKey, seq: u64) -> Result<Option<Envelope>> {
+        match self.messages.get(message_key(circle, author, seq))? {
+            Some(bytes) => Ok(Some(Envelope::from_bytes(&bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether a message is held.
+    pub fn has_message(&self, id: &MessageId) -> Result<bool> {
+        Ok(self.ids.contains_key(id.as_bytes())?)
+    }
+
+    /// Envelopes of `circle` in arrival order, after `cursor` (exclusive; 0 for all).
+    pub fn arrivals_after(&self, circle: &CircleId, cursor: u64) -> impl Iterator<Item = Result<Arrival>> + use<> {
+        let start = keys::epoch_key(circle, cursor.saturating_add(1));
+        let end = keys::epoch_key(circle, u64::MAX);
+        let (ids, messages) = (self.ids.clone(), self.messages.clone());
+        self.arrivals.range(start..=end).map(move |item| {
+            let (k, id) = item?;
+            let mkey = ids
+                .get(&id)?
+                .ok_or_else(|| Error::Refused("arrival without message".into()))?;
+            let bytes = messages
+                .get(&mkey)?
+                .ok_or_else(|| Error::Refused("index without message".into()))?;
+            Ok(Arrival {
+                cursor: seq_of(&k),
+                envelope: Envelope::from_bytes(&bytes)?,
+            })
+        })
+    }
+
+    /// Number of messages held in `circle`.
+    pub fn message_count(&self, circle: &CircleId) -> usize {
+        self.messages.scan_prefix(circle.as_bytes()).count()
+    }
+}
