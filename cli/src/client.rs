@@ -39,14 +39,17 @@ impl Client {
         if status.is_success() {
             Ok(body)
         } else {
-            let message = body["error"].as_str().unwrap_or("the node refused the request");
+            let message = body["error"]
+                .as_str()
+                .unwrap_or("the node refused the request");
             Err(anyhow!("{message}"))
         }
     }
 
     /// GET a path.
     pub async fn get(&self, path: &str) -> Result<Value> {
-        self.send(self.http.get(format!("{}{path}", self.info.url))).await
+        self.send(self.http.get(format!("{}{path}", self.info.url)))
+            .await
     }
 
     /// GET with a long timeout (long polls).
@@ -60,7 +63,12 @@ impl Client {
 
     /// POST JSON to a path.
     pub async fn post(&self, path: &str, body: Value) -> Result<Value> {
-        self.send(self.http.post(format!("{}{path}", self.info.url)).json(&body)).await
+        self.send(
+            self.http
+                .post(format!("{}{path}", self.info.url))
+                .json(&body),
+        )
+        .await
     }
 }
 
@@ -69,7 +77,9 @@ pub fn segment(text: &str) -> String {
     let mut out = String::new();
     for b in text.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }

@@ -10,8 +10,8 @@ mod passphrase;
 use std::{io::Read, process::ExitCode, time::Duration};
 
 use anyhow::{Context, Result, anyhow, bail};
+use circle_node::{Api, Circles, DEFAULT_LOCK_WAIT, FeedItem, Home, Node, NodeConfig};
 use clap::Parser;
-use circle_node::{Api, Circles, FeedItem, Home, Node, NodeConfig, DEFAULT_LOCK_WAIT};
 use serde_json::{Value, json};
 
 use args::{Cli, Command};
@@ -25,7 +25,11 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     let runtime = match tokio::runtime::Runtime::new() {
@@ -78,7 +82,10 @@ impl Ctx {
         self.require_init()?;
         let pass = passphrase::get(self.home.dir())?;
         let store = self.home.open(pass.as_bytes(), DEFAULT_LOCK_WAIT, |wait| {
-            eprintln!("Another circle command is using the store; waiting up to {} s...", wait.as_secs());
+            eprintln!(
+                "Another circle command is using the store; waiting up to {} s...",
+                wait.as_secs()
+            );
         })?;
         Ok(Circles::load(store)?)
     }
@@ -102,24 +109,38 @@ async fn run(cli: Cli) -> Result<()> {
             .map(|d| d.join("circle"))
             .ok_or_else(|| anyhow!("cannot find a data directory: pass --home DIR"))?,
     };
-    let ctx = Ctx { home: Home::new(dir), json: cli.json };
+    let ctx = Ctx {
+        home: Home::new(dir),
+        json: cli.json,
+    };
     match cli.command {
         Command::Init { name } => init(&ctx, &name),
         Command::Up { listen, no_mdns } => up(&ctx, listen, no_mdns).await,
         Command::Status => status(&ctx).await,
         Command::Create { name, nick } => create(&ctx, &name, nick).await,
-        Command::Invite { circle, expires, uses } => invite(&ctx, &circle, &expires, uses).await,
+        Command::Invite {
+            circle,
+            expires,
+            uses,
+        } => invite(&ctx, &circle, &expires, uses).await,
         Command::Join { token, nick } => join(&ctx, &token, nick).await,
         Command::Circles => circles(&ctx).await,
         Command::Members { circle } => members(&ctx, &circle).await,
         Command::Share { circle, text } => share(&ctx, &circle, &text).await,
-        Command::Feed { circle, follow, limit } => feed(&ctx, &circle, follow, limit).await,
+        Command::Feed {
+            circle,
+            follow,
+            limit,
+        } => feed(&ctx, &circle, follow, limit).await,
     }
 }
 
 fn init(ctx: &Ctx, name: &str) -> Result<()> {
     if ctx.home.is_initialized() {
-        bail!("a circle node is already set up in {}", ctx.home.dir().display());
+        bail!(
+            "a circle node is already set up in {}",
+            ctx.home.dir().display()
+        );
     }
     let pass = passphrase::new(ctx.home.dir())?;
     ctx.home.init(pass.as_bytes(), name)?;
@@ -137,13 +158,20 @@ async fn up(ctx: &Ctx, listen: Vec<String>, no_mdns: bool) -> Result<()> {
         .with_writer(std::io::stderr)
         .try_init();
     if ctx.client().await.is_some() {
-        bail!("the node of {} is already running", ctx.home.dir().display());
+        bail!(
+            "the node of {} is already running",
+            ctx.home.dir().display()
+        );
     }
     let mut config = NodeConfig::default().with_mdns(!no_mdns);
     if !listen.is_empty() {
         let addrs = listen
             .iter()
-            .map(|a| a.parse().with_context(|| format!("'{a}' is not a valid multiaddr (e.g. /ip4/0.0.0.0/tcp/7117)")))
+            .map(|a| {
+                a.parse().with_context(|| {
+                    format!("'{a}' is not a valid multiaddr (e.g. /ip4/0.0.0.0/tcp/7117)")
+                })
+            })
             .collect::<Result<Vec<_>>>()?;
         config = config.with_listen(addrs);
     }
@@ -208,7 +236,14 @@ async fn status(ctx: &Ctx) -> Result<()> {
         return Ok(());
     }
     let running = status["running"].as_bool().unwrap_or(false);
-    println!("node:      {}", if running { "running" } else { "not running (start it with `circle up`)" });
+    println!(
+        "node:      {}",
+        if running {
+            "running"
+        } else {
+            "not running (start it with `circle up`)"
+        }
+    );
     println!("peer id:   {}", status["peer_id"].as_str().unwrap_or("?"));
     println!("circles:   {}", status["circles"]);
     if running {
@@ -223,19 +258,26 @@ async fn status(ctx: &Ctx) -> Result<()> {
 async fn create(ctx: &Ctx, name: &str, nick: Option<String>) -> Result<()> {
     let id = match ctx.client().await {
         Some(client) => {
-            let r = client.post("/v1/circles", json!({ "name": name, "nick": nick })).await?;
+            let r = client
+                .post("/v1/circles", json!({ "name": name, "nick": nick }))
+                .await?;
             r["id"].as_str().unwrap_or_default().to_string()
         }
         None => ctx.open_local()?.create(name, nick.as_deref())?.to_string(),
     };
     println!("{id}");
-    eprintln!("Created the circle '{}'. Invite people with `circle invite '{}'`.", name.trim(), name.trim());
+    eprintln!(
+        "Created the circle '{}'. Invite people with `circle invite '{}'`.",
+        name.trim(),
+        name.trim()
+    );
     Ok(())
 }
 
 async fn invite(ctx: &Ctx, circle: &str, expires: &str, uses: u32) -> Result<()> {
-    let ttl = humantime::parse_duration(expires)
-        .map_err(|_| anyhow!("'{expires}' is not a duration: use for example 90s, 30m, 24h or 7d"))?;
+    let ttl = humantime::parse_duration(expires).map_err(|_| {
+        anyhow!("'{expires}' is not a duration: use for example 90s, 30m, 24h or 7d")
+    })?;
     if ttl.is_zero() {
         bail!("an invite must stay valid for some time: use for example 24h");
     }
@@ -244,7 +286,9 @@ async fn invite(ctx: &Ctx, circle: &str, expires: &str, uses: u32) -> Result<()>
     }
     let client = ctx.require_node("ask for the invite").await?;
     let body = json!({ "expires_secs": ttl.as_secs(), "uses": uses });
-    let r = client.post(&format!("/v1/circles/{}/invites", segment(circle)), body).await?;
+    let r = client
+        .post(&format!("/v1/circles/{}/invites", segment(circle)), body)
+        .await?;
     if ctx.json {
         println!("{r}");
     } else {
@@ -263,9 +307,14 @@ async fn join(ctx: &Ctx, token: &str, nick: Option<String>) -> Result<()> {
     let invite = circle_crypto::Invite::from_token(token)?;
     invite.check_expiry(circle_node::now_secs())?;
     let client = ctx.require_node("join").await?;
-    let r = client.post("/v1/join", json!({ "token": token, "nick": nick })).await?;
+    let r = client
+        .post("/v1/join", json!({ "token": token, "nick": nick }))
+        .await?;
     println!("{}", r["id"].as_str().unwrap_or_default());
-    eprintln!("Welcome to '{}'. Messages shared before you joined are arriving now.", invite.circle_name);
+    eprintln!(
+        "Welcome to '{}'. Messages shared before you joined are arriving now.",
+        invite.circle_name
+    );
     Ok(())
 }
 
@@ -276,13 +325,20 @@ async fn circles(ctx: &Ctx) -> Result<()> {
     };
     let list = list.as_array().cloned().unwrap_or_default();
     if !ctx.json && list.is_empty() {
-        eprintln!("You are in no circle yet. Create one with `circle create NAME`, or join one with an invite.");
+        eprintln!(
+            "You are in no circle yet. Create one with `circle create NAME`, or join one with an invite."
+        );
     }
     for c in list {
         if ctx.json {
             println!("{c}");
         } else {
-            println!("{}  {} ({} members)", c["id"].as_str().unwrap_or("?"), c["name"].as_str().unwrap_or("?"), c["members"]);
+            println!(
+                "{}  {} ({} members)",
+                c["id"].as_str().unwrap_or("?"),
+                c["name"].as_str().unwrap_or("?"),
+                c["members"]
+            );
         }
     }
     Ok(())
@@ -290,7 +346,11 @@ async fn circles(ctx: &Ctx) -> Result<()> {
 
 async fn members(ctx: &Ctx, circle: &str) -> Result<()> {
     let list = match ctx.client().await {
-        Some(client) => client.get(&format!("/v1/circles/{}/members", segment(circle))).await?,
+        Some(client) => {
+            client
+                .get(&format!("/v1/circles/{}/members", segment(circle)))
+                .await?
+        }
         None => {
             let circles = ctx.open_local()?;
             serde_json::to_value(circles.members(&circles.resolve(circle)?)?)?
@@ -300,8 +360,18 @@ async fn members(ctx: &Ctx, circle: &str) -> Result<()> {
         if ctx.json {
             println!("{m}");
         } else {
-            let you = if m["me"].as_bool() == Some(true) { " (you)" } else { "" };
-            println!("{}{}  {}  {}", m["name"].as_str().unwrap_or("?"), you, m["role"].as_str().unwrap_or("?"), m["member"].as_str().unwrap_or("?"));
+            let you = if m["me"].as_bool() == Some(true) {
+                " (you)"
+            } else {
+                ""
+            };
+            println!(
+                "{}{}  {}  {}",
+                m["name"].as_str().unwrap_or("?"),
+                you,
+                m["role"].as_str().unwrap_or("?"),
+                m["member"].as_str().unwrap_or("?")
+            );
         }
     }
     Ok(())
@@ -310,20 +380,29 @@ async fn members(ctx: &Ctx, circle: &str) -> Result<()> {
 async fn share(ctx: &Ctx, circle: &str, text: &str) -> Result<()> {
     let text = if text == "-" {
         let mut buf = String::new();
-        std::io::stdin().read_to_string(&mut buf).context("could not read the text from standard input")?;
+        std::io::stdin()
+            .read_to_string(&mut buf)
+            .context("could not read the text from standard input")?;
         buf
     } else {
         text.to_string()
     };
     let id = match ctx.client().await {
         Some(client) => {
-            let r = client.post(&format!("/v1/circles/{}/shares", segment(circle)), json!({ "text": text })).await?;
+            let r = client
+                .post(
+                    &format!("/v1/circles/{}/shares", segment(circle)),
+                    json!({ "text": text }),
+                )
+                .await?;
             r["id"].as_str().unwrap_or_default().to_string()
         }
         None => {
             let circles = ctx.open_local()?;
             let id = circles.share(&circles.resolve(circle)?, &text)?.id();
-            eprintln!("Saved. The node is not running: it will be sent when you next run `circle up`.");
+            eprintln!(
+                "Saved. The node is not running: it will be sent when you next run `circle up`."
+            );
             id.to_string()
         }
     };

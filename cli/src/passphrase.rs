@@ -14,7 +14,9 @@ pub fn get(home: &std::path::Path) -> Result<Zeroizing<String>> {
         return Ok(Zeroizing::new(p));
     }
     if !std::io::stdin().is_terminal() {
-        bail!("the node's passphrase is needed: set CIRCLE_PASSPHRASE, or run this in a terminal to type it");
+        bail!(
+            "the node's passphrase is needed: set CIRCLE_PASSPHRASE, or run this in a terminal to type it"
+        );
     }
     let p = rpassword::prompt_password(format!("Passphrase for {}: ", home.display()))?;
     Ok(Zeroizing::new(p))
@@ -26,10 +28,17 @@ pub fn new(home: &std::path::Path) -> Result<Zeroizing<String>> {
         Ok(p) => Zeroizing::new(p),
         Err(_) => {
             if !std::io::stdin().is_terminal() {
-                bail!("choose a passphrase: set CIRCLE_PASSPHRASE, or run this in a terminal to type it");
+                bail!(
+                    "choose a passphrase: set CIRCLE_PASSPHRASE, or run this in a terminal to type it"
+                );
             }
-            eprintln!("Choose a passphrase. It protects your keys and circles on this device; it cannot be recovered.");
-            let first = Zeroizing::new(rpassword::prompt_password(format!("New passphrase for {}: ", home.display()))?);
+            eprintln!(
+                "Choose a passphrase. It protects your keys and circles on this device; it cannot be recovered."
+            );
+            let first = Zeroizing::new(rpassword::prompt_password(format!(
+                "New passphrase for {}: ",
+                home.display()
+            ))?);
             let again = Zeroizing::new(rpassword::prompt_password("Type it again: ")?);
             if *first != *again {
                 bail!("the two passphrases differ: run `circle init` again");

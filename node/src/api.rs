@@ -29,7 +29,9 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = match &self {
             Error::UnknownCircle(_) => StatusCode::NOT_FOUND,
-            Error::Invalid(_) | Error::AmbiguousCircle(_) | Error::Invite(_) => StatusCode::BAD_REQUEST,
+            Error::Invalid(_) | Error::AmbiguousCircle(_) | Error::Invite(_) => {
+                StatusCode::BAD_REQUEST
+            }
             Error::Refused(_) => StatusCode::FORBIDDEN,
             Error::Unreachable(_) => StatusCode::BAD_GATEWAY,
             Error::Stopped => StatusCode::SERVICE_UNAVAILABLE,
@@ -65,7 +67,10 @@ impl Api {
         let addr = listener
             .local_addr()
             .map_err(|e| Error::io("cannot read the local API port", e))?;
-        let state = AppState { node, token: blake3::hash(token.as_bytes()) };
+        let state = AppState {
+            node,
+            token: blake3::hash(token.as_bytes()),
+        };
         let app = router(state);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -76,7 +81,11 @@ impl Api {
                 .await;
         });
         Ok(Api {
-            info: ApiInfo { url: format!("http://{addr}"), token, pid: std::process::id() },
+            info: ApiInfo {
+                url: format!("http://{addr}"),
+                token,
+                pid: std::process::id(),
+            },
             stop: Some(stop),
             task,
         })
@@ -159,10 +168,16 @@ struct ShareBody {
     text: String,
 }
 
-async fn share(State(s): State<AppState>, Path(circle): Path<String>, Json(b): Json<ShareBody>) -> ApiResult {
+async fn share(
+    State(s): State<AppState>,
+    Path(circle): Path<String>,
+    Json(b): Json<ShareBody>,
+) -> ApiResult {
     let id = s.node.circles().resolve(&circle)?;
     let message = s.node.share(&id, &b.text).await?;
-    Ok(Json(json!({ "id": message.to_string(), "circle": id.to_string() })))
+    Ok(Json(
+        json!({ "id": message.to_string(), "circle": id.to_string() }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -173,7 +188,11 @@ struct FeedQuery {
 }
 
 /// Returns the feed after a cursor; with `wait_ms`, waits (long poll) until there is something.
-async fn feed(State(s): State<AppState>, Path(circle): Path<String>, Query(q): Query<FeedQuery>) -> ApiResult {
+async fn feed(
+    State(s): State<AppState>,
+    Path(circle): Path<String>,
+    Query(q): Query<FeedQuery>,
+) -> ApiResult {
     let circles = s.node.circles();
     let id = circles.resolve(&circle)?;
     let after = q.after.unwrap_or(0);
@@ -200,9 +219,16 @@ struct InviteBody {
     uses: u32,
 }
 
-async fn invite(State(s): State<AppState>, Path(circle): Path<String>, Json(b): Json<InviteBody>) -> ApiResult {
+async fn invite(
+    State(s): State<AppState>,
+    Path(circle): Path<String>,
+    Json(b): Json<InviteBody>,
+) -> ApiResult {
     let id = s.node.circles().resolve(&circle)?;
-    let invite = s.node.invite(&id, Duration::from_secs(b.expires_secs), b.uses).await?;
+    let invite = s
+        .node
+        .invite(&id, Duration::from_secs(b.expires_secs), b.uses)
+        .await?;
     Ok(Json(json!({
         "token": invite.to_token(),
         "id": invite.id().to_string(),

@@ -11,8 +11,8 @@ use std::{
 };
 
 use circle_crypto::{
-    CircleId, CircleKey, Envelope, Header, Invite, InviteSecret, MemberKey, MemberSecret,
-    MessageId, ENVELOPE_VERSION, seal_to, open_sealed,
+    CircleId, CircleKey, ENVELOPE_VERSION, Envelope, Header, Invite, InviteSecret, MemberKey,
+    MemberSecret, MessageId, open_sealed, seal_to,
 };
 use libp2p::PeerId;
 use tokio::sync::watch;
@@ -191,7 +191,11 @@ impl Circles {
         Ok(f(&*self.inner.state.read().map_err(poisoned)?))
     }
 
-    fn with_circle<R>(&self, id: &CircleId, f: impl FnOnce(&CircleState) -> Result<R>) -> Result<R> {
+    fn with_circle<R>(
+        &self,
+        id: &CircleId,
+        f: impl FnOnce(&CircleState) -> Result<R>,
+    ) -> Result<R> {
         let state = self.inner.state.read().map_err(poisoned)?;
         let c = state
             .get(id)
@@ -223,7 +227,11 @@ impl Circles {
 
     /// Every circle's id and gossip topic.
     pub fn topics(&self) -> Result<Vec<(CircleId, String)>> {
-        self.read(|s| s.keys().map(|id| (*id, circle_crypto::topic_for(id))).collect())
+        self.read(|s| {
+            s.keys()
+                .map(|id| (*id, circle_crypto::topic_for(id)))
+                .collect()
+        })
     }
 
     /// The circles, by name.
@@ -278,7 +286,13 @@ impl Circles {
         check_name("nickname", &nick, MAX_NAME_CHARS)
     }
 
-    fn insert_circle(&self, genesis_wire: Vec<u8>, me: MemberSecret, keys: Vec<(u64, CircleKey)>, admissions: Vec<Vec<u8>>) -> Result<CircleId> {
+    fn insert_circle(
+        &self,
+        genesis_wire: Vec<u8>,
+        me: MemberSecret,
+        keys: Vec<(u64, CircleKey)>,
+        admissions: Vec<Vec<u8>>,
+    ) -> Result<CircleId> {
         let genesis = Genesis::open(&genesis_wire)?;
         let id = genesis.circle;
         let store = self.store();
@@ -343,7 +357,10 @@ impl Circles {
                 seq,
                 prev,
             };
-            let content = Content { sent_at: now_ms(), body };
+            let content = Content {
+                sent_at: now_ms(),
+                body,
+            };
             Ok(Envelope::seal(&c.me, key, header, &content.to_bytes())?)
         })?;
         store.put_envelope(&envelope)?;
@@ -355,7 +372,12 @@ impl Circles {
     /// Shares text with a circle. When this returns, the message is on disk.
     pub fn share(&self, circle: &CircleId, text: &str) -> Result<Envelope> {
         check_text(text)?;
-        self.post(circle, Body::Share { text: text.to_string() })
+        self.post(
+            circle,
+            Body::Share {
+                text: text.to_string(),
+            },
+        )
     }
 
     /// Checks and stores an envelope from another node.
@@ -367,14 +389,21 @@ impl Circles {
                 return Ok(Ingest::Rejected("not a circle of this node".into()));
             };
             if !c.members.contains(&h.author) {
-                return Ok(Ingest::Later(format!("author {} is not a member (yet)", h.author.short())));
+                return Ok(Ingest::Later(format!(
+                    "author {} is not a member (yet)",
+                    h.author.short()
+                )));
             }
             let Some(key) = c.keys.get(&h.epoch) else {
                 return Ok(Ingest::Later(format!("key epoch {} not held", h.epoch)));
             };
             let plain = match envelope.open(key) {
                 Ok(p) => p,
-                Err(_) => return Ok(Ingest::Rejected("does not decrypt under the circle key".into())),
+                Err(_) => {
+                    return Ok(Ingest::Rejected(
+                        "does not decrypt under the circle key".into(),
+                    ));
+                }
             };
             match Content::from_bytes(&plain) {
                 Ok(content) => content,
@@ -412,10 +441,14 @@ impl Circles {
         let Some(c) = state.get_mut(circle) else {
             return Ok(false);
         };
-        if c.admissions.iter().any(|x| x.profile.member == a.profile.member) {
+        if c.admissions
+            .iter()
+            .any(|x| x.profile.member == a.profile.member)
+        {
             return Ok(false);
         }
-        self.store().put_admission(circle, &a.profile.member, wire)?;
+        self.store()
+            .put_admission(circle, &a.profile.member, wire)?;
         c.admissions.push(a);
         c.members = MemberSet::derive(&c.genesis, &c.admissions);
         Ok(true)
@@ -423,7 +456,12 @@ impl Circles {
 
     /// The feed of a circle after `cursor` (0 for everything), oldest first, at most `limit`
     /// of the newest.
-    pub fn feed(&self, circle: &CircleId, cursor: u64, limit: Option<usize>) -> Result<Vec<FeedItem>> {
+    pub fn feed(
+        &self,
+        circle: &CircleId,
+        cursor: u64,
+        limit: Option<usize>,
+    ) -> Result<Vec<FeedItem>> {
         let arrivals: Vec<_> = self
             .store()
             .arrivals_after(circle, cursor)
@@ -432,9 +470,15 @@ impl Circles {
             let mut items = Vec::with_capacity(arrivals.len());
             for a in arrivals {
                 let h = a.envelope.header();
-                let Some(key) = c.keys.get(&h.epoch) else { continue };
-                let Ok(plain) = a.envelope.open(key) else { continue };
-                let Ok(content) = Content::from_bytes(&plain) else { continue };
+                let Some(key) = c.keys.get(&h.epoch) else {
+                    continue;
+                };
+                let Ok(plain) = a.envelope.open(key) else {
+                    continue;
+                };
+                let Ok(content) = Content::from_bytes(&plain) else {
+                    continue;
+                };
                 let text = match &content.body {
                     Body::Share { text } => text.clone(),
                     Body::Admit { admission } => match Admission::open(circle, admission) {
@@ -465,7 +509,13 @@ impl Circles {
     }
 
     /// Creates an invite to `circle` that the node at `addrs` will honour.
-    pub fn create_invite(&self, circle: &CircleId, expires_at: u64, uses: u32, addrs: Vec<String>) -> Result<Invite> {
+    pub fn create_invite(
+        &self,
+        circle: &CircleId,
+        expires_at: u64,
+        uses: u32,
+        addrs: Vec<String>,
+    ) -> Result<Invite> {
         if uses == 0 {
             return Err(Error::Invalid("an invite needs at least one use".into()));
         }
@@ -495,7 +545,11 @@ impl Circles {
     pub fn join_request(invite: &Invite, me: &MemberSecret, nick: &str) -> Result<JoinRequest> {
         let profile = Profile::sign(me, invite.circle, nick)?;
         let proof = invite.secret.proof(&profile).to_vec();
-        Ok(JoinRequest { invite: invite.id(), profile, proof })
+        Ok(JoinRequest {
+            invite: invite.id(),
+            profile,
+            proof,
+        })
     }
 
     /// The default nickname for joining, checked.
@@ -504,10 +558,24 @@ impl Circles {
     }
 
     /// Answers a join request. On admission, also returns the admit envelope to gossip.
-    pub fn admit(&self, req: &JoinRequest, now_secs: u64, peers: Vec<String>) -> Result<(JoinResponse, Option<Envelope>)> {
-        let refuse = |reason: &str| Ok((JoinResponse::Refused { reason: reason.to_string() }, None));
+    pub fn admit(
+        &self,
+        req: &JoinRequest,
+        now_secs: u64,
+        peers: Vec<String>,
+    ) -> Result<(JoinResponse, Option<Envelope>)> {
+        let refuse = |reason: &str| {
+            Ok((
+                JoinResponse::Refused {
+                    reason: reason.to_string(),
+                },
+                None,
+            ))
+        };
         let Some(mut record) = self.store().invite(&req.invite)? else {
-            return refuse("this invite is not known here: it may have been issued by another node");
+            return refuse(
+                "this invite is not known here: it may have been issued by another node",
+            );
         };
         let secret = InviteSecret::from_bytes(&record.secret)?;
         if !secret.verify_proof(&req.profile, &req.proof) {
@@ -532,7 +600,13 @@ impl Circles {
             None
         } else {
             let wire = self.with_circle(&circle, |c| {
-                Ok(Admission::sign(&c.me, circle, req.profile.clone(), req.invite, now_ms()))
+                Ok(Admission::sign(
+                    &c.me,
+                    circle,
+                    req.profile.clone(),
+                    req.invite,
+                    now_ms(),
+                ))
             })?;
             let a = Admission::open(&circle, &wire)?;
             self.learn_admission(&circle, &wire, a)?;
@@ -545,8 +619,16 @@ impl Circles {
             let mut keys = Vec::new();
             for (epoch, key) in &c.keys {
                 let info = key_info(&circle, *epoch);
-                let sealed = seal_to(&profile.exchange, &info, &profile.member.to_bytes(), key.to_bytes().as_slice())?;
-                keys.push(SealedKey { epoch: *epoch, sealed });
+                let sealed = seal_to(
+                    &profile.exchange,
+                    &info,
+                    &profile.member.to_bytes(),
+                    key.to_bytes().as_slice(),
+                )?;
+                keys.push(SealedKey {
+                    epoch: *epoch,
+                    sealed,
+                });
             }
             Ok(Welcome {
                 genesis: c.genesis_wire.clone(),
@@ -559,10 +641,17 @@ impl Circles {
     }
 
     /// Takes in a welcome for the invite this node redeemed with `me`.
-    pub fn accept_welcome(&self, invite: &Invite, me: MemberSecret, welcome: &Welcome) -> Result<CircleId> {
+    pub fn accept_welcome(
+        &self,
+        invite: &Invite,
+        me: MemberSecret,
+        welcome: &Welcome,
+    ) -> Result<CircleId> {
         let genesis = Genesis::open(&welcome.genesis)?;
         if genesis.circle != invite.circle {
-            return Err(Error::Refused("the inviter answered for another circle".into()));
+            return Err(Error::Refused(
+                "the inviter answered for another circle".into(),
+            ));
         }
         let mut verified = Vec::new();
         for wire in &welcome.admissions {
@@ -570,7 +659,9 @@ impl Circles {
         }
         let members = MemberSet::derive(&genesis, &verified);
         if !members.contains(&me.public()) {
-            return Err(Error::Refused("the inviter's answer does not admit us".into()));
+            return Err(Error::Refused(
+                "the inviter's answer does not admit us".into(),
+            ));
         }
         let mut keys = Vec::new();
         for k in &welcome.keys {
@@ -584,7 +675,12 @@ impl Circles {
         if self.read(|s| s.contains_key(&invite.circle))? {
             return Err(Error::Invalid("this node is already in that circle".into()));
         }
-        self.insert_circle(welcome.genesis.clone(), me, keys, welcome.admissions.clone())
+        self.insert_circle(
+            welcome.genesis.clone(),
+            me,
+            keys,
+            welcome.admissions.clone(),
+        )
     }
 
     /// Whether this node is in `circle`.
@@ -593,24 +689,53 @@ impl Circles {
     }
 
     /// A sync request for `circle`, from this node (`local`) to `remote`.
-    pub fn sync_request(&self, circle: &CircleId, local: &PeerId, remote: &PeerId) -> Result<SyncRequest> {
+    pub fn sync_request(
+        &self,
+        circle: &CircleId,
+        local: &PeerId,
+        remote: &PeerId,
+    ) -> Result<SyncRequest> {
         let heads = self.store().heads(circle)?;
         self.with_circle(circle, |c| {
-            let proof = c.me.sign(SYNC_PROOF_DOMAIN, &proof_message(circle, local, remote));
-            Ok(SyncRequest { circle: *circle, member: c.me.public(), proof, heads })
+            let proof =
+                c.me.sign(SYNC_PROOF_DOMAIN, &proof_message(circle, local, remote));
+            Ok(SyncRequest {
+                circle: *circle,
+                member: c.me.public(),
+                proof,
+                heads,
+            })
         })
     }
 
     /// Answers a sync request from `remote` (the connection's peer) to this node (`local`).
-    pub fn answer_sync(&self, req: &SyncRequest, remote: &PeerId, local: &PeerId, peers: Vec<String>) -> Result<SyncResponse> {
-        let refuse = |reason: &str| Ok(SyncResponse::Refused { reason: reason.into() });
+    pub fn answer_sync(
+        &self,
+        req: &SyncRequest,
+        remote: &PeerId,
+        local: &PeerId,
+        peers: Vec<String>,
+    ) -> Result<SyncResponse> {
+        let refuse = |reason: &str| {
+            Ok(SyncResponse::Refused {
+                reason: reason.into(),
+            })
+        };
         let allowed = self.read(|s| s.get(&req.circle).map(|c| c.members.contains(&req.member)))?;
         match allowed {
             None => return refuse("not a circle of this node"),
             Some(false) => return refuse("not a member of this circle"),
             Some(true) => {}
         }
-        if req.member.verify(SYNC_PROOF_DOMAIN, &proof_message(&req.circle, remote, local), &req.proof).is_err() {
+        if req
+            .member
+            .verify(
+                SYNC_PROOF_DOMAIN,
+                &proof_message(&req.circle, remote, local),
+                &req.proof,
+            )
+            .is_err()
+        {
             return refuse("membership proof does not verify for this connection");
         }
         let theirs: BTreeMap<MemberKey, u64> = req.heads.iter().copied().collect();
@@ -639,7 +764,12 @@ impl Circles {
     }
 
     /// Takes in one sync page: admissions first, then envelopes. Returns how many were new.
-    pub fn apply_page(&self, circle: &CircleId, admissions: &[Vec<u8>], envelopes: &[Vec<u8>]) -> Result<usize> {
+    pub fn apply_page(
+        &self,
+        circle: &CircleId,
+        admissions: &[Vec<u8>],
+        envelopes: &[Vec<u8>],
+    ) -> Result<usize> {
         for wire in admissions {
             if let Ok(a) = Admission::open(circle, wire) {
                 self.learn_admission(circle, wire, a)?;
@@ -648,14 +778,22 @@ impl Circles {
         let mut new = 0;
         let mut later = Vec::new();
         for bytes in envelopes {
-            let Ok(env) = Envelope::from_bytes(bytes) else { continue };
-            if env.header().circle != *circle {
-                continue;
-            }
+            let env = match Envelope::from_bytes(bytes) {
+                Ok(env) if env.header().circle == *circle => env,
+                Ok(_) => {
+                    tracing::debug!("synced envelope for another circle dropped");
+                    continue;
+                }
+                Err(e) => {
+                    tracing::debug!("synced envelope dropped: {e}");
+                    continue;
+                }
+            };
             match self.ingest(&env)? {
                 Ingest::New => new += 1,
                 Ingest::Later(_) => later.push(env),
-                Ingest::Duplicate | Ingest::Rejected(_) => {}
+                Ingest::Duplicate => {}
+                Ingest::Rejected(why) => tracing::debug!("synced envelope rejected: {why}"),
             }
         }
         // An admission carried inside this page may have made a later author a member.

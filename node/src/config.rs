@@ -36,8 +36,12 @@ impl Default for NodeConfig {
     fn default() -> Self {
         NodeConfig {
             listen: vec![
-                format!("/ip4/0.0.0.0/tcp/{DEFAULT_PORT}").parse().expect("valid"),
-                format!("/ip4/0.0.0.0/udp/{DEFAULT_PORT}/quic-v1").parse().expect("valid"),
+                format!("/ip4/0.0.0.0/tcp/{DEFAULT_PORT}")
+                    .parse()
+                    .expect("valid"),
+                format!("/ip4/0.0.0.0/udp/{DEFAULT_PORT}/quic-v1")
+                    .parse()
+                    .expect("valid"),
             ],
             heartbeat: Duration::from_millis(500),
             sync_interval: Duration::from_secs(30),
@@ -83,7 +87,9 @@ impl NodeConfig {
     /// Checks the configuration.
     pub fn validate(&self) -> Result<()> {
         if self.listen.is_empty() {
-            return Err(Error::Invalid("give at least one address to listen on".into()));
+            return Err(Error::Invalid(
+                "give at least one address to listen on".into(),
+            ));
         }
         for (what, d) in [
             ("heartbeat", self.heartbeat),
@@ -92,7 +98,9 @@ impl NodeConfig {
             ("request timeout", self.request_timeout),
         ] {
             if d.is_zero() {
-                return Err(Error::Invalid(format!("the {what} must be longer than zero")));
+                return Err(Error::Invalid(format!(
+                    "the {what} must be longer than zero"
+                )));
             }
         }
         Ok(())

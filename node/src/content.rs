@@ -64,7 +64,9 @@ impl Content {
 /// Checks the text of a share.
 pub fn check_text(text: &str) -> Result<()> {
     if text.trim().is_empty() {
-        return Err(Error::Invalid("there is nothing to share: the text is empty".into()));
+        return Err(Error::Invalid(
+            "there is nothing to share: the text is empty".into(),
+        ));
     }
     if text.len() > MAX_TEXT_BYTES {
         return Err(Error::Invalid(format!(
@@ -81,14 +83,22 @@ mod tests {
 
     #[test]
     fn round_trip_and_hostile_bytes() {
-        let c = Content { sent_at: 5, body: Body::Share { text: "day 3, still here".into() } };
+        let c = Content {
+            sent_at: 5,
+            body: Body::Share {
+                text: "day 3, still here".into(),
+            },
+        };
         assert_eq!(Content::from_bytes(&c.to_bytes()).unwrap(), c);
         let mut extra = c.to_bytes();
         extra.push(0);
         assert!(Content::from_bytes(&extra).is_err());
         assert!(Content::from_bytes(&[0xff; 7]).is_err());
         assert!(Content::from_bytes(&[]).is_err());
-        let empty = Content { sent_at: 5, body: Body::Share { text: " ".into() } };
+        let empty = Content {
+            sent_at: 5,
+            body: Body::Share { text: " ".into() },
+        };
         assert!(Content::from_bytes(&empty.to_bytes()).is_err());
     }
 }

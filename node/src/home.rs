@@ -89,9 +89,16 @@ impl Home {
         let db = self.open_db(Duration::ZERO, |_| {})?;
         let keypair = Keypair::generate_ed25519();
         let encoded = zeroize::Zeroizing::new(
-            keypair.to_protobuf_encoding().map_err(|e| Error::Net(e.to_string()))?,
+            keypair
+                .to_protobuf_encoding()
+                .map_err(|e| Error::Net(e.to_string()))?,
         );
-        let store = Store::create(db, passphrase, &encoded, &keypair.public().to_peer_id().to_string())?;
+        let store = Store::create(
+            db,
+            passphrase,
+            &encoded,
+            &keypair.public().to_peer_id().to_string(),
+        )?;
         store.set_nickname(&nick)?;
         store.flush()?;
         Ok(store)
@@ -121,7 +128,12 @@ impl Home {
     }
 
     /// Opens the store with `passphrase`.
-    pub fn open(&self, passphrase: &[u8], wait: Duration, on_wait: impl FnMut(Duration)) -> Result<Store> {
+    pub fn open(
+        &self,
+        passphrase: &[u8],
+        wait: Duration,
+        on_wait: impl FnMut(Duration),
+    ) -> Result<Store> {
         if !self.is_initialized() {
             return Err(Error::NotInitialized(self.display()));
         }
@@ -143,7 +155,8 @@ impl Home {
         file.write_all(&json)
             .and_then(|_| file.sync_all())
             .map_err(|e| Error::io(format!("cannot write {}", tmp.display()), e))?;
-        fs::rename(&tmp, &path).map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
+        fs::rename(&tmp, &path)
+            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
     }
 
     /// Where the node's API was last announced (it may have stopped since).

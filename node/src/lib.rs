@@ -37,7 +37,9 @@ mod store;
 mod time;
 
 pub use api::Api;
-pub use circles::{CircleInfo, Circles, FeedItem, Ingest, MemberInfo, SYNC_PAGE_BYTES, SYNC_PAGE_MESSAGES};
+pub use circles::{
+    CircleInfo, Circles, FeedItem, Ingest, MemberInfo, SYNC_PAGE_BYTES, SYNC_PAGE_MESSAGES,
+};
 pub use config::{DEFAULT_PORT, NodeConfig};
 pub use content::{Body, Content, MAX_TEXT_BYTES};
 pub use error::{Error, Result};
@@ -46,8 +48,8 @@ pub use membership::{Admission, Genesis, Member, MemberSet, Profile, Role};
 pub use net::NetStatus;
 pub use node::Node;
 pub use protocol::{
-    JOIN_PROTOCOL, JoinRequest, JoinResponse, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, SYNC_PROTOCOL, SealedKey,
-    SyncRequest, SyncResponse, Welcome,
+    JOIN_PROTOCOL, JoinRequest, JoinResponse, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, SYNC_PROTOCOL,
+    SealedKey, SyncRequest, SyncResponse, Welcome,
 };
 pub use store::{Store, Stored};
 pub use time::{now_ms, now_secs, rfc3339};

@@ -107,7 +107,9 @@ impl Profile {
 
     /// Decodes and verifies a signed profile.
     pub fn open(wire: &[u8]) -> Result<Profile> {
-        let p: Profile = open("member profile", PROFILE_DOMAIN, wire, |p: &Profile| Ok(p.member))?;
+        let p: Profile = open("member profile", PROFILE_DOMAIN, wire, |p: &Profile| {
+            Ok(p.member)
+        })?;
         check_name("nickname", &p.name, MAX_NAME_CHARS)?;
         Ok(p)
     }
@@ -382,7 +384,13 @@ impl MemberSet {
 mod tests {
     use super::*;
 
-    fn admit(by: &MemberSecret, circle: CircleId, who: &MemberSecret, name: &str, at: u64) -> Admission {
+    fn admit(
+        by: &MemberSecret,
+        circle: CircleId,
+        who: &MemberSecret,
+        name: &str,
+        at: u64,
+    ) -> Admission {
         let profile = Profile::sign(who, circle, name).unwrap();
         let invite = circle_crypto::InviteSecret::generate().id();
         let wire = Admission::sign(by, circle, profile, invite, at);
@@ -391,8 +399,13 @@ mod tests {
 
     #[test]
     fn members_do_not_depend_on_arrival_order() {
-        let (alice, bob, carol) = (MemberSecret::generate(), MemberSecret::generate(), MemberSecret::generate());
-        let g = Genesis::open(&Genesis::create(&alice, "Tuesday circle", "alice", 1).unwrap()).unwrap();
+        let (alice, bob, carol) = (
+            MemberSecret::generate(),
+            MemberSecret::generate(),
+            MemberSecret::generate(),
+        );
+        let g =
+            Genesis::open(&Genesis::create(&alice, "Tuesday circle", "alice", 1).unwrap()).unwrap();
         let a1 = admit(&alice, g.circle, &bob, "bob", 2);
         let a2 = admit(&bob, g.circle, &carol, "carol", 3);
         let forward = MemberSet::derive(&g, [&a1, &a2]);
@@ -404,7 +417,11 @@ mod tests {
 
     #[test]
     fn admission_by_outsider_is_ignored() {
-        let (alice, mallory, bob) = (MemberSecret::generate(), MemberSecret::generate(), MemberSecret::generate());
+        let (alice, mallory, bob) = (
+            MemberSecret::generate(),
+            MemberSecret::generate(),
+            MemberSecret::generate(),
+        );
         let g = Genesis::open(&Genesis::create(&alice, "c", "alice", 1).unwrap()).unwrap();
         let forged = admit(&mallory, g.circle, &bob, "bob", 2);
         let set = MemberSet::derive(&g, [&forged]);
@@ -419,7 +436,10 @@ mod tests {
         assert!(Genesis::open(&wire).is_ok());
         for i in 0..wire.len() {
             wire[i] ^= 0x40;
-            assert!(Genesis::open(&wire).is_err(), "byte {i} flipped still opened");
+            assert!(
+                Genesis::open(&wire).is_err(),
+                "byte {i} flipped still opened"
+            );
             wire[i] ^= 0x40;
         }
         assert!(Genesis::open(&[]).is_err());
@@ -432,7 +452,13 @@ mod tests {
         let g = Genesis::open(&Genesis::create(&alice, "c", "alice", 1).unwrap()).unwrap();
         let other = CircleId::random();
         let profile = Profile::sign(&bob, g.circle, "bob").unwrap();
-        let wire = Admission::sign(&alice, g.circle, profile, circle_crypto::InviteSecret::generate().id(), 2);
+        let wire = Admission::sign(
+            &alice,
+            g.circle,
+            profile,
+            circle_crypto::InviteSecret::generate().id(),
+            2,
+        );
         assert!(Admission::open(&other, &wire).is_err());
     }
 

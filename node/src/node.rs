@@ -34,7 +34,9 @@ pub struct Node {
 
 impl std::fmt::Debug for Node {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Node").field("peer_id", &self.peer_id).finish_non_exhaustive()
+        f.debug_struct("Node")
+            .field("peer_id", &self.peer_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -68,7 +70,9 @@ impl Node {
         })
         .await;
         if listen.is_empty() {
-            return Err(Error::Net("the node could not listen on any address".into()));
+            return Err(Error::Net(
+                "the node could not listen on any address".into(),
+            ));
         }
         let (tx, rx) = mpsc::channel(COMMAND_CAPACITY);
         let task = tokio::spawn(EventLoop::new(swarm, circles.clone(), config, rx, listen).run());
@@ -91,7 +95,10 @@ impl Node {
     }
 
     async fn send(&self, command: Command) -> Result<()> {
-        self.commands.send(command).await.map_err(|_| Error::Stopped)
+        self.commands
+            .send(command)
+            .await
+            .map_err(|_| Error::Stopped)
     }
 
     async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T> {
@@ -120,7 +127,13 @@ impl Node {
     pub async fn invite(&self, circle: &CircleId, ttl: Duration, uses: u32) -> Result<Invite> {
         let expires_at = now_secs().saturating_add(ttl.as_secs());
         let circle = *circle;
-        self.ask(|reply| Command::Invite { circle, expires_at, uses, reply }).await?
+        self.ask(|reply| Command::Invite {
+            circle,
+            expires_at,
+            uses,
+            reply,
+        })
+        .await?
     }
 
     /// Joins a circle with an invite token. Returns once admitted and the keys are stored.
@@ -135,7 +148,12 @@ impl Node {
         }
         let nick = self.circles.join_nick(nick)?;
         let invite = Box::new(invite);
-        self.ask(|reply| Command::Join { invite, nick, reply }).await?
+        self.ask(|reply| Command::Join {
+            invite,
+            nick,
+            reply,
+        })
+        .await?
     }
 
     /// Connects to a node at `addr`.

@@ -202,13 +202,20 @@ mod tests {
                 .unwrap_err();
             assert_eq!(err.kind(), io::ErrorKind::InvalidData);
             let garbage = vec![0xffu8; 100];
-            assert!(codec
-                .read_request(&SYNC_PROTOCOL, &mut futures::io::Cursor::new(garbage))
-                .await
-                .is_err());
+            assert!(
+                codec
+                    .read_request(&SYNC_PROTOCOL, &mut futures::io::Cursor::new(garbage))
+                    .await
+                    .is_err()
+            );
             let mut out = futures::io::Cursor::new(Vec::new());
-            let resp = SyncResponse::Refused { reason: "not a member".into() };
-            codec.write_response(&SYNC_PROTOCOL, &mut out, resp).await.unwrap();
+            let resp = SyncResponse::Refused {
+                reason: "not a member".into(),
+            };
+            codec
+                .write_response(&SYNC_PROTOCOL, &mut out, resp)
+                .await
+                .unwrap();
             let bytes = out.into_inner();
             let back = codec
                 .read_response(&SYNC_PROTOCOL, &mut futures::io::Cursor::new(bytes))

@@ -3,14 +3,18 @@
 use std::time::Duration;
 
 use libp2p::{
-    Swarm, gossipsub, identify, identity::Keypair, mdns, ping, request_response,
+    Swarm, gossipsub, identify,
+    identity::Keypair,
+    mdns, ping, request_response,
     swarm::{NetworkBehaviour, behaviour::toggle::Toggle},
 };
 
 use crate::{
     config::NodeConfig,
     error::{Error, Result},
-    protocol::{Codec, JOIN_PROTOCOL, JoinRequest, JoinResponse, SYNC_PROTOCOL, SyncRequest, SyncResponse},
+    protocol::{
+        Codec, JOIN_PROTOCOL, JoinRequest, JoinResponse, SYNC_PROTOCOL, SyncRequest, SyncResponse,
+    },
 };
 
 /// Largest gossip message: one envelope.
@@ -63,12 +67,18 @@ pub fn build_swarm(keypair: Keypair, config: &NodeConfig) -> Result<Swarm<Behavi
         .with_behaviour(|key| {
             let peer_id = key.public().to_peer_id();
             let mdns = if mdns_on {
-                Some(mdns::tokio::Behaviour::new(mdns::Config::default(), peer_id)?)
+                Some(mdns::tokio::Behaviour::new(
+                    mdns::Config::default(),
+                    peer_id,
+                )?)
             } else {
                 None
             };
             Ok(Behaviour {
-                gossipsub: gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, gossip)?,
+                gossipsub: gossipsub::Behaviour::new(
+                    gossipsub::MessageAuthenticity::Anonymous,
+                    gossip,
+                )?,
                 join: request_response::Behaviour::new(
                     [(JOIN_PROTOCOL, request_response::ProtocolSupport::Full)],
                     rr.clone(),

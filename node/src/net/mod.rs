@@ -47,13 +47,33 @@ pub struct NetStatus {
 
 /// Commands from [`crate::Node`] handles.
 pub(crate) enum Command {
-    Subscribe { circle: CircleId },
-    Publish { envelope: Envelope },
-    Invite { circle: CircleId, expires_at: u64, uses: u32, reply: oneshot::Sender<Result<Invite>> },
-    Join { invite: Box<Invite>, nick: String, reply: oneshot::Sender<Result<CircleId>> },
-    Dial { addr: Multiaddr, reply: oneshot::Sender<Result<()>> },
-    Status { reply: oneshot::Sender<NetStatus> },
-    Shutdown { reply: oneshot::Sender<()> },
+    Subscribe {
+        circle: CircleId,
+    },
+    Publish {
+        envelope: Envelope,
+    },
+    Invite {
+        circle: CircleId,
+        expires_at: u64,
+        uses: u32,
+        reply: oneshot::Sender<Result<Invite>>,
+    },
+    Join {
+        invite: Box<Invite>,
+        nick: String,
+        reply: oneshot::Sender<Result<CircleId>>,
+    },
+    Dial {
+        addr: Multiaddr,
+        reply: oneshot::Sender<Result<()>>,
+    },
+    Status {
+        reply: oneshot::Sender<NetStatus>,
+    },
+    Shutdown {
+        reply: oneshot::Sender<()>,
+    },
 }
 
 struct PendingJoin {
@@ -77,7 +97,13 @@ pub(crate) struct EventLoop {
 }
 
 impl EventLoop {
-    pub(crate) fn new(swarm: Swarm<Behaviour>, circles: Circles, config: NodeConfig, commands: mpsc::Receiver<Command>, listen: Vec<Multiaddr>) -> Self {
+    pub(crate) fn new(
+        swarm: Swarm<Behaviour>,
+        circles: Circles,
+        config: NodeConfig,
+        commands: mpsc::Receiver<Command>,
+        listen: Vec<Multiaddr>,
+    ) -> Self {
         EventLoop {
             swarm,
             circles,
@@ -159,7 +185,9 @@ impl EventLoop {
     fn dial_all(&mut self, addrs: &[String]) {
         let me = *self.swarm.local_peer_id();
         for text in addrs {
-            let Ok(addr) = text.parse::<Multiaddr>() else { continue };
+            let Ok(addr) = text.parse::<Multiaddr>() else {
+                continue;
+            };
             let Some(peer) = peer_of(&addr) else { continue };
             if peer == me || self.swarm.is_connected(&peer) {
                 continue;
@@ -172,7 +200,9 @@ impl EventLoop {
     }
 
     fn redial(&mut self) {
-        let Ok(peers) = self.circles.store().peers() else { return };
+        let Ok(peers) = self.circles.store().peers() else {
+            return;
+        };
         let addrs: Vec<String> = peers.into_iter().flat_map(|(_, a)| a).collect();
         self.dial_all(&addrs);
     }
@@ -181,7 +211,12 @@ impl EventLoop {
         match command {
             Command::Subscribe { circle } => self.subscribe(circle),
             Command::Publish { envelope } => self.publish(&envelope),
-            Command::Invite { circle, expires_at, uses, reply } => {
+            Command::Invite {
+                circle,
+                expires_at,
+                uses,
+                reply,
+            } => {
                 let addrs = self.local_addrs();
                 let result = if addrs.is_empty() {
                     Err(Error::Net("the node has no listen address yet".into()))
@@ -190,9 +225,16 @@ impl EventLoop {
                 };
                 let _ = reply.send(result);
             }
-            Command::Join { invite, nick, reply } => self.start_join(invite, nick, reply),
+            Command::Join {
+                invite,
+                nick,
+                reply,
+            } => self.start_join(invite, nick, reply),
             Command::Dial { addr, reply } => {
-                let result = self.swarm.dial(addr).map_err(|e| Error::Unreachable(e.to_string()));
+                let result = self
+                    .swarm
+                    .dial(addr)
+                    .map_err(|e| Error::Unreachable(e.to_string()));
                 let _ = reply.send(result);
             }
             Command::Status { reply } => {
@@ -209,17 +251,29 @@ impl EventLoop {
 
     fn publish(&mut self, envelope: &Envelope) {
         let topic = gossipsub::IdentTopic::new(circle_crypto::topic_for(&envelope.header().circle));
-        match self.swarm.behaviour_mut().gossipsub.publish(topic, envelope.to_bytes().to_vec()) {
+        match self
+            .swarm
+            .behaviour_mut()
+            .gossipsub
+            .publish(topic, envelope.to_bytes().to_vec())
+        {
             Ok(_) => {}
             // Stored already; sync delivers it when members connect.
             Err(e) => debug!("not gossiped now ({e}); sync will deliver it"),
         }
     }
 
-    fn start_join(&mut self, invite: Box<Invite>, nick: String, reply: oneshot::Sender<Result<CircleId>>) {
+    fn start_join(
+        &mut self,
+        invite: Box<Invite>,
+        nick: String,
+        reply: oneshot::Sender<Result<CircleId>>,
+    ) {
         let addrs: Vec<Multiaddr> = invite.addrs.iter().filter_map(|a| a.parse().ok()).collect();
         let Some(inviter) = addrs.iter().find_map(peer_of) else {
-            let _ = reply.send(Err(Error::Invalid("the invite has no address to reach the inviter".into())));
+            let _ = reply.send(Err(Error::Invalid(
+                "the invite has no address to reach the inviter".into(),
+            )));
             return;
         };
         let me = MemberSecret::generate();
@@ -230,9 +284,24 @@ impl EventLoop {
                 return;
             }
         };
-        let addrs = addrs.into_iter().filter(|a| peer_of(a) == Some(inviter)).collect();
-        let id = self.swarm.behaviour_mut().join.send_request_with_addresses(&inviter, request, addrs);
-        self.joins.insert(id, PendingJoin { invite, me, inviter, reply });
+        let addrs = addrs
+            .into_iter()
+            .filter(|a| peer_of(a) == Some(inviter))
+            .collect();
+        let id = self
+            .swarm
+            .behaviour_mut()
+            .join
+            .send_request_with_addresses(&inviter, request, addrs);
+        self.joins.insert(
+            id,
+            PendingJoin {
+                invite,
+                me,
+                inviter,
+                reply,
+            },
+        );
     }
 
     fn start_sync(&mut self, peer: PeerId, circle: CircleId) {
@@ -242,6 +311,7 @@ impl EventLoop {
         let local = *self.swarm.local_peer_id();
         match self.circles.sync_request(&circle, &local, &peer) {
             Ok(request) => {
+                debug!(%peer, circle = %circle.short(), "sync requested");
                 let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
                 self.syncs.insert(id, (peer, circle));
             }
@@ -270,12 +340,14 @@ impl EventLoop {
         }
     }
 
-    fn remember_peer(&mut self, peer: PeerId) {
+    /// Saves the addresses of a member's node, so it is redialled after restarts.
+    fn remember_peer(&mut self, peer: PeerId, known: &[Multiaddr]) {
         let addrs: Vec<String> = self
             .identified
             .get(&peer)
             .into_iter()
             .flatten()
+            .chain(known)
             .take(MAX_SHARED_ADDRS)
             .map(|a| with_peer(a, peer).to_string())
             .collect();
@@ -286,19 +358,37 @@ impl EventLoop {
         }
     }
 
+    /// Whether `peer` is subscribed to one of this node's circles.
+    fn is_member_node(&self, peer: &PeerId) -> bool {
+        self.swarm
+            .behaviour()
+            .gossipsub
+            .all_peers()
+            .any(|(p, topics)| p == peer && topics.iter().any(|t| self.topics.contains_key(t)))
+    }
+
     fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
         match event {
             SwarmEvent::NewListenAddr { address, .. } => {
-                info!("listening on {}", with_peer(&address, *self.swarm.local_peer_id()));
+                info!(
+                    "listening on {}",
+                    with_peer(&address, *self.swarm.local_peer_id())
+                );
                 if !self.listen.contains(&address) {
                     self.listen.push(address);
                 }
             }
             SwarmEvent::ExpiredListenAddr { address, .. } => self.listen.retain(|a| a != &address),
-            SwarmEvent::ConnectionEstablished { peer_id, endpoint, .. } => {
+            SwarmEvent::ConnectionEstablished {
+                peer_id, endpoint, ..
+            } => {
                 debug!(peer = %peer_id, addr = %endpoint.get_remote_address(), "connected");
             }
-            SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established: 0,
+                ..
+            } => {
                 debug!(peer = %peer_id, "disconnected");
                 self.syncing.retain(|(p, _)| p != &peer_id);
             }
@@ -313,8 +403,15 @@ impl EventLoop {
             BehaviourEvent::Join(event) => self.on_join(event),
             BehaviourEvent::Sync(event) => self.on_sync(event),
             BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
-                let addrs = info.listen_addrs.into_iter().filter(|a| !is_unspecified(a)).collect();
+                let addrs = info
+                    .listen_addrs
+                    .into_iter()
+                    .filter(|a| !is_unspecified(a))
+                    .collect();
                 self.identified.insert(peer_id, addrs);
+                if self.is_member_node(&peer_id) {
+                    self.remember_peer(peer_id, &[]);
+                }
             }
             BehaviourEvent::Mdns(mdns::Event::Discovered(found)) => {
                 for (peer, addr) in found {
@@ -329,17 +426,21 @@ impl EventLoop {
 
     fn on_gossip(&mut self, event: gossipsub::Event) {
         match event {
-            gossipsub::Event::Message { propagation_source, message_id, message } => {
+            gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            } => {
                 let acceptance = self.judge_gossip(&propagation_source, &message);
-                let _ = self.swarm.behaviour_mut().gossipsub.report_message_validation_result(
-                    &message_id,
-                    &propagation_source,
-                    acceptance,
-                );
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .report_message_validation_result(&message_id, &propagation_source, acceptance);
             }
             gossipsub::Event::Subscribed { peer_id, topic } => {
                 if let Some(circle) = self.topics.get(&topic).copied() {
-                    self.remember_peer(peer_id);
+                    self.remember_peer(peer_id, &[]);
                     self.start_sync(peer_id, circle);
                 }
             }
@@ -347,8 +448,13 @@ impl EventLoop {
         }
     }
 
-    fn judge_gossip(&mut self, from: &PeerId, message: &gossipsub::Message) -> gossipsub::MessageAcceptance {
+    fn judge_gossip(
+        &mut self,
+        from: &PeerId,
+        message: &gossipsub::Message,
+    ) -> gossipsub::MessageAcceptance {
         use gossipsub::MessageAcceptance::{Accept, Ignore, Reject};
+        debug!(peer = %from, bytes = message.data.len(), "gossip received");
         let envelope = match Envelope::from_bytes(&message.data) {
             Ok(e) => e,
             Err(e) => {
@@ -363,7 +469,10 @@ impl EventLoop {
         }
         match self.circles.ingest(&envelope) {
             Ok(Ingest::New) => Accept,
-            Ok(Ingest::Duplicate) => Ignore,
+            Ok(Ingest::Duplicate) => {
+                debug!(peer = %from, "gossip duplicate");
+                Ignore
+            }
             Ok(Ingest::Later(why)) => {
                 debug!(peer = %from, "gossip held back: {why}");
                 self.start_sync(*from, circle);
@@ -380,41 +489,83 @@ impl EventLoop {
         }
     }
 
-    fn on_join(&mut self, event: request_response::Event<crate::protocol::JoinRequest, JoinResponse>) {
+    fn on_join(
+        &mut self,
+        event: request_response::Event<crate::protocol::JoinRequest, JoinResponse>,
+    ) {
         use request_response::{Event, Message};
         match event {
-            Event::Message { peer, message: Message::Request { request, channel, .. }, .. } => {
+            Event::Message {
+                peer,
+                message:
+                    Message::Request {
+                        request, channel, ..
+                    },
+                ..
+            } => {
                 let response = match self.circles.store().invite(&request.invite) {
                     Ok(Some(record)) => {
                         let peers = self.member_addrs(&record.circle, &peer);
                         self.circles.admit(&request, now_secs(), peers)
                     }
-                    Ok(None) => Ok((JoinResponse::Refused { reason: "this invite is not known here".into() }, None)),
+                    Ok(None) => Ok((
+                        JoinResponse::Refused {
+                            reason: "this invite is not known here".into(),
+                        },
+                        None,
+                    )),
                     Err(e) => Err(e),
                 };
                 let response = match response {
                     Ok((response, envelope)) => {
                         if let Some(envelope) = envelope {
-                            info!("admitted a new member to circle {}", envelope.header().circle.short());
+                            info!(
+                                "admitted a new member to circle {}",
+                                envelope.header().circle.short()
+                            );
                             self.publish(&envelope);
                         }
                         response
                     }
                     Err(e) => {
                         warn!("join request failed: {e}");
-                        JoinResponse::Refused { reason: "the inviter's node could not process the request".into() }
+                        JoinResponse::Refused {
+                            reason: "the inviter's node could not process the request".into(),
+                        }
                     }
                 };
-                let _ = self.swarm.behaviour_mut().join.send_response(channel, response);
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .join
+                    .send_response(channel, response);
             }
-            Event::Message { message: Message::Response { request_id, response }, .. } => {
-                let Some(pending) = self.joins.remove(&request_id) else { return };
+            Event::Message {
+                message:
+                    Message::Response {
+                        request_id,
+                        response,
+                    },
+                ..
+            } => {
+                let Some(pending) = self.joins.remove(&request_id) else {
+                    return;
+                };
                 let result = match response {
                     JoinResponse::Welcome(welcome) => {
-                        match self.circles.accept_welcome(&pending.invite, pending.me, &welcome) {
+                        match self
+                            .circles
+                            .accept_welcome(&pending.invite, pending.me, &welcome)
+                        {
                             Ok(circle) => {
                                 self.subscribe(circle);
-                                self.remember_peer(pending.inviter);
+                                let invited: Vec<Multiaddr> = pending
+                                    .invite
+                                    .addrs
+                                    .iter()
+                                    .filter_map(|a| a.parse().ok())
+                                    .collect();
+                                self.remember_peer(pending.inviter, &invited);
                                 self.dial_all(&welcome.peers);
                                 self.start_sync(pending.inviter, circle);
                                 Ok(circle)
@@ -426,32 +577,69 @@ impl EventLoop {
                 };
                 let _ = pending.reply.send(result);
             }
-            Event::OutboundFailure { request_id, error, .. } => {
+            Event::OutboundFailure {
+                request_id, error, ..
+            } => {
                 if let Some(pending) = self.joins.remove(&request_id) {
-                    let _ = pending.reply.send(Err(Error::Unreachable(error.to_string())));
+                    let _ = pending
+                        .reply
+                        .send(Err(Error::Unreachable(error.to_string())));
                 }
             }
             _ => {}
         }
     }
 
-    fn on_sync(&mut self, event: request_response::Event<crate::protocol::SyncRequest, SyncResponse>) {
+    fn on_sync(
+        &mut self,
+        event: request_response::Event<crate::protocol::SyncRequest, SyncResponse>,
+    ) {
         use request_response::{Event, Message};
         match event {
-            Event::Message { peer, message: Message::Request { request, channel, .. }, .. } => {
+            Event::Message {
+                peer,
+                message:
+                    Message::Request {
+                        request, channel, ..
+                    },
+                ..
+            } => {
                 let local = *self.swarm.local_peer_id();
                 let peers = self.member_addrs(&request.circle, &peer);
                 let response = self
                     .circles
                     .answer_sync(&request, &peer, &local, peers)
-                    .unwrap_or_else(|e| SyncResponse::Refused { reason: e.to_string() });
-                let _ = self.swarm.behaviour_mut().sync.send_response(channel, response);
+                    .unwrap_or_else(|e| SyncResponse::Refused {
+                        reason: e.to_string(),
+                    });
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_response(channel, response);
             }
-            Event::Message { peer, message: Message::Response { request_id, response }, .. } => {
-                let Some((_, circle)) = self.syncs.remove(&request_id) else { return };
+            Event::Message {
+                peer,
+                message:
+                    Message::Response {
+                        request_id,
+                        response,
+                    },
+                ..
+            } => {
+                let Some((_, circle)) = self.syncs.remove(&request_id) else {
+                    return;
+                };
                 self.syncing.remove(&(peer, circle));
+                debug!(%peer, circle = %circle.short(), "sync answered");
                 match response {
-                    SyncResponse::Page { admissions, envelopes, more, peers } => {
+                    SyncResponse::Page {
+                        admissions,
+                        envelopes,
+                        more,
+                        peers,
+                    } => {
+                        debug!(%peer, admissions = admissions.len(), envelopes = envelopes.len(), more, "sync page");
                         match self.circles.apply_page(&circle, &admissions, &envelopes) {
                             Ok(new) if new > 0 => debug!(%peer, new, "synced"),
                             Ok(_) => {}
@@ -465,7 +653,12 @@ impl EventLoop {
                     SyncResponse::Refused { reason } => debug!(%peer, "sync refused: {reason}"),
                 }
             }
-            Event::OutboundFailure { request_id, error, peer, .. } => {
+            Event::OutboundFailure {
+                request_id,
+                error,
+                peer,
+                ..
+            } => {
                 if let Some((_, circle)) = self.syncs.remove(&request_id) {
                     self.syncing.remove(&(peer, circle));
                     debug!(%peer, "sync failed: {error}");

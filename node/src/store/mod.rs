@@ -117,7 +117,12 @@ impl Store {
     }
 
     /// Creates a new store protected by `passphrase`, holding the node's network key.
-    pub fn create(db: sled::Db, passphrase: &[u8], node_key: &[u8], peer_id: &str) -> Result<Store> {
+    pub fn create(
+        db: sled::Db,
+        passphrase: &[u8],
+        node_key: &[u8],
+        peer_id: &str,
+    ) -> Result<Store> {
         let meta = db.open_tree("meta")?;
         if meta.get("format")?.is_some() {
             return Err(Error::AlreadyInitialized("this store".into()));
@@ -126,7 +131,10 @@ impl Store {
         let wrap = StoreKey::from_passphrase(passphrase, &salt)?;
         let data_key = StoreKey::generate();
         meta.insert("salt", salt.as_bytes().as_slice())?;
-        meta.insert("data_key", wrap.seal(DATA_KEY_AAD, data_key.to_bytes().as_slice()))?;
+        meta.insert(
+            "data_key",
+            wrap.seal(DATA_KEY_AAD, data_key.to_bytes().as_slice()),
+        )?;
         meta.insert("peer_id", peer_id.as_bytes())?;
         let store = Store::with_key(db, data_key)?;
         store.put_sealed(&store.meta, b"node_key", node_key)?;
@@ -156,7 +164,9 @@ impl Store {
         let sealed = meta
             .get("data_key")?
             .ok_or_else(|| Error::Refused("store has no data key".into()))?;
-        let data_key = wrap.open(DATA_KEY_AAD, &sealed).map_err(|_| Error::WrongPassphrase)?;
+        let data_key = wrap
+            .open(DATA_KEY_AAD, &sealed)
+            .map_err(|_| Error::WrongPassphrase)?;
         let data_key = StoreKey::from_bytes(&data_key)?;
         Store::with_key(db, data_key)
     }
@@ -202,7 +212,12 @@ impl Store {
         Ok(())
     }
 
-    fn open_sealed(&self, tree: &sled::Tree, key: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    fn open_sealed(
+        &self,
+        tree: &sled::Tree,
+        key: &[u8],
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>> {
         Ok(self.data_key.open(&Self::aad(tree, key), sealed)?)
     }
 
@@ -231,7 +246,9 @@ impl Store {
     /// The node's libp2p peer id as text (public; readable without the passphrase).
     pub fn peer_id_of(db: &sled::Db) -> Result<Option<String>> {
         let meta = db.open_tree("meta")?;
-        Ok(meta.get("peer_id")?.map(|v| String::from_utf8_lossy(&v).into_owned()))
+        Ok(meta
+            .get("peer_id")?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
     /// How many circles a store holds (readable without the passphrase).
@@ -326,7 +343,10 @@ impl Store {
         for item in self.peers.iter() {
             let (k, v) = item?;
             let bytes = self.open_sealed(&self.peers, &k, &v)?;
-            out.push((String::from_utf8_lossy(&k).into_owned(), Self::decode(&bytes)?));
+            out.push((
+                String::from_utf8_lossy(&k).into_owned(),
+                Self::decode(&bytes)?,
+            ));
         }
         Ok(out)
     }
@@ -337,7 +357,8 @@ impl Store {
         let id = env.id();
         let mkey = message_key(&h.circle, &h.author, h.seq);
         let akey = author_key(&h.circle, &h.author);
-        let arrival = keys::epoch_key(&h.circle, self.db.generate_id()?);
+        // Cursors start at 1: a feed "after 0" means everything.
+        let arrival = keys::epoch_key(&h.circle, self.db.generate_id()? + 1);
         let bytes = env.to_bytes();
         let result = (&self.messages, &self.ids, &self.heads, &self.arrivals).transaction(
             |(messages, ids, heads, arrivals)| {
@@ -402,7 +423,12 @@ impl Store {
     }
 
     /// One envelope by author and seq.
-    pub fn envelope_at(&self, circle: &CircleId, author: &MemberKey, seq: u64) -> Result<Option<Envelope>> {
+    pub fn envelope_at(
+        &self,
+        circle: &CircleId,
+        author: &MemberKey,
+        seq: u64,
+    ) -> Result<Option<Envelope>> {
         match self.messages.get(message_key(circle, author, seq))? {
             Some(bytes) => Ok(Some(Envelope::from_bytes(&bytes)?)),
             None => Ok(None),
@@ -415,7 +441,11 @@ impl Store {
     }
 
     /// Envelopes of `circle` in arrival order, after `cursor` (exclusive; 0 for all).
-    pub fn arrivals_after(&self, circle: &CircleId, cursor: u64) -> impl Iterator<Item = Result<Arrival>> + use<> {
+    pub fn arrivals_after(
+        &self,
+        circle: &CircleId,
+        cursor: u64,
+    ) -> impl Iterator<Item = Result<Arrival>> + use<> {
         let start = keys::epoch_key(circle, cursor.saturating_add(1));
         let end = keys::epoch_key(circle, u64::MAX);
         let (ids, messages) = (self.ids.clone(), self.messages.clone());
@@ -437,5 +467,103 @@ impl Store {
     /// Number of messages held in `circle`.
     pub fn message_count(&self, circle: &CircleId) -> usize {
         self.messages.scan_prefix(circle.as_bytes()).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use circle_crypto::{ENVELOPE_VERSION, Header, MemberSecret};
+
+    fn temp_store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::Config::new().path(dir.path()).open().unwrap();
+        let store = Store::create(db, b"passphrase", b"node key", "peer").unwrap();
+        (dir, store)
+    }
+
+    fn envelope(author: &MemberSecret, key: &CircleKey, circle: CircleId, seq: u64) -> Envelope {
+        let header = Header {
+            version: ENVELOPE_VERSION,
+            circle,
+            epoch: 0,
+            author: author.public(),
+            seq,
+            prev: None,
+        };
+        Envelope::seal(author, key, header, format!("message {seq}").as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn the_first_message_a_node_stores_shows_in_its_feed() {
+        let (_dir, store) = temp_store();
+        let (author, key, circle) = (
+            MemberSecret::generate(),
+            CircleKey::generate(),
+            CircleId::random(),
+        );
+        store
+            .put_envelope(&envelope(&author, &key, circle, 1))
+            .unwrap();
+        let arrivals: Vec<_> = store
+            .arrivals_after(&circle, 0)
+            .collect::<Result<_>>()
+            .unwrap();
+        assert_eq!(arrivals.len(), 1);
+        assert!(arrivals[0].cursor > 0);
+    }
+
+    #[test]
+    fn heads_advance_only_over_contiguous_messages() {
+        let (_dir, store) = temp_store();
+        let (author, key, circle) = (
+            MemberSecret::generate(),
+            CircleKey::generate(),
+            CircleId::random(),
+        );
+        store
+            .put_envelope(&envelope(&author, &key, circle, 2))
+            .unwrap();
+        assert_eq!(store.head(&circle, &author.public()).unwrap(), 0);
+        store
+            .put_envelope(&envelope(&author, &key, circle, 1))
+            .unwrap();
+        assert_eq!(store.head(&circle, &author.public()).unwrap(), 2);
+        let again = envelope(&author, &key, circle, 1);
+        assert_eq!(store.put_envelope(&again).unwrap(), Stored::Conflict);
+    }
+
+    #[test]
+    fn a_duplicate_is_stored_once() {
+        let (_dir, store) = temp_store();
+        let (author, key, circle) = (
+            MemberSecret::generate(),
+            CircleKey::generate(),
+            CircleId::random(),
+        );
+        let e = envelope(&author, &key, circle, 1);
+        assert_eq!(store.put_envelope(&e).unwrap(), Stored::New);
+        assert_eq!(store.put_envelope(&e).unwrap(), Stored::Duplicate);
+        assert_eq!(store.message_count(&circle), 1);
+        assert_eq!(store.arrivals_after(&circle, 0).count(), 1);
+    }
+
+    #[test]
+    fn a_wrong_passphrase_opens_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::Config::new().path(dir.path()).open().unwrap();
+        Store::create(db.clone(), b"right passphrase", b"node key", "peer").unwrap();
+        assert!(matches!(
+            Store::open(db.clone(), b"wrong passphrase"),
+            Err(Error::WrongPassphrase)
+        ));
+        assert_eq!(
+            Store::open(db, b"right passphrase")
+                .unwrap()
+                .node_key()
+                .unwrap()
+                .as_slice(),
+            b"node key"
+        );
     }
 }

@@ -1,0 +1,138 @@
+//! Helpers for multi-node tests: real nodes on 127.0.0.1, real sled stores in temp dirs.
+#![allow(dead_code)]
+
+use std::{future::Future, path::Path, time::Duration};
+
+use circle::crypto::CircleId;
+use circle::node::{Circles, Home, Node, NodeConfig};
+use tempfile::TempDir;
+
+/// The passphrase every test node uses.
+pub const PASSPHRASE: &[u8] = b"tests only: a long enough passphrase";
+/// Generous bound for anything that crosses the network.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// A member with a node running in this process.
+pub struct Member {
+    pub name: String,
+    pub dir: TempDir,
+    pub node: Node,
+}
+
+impl Member {
+    /// A new member with a fresh home and a running node.
+    pub async fn new(name: &str) -> Member {
+        init_logging();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Home::new(dir.path()).init(PASSPHRASE, name).expect("init");
+        let node = start(store).await;
+        Member {
+            name: name.to_string(),
+            dir,
+            node,
+        }
+    }
+
+    /// Stops the node; the home stays.
+    pub async fn stop(self) -> (String, TempDir) {
+        self.node.shutdown().await;
+        (self.name, self.dir)
+    }
+
+    /// Starts the node again on an existing home.
+    pub async fn restart(name: String, dir: TempDir) -> Member {
+        let store = Home::new(dir.path())
+            .open(PASSPHRASE, Duration::from_secs(10), |_| {})
+            .expect("reopen");
+        let node = start(store).await;
+        Member { name, dir, node }
+    }
+
+    pub fn circles(&self) -> &Circles {
+        self.node.circles()
+    }
+
+    /// Texts of the shares in this member's feed of `circle`.
+    pub fn shares(&self, circle: &CircleId) -> Vec<String> {
+        self.circles()
+            .feed(circle, 0, None)
+            .expect("feed")
+            .into_iter()
+            .filter(|i| i.kind == "share")
+            .map(|i| i.text)
+            .collect()
+    }
+
+    /// Invites and admits `other` into `circle`; returns when `other` holds the circle.
+    pub async fn bring_in(&self, circle: &CircleId, other: &Member) {
+        let invite = self
+            .node
+            .invite(circle, Duration::from_secs(3600), 1)
+            .await
+            .expect("invite");
+        let joined = other
+            .node
+            .join(&invite.to_token(), None)
+            .await
+            .expect("join");
+        assert_eq!(&joined, circle);
+    }
+}
+
+/// Logs to the test output when CIRCLE_LOG is set (e.g. `CIRCLE_LOG=circle_node=debug`).
+pub fn init_logging() {
+    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("CIRCLE_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_test_writer()
+            .try_init();
+    }
+}
+
+async fn start(store: circle::node::Store) -> Node {
+    let circles = Circles::load(store).expect("load");
+    Node::start(circles, NodeConfig::local())
+        .await
+        .expect("start")
+}
+
+/// Waits until `check` holds, or panics with `what` after [`PATIENCE`].
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while tokio::time::Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out after {PATIENCE:?} waiting until {what}");
+}
+
+/// Every file under `dir`, recursively.
+pub fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+/// Whether `needle` occurs in any file under `dir`.
+pub fn disk_contains(dir: &Path, needle: &[u8]) -> Option<std::path::PathBuf> {
+    files_under(dir).into_iter().find(|f| {
+        let bytes = std::fs::read(f).unwrap_or_default();
+        bytes.windows(needle.len()).any(|w| w == needle)
+    })
+}
