@@ -39,6 +39,7 @@ mod time;
 pub use api::Api;
 pub use circles::{
     CircleInfo, Circles, FeedItem, Ingest, MemberInfo, SYNC_PAGE_BYTES, SYNC_PAGE_MESSAGES,
+    seal_key_for,
 };
 pub use config::{DEFAULT_PORT, NodeConfig};
 pub use content::{Body, Content, MAX_TEXT_BYTES};

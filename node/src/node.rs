@@ -118,7 +118,10 @@ impl Node {
     pub async fn share(&self, circle: &CircleId, text: &str) -> Result<MessageId> {
         let envelope = self.circles.share(circle, text)?;
         let id = envelope.id();
-        self.send(Command::Publish { envelope }).await?;
+        self.send(Command::Publish {
+            envelope: Box::new(envelope),
+        })
+        .await?;
         Ok(id)
     }
 

@@ -365,14 +365,14 @@ impl Store {
                 if ids.get(id.as_bytes())?.is_some() {
                     return Ok(Stored::Duplicate);
                 }
-                if messages.get(&mkey)?.is_some() {
+                if messages.get(mkey)?.is_some() {
                     return Ok(Stored::Conflict);
                 }
                 messages.insert(mkey.as_slice(), bytes)?;
                 ids.insert(id.as_bytes().as_slice(), mkey.as_slice())?;
                 arrivals.insert(arrival.as_slice(), id.as_bytes().as_slice())?;
                 // The head is the highest seq up to which nothing is missing.
-                let mut head = heads.get(&akey)?.map(|v| seq_of(&v)).unwrap_or(0);
+                let mut head = heads.get(akey)?.map(|v| seq_of(&v)).unwrap_or(0);
                 if h.seq == head + 1 {
                     head += 1;
                     while messages

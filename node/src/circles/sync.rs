@@ -1,0 +1,99 @@
+//! The sync protocol's two sides: asking for what this node lacks, and answering.
+
+use libp2p::PeerId;
+
+use super::*;
+
+/// Most envelopes in one sync page.
+pub const SYNC_PAGE_MESSAGES: usize = 2000;
+/// Most envelope bytes in one sync page (the response limit is 4 MiB).
+pub const SYNC_PAGE_BYTES: usize = 2 * 1024 * 1024;
+
+const SYNC_PROOF_DOMAIN: &str = "circle/sync-proof/v1";
+
+impl Circles {
+    /// A sync request for `circle`, from this node (`local`) to `remote`.
+    pub fn sync_request(
+        &self,
+        circle: &CircleId,
+        local: &PeerId,
+        remote: &PeerId,
+    ) -> Result<SyncRequest> {
+        let heads = self.store().heads(circle)?;
+        self.with_circle(circle, |c| {
+            let proof =
+                c.me.sign(SYNC_PROOF_DOMAIN, &proof_message(circle, local, remote));
+            Ok(SyncRequest {
+                circle: *circle,
+                member: c.me.public(),
+                proof,
+                heads,
+            })
+        })
+    }
+
+    /// Answers a sync request from `remote` (the connection's peer) to this node (`local`).
+    pub fn answer_sync(
+        &self,
+        req: &SyncRequest,
+        remote: &PeerId,
+        local: &PeerId,
+        peers: Vec<String>,
+    ) -> Result<SyncResponse> {
+        let refuse = |reason: &str| {
+            Ok(SyncResponse::Refused {
+                reason: reason.into(),
+            })
+        };
+        let allowed = self.read(|s| s.get(&req.circle).map(|c| c.members.contains(&req.member)))?;
+        match allowed {
+            None => return refuse("not a circle of this node"),
+            Some(false) => return refuse("not a member of this circle"),
+            Some(true) => {}
+        }
+        if req
+            .member
+            .verify(
+                SYNC_PROOF_DOMAIN,
+                &proof_message(&req.circle, remote, local),
+                &req.proof,
+            )
+            .is_err()
+        {
+            return refuse("membership proof does not verify for this connection");
+        }
+        let theirs: BTreeMap<MemberKey, u64> = req.heads.iter().copied().collect();
+        let (mut envelopes, mut bytes, mut more) = (Vec::new(), 0usize, false);
+        'authors: for (author, mine) in self.store().heads(&req.circle)? {
+            let known = theirs.get(&author).copied().unwrap_or(0);
+            if mine <= known {
+                continue;
+            }
+            for env in self.store().envelopes_after(&req.circle, &author, known) {
+                let env = env?;
+                if envelopes.len() >= SYNC_PAGE_MESSAGES || bytes + env.len() > SYNC_PAGE_BYTES {
+                    more = true;
+                    break 'authors;
+                }
+                bytes += env.len();
+                envelopes.push(env);
+            }
+        }
+        Ok(SyncResponse::Page {
+            admissions: self.store().admissions(&req.circle)?,
+            envelopes,
+            more,
+            peers,
+        })
+    }
+}
+
+fn proof_message(circle: &CircleId, requester: &PeerId, responder: &PeerId) -> Vec<u8> {
+    let mut m = circle.as_bytes().to_vec();
+    for p in [requester, responder] {
+        let b = p.to_bytes();
+        m.push(b.len() as u8);
+        m.extend_from_slice(&b);
+    }
+    m
+}

@@ -1,0 +1,97 @@
+//! Gossip: one opaque topic per circle; every message judged before it is forwarded.
+
+use circle_crypto::{CircleId, Envelope};
+use libp2p::{PeerId, gossipsub};
+use tracing::{debug, warn};
+
+use super::EventLoop;
+use crate::circles::Ingest;
+
+impl EventLoop {
+    pub(super) fn subscribe(&mut self, circle: CircleId) {
+        let topic = gossipsub::IdentTopic::new(circle_crypto::topic_for(&circle));
+        if let Err(e) = self.swarm.behaviour_mut().gossipsub.subscribe(&topic) {
+            warn!(circle = %circle.short(), "could not subscribe: {e}");
+        }
+        self.topics.insert(topic.hash(), circle);
+    }
+
+    pub(super) fn publish(&mut self, envelope: &Envelope) {
+        let topic = gossipsub::IdentTopic::new(circle_crypto::topic_for(&envelope.header().circle));
+        match self
+            .swarm
+            .behaviour_mut()
+            .gossipsub
+            .publish(topic, envelope.to_bytes().to_vec())
+        {
+            Ok(_) => {}
+            // Stored already; sync delivers it when members connect.
+            Err(e) => debug!("not gossiped now ({e}); sync will deliver it"),
+        }
+    }
+
+    pub(super) fn on_gossip(&mut self, event: gossipsub::Event) {
+        match event {
+            gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            } => {
+                let acceptance = self.judge_gossip(&propagation_source, &message);
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .report_message_validation_result(&message_id, &propagation_source, acceptance);
+            }
+            gossipsub::Event::Subscribed { peer_id, topic } => {
+                if let Some(circle) = self.topics.get(&topic).copied() {
+                    self.remember_peer(peer_id, &[]);
+                    self.start_sync(peer_id, circle);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) fn judge_gossip(
+        &mut self,
+        from: &PeerId,
+        message: &gossipsub::Message,
+    ) -> gossipsub::MessageAcceptance {
+        use gossipsub::MessageAcceptance::{Accept, Ignore, Reject};
+        debug!(peer = %from, bytes = message.data.len(), "gossip received");
+        let envelope = match Envelope::from_bytes(&message.data) {
+            Ok(e) => e,
+            Err(e) => {
+                debug!(peer = %from, "rejected gossip: {e}");
+                return Reject;
+            }
+        };
+        let circle = envelope.header().circle;
+        if self.topics.get(&message.topic) != Some(&circle) {
+            debug!(peer = %from, "rejected gossip on the wrong topic");
+            return Reject;
+        }
+        match self.circles.ingest(&envelope) {
+            Ok(Ingest::New) => Accept,
+            Ok(Ingest::Duplicate) => {
+                debug!(peer = %from, "gossip duplicate");
+                Ignore
+            }
+            Ok(Ingest::Later(why)) => {
+                debug!(peer = %from, "gossip held back: {why}");
+                self.start_sync(*from, circle);
+                Ignore
+            }
+            Ok(Ingest::Rejected(why)) => {
+                debug!(peer = %from, "rejected gossip: {why}");
+                Reject
+            }
+            Err(e) => {
+                warn!("could not store a message: {e}");
+                Ignore
+            }
+        }
+    }
+}

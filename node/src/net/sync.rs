@@ -1,0 +1,121 @@
+//! Driving the sync protocol: when to ask, and taking in the answers.
+
+use circle_crypto::CircleId;
+use libp2p::{PeerId, request_response};
+use tracing::{debug, warn};
+
+use super::EventLoop;
+use crate::protocol::{SyncRequest, SyncResponse};
+
+impl EventLoop {
+    pub(super) fn start_sync(&mut self, peer: PeerId, circle: CircleId) {
+        if !self.syncing.insert((peer, circle)) {
+            return;
+        }
+        let local = *self.swarm.local_peer_id();
+        match self.circles.sync_request(&circle, &local, &peer) {
+            Ok(request) => {
+                debug!(%peer, circle = %circle.short(), "sync requested");
+                let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
+                self.syncs.insert(id, (peer, circle));
+            }
+            Err(e) => {
+                self.syncing.remove(&(peer, circle));
+                warn!("could not build a sync request: {e}");
+            }
+        }
+    }
+
+    pub(super) fn sync_all(&mut self) {
+        let pairs: Vec<(PeerId, CircleId)> = self
+            .swarm
+            .behaviour()
+            .gossipsub
+            .all_peers()
+            .flat_map(|(peer, topics)| {
+                topics
+                    .into_iter()
+                    .filter_map(|t| self.topics.get(t).map(|c| (*peer, *c)))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        for (peer, circle) in pairs {
+            self.start_sync(peer, circle);
+        }
+    }
+
+    pub(super) fn on_sync(&mut self, event: request_response::Event<SyncRequest, SyncResponse>) {
+        use request_response::{Event, Message};
+        match event {
+            Event::Message {
+                peer,
+                message:
+                    Message::Request {
+                        request, channel, ..
+                    },
+                ..
+            } => {
+                let local = *self.swarm.local_peer_id();
+                let peers = self.member_addrs(&request.circle, &peer);
+                let response = self
+                    .circles
+                    .answer_sync(&request, &peer, &local, peers)
+                    .unwrap_or_else(|e| SyncResponse::Refused {
+                        reason: e.to_string(),
+                    });
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_response(channel, response);
+            }
+            Event::Message {
+                peer,
+                message:
+                    Message::Response {
+                        request_id,
+                        response,
+                    },
+                ..
+            } => {
+                let Some((_, circle)) = self.syncs.remove(&request_id) else {
+                    return;
+                };
+                self.syncing.remove(&(peer, circle));
+                debug!(%peer, circle = %circle.short(), "sync answered");
+                match response {
+                    SyncResponse::Page {
+                        admissions,
+                        envelopes,
+                        more,
+                        peers,
+                    } => {
+                        debug!(%peer, admissions = admissions.len(), envelopes = envelopes.len(), more, "sync page");
+                        match self.circles.apply_page(&circle, &admissions, &envelopes) {
+                            Ok(new) if new > 0 => debug!(%peer, new, "synced"),
+                            Ok(_) => {}
+                            Err(e) => warn!("could not store synced messages: {e}"),
+                        }
+                        self.dial_all(&peers);
+                        if more {
+                            self.start_sync(peer, circle);
+                        }
+                    }
+                    SyncResponse::Refused { reason } => debug!(%peer, "sync refused: {reason}"),
+                }
+            }
+            Event::OutboundFailure {
+                request_id,
+                error,
+                peer,
+                ..
+            } => {
+                if let Some((_, circle)) = self.syncs.remove(&request_id) {
+                    self.syncing.remove(&(peer, circle));
+                    debug!(%peer, "sync failed: {error}");
+                }
+            }
+            _ => {}
+        }
+    }
+}
