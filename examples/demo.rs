@@ -61,7 +61,11 @@ impl Person {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         while self.shares(circle)?.len() < count {
             if tokio::time::Instant::now() > deadline {
-                bail!("{} received only {} of {count} shares", self.name, self.shares(circle)?.len());
+                bail!(
+                    "{} received only {} of {count} shares",
+                    self.name,
+                    self.shares(circle)?.len()
+                );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -70,7 +74,10 @@ impl Person {
 }
 
 async fn invite(from: &Person, to: &Person, circle: &CircleId) -> Result<()> {
-    let invite = from.node.invite(circle, Duration::from_secs(24 * 3600), 1).await?;
+    let invite = from
+        .node
+        .invite(circle, Duration::from_secs(24 * 3600), 1)
+        .await?;
     let token = invite.to_token();
     say(&format!(
         "{} sends {} an invite privately: {}... ({} characters, valid 24 h, one use)",
@@ -79,11 +86,18 @@ async fn invite(from: &Person, to: &Person, circle: &CircleId) -> Result<()> {
         &token[..24],
         token.len()
     ));
-    let joined = to.node.join(&token, None).await.with_context(|| format!("{} could not join", to.name))?;
+    let joined = to
+        .node
+        .join(&token, None)
+        .await
+        .with_context(|| format!("{} could not join", to.name))?;
     if &joined != circle {
         bail!("{} joined a different circle", to.name);
     }
-    say(&format!("{}'s node presented the invite to {}'s node and was let in.", to.name, from.name));
+    say(&format!(
+        "{}'s node presented the invite to {}'s node and was let in.",
+        to.name, from.name
+    ));
     Ok(())
 }
 
@@ -102,7 +116,10 @@ fn contains_bytes(dir: &Path, needle: &[u8]) -> Result<bool> {
             if contains_bytes(&path, needle)? {
                 return Ok(true);
             }
-        } else if std::fs::read(&path)?.windows(needle.len()).any(|w| w == needle) {
+        } else if std::fs::read(&path)?
+            .windows(needle.len())
+            .any(|w| w == needle)
+        {
             return Ok(true);
         }
     }
@@ -123,13 +140,27 @@ async fn demo() -> Result<()> {
     say(&format!("The circle's id is {circle}."));
     invite(&alice, &bob, &circle).await?;
     invite(&alice, &carol, &circle).await?;
-    let members: Vec<String> = carol.node.circles().members(&circle)?.into_iter().map(|m| m.name).collect();
+    let members: Vec<String> = carol
+        .node
+        .circles()
+        .members(&circle)?
+        .into_iter()
+        .map(|m| m.name)
+        .collect();
     say(&format!("Carol sees the members: {}.", members.join(", ")));
 
-    step("3. Everyone shares. Each message is sealed with the circle's key and signed by its author.");
-    alice.node.share(&circle, "Day 30 today. Thank you all for Tuesday.").await?;
+    step(
+        "3. Everyone shares. Each message is sealed with the circle's key and signed by its author.",
+    );
+    alice
+        .node
+        .share(&circle, "Day 30 today. Thank you all for Tuesday.")
+        .await?;
     bob.node.share(&circle, "Proud of you, Alice.").await?;
-    carol.node.share(&circle, "Rough night, but I called someone instead.").await?;
+    carol
+        .node
+        .share(&circle, "Rough night, but I called someone instead.")
+        .await?;
     for p in [&alice, &bob, &carol] {
         p.wait_for_shares(&circle, 3).await?;
     }
@@ -140,8 +171,14 @@ async fn demo() -> Result<()> {
 
     step("4. Bob closes his laptop. While he is away, Alice and Carol keep talking.");
     let (name, home) = bob.go_offline().await;
-    alice.node.share(&circle, "Bob, we missed you at the check-in.").await?;
-    carol.node.share(&circle, "Goal this week: two meetings.").await?;
+    alice
+        .node
+        .share(&circle, "Bob, we missed you at the check-in.")
+        .await?;
+    carol
+        .node
+        .share(&circle, "Goal this week: two meetings.")
+        .await?;
     carol.wait_for_shares(&circle, 5).await?;
 
     step("5. Bob comes back. His node asks the others what he missed and catches up.");
