@@ -406,8 +406,17 @@ async fn share(ctx: &Ctx, circle: &str, text: &str) -> Result<()> {
             id.to_string()
         }
     };
-    println!("{id}");
+    print_id(ctx, &id);
     Ok(())
+}
+
+/// An id alone on stdout, or `{"id": ...}` with --json.
+fn print_id(ctx: &Ctx, id: &str) {
+    if ctx.json {
+        println!("{}", json!({ "id": id }));
+    } else {
+        println!("{id}");
+    }
 }
 
 fn print_item(ctx: &Ctx, item: &Value) {

@@ -180,3 +180,45 @@ fn create_private_dir(dir: &Path) -> Result<()> {
         .create(dir)
         .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opening_waits_for_another_holder_of_the_store_instead_of_failing() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::new(dir.path());
+        drop(home.init(b"passphrase", "sam").unwrap());
+        let held = home.open(b"passphrase", Duration::ZERO, |_| {}).unwrap();
+        assert!(matches!(
+            home.open(b"passphrase", Duration::ZERO, |_| {}),
+            Err(Error::StoreBusy(_))
+        ));
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            drop(held);
+        });
+        let mut told = 0;
+        let store = home.open(b"passphrase", Duration::from_secs(20), |_| told += 1);
+        release.join().unwrap();
+        assert!(
+            store.is_ok(),
+            "the second opener should get the store once it is free"
+        );
+        assert_eq!(told, 1, "the waiting person is told once");
+    }
+
+    #[test]
+    fn a_second_init_is_refused_and_keeps_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::new(dir.path());
+        drop(home.init(b"passphrase", "sam").unwrap());
+        assert!(matches!(
+            home.init(b"other", "kim"),
+            Err(Error::AlreadyInitialized(_))
+        ));
+        let store = home.open(b"passphrase", Duration::ZERO, |_| {}).unwrap();
+        assert_eq!(store.nickname().unwrap().as_deref(), Some("sam"));
+    }
+}
