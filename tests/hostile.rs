@@ -13,7 +13,7 @@ use circle::crypto::{
 };
 use circle::node::{
     Admission, Body, Circles, Content, Genesis, Home, Ingest, JoinRequest, JoinResponse, PeerId,
-    Profile, SyncRequest, SyncResponse, Welcome, now_ms, now_secs, seal_key_for,
+    Profile, SyncPage, SyncRequest, SyncResponse, Welcome, now_ms, now_secs, seal_key_for,
 };
 use proptest::prelude::*;
 use tempfile::TempDir;
@@ -380,8 +380,8 @@ fn sync_is_served_only_to_members_proving_it_on_this_connection() {
         .answer_sync(&own, &bob_peer, &carol_peer, vec![])
         .unwrap()
     {
-        SyncResponse::Page { envelopes, .. } => {
-            assert!(envelopes.is_empty(), "carol already has everything")
+        SyncResponse::Page(page) => {
+            assert!(page.envelopes.is_empty(), "carol already has everything")
         }
         SyncResponse::Refused { reason } => panic!("refused: {reason}"),
     }
@@ -394,6 +394,117 @@ fn sync_is_served_only_to_members_proving_it_on_this_connection() {
             .answer_sync(&replayed_elsewhere, &mallory_peer, &carol_peer, vec![])
             .unwrap()
     ));
+}
+
+#[test]
+fn a_sync_answer_counts_only_when_its_sender_proves_membership_on_this_connection() {
+    let f = forge();
+    let (bob_peer, carol_peer, mallory_peer) =
+        (PeerId::random(), PeerId::random(), PeerId::random());
+    // carol answers a request that came to her from bob_peer: a genuine page.
+    let request = f
+        .carol
+        .sync_request(&f.circle, &bob_peer, &carol_peer)
+        .unwrap();
+    let SyncResponse::Page(page) = f
+        .carol
+        .answer_sync(&request, &bob_peer, &carol_peer, vec![])
+        .unwrap()
+    else {
+        panic!("a member's request was refused");
+    };
+    assert!(
+        f.carol
+            .check_page(&f.circle, &page, &carol_peer, &bob_peer)
+            .is_ok()
+    );
+    // The same page passed on by another node, or claimed by another member, counts for nothing.
+    assert!(
+        f.carol
+            .check_page(&f.circle, &page, &mallory_peer, &bob_peer)
+            .is_err()
+    );
+    let claimed = SyncPage {
+        member: f.bob.public(),
+        ..(*page).clone()
+    };
+    assert!(
+        f.carol
+            .check_page(&f.circle, &claimed, &carol_peer, &bob_peer)
+            .is_err()
+    );
+    // A request's proof reflected back as an answer's: same bytes signed, different purpose.
+    let reflected = SyncPage {
+        member: request.member,
+        proof: request.proof,
+        ..(*page).clone()
+    };
+    assert!(
+        f.carol
+            .check_page(&f.circle, &reflected, &carol_peer, &bob_peer)
+            .is_err()
+    );
+    // An outsider's own signature proves nothing.
+    let outsider = SyncPage {
+        member: f.mallory.public(),
+        ..(*page).clone()
+    };
+    assert!(
+        f.carol
+            .check_page(&f.circle, &outsider, &carol_peer, &bob_peer)
+            .is_err()
+    );
+}
+
+#[test]
+fn a_retried_join_is_answered_again_without_spending_another_use() {
+    let alice_home = tempfile::tempdir().unwrap();
+    let alice = Circles::load(
+        Home::new(alice_home.path())
+            .init(util::PASSPHRASE, "alice")
+            .unwrap(),
+    )
+    .unwrap();
+    let circle = alice.create("One use", None).unwrap();
+    let invite = alice
+        .create_invite(&circle, now_secs() + 60, 1, vec![])
+        .unwrap();
+    let dave_home = tempfile::tempdir().unwrap();
+    let dave = Circles::load(
+        Home::new(dave_home.path())
+            .init(util::PASSPHRASE, "dave")
+            .unwrap(),
+    )
+    .unwrap();
+
+    let first = dave.join_secret(&invite).unwrap();
+    let request = Circles::join_request(&invite, &first, "dave").unwrap();
+    let (JoinResponse::Welcome(_lost), Some(_)) =
+        alice.admit(&request, now_secs(), vec![]).unwrap()
+    else {
+        panic!("not admitted");
+    };
+    // The welcome was lost on the way; dave's node tries again with the same invite.
+    let again = dave.join_secret(&invite).unwrap();
+    assert_eq!(
+        again.public(),
+        first.public(),
+        "a retry must reuse the kept member secret"
+    );
+    let request = Circles::join_request(&invite, &again, "dave").unwrap();
+    let (JoinResponse::Welcome(welcome), None) = alice.admit(&request, now_secs(), vec![]).unwrap()
+    else {
+        panic!("the retry was not answered as a retry");
+    };
+    assert_eq!(
+        dave.accept_welcome(&invite, again, &welcome).unwrap(),
+        circle
+    );
+    assert_eq!(
+        alice.members(&circle).unwrap().len(),
+        2,
+        "one person, one admission"
+    );
 }
 
 #[test]

@@ -265,7 +265,7 @@ async fn create(ctx: &Ctx, name: &str, nick: Option<String>) -> Result<()> {
         }
         None => ctx.open_local()?.create(name, nick.as_deref())?.to_string(),
     };
-    println!("{id}");
+    print_id(ctx, &id);
     eprintln!(
         "Created the circle '{}'. Invite people with `circle invite '{}'`.",
         name.trim(),
@@ -310,10 +310,10 @@ async fn join(ctx: &Ctx, token: &str, nick: Option<String>) -> Result<()> {
     let r = client
         .post("/v1/join", json!({ "token": token, "nick": nick }))
         .await?;
-    println!("{}", r["id"].as_str().unwrap_or_default());
+    print_id(ctx, r["id"].as_str().unwrap_or_default());
     eprintln!(
         "Welcome to '{}'. Messages shared before you joined are arriving now.",
-        invite.circle_name
+        clean(&invite.circle_name)
     );
     Ok(())
 }
@@ -336,7 +336,7 @@ async fn circles(ctx: &Ctx) -> Result<()> {
             println!(
                 "{}  {} ({} members)",
                 c["id"].as_str().unwrap_or("?"),
-                c["name"].as_str().unwrap_or("?"),
+                clean(c["name"].as_str().unwrap_or("?")),
                 c["members"]
             );
         }
@@ -367,7 +367,7 @@ async fn members(ctx: &Ctx, circle: &str) -> Result<()> {
             };
             println!(
                 "{}{}  {}  {}",
-                m["name"].as_str().unwrap_or("?"),
+                clean(m["name"].as_str().unwrap_or("?")),
                 you,
                 m["role"].as_str().unwrap_or("?"),
                 m["member"].as_str().unwrap_or("?")
@@ -419,6 +419,21 @@ fn print_id(ctx: &Ctx, id: &str) {
     }
 }
 
+/// Text from other people, made safe for a terminal: control characters (which could move the
+/// cursor, rewrite earlier lines or change the terminal's title) are shown as `?`; line breaks
+/// and tabs stay.
+fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                '?'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 fn print_item(ctx: &Ctx, item: &Value) {
     if ctx.json {
         println!("{item}");
@@ -426,8 +441,8 @@ fn print_item(ctx: &Ctx, item: &Value) {
     }
     let when = item["sent_at"].as_str().unwrap_or("");
     let when = when.get(..16).unwrap_or(when).replace('T', " ");
-    let name = item["author_name"].as_str().unwrap_or("?");
-    let text = item["text"].as_str().unwrap_or("");
+    let name = clean(item["author_name"].as_str().unwrap_or("?"));
+    let text = clean(item["text"].as_str().unwrap_or(""));
     match item["kind"].as_str() {
         Some("share") => println!("[{when}] {name}: {text}"),
         _ => println!("[{when}] * {text}"),

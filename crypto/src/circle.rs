@@ -6,11 +6,12 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 use crate::wire::impl_byte_text;
 use crate::{CryptoError, rng, text};
 
-/// A circle's random 32-byte identifier.
+/// A circle's 32-byte identifier.
 ///
-/// Not secret by itself, but it is only ever shared with members and invitees: nothing on the
-/// network carries it in the clear except inside envelopes' (signed) headers. Text form: 52
-/// characters of base32.
+/// circle-node derives it from the founder's key and a random nonce, so it is unpredictable.
+/// Not secret by itself, but it is only shared with members and invitees: it travels in
+/// envelope headers, invites, and join and sync messages, always inside the encrypted
+/// connections between nodes. Text form: 52 characters of base32.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CircleId([u8; 32]);
 

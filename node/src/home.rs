@@ -86,6 +86,9 @@ impl Home {
             return Err(Error::AlreadyInitialized(self.display()));
         }
         create_private_dir(&self.dir)?;
+        // sled creates the store directory with default permissions; make it ours alone first,
+        // even when the home directory itself already existed.
+        create_private_dir(&self.store_dir())?;
         let db = self.open_db(Duration::ZERO, |_| {})?;
         let keypair = Keypair::generate_ed25519();
         let encoded = zeroize::Zeroizing::new(
@@ -145,6 +148,8 @@ impl Home {
         let path = self.api_file();
         let tmp = self.dir.join("api.json.tmp");
         let json = serde_json::to_vec(info).expect("api info encodes");
+        // The mode applies only to a new file: never reuse a leftover temporary one.
+        let _ = fs::remove_file(&tmp);
         let mut options = fs::OpenOptions::new();
         options.write(true).create(true).truncate(true);
         #[cfg(unix)]

@@ -50,7 +50,7 @@ pub use net::NetStatus;
 pub use node::Node;
 pub use protocol::{
     JOIN_PROTOCOL, JoinRequest, JoinResponse, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, SYNC_PROTOCOL,
-    SealedKey, SyncRequest, SyncResponse, Welcome,
+    SealedKey, SyncPage, SyncRequest, SyncResponse, Welcome,
 };
 pub use store::{Store, Stored};
 pub use time::{now_ms, now_secs, rfc3339};

@@ -59,6 +59,15 @@ fn sign<T: Serialize>(secret: &MemberSecret, domain: &str, value: &T) -> Vec<u8>
     postcard::to_allocvec(&Signed { bytes, signature }).expect("signed records always encode")
 }
 
+/// Decodes postcard bytes that hold exactly one value: trailing bytes are refused, so one
+/// record has one encoding.
+pub(crate) fn decode_exact<T: DeserializeOwned>(bytes: &[u8]) -> Option<T> {
+    match postcard::take_from_bytes(bytes) {
+        Ok((value, [])) => Some(value),
+        _ => None,
+    }
+}
+
 /// Decodes a signed record, then verifies it with the key `signer` names in it.
 fn open<T: DeserializeOwned>(
     what: &str,
@@ -69,10 +78,9 @@ fn open<T: DeserializeOwned>(
     if wire.len() > MAX_RECORD_BYTES {
         return Err(Error::Refused(format!("{what} is too large")));
     }
-    let signed: Signed = postcard::from_bytes(wire)
-        .map_err(|_| Error::Refused(format!("{what} does not decode")))?;
-    let value: T = postcard::from_bytes(&signed.bytes)
-        .map_err(|_| Error::Refused(format!("{what} does not decode")))?;
+    let undecodable = || Error::Refused(format!("{what} does not decode"));
+    let signed: Signed = decode_exact(wire).ok_or_else(undecodable)?;
+    let value: T = decode_exact(&signed.bytes).ok_or_else(undecodable)?;
     signer(&value)?
         .verify(domain, &signed.bytes, &signed.signature)
         .map_err(|_| Error::Refused(format!("{what} has a bad signature")))?;
@@ -107,10 +115,10 @@ impl Profile {
 
     /// Decodes and verifies a signed profile.
     pub fn open(wire: &[u8]) -> Result<Profile> {
-        let p: Profile = open("member profile", PROFILE_DOMAIN, wire, |p: &Profile| {
+        let mut p: Profile = open("member profile", PROFILE_DOMAIN, wire, |p: &Profile| {
             Ok(p.member)
         })?;
-        check_name("nickname", &p.name, MAX_NAME_CHARS)?;
+        p.name = check_name("nickname", &p.name, MAX_NAME_CHARS)?;
         Ok(p)
     }
 }
@@ -252,6 +260,32 @@ impl Admission {
     }
 }
 
+impl Admission {
+    /// Whether this admission takes precedence over `other` for the same member: the earliest
+    /// wins, ties broken by the admitter's key. Every node applies the same rule.
+    pub fn precedes(&self, other: &Admission) -> bool {
+        (self.at, self.admitted_by) < (other.at, other.admitted_by)
+    }
+}
+
+/// Adds `a` to a circle's admissions under the rule every node applies: it must come from an
+/// admin, and a member keeps one admission, the one that [`Admission::precedes`] the others.
+/// Returns whether the admissions changed.
+pub fn merge_admission(members: &MemberSet, admissions: &mut Vec<Admission>, a: Admission) -> bool {
+    if !members.may_admit(&a.admitted_by) {
+        return false;
+    }
+    match admissions
+        .iter()
+        .position(|x| x.profile.member == a.profile.member)
+    {
+        Some(i) if a.precedes(&admissions[i]) => admissions[i] = a,
+        Some(_) => return false,
+        None => admissions.push(a),
+    }
+    true
+}
+
 /// A member's role.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Role {
@@ -319,7 +353,7 @@ impl MemberSet {
                 if set.members.contains_key(&a.profile.member) {
                     return false;
                 }
-                if !set.members.contains_key(&a.admitted_by) {
+                if !set.may_admit(&a.admitted_by) {
                     return true;
                 }
                 set.insert_admitted(a);
@@ -347,11 +381,16 @@ impl MemberSet {
 
     /// Adds one admission if its admitter is a member; returns whether the set changed.
     pub fn admit(&mut self, a: &Admission) -> bool {
-        if self.members.contains_key(&a.profile.member) || !self.contains(&a.admitted_by) {
+        if self.members.contains_key(&a.profile.member) || !self.may_admit(&a.admitted_by) {
             return false;
         }
         self.insert_admitted(a);
         true
+    }
+
+    /// Whether `admitter` may let people in: admins only (in this version, the founder).
+    pub fn may_admit(&self, admitter: &MemberKey) -> bool {
+        self.get(admitter).is_some_and(|m| m.role == Role::Admin)
     }
 
     /// Whether `key` is a member.
@@ -407,12 +446,49 @@ mod tests {
         let g =
             Genesis::open(&Genesis::create(&alice, "Tuesday circle", "alice", 1).unwrap()).unwrap();
         let a1 = admit(&alice, g.circle, &bob, "bob", 2);
-        let a2 = admit(&bob, g.circle, &carol, "carol", 3);
+        let a2 = admit(&alice, g.circle, &carol, "carol", 3);
         let forward = MemberSet::derive(&g, [&a1, &a2]);
         let backward = MemberSet::derive(&g, [&a2, &a1]);
         assert_eq!(forward, backward);
         assert_eq!(forward.len(), 3);
         assert_eq!(forward.get(&alice.public()).unwrap().role, Role::Admin);
+    }
+
+    #[test]
+    fn only_an_admin_can_admit() {
+        let (alice, bob, carol) = (
+            MemberSecret::generate(),
+            MemberSecret::generate(),
+            MemberSecret::generate(),
+        );
+        let g = Genesis::open(&Genesis::create(&alice, "c", "alice", 1).unwrap()).unwrap();
+        let bob_in = admit(&alice, g.circle, &bob, "bob", 2);
+        let carol_by_bob = admit(&bob, g.circle, &carol, "carol", 3);
+        let set = MemberSet::derive(&g, [&bob_in, &carol_by_bob]);
+        assert!(set.contains(&bob.public()));
+        assert!(!set.contains(&carol.public()), "bob is not an admin");
+        let mut list = vec![bob_in.clone()];
+        assert!(!merge_admission(&set, &mut list, carol_by_bob));
+        assert_eq!(list.len(), 1);
+    }
+
+    #[test]
+    fn the_earliest_admission_of_a_member_wins_whatever_the_order() {
+        let (alice, bob) = (MemberSecret::generate(), MemberSecret::generate());
+        let g = Genesis::open(&Genesis::create(&alice, "c", "alice", 1).unwrap()).unwrap();
+        let early = admit(&alice, g.circle, &bob, "bob", 5);
+        let late = admit(&alice, g.circle, &bob, "bobby", 9);
+        let set = MemberSet::derive(&g, []);
+        let (mut one, mut two) = (Vec::new(), Vec::new());
+        for a in [&early, &late] {
+            merge_admission(&set, &mut one, a.clone());
+        }
+        for a in [&late, &early] {
+            merge_admission(&set, &mut two, a.clone());
+        }
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].profile.name, "bob");
+        assert_eq!(two[0].profile.name, "bob");
     }
 
     #[test]

@@ -83,21 +83,30 @@ pub struct SyncRequest {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum SyncResponse {
     /// One page of what the requester lacks.
-    Page {
-        /// Every admission the responder knows (small: one per member).
-        admissions: Vec<Vec<u8>>,
-        /// Envelopes the requester lacks, by author and then sequence number.
-        envelopes: Vec<Vec<u8>>,
-        /// Whether more remain: the requester asks again with its new heads.
-        more: bool,
-        /// Addresses of other members' nodes.
-        peers: Vec<String>,
-    },
+    Page(Box<SyncPage>),
     /// Not served, with a reason.
     Refused {
         /// Why.
         reason: String,
     },
+}
+
+/// One page of a sync answer. The answering member proves membership too, so a node never
+/// takes addresses or records from a node that is not in the circle.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SyncPage {
+    /// The answering member.
+    pub member: MemberKey,
+    /// Its signature binding this circle to the two nodes of this connection.
+    pub proof: Signature,
+    /// Every admission the responder holds (small: one per member).
+    pub admissions: Vec<Vec<u8>>,
+    /// Envelopes the requester lacks, by author and then sequence number.
+    pub envelopes: Vec<Vec<u8>>,
+    /// Whether more remain: the requester asks again with its new heads.
+    pub more: bool,
+    /// Addresses of other member nodes that proved their membership to the responder.
+    pub peers: Vec<String>,
 }
 
 /// Length-limited postcard codec for one request and one response per stream.
@@ -128,7 +137,8 @@ where
             format!("message larger than {limit} bytes"),
         ));
     }
-    postcard::from_bytes(&buf).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    crate::membership::decode_exact(&buf)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "message does not decode"))
 }
 
 fn encode<M: Serialize>(msg: &M) -> io::Result<Vec<u8>> {

@@ -59,6 +59,7 @@ impl Circles {
         }
     }
 
+    /// Takes in a verified admission under the shared rule; stores it if it changed anything.
     pub(super) fn learn_admission(
         &self,
         circle: &CircleId,
@@ -69,15 +70,11 @@ impl Circles {
         let Some(c) = state.get_mut(circle) else {
             return Ok(false);
         };
-        if c.admissions
-            .iter()
-            .any(|x| x.profile.member == a.profile.member)
-        {
+        let member = a.profile.member;
+        if !merge_admission(&c.members, &mut c.admissions, a) {
             return Ok(false);
         }
-        self.store()
-            .put_admission(circle, &a.profile.member, wire)?;
-        c.admissions.push(a);
+        self.store().put_admission(circle, &member, wire)?;
         c.members = MemberSet::derive(&c.genesis, &c.admissions);
         Ok(true)
     }

@@ -95,6 +95,17 @@ impl Circles {
                 return refuse("this invite has already been used: ask for a new one");
             }
         }
+        // Seal the keys first: a joiner whose key cannot receive them is refused before
+        // anything is written or any use of the invite is spent.
+        let keys = self.with_circle(&circle, |c| {
+            c.keys
+                .iter()
+                .map(|(epoch, key)| seal_key_for(&profile, *epoch, key))
+                .collect::<Result<Vec<_>>>()
+        });
+        let Ok(keys) = keys else {
+            return refuse("the joiner's key cannot receive the circle key");
+        };
         let envelope = if again {
             None
         } else {
@@ -115,11 +126,6 @@ impl Circles {
             Some(self.post(&circle, Body::Admit { admission: wire })?)
         };
         let welcome = self.with_circle(&circle, |c| {
-            let keys = c
-                .keys
-                .iter()
-                .map(|(epoch, key)| seal_key_for(&profile, *epoch, key))
-                .collect::<Result<Vec<_>>>()?;
             Ok(Welcome {
                 genesis: c.genesis_wire.clone(),
                 admissions: self.store().admissions(&circle)?,
@@ -128,6 +134,20 @@ impl Circles {
             })
         })?;
         Ok((JoinResponse::Welcome(welcome), envelope))
+    }
+
+    /// The member secret this node uses to redeem `invite`: made once and kept (sealed) until
+    /// the join completes, so a retried join is recognised by the inviter rather than spending
+    /// another use of the invite.
+    pub fn join_secret(&self, invite: &Invite) -> Result<MemberSecret> {
+        if let Some(bytes) = self.store().pending_join(&invite.id())? {
+            return Ok(MemberSecret::from_bytes(&bytes)?);
+        }
+        let me = MemberSecret::generate();
+        self.store()
+            .put_pending_join(&invite.id(), me.to_bytes().as_slice())?;
+        self.store().flush()?;
+        Ok(me)
     }
 
     /// Takes in a welcome for the invite this node redeemed with `me`.

@@ -19,8 +19,12 @@ use tokio::sync::watch;
 use crate::{
     content::{Body, Content, check_text},
     error::{Error, Result},
-    membership::{Admission, Genesis, MAX_NAME_CHARS, MemberSet, Profile, Role, check_name},
-    protocol::{JoinRequest, JoinResponse, SealedKey, SyncRequest, SyncResponse, Welcome},
+    membership::{
+        Admission, Genesis, MAX_NAME_CHARS, MemberSet, Profile, Role, check_name, merge_admission,
+    },
+    protocol::{
+        JoinRequest, JoinResponse, SealedKey, SyncPage, SyncRequest, SyncResponse, Welcome,
+    },
     store::{CircleRecord, InviteRecord, Store, Stored},
     time::now_ms,
 };
@@ -300,8 +304,11 @@ impl Circles {
         let mut verified = Vec::new();
         for wire in &admissions {
             let a = Admission::open(&id, wire)?;
-            store.put_admission(&id, &a.profile.member, wire)?;
-            verified.push(a);
+            let member = a.profile.member;
+            let members = MemberSet::derive(&genesis, &verified);
+            if merge_admission(&members, &mut verified, a) {
+                store.put_admission(&id, &member, wire)?;
+            }
         }
         store.put_circle(
             &id,

@@ -10,6 +10,10 @@ pub const SYNC_PAGE_MESSAGES: usize = 2000;
 pub const SYNC_PAGE_BYTES: usize = 2 * 1024 * 1024;
 
 const SYNC_PROOF_DOMAIN: &str = "circle/sync-proof/v1";
+/// A different domain for answers, so a request's proof can never pass as an answer's.
+const SYNC_ANSWER_DOMAIN: &str = "circle/sync-answer/v1";
+/// The one refusal for anything not served: it says nothing about which check failed.
+const NOT_SERVED: &str = "not served: this node cannot confirm that membership";
 
 impl Circles {
     /// A sync request for `circle`, from this node (`local`) to `remote`.
@@ -45,22 +49,17 @@ impl Circles {
                 reason: reason.into(),
             })
         };
-        let allowed = self.read(|s| s.get(&req.circle).map(|c| c.members.contains(&req.member)))?;
-        match allowed {
-            None => return refuse("not a circle of this node"),
-            Some(false) => return refuse("not a member of this circle"),
-            Some(true) => {}
-        }
-        if req
+        let proven = req
             .member
             .verify(
                 SYNC_PROOF_DOMAIN,
                 &proof_message(&req.circle, remote, local),
                 &req.proof,
             )
-            .is_err()
-        {
-            return refuse("membership proof does not verify for this connection");
+            .is_ok();
+        let member = self.read(|s| s.get(&req.circle).map(|c| c.members.contains(&req.member)))?;
+        if !proven || member != Some(true) {
+            return refuse(NOT_SERVED);
         }
         let theirs: BTreeMap<MemberKey, u64> = req.heads.iter().copied().collect();
         let (mut envelopes, mut bytes, mut more) = (Vec::new(), 0usize, false);
@@ -79,12 +78,45 @@ impl Circles {
                 envelopes.push(env);
             }
         }
-        Ok(SyncResponse::Page {
+        let (member, proof) = self.with_circle(&req.circle, |c| {
+            let message = proof_message(&req.circle, remote, local);
+            Ok((c.me.public(), c.me.sign(SYNC_ANSWER_DOMAIN, &message)))
+        })?;
+        Ok(SyncResponse::Page(Box::new(SyncPage {
+            member,
+            proof,
             admissions: self.store().admissions(&req.circle)?,
             envelopes,
             more,
             peers,
-        })
+        })))
+    }
+
+    /// Checks that a sync page for `circle` came from a member on this connection (this node
+    /// `local` asked `remote`).
+    pub fn check_page(
+        &self,
+        circle: &CircleId,
+        page: &SyncPage,
+        remote: &PeerId,
+        local: &PeerId,
+    ) -> Result<()> {
+        let member = self.read(|s| s.get(circle).map(|c| c.members.contains(&page.member)))?;
+        let proven = page
+            .member
+            .verify(
+                SYNC_ANSWER_DOMAIN,
+                &proof_message(circle, local, remote),
+                &page.proof,
+            )
+            .is_ok();
+        if member == Some(true) && proven {
+            Ok(())
+        } else {
+            Err(Error::Refused(
+                "the answering node did not prove membership".into(),
+            ))
+        }
     }
 }
 

@@ -46,7 +46,6 @@ impl EventLoop {
             }
             gossipsub::Event::Subscribed { peer_id, topic } => {
                 if let Some(circle) = self.topics.get(&topic).copied() {
-                    self.remember_peer(peer_id, &[]);
                     self.start_sync(peer_id, circle);
                 }
             }

@@ -1,6 +1,6 @@
 //! The join exchange, both sides.
 
-use circle_crypto::{CircleId, Invite, MemberSecret};
+use circle_crypto::{CircleId, Invite};
 use libp2p::{Multiaddr, request_response};
 use tokio::sync::oneshot;
 use tracing::{info, warn};
@@ -27,8 +27,11 @@ impl EventLoop {
             )));
             return;
         };
-        let me = MemberSecret::generate();
-        let request = match Circles::join_request(&invite, &me, &nick) {
+        let request = self
+            .circles
+            .join_secret(&invite)
+            .and_then(|me| Circles::join_request(&invite, &me, &nick).map(|r| (me, r)));
+        let (me, request) = match request {
             Ok(r) => r,
             Err(e) => {
                 let _ = reply.send(Err(e));
@@ -128,7 +131,7 @@ impl EventLoop {
                                     .iter()
                                     .filter_map(|a| a.parse().ok())
                                     .collect();
-                                self.remember_peer(pending.inviter, &invited);
+                                self.proven_member(pending.inviter, circle, &invited);
                                 self.dial_all(&welcome.peers);
                                 self.start_sync(pending.inviter, circle);
                                 Ok(circle)

@@ -95,6 +95,8 @@ pub(crate) struct EventLoop {
     joins: HashMap<OutboundRequestId, PendingJoin>,
     syncs: HashMap<OutboundRequestId, (PeerId, CircleId)>,
     syncing: HashSet<(PeerId, CircleId)>,
+    /// Nodes that proved membership of circles (by a sync proof or by admitting us).
+    proven: HashMap<PeerId, HashSet<CircleId>>,
 }
 
 impl EventLoop {
@@ -116,6 +118,7 @@ impl EventLoop {
             joins: HashMap::new(),
             syncs: HashMap::new(),
             syncing: HashSet::new(),
+            proven: HashMap::new(),
         }
     }
 
@@ -231,7 +234,7 @@ impl EventLoop {
                     .filter(|a| !is_unspecified(a))
                     .collect();
                 self.identified.insert(peer_id, addrs);
-                if self.is_member_node(&peer_id) {
+                if self.proven.contains_key(&peer_id) {
                     self.remember_peer(peer_id, &[]);
                 }
             }

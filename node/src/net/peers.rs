@@ -1,7 +1,7 @@
 //! Addresses: this node's, other members' nodes', and remembering them across restarts.
 
 use circle_crypto::CircleId;
-use libp2p::{Multiaddr, PeerId, gossipsub, multiaddr::Protocol};
+use libp2p::{Multiaddr, PeerId, multiaddr::Protocol};
 use tracing::{debug, warn};
 
 use super::{EventLoop, MAX_SHARED_ADDRS};
@@ -17,22 +17,17 @@ impl EventLoop {
             .collect()
     }
 
-    /// Addresses of other member nodes of `circle` this node is connected to.
+    /// Addresses of other nodes that proved membership of `circle` to this node.
     pub(super) fn member_addrs(&self, circle: &CircleId, except: &PeerId) -> Vec<String> {
-        let topic = gossipsub::IdentTopic::new(circle_crypto::topic_for(circle)).hash();
-        let mut out = Vec::new();
-        for (peer, topics) in self.swarm.behaviour().gossipsub.all_peers() {
-            if peer == except || !topics.contains(&&topic) {
-                continue;
-            }
-            for addr in self.identified.get(peer).into_iter().flatten().take(2) {
-                out.push(with_peer(addr, *peer).to_string());
-            }
-            if out.len() >= MAX_SHARED_ADDRS {
-                break;
-            }
-        }
-        out
+        self.proven
+            .iter()
+            .filter(|(peer, circles)| *peer != except && circles.contains(circle))
+            .flat_map(|(peer, _)| {
+                let addrs = self.identified.get(peer).into_iter().flatten().take(2);
+                addrs.map(|a| with_peer(a, *peer).to_string())
+            })
+            .take(MAX_SHARED_ADDRS)
+            .collect()
     }
 
     pub(super) fn dial_all(&mut self, addrs: &[String]) {
@@ -60,7 +55,7 @@ impl EventLoop {
         self.dial_all(&addrs);
     }
 
-    /// Saves the addresses of a member's node, so it is redialled after restarts.
+    /// Saves the addresses of a proven member's node.
     pub(super) fn remember_peer(&mut self, peer: PeerId, known: &[Multiaddr]) {
         let addrs: Vec<String> = self
             .identified
@@ -78,13 +73,11 @@ impl EventLoop {
         }
     }
 
-    /// Whether `peer` is subscribed to one of this node's circles.
-    pub(super) fn is_member_node(&self, peer: &PeerId) -> bool {
-        self.swarm
-            .behaviour()
-            .gossipsub
-            .all_peers()
-            .any(|(p, topics)| p == peer && topics.iter().any(|t| self.topics.contains_key(t)))
+    /// Records that `peer` proved membership of `circle`, and remembers its addresses (with
+    /// `known` ones) so it is redialled after restarts.
+    pub(super) fn proven_member(&mut self, peer: PeerId, circle: CircleId, known: &[Multiaddr]) {
+        self.proven.entry(peer).or_default().insert(circle);
+        self.remember_peer(peer, known);
     }
 }
 

@@ -5,7 +5,7 @@ use libp2p::{PeerId, request_response};
 use tracing::{debug, warn};
 
 use super::EventLoop;
-use crate::protocol::{SyncRequest, SyncResponse};
+use crate::protocol::{SyncPage, SyncRequest, SyncResponse};
 
 impl EventLoop {
     pub(super) fn start_sync(&mut self, peer: PeerId, circle: CircleId) {
@@ -63,6 +63,10 @@ impl EventLoop {
                     .unwrap_or_else(|e| SyncResponse::Refused {
                         reason: e.to_string(),
                     });
+                if matches!(response, SyncResponse::Page(_)) {
+                    // The request carried a valid membership proof for this connection.
+                    self.proven_member(peer, request.circle, &[]);
+                }
                 let _ = self
                     .swarm
                     .behaviour_mut()
@@ -84,23 +88,7 @@ impl EventLoop {
                 self.syncing.remove(&(peer, circle));
                 debug!(%peer, circle = %circle.short(), "sync answered");
                 match response {
-                    SyncResponse::Page {
-                        admissions,
-                        envelopes,
-                        more,
-                        peers,
-                    } => {
-                        debug!(%peer, admissions = admissions.len(), envelopes = envelopes.len(), more, "sync page");
-                        match self.circles.apply_page(&circle, &admissions, &envelopes) {
-                            Ok(new) if new > 0 => debug!(%peer, new, "synced"),
-                            Ok(_) => {}
-                            Err(e) => warn!("could not store synced messages: {e}"),
-                        }
-                        self.dial_all(&peers);
-                        if more {
-                            self.start_sync(peer, circle);
-                        }
-                    }
+                    SyncResponse::Page(page) => self.on_page(peer, circle, *page),
                     SyncResponse::Refused { reason } => debug!(%peer, "sync refused: {reason}"),
                 }
             }
@@ -116,6 +104,35 @@ impl EventLoop {
                 }
             }
             _ => {}
+        }
+    }
+
+    fn on_page(&mut self, peer: PeerId, circle: CircleId, page: SyncPage) {
+        let local = *self.swarm.local_peer_id();
+        if let Err(e) = self.circles.check_page(&circle, &page, &peer, &local) {
+            debug!(%peer, "sync answer ignored: {e}");
+            return;
+        }
+        self.proven_member(peer, circle, &[]);
+        debug!(%peer, admissions = page.admissions.len(), envelopes = page.envelopes.len(), page.more, "sync page");
+        let new = match self
+            .circles
+            .apply_page(&circle, &page.admissions, &page.envelopes)
+        {
+            Ok(new) => new,
+            Err(e) => {
+                warn!("could not store synced messages: {e}");
+                0
+            }
+        };
+        if new > 0 {
+            debug!(%peer, new, "synced");
+        }
+        self.dial_all(&page.peers);
+        // Ask for the next page only if this one moved us forward: a page that adds nothing
+        // would otherwise be asked for again and again.
+        if page.more && new > 0 {
+            self.start_sync(peer, circle);
         }
     }
 }

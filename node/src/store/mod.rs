@@ -1,11 +1,14 @@
 //! The node's sled store. Nothing in it is plaintext circle content.
 //!
 //! - Envelopes are stored exactly as they travel: sealed with the circle key, signed.
-//! - Every other record that says anything about a circle or a person (circle records with the
-//!   member's own secret key, circle keys, admissions with nicknames, invites, peer addresses)
-//!   is sealed under the node's data key, with the record's tree and key as associated data so
-//!   records cannot be swapped. The data key itself is sealed under a key derived with argon2id
-//!   from the passphrase.
+//! - Every other record's value that says anything about a circle or a person (circle records
+//!   with the member's own secret key, circle keys, admissions with nicknames, invites, pending
+//!   joins, peer addresses) is sealed under the node's data key, with the record's tree and key
+//!   as associated data so records cannot be swapped. The data key itself is sealed under a key
+//!   derived with argon2id from the passphrase.
+//! - Record keys are not sealed: they are random or public identifiers (circle ids, member
+//!   keys, sequence numbers, message, invite and peer ids), so the store reveals how many
+//!   circles, members and messages there are, but no names and no content.
 //! - Integer parts of keys are big-endian, so ranges scan in order.
 //!
 //! Each incoming message is written in one multi-tree transaction (message, id index, author
@@ -99,6 +102,7 @@ pub struct Store {
     arrivals: sled::Tree,
     invites: sled::Tree,
     peers: sled::Tree,
+    joins: sled::Tree,
     data_key: StoreKey,
 }
 
@@ -183,6 +187,7 @@ impl Store {
             arrivals: db.open_tree("arrivals")?,
             invites: db.open_tree("invites")?,
             peers: db.open_tree("peers")?,
+            joins: db.open_tree("joins")?,
             db,
             data_key,
         })
@@ -330,6 +335,22 @@ impl Store {
             Some(bytes) => Ok(Some(Self::decode(&bytes)?)),
             None => Ok(None),
         }
+    }
+
+    /// Keeps the member secret made to redeem an invite, until the join completes.
+    pub fn put_pending_join(&self, invite: &InviteId, secret: &[u8]) -> Result<()> {
+        self.put_sealed(&self.joins, invite.as_bytes(), secret)
+    }
+
+    /// The member secret kept for redeeming `invite`, if a join was started.
+    pub fn pending_join(&self, invite: &InviteId) -> Result<Option<Zeroizing<Vec<u8>>>> {
+        self.get_sealed(&self.joins, invite.as_bytes())
+    }
+
+    /// Forgets a completed join's secret (it now lives in the circle record).
+    pub fn remove_pending_join(&self, invite: &InviteId) -> Result<()> {
+        self.joins.remove(invite.as_bytes())?;
+        Ok(())
     }
 
     /// Remembers addresses of a member's node.
