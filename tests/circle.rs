@@ -144,6 +144,32 @@ async fn a_late_joiner_gets_the_history_from_a_member_when_the_inviter_is_gone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_whose_nodes_speak_only_quic_join_and_talk() {
+    let quic = || {
+        circle::node::NodeConfig::local()
+            .with_listen(vec!["/ip4/127.0.0.1/udp/0/quic-v1".parse().unwrap()])
+    };
+    let alice = Member::with_config("alice", quic()).await;
+    let bob = Member::with_config("bob", quic()).await;
+    let status = alice.node.status().await.unwrap();
+    assert!(
+        status.listen.iter().all(|a| a.contains("/quic-v1/")),
+        "{:?}",
+        status.listen
+    );
+
+    let circle = alice.node.create("Over QUIC", None).await.unwrap();
+    alice.bring_in(&circle, &bob).await;
+    bob.node.share(&circle, "hello over quic").await.unwrap();
+    eventually("alice receives bob's share over QUIC", || async {
+        alice
+            .shares(&circle)
+            .contains(&"hello over quic".to_string())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_node_keeps_the_plaintext_of_a_share_on_disk() {
     let alice = Member::new("alice-secret-nick").await;
     let bob = Member::new("bob-secret-nick").await;

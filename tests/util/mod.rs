@@ -22,10 +22,17 @@ pub struct Member {
 impl Member {
     /// A new member with a fresh home and a running node.
     pub async fn new(name: &str) -> Member {
+        Member::with_config(name, NodeConfig::local()).await
+    }
+
+    /// A new member whose node runs with `config`.
+    pub async fn with_config(name: &str, config: NodeConfig) -> Member {
         init_logging();
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Home::new(dir.path()).init(PASSPHRASE, name).expect("init");
-        let node = start(store).await;
+        let node = Node::start(Circles::load(store).expect("load"), config)
+            .await
+            .expect("start");
         Member {
             name: name.to_string(),
             dir,
