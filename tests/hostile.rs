@@ -505,6 +505,12 @@ fn a_retried_join_is_answered_again_without_spending_another_use() {
         2,
         "one person, one admission"
     );
+    let after = dave.join_secret(&invite).unwrap();
+    assert_ne!(
+        after.public(),
+        first.public(),
+        "the kept secret is dropped once joined"
+    );
 }
 
 #[test]

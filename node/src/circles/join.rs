@@ -185,12 +185,16 @@ impl Circles {
         if self.read(|s| s.contains_key(&invite.circle))? {
             return Err(Error::Invalid("this node is already in that circle".into()));
         }
-        self.insert_circle(
+        let circle = self.insert_circle(
             welcome.genesis.clone(),
             me,
             keys,
             welcome.admissions.clone(),
-        )
+        )?;
+        // The secret now lives in the circle record.
+        self.store().remove_pending_join(&invite.id())?;
+        self.store().flush()?;
+        Ok(circle)
     }
 }
 
