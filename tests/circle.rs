@@ -213,3 +213,30 @@ async fn no_node_keeps_the_plaintext_of_a_share_on_disk() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_node_on_a_port_in_use_is_refused_with_a_clear_error() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let on_port = || {
+        circle::node::NodeConfig::local()
+            .with_listen(vec![format!("/ip4/127.0.0.1/tcp/{port}").parse().unwrap()])
+    };
+    let _first = Member::with_config("alice", on_port()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = circle::node::Home::new(dir.path())
+        .init(util::PASSPHRASE, "bob")
+        .unwrap();
+    let circles = circle::node::Circles::load(store).unwrap();
+    let err = circle::node::Node::start(circles, on_port())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&format!("port {port} is already in use")),
+        "{err}"
+    );
+}

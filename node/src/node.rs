@@ -40,6 +40,49 @@ impl std::fmt::Debug for Node {
     }
 }
 
+/// Fails clearly if a fixed port in `addr` is taken. libp2p binds its TCP listeners with
+/// SO_REUSEPORT, so without this a second node on the same computer would silently share the
+/// port with the first, and the kernel would hand each of them half the connections.
+fn check_port_free(addr: &libp2p::Multiaddr) -> Result<()> {
+    use libp2p::multiaddr::Protocol;
+    use std::net::{IpAddr, SocketAddr};
+    let mut ip: Option<IpAddr> = None;
+    for part in addr.iter() {
+        let (port, tcp) = match part {
+            Protocol::Ip4(a) => {
+                ip = Some(a.into());
+                continue;
+            }
+            Protocol::Ip6(a) => {
+                ip = Some(a.into());
+                continue;
+            }
+            Protocol::Tcp(port) => (port, true),
+            Protocol::Udp(port) => (port, false),
+            _ => continue,
+        };
+        let Some(ip) = ip else { return Ok(()) };
+        if port == 0 {
+            return Ok(());
+        }
+        let at = SocketAddr::new(ip, port);
+        let probe = if tcp {
+            std::net::TcpListener::bind(at).map(drop)
+        } else {
+            std::net::UdpSocket::bind(at).map(drop)
+        };
+        return match probe {
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(Error::Net(format!(
+                "port {port} is already in use on this computer, perhaps by another circle node: \
+                 stop it, or choose another port with --listen (e.g. /ip4/0.0.0.0/tcp/{})",
+                port.wrapping_add(1).max(1024)
+            ))),
+            _ => Ok(()),
+        };
+    }
+    Ok(())
+}
+
 impl Node {
     /// Starts the network for `circles` with `config`. Returns once it listens.
     pub async fn start(circles: Circles, config: NodeConfig) -> Result<Node> {
@@ -47,13 +90,14 @@ impl Node {
         let keypair = Keypair::from_protobuf_encoding(&circles.store().node_key()?)
             .map_err(|e| Error::Net(format!("the node key does not decode: {e}")))?;
         let peer_id = keypair.public().to_peer_id();
+        for addr in &config.listen {
+            check_port_free(addr)?;
+        }
         let mut swarm = build_swarm(keypair, &config)?;
         for addr in &config.listen {
-            swarm.listen_on(addr.clone()).map_err(|e| {
-                Error::Net(format!(
-                    "cannot listen on {addr}: {e} (is another node using this port? choose another with --listen)"
-                ))
-            })?;
+            swarm
+                .listen_on(addr.clone())
+                .map_err(|e| Error::Net(format!("cannot listen on {addr}: {e:?}")))?;
         }
         let mut listen = Vec::new();
         let _ = tokio::time::timeout(LISTEN_WAIT, async {
