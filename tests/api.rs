@@ -104,8 +104,15 @@ async fn only_the_token_holder_gets_in_and_bad_requests_are_refused_clearly() {
         .await;
     assert!((400..500).contains(&status));
     let huge = json!({ "text": "x".repeat(200 * 1024) });
-    let (status, _) = c.post("/v1/circles/anything/shares", huge).await;
+    let (status, body) = c.post("/v1/circles/anything/shares", huge).await;
     assert_eq!(status, 413);
+    assert!(
+        body["error"].as_str().unwrap().contains("too large"),
+        "{body}"
+    );
+    let (status, body) = c.get("/v1/no/such/route").await;
+    assert_eq!(status, 404);
+    assert!(body["error"].is_string(), "every error is JSON: {body}");
     let (status, body) = c.get("/v1/circles/no%20such%20circle/members").await;
     assert_eq!(status, 404);
     assert!(body["error"].as_str().unwrap().contains("no such circle"));
@@ -153,4 +160,24 @@ async fn the_feed_long_poll_wakes_when_a_member_shares() {
     assert!(texts.contains(&"anyone up?"), "{page}");
     assert!(page["cursor"].as_u64().unwrap() > cursor);
     api.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_the_api_ends_a_waiting_long_poll_at_once() {
+    let alice = Member::new("alice").await;
+    alice.node.create("Evening", None).await.unwrap();
+    let (api, c) = api_for(&alice).await;
+    let waiting = tokio::spawn(async move {
+        c.get("/v1/circles/Evening/feed?after=1000000000&wait_ms=60000")
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    tokio::time::timeout(Duration::from_secs(10), api.stop())
+        .await
+        .expect("the API should stop without waiting for the long poll to time out");
+    let (status, page) = waiting.await.unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(page["items"].as_array().unwrap().len(), 0);
+    assert!(started.elapsed() < Duration::from_secs(10));
 }

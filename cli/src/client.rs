@@ -32,17 +32,22 @@ impl Client {
             .await
             .context("lost contact with the running node")?;
         let status = response.status();
-        let body: Value = response
-            .json()
+        let text = response
+            .text()
             .await
             .context("the node's answer could not be read")?;
-        if status.is_success() {
-            Ok(body)
-        } else {
-            let message = body["error"]
-                .as_str()
-                .unwrap_or("the node refused the request");
-            Err(anyhow!("{message}"))
+        let body: Option<Value> = serde_json::from_str(&text).ok();
+        match (status.is_success(), body) {
+            (true, Some(body)) => Ok(body),
+            (true, None) => Err(anyhow!("the node's answer could not be read")),
+            (false, body) => {
+                let message = body
+                    .as_ref()
+                    .and_then(|b| b["error"].as_str())
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("the node refused the request ({status})"));
+                Err(anyhow!("{message}"))
+            }
         }
     }
 

@@ -61,6 +61,14 @@ fn one_line(e: &anyhow::Error) -> String {
     line
 }
 
+/// Where a command's work is done.
+enum Target {
+    /// Through the running node's API.
+    Node(Client),
+    /// On the store directly; the node is not running.
+    Store(sled::Db),
+}
+
 struct Ctx {
     home: Home,
     json: bool,
@@ -92,6 +100,47 @@ impl Ctx {
 
     async fn client(&self) -> Option<Client> {
         Client::connect(&self.home).await
+    }
+
+    /// The running node's API, or else the store itself. A node that is starting holds the
+    /// store before its API answers, and another command may hold it briefly: wait for
+    /// whichever comes free first.
+    async fn reach(&self) -> Result<Target> {
+        self.require_init()?;
+        let deadline = tokio::time::Instant::now() + DEFAULT_LOCK_WAIT;
+        let mut told = false;
+        loop {
+            if let Some(client) = self.client().await {
+                return Ok(Target::Node(client));
+            }
+            match self.home.open_db(Duration::ZERO, |_| {}) {
+                Ok(db) => return Ok(Target::Store(db)),
+                Err(circle_node::Error::StoreBusy(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+            if tokio::time::Instant::now() >= deadline {
+                bail!(
+                    "the store is still in use by another circle command after {} s: try again when it has finished",
+                    DEFAULT_LOCK_WAIT.as_secs()
+                );
+            }
+            if !told {
+                eprintln!(
+                    "Waiting for the node to start, or for another circle command to finish..."
+                );
+                told = true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Opens the circles of a store reached directly (asks for the passphrase).
+    fn load(&self, db: sled::Db) -> Result<Circles> {
+        let pass = passphrase::get(self.home.dir())?;
+        Ok(Circles::load(circle_node::Store::open(
+            db,
+            pass.as_bytes(),
+        )?)?)
     }
 
     async fn require_node(&self, what: &str) -> Result<Client> {
@@ -217,11 +266,9 @@ async fn wait_for_stop() {
 }
 
 async fn status(ctx: &Ctx) -> Result<()> {
-    ctx.require_init()?;
-    let status = match ctx.client().await {
-        Some(client) => client.get("/v1/status").await?,
-        None => {
-            let db = ctx.home.open_db(DEFAULT_LOCK_WAIT, |_| {})?;
+    let status = match ctx.reach().await? {
+        Target::Node(client) => client.get("/v1/status").await?,
+        Target::Store(db) => {
             json!({
                 "running": false,
                 "peer_id": circle_node::Store::peer_id_of(&db)?,
@@ -256,14 +303,14 @@ async fn status(ctx: &Ctx) -> Result<()> {
 }
 
 async fn create(ctx: &Ctx, name: &str, nick: Option<String>) -> Result<()> {
-    let id = match ctx.client().await {
-        Some(client) => {
+    let id = match ctx.reach().await? {
+        Target::Node(client) => {
             let r = client
                 .post("/v1/circles", json!({ "name": name, "nick": nick }))
                 .await?;
             r["id"].as_str().unwrap_or_default().to_string()
         }
-        None => ctx.open_local()?.create(name, nick.as_deref())?.to_string(),
+        Target::Store(db) => ctx.load(db)?.create(name, nick.as_deref())?.to_string(),
     };
     print_id(ctx, &id);
     eprintln!(
@@ -319,9 +366,9 @@ async fn join(ctx: &Ctx, token: &str, nick: Option<String>) -> Result<()> {
 }
 
 async fn circles(ctx: &Ctx) -> Result<()> {
-    let list = match ctx.client().await {
-        Some(client) => client.get("/v1/circles").await?,
-        None => serde_json::to_value(ctx.open_local()?.list()?)?,
+    let list = match ctx.reach().await? {
+        Target::Node(client) => client.get("/v1/circles").await?,
+        Target::Store(db) => serde_json::to_value(ctx.load(db)?.list()?)?,
     };
     let list = list.as_array().cloned().unwrap_or_default();
     if !ctx.json && list.is_empty() {
@@ -345,14 +392,14 @@ async fn circles(ctx: &Ctx) -> Result<()> {
 }
 
 async fn members(ctx: &Ctx, circle: &str) -> Result<()> {
-    let list = match ctx.client().await {
-        Some(client) => {
+    let list = match ctx.reach().await? {
+        Target::Node(client) => {
             client
                 .get(&format!("/v1/circles/{}/members", segment(circle)))
                 .await?
         }
-        None => {
-            let circles = ctx.open_local()?;
+        Target::Store(db) => {
+            let circles = ctx.load(db)?;
             serde_json::to_value(circles.members(&circles.resolve(circle)?)?)?
         }
     };
@@ -387,8 +434,10 @@ async fn share(ctx: &Ctx, circle: &str, text: &str) -> Result<()> {
     } else {
         text.to_string()
     };
-    let id = match ctx.client().await {
-        Some(client) => {
+    // Say what is wrong before reaching for the node or the passphrase.
+    circle_node::check_text(&text)?;
+    let id = match ctx.reach().await? {
+        Target::Node(client) => {
             let r = client
                 .post(
                     &format!("/v1/circles/{}/shares", segment(circle)),
@@ -397,8 +446,8 @@ async fn share(ctx: &Ctx, circle: &str, text: &str) -> Result<()> {
                 .await?;
             r["id"].as_str().unwrap_or_default().to_string()
         }
-        None => {
-            let circles = ctx.open_local()?;
+        Target::Store(db) => {
+            let circles = ctx.load(db)?;
             let id = circles.share(&circles.resolve(circle)?, &text)?.id();
             eprintln!(
                 "Saved. The node is not running: it will be sent when you next run `circle up`."
@@ -450,16 +499,21 @@ fn print_item(ctx: &Ctx, item: &Value) {
 }
 
 async fn feed(ctx: &Ctx, circle: &str, follow: bool, limit: Option<usize>) -> Result<()> {
-    let Some(client) = ctx.client().await else {
-        if follow {
-            ctx.require_node("follow the feed").await?;
+    let client = match ctx.reach().await? {
+        Target::Node(client) => client,
+        Target::Store(_) if follow => {
+            bail!(
+                "the node is not running: start it with `circle up` in another terminal to follow the feed"
+            )
         }
-        let circles = ctx.open_local()?;
-        let items: Vec<FeedItem> = circles.feed(&circles.resolve(circle)?, 0, limit)?;
-        for item in items {
-            print_item(ctx, &serde_json::to_value(item)?);
+        Target::Store(db) => {
+            let circles = ctx.load(db)?;
+            let items: Vec<FeedItem> = circles.feed(&circles.resolve(circle)?, 0, limit)?;
+            for item in items {
+                print_item(ctx, &serde_json::to_value(item)?);
+            }
+            return Ok(());
         }
-        return Ok(());
     };
     let base = format!("/v1/circles/{}/feed", segment(circle));
     let first = match limit {

@@ -18,7 +18,7 @@ use axum::{
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 
 use crate::{error::Error, home::ApiInfo, node::Node};
 
@@ -49,13 +49,16 @@ type ApiResult = Result<Json<Value>, Error>;
 struct AppState {
     node: Node,
     token: blake3::Hash,
+    /// Becomes true when the API stops, so long polls end at once instead of holding up the
+    /// shutdown until they time out.
+    stopping: watch::Receiver<bool>,
 }
 
 /// A running API server.
 pub struct Api {
     /// Where it listens and its token.
     pub info: ApiInfo,
-    stop: Option<oneshot::Sender<()>>,
+    stop: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
 
@@ -69,16 +72,18 @@ impl Api {
         let addr = listener
             .local_addr()
             .map_err(|e| Error::io("cannot read the local API port", e))?;
+        let (stop, stopping) = watch::channel(false);
         let state = AppState {
             node,
             token: blake3::hash(token.as_bytes()),
+            stopping: stopping.clone(),
         };
         let app = router(state);
-        let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
+            let mut stopping = stopping;
             let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
+                .with_graceful_shutdown(async move {
+                    let _ = stopping.wait_for(|s| *s).await;
                 })
                 .await;
         });
@@ -88,16 +93,14 @@ impl Api {
                 token,
                 pid: std::process::id(),
             },
-            stop: Some(stop),
+            stop,
             task,
         })
     }
 
     /// Stops serving.
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
         let _ = self.task.await;
     }
 }
@@ -113,7 +116,37 @@ fn router(state: AppState) -> Router {
         .route("/v1/join", post(join))
         .layer(middleware::from_fn_with_state(state.clone(), authorize))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::map_response(json_errors))
         .with_state(state)
+}
+
+/// Makes every error a JSON `{"error": ...}`, including those the HTTP layer produces before a
+/// handler runs (too large, not JSON, no such route), so clients need to read only one shape.
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let body = axum::body::to_bytes(response.into_body(), 4096)
+        .await
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&body).trim().to_string();
+    let message = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            format!(
+                "the request is too large (at most {} KiB)",
+                MAX_BODY_BYTES / 1024
+            )
+        }
+        StatusCode::NOT_FOUND if text.is_empty() => "no such API route".to_string(),
+        _ if text.is_empty() => status.to_string(),
+        _ => text,
+    };
+    (status, Json(json!({ "error": message }))).into_response()
 }
 
 async fn authorize(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -201,6 +234,7 @@ async fn feed(
     let wait = Duration::from_millis(q.wait_ms.unwrap_or(0)).min(MAX_WAIT);
     let deadline = tokio::time::Instant::now() + wait;
     let mut changes = circles.watch();
+    let mut stopping = s.stopping.clone();
     loop {
         changes.borrow_and_update();
         let items = circles.feed(&id, after, q.limit)?;
@@ -208,9 +242,12 @@ async fn feed(
             let cursor = items.iter().map(|i| i.cursor).max().unwrap_or(after);
             return Ok(Json(json!({ "items": items, "cursor": cursor })));
         }
-        match tokio::time::timeout_at(deadline, changes.changed()).await {
-            Ok(Ok(())) => continue,
-            _ => return Ok(Json(json!({ "items": [], "cursor": after }))),
+        let woke = tokio::select! {
+            changed = tokio::time::timeout_at(deadline, changes.changed()) => matches!(changed, Ok(Ok(()))),
+            _ = stopping.wait_for(|s| *s) => false,
+        };
+        if !woke {
+            return Ok(Json(json!({ "items": [], "cursor": after })));
         }
     }
 }

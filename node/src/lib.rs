@@ -42,7 +42,7 @@ pub use circles::{
     seal_key_for,
 };
 pub use config::{DEFAULT_PORT, NodeConfig};
-pub use content::{Body, Content, MAX_TEXT_BYTES};
+pub use content::{Body, Content, MAX_TEXT_BYTES, check_text};
 pub use error::{Error, Result};
 pub use home::{ApiInfo, DEFAULT_LOCK_WAIT, Home};
 pub use membership::{Admission, Genesis, Member, MemberSet, Profile, Role};

@@ -38,6 +38,10 @@ pub fn check_name(what: &str, name: &str, max: usize) -> Result<String> {
             "the {what} is too long (at most {max} characters)"
         )));
     }
+    if name == "." || name == ".." {
+        // They would turn into path steps in the local API's URLs.
+        return Err(Error::Invalid(format!("the {what} cannot be '.' or '..'")));
+    }
     if name.chars().any(char::is_control) {
         return Err(Error::Invalid(format!(
             "the {what} cannot contain control characters"
