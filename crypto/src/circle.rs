@@ -3,7 +3,7 @@
 
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::wire::impl_byte_text;
+use crate::wire::{impl_byte_text, impl_id};
 use crate::{CryptoError, rng, text};
 
 /// A circle's 32-byte identifier.
@@ -20,25 +20,9 @@ impl CircleId {
     pub fn random() -> Self {
         Self(rng::array())
     }
-
-    /// Reads 32 bytes; another length is [`CryptoError::Malformed`].
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, CryptoError> {
-        bytes.try_into().map(Self).map_err(|_| {
-            CryptoError::Malformed(format!("a circle id is 32 bytes, not {}", bytes.len()))
-        })
-    }
-
-    /// The 32 bytes.
-    pub fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
-
-    /// The 32 bytes, by value.
-    pub fn to_bytes(&self) -> [u8; 32] {
-        self.0
-    }
 }
 
+impl_id!(CircleId, "a circle id");
 impl_byte_text!(CircleId, 32);
 
 /// The symmetric key that members of a circle share for one key epoch (XChaCha20-Poly1305).

@@ -15,7 +15,7 @@
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::wire::{self, impl_byte_text};
+use crate::wire::{self, impl_byte_text, impl_id};
 use crate::{CircleId, CircleKey, CryptoError, MemberKey, MemberSecret, Signature, rng, sym};
 
 /// The envelope format version this build writes and reads.
@@ -51,25 +51,7 @@ pub struct Header {
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MessageId([u8; 32]);
 
-impl MessageId {
-    /// Reads 32 bytes; another length is [`CryptoError::Malformed`].
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, CryptoError> {
-        bytes.try_into().map(Self).map_err(|_| {
-            CryptoError::Malformed(format!("a message id is 32 bytes, not {}", bytes.len()))
-        })
-    }
-
-    /// The 32 bytes.
-    pub fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
-
-    /// The 32 bytes, by value.
-    pub fn to_bytes(&self) -> [u8; 32] {
-        self.0
-    }
-}
-
+impl_id!(MessageId, "a message id");
 impl_byte_text!(MessageId, 32);
 
 #[derive(Serialize, Deserialize)]

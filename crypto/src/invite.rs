@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::wire::{self, impl_byte_text};
+use crate::wire::{self, impl_byte_text, impl_id};
 use crate::{CircleId, CryptoError, InviteError, MemberKey, MemberSecret, Signature, rng, text};
 
 /// The invite format version this build writes and reads.
@@ -95,25 +95,7 @@ impl std::fmt::Debug for InviteSecret {
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct InviteId([u8; 32]);
 
-impl InviteId {
-    /// Reads 32 bytes; another length is [`CryptoError::Malformed`].
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, CryptoError> {
-        bytes.try_into().map(Self).map_err(|_| {
-            CryptoError::Malformed(format!("an invite id is 32 bytes, not {}", bytes.len()))
-        })
-    }
-
-    /// The 32 bytes.
-    pub fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
-
-    /// The 32 bytes, by value.
-    pub fn to_bytes(&self) -> [u8; 32] {
-        self.0
-    }
-}
-
+impl_id!(InviteId, "an invite id");
 impl_byte_text!(InviteId, 32);
 
 /// An invitation into a circle, signed by the member who made it.

@@ -88,6 +88,36 @@ pub(crate) fn to_vec<T: serde::Serialize + ?Sized>(value: &T) -> Vec<u8> {
     postcard::to_allocvec(value).expect("postcard can encode this crate's own types")
 }
 
+/// The byte accessors of a plain 32-byte identifier: `from_bytes` (another length is
+/// [`crate::CryptoError::Malformed`], naming `$what`), `as_bytes` and `to_bytes`.
+macro_rules! impl_id {
+    ($ty:ident, $what:literal) => {
+        impl $ty {
+            /// Reads 32 bytes; another length is [`CryptoError::Malformed`](crate::CryptoError::Malformed).
+            pub fn from_bytes(bytes: &[u8]) -> Result<Self, $crate::CryptoError> {
+                bytes.try_into().map(Self).map_err(|_| {
+                    $crate::CryptoError::Malformed(format!(
+                        "{} is 32 bytes, not {}",
+                        $what,
+                        bytes.len()
+                    ))
+                })
+            }
+
+            /// The 32 bytes.
+            pub fn as_bytes(&self) -> &[u8; 32] {
+                &self.0
+            }
+
+            /// The 32 bytes, by value.
+            pub fn to_bytes(&self) -> [u8; 32] {
+                self.0
+            }
+        }
+    };
+}
+pub(crate) use impl_id;
+
 /// Implements `Display`/`FromStr` (base32 text), `Debug` (`Name(<short>)`), a `short()`
 /// method, and serde (raw bytes, or text in human-readable formats) for a fixed-size byte
 /// type that has `to_bytes(&self) -> [u8; N]` and `from_bytes(&[u8]) -> Result<Self, _>`.
