@@ -26,11 +26,15 @@ impl Client {
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value> {
-        let response = request
-            .bearer_auth(&self.info.token)
-            .send()
-            .await
-            .context("lost contact with the running node")?;
+        let response = match request.bearer_auth(&self.info.token).send().await {
+            Ok(response) => response,
+            Err(e) if e.is_connect() => {
+                return Err(anyhow!(
+                    "the node has stopped: start it again with `circle up`"
+                ));
+            }
+            Err(e) => return Err(e).context("lost contact with the running node"),
+        };
         let status = response.status();
         let text = response
             .text()

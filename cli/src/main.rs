@@ -23,13 +23,20 @@ const FOLLOW_WAIT: Duration = Duration::from_secs(30);
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
+        // Help and version go to stdout in full.
+        Err(e) if !e.use_stderr() => {
             let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
+            return ExitCode::SUCCESS;
+        }
+        // A usage mistake: one line, like every other error.
+        Err(e) => {
+            let rendered = e.render().to_string();
+            let first = rendered
+                .lines()
+                .next()
+                .unwrap_or("error: invalid arguments");
+            eprintln!("{first} (see `circle --help`)");
+            return ExitCode::from(2);
         }
     };
     let runtime = match tokio::runtime::Runtime::new() {
@@ -325,9 +332,7 @@ async fn invite(ctx: &Ctx, circle: &str, expires: &str, uses: u32) -> Result<()>
     let ttl = humantime::parse_duration(expires).map_err(|_| {
         anyhow!("'{expires}' is not a duration: use for example 90s, 30m, 24h or 7d")
     })?;
-    if ttl.is_zero() {
-        bail!("an invite must stay valid for some time: use for example 24h");
-    }
+    circle_node::check_invite_ttl(ttl)?;
     if uses == 0 {
         bail!("an invite needs at least one use");
     }
@@ -341,12 +346,31 @@ async fn invite(ctx: &Ctx, circle: &str, expires: &str, uses: u32) -> Result<()>
     } else {
         println!("{}", r["token"].as_str().unwrap_or_default());
         eprintln!(
-            "Send this invite privately. It works for {} and {} use(s); your node must be running when they join.",
-            humantime::format_duration(ttl),
-            uses
+            "Send this invite privately. It works for {} and {}; your node must be running when they join.",
+            describe(ttl),
+            count(u64::from(uses), "use")
         );
     }
     Ok(())
+}
+
+/// "7 days", "90 minutes": how long, in words.
+fn describe(d: Duration) -> String {
+    let s = d.as_secs();
+    for (unit, name) in [(86_400, "day"), (3_600, "hour"), (60, "minute")] {
+        if s >= unit && s.is_multiple_of(unit) {
+            return count(s / unit, name);
+        }
+    }
+    count(s, "second")
+}
+
+fn count(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
 }
 
 async fn join(ctx: &Ctx, token: &str, nick: Option<String>) -> Result<()> {
@@ -430,7 +454,8 @@ async fn share(ctx: &Ctx, circle: &str, text: &str) -> Result<()> {
         std::io::stdin()
             .read_to_string(&mut buf)
             .context("could not read the text from standard input")?;
-        buf
+        // `echo` and editors end the text with a line break that is not part of it.
+        buf.trim_end().to_string()
     } else {
         text.to_string()
     };

@@ -506,10 +506,13 @@ fn everyday_mistakes_are_explained_in_one_line() {
             &["invite", TUESDAY, "--expires", "soon"][..],
             "not a duration",
         ),
+        (&["invite", TUESDAY, "--expires", "0s"], "at least a second"),
         (
-            &["invite", TUESDAY, "--expires", "0s"],
-            "valid for some time",
+            &["invite", TUESDAY, "--expires", "500ms"],
+            "at least a second",
         ),
+        (&["invite", TUESDAY, "--expires", "400d"], "at most a year"),
+        (&["feed", TUESDAY, "--limit", "abc"], "invalid value 'abc'"),
         (&["invite", TUESDAY, "--uses", "0"], "at least one use"),
         (
             &["up", "--listen", "not-an-address", "--no-mdns"],

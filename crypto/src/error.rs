@@ -53,7 +53,7 @@ pub enum InviteError {
     #[error("the invite's signature does not match: it may have been altered")]
     BadSignature,
     /// The invite is past its expiry time.
-    #[error("the invite expired at {expired_at} (unix time): ask for a new one")]
+    #[error("this invite has expired: ask the person who invited you for a new one")]
     Expired {
         /// When the invite expired, in unix seconds.
         expired_at: u64,

@@ -47,7 +47,7 @@ pub use error::{Error, Result};
 pub use home::{ApiInfo, DEFAULT_LOCK_WAIT, Home};
 pub use membership::{Admission, Genesis, Member, MemberSet, Profile, Role};
 pub use net::NetStatus;
-pub use node::Node;
+pub use node::{MAX_INVITE_TTL, MIN_INVITE_TTL, Node, check_invite_ttl};
 pub use protocol::{
     JOIN_PROTOCOL, JoinRequest, JoinResponse, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, SYNC_PROTOCOL,
     SealedKey, SyncPage, SyncRequest, SyncResponse, Welcome,

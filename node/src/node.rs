@@ -83,6 +83,27 @@ fn check_port_free(addr: &libp2p::Multiaddr) -> Result<()> {
     Ok(())
 }
 
+/// Shortest time an invite can stay valid. Expiry is counted in whole seconds, so anything
+/// shorter would make an invite that is expired when it is made.
+pub const MIN_INVITE_TTL: Duration = Duration::from_secs(1);
+/// Longest time an invite can stay valid.
+pub const MAX_INVITE_TTL: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// Checks how long an invite is to stay valid.
+pub fn check_invite_ttl(ttl: Duration) -> Result<()> {
+    if ttl < MIN_INVITE_TTL {
+        return Err(Error::Invalid(
+            "an invite must stay valid for at least a second: use for example 24h".into(),
+        ));
+    }
+    if ttl > MAX_INVITE_TTL {
+        return Err(Error::Invalid(
+            "an invite can stay valid for at most a year: use for example 7d".into(),
+        ));
+    }
+    Ok(())
+}
+
 impl Node {
     /// Starts the network for `circles` with `config`. Returns once it listens.
     pub async fn start(circles: Circles, config: NodeConfig) -> Result<Node> {
@@ -95,9 +116,15 @@ impl Node {
         }
         let mut swarm = build_swarm(keypair, &config)?;
         for addr in &config.listen {
-            swarm
-                .listen_on(addr.clone())
-                .map_err(|e| Error::Net(format!("cannot listen on {addr}: {e:?}")))?;
+            swarm.listen_on(addr.clone()).map_err(|e| match e {
+                libp2p::TransportError::MultiaddrNotSupported(_) => Error::Invalid(format!(
+                    "cannot listen on {addr}: use a TCP or QUIC address, such as \
+                     /ip4/0.0.0.0/tcp/7117 or /ip4/0.0.0.0/udp/7117/quic-v1"
+                )),
+                libp2p::TransportError::Other(e) => {
+                    Error::Net(format!("cannot listen on {addr}: {e}"))
+                }
+            })?;
         }
         let mut listen = Vec::new();
         let _ = tokio::time::timeout(LISTEN_WAIT, async {
@@ -169,9 +196,10 @@ impl Node {
         Ok(id)
     }
 
-    /// Creates an invite to `circle`, valid for `ttl` and `uses` admissions, carrying this
-    /// node's current addresses.
+    /// Creates an invite to `circle`, valid for `ttl` (from [`MIN_INVITE_TTL`] to
+    /// [`MAX_INVITE_TTL`]) and `uses` admissions, carrying this node's current addresses.
     pub async fn invite(&self, circle: &CircleId, ttl: Duration, uses: u32) -> Result<Invite> {
+        check_invite_ttl(ttl)?;
         let expires_at = now_secs().saturating_add(ttl.as_secs());
         let circle = *circle;
         self.ask(|reply| Command::Invite {
