@@ -2,9 +2,8 @@
 //!
 //! The token is random, written with the port to `HOME/api.json` (mode 0600), so only the
 //! node's owner can use it. The CLI uses this API whenever the node runs; a local web app can
-//! too. Every route is under `/v1`. The node's own errors are `{"error": "..."}` with a
-//! 4xx/5xx status; requests the HTTP layer rejects before a handler runs (a body that is too
-//! large, not JSON, or missing fields) get axum's plain-text error with 413, 415, 400 or 422.
+//! too. Every route is under `/v1`. Every error is `{"error": "..."}` with a 4xx/5xx status,
+//! including those the HTTP layer makes before a handler runs (413, 415, 400, 422, 404).
 
 use std::{net::SocketAddr, time::Duration};
 
