@@ -86,25 +86,40 @@ impl Home {
             return Err(Error::AlreadyInitialized(self.display()));
         }
         create_private_dir(&self.dir)?;
-        // sled creates the store directory with default permissions; make it ours alone first,
-        // even when the home directory itself already existed.
-        create_private_dir(&self.store_dir())?;
-        let db = self.open_db(Duration::ZERO, |_| {})?;
-        let keypair = Keypair::generate_ed25519();
-        let encoded = zeroize::Zeroizing::new(
-            keypair
-                .to_protobuf_encoding()
-                .map_err(|e| Error::Net(e.to_string()))?,
-        );
-        let store = Store::create(
-            db,
-            passphrase,
-            &encoded,
-            &keypair.public().to_peer_id().to_string(),
-        )?;
-        store.set_nickname(&nick)?;
-        store.flush()?;
-        Ok(store)
+        // The store is built beside its final place and renamed into it only when complete, so
+        // a setup interrupted at any moment (Ctrl-C, kill -9, power) leaves either no store or a
+        // whole one, never one that looks set up but cannot be opened.
+        let building = self.dir.join("store.new");
+        if building.exists() {
+            fs::remove_dir_all(&building).map_err(|e| {
+                Error::io(
+                    format!(
+                        "cannot clear an interrupted setup in {}",
+                        building.display()
+                    ),
+                    e,
+                )
+            })?;
+        }
+        // sled creates directories with default permissions; make this one ours alone first.
+        create_private_dir(&building)?;
+        {
+            let db = sled::Config::new().path(&building).open()?;
+            let keypair = Keypair::generate_ed25519();
+            let encoded = zeroize::Zeroizing::new(
+                keypair
+                    .to_protobuf_encoding()
+                    .map_err(|e| Error::Net(e.to_string()))?,
+            );
+            let peer_id = keypair.public().to_peer_id().to_string();
+            let store = Store::create(db, passphrase, &encoded, &peer_id)?;
+            store.set_nickname(&nick)?;
+            store.flush()?;
+        }
+        fs::rename(&building, self.store_dir())
+            .map_err(|e| Error::io(format!("cannot finish setting up {}", self.display()), e))?;
+        sync_dir(&self.dir);
+        self.open(passphrase, Duration::ZERO, |_| {})
     }
 
     /// Opens the store, waiting up to `wait` for another process that holds it. `on_wait` is
@@ -173,6 +188,13 @@ impl Home {
     /// Removes the API file (on clean shutdown).
     pub fn remove_api(&self) {
         let _ = fs::remove_file(self.api_file());
+    }
+}
+
+/// Makes a rename in `dir` durable (best effort: not every platform can sync a directory).
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
     }
 }
 

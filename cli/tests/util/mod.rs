@@ -6,8 +6,10 @@
 //! its logs are printed then to help read the failure. Set `CIRCLE_TEST_LOG` (a `CIRCLE_LOG`
 //! filter such as `circle_node=debug`) for more detailed node logs.
 //!
-//! - `run`: one `circle` command, run to the end under a timeout.
+//! - `run`: one `circle` command, run to the end under a timeout, or killed when a story says.
 //! - `person`: a [`Person`] with a home and maybe a running node, and followers of feeds.
+// Each test file uses its own share of these helpers.
+#![allow(dead_code)]
 
 mod person;
 mod run;

@@ -69,6 +69,15 @@ impl Person {
         circle_command(self.dir.path())
     }
 
+    /// Another terminal of theirs, to run commands in their home from another thread while
+    /// the story starts and stops their node. It must not outlive them.
+    pub fn terminal(&self) -> Terminal {
+        Terminal {
+            dir: self.dir.path().to_path_buf(),
+            name: self.name,
+        }
+    }
+
     /// `circle --home <their home> <args>`, ready to run.
     pub fn circle<I, S>(&self, args: I) -> Invocation
     where
@@ -194,6 +203,11 @@ impl Person {
             .unwrap_or_else(|| panic!("{}'s node is not up", self.name));
         child.kill().expect("can kill the node");
         child.wait().expect("can wait for the node");
+    }
+
+    /// What their latest `circle up` wrote on stderr so far.
+    pub fn node_log(&self) -> String {
+        read(&self.up_log("err"))
     }
 
     fn up_log(&self, stream: &str) -> PathBuf {
@@ -324,6 +338,24 @@ impl Drop for Person {
                 }
             }
         }
+    }
+}
+
+/// A terminal in someone's home: runs `circle` commands there from any thread.
+#[derive(Clone)]
+pub struct Terminal {
+    dir: PathBuf,
+    name: &'static str,
+}
+
+impl Terminal {
+    /// `circle --home <their home> <args>`, ready to run.
+    pub fn circle<I, S>(&self, args: I) -> Invocation
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        invocation(&self.dir, self.name, args)
     }
 }
 

@@ -4,7 +4,7 @@ use std::{
     ffi::OsStr,
     io::{Read, Write},
     path::Path,
-    process::{Command, ExitStatus, Stdio},
+    process::{Child, Command, ExitStatus, Stdio},
     thread,
     time::{Duration, Instant},
 };
@@ -71,7 +71,12 @@ impl Invocation {
     }
 
     /// Runs it to the end (under its timeout), whatever the outcome.
-    pub fn run(mut self) -> Run {
+    pub fn run(self) -> Run {
+        self.spawn().wait()
+    }
+
+    /// Starts it and returns at once, for a story that may kill it at a moment of its choosing.
+    pub fn spawn(mut self) -> Running {
         let stdin = if self.stdin.is_some() {
             Stdio::piped()
         } else {
@@ -92,25 +97,13 @@ impl Invocation {
         }
         let stdout = read_all(child.stdout.take().expect("stdout is piped"));
         let stderr = read_all(child.stderr.take().expect("stderr is piped"));
-        let start = Instant::now();
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("can wait for the command") {
-                break status;
-            }
-            if start.elapsed() > self.timeout {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("`{}` did not finish within {:?}", self.what, self.timeout);
-            }
-            thread::sleep(Duration::from_millis(10));
-        };
-        let run = Run {
-            status,
-            stdout: stdout.join().expect("stdout reader"),
-            stderr: stderr.join().expect("stderr reader"),
-        };
-        run.assert_no_panic(&self.what);
-        run
+        Running {
+            child,
+            what: self.what,
+            timeout: self.timeout,
+            stdout: Some(stdout),
+            stderr: Some(stderr),
+        }
     }
 
     /// Runs it, checks that it succeeded and returns its output, trimmed.
@@ -163,6 +156,65 @@ impl Invocation {
             })
             .collect()
     }
+}
+
+/// A command that was started and has not been waited for; killed if dropped.
+pub struct Running {
+    child: Child,
+    what: String,
+    timeout: Duration,
+    stdout: Option<thread::JoinHandle<String>>,
+    stderr: Option<thread::JoinHandle<String>>,
+}
+
+impl Running {
+    /// Waits for it to end (under its timeout), whatever the outcome.
+    pub fn wait(mut self) -> Run {
+        let start = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("can wait for the command") {
+                break status;
+            }
+            if start.elapsed() > self.timeout {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!("`{}` did not finish within {:?}", self.what, self.timeout);
+            }
+            thread::sleep(Duration::from_millis(10));
+        };
+        self.finish(status)
+    }
+
+    /// Kills it without warning (SIGKILL), as a crash or a power cut would, unless it has ended
+    /// already; returns what it left behind either way.
+    pub fn kill(mut self) -> Run {
+        // A child that has exited but not been waited for is still ours: the signal is lost on
+        // it, and `wait` tells how it really ended.
+        let _ = self.child.kill();
+        let status = self.child.wait().expect("can wait for the command");
+        self.finish(status)
+    }
+
+    fn finish(&mut self, status: ExitStatus) -> Run {
+        let run = Run {
+            status,
+            stdout: join(self.stdout.take()),
+            stderr: join(self.stderr.take()),
+        };
+        run.assert_no_panic(&self.what);
+        run
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn join(reader: Option<thread::JoinHandle<String>>) -> String {
+    reader.expect("read once").join().expect("an output reader")
 }
 
 fn read_all(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<String> {
