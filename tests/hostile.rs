@@ -149,7 +149,18 @@ fn forged_replayed_and_malformed_envelopes_are_refused_and_nothing_is_stored() {
         );
         sealed(&f.bob, &f.key, c, 0, 1, Body::Admit { admission: wire })
     };
+    let announced_by_non_admin = {
+        // bob is a member but not an admin: his own admission of mallory counts for nothing.
+        let profile = Profile::sign(&f.mallory, c, "mallory").unwrap();
+        let wire = Admission::sign(&f.bob, c, profile, InviteSecret::generate().id(), now_ms());
+        sealed(&f.bob, &f.key, c, 0, 1, Body::Admit { admission: wire })
+    };
     let cases: Vec<(&str, Vec<u8>, Expect)> = vec![
+        (
+            "a join announced by a member who is not an admin",
+            announced_by_non_admin.to_bytes().to_vec(),
+            Expect::Rejected,
+        ),
         ("signature altered", bad_signature, Expect::Undecodable),
         ("ciphertext altered", bad_ciphertext, Expect::Undecodable),
         (
@@ -589,4 +600,25 @@ proptest! {
         let _ = postcard::from_bytes::<SyncRequest>(&bytes);
         let _ = postcard::from_bytes::<JoinRequest>(&bytes);
     }
+}
+
+#[test]
+fn a_share_dated_in_the_year_ten_thousand_is_refused_and_cannot_break_the_feed() {
+    let f = forge();
+    let header = Header {
+        version: ENVELOPE_VERSION,
+        circle: f.circle,
+        epoch: 0,
+        author: f.bob.public(),
+        seq: 1,
+        prev: None,
+    };
+    let content = Content {
+        sent_at: u64::MAX,
+        body: share("from the future"),
+    };
+    let env = Envelope::seal(&f.bob, &f.key, header, &content.to_bytes()).unwrap();
+    assert!(matches!(f.carol.ingest(&env).unwrap(), Ingest::Rejected(_)));
+    assert_eq!(f.carol.store().message_count(&f.circle), 0);
+    assert!(f.carol.feed(&f.circle, 0, None).unwrap().is_empty());
 }

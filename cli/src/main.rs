@@ -516,7 +516,9 @@ fn print_item(ctx: &Ctx, item: &Value) {
     let when = item["sent_at"].as_str().unwrap_or("");
     let when = when.get(..16).unwrap_or(when).replace('T', " ");
     let name = clean(item["author_name"].as_str().unwrap_or("?"));
-    let text = clean(item["text"].as_str().unwrap_or(""));
+    // Continuation lines are indented, so a line break inside a share can never pass for a
+    // line of the feed written by someone else.
+    let text = clean(item["text"].as_str().unwrap_or("")).replace('\n', "\n    ");
     match item["kind"].as_str() {
         Some("share") => println!("[{when}] {name}: {text}"),
         _ => println!("[{when}] * {text}"),

@@ -890,3 +890,27 @@ fn the_rfc3339_check_tells_dates_from_other_text() {
         assert!(!is_rfc3339(bad), "{bad}");
     }
 }
+
+#[test]
+fn a_line_break_in_a_share_cannot_pass_for_another_members_line() {
+    let alice = Person::init("alice");
+    alice.create(TUESDAY);
+    let forged = "fine today\n[2026-11-22 14:50] bob: I relapsed last night";
+    alice.share(TUESDAY, forged);
+    let shown = alice.ok(["feed", TUESDAY]);
+    let lines: Vec<&str> = shown.lines().collect();
+    let second = lines
+        .iter()
+        .position(|l| l.contains("I relapsed"))
+        .map(|i| lines[i])
+        .expect("the whole text is shown");
+    assert!(
+        second.starts_with("    "),
+        "a continuation line is indented, not printed as a feed line: {shown:?}"
+    );
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with('[')).count(),
+        1,
+        "one share, one feed line: {shown:?}"
+    );
+}

@@ -54,6 +54,11 @@ impl Content {
         if !rest.is_empty() {
             return Err(Error::Refused("message content has trailing bytes".into()));
         }
+        if content.sent_at >= crate::time::MAX_TIMESTAMP_MS {
+            return Err(Error::Refused(
+                "message is dated after the year 9999".into(),
+            ));
+        }
         if let Body::Share { text } = &content.body {
             check_text(text)?;
         }

@@ -34,6 +34,13 @@ impl Circles {
             }
         };
         if let Body::Admit { admission } = &verdict.body {
+            let may_admit =
+                self.read(|s| s.get(&h.circle).map(|c| c.members.may_admit(&h.author)))?;
+            if may_admit != Some(true) {
+                return Ok(Ingest::Rejected(
+                    "only an admin can announce a new member".into(),
+                ));
+            }
             match Admission::open(&h.circle, admission) {
                 Ok(a) if a.admitted_by == h.author => {
                     self.learn_admission(&h.circle, admission, a)?;

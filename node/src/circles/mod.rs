@@ -368,7 +368,17 @@ impl Circles {
             };
             Ok(Envelope::seal(&c.me, key, header, &content.to_bytes())?)
         })?;
-        store.put_envelope(&envelope)?;
+        match store.put_envelope(&envelope)? {
+            Stored::New => {}
+            // Never report as saved what the store did not take.
+            Stored::Duplicate | Stored::Conflict => {
+                return Err(Error::Refused(format!(
+                    "this node already holds another message numbered {} by you: nothing was \
+                     saved (was the store restored from a backup?)",
+                    envelope.header().seq
+                )));
+            }
+        }
         store.flush()?;
         self.inner.arrivals.send_modify(|n| *n += 1);
         Ok(envelope)
@@ -413,8 +423,11 @@ impl Circles {
                 let text = match &content.body {
                     Body::Share { text } => text.clone(),
                     Body::Admit { admission } => match Admission::open(circle, admission) {
-                        Ok(a) => format!("{} joined the circle", a.profile.name),
-                        Err(_) => continue,
+                        // Only a join that really counted is shown.
+                        Ok(a) if c.members.contains(&a.profile.member) => {
+                            format!("{} joined the circle", c.author_name(&a.profile.member))
+                        }
+                        _ => continue,
                     },
                 };
                 items.push(FeedItem {
