@@ -6,6 +6,9 @@ use anyhow::{Context, Result, anyhow};
 use circle_node::{ApiInfo, Home};
 use serde_json::Value;
 
+/// How long one request to the node may take (joins wait up to 20 s for the inviter).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// A connection to a running node.
 pub struct Client {
     info: ApiInfo,
@@ -13,16 +16,30 @@ pub struct Client {
 }
 
 impl Client {
-    /// Connects to the node of `home` if it runs.
+    /// Connects to the node of `home` if it runs. The server must first prove that it holds
+    /// the token in `api.json` (without the token being sent): after a crash, another program
+    /// could be listening on the old port, and it must get nothing.
     pub async fn connect(home: &Home) -> Option<Client> {
         let info = home.read_api()?;
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(2))
+            .timeout(REQUEST_TIMEOUT)
             .build()
             .ok()?;
-        let client = Client { info, http };
-        client.get("/v1/status").await.ok()?;
-        Some(client)
+        let challenge = circle_crypto::text::encode(&rand::random::<[u8; 16]>());
+        let hello: Value = http
+            .get(format!("{}/v1/hello?challenge={challenge}", info.url))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        if hello["proof"].as_str() != Some(&circle_node::api_proof(&info.token, &challenge)) {
+            return None;
+        }
+        Some(Client { info, http })
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value> {
@@ -31,6 +48,12 @@ impl Client {
             Err(e) if e.is_connect() => {
                 return Err(anyhow!(
                     "the node has stopped: start it again with `circle up`"
+                ));
+            }
+            Err(e) if e.is_timeout() => {
+                return Err(anyhow!(
+                    "the node is not answering (is `circle up` paused or stuck?): what you asked \
+                     for may or may not have happened; check with `circle feed`"
                 ));
             }
             Err(e) => return Err(e).context("lost contact with the running node"),

@@ -914,3 +914,67 @@ fn a_line_break_in_a_share_cannot_pass_for_another_members_line() {
         "one share, one feed line: {shown:?}"
     );
 }
+
+/// After a crash, api.json still names the old port; another program may have taken it. It
+/// must learn nothing (not the token, not the text), and the share must still be saved.
+#[test]
+fn after_a_crash_a_program_on_the_old_api_port_gets_nothing() {
+    use std::io::{Read, Write};
+    let mut alice = Person::init("alice");
+    alice.up();
+    alice.create(TUESDAY);
+    alice.crash();
+    let api: Value = serde_json::from_slice(&std::fs::read(alice.api_file()).unwrap()).unwrap();
+    let url = api["url"].as_str().unwrap().to_string();
+    let port = url.rsplit(':').next().unwrap().to_string();
+    let impostor = std::net::TcpListener::bind(format!("127.0.0.1:{port}")).unwrap();
+    impostor.set_nonblocking(true).unwrap();
+    let heard = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let server = {
+        let (heard, stop) = (heard.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let Ok((mut conn, _)) = impostor.accept() else {
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                };
+                conn.set_nonblocking(false).unwrap();
+                conn.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+                let mut buf = [0u8; 65536];
+                let n = conn.read(&mut buf).unwrap_or(0);
+                heard
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+                // Answer everything with success, as a hostile program would.
+                let body = r#"{"running":true,"id":"fake","proof":"fake","items":[],"cursor":0}"#;
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        })
+    };
+    let id = alice.share(TUESDAY, "a secret struggle");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    server.join().unwrap();
+    let heard = heard.lock().unwrap().clone();
+    assert!(
+        !heard.contains("a secret struggle"),
+        "the text leaked: {heard}"
+    );
+    assert!(
+        !heard.contains(api["token"].as_str().unwrap()),
+        "the token leaked: {heard}"
+    );
+    assert_ne!(id, "fake");
+    assert!(
+        alice
+            .feed(TUESDAY)
+            .iter()
+            .any(|i| i["text"] == "a secret struggle"),
+        "the share was saved in alice's own store"
+    );
+}

@@ -48,6 +48,7 @@ type ApiResult = Result<Json<Value>, Error>;
 struct AppState {
     node: Node,
     token: blake3::Hash,
+    token_text: std::sync::Arc<str>,
     /// Becomes true when the API stops, so long polls end at once instead of holding up the
     /// shutdown until they time out.
     stopping: watch::Receiver<bool>,
@@ -75,6 +76,7 @@ impl Api {
         let state = AppState {
             node,
             token: blake3::hash(token.as_bytes()),
+            token_text: token.as_str().into(),
             stopping: stopping.clone(),
         };
         let app = router(state);
@@ -104,7 +106,31 @@ impl Api {
     }
 }
 
+/// The answer to a client's challenge: proves that the server holds the API token without
+/// revealing it, so a client checks it is talking to its own node before sending the token or
+/// anything private (after a crash, another program could have taken the old port).
+pub fn api_proof(token: &str, challenge: &str) -> String {
+    let key = blake3::derive_key("circle/api-proof/v1", token.as_bytes());
+    blake3::keyed_hash(&key, challenge.as_bytes())
+        .to_hex()
+        .to_string()
+}
+
+#[derive(Deserialize)]
+struct HelloQuery {
+    challenge: String,
+}
+
+/// Unauthenticated on purpose: the client must not send its token before it knows the server.
+async fn hello(State(s): State<AppState>, Query(q): Query<HelloQuery>) -> Json<Value> {
+    let challenge: String = q.challenge.chars().take(128).collect();
+    Json(json!({ "proof": api_proof(&s.token_text, &challenge) }))
+}
+
 fn router(state: AppState) -> Router {
+    let hello = Router::new()
+        .route("/v1/hello", get(hello))
+        .with_state(state.clone());
     Router::new()
         .route("/v1/status", get(status))
         .route("/v1/circles", get(circles).post(create))
@@ -114,9 +140,10 @@ fn router(state: AppState) -> Router {
         .route("/v1/circles/{circle}/invites", post(invite))
         .route("/v1/join", post(join))
         .layer(middleware::from_fn_with_state(state.clone(), authorize))
+        .with_state(state)
+        .merge(hello)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::map_response(json_errors))
-        .with_state(state)
 }
 
 /// Makes every error a JSON `{"error": ...}`, including those the HTTP layer produces before a

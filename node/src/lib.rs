@@ -36,7 +36,7 @@ mod protocol;
 mod store;
 mod time;
 
-pub use api::Api;
+pub use api::{Api, api_proof};
 pub use circles::{
     CircleInfo, Circles, FeedItem, Ingest, MemberInfo, SYNC_PAGE_BYTES, SYNC_PAGE_MESSAGES,
     seal_key_for,
