@@ -65,8 +65,17 @@ fn one_line(e: &anyhow::Error) -> String {
             line.push_str(&c);
         }
     }
-    line
+    // Errors can carry text from other nodes (an inviter's refusal, names from a token): keep
+    // them to one safe, readable line.
+    let line = clean(&line).replace(['\n', '\t'], " ");
+    match line.char_indices().nth(MAX_ERROR_CHARS) {
+        Some((cut, _)) => format!("{}...", &line[..cut]),
+        None => line,
+    }
 }
+
+/// Longest error line shown.
+const MAX_ERROR_CHARS: usize = 400;
 
 /// Where a command's work is done.
 enum Target {
@@ -561,5 +570,20 @@ async fn feed(ctx: &Ctx, circle: &str, follow: bool, limit: Option<usize>) -> Re
             print_item(ctx, item);
         }
         cursor = page["cursor"].as_u64().unwrap_or(cursor);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_carrying_text_from_another_node_is_one_safe_line() {
+        let from_peer =
+            "refused: \u{1b}]0;owned\u{7}line one\nline two".to_string() + &"x".repeat(5000);
+        let line = one_line(&anyhow!(from_peer));
+        assert!(!line.contains('\u{1b}') && !line.contains('\n') && !line.contains('\u{7}'));
+        assert!(line.chars().count() <= MAX_ERROR_CHARS + 3);
+        assert!(line.ends_with("..."));
     }
 }
