@@ -240,3 +240,30 @@ async fn a_second_node_on_a_port_in_use_is_refused_with_a_clear_error() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_external_address_goes_first_in_invites() {
+    // A documentation address (RFC 5737): only read from the invite, never dialled.
+    let external = "/ip4/203.0.113.7/tcp/7117";
+    let config = circle::node::NodeConfig::local().with_external(vec![external.parse().unwrap()]);
+    let alice = Member::with_config("alice", config).await;
+    let circle = alice.node.create("Home server", None).await.unwrap();
+    let invite = alice
+        .node
+        .invite(&circle, Duration::from_secs(60), 1)
+        .await
+        .unwrap();
+    let first = invite.addrs.first().expect("the invite has addresses");
+    assert!(
+        first.starts_with(&format!("{external}/p2p/{}", alice.node.peer_id())),
+        "{:?}",
+        invite.addrs
+    );
+    assert!(
+        invite
+            .addrs
+            .iter()
+            .any(|a| a.starts_with("/ip4/127.0.0.1/")),
+        "listen addresses follow"
+    );
+}

@@ -31,6 +31,10 @@ pub enum Command {
         /// Address to listen on (repeatable) [default: all interfaces, TCP and QUIC port 7117]
         #[arg(long = "listen", value_name = "MULTIADDR")]
         listen: Vec<String>,
+        /// An address where others reach this node from the internet, e.g. a forwarded port:
+        /// /ip4/203.0.113.7/tcp/7117 (repeatable). Invites carry it first.
+        #[arg(long = "external-address", value_name = "MULTIADDR")]
+        external: Vec<String>,
         /// Do not look for other members' nodes on the local network
         #[arg(long)]
         no_mdns: bool,

@@ -180,7 +180,11 @@ async fn run(cli: Cli) -> Result<()> {
     };
     match cli.command {
         Command::Init { name } => init(&ctx, &name),
-        Command::Up { listen, no_mdns } => up(&ctx, listen, no_mdns).await,
+        Command::Up {
+            listen,
+            external,
+            no_mdns,
+        } => up(&ctx, listen, external, no_mdns).await,
         Command::Status => status(&ctx).await,
         Command::Create { name, nick } => create(&ctx, &name, nick).await,
         Command::Invite {
@@ -214,7 +218,19 @@ fn init(ctx: &Ctx, name: &str) -> Result<()> {
     Ok(())
 }
 
-async fn up(ctx: &Ctx, listen: Vec<String>, no_mdns: bool) -> Result<()> {
+/// Parses multiaddrs given on the command line.
+fn multiaddrs(texts: &[String]) -> Result<Vec<circle_node::Multiaddr>> {
+    texts
+        .iter()
+        .map(|a| {
+            a.parse().with_context(|| {
+                format!("'{a}' is not a valid multiaddr (e.g. /ip4/0.0.0.0/tcp/7117)")
+            })
+        })
+        .collect()
+}
+
+async fn up(ctx: &Ctx, listen: Vec<String>, external: Vec<String>, no_mdns: bool) -> Result<()> {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CIRCLE_LOG")
@@ -228,17 +244,11 @@ async fn up(ctx: &Ctx, listen: Vec<String>, no_mdns: bool) -> Result<()> {
             ctx.home.dir().display()
         );
     }
-    let mut config = NodeConfig::default().with_mdns(!no_mdns);
+    let mut config = NodeConfig::default()
+        .with_mdns(!no_mdns)
+        .with_external(multiaddrs(&external)?);
     if !listen.is_empty() {
-        let addrs = listen
-            .iter()
-            .map(|a| {
-                a.parse().with_context(|| {
-                    format!("'{a}' is not a valid multiaddr (e.g. /ip4/0.0.0.0/tcp/7117)")
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        config = config.with_listen(addrs);
+        config = config.with_listen(multiaddrs(&listen)?);
     }
     let circles = ctx.open_local()?;
     let node = Node::start(circles, config).await?;

@@ -15,6 +15,9 @@ pub const DEFAULT_PORT: u16 = 7117;
 pub struct NodeConfig {
     /// Addresses to listen on. Default: all interfaces, TCP and QUIC on [`DEFAULT_PORT`].
     pub listen: Vec<Multiaddr>,
+    /// Addresses where others can reach this node from outside its network (a forwarded port,
+    /// a public address). They go first in invites. Default: none.
+    pub external: Vec<Multiaddr>,
     /// Gossipsub heartbeat. Default 500 ms: mesh repair within a second on small circles;
     /// tests use 100 ms.
     pub heartbeat: Duration,
@@ -43,6 +46,7 @@ impl Default for NodeConfig {
                     .parse()
                     .expect("valid"),
             ],
+            external: Vec::new(),
             heartbeat: Duration::from_millis(500),
             sync_interval: Duration::from_secs(30),
             redial_interval: Duration::from_secs(60),
@@ -69,6 +73,12 @@ impl NodeConfig {
     /// Sets the listen addresses.
     pub fn with_listen(mut self, listen: Vec<Multiaddr>) -> Self {
         self.listen = listen;
+        self
+    }
+
+    /// Sets the addresses where others can reach this node from outside.
+    pub fn with_external(mut self, external: Vec<Multiaddr>) -> Self {
+        self.external = external;
         self
     }
 

@@ -123,6 +123,9 @@ impl EventLoop {
     }
 
     pub(crate) async fn run(mut self) {
+        for addr in self.config.external.clone() {
+            self.swarm.add_external_address(addr);
+        }
         for (circle, _) in self.circles.topics().unwrap_or_default() {
             self.subscribe(circle);
         }
@@ -216,6 +219,11 @@ impl EventLoop {
             } => {
                 debug!(peer = %peer_id, "disconnected");
                 self.syncing.retain(|(p, _)| p != &peer_id);
+                // Only proven members' addresses are worth keeping after they leave; anything
+                // else would let strangers grow this map without end.
+                if !self.proven.contains_key(&peer_id) {
+                    self.identified.remove(&peer_id);
+                }
             }
             SwarmEvent::Behaviour(event) => self.on_behaviour_event(event),
             _ => {}
@@ -232,6 +240,7 @@ impl EventLoop {
                     .listen_addrs
                     .into_iter()
                     .filter(|a| !is_unspecified(a))
+                    .take(MAX_SHARED_ADDRS)
                     .collect();
                 self.identified.insert(peer_id, addrs);
                 if self.proven.contains_key(&peer_id) {

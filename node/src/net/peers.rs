@@ -9,9 +9,10 @@ use super::{EventLoop, MAX_SHARED_ADDRS};
 impl EventLoop {
     pub(super) fn local_addrs(&self) -> Vec<String> {
         let me = *self.swarm.local_peer_id();
-        self.listen
-            .iter()
-            .chain(self.swarm.external_addresses())
+        // Addresses others can reach from outside come first: invites keep only a few.
+        self.swarm
+            .external_addresses()
+            .chain(&self.listen)
             .take(MAX_SHARED_ADDRS)
             .map(|a| with_peer(a, me).to_string())
             .collect()
