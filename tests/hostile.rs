@@ -25,6 +25,8 @@ struct Forge {
     circle: CircleId,
     key: CircleKey,
     carol: Circles,
+    /// The welcome carol got (genesis and admissions), to set up more members' nodes.
+    welcome: Welcome,
     _home: TempDir,
 }
 
@@ -67,6 +69,7 @@ fn forge() -> Forge {
         circle
     );
     Forge {
+        welcome,
         alice,
         bob,
         mallory: MemberSecret::generate(),
@@ -621,4 +624,69 @@ fn a_share_dated_in_the_year_ten_thousand_is_refused_and_cannot_break_the_feed()
     assert!(matches!(f.carol.ingest(&env).unwrap(), Ingest::Rejected(_)));
     assert_eq!(f.carol.store().message_count(&f.circle), 0);
     assert!(f.carol.feed(&f.circle, 0, None).unwrap().is_empty());
+}
+
+#[test]
+fn a_member_admitted_after_us_is_believed_when_the_page_carries_the_admins_admission() {
+    let f = forge();
+    let c = f.circle;
+    // dave was admitted by alice after carol last heard anything: carol does not know him.
+    let dave = MemberSecret::generate();
+    let dave_profile = Profile::sign(&dave, c, "dave").unwrap();
+    let dave_in = Admission::sign(
+        &f.alice,
+        c,
+        dave_profile.clone(),
+        InviteSecret::generate().id(),
+        now_ms(),
+    );
+    let mut admissions = f.welcome.admissions.clone();
+    admissions.push(dave_in);
+    let welcome = Welcome {
+        genesis: f.welcome.genesis.clone(),
+        admissions,
+        keys: vec![seal_key_for(&Profile::open(&dave_profile).unwrap(), 0, &f.key).unwrap()],
+        peers: vec![],
+    };
+    let dave_home = tempfile::tempdir().unwrap();
+    let dave_node = Circles::load(
+        Home::new(dave_home.path())
+            .init(util::PASSPHRASE, "dave")
+            .unwrap(),
+    )
+    .unwrap();
+    let invite = Invite::create(&f.alice, c, "Hostile test", now_secs() + 60, vec![]);
+    dave_node.accept_welcome(&invite, dave, &welcome).unwrap();
+    assert!(
+        !f.carol
+            .members(&c)
+            .unwrap()
+            .iter()
+            .any(|m| m.name == "dave")
+    );
+
+    // carol asks dave's node (alice, who could vouch, is offline).
+    let (carol_peer, dave_peer) = (PeerId::random(), PeerId::random());
+    let request = f.carol.sync_request(&c, &carol_peer, &dave_peer).unwrap();
+    let SyncResponse::Page(page) = dave_node
+        .answer_sync(&request, &carol_peer, &dave_peer, vec![])
+        .unwrap()
+    else {
+        panic!("dave's node refused a member");
+    };
+    assert!(
+        f.carol
+            .check_page(&c, &page, &dave_peer, &carol_peer)
+            .is_ok()
+    );
+    // Without the admission in it, the same page proves nothing.
+    let bare = SyncPage {
+        admissions: f.welcome.admissions.clone(),
+        ..(*page).clone()
+    };
+    assert!(
+        f.carol
+            .check_page(&c, &bare, &dave_peer, &carol_peer)
+            .is_err()
+    );
 }

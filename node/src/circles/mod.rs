@@ -403,10 +403,15 @@ impl Circles {
         cursor: u64,
         limit: Option<usize>,
     ) -> Result<Vec<FeedItem>> {
-        let arrivals: Vec<_> = self
-            .store()
-            .arrivals_after(circle, cursor)
-            .collect::<Result<_>>()?;
+        let arrivals = self.store().arrivals_after(circle, cursor);
+        // With a limit, only the newest arrivals are read and decrypted, not the whole history.
+        let mut arrivals: Vec<_> = match limit {
+            Some(n) => arrivals.rev().take(n).collect::<Result<_>>()?,
+            None => arrivals.collect::<Result<_>>()?,
+        };
+        if limit.is_some() {
+            arrivals.reverse();
+        }
         let mut items = self.with_circle(circle, |c| {
             let mut items = Vec::with_capacity(arrivals.len());
             for a in arrivals {

@@ -10,6 +10,8 @@ pub const SYNC_PAGE_MESSAGES: usize = 2000;
 pub const SYNC_PAGE_BYTES: usize = 2 * 1024 * 1024;
 
 const SYNC_PROOF_DOMAIN: &str = "circle/sync-proof/v1";
+/// Most admissions looked at in one page (a circle has at most a few hundred members).
+const MAX_PAGE_ADMISSIONS: usize = 1000;
 /// A different domain for answers, so a request's proof can never pass as an answer's.
 const SYNC_ANSWER_DOMAIN: &str = "circle/sync-answer/v1";
 /// The one refusal for anything not served: it says nothing about which check failed.
@@ -101,7 +103,22 @@ impl Circles {
         remote: &PeerId,
         local: &PeerId,
     ) -> Result<()> {
-        let member = self.read(|s| s.get(circle).map(|c| c.members.contains(&page.member)))?;
+        // The answering member may be newer than what this node knows: its admission, signed by
+        // an admin, can come in the same page.
+        let member = self.read(|s| {
+            s.get(circle).map(|c| {
+                c.members.contains(&page.member) || {
+                    let mut admissions = c.admissions.clone();
+                    for wire in page.admissions.iter().take(MAX_PAGE_ADMISSIONS) {
+                        if let Ok(a) = Admission::open(circle, wire) {
+                            let members = MemberSet::derive(&c.genesis, &admissions);
+                            merge_admission(&members, &mut admissions, a);
+                        }
+                    }
+                    MemberSet::derive(&c.genesis, &admissions).contains(&page.member)
+                }
+            })
+        })?;
         let proven = page
             .member
             .verify(

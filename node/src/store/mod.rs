@@ -466,7 +466,7 @@ impl Store {
         &self,
         circle: &CircleId,
         cursor: u64,
-    ) -> impl Iterator<Item = Result<Arrival>> + use<> {
+    ) -> impl DoubleEndedIterator<Item = Result<Arrival>> + use<> {
         let start = keys::epoch_key(circle, cursor.saturating_add(1));
         let end = keys::epoch_key(circle, u64::MAX);
         let (ids, messages) = (self.ids.clone(), self.messages.clone());
