@@ -63,17 +63,18 @@ fn sign<T: Serialize>(secret: &MemberSecret, domain: &str, value: &T) -> Vec<u8>
     postcard::to_allocvec(&Signed { bytes, signature }).expect("signed records always encode")
 }
 
-/// Decodes postcard bytes that hold exactly one value: trailing bytes are refused, so one
-/// record has one encoding.
-pub(crate) fn decode_exact<T: DeserializeOwned>(bytes: &[u8]) -> Option<T> {
-    match postcard::take_from_bytes(bytes) {
-        Ok((value, [])) => Some(value),
+/// Decodes postcard bytes that hold exactly one value in its one canonical form: trailing bytes
+/// and over-long length prefixes (which postcard would accept) are refused, so a record has
+/// exactly one wire form.
+pub(crate) fn decode_exact<T: DeserializeOwned + Serialize>(bytes: &[u8]) -> Option<T> {
+    match postcard::take_from_bytes::<T>(bytes) {
+        Ok((value, [])) if postcard::to_allocvec(&value).ok()? == bytes => Some(value),
         _ => None,
     }
 }
 
 /// Decodes a signed record, then verifies it with the key `signer` names in it.
-fn open<T: DeserializeOwned>(
+fn open<T: DeserializeOwned + Serialize>(
     what: &str,
     domain: &str,
     wire: &[u8],
@@ -540,6 +541,19 @@ mod tests {
             2,
         );
         assert!(Admission::open(&other, &wire).is_err());
+    }
+
+    #[test]
+    fn a_record_has_one_wire_form() {
+        let sam = MemberSecret::generate();
+        let wire = Profile::sign(&sam, CircleId::random(), "sam").unwrap();
+        assert!(Profile::open(&wire).is_ok());
+        // The same record with its length written as an over-long varint (postcard accepts it).
+        let len = wire[0];
+        assert!(len < 0x80, "the profile body fits a one-byte length");
+        let mut stretched = vec![len | 0x80, 0x00];
+        stretched.extend_from_slice(&wire[1..]);
+        assert!(Profile::open(&stretched).is_err());
     }
 
     #[test]

@@ -127,7 +127,7 @@ impl<Req, Resp> Clone for Codec<Req, Resp> {
 async fn read_limited<T, M>(io: &mut T, limit: u64) -> io::Result<M>
 where
     T: AsyncRead + Unpin + Send,
-    M: DeserializeOwned,
+    M: DeserializeOwned + Serialize,
 {
     let mut buf = Vec::new();
     io.take(limit + 1).read_to_end(&mut buf).await?;

@@ -1,0 +1,192 @@
+//! Writes valid messages into fuzz/corpus/<target>/ as a starting corpus.
+//!
+//! Every decoder checks a signature before anything else, so random bytes almost never get
+//! past it; these seeds give the fuzzer real invites, envelopes, records and protocol messages
+//! to mutate, and make the targets' round-trip checks run.
+//!
+//! ```text
+//! cargo +nightly run --manifest-path fuzz/Cargo.toml --example seed_corpus
+//! ```
+
+use std::{fs, path::Path};
+
+use circle_crypto::{
+    CircleId, CircleKey, ENVELOPE_VERSION, Envelope, Header, Invite, InviteSecret, MemberSecret,
+};
+use circle_node::{
+    Admission, Body, Content, Genesis, JoinRequest, JoinResponse, Profile, SealedKey, SyncPage,
+    SyncRequest, SyncResponse, Welcome, seal_key_for,
+};
+
+fn write(target: &str, name: &str, bytes: &[u8]) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("corpus")
+        .join(target);
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join(format!("seed-{name}")), bytes).unwrap();
+}
+
+fn envelope(
+    author: &MemberSecret,
+    key: &CircleKey,
+    circle: CircleId,
+    seq: u64,
+    body: Body,
+) -> Envelope {
+    let header = Header {
+        version: ENVELOPE_VERSION,
+        circle,
+        epoch: 0,
+        author: author.public(),
+        seq,
+        prev: None,
+    };
+    let content = Content {
+        sent_at: 1_700_000_000_000,
+        body,
+    };
+    Envelope::seal(author, key, header, &content.to_bytes()).unwrap()
+}
+
+/// Postcard bytes of a protocol message, as the node's codec writes them.
+fn encode<T: serde::Serialize>(message: &T) -> Vec<u8> {
+    postcard::to_allocvec(message).unwrap()
+}
+
+fn share(text: &str) -> Body {
+    Body::Share { text: text.into() }
+}
+
+fn main() {
+    let alice = MemberSecret::generate();
+    let bob = MemberSecret::generate();
+    let key = CircleKey::generate();
+    // The membership and sync targets open admissions for this circle.
+    let fixed = CircleId::from_bytes(&[7; 32]).unwrap();
+
+    let genesis = Genesis::create(&alice, "Tuesday evening", "alice", 1_700_000_000_000).unwrap();
+    let circle = Genesis::open(&genesis).unwrap().circle;
+    let bob_profile = Profile::sign(&bob, fixed, "bob").unwrap();
+    let admission = Admission::sign(
+        &alice,
+        fixed,
+        bob_profile.clone(),
+        InviteSecret::generate().id(),
+        1_700_000_000_001,
+    );
+
+    // invite_token
+    let plain = Invite::create(&alice, circle, "Tuesday evening", 1_800_000_000, vec![]);
+    let with_addrs = Invite::create(
+        &alice,
+        circle,
+        "Día 30 🌱",
+        u64::MAX,
+        vec![
+            "/ip4/192.0.2.7/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN"
+                .into(),
+            "/ip6/::1/udp/4001/quic-v1".into(),
+        ],
+    );
+    write("invite_token", "plain", plain.to_token().as_bytes());
+    write("invite_token", "addrs", with_addrs.to_token().as_bytes());
+    let pasted: String = plain
+        .to_token()
+        .to_uppercase()
+        .as_bytes()
+        .chunks(40)
+        .map(|line| format!("  {}\n", String::from_utf8_lossy(line)))
+        .collect();
+    write("invite_token", "pasted", pasted.as_bytes());
+
+    // envelope
+    let first = envelope(&alice, &key, circle, 1, share("day 30 today"));
+    let mut header = first.header().clone();
+    header.seq = 2;
+    header.epoch = 3;
+    header.prev = Some(first.id());
+    let second = Envelope::seal(&alice, &key, header, b"not content at all").unwrap();
+    let admit = envelope(
+        &alice,
+        &key,
+        circle,
+        3,
+        Body::Admit {
+            admission: admission.clone(),
+        },
+    );
+    let long = envelope(&bob, &key, circle, 1, share(&"a long day. ".repeat(250)));
+    for (name, e) in [
+        ("share", &first),
+        ("prev", &second),
+        ("admit", &admit),
+        ("long", &long),
+    ] {
+        write("envelope", name, e.to_bytes());
+    }
+
+    // membership
+    write("membership", "genesis", &genesis);
+    write("membership", "profile", &bob_profile);
+    write("membership", "admission", &admission);
+    let share_content = Content {
+        sent_at: 5,
+        body: share("still here"),
+    };
+    let admit_content = Content {
+        sent_at: 6,
+        body: Body::Admit {
+            admission: admission.clone(),
+        },
+    };
+    write("membership", "content-share", &share_content.to_bytes());
+    write("membership", "content-admit", &admit_content.to_bytes());
+
+    // sync_messages
+    let sync_request = SyncRequest {
+        circle,
+        member: bob.public(),
+        proof: alice.sign("circle/fuzz", b"proof"),
+        heads: vec![(alice.public(), 3), (bob.public(), 1)],
+    };
+    let page = SyncResponse::Page(Box::new(SyncPage {
+        member: alice.public(),
+        proof: alice.sign("circle/fuzz", b"proof"),
+        admissions: vec![admission.clone()],
+        envelopes: vec![first.to_bytes().to_vec(), admit.to_bytes().to_vec()],
+        more: true,
+        peers: vec!["/ip4/127.0.0.1/tcp/4001".into()],
+    }));
+    let refused = SyncResponse::Refused {
+        reason: "not served".into(),
+    };
+    let join_request = JoinRequest {
+        invite: plain.id(),
+        profile: bob_profile.clone(),
+        proof: plain.secret.proof(&bob_profile).to_vec(),
+    };
+    let bob_opened = Profile::open(&bob_profile).unwrap();
+    let welcome = JoinResponse::Welcome(Welcome {
+        genesis: genesis.clone(),
+        admissions: vec![admission.clone()],
+        keys: vec![
+            seal_key_for(&bob_opened, 0, &key).unwrap(),
+            SealedKey {
+                epoch: 1,
+                sealed: vec![0; 80],
+            },
+        ],
+        peers: vec![],
+    });
+    let join_refused = JoinResponse::Refused {
+        reason: "this invite was already used".into(),
+    };
+    write("sync_messages", "sync-request", &encode(&sync_request));
+    write("sync_messages", "sync-page", &encode(&page));
+    write("sync_messages", "sync-refused", &encode(&refused));
+    write("sync_messages", "join-request", &encode(&join_request));
+    write("sync_messages", "join-welcome", &encode(&welcome));
+    write("sync_messages", "join-refused", &encode(&join_refused));
+
+    println!("wrote seeds to {}/corpus/", env!("CARGO_MANIFEST_DIR"));
+}
