@@ -104,6 +104,15 @@ pub fn check_invite_ttl(ttl: Duration) -> Result<()> {
     Ok(())
 }
 
+/// Runs store work that waits for the disk (writes and flushes) off the async workers.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| Error::Refused(format!("internal error while saving: {e}")))?
+}
+
 impl Node {
     /// Starts the network for `circles` with `config`. Returns once it listens.
     pub async fn start(circles: Circles, config: NodeConfig) -> Result<Node> {
@@ -180,14 +189,20 @@ impl Node {
 
     /// Creates a circle and starts gossiping in it.
     pub async fn create(&self, name: &str, nick: Option<&str>) -> Result<CircleId> {
-        let circle = self.circles.create(name, nick)?;
+        let (circles, name, nick) = (
+            self.circles.clone(),
+            name.to_string(),
+            nick.map(str::to_string),
+        );
+        let circle = blocking(move || circles.create(&name, nick.as_deref())).await?;
         self.send(Command::Subscribe { circle }).await?;
         Ok(circle)
     }
 
     /// Shares text: on disk when this returns, then gossiped.
     pub async fn share(&self, circle: &CircleId, text: &str) -> Result<MessageId> {
-        let envelope = self.circles.share(circle, text)?;
+        let (circles, circle, text) = (self.circles.clone(), *circle, text.to_string());
+        let envelope = blocking(move || circles.share(&circle, &text)).await?;
         let id = envelope.id();
         self.send(Command::Publish {
             envelope: Box::new(envelope),
