@@ -503,6 +503,15 @@ mod tests {
         (dir, store)
     }
 
+    /// An author, a circle key and a circle: what every store test writes with.
+    fn one_author() -> (MemberSecret, CircleKey, CircleId) {
+        (
+            MemberSecret::generate(),
+            CircleKey::generate(),
+            CircleId::random(),
+        )
+    }
+
     fn envelope(author: &MemberSecret, key: &CircleKey, circle: CircleId, seq: u64) -> Envelope {
         let header = Header {
             version: ENVELOPE_VERSION,
@@ -518,11 +527,7 @@ mod tests {
     #[test]
     fn the_first_message_a_node_stores_shows_in_its_feed() {
         let (_dir, store) = temp_store();
-        let (author, key, circle) = (
-            MemberSecret::generate(),
-            CircleKey::generate(),
-            CircleId::random(),
-        );
+        let (author, key, circle) = one_author();
         store
             .put_envelope(&envelope(&author, &key, circle, 1))
             .unwrap();
@@ -537,11 +542,7 @@ mod tests {
     #[test]
     fn heads_advance_only_over_contiguous_messages() {
         let (_dir, store) = temp_store();
-        let (author, key, circle) = (
-            MemberSecret::generate(),
-            CircleKey::generate(),
-            CircleId::random(),
-        );
+        let (author, key, circle) = one_author();
         store
             .put_envelope(&envelope(&author, &key, circle, 2))
             .unwrap();
@@ -557,11 +558,7 @@ mod tests {
     #[test]
     fn a_duplicate_is_stored_once() {
         let (_dir, store) = temp_store();
-        let (author, key, circle) = (
-            MemberSecret::generate(),
-            CircleKey::generate(),
-            CircleId::random(),
-        );
+        let (author, key, circle) = one_author();
         let e = envelope(&author, &key, circle, 1);
         assert_eq!(store.put_envelope(&e).unwrap(), Stored::New);
         assert_eq!(store.put_envelope(&e).unwrap(), Stored::Duplicate);
