@@ -126,10 +126,19 @@ impl Home {
     /// called once, with the wait, if we have to wait.
     pub fn open_db(&self, wait: Duration, mut on_wait: impl FnMut(Duration)) -> Result<sled::Db> {
         let start = Instant::now();
-        let mut told = false;
+        let (mut told, mut repaired) = (false, false);
         loop {
             match sled::Config::new().path(self.store_dir()).open() {
                 Ok(db) => return Ok(db),
+                // sled 0.34 refuses to open a store holding a half-written snapshot, which a
+                // process killed while writing one leaves behind (sled#1527). Snapshots only
+                // speed up opening; the log holds the data. Set it aside and try once more.
+                Err(sled::Error::Corruption { .. }) if !repaired => {
+                    repaired = true;
+                    if self.set_aside_torn_snapshots()? == 0 {
+                        return Err(Error::Store(sled::Error::Corruption { at: None, bt: () }));
+                    }
+                }
                 Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
                     if start.elapsed() >= wait {
                         return Err(Error::StoreBusy(wait.as_secs()));
@@ -143,6 +152,42 @@ impl Home {
                 Err(e) => return Err(e.into()),
             }
         }
+    }
+
+    /// Moves half-written snapshot files (`snap.*.generating`) out of the store into
+    /// `HOME/torn-snapshots/` (kept, not deleted). Returns how many were moved.
+    fn set_aside_torn_snapshots(&self) -> Result<usize> {
+        let store = self.store_dir();
+        let entries = fs::read_dir(&store)
+            .map_err(|e| Error::io(format!("cannot read {}", store.display()), e))?;
+        let torn: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("snap.") && n.ends_with(".generating"))
+            })
+            .collect();
+        if torn.is_empty() {
+            return Ok(0);
+        }
+        let aside = self.dir.join("torn-snapshots");
+        create_private_dir(&aside)?;
+        for path in &torn {
+            let name = path.file_name().unwrap_or_default();
+            let target = aside.join(format!(
+                "{}.{}",
+                name.to_string_lossy(),
+                crate::time::now_ms()
+            ));
+            fs::rename(path, &target)
+                .map_err(|e| Error::io(format!("cannot move {}", path.display()), e))?;
+            tracing::warn!(
+                "set aside a half-written snapshot left by an interrupted process: {}",
+                target.display()
+            );
+        }
+        Ok(torn.len())
     }
 
     /// Opens the store with `passphrase`.
@@ -234,6 +279,37 @@ mod tests {
             "the second opener should get the store once it is free"
         );
         assert_eq!(told, 1, "the waiting person is told once");
+    }
+
+    /// A process killed while sled wrote a snapshot leaves `snap.*.generating`; sled 0.34 then
+    /// refuses to open the store ("Read corrupted data"), as seen in CI's kill -9 test.
+    #[test]
+    fn a_store_with_a_half_written_snapshot_still_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::new(dir.path());
+        let store = home.init(b"passphrase", "sam").unwrap();
+        store.set_nickname("sam again").unwrap();
+        store.flush().unwrap();
+        drop(store);
+        let torn = dir
+            .path()
+            .join("store")
+            .join("snap.00000000001FFFFF.generating");
+        fs::write(&torn, vec![0x5a; 3000]).unwrap();
+        let store = home.open(b"passphrase", Duration::ZERO, |_| {}).unwrap();
+        assert_eq!(
+            store.nickname().unwrap().as_deref(),
+            Some("sam again"),
+            "nothing lost"
+        );
+        assert!(!torn.exists());
+        assert_eq!(
+            fs::read_dir(dir.path().join("torn-snapshots"))
+                .unwrap()
+                .count(),
+            1,
+            "kept aside"
+        );
     }
 
     #[test]
