@@ -246,11 +246,6 @@ impl Node {
         .await?
     }
 
-    /// Connects to a node at `addr`.
-    pub async fn dial(&self, addr: libp2p::Multiaddr) -> Result<()> {
-        self.ask(|reply| Command::Dial { addr, reply }).await?
-    }
-
     /// Network status.
     pub async fn status(&self) -> Result<NetStatus> {
         self.ask(|reply| Command::Status { reply }).await

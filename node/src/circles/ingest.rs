@@ -49,9 +49,7 @@ impl Circles {
                 Err(e) => return Ok(Ingest::Rejected(e.to_string())),
             }
         }
-        if self.store().has_message(&envelope.id())? {
-            return Ok(Ingest::Duplicate);
-        }
+        // The store's transaction tells a duplicate from a new message in one look-up.
         match self.store().put_envelope(envelope)? {
             Stored::New => {
                 self.inner.arrivals.send_modify(|n| *n += 1);

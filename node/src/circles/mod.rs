@@ -12,7 +12,7 @@ use std::{
 
 use circle_crypto::{
     CircleId, CircleKey, ENVELOPE_VERSION, Envelope, Header, Invite, InviteSecret, MemberKey,
-    MemberSecret, MessageId,
+    MemberSecret,
 };
 use tokio::sync::watch;
 
@@ -460,10 +460,5 @@ impl Circles {
     /// Whether this node is in `circle`.
     pub fn contains(&self, circle: &CircleId) -> bool {
         self.read(|s| s.contains_key(circle)).unwrap_or(false)
-    }
-
-    /// Whether the node holds a message.
-    pub fn has_message(&self, id: &MessageId) -> Result<bool> {
-        self.store().has_message(id)
     }
 }

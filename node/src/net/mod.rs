@@ -65,10 +65,6 @@ pub(crate) enum Command {
         nick: String,
         reply: oneshot::Sender<Result<CircleId>>,
     },
-    Dial {
-        addr: Multiaddr,
-        reply: oneshot::Sender<Result<()>>,
-    },
     Status {
         reply: oneshot::Sender<NetStatus>,
     },
@@ -176,13 +172,6 @@ impl EventLoop {
                 nick,
                 reply,
             } => self.start_join(invite, nick, reply),
-            Command::Dial { addr, reply } => {
-                let result = self
-                    .swarm
-                    .dial(addr)
-                    .map_err(|e| Error::Unreachable(e.to_string()));
-                let _ = reply.send(result);
-            }
             Command::Status { reply } => {
                 let status = NetStatus {
                     peer_id: self.swarm.local_peer_id().to_string(),
