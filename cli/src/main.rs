@@ -492,7 +492,8 @@ async fn share(ctx: &Ctx, circle: &str, text: &str) -> Result<()> {
         }
         Target::Store(db) => {
             let circles = ctx.load(db)?;
-            let id = circles.share(&circles.resolve(circle)?, &text)?.id();
+            let written = circles.share(&circles.resolve(circle)?, &text)?;
+            let id = written.last().map(|e| e.id()).context("nothing was saved")?;
             eprintln!(
                 "Saved. The node is not running: it will be sent when you next run `circle up`."
             );

@@ -53,27 +53,19 @@ impl InviteSecret {
         InviteId(blake3::derive_key("circle/invite-id/v1", &self.0))
     }
 
-    /// Proves knowledge of the secret over `msg`: a blake3 keyed hash of `msg` under
-    /// `blake3::derive_key("circle/join-proof/v1", secret)`.
+    /// The signing key of this invite: an ed25519 key whose 64-byte [`MemberSecret`] form is
+    /// read from blake3 in key-derivation mode (`"circle/invite-key/v1"`) keyed by the secret.
     ///
-    /// Put something fresh in `msg` (the joiner's key, a challenge) so a proof cannot be
-    /// replayed for another purpose.
-    pub fn proof(&self, msg: &[u8]) -> [u8; 32] {
-        self.proof_hash(msg).into()
-    }
-
-    /// Checks a [`proof`](Self::proof) in constant time; `false` for any other length.
-    pub fn verify_proof(&self, msg: &[u8], proof: &[u8]) -> bool {
-        match blake3::Hash::from_slice(proof) {
-            // blake3::Hash compares in constant time.
-            Ok(proof) => self.proof_hash(msg) == proof,
-            Err(_) => false,
-        }
-    }
-
-    fn proof_hash(&self, msg: &[u8]) -> blake3::Hash {
-        let key = Zeroizing::new(blake3::derive_key("circle/join-proof/v1", &self.0));
-        blake3::keyed_hash(&key, msg)
+    /// The inviter publishes its public half to the circle, so every member can check that a
+    /// joiner held the invite: the joiner signs its profile with this key
+    /// ([`MemberSecret::sign`], a domain of its own).
+    pub fn join_key(&self) -> MemberSecret {
+        let mut bytes = Zeroizing::new([0u8; 64]);
+        blake3::Hasher::new_derive_key("circle/invite-key/v1")
+            .update(&self.0)
+            .finalize_xof()
+            .fill(bytes.as_mut_slice());
+        MemberSecret::from_bytes(bytes.as_slice()).expect("64 bytes make a member secret")
     }
 }
 

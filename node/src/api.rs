@@ -13,7 +13,7 @@ use axum::{
     http::{StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::{delete, get, post, put},
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -135,9 +135,20 @@ fn router(state: AppState) -> Router {
         .route("/v1/status", get(status))
         .route("/v1/circles", get(circles).post(create))
         .route("/v1/circles/{circle}/members", get(members))
+        .route("/v1/circles/{circle}/members/{member}", delete(remove))
+        .route("/v1/circles/{circle}/leave", post(leave))
+        .route(
+            "/v1/circles/{circle}/admins/{member}",
+            put(grant_admin).delete(revoke_admin),
+        )
+        .route("/v1/circles/{circle}/policy", put(policy))
+        .route(
+            "/v1/circles/{circle}/invites/{invite}",
+            delete(revoke_invite),
+        )
         .route("/v1/circles/{circle}/shares", post(share))
         .route("/v1/circles/{circle}/feed", get(feed))
-        .route("/v1/circles/{circle}/invites", post(invite))
+        .route("/v1/circles/{circle}/invites", get(invites).post(invite))
         .route("/v1/join", post(join))
         .layer(middleware::from_fn_with_state(state.clone(), authorize))
         .with_state(state)
@@ -278,10 +289,78 @@ async fn feed(
     }
 }
 
+/// The answer to a membership operation: the id of the message that carried it.
+fn written(circle: &circle_crypto::CircleId, id: circle_crypto::MessageId) -> ApiResult {
+    Ok(Json(
+        json!({ "id": id.to_string(), "circle": circle.to_string() }),
+    ))
+}
+
+async fn remove(
+    State(s): State<AppState>,
+    Path((circle, member)): Path<(String, String)>,
+) -> ApiResult {
+    let id = s.node.circles().resolve(&circle)?;
+    written(&id, s.node.remove(&id, &member).await?)
+}
+
+async fn leave(State(s): State<AppState>, Path(circle): Path<String>) -> ApiResult {
+    let id = s.node.circles().resolve(&circle)?;
+    written(&id, s.node.leave(&id).await?)
+}
+
+async fn grant_admin(
+    State(s): State<AppState>,
+    Path((circle, member)): Path<(String, String)>,
+) -> ApiResult {
+    let id = s.node.circles().resolve(&circle)?;
+    written(&id, s.node.set_admin(&id, &member, true).await?)
+}
+
+async fn revoke_admin(
+    State(s): State<AppState>,
+    Path((circle, member)): Path<(String, String)>,
+) -> ApiResult {
+    let id = s.node.circles().resolve(&circle)?;
+    written(&id, s.node.set_admin(&id, &member, false).await?)
+}
+
+#[derive(Deserialize)]
+struct PolicyBody {
+    invites: String,
+}
+
+async fn policy(
+    State(s): State<AppState>,
+    Path(circle): Path<String>,
+    Json(b): Json<PolicyBody>,
+) -> ApiResult {
+    let id = s.node.circles().resolve(&circle)?;
+    let invites = b.invites.parse()?;
+    written(&id, s.node.set_policy(&id, invites).await?)
+}
+
+async fn invites(State(s): State<AppState>, Path(circle): Path<String>) -> ApiResult {
+    let circles = s.node.circles();
+    let id = circles.resolve(&circle)?;
+    Ok(Json(json!(circles.invites(&id, crate::time::now_secs())?)))
+}
+
+async fn revoke_invite(
+    State(s): State<AppState>,
+    Path((circle, invite)): Path<(String, String)>,
+) -> ApiResult {
+    let id = s.node.circles().resolve(&circle)?;
+    written(&id, s.node.revoke_invite(&id, &invite).await?)
+}
+
 #[derive(Deserialize)]
 struct InviteBody {
     expires_secs: u64,
     uses: u32,
+    /// Peer id of the only node that may join through it.
+    #[serde(rename = "for")]
+    bound: Option<String>,
 }
 
 async fn invite(
@@ -290,9 +369,17 @@ async fn invite(
     Json(b): Json<InviteBody>,
 ) -> ApiResult {
     let id = s.node.circles().resolve(&circle)?;
+    let bound = match b.bound.as_deref().map(str::trim) {
+        Some(text) => Some(text.parse::<crate::PeerId>().map_err(|_| {
+            Error::Invalid(format!(
+                "'{text}' is not a node id: ask the person for the peer id `circle status` shows"
+            ))
+        })?),
+        None => None,
+    };
     let invite = s
         .node
-        .invite(&id, Duration::from_secs(b.expires_secs), b.uses)
+        .invite_for(&id, Duration::from_secs(b.expires_secs), b.uses, bound)
         .await?;
     Ok(Json(json!({
         "token": invite.to_token(),

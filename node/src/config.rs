@@ -31,6 +31,11 @@ pub struct NodeConfig {
     pub idle_timeout: Duration,
     /// Discover members' nodes on the local network with mDNS. Default on.
     pub mdns: bool,
+    /// Gossip taken per author and circle, messages per second on average. Default 10; more
+    /// is left to sync.
+    pub author_rate: u32,
+    /// Gossip taken per author and circle in one burst. Default 50.
+    pub author_burst: u32,
     /// Timeout of one join or sync request. Default 20 s.
     pub request_timeout: Duration,
 }
@@ -52,6 +57,8 @@ impl Default for NodeConfig {
             redial_interval: Duration::from_secs(60),
             idle_timeout: Duration::from_secs(600),
             mdns: true,
+            author_rate: 10,
+            author_burst: 50,
             request_timeout: Duration::from_secs(20),
         }
     }
@@ -85,6 +92,13 @@ impl NodeConfig {
     /// Sets the sync interval.
     pub fn with_sync_interval(mut self, d: Duration) -> Self {
         self.sync_interval = d;
+        self
+    }
+
+    /// Sets the per-author gossip limit: `rate` messages a second, bursts of `burst`.
+    pub fn with_author_limit(mut self, rate: u32, burst: u32) -> Self {
+        self.author_rate = rate;
+        self.author_burst = burst;
         self
     }
 

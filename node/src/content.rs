@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::membership::Op;
 
 /// Longest share, in bytes of UTF-8 (well under the envelope limit).
 pub const MAX_TEXT_BYTES: usize = 16 * 1024;
@@ -24,11 +25,8 @@ pub enum Body {
         /// The text.
         text: String,
     },
-    /// The author admitted a new member; carries the signed admission record.
-    Admit {
-        /// Wire bytes of the admission.
-        admission: Vec<u8>,
-    },
+    /// A membership operation (admit, remove, leave, roles, policy, invites, new keys).
+    Op(Op),
 }
 
 impl Body {
@@ -36,7 +34,7 @@ impl Body {
     pub fn kind(&self) -> &'static str {
         match self {
             Body::Share { .. } => "share",
-            Body::Admit { .. } => "joined",
+            Body::Op(op) => op.kind(),
         }
     }
 }
@@ -59,8 +57,9 @@ impl Content {
                 "message is dated after the year 9999".into(),
             ));
         }
-        if let Body::Share { text } = &content.body {
-            check_text(text)?;
+        match &content.body {
+            Body::Share { text } => check_text(text)?,
+            Body::Op(op) => op.check()?,
         }
         Ok(content)
     }

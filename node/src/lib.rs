@@ -38,21 +38,24 @@ mod time;
 
 pub use api::{Api, api_proof};
 pub use circles::{
-    CircleInfo, Circles, FeedItem, Ingest, MemberInfo, SYNC_PAGE_BYTES, SYNC_PAGE_MESSAGES,
-    seal_key_for,
+    CircleInfo, Circles, FeedItem, Ingest, InviteInfo, MemberInfo, SYNC_PAGE_BYTES,
+    SYNC_PAGE_MESSAGES, seal_key_for,
 };
 pub use config::{DEFAULT_PORT, NodeConfig};
 pub use content::{Body, Content, MAX_TEXT_BYTES, check_text};
 pub use error::{Error, Result};
 pub use home::{ApiInfo, DEFAULT_LOCK_WAIT, Home};
-pub use membership::{Admission, Genesis, Member, MemberSet, Profile, Role};
+pub use membership::{
+    Departed, Genesis, InvitePolicy, InviteState, JOIN_PROOF_DOMAIN, MAX_MEMBERS, Member,
+    Membership, Op, OpEntry, Profile, Role,
+};
 pub use net::NetStatus;
 pub use node::{MAX_INVITE_TTL, MIN_INVITE_TTL, Node, check_invite_ttl};
 pub use protocol::{
     JOIN_PROTOCOL, JoinRequest, JoinResponse, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, SYNC_PROTOCOL,
     SealedKey, SyncPage, SyncRequest, SyncResponse, Welcome,
 };
-pub use store::{Store, Stored};
+pub use store::{OpRecord, Store, Stored};
 pub use time::{now_ms, now_secs, rfc3339};
 
 /// Re-exported so users of this crate name the same types.

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use circle_crypto::{CircleId, Invite, MessageId};
+use circle_crypto::{CircleId, Envelope, Invite, MessageId};
 use futures::StreamExt;
 use libp2p::{PeerId, identity::Keypair, swarm::SwarmEvent};
 use tokio::{
@@ -14,6 +14,7 @@ use crate::{
     circles::Circles,
     config::NodeConfig,
     error::{Error, Result},
+    membership::InvitePolicy,
     net::{Command, EventLoop, NetStatus, build_swarm},
     time::now_secs,
 };
@@ -199,21 +200,81 @@ impl Node {
         Ok(circle)
     }
 
+    /// Writes with `write` on the blocking pool (on disk when it returns), then gossips what
+    /// it wrote. Returns the id of the last message written.
+    async fn write(
+        &self,
+        write: impl FnOnce(&Circles) -> Result<Vec<Envelope>> + Send + 'static,
+    ) -> Result<MessageId> {
+        let circles = self.circles.clone();
+        let envelopes = blocking(move || write(&circles)).await?;
+        let id = envelopes
+            .last()
+            .map(Envelope::id)
+            .ok_or_else(|| Error::Refused("nothing was written".into()))?;
+        self.send(Command::Publish { envelopes }).await?;
+        Ok(id)
+    }
+
     /// Shares text: on disk when this returns, then gossiped.
     pub async fn share(&self, circle: &CircleId, text: &str) -> Result<MessageId> {
-        let (circles, circle, text) = (self.circles.clone(), *circle, text.to_string());
-        let envelope = blocking(move || circles.share(&circle, &text)).await?;
-        let id = envelope.id();
-        self.send(Command::Publish {
-            envelope: Box::new(envelope),
-        })
-        .await?;
-        Ok(id)
+        let (circle, text) = (*circle, text.to_string());
+        self.write(move |c| c.share(&circle, &text)).await
+    }
+
+    /// Removes a member (key or unique name) and starts a new key epoch without them.
+    pub async fn remove(&self, circle: &CircleId, member: &str) -> Result<MessageId> {
+        let member = self.circles.resolve_member(circle, member)?;
+        let circle = *circle;
+        self.write(move |c| c.remove(&circle, &member)).await
+    }
+
+    /// This node's member leaves the circle.
+    pub async fn leave(&self, circle: &CircleId) -> Result<MessageId> {
+        let circle = *circle;
+        self.write(move |c| c.leave(&circle)).await
+    }
+
+    /// Makes a member (key or unique name) an admin, or a plain member again.
+    pub async fn set_admin(
+        &self,
+        circle: &CircleId,
+        member: &str,
+        admin: bool,
+    ) -> Result<MessageId> {
+        let member = self.circles.resolve_member(circle, member)?;
+        let circle = *circle;
+        self.write(move |c| c.set_admin(&circle, &member, admin))
+            .await
+    }
+
+    /// Sets who may invite.
+    pub async fn set_policy(&self, circle: &CircleId, invites: InvitePolicy) -> Result<MessageId> {
+        let circle = *circle;
+        self.write(move |c| c.set_policy(&circle, invites)).await
+    }
+
+    /// Ends an invite (by id or a unique start of it).
+    pub async fn revoke_invite(&self, circle: &CircleId, id: &str) -> Result<MessageId> {
+        let (circle, id) = (*circle, id.to_string());
+        self.write(move |c| c.revoke_invite(&circle, &id)).await
     }
 
     /// Creates an invite to `circle`, valid for `ttl` (from [`MIN_INVITE_TTL`] to
     /// [`MAX_INVITE_TTL`]) and `uses` admissions, carrying this node's current addresses.
     pub async fn invite(&self, circle: &CircleId, ttl: Duration, uses: u32) -> Result<Invite> {
+        self.invite_for(circle, ttl, uses, None).await
+    }
+
+    /// Like [`Node::invite`], and if `bound` is given only the node with that peer id can
+    /// join through it.
+    pub async fn invite_for(
+        &self,
+        circle: &CircleId,
+        ttl: Duration,
+        uses: u32,
+        bound: Option<PeerId>,
+    ) -> Result<Invite> {
         check_invite_ttl(ttl)?;
         let expires_at = now_secs().saturating_add(ttl.as_secs());
         let circle = *circle;
@@ -221,6 +282,7 @@ impl Node {
             circle,
             expires_at,
             uses,
+            bound: bound.map(|p| p.to_bytes()),
             reply,
         })
         .await?

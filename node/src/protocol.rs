@@ -7,14 +7,15 @@
 use std::{io, marker::PhantomData};
 
 use circle_crypto::{CircleId, InviteId, MemberKey, Signature};
+
 use futures::prelude::*;
 use libp2p::StreamProtocol;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 /// Joining a circle through an invite.
-pub const JOIN_PROTOCOL: StreamProtocol = StreamProtocol::new("/circle/join/1");
+pub const JOIN_PROTOCOL: StreamProtocol = StreamProtocol::new("/circle/join/2");
 /// Exchanging what each member has of a circle's log.
-pub const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/circle/sync/1");
+pub const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/circle/sync/2");
 
 /// Largest request either protocol accepts.
 pub const MAX_REQUEST_BYTES: u64 = 256 * 1024;
@@ -28,8 +29,8 @@ pub struct JoinRequest {
     pub invite: InviteId,
     /// The joiner's signed profile in the circle.
     pub profile: Vec<u8>,
-    /// Keyed hash of `profile` under the invite secret: proof the joiner holds the invite.
-    pub proof: Vec<u8>,
+    /// Signature over `profile` with the invite's key: proof the joiner holds the invite.
+    pub proof: Signature,
 }
 
 /// The inviter's answer.
@@ -49,8 +50,9 @@ pub enum JoinResponse {
 pub struct Welcome {
     /// The circle's genesis record.
     pub genesis: Vec<u8>,
-    /// Every admission the inviter knows, the joiner's own included.
-    pub admissions: Vec<Vec<u8>>,
+    /// Every message carrying a membership operation the inviter holds, the joiner's own
+    /// admission included.
+    pub ops: Vec<Vec<u8>>,
     /// The circle's keys, each sealed to the joiner with HPKE.
     pub keys: Vec<SealedKey>,
     /// Addresses of other members' nodes, to connect to.
@@ -99,8 +101,9 @@ pub struct SyncPage {
     pub member: MemberKey,
     /// Its signature binding this circle to the two nodes of this connection.
     pub proof: Signature,
-    /// Every admission the responder holds (small: one per member).
-    pub admissions: Vec<Vec<u8>>,
+    /// Every message carrying a membership operation the responder holds (small: a few per
+    /// member), so the requester judges authors before their messages.
+    pub ops: Vec<Vec<u8>>,
     /// Envelopes the requester lacks, by author and then sequence number.
     pub envelopes: Vec<Vec<u8>>,
     /// Whether more remain: the requester asks again with its new heads.

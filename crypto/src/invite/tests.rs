@@ -289,15 +289,31 @@ fn the_invite_secret_stays_secret() {
 #[test]
 fn a_join_proof_checks_out_only_for_the_secret_and_message() {
     let secret = InviteSecret::generate();
-    let proof = secret.proof(b"bob's key");
-    assert!(secret.verify_proof(b"bob's key", &proof));
-    assert!(!secret.verify_proof(b"carol's key", &proof));
-    assert!(!InviteSecret::generate().verify_proof(b"bob's key", &proof));
-    assert!(!secret.verify_proof(b"bob's key", &proof[..31]));
-    assert!(!secret.verify_proof(b"bob's key", &[]));
-    // The proof is not the id or the secret.
-    assert_ne!(&proof, secret.id().as_bytes());
-    assert_ne!(proof, *secret.to_bytes());
+    let key = secret.join_key();
+    // The same secret always gives the same key, another secret another key.
+    assert_eq!(key.public(), secret.join_key().public());
+    assert_ne!(key.public(), InviteSecret::generate().join_key().public());
+    let proof = key.sign("circle/join-proof/v2", b"bob's key");
+    let public = key.public();
+    assert!(
+        public
+            .verify("circle/join-proof/v2", b"bob's key", &proof)
+            .is_ok()
+    );
+    assert!(
+        public
+            .verify("circle/join-proof/v2", b"carol's key", &proof)
+            .is_err()
+    );
+    assert!(public.verify("circle/other", b"bob's key", &proof).is_err());
+    let other = InviteSecret::generate().join_key().public();
+    assert!(
+        other
+            .verify("circle/join-proof/v2", b"bob's key", &proof)
+            .is_err()
+    );
+    // The public key is not the id.
+    assert_ne!(&public.to_bytes(), secret.id().as_bytes());
 }
 
 proptest! {

@@ -1,17 +1,26 @@
-//! Taking in what other nodes send: envelopes (gossip and sync) and admissions.
+//! Taking in what other nodes send: envelopes, from gossip, sync and welcomes.
+
+use circle_crypto::open_sealed;
 
 use super::*;
+use crate::circles::join::key_info;
 
 impl Circles {
     /// Checks and stores an envelope from another node.
     pub fn ingest(&self, envelope: &Envelope) -> Result<Ingest> {
         let h = envelope.header().clone();
-        let verdict = {
+        let content = {
             let state = self.inner.state.read().map_err(poisoned)?;
             let Some(c) = state.get(&h.circle) else {
                 return Ok(Ingest::Rejected("not a circle of this node".into()));
             };
-            if !c.members.contains(&h.author) {
+            if !c.members.counts(&h.author, h.seq) {
+                if c.members.departed(&h.author).is_some() {
+                    return Ok(Ingest::Rejected(format!(
+                        "author {} is no longer a member",
+                        h.author.short()
+                    )));
+                }
                 return Ok(Ingest::Later(format!(
                     "author {} is not a member (yet)",
                     h.author.short()
@@ -20,109 +29,125 @@ impl Circles {
             let Some(key) = c.keys.get(&h.epoch) else {
                 return Ok(Ingest::Later(format!("key epoch {} not held", h.epoch)));
             };
-            let plain = match envelope.open(key) {
-                Ok(p) => p,
-                Err(_) => {
-                    return Ok(Ingest::Rejected(
-                        "does not decrypt under the circle key".into(),
-                    ));
-                }
+            let Ok(plain) = envelope.open(key) else {
+                return Ok(Ingest::Rejected(
+                    "does not decrypt under the circle key".into(),
+                ));
             };
             match Content::from_bytes(&plain) {
                 Ok(content) => content,
                 Err(e) => return Ok(Ingest::Rejected(e.to_string())),
             }
         };
-        if let Body::Admit { admission } = &verdict.body {
-            let may_admit =
-                self.read(|s| s.get(&h.circle).map(|c| c.members.may_admit(&h.author)))?;
-            if may_admit != Some(true) {
-                return Ok(Ingest::Rejected(
-                    "only an admin can announce a new member".into(),
-                ));
-            }
-            match Admission::open(&h.circle, admission) {
-                Ok(a) if a.admitted_by == h.author => {
-                    self.learn_admission(&h.circle, admission, a)?;
-                }
-                Ok(_) => return Ok(Ingest::Rejected("admission signed by someone else".into())),
-                Err(e) => return Ok(Ingest::Rejected(e.to_string())),
-            }
-        }
-        // The store's transaction tells a duplicate from a new message in one look-up.
-        match self.store().put_envelope(envelope)? {
-            Stored::New => {
-                self.inner.arrivals.send_modify(|n| *n += 1);
-                Ok(Ingest::New)
-            }
-            Stored::Duplicate => Ok(Ingest::Duplicate),
-            Stored::Conflict => Ok(Ingest::Rejected(format!(
-                "author {} already has a different message with seq {}",
-                h.author.short(),
-                h.seq
-            ))),
-        }
-    }
-
-    /// Takes in a verified admission under the shared rule; stores it if it changed anything.
-    pub(super) fn learn_admission(
-        &self,
-        circle: &CircleId,
-        wire: &[u8],
-        a: Admission,
-    ) -> Result<bool> {
-        let mut state = self.inner.state.write().map_err(poisoned)?;
-        let Some(c) = state.get_mut(circle) else {
-            return Ok(false);
+        let record = match &content.body {
+            Body::Op(op) => Some(OpRecord {
+                at: content.sent_at,
+                id: envelope.id(),
+                op: op.clone(),
+            }),
+            Body::Share { .. } => None,
         };
-        let member = a.profile.member;
-        if !merge_admission(&c.members, &mut c.admissions, a) {
-            return Ok(false);
+        // The store's transaction tells a duplicate from a new message in one look-up.
+        match self.store().put_envelope(envelope, record.as_ref())? {
+            Stored::New => {}
+            Stored::Duplicate => return Ok(Ingest::Duplicate),
+            Stored::Conflict => {
+                return Ok(Ingest::Rejected(format!(
+                    "author {} already has a different message with seq {}",
+                    h.author.short(),
+                    h.seq
+                )));
+            }
         }
-        self.store().put_admission(circle, &member, wire)?;
-        c.members = MemberSet::derive(&c.genesis, &c.admissions);
-        Ok(true)
+        if let Some(record) = record {
+            if let Op::Rekey { epoch, keys } = &record.op {
+                self.take_new_key(&h.circle, *epoch, keys)?;
+            }
+            self.learn_op(&h.circle, envelope, record)?;
+        }
+        self.inner.arrivals.send_modify(|n| *n += 1);
+        Ok(Ingest::New)
     }
 
-    /// Takes in one sync page: admissions first, then envelopes. Returns how many were new.
-    pub fn apply_page(
+    /// Opens and keeps this node's copy of a new key epoch, if it was given one.
+    fn take_new_key(
         &self,
         circle: &CircleId,
-        admissions: &[Vec<u8>],
-        envelopes: &[Vec<u8>],
+        epoch: u64,
+        keys: &[(MemberKey, Vec<u8>)],
+    ) -> Result<()> {
+        let opened = self.with_circle(circle, |c| {
+            let me = c.me.public();
+            let Some((_, sealed)) = keys.iter().find(|(m, _)| *m == me) else {
+                return Ok(None);
+            };
+            if c.keys.contains_key(&epoch) {
+                return Ok(None);
+            }
+            let info = key_info(circle, epoch);
+            match open_sealed(&c.me, &info, &me.to_bytes(), sealed) {
+                Ok(bytes) => Ok(CircleKey::from_bytes(&bytes).ok()),
+                Err(_) => {
+                    tracing::warn!(circle = %circle.short(), "a new circle key sealed to us does not open");
+                    Ok(None)
+                }
+            }
+        })?;
+        if let Some(key) = opened {
+            self.store().put_key(circle, epoch, &key)?;
+            let mut state = self.inner.state.write().map_err(poisoned)?;
+            if let Some(c) = state.get_mut(circle) {
+                c.keys.insert(epoch, key);
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes in envelopes (wire bytes) of one circle, membership operations among them in any
+    /// order: what cannot be judged yet is tried again while anything new comes in. Returns
+    /// how many were new.
+    pub fn ingest_all<'a>(
+        &self,
+        circle: &CircleId,
+        envelopes: impl IntoIterator<Item = &'a [u8]>,
     ) -> Result<usize> {
-        for wire in admissions {
-            if let Ok(a) = Admission::open(circle, wire) {
-                self.learn_admission(circle, wire, a)?;
+        let mut pending = Vec::new();
+        for bytes in envelopes {
+            match Envelope::from_bytes(bytes) {
+                Ok(env) if env.header().circle == *circle => pending.push(env),
+                Ok(_) => tracing::debug!("envelope for another circle dropped"),
+                Err(e) => tracing::debug!("envelope dropped: {e}"),
             }
         }
         let mut new = 0;
-        let mut later = Vec::new();
-        for bytes in envelopes {
-            let env = match Envelope::from_bytes(bytes) {
-                Ok(env) if env.header().circle == *circle => env,
-                Ok(_) => {
-                    tracing::debug!("synced envelope for another circle dropped");
-                    continue;
+        loop {
+            let before = new;
+            let mut later = Vec::new();
+            for env in pending {
+                match self.ingest(&env)? {
+                    Ingest::New => new += 1,
+                    Ingest::Later(_) => later.push(env),
+                    Ingest::Duplicate => {}
+                    Ingest::Rejected(why) => tracing::debug!("envelope rejected: {why}"),
                 }
-                Err(e) => {
-                    tracing::debug!("synced envelope dropped: {e}");
-                    continue;
-                }
-            };
-            match self.ingest(&env)? {
-                Ingest::New => new += 1,
-                Ingest::Later(_) => later.push(env),
-                Ingest::Duplicate => {}
-                Ingest::Rejected(why) => tracing::debug!("synced envelope rejected: {why}"),
+            }
+            pending = later;
+            if pending.is_empty() || new == before {
+                break;
             }
         }
-        // An admission carried inside this page may have made a later author a member.
-        for env in later {
-            if self.ingest(&env)? == Ingest::New {
-                new += 1;
-            }
-        }
+        Ok(new)
+    }
+
+    /// Takes in one sync page: membership operations first, then envelopes. Returns how many
+    /// were new.
+    pub fn apply_page(
+        &self,
+        circle: &CircleId,
+        ops: &[Vec<u8>],
+        envelopes: &[Vec<u8>],
+    ) -> Result<usize> {
+        let new = self.ingest_all(circle, ops.iter().chain(envelopes).map(Vec::as_slice))?;
         if new > 0 {
             self.store().flush()?;
         }

@@ -3,47 +3,68 @@
 use circle_crypto::{open_sealed, seal_to};
 
 use super::*;
+use crate::membership::{InvitePolicy, JOIN_PROOF_DOMAIN, MAX_MEMBERS};
 
 const KEY_INFO: &[u8] = b"circle/circle-key/v1";
 
 impl Circles {
-    /// Creates an invite to `circle` that the node at `addrs` will honour.
+    /// Creates an invite to `circle` that the node at `addrs` will honour, and registers it
+    /// with the circle (the returned envelopes) so every member's node knows its terms.
     pub fn create_invite(
         &self,
         circle: &CircleId,
         expires_at: u64,
         uses: u32,
+        bound: Option<Vec<u8>>,
         addrs: Vec<String>,
-    ) -> Result<Invite> {
+    ) -> Result<(Invite, Vec<Envelope>)> {
         if uses == 0 {
             return Err(Error::Invalid("an invite needs at least one use".into()));
         }
         let invite = self.with_circle(circle, |c| {
-            if c.members.get(&c.me.public()).map(|m| m.role) != Some(Role::Admin) {
-                return Err(Error::Invalid(
-                    "only the circle's admins can invite in this version: ask an admin for an invite".into(),
-                ));
+            let me = c.check_member()?;
+            if !c.members.may_invite(&me) {
+                let hint = match c.members.policy {
+                    InvitePolicy::Admins => format!(
+                        "only admins can invite people to '{}': ask an admin for an invite, or \
+                         ask one to let every member invite (`circle policy {} --invites \
+                         members`)",
+                        c.members.name, c.members.name
+                    ),
+                    InvitePolicy::Members => {
+                        format!("you cannot invite people to '{}'", c.members.name)
+                    }
+                };
+                return Err(Error::Invalid(hint));
             }
-            Ok(Invite::create(&c.me, *circle, &c.genesis.name, expires_at, addrs))
-        })?;
-        self.store().put_invite(
-            &invite.id(),
-            &InviteRecord {
-                circle: *circle,
-                secret: invite.secret.to_bytes().to_vec(),
+            Ok(Invite::create(
+                &c.me,
+                *circle,
+                &c.members.name,
                 expires_at,
-                uses_left: uses,
-                admitted: Vec::new(),
-            },
-        )?;
-        self.store().flush()?;
-        Ok(invite)
+                addrs,
+            ))
+        })?;
+        let op = Op::Invite {
+            id: invite.id(),
+            key: invite.secret.join_key().public(),
+            expires_at,
+            uses,
+            bound,
+        };
+        let envelopes = self.post(circle, Body::Op(op))?;
+        Ok((invite, envelopes))
     }
 
-    /// Builds a join request for `invite` with a fresh member secret.
-    pub fn join_request(invite: &Invite, me: &MemberSecret, nick: &str) -> Result<JoinRequest> {
-        let profile = Profile::sign(me, invite.circle, nick)?;
-        let proof = invite.secret.proof(&profile).to_vec();
+    /// Builds a join request for `invite` with a fresh member secret, from the node `node`.
+    pub fn join_request(
+        invite: &Invite,
+        me: &MemberSecret,
+        nick: &str,
+        node: &[u8],
+    ) -> Result<JoinRequest> {
+        let profile = Profile::sign(me, invite.circle, nick, node)?;
+        let proof = invite.secret.join_key().sign(JOIN_PROOF_DOMAIN, &profile);
         Ok(JoinRequest {
             invite: invite.id(),
             profile,
@@ -51,89 +72,151 @@ impl Circles {
         })
     }
 
+    /// This node's peer id (bytes).
+    pub fn node_id(&self) -> &[u8] {
+        &self.inner.node
+    }
+
     /// The default nickname for joining, checked.
     pub fn join_nick(&self, nick: Option<&str>) -> Result<String> {
         self.nick_or(nick)
     }
 
-    /// Answers a join request. On admission, also returns the admit envelope to gossip.
+    /// The circle an invite belongs to, if this node knows it.
+    pub fn invite_circle(&self, id: &circle_crypto::InviteId) -> Option<CircleId> {
+        self.read(|s| {
+            s.iter()
+                .find(|(_, c)| c.members.invites.contains_key(id))
+                .map(|(circle, _)| *circle)
+        })
+        .ok()
+        .flatten()
+    }
+
+    /// Who may come to this node with a join request at `now_secs`: whether any stranger may
+    /// (an unbound invite made here is live), and the nodes that live bound invites name.
+    pub fn expected_joiners(&self, now_secs: u64) -> (bool, HashSet<Vec<u8>>) {
+        let mut open = false;
+        let mut bound = HashSet::new();
+        let _ = self.read(|s| {
+            for c in s.values() {
+                let me = c.me.public();
+                for (id, i) in &c.members.invites {
+                    let node = i.bound.clone().unwrap_or_default();
+                    if i.issuer != me || c.members.invite_unusable(id, &node, now_secs).is_some() {
+                        continue;
+                    }
+                    match &i.bound {
+                        Some(b) => {
+                            bound.insert(b.clone());
+                        }
+                        None => open = true,
+                    }
+                }
+            }
+        });
+        (open, bound)
+    }
+
+    /// Answers a join request that came from the node `remote` (peer id bytes). On admission,
+    /// also returns the envelopes to gossip.
     pub fn admit(
         &self,
         req: &JoinRequest,
         now_secs: u64,
         peers: Vec<String>,
-    ) -> Result<(JoinResponse, Option<Envelope>)> {
+        remote: &[u8],
+    ) -> Result<(JoinResponse, Vec<Envelope>)> {
         let refuse = |reason: &str| {
             Ok((
                 JoinResponse::Refused {
                     reason: reason.to_string(),
                 },
-                None,
+                Vec::new(),
             ))
         };
-        let Some(mut record) = self.store().invite(&req.invite)? else {
+        let found = self.read(|s| {
+            s.iter()
+                .find(|(_, c)| c.members.invites.contains_key(&req.invite))
+                .map(|(id, c)| (*id, c.members.invites[&req.invite].key))
+        })?;
+        let Some((circle, invite_key)) = found else {
             return refuse(
-                "this invite is not known here: it may have been issued by another node",
+                "this invite is not known here: it may be for a circle this node is not in",
             );
         };
-        let secret = InviteSecret::from_bytes(&record.secret)?;
-        if !secret.verify_proof(&req.profile, &req.proof) {
+        if invite_key
+            .verify(JOIN_PROOF_DOMAIN, &req.profile, &req.proof)
+            .is_err()
+        {
             return refuse("the invite's proof does not match");
         }
         let profile = match Profile::open(&req.profile) {
-            Ok(p) if p.circle == record.circle => p,
+            Ok(p) if p.circle == circle => p,
             Ok(_) => return refuse("the join request is for another circle"),
             Err(e) => return refuse(&e.to_string()),
         };
-        let circle = record.circle;
-        let again = record.admitted.contains(&profile.member);
-        if !again {
-            if now_secs >= record.expires_at {
-                return refuse("this invite has expired: ask for a new one");
-            }
-            if record.uses_left == 0 {
-                return refuse("this invite has already been used: ask for a new one");
-            }
+        if profile.node != remote {
+            return refuse("the join request names another node than the one asking");
         }
-        // Seal the keys first: a joiner whose key cannot receive them is refused before
-        // anything is written or any use of the invite is spent.
+        let _writer = self.inner.writer.lock().map_err(poisoned)?;
+        let verdict = self.with_circle(&circle, |c| {
+            let me = c.check_member()?;
+            if c.members.contains(&profile.member) {
+                return Ok(Ok(false)); // a retried join: answer again, spend nothing
+            }
+            if let Some(why) = c.members.invite_unusable(&req.invite, remote, now_secs) {
+                return Ok(Err(why.reason()));
+            }
+            if c.members.departed(&profile.member).is_some() {
+                return Ok(Err(
+                    "this member key has left the circle: join with a new one",
+                ));
+            }
+            if !c.members.may_invite(&me) {
+                return Ok(Err("the inviter can no longer admit people to the circle"));
+            }
+            if c.members.len() >= MAX_MEMBERS {
+                return Ok(Err("the circle is full"));
+            }
+            Ok(Ok(true))
+        });
+        let mut envelopes = Vec::new();
+        match verdict {
+            Ok(Ok(false)) => {}
+            Ok(Ok(true)) => {
+                if self.with_circle(&circle, |c| Ok(c.members.needs_rekey()))? {
+                    envelopes.push(self.rekey_locked(&circle)?);
+                }
+                let epochs = self.with_circle(&circle, |c| Ok(c.keys.keys().copied().collect()))?;
+                let op = Op::Admit {
+                    profile: req.profile.clone(),
+                    invite: req.invite,
+                    proof: req.proof,
+                    epochs,
+                };
+                envelopes.push(self.post_locked(&circle, Body::Op(op))?);
+                self.store().flush()?;
+            }
+            Ok(Err(reason)) => return refuse(reason),
+            Err(e) => return refuse(&e.to_string()),
+        }
+        // Sealed after admission, so a key made by a rekey just now is included.
         let keys = self.with_circle(&circle, |c| {
             c.keys
                 .iter()
                 .map(|(epoch, key)| seal_key_for(&profile, *epoch, key))
                 .collect::<Result<Vec<_>>>()
-        });
-        let Ok(keys) = keys else {
-            return refuse("the joiner's key cannot receive the circle key");
-        };
-        let envelope = if again {
-            None
-        } else {
-            let wire = self.with_circle(&circle, |c| {
-                Ok(Admission::sign(
-                    &c.me,
-                    circle,
-                    req.profile.clone(),
-                    req.invite,
-                    now_ms(),
-                ))
-            })?;
-            let a = Admission::open(&circle, &wire)?;
-            self.learn_admission(&circle, &wire, a)?;
-            record.uses_left -= 1;
-            record.admitted.push(profile.member);
-            self.store().put_invite(&req.invite, &record)?;
-            Some(self.post(&circle, Body::Admit { admission: wire })?)
-        };
+        })?;
         let welcome = self.with_circle(&circle, |c| {
             Ok(Welcome {
                 genesis: c.genesis_wire.clone(),
-                admissions: self.store().admissions(&circle)?,
+                ops: self.store().op_envelopes(&circle)?,
                 keys,
                 peers,
             })
         })?;
-        Ok((JoinResponse::Welcome(welcome), envelope))
+        Ok((JoinResponse::Welcome(welcome), envelopes))
     }
 
     /// The member secret this node uses to redeem `invite`: made once and kept (sealed) until
@@ -163,39 +246,69 @@ impl Circles {
                 "the inviter answered for another circle".into(),
             ));
         }
-        let mut verified = Vec::new();
-        for wire in &welcome.admissions {
-            verified.push(Admission::open(&invite.circle, wire)?);
+        let mut keys = BTreeMap::new();
+        for k in &welcome.keys {
+            let info = key_info(&invite.circle, k.epoch);
+            let bytes = open_sealed(&me, &info, &me.public().to_bytes(), &k.sealed)?;
+            keys.insert(k.epoch, CircleKey::from_bytes(&bytes)?);
         }
-        let members = MemberSet::derive(&genesis, &verified);
+        if keys.is_empty() {
+            return Err(Error::Refused("the inviter sent no circle key".into()));
+        }
+        // Check before writing anything that the circle's own records admit us.
+        let members = Membership::derive(
+            &genesis,
+            &read_ops(
+                &genesis.circle,
+                &keys,
+                welcome.ops.iter().map(Vec::as_slice),
+            ),
+        );
         if !members.contains(&me.public()) {
             return Err(Error::Refused(
                 "the inviter's answer does not admit us".into(),
             ));
         }
-        let mut keys = Vec::new();
-        for k in &welcome.keys {
-            let info = key_info(&invite.circle, k.epoch);
-            let bytes = open_sealed(&me, &info, &me.public().to_bytes(), &k.sealed)?;
-            keys.push((k.epoch, CircleKey::from_bytes(&bytes)?));
-        }
-        if keys.is_empty() {
-            return Err(Error::Refused("the inviter sent no circle key".into()));
-        }
         if self.read(|s| s.contains_key(&invite.circle))? {
             return Err(Error::Invalid("this node is already in that circle".into()));
         }
-        let circle = self.insert_circle(
-            welcome.genesis.clone(),
-            me,
-            keys,
-            welcome.admissions.clone(),
-        )?;
+        let circle = self.insert_circle(welcome.genesis.clone(), me, keys.into_iter().collect())?;
+        self.ingest_all(&circle, welcome.ops.iter().map(Vec::as_slice))?;
         // The secret now lives in the circle record.
         self.store().remove_pending_join(&invite.id())?;
         self.store().flush()?;
         Ok(circle)
     }
+}
+
+/// The membership operations among `envelopes` (wire bytes) that open under `keys`.
+pub(super) fn read_ops<'a>(
+    circle: &CircleId,
+    keys: &BTreeMap<u64, CircleKey>,
+    envelopes: impl IntoIterator<Item = &'a [u8]>,
+) -> Vec<OpEntry> {
+    envelopes
+        .into_iter()
+        .filter_map(|bytes| {
+            let env = Envelope::from_bytes(bytes).ok()?;
+            let h = env.header();
+            if h.circle != *circle {
+                return None;
+            }
+            let plain = env.open(keys.get(&h.epoch)?).ok()?;
+            let content = Content::from_bytes(&plain).ok()?;
+            match content.body {
+                Body::Op(op) => Some(OpEntry {
+                    author: h.author,
+                    seq: h.seq,
+                    at: content.sent_at,
+                    id: env.id(),
+                    op,
+                }),
+                Body::Share { .. } => None,
+            }
+        })
+        .collect()
 }
 
 /// Seals one epoch's circle key to the member described by `profile` (HPKE to their exchange
@@ -211,7 +324,7 @@ pub fn seal_key_for(profile: &Profile, epoch: u64, key: &CircleKey) -> Result<Se
     Ok(SealedKey { epoch, sealed })
 }
 
-fn key_info(circle: &CircleId, epoch: u64) -> Vec<u8> {
+pub(super) fn key_info(circle: &CircleId, epoch: u64) -> Vec<u8> {
     let mut info = KEY_INFO.to_vec();
     info.extend_from_slice(circle.as_bytes());
     info.extend_from_slice(&epoch.to_be_bytes());

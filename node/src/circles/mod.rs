@@ -2,37 +2,36 @@
 //!
 //! Both the running node and offline CLI commands go through [`Circles`], so the same checks
 //! apply however a message is written or received. Nothing reaches the store before it has
-//! passed every check: decodes, strict author signature, author is a member, key epoch known,
-//! decrypts, content decodes.
+//! passed every check: decodes, strict author signature, author is a member (or wrote it before
+//! leaving), key epoch known, decrypts, content decodes.
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, HashSet},
     sync::{Arc, Mutex, RwLock},
 };
 
 use circle_crypto::{
-    CircleId, CircleKey, ENVELOPE_VERSION, Envelope, Header, Invite, InviteSecret, MemberKey,
-    MemberSecret,
+    CircleId, CircleKey, ENVELOPE_VERSION, Envelope, Header, Invite, MemberKey, MemberSecret,
 };
 use tokio::sync::watch;
 
 use crate::{
     content::{Body, Content, check_text},
     error::{Error, Result},
-    membership::{
-        Admission, Genesis, MAX_NAME_CHARS, MemberSet, Profile, Role, check_name, merge_admission,
-    },
+    membership::{Genesis, MAX_NAME_CHARS, Membership, Op, OpEntry, Profile, Role, check_name},
     protocol::{
         JoinRequest, JoinResponse, SealedKey, SyncPage, SyncRequest, SyncResponse, Welcome,
     },
-    store::{CircleRecord, InviteRecord, Store, Stored},
+    store::{CircleRecord, OpRecord, Store, Stored},
     time::now_ms,
 };
 
+mod admin;
 mod ingest;
 mod join;
 mod sync;
 
+pub use admin::InviteInfo;
 pub use join::seal_key_for;
 pub use sync::{SYNC_PAGE_BYTES, SYNC_PAGE_MESSAGES};
 
@@ -47,6 +46,10 @@ pub struct CircleInfo {
     pub members: usize,
     /// This node's member key in the circle.
     pub me: String,
+    /// `admin`, `member`, `left` or `removed`: where this node's member stands.
+    pub standing: String,
+    /// Who may invite: `admins` or `members`.
+    pub invites: String,
 }
 
 /// A member as listed to people.
@@ -73,7 +76,8 @@ pub struct FeedItem {
     pub author: String,
     /// Author's nickname.
     pub author_name: String,
-    /// `share` or `joined`.
+    /// `share`, or what happened to the circle: `joined`, `left`, `removed`, `admin-granted`,
+    /// `admin-revoked`, `policy`, `renamed`.
     pub kind: String,
     /// The text.
     pub text: String,
@@ -104,30 +108,63 @@ struct CircleState {
     genesis_wire: Vec<u8>,
     me: MemberSecret,
     keys: BTreeMap<u64, CircleKey>,
-    admissions: Vec<Admission>,
-    members: MemberSet,
+    ops: Vec<OpEntry>,
+    members: Membership,
 }
 
 impl CircleState {
-    fn current_key(&self) -> (u64, &CircleKey) {
-        let (epoch, key) = self.keys.iter().next_back().expect("a circle has a key");
-        (*epoch, key)
-    }
-
     fn author_name(&self, key: &MemberKey) -> String {
         self.members
             .get(key)
             .map(|m| m.name.clone())
+            .or_else(|| self.members.departed(key).map(|d| d.name.clone()))
             .unwrap_or_else(|| format!("member {}", key.short()))
+    }
+
+    fn standing(&self) -> &'static str {
+        let me = self.me.public();
+        match (self.members.get(&me), self.members.departed(&me)) {
+            (Some(m), _) => m.role.as_str(),
+            (None, Some(d)) if d.by == me => "left",
+            (None, Some(_)) => "removed",
+            (None, None) => "joining",
+        }
+    }
+
+    /// The member key of `me` if still a member, or why not.
+    fn check_member(&self) -> Result<MemberKey> {
+        let me = self.me.public();
+        if self.members.contains(&me) {
+            return Ok(me);
+        }
+        Err(Error::Invalid(match self.standing() {
+            "left" => format!(
+                "you left '{}': nothing can be sent there",
+                self.members.name
+            ),
+            "removed" => format!(
+                "you were removed from '{}': nothing can be sent there",
+                self.members.name
+            ),
+            _ => format!("you are not a member of '{}'", self.members.name),
+        }))
+    }
+
+    fn rederive(&mut self) {
+        self.members = Membership::derive(&self.genesis, &self.ops);
     }
 }
 
 struct Inner {
     store: Store,
+    /// This node's peer id (bytes), written into the profiles of its members.
+    node: Vec<u8>,
     state: RwLock<BTreeMap<CircleId, CircleState>>,
     /// Serialises this node's own writes, so its sequence numbers never fork.
     writer: Mutex<()>,
     arrivals: watch::Sender<u64>,
+    /// Changes whenever any circle's membership does.
+    membership: watch::Sender<u64>,
 }
 
 /// The circles of one node. Cheap to clone.
@@ -143,6 +180,11 @@ fn poisoned<T>(_: T) -> Error {
 impl Circles {
     /// Loads every circle from the store.
     pub fn load(store: Store) -> Result<Circles> {
+        let node = libp2p::identity::Keypair::from_protobuf_encoding(&store.node_key()?)
+            .map_err(|e| Error::Refused(format!("the node key does not decode: {e}")))?
+            .public()
+            .to_peer_id()
+            .to_bytes();
         let mut state = BTreeMap::new();
         for (id, record) in store.circles()? {
             let genesis = Genesis::open(&record.genesis)?;
@@ -151,12 +193,8 @@ impl Circles {
             if keys.is_empty() {
                 return Err(Error::Refused(format!("circle {} has no key", id.short())));
             }
-            let admissions = store
-                .admissions(&id)?
-                .iter()
-                .filter_map(|w| Admission::open(&id, w).ok())
-                .collect::<Vec<_>>();
-            let members = MemberSet::derive(&genesis, &admissions);
+            let ops = store.ops(&id)?;
+            let members = Membership::derive(&genesis, &ops);
             state.insert(
                 id,
                 CircleState {
@@ -164,7 +202,7 @@ impl Circles {
                     genesis_wire: record.genesis.clone(),
                     me,
                     keys,
-                    admissions,
+                    ops,
                     members,
                 },
             );
@@ -172,9 +210,11 @@ impl Circles {
         Ok(Circles {
             inner: Arc::new(Inner {
                 store,
+                node,
                 state: RwLock::new(state),
                 writer: Mutex::new(()),
                 arrivals: watch::channel(0).0,
+                membership: watch::channel(0).0,
             }),
         })
     }
@@ -187,6 +227,11 @@ impl Circles {
     /// A receiver that changes whenever a message is stored.
     pub fn watch(&self) -> watch::Receiver<u64> {
         self.inner.arrivals.subscribe()
+    }
+
+    /// A receiver that changes whenever any circle's membership changes.
+    pub fn watch_membership(&self) -> watch::Receiver<u64> {
+        self.inner.membership.subscribe()
     }
 
     fn read<R>(&self, f: impl FnOnce(&BTreeMap<CircleId, CircleState>) -> R) -> Result<R> {
@@ -216,7 +261,7 @@ impl Circles {
             }
             let named: Vec<_> = state
                 .iter()
-                .filter(|(_, c)| c.genesis.name == text)
+                .filter(|(_, c)| c.members.name == text || c.genesis.name == text)
                 .map(|(id, _)| *id)
                 .collect();
             match named.as_slice() {
@@ -227,13 +272,73 @@ impl Circles {
         })?
     }
 
-    /// Every circle's id and gossip topic.
+    /// Finds a current member of `circle` by key or by a name unique in that circle.
+    pub fn resolve_member(&self, circle: &CircleId, text: &str) -> Result<MemberKey> {
+        let text = text.trim();
+        self.with_circle(circle, |c| {
+            if let Ok(key) = text.parse::<MemberKey>() {
+                if c.members.contains(&key) {
+                    return Ok(key);
+                }
+                return Err(Error::Invalid(format!(
+                    "{} is not a member of '{}'",
+                    key.short(),
+                    c.members.name
+                )));
+            }
+            let named: Vec<_> = c.members.iter().filter(|m| m.name == text).collect();
+            match named.as_slice() {
+                [one] => Ok(one.key),
+                [] => Err(Error::Invalid(format!(
+                    "no member of '{}' is called '{text}': see `circle members {}`",
+                    c.members.name, c.members.name
+                ))),
+                _ => Err(Error::Invalid(format!(
+                    "more than one member of '{}' is called '{text}': use their member key \
+                     (see `circle members {} --json`)",
+                    c.members.name, c.members.name
+                ))),
+            }
+        })
+    }
+
+    /// The circles this node's member is still in, with their gossip topics.
     pub fn topics(&self) -> Result<Vec<(CircleId, String)>> {
         self.read(|s| {
-            s.keys()
-                .map(|id| (*id, circle_crypto::topic_for(id)))
+            s.iter()
+                .filter(|(_, c)| c.members.contains(&c.me.public()))
+                .map(|(id, _)| (*id, circle_crypto::topic_for(id)))
                 .collect()
         })
+    }
+
+    /// The peer ids (bytes) of the nodes of every current member of every circle this node is
+    /// still in, its own excluded: the only nodes it keeps connections with.
+    pub fn member_nodes(&self) -> Result<HashSet<Vec<u8>>> {
+        let own = &self.inner.node;
+        self.read(|s| {
+            s.values()
+                .filter(|c| c.members.contains(&c.me.public()))
+                .flat_map(|c| c.members.iter().map(|m| m.node.clone()))
+                .filter(|n| n != own)
+                .collect()
+        })
+    }
+
+    /// Whether `author` may currently send to `circle` (a current member).
+    pub fn is_member(&self, circle: &CircleId, author: &MemberKey) -> bool {
+        self.read(|s| s.get(circle).is_some_and(|c| c.members.contains(author)))
+            .unwrap_or(false)
+    }
+
+    /// The node (peer id bytes) of a current member.
+    pub fn node_of(&self, circle: &CircleId, member: &MemberKey) -> Option<Vec<u8>> {
+        self.read(|s| {
+            s.get(circle)
+                .and_then(|c| c.members.get(member).map(|m| m.node.clone()))
+        })
+        .ok()
+        .flatten()
     }
 
     /// The circles, by name.
@@ -242,9 +347,11 @@ impl Circles {
             s.iter()
                 .map(|(id, c)| CircleInfo {
                     id: id.to_string(),
-                    name: c.genesis.name.clone(),
+                    name: c.members.name.clone(),
                     members: c.members.len(),
                     me: c.me.public().to_string(),
+                    standing: c.standing().to_string(),
+                    invites: c.members.policy.as_str().to_string(),
                 })
                 .collect::<Vec<_>>()
         })?;
@@ -288,27 +395,18 @@ impl Circles {
         check_name("nickname", &nick, MAX_NAME_CHARS)
     }
 
+    /// Records a circle this node founded or joined; its operations come in as messages.
     fn insert_circle(
         &self,
         genesis_wire: Vec<u8>,
         me: MemberSecret,
         keys: Vec<(u64, CircleKey)>,
-        admissions: Vec<Vec<u8>>,
     ) -> Result<CircleId> {
         let genesis = Genesis::open(&genesis_wire)?;
         let id = genesis.circle;
         let store = self.store();
         for (epoch, key) in &keys {
             store.put_key(&id, *epoch, key)?;
-        }
-        let mut verified = Vec::new();
-        for wire in &admissions {
-            let a = Admission::open(&id, wire)?;
-            let member = a.profile.member;
-            let members = MemberSet::derive(&genesis, &verified);
-            if merge_admission(&members, &mut verified, a) {
-                store.put_admission(&id, &member, wire)?;
-            }
         }
         store.put_circle(
             &id,
@@ -319,7 +417,7 @@ impl Circles {
             },
         )?;
         store.flush()?;
-        let members = MemberSet::derive(&genesis, &verified);
+        let members = Membership::derive(&genesis, &[]);
         self.inner.state.write().map_err(poisoned)?.insert(
             id,
             CircleState {
@@ -327,10 +425,11 @@ impl Circles {
                 genesis_wire,
                 me,
                 keys: keys.into_iter().collect(),
-                admissions: verified,
+                ops: Vec::new(),
                 members,
             },
         );
+        self.inner.membership.send_modify(|n| *n += 1);
         Ok(id)
     }
 
@@ -338,54 +437,13 @@ impl Circles {
     pub fn create(&self, name: &str, nick: Option<&str>) -> Result<CircleId> {
         let nick = self.nick_or(nick)?;
         let me = MemberSecret::generate();
-        let genesis = Genesis::create(&me, name, &nick, now_ms())?;
-        self.insert_circle(genesis, me, vec![(0, CircleKey::generate())], Vec::new())
+        let genesis = Genesis::create(&me, name, &nick, &self.inner.node, now_ms())?;
+        self.insert_circle(genesis, me, vec![(0, CircleKey::generate())])
     }
 
-    /// Writes a message by this node's member, durably, before returning it for gossip.
-    fn post(&self, circle: &CircleId, body: Body) -> Result<Envelope> {
-        let _writer = self.inner.writer.lock().map_err(poisoned)?;
-        let store = self.store();
-        let envelope = self.with_circle(circle, |c| {
-            let me = c.me.public();
-            let seq = store.head(circle, &me)? + 1;
-            let prev = match seq {
-                1 => None,
-                _ => store.envelope_at(circle, &me, seq - 1)?.map(|e| e.id()),
-            };
-            let (epoch, key) = c.current_key();
-            let header = Header {
-                version: ENVELOPE_VERSION,
-                circle: *circle,
-                epoch,
-                author: me,
-                seq,
-                prev,
-            };
-            let content = Content {
-                sent_at: now_ms(),
-                body,
-            };
-            Ok(Envelope::seal(&c.me, key, header, &content.to_bytes())?)
-        })?;
-        match store.put_envelope(&envelope)? {
-            Stored::New => {}
-            // Never report as saved what the store did not take.
-            Stored::Duplicate | Stored::Conflict => {
-                return Err(Error::Refused(format!(
-                    "this node already holds another message numbered {} by you: nothing was \
-                     saved (was the store restored from a backup?)",
-                    envelope.header().seq
-                )));
-            }
-        }
-        store.flush()?;
-        self.inner.arrivals.send_modify(|n| *n += 1);
-        Ok(envelope)
-    }
-
-    /// Shares text with a circle. When this returns, the message is on disk.
-    pub fn share(&self, circle: &CircleId, text: &str) -> Result<Envelope> {
+    /// Shares text with a circle. When this returns, the message is on disk. Returns what to
+    /// gossip: the share, after a new key epoch if one was due.
+    pub fn share(&self, circle: &CircleId, text: &str) -> Result<Vec<Envelope>> {
         check_text(text)?;
         self.post(
             circle,
@@ -416,6 +474,10 @@ impl Circles {
             let mut items = Vec::with_capacity(arrivals.len());
             for a in arrivals {
                 let h = a.envelope.header();
+                // What a removed member sent after their removal is not part of the circle.
+                if !c.members.counts(&h.author, h.seq) {
+                    continue;
+                }
                 let Some(key) = c.keys.get(&h.epoch) else {
                     continue;
                 };
@@ -425,15 +487,8 @@ impl Circles {
                 let Ok(content) = Content::from_bytes(&plain) else {
                     continue;
                 };
-                let text = match &content.body {
-                    Body::Share { text } => text.clone(),
-                    Body::Admit { admission } => match Admission::open(circle, admission) {
-                        // Only a join that really counted is shown.
-                        Ok(a) if c.members.contains(&a.profile.member) => {
-                            format!("{} joined the circle", c.author_name(&a.profile.member))
-                        }
-                        _ => continue,
-                    },
+                let Some(text) = describe(c, &h.author, &content.body) else {
+                    continue;
                 };
                 items.push(FeedItem {
                     id: a.envelope.id().to_string(),
@@ -461,4 +516,182 @@ impl Circles {
     pub fn contains(&self, circle: &CircleId) -> bool {
         self.read(|s| s.contains_key(circle)).unwrap_or(false)
     }
+
+    /// Writes a message by this node's member, durably, before returning it for gossip. If
+    /// the current key must be replaced first (someone left, was removed, or never got it), a
+    /// new key epoch is written first and returned too.
+    fn post(&self, circle: &CircleId, body: Body) -> Result<Vec<Envelope>> {
+        let _writer = self.inner.writer.lock().map_err(poisoned)?;
+        let mut out = Vec::new();
+        let stale = self.with_circle(circle, |c| {
+            c.check_member()?;
+            Ok(c.members.needs_rekey())
+        })?;
+        if stale {
+            out.push(self.rekey_locked(circle)?);
+        }
+        out.push(self.post_locked(circle, body)?);
+        self.store().flush()?;
+        Ok(out)
+    }
+
+    /// Writes a new key epoch: a fresh key sealed to each current member. The writer lock
+    /// must be held.
+    fn rekey_locked(&self, circle: &CircleId) -> Result<Envelope> {
+        let key = CircleKey::generate();
+        let epoch = loop {
+            let e: u64 = rand::random();
+            if e != 0 && self.with_circle(circle, |c| Ok(!c.keys.contains_key(&e)))? {
+                break e;
+            }
+        };
+        let keys = self.with_circle(circle, |c| {
+            c.members
+                .iter()
+                .map(|m| {
+                    let profile = Profile {
+                        circle: *circle,
+                        member: m.key,
+                        exchange: m.exchange,
+                        name: String::new(),
+                        node: Vec::new(),
+                    };
+                    Ok((m.key, seal_key_for(&profile, epoch, &key)?.sealed))
+                })
+                .collect::<Result<Vec<_>>>()
+        })?;
+        // Sealed under the old key, so members who have only that one can open it.
+        let envelope = self.post_locked(circle, Body::Op(Op::Rekey { epoch, keys }))?;
+        self.store().put_key(circle, epoch, &key)?;
+        let mut state = self.inner.state.write().map_err(poisoned)?;
+        if let Some(c) = state.get_mut(circle) {
+            c.keys.insert(epoch, key);
+        }
+        Ok(envelope)
+    }
+
+    /// Seals, signs and stores one message under the current key. The writer lock must be
+    /// held; the caller flushes.
+    fn post_locked(&self, circle: &CircleId, body: Body) -> Result<Envelope> {
+        let store = self.store();
+        let content = Content {
+            sent_at: now_ms(),
+            body,
+        };
+        let envelope = self.with_circle(circle, |c| {
+            let me = c.me.public();
+            let seq = store.max_seq(circle, &me)? + 1;
+            let prev = match seq {
+                1 => None,
+                _ => store.envelope_at(circle, &me, seq - 1)?.map(|e| e.id()),
+            };
+            // The current epoch's key; a node that was never given it (it rekeys before
+            // posting anything else) seals the new epoch under the latest key it holds.
+            let (epoch, key) = c
+                .members
+                .epochs()
+                .rev()
+                .find_map(|e| c.keys.get_key_value(&e))
+                .or_else(|| c.keys.iter().next())
+                .ok_or_else(|| Error::Refused("this node holds no key of the circle".into()))?;
+            let epoch = *epoch;
+            let header = Header {
+                version: ENVELOPE_VERSION,
+                circle: *circle,
+                epoch,
+                author: me,
+                seq,
+                prev,
+            };
+            Ok(Envelope::seal(&c.me, key, header, &content.to_bytes())?)
+        })?;
+        let record = match &content.body {
+            Body::Op(op) => Some(OpRecord {
+                at: content.sent_at,
+                id: envelope.id(),
+                op: op.clone(),
+            }),
+            Body::Share { .. } => None,
+        };
+        match store.put_envelope(&envelope, record.as_ref())? {
+            Stored::New => {}
+            // Never report as saved what the store did not take.
+            Stored::Duplicate | Stored::Conflict => {
+                return Err(Error::Refused(format!(
+                    "this node already holds another message numbered {} by you: nothing was \
+                     saved (was the store restored from a backup?)",
+                    envelope.header().seq
+                )));
+            }
+        }
+        if let Some(record) = record {
+            self.learn_op(circle, &envelope, record)?;
+        }
+        self.inner.arrivals.send_modify(|n| *n += 1);
+        Ok(envelope)
+    }
+
+    /// Adds a stored operation to its circle and derives the membership again.
+    fn learn_op(&self, circle: &CircleId, envelope: &Envelope, record: OpRecord) -> Result<()> {
+        let h = envelope.header();
+        let mut state = self.inner.state.write().map_err(poisoned)?;
+        let Some(c) = state.get_mut(circle) else {
+            return Ok(());
+        };
+        c.ops.push(OpEntry {
+            author: h.author,
+            seq: h.seq,
+            at: record.at,
+            id: record.id,
+            op: record.op,
+        });
+        let before = c.members.clone();
+        c.rederive();
+        if c.members != before {
+            self.inner.membership.send_modify(|n| *n += 1);
+        }
+        Ok(())
+    }
+}
+
+/// The feed text of a message, or `None` for messages that are not shown (invites, keys, and
+/// operations that took no effect).
+fn describe(c: &CircleState, author: &MemberKey, body: &Body) -> Option<String> {
+    let name = |k: &MemberKey| c.author_name(k);
+    let by = name(author);
+    Some(match body {
+        Body::Share { text } => text.clone(),
+        Body::Op(op) => match op {
+            Op::Admit { profile, .. } => {
+                let p = Profile::open(profile).ok()?;
+                let m = c.members.get(&p.member).map(|m| m.admitted_by)?;
+                if m != Some(*author) {
+                    return None;
+                }
+                format!("{} joined the circle", p.name)
+            }
+            Op::Leave => format!("{by} left the circle"),
+            Op::Remove { member, .. } => {
+                let d = c.members.departed(member)?;
+                if d.by != *author {
+                    return None;
+                }
+                format!("{by} removed {} from the circle", d.name)
+            }
+            Op::Grant { member } => format!("{by} made {} an admin", name(member)),
+            Op::Revoke { member } => {
+                format!("{by} made {} a member (no longer admin)", name(member))
+            }
+            Op::Policy { invites } => match invites {
+                crate::membership::InvitePolicy::Admins => {
+                    format!("{by} set the circle so only admins can invite")
+                }
+                crate::membership::InvitePolicy::Members => {
+                    format!("{by} set the circle so every member can invite")
+                }
+            },
+            Op::Rename { name } => format!("{by} renamed the circle to '{name}'"),
+            Op::Invite { .. } | Op::RevokeInvite { .. } | Op::Rekey { .. } => return None,
+        },
+    })
 }

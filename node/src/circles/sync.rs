@@ -10,8 +10,8 @@ pub const SYNC_PAGE_MESSAGES: usize = 2000;
 pub const SYNC_PAGE_BYTES: usize = 2 * 1024 * 1024;
 
 const SYNC_PROOF_DOMAIN: &str = "circle/sync-proof/v1";
-/// Most admissions looked at in one page (a circle has at most a few hundred members).
-const MAX_PAGE_ADMISSIONS: usize = 1000;
+/// Most membership operations looked at in one page.
+const MAX_PAGE_OPS: usize = 10_000;
 /// A different domain for answers, so a request's proof can never pass as an answer's.
 const SYNC_ANSWER_DOMAIN: &str = "circle/sync-answer/v1";
 /// The one refusal for anything not served: it says nothing about which check failed.
@@ -59,8 +59,12 @@ impl Circles {
                 &req.proof,
             )
             .is_ok();
-        let member = self.read(|s| s.get(&req.circle).map(|c| c.members.contains(&req.member)))?;
-        if !proven || member != Some(true) {
+        // Served only to current members, by a node whose own member is still in the circle.
+        let served = self.read(|s| {
+            s.get(&req.circle)
+                .map(|c| c.members.contains(&req.member) && c.members.contains(&c.me.public()))
+        })?;
+        if !proven || served != Some(true) {
             return refuse(NOT_SERVED);
         }
         let theirs: BTreeMap<MemberKey, u64> = req.heads.iter().copied().collect();
@@ -70,7 +74,14 @@ impl Circles {
             if mine <= known {
                 continue;
             }
-            for env in self.store().envelopes_after(&req.circle, &author, known) {
+            // A departed member's messages after their cut are not passed on.
+            let upto = self.with_circle(&req.circle, |c| {
+                Ok(c.members.departed(&author).map_or(u64::MAX, |d| d.upto))
+            })?;
+            for env in self
+                .store()
+                .envelopes_between(&req.circle, &author, known, upto)
+            {
                 let env = env?;
                 if envelopes.len() >= SYNC_PAGE_MESSAGES || bytes + env.len() > SYNC_PAGE_BYTES {
                     more = true;
@@ -87,7 +98,7 @@ impl Circles {
         Ok(SyncResponse::Page(Box::new(SyncPage {
             member,
             proof,
-            admissions: self.store().admissions(&req.circle)?,
+            ops: self.store().op_envelopes(&req.circle)?,
             envelopes,
             more,
             peers,
@@ -103,19 +114,15 @@ impl Circles {
         remote: &PeerId,
         local: &PeerId,
     ) -> Result<()> {
-        // The answering member may be newer than what this node knows: its admission, signed by
-        // an admin, can come in the same page.
+        // The answering member may be newer than what this node knows: its admission can come
+        // in the same page. Operations that were already known are not read again.
         let member = self.read(|s| {
             s.get(circle).map(|c| {
                 c.members.contains(&page.member) || {
-                    let mut admissions = c.admissions.clone();
-                    for wire in page.admissions.iter().take(MAX_PAGE_ADMISSIONS) {
-                        if let Ok(a) = Admission::open(circle, wire) {
-                            let members = MemberSet::derive(&c.genesis, &admissions);
-                            merge_admission(&members, &mut admissions, a);
-                        }
-                    }
-                    MemberSet::derive(&c.genesis, &admissions).contains(&page.member)
+                    let mut ops = c.ops.clone();
+                    let fresh = page.ops.iter().take(MAX_PAGE_OPS).map(Vec::as_slice);
+                    ops.extend(super::join::read_ops(circle, &c.keys, fresh));
+                    Membership::derive(&c.genesis, &ops).contains(&page.member)
                 }
             })
         })?;

@@ -23,6 +23,8 @@ pub const MAX_GOSSIP_BYTES: usize = circle_crypto::MAX_ENVELOPE_BYTES;
 /// Everything a circle node speaks.
 #[derive(NetworkBehaviour)]
 pub struct Behaviour {
+    /// First, so a connection it refuses never reaches the protocols below.
+    pub gate: super::gate::Gate,
     pub gossipsub: gossipsub::Behaviour,
     pub join: request_response::Behaviour<Codec<JoinRequest, JoinResponse>>,
     pub sync: request_response::Behaviour<Codec<SyncRequest, SyncResponse>>,
@@ -74,11 +76,16 @@ pub fn build_swarm(keypair: Keypair, config: &NodeConfig) -> Result<Swarm<Behavi
             } else {
                 None
             };
+            let mut gossipsub =
+                gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, gossip)?;
+            // Scores count only invalid messages (see `topic_score`): quiet circles are normal.
+            gossipsub.with_peer_score(
+                gossipsub::PeerScoreParams::default(),
+                gossipsub::PeerScoreThresholds::default(),
+            )?;
             Ok(Behaviour {
-                gossipsub: gossipsub::Behaviour::new(
-                    gossipsub::MessageAuthenticity::Anonymous,
-                    gossip,
-                )?,
+                gate: super::gate::Gate::default(),
+                gossipsub,
                 join: request_response::Behaviour::new(
                     [(JOIN_PROTOCOL, request_response::ProtocolSupport::Full)],
                     rr.clone(),
@@ -99,4 +106,20 @@ pub fn build_swarm(keypair: Keypair, config: &NodeConfig) -> Result<Swarm<Behavi
         .with_swarm_config(|c| c.with_idle_connection_timeout(config.idle_timeout))
         .build();
     Ok(swarm)
+}
+
+/// Gossipsub scoring for a circle's topic: only invalid deliveries (forged, undecryptable,
+/// from non-members, or over an author's rate limit when sent by that author's own node) count,
+/// heavily; nothing is held against a node for being quiet or slow.
+pub fn topic_score() -> gossipsub::TopicScoreParams {
+    gossipsub::TopicScoreParams {
+        topic_weight: 1.0,
+        time_in_mesh_weight: 0.0,
+        first_message_deliveries_weight: 0.0,
+        mesh_message_deliveries_weight: 0.0,
+        mesh_failure_penalty_weight: 0.0,
+        invalid_message_deliveries_weight: -20.0,
+        invalid_message_deliveries_decay: 0.5,
+        ..Default::default()
+    }
 }

@@ -10,10 +10,21 @@ use crate::circles::Ingest;
 impl EventLoop {
     pub(super) fn subscribe(&mut self, circle: CircleId) {
         let topic = gossipsub::IdentTopic::new(circle_crypto::topic_for(&circle));
-        if let Err(e) = self.swarm.behaviour_mut().gossipsub.subscribe(&topic) {
+        let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
+        if let Err(e) = gossipsub.subscribe(&topic) {
             warn!(circle = %circle.short(), "could not subscribe: {e}");
         }
+        if let Err(e) = gossipsub.set_topic_params(topic.clone(), super::behaviour::topic_score()) {
+            warn!(circle = %circle.short(), "could not set gossip scoring: {e}");
+        }
         self.topics.insert(topic.hash(), circle);
+    }
+
+    /// Stops gossiping in a circle this node's member is no longer in.
+    pub(super) fn unsubscribe(&mut self, circle: CircleId) {
+        let topic = gossipsub::IdentTopic::new(circle_crypto::topic_for(&circle));
+        self.swarm.behaviour_mut().gossipsub.unsubscribe(&topic);
+        self.topics.remove(&topic.hash());
     }
 
     pub(super) fn publish(&mut self, envelope: &Envelope) {
@@ -67,10 +78,25 @@ impl EventLoop {
                 return Reject;
             }
         };
-        let circle = envelope.header().circle;
+        let (circle, author) = (envelope.header().circle, envelope.header().author);
         if self.topics.get(&message.topic) != Some(&circle) {
             debug!(peer = %from, "rejected gossip on the wrong topic");
             return Reject;
+        }
+        // The signature was checked when decoding, so the author is real: hold a flooding
+        // member back before decrypting or storing anything of theirs.
+        if self.circles.is_member(&circle, &author)
+            && !self
+                .limiter
+                .allow(circle, author, std::time::Instant::now())
+        {
+            let own_node = self
+                .circles
+                .node_of(&circle, &author)
+                .is_some_and(|node| node == from.to_bytes());
+            debug!(peer = %from, author = %author.short(), "gossip over the author's rate limit");
+            // Score down the author's own node; a node passing it on is not to blame.
+            return if own_node { Reject } else { Ignore };
         }
         match self.circles.ingest(&envelope) {
             Ok(Ingest::New) => Accept,

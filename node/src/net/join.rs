@@ -5,7 +5,9 @@ use libp2p::{Multiaddr, request_response};
 use tokio::sync::oneshot;
 use tracing::{info, warn};
 
-use super::{EventLoop, PendingJoin, peer_of};
+use std::time::Instant;
+
+use super::{EventLoop, PendingJoin, REFUSED_GRACE, peer_of};
 use crate::{
     circles::Circles,
     error::{Error, Result},
@@ -27,10 +29,11 @@ impl EventLoop {
             )));
             return;
         };
+        let node = self.swarm.local_peer_id().to_bytes();
         let request = self
             .circles
             .join_secret(&invite)
-            .and_then(|me| Circles::join_request(&invite, &me, &nick).map(|r| (me, r)));
+            .and_then(|me| Circles::join_request(&invite, &me, &nick, &node).map(|r| (me, r)));
         let (me, request) = match request {
             Ok(r) => r,
             Err(e) => {
@@ -42,6 +45,7 @@ impl EventLoop {
             .into_iter()
             .filter(|a| peer_of(a) == Some(inviter))
             .collect();
+        self.swarm.behaviour_mut().gate.joining(inviter, true);
         let id = self
             .swarm
             .behaviour_mut()
@@ -69,28 +73,28 @@ impl EventLoop {
                     },
                 ..
             } => {
-                let response = match self.circles.store().invite(&request.invite) {
-                    Ok(Some(record)) => {
-                        let peers = self.member_addrs(&record.circle, &peer);
-                        self.circles.admit(&request, now_secs(), peers)
-                    }
-                    Ok(None) => Ok((
-                        JoinResponse::Refused {
-                            reason: "this invite is not known here".into(),
-                        },
-                        None,
-                    )),
-                    Err(e) => Err(e),
+                let peers = match self.circles.invite_circle(&request.invite) {
+                    Some(circle) => self.member_addrs(&circle, &peer),
+                    None => Vec::new(),
                 };
+                let response = self
+                    .circles
+                    .admit(&request, now_secs(), peers, &peer.to_bytes());
                 let response = match response {
-                    Ok((response, envelope)) => {
-                        if let Some(envelope) = envelope {
-                            info!(
-                                "admitted a new member to circle {}",
-                                envelope.header().circle.short()
-                            );
-                            self.publish(&envelope);
+                    Ok((response, envelopes)) => {
+                        if !envelopes.is_empty() {
+                            info!("admitted a new member");
                         }
+                        for envelope in &envelopes {
+                            self.publish(envelope);
+                        }
+                        if matches!(response, JoinResponse::Refused { .. })
+                            && let Some(deadline) = self.probation.get_mut(&peer)
+                        {
+                            // Long enough to carry the answer, no longer.
+                            *deadline = (*deadline).min(Instant::now() + REFUSED_GRACE);
+                        }
+                        self.on_membership();
                         response
                     }
                     Err(e) => {
@@ -117,6 +121,8 @@ impl EventLoop {
                 let Some(pending) = self.joins.remove(&request_id) else {
                     return;
                 };
+                let inviter = pending.inviter;
+                self.swarm.behaviour_mut().gate.joining(inviter, false);
                 let result = match response {
                     JoinResponse::Welcome(welcome) => {
                         match self
@@ -124,16 +130,22 @@ impl EventLoop {
                             .accept_welcome(&pending.invite, pending.me, &welcome)
                         {
                             Ok(circle) => {
-                                self.subscribe(circle);
+                                self.on_membership();
                                 let invited: Vec<Multiaddr> = pending
                                     .invite
                                     .addrs
                                     .iter()
                                     .filter_map(|a| a.parse().ok())
                                     .collect();
-                                self.proven_member(pending.inviter, circle, &invited);
+                                self.proven_member(inviter, circle, &invited);
+                                // The inviter let this connection in as a stranger's, without
+                                // gossip: start a member's connection in its place.
+                                self.reconnect.insert(
+                                    inviter,
+                                    invited.iter().map(ToString::to_string).collect(),
+                                );
+                                let _ = self.swarm.disconnect_peer_id(inviter);
                                 self.dial_all(&welcome.peers);
-                                self.start_sync(pending.inviter, circle);
                                 Ok(circle)
                             }
                             Err(e) => Err(e),
@@ -141,12 +153,19 @@ impl EventLoop {
                     }
                     JoinResponse::Refused { reason } => Err(Error::Refused(reason)),
                 };
+                if result.is_err() && !self.swarm.behaviour().gate.is_member(&inviter) {
+                    let _ = self.swarm.disconnect_peer_id(inviter);
+                }
                 let _ = pending.reply.send(result);
             }
             Event::OutboundFailure {
                 request_id, error, ..
             } => {
                 if let Some(pending) = self.joins.remove(&request_id) {
+                    self.swarm
+                        .behaviour_mut()
+                        .gate
+                        .joining(pending.inviter, false);
                     let _ = pending
                         .reply
                         .send(Err(Error::Unreachable(error.to_string())));

@@ -6,12 +6,17 @@
 //! [`Circles::ingest`] has accepted it.
 
 mod behaviour;
+mod gate;
 mod gossip;
 mod join;
+mod limit;
 mod peers;
 mod sync;
 
-use std::collections::{HashMap, HashSet};
+use std::{
+    collections::{HashMap, HashSet},
+    time::{Duration, Instant},
+};
 
 use circle_crypto::{CircleId, Envelope, Invite, MemberSecret};
 use futures::StreamExt;
@@ -19,7 +24,7 @@ use libp2p::{
     Multiaddr, PeerId, Swarm, gossipsub, identify, mdns, request_response::OutboundRequestId,
     swarm::SwarmEvent,
 };
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, info};
 
 pub use behaviour::build_swarm;
@@ -34,6 +39,13 @@ use crate::{
 
 /// Most addresses put in an invite or a peer list.
 const MAX_SHARED_ADDRS: usize = 8;
+/// How long a node that is not a member's may stay connected to bring a join request.
+const JOIN_GRACE: Duration = Duration::from_secs(10);
+/// How long a stranger's connection stays after its join request was refused (to carry the
+/// answer).
+const REFUSED_GRACE: Duration = Duration::from_secs(2);
+/// How often the gate looks at strangers' deadlines and expired invites.
+const GATE_TICK: Duration = Duration::from_secs(1);
 
 /// What the network task reports about itself.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -52,12 +64,13 @@ pub(crate) enum Command {
         circle: CircleId,
     },
     Publish {
-        envelope: Box<Envelope>,
+        envelopes: Vec<Envelope>,
     },
     Invite {
         circle: CircleId,
         expires_at: u64,
         uses: u32,
+        bound: Option<Vec<u8>>,
         reply: oneshot::Sender<Result<Invite>>,
     },
     Join {
@@ -93,6 +106,13 @@ pub(crate) struct EventLoop {
     syncing: HashSet<(PeerId, CircleId)>,
     /// Nodes that proved membership of circles (by a sync proof or by admitting us).
     proven: HashMap<PeerId, HashSet<CircleId>>,
+    /// Changes when any circle's membership does.
+    membership: watch::Receiver<u64>,
+    /// Strangers' connections (possible joiners) and when they must be gone.
+    probation: HashMap<PeerId, Instant>,
+    /// Inviters' nodes to dial again once the connection used for joining has closed.
+    reconnect: HashMap<PeerId, Vec<String>>,
+    limiter: limit::Limiter,
 }
 
 impl EventLoop {
@@ -104,6 +124,10 @@ impl EventLoop {
         listen: Vec<Multiaddr>,
     ) -> Self {
         EventLoop {
+            membership: circles.watch_membership(),
+            limiter: limit::Limiter::new(config.author_rate, config.author_burst),
+            probation: HashMap::new(),
+            reconnect: HashMap::new(),
             swarm,
             circles,
             config,
@@ -122,12 +146,11 @@ impl EventLoop {
         for addr in self.config.external.clone() {
             self.swarm.add_external_address(addr);
         }
-        for (circle, _) in self.circles.topics().unwrap_or_default() {
-            self.subscribe(circle);
-        }
+        self.on_membership();
         self.redial();
         let mut sync_tick = tokio::time::interval(self.config.sync_interval);
         let mut redial_tick = tokio::time::interval(self.config.redial_interval);
+        let mut gate_tick = tokio::time::interval(GATE_TICK);
         loop {
             tokio::select! {
                 biased;
@@ -141,8 +164,10 @@ impl EventLoop {
                     None => break,
                 },
                 event = self.swarm.select_next_some() => self.on_swarm_event(event),
+                Ok(()) = self.membership.changed() => self.on_membership(),
                 _ = sync_tick.tick() => self.sync_all(),
                 _ = redial_tick.tick() => self.redial(),
+                _ = gate_tick.tick() => self.on_gate_tick(),
             }
         }
         let _ = self.circles.store().flush_async().await;
@@ -152,19 +177,34 @@ impl EventLoop {
     fn on_command(&mut self, command: Command) {
         match command {
             Command::Subscribe { circle } => self.subscribe(circle),
-            Command::Publish { envelope } => self.publish(&envelope),
+            Command::Publish { envelopes } => {
+                for envelope in &envelopes {
+                    self.publish(envelope);
+                }
+                // A local operation may have changed who is in.
+                self.on_membership();
+            }
             Command::Invite {
                 circle,
                 expires_at,
                 uses,
+                bound,
                 reply,
             } => {
                 let addrs = self.local_addrs();
                 let result = if addrs.is_empty() {
                     Err(Error::Net("the node has no listen address yet".into()))
                 } else {
-                    self.circles.create_invite(&circle, expires_at, uses, addrs)
+                    self.circles
+                        .create_invite(&circle, expires_at, uses, bound, addrs)
+                        .map(|(invite, envelopes)| {
+                            for envelope in &envelopes {
+                                self.publish(envelope);
+                            }
+                            invite
+                        })
                 };
+                self.update_door();
                 let _ = reply.send(result);
             }
             Command::Join {
@@ -200,6 +240,16 @@ impl EventLoop {
                 peer_id, endpoint, ..
             } => {
                 debug!(peer = %peer_id, addr = %endpoint.get_remote_address(), "connected");
+                if !self.swarm.behaviour().gate.is_trusted(&peer_id) {
+                    // A stranger let in through the open door: the join exchange only.
+                    self.swarm
+                        .behaviour_mut()
+                        .gossipsub
+                        .blacklist_peer(&peer_id);
+                    self.probation
+                        .entry(peer_id)
+                        .or_insert_with(|| Instant::now() + JOIN_GRACE);
+                }
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
@@ -207,6 +257,10 @@ impl EventLoop {
                 ..
             } => {
                 debug!(peer = %peer_id, "disconnected");
+                self.probation.remove(&peer_id);
+                if let Some(addrs) = self.reconnect.remove(&peer_id) {
+                    self.dial_all(&addrs);
+                }
                 self.syncing.retain(|(p, _)| p != &peer_id);
                 // Only proven members' addresses are worth keeping after they leave; anything
                 // else would let strangers grow this map without end.
@@ -238,12 +292,96 @@ impl EventLoop {
             }
             BehaviourEvent::Mdns(mdns::Event::Discovered(found)) => {
                 for (peer, addr) in found {
-                    if !self.swarm.is_connected(&peer) {
+                    // Only members' nodes: anything else on the network is left alone.
+                    if self.swarm.behaviour().gate.is_member(&peer)
+                        && !self.swarm.is_connected(&peer)
+                    {
                         let _ = self.swarm.dial(with_peer(&addr, peer));
                     }
                 }
             }
             _ => {}
         }
+    }
+}
+
+impl EventLoop {
+    /// Brings the gate, the gossip topics and connections in line with who is in each circle.
+    fn on_membership(&mut self) {
+        let members: HashSet<PeerId> = self
+            .circles
+            .member_nodes()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|bytes| PeerId::from_bytes(bytes).ok())
+            .collect();
+        for peer in &members {
+            self.swarm
+                .behaviour_mut()
+                .gossipsub
+                .remove_blacklisted_peer(peer);
+            self.probation.remove(peer);
+        }
+        let gone = self.swarm.behaviour_mut().gate.set_members(members);
+        for peer in gone {
+            info!(%peer, "closing connections to a node that is no longer a member's");
+            self.swarm.behaviour_mut().gossipsub.blacklist_peer(&peer);
+            self.proven.remove(&peer);
+            self.identified.remove(&peer);
+            let _ = self.swarm.disconnect_peer_id(peer);
+        }
+        let mine: HashMap<_, _> = self
+            .circles
+            .topics()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        for circle in mine.keys() {
+            if !self.topics.values().any(|c| c == circle) {
+                self.subscribe(*circle);
+            }
+        }
+        let left: Vec<CircleId> = self
+            .topics
+            .values()
+            .filter(|c| !mine.contains_key(c))
+            .copied()
+            .collect();
+        for circle in left {
+            self.unsubscribe(circle);
+        }
+        self.update_door();
+    }
+
+    /// Opens the door to strangers only while this node has an invite out that is still live;
+    /// an invite bound to one node opens it for that node alone.
+    fn update_door(&mut self) {
+        let (open, bound) = self.circles.expected_joiners(crate::time::now_secs());
+        let gate = &mut self.swarm.behaviour_mut().gate;
+        gate.set_door(open);
+        gate.set_expected(
+            bound
+                .iter()
+                .filter_map(|b| PeerId::from_bytes(b).ok())
+                .collect(),
+        );
+    }
+
+    /// Closes strangers' connections whose time is up; keeps the rate limiter small.
+    fn on_gate_tick(&mut self) {
+        let now = Instant::now();
+        let due: Vec<PeerId> = self
+            .probation
+            .iter()
+            .filter(|(_, deadline)| **deadline <= now)
+            .map(|(peer, _)| *peer)
+            .collect();
+        for peer in due {
+            debug!(%peer, "closing a stranger's connection");
+            self.probation.remove(&peer);
+            let _ = self.swarm.disconnect_peer_id(peer);
+        }
+        self.limiter.prune(now);
+        self.update_door();
     }
 }

@@ -38,7 +38,11 @@ impl EventLoop {
                 continue;
             };
             let Some(peer) = peer_of(&addr) else { continue };
-            if peer == me || self.swarm.is_connected(&peer) {
+            // Only members' nodes (the gate would refuse anything else anyway).
+            if peer == me
+                || self.swarm.is_connected(&peer)
+                || !self.swarm.behaviour().gate.is_trusted(&peer)
+            {
                 continue;
             }
             self.swarm.add_peer_address(peer, addr.clone());

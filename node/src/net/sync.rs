@@ -114,11 +114,8 @@ impl EventLoop {
             return;
         }
         self.proven_member(peer, circle, &[]);
-        debug!(%peer, admissions = page.admissions.len(), envelopes = page.envelopes.len(), page.more, "sync page");
-        let new = match self
-            .circles
-            .apply_page(&circle, &page.admissions, &page.envelopes)
-        {
+        debug!(%peer, ops = page.ops.len(), envelopes = page.envelopes.len(), page.more, "sync page");
+        let new = match self.circles.apply_page(&circle, &page.ops, &page.envelopes) {
             Ok(new) => new,
             Err(e) => {
                 warn!("could not store synced messages: {e}");

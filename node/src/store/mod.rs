@@ -2,8 +2,8 @@
 //!
 //! - Envelopes are stored exactly as they travel: sealed with the circle key, signed.
 //! - Every other record's value that says anything about a circle or a person (circle records
-//!   with the member's own secret key, circle keys, admissions with nicknames, invites, pending
-//!   joins, peer addresses) is sealed under the node's data key, with the record's tree and key
+//!   with the member's own secret key, circle keys, membership operations with nicknames,
+//!   pending joins, peer addresses) is sealed under the node's data key, with the record's tree and key
 //!   as associated data so records cannot be swapped. The data key itself is sealed under a key
 //!   derived with argon2id from the passphrase.
 //! - Record keys are not sealed: they are random or public identifiers (circle ids, member
@@ -12,7 +12,8 @@
 //! - Integer parts of keys are big-endian, so ranges scan in order.
 //!
 //! Each incoming message is written in one multi-tree transaction (message, id index, author
-//! head, arrival order), so a crash never leaves half a message.
+//! head, arrival order, and for a membership operation its record), so a crash never leaves
+//! half a message.
 
 mod keys;
 
@@ -26,10 +27,11 @@ use sled::{Transactional, transaction::ConflictableTransactionError};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
+use crate::membership::{Op, OpEntry};
 use keys::{author_key, message_key, seq_of};
 
 /// Version of the on-disk layout.
-pub const STORE_FORMAT: u8 = 1;
+pub const STORE_FORMAT: u8 = 2;
 
 /// What a circle record holds (sealed at rest).
 #[derive(Serialize, Deserialize)]
@@ -48,25 +50,16 @@ impl Drop for CircleRecord {
     }
 }
 
-/// An invite this node issued (sealed at rest).
+/// A membership operation as kept beside its message (sealed at rest), so a circle's
+/// membership is derived at start-up without decrypting its whole history.
 #[derive(Serialize, Deserialize)]
-pub struct InviteRecord {
-    /// Its circle.
-    pub circle: CircleId,
-    /// The invite secret (32 bytes).
-    pub secret: Vec<u8>,
-    /// Expiry, unix seconds.
-    pub expires_at: u64,
-    /// Admissions left.
-    pub uses_left: u32,
-    /// Members admitted through it (so a retried join is answered, not refused).
-    pub admitted: Vec<MemberKey>,
-}
-
-impl Drop for InviteRecord {
-    fn drop(&mut self) {
-        zeroize::Zeroize::zeroize(&mut self.secret);
-    }
+pub struct OpRecord {
+    /// When its author sent it (unix ms).
+    pub at: u64,
+    /// The message that carried it.
+    pub id: MessageId,
+    /// The operation.
+    pub op: Op,
 }
 
 /// Result of storing an incoming envelope.
@@ -95,12 +88,11 @@ pub struct Store {
     meta: sled::Tree,
     circles: sled::Tree,
     keys: sled::Tree,
-    members: sled::Tree,
+    ops: sled::Tree,
     messages: sled::Tree,
     ids: sled::Tree,
     heads: sled::Tree,
     arrivals: sled::Tree,
-    invites: sled::Tree,
     peers: sled::Tree,
     joins: sled::Tree,
     data_key: StoreKey,
@@ -180,12 +172,11 @@ impl Store {
             meta: db.open_tree("meta")?,
             circles: db.open_tree("circles")?,
             keys: db.open_tree("keys")?,
-            members: db.open_tree("members")?,
+            ops: db.open_tree("ops")?,
             messages: db.open_tree("messages")?,
             ids: db.open_tree("ids")?,
             heads: db.open_tree("heads")?,
             arrivals: db.open_tree("arrivals")?,
-            invites: db.open_tree("invites")?,
             peers: db.open_tree("peers")?,
             joins: db.open_tree("joins")?,
             db,
@@ -309,31 +300,43 @@ impl Store {
         Ok(out)
     }
 
-    /// Stores an admission record (wire bytes) for `member`.
-    pub fn put_admission(&self, circle: &CircleId, member: &MemberKey, wire: &[u8]) -> Result<()> {
-        self.put_sealed(&self.members, &author_key(circle, member), wire)
-    }
-
-    /// All admission records of a circle (wire bytes).
-    pub fn admissions(&self, circle: &CircleId) -> Result<Vec<Vec<u8>>> {
+    /// Every membership operation held for a circle.
+    pub fn ops(&self, circle: &CircleId) -> Result<Vec<OpEntry>> {
         let mut out = Vec::new();
-        for item in self.members.scan_prefix(circle.as_bytes()) {
+        for item in self.ops.scan_prefix(circle.as_bytes()) {
             let (k, v) = item?;
-            out.push(self.open_sealed(&self.members, &k, &v)?.to_vec());
+            let record: OpRecord = Self::decode(&self.open_sealed(&self.ops, &k, &v)?)?;
+            out.push(OpEntry {
+                author: MemberKey::from_bytes(&k[32..64])?,
+                seq: seq_of(&k),
+                at: record.at,
+                id: record.id,
+                op: record.op,
+            });
         }
         Ok(out)
     }
 
-    /// Stores an invite this node issued.
-    pub fn put_invite(&self, id: &InviteId, record: &InviteRecord) -> Result<()> {
-        self.put_record(&self.invites, id.as_bytes(), record)
+    /// The messages (wire bytes) that carried a circle's membership operations.
+    pub fn op_envelopes(&self, circle: &CircleId) -> Result<Vec<Vec<u8>>> {
+        let mut out = Vec::new();
+        for item in self.ops.scan_prefix(circle.as_bytes()) {
+            let (k, _) = item?;
+            if let Some(bytes) = self.messages.get(&k)? {
+                out.push(bytes.to_vec());
+            }
+        }
+        Ok(out)
     }
 
-    /// An invite this node issued.
-    pub fn invite(&self, id: &InviteId) -> Result<Option<InviteRecord>> {
-        match self.get_sealed(&self.invites, id.as_bytes())? {
-            Some(bytes) => Ok(Some(Self::decode(&bytes)?)),
-            None => Ok(None),
+    /// The highest sequence number of `author`'s messages held in `circle` (0 if none),
+    /// counting messages after a gap.
+    pub fn max_seq(&self, circle: &CircleId, author: &MemberKey) -> Result<u64> {
+        let start = message_key(circle, author, 0);
+        let end = message_key(circle, author, u64::MAX);
+        match self.messages.range(start..=end).next_back() {
+            Some(item) => Ok(seq_of(&item?.0)),
+            None => Ok(0),
         }
     }
 
@@ -372,8 +375,9 @@ impl Store {
         Ok(out)
     }
 
-    /// Stores an envelope that has passed every check, in one transaction.
-    pub fn put_envelope(&self, env: &Envelope) -> Result<Stored> {
+    /// Stores an envelope that has passed every check, in one transaction; `op` is the
+    /// membership operation it carries, if any.
+    pub fn put_envelope(&self, env: &Envelope, op: Option<&OpRecord>) -> Result<Stored> {
         let h = env.header();
         let id = env.id();
         let mkey = message_key(&h.circle, &h.author, h.seq);
@@ -381,32 +385,44 @@ impl Store {
         // Cursors start at 1: a feed "after 0" means everything.
         let arrival = keys::epoch_key(&h.circle, self.db.generate_id()? + 1);
         let bytes = env.to_bytes();
-        let result = (&self.messages, &self.ids, &self.heads, &self.arrivals).transaction(
-            |(messages, ids, heads, arrivals)| {
-                if ids.get(id.as_bytes())?.is_some() {
-                    return Ok(Stored::Duplicate);
-                }
-                if messages.get(mkey)?.is_some() {
-                    return Ok(Stored::Conflict);
-                }
-                messages.insert(mkey.as_slice(), bytes)?;
-                ids.insert(id.as_bytes().as_slice(), mkey.as_slice())?;
-                arrivals.insert(arrival.as_slice(), id.as_bytes().as_slice())?;
-                // The head is the highest seq up to which nothing is missing.
-                let mut head = heads.get(akey)?.map(|v| seq_of(&v)).unwrap_or(0);
-                if h.seq == head + 1 {
+        let op = op.map(|op| {
+            let plain = Zeroizing::new(postcard::to_allocvec(op).expect("records always encode"));
+            self.data_key.seal(&Self::aad(&self.ops, &mkey), &plain)
+        });
+        let trees = (
+            &self.messages,
+            &self.ids,
+            &self.heads,
+            &self.arrivals,
+            &self.ops,
+        );
+        let result = trees.transaction(|(messages, ids, heads, arrivals, ops)| {
+            if ids.get(id.as_bytes())?.is_some() {
+                return Ok(Stored::Duplicate);
+            }
+            if messages.get(mkey)?.is_some() {
+                return Ok(Stored::Conflict);
+            }
+            messages.insert(mkey.as_slice(), bytes)?;
+            ids.insert(id.as_bytes().as_slice(), mkey.as_slice())?;
+            arrivals.insert(arrival.as_slice(), id.as_bytes().as_slice())?;
+            if let Some(op) = &op {
+                ops.insert(mkey.as_slice(), op.as_slice())?;
+            }
+            // The head is the highest seq up to which nothing is missing.
+            let mut head = heads.get(akey)?.map(|v| seq_of(&v)).unwrap_or(0);
+            if h.seq == head + 1 {
+                head += 1;
+                while messages
+                    .get(message_key(&h.circle, &h.author, head + 1))?
+                    .is_some()
+                {
                     head += 1;
-                    while messages
-                        .get(message_key(&h.circle, &h.author, head + 1))?
-                        .is_some()
-                    {
-                        head += 1;
-                    }
-                    heads.insert(akey.as_slice(), &head.to_be_bytes())?;
                 }
-                Ok::<_, ConflictableTransactionError<Error>>(Stored::New)
-            },
-        )?;
+                heads.insert(akey.as_slice(), &head.to_be_bytes())?;
+            }
+            Ok::<_, ConflictableTransactionError<Error>>(Stored::New)
+        })?;
         Ok(result)
     }
 
@@ -429,15 +445,17 @@ impl Store {
             .unwrap_or(0))
     }
 
-    /// `author`'s envelopes in `circle` with seq greater than `after`, in order.
-    pub fn envelopes_after(
+    /// `author`'s envelopes in `circle` with seq greater than `after` and at most `upto`, in
+    /// order.
+    pub fn envelopes_between(
         &self,
         circle: &CircleId,
         author: &MemberKey,
         after: u64,
+        upto: u64,
     ) -> impl Iterator<Item = Result<Vec<u8>>> + use<> {
         let start = message_key(circle, author, after.saturating_add(1));
-        let end = message_key(circle, author, u64::MAX);
+        let end = message_key(circle, author, upto);
         self.messages
             .range(start..=end)
             .map(|item| Ok(item?.1.to_vec()))
@@ -529,7 +547,7 @@ mod tests {
         let (_dir, store) = temp_store();
         let (author, key, circle) = one_author();
         store
-            .put_envelope(&envelope(&author, &key, circle, 1))
+            .put_envelope(&envelope(&author, &key, circle, 1), None)
             .unwrap();
         let arrivals: Vec<_> = store
             .arrivals_after(&circle, 0)
@@ -544,15 +562,15 @@ mod tests {
         let (_dir, store) = temp_store();
         let (author, key, circle) = one_author();
         store
-            .put_envelope(&envelope(&author, &key, circle, 2))
+            .put_envelope(&envelope(&author, &key, circle, 2), None)
             .unwrap();
         assert_eq!(store.head(&circle, &author.public()).unwrap(), 0);
         store
-            .put_envelope(&envelope(&author, &key, circle, 1))
+            .put_envelope(&envelope(&author, &key, circle, 1), None)
             .unwrap();
         assert_eq!(store.head(&circle, &author.public()).unwrap(), 2);
         let again = envelope(&author, &key, circle, 1);
-        assert_eq!(store.put_envelope(&again).unwrap(), Stored::Conflict);
+        assert_eq!(store.put_envelope(&again, None).unwrap(), Stored::Conflict);
     }
 
     #[test]
@@ -560,8 +578,8 @@ mod tests {
         let (_dir, store) = temp_store();
         let (author, key, circle) = one_author();
         let e = envelope(&author, &key, circle, 1);
-        assert_eq!(store.put_envelope(&e).unwrap(), Stored::New);
-        assert_eq!(store.put_envelope(&e).unwrap(), Stored::Duplicate);
+        assert_eq!(store.put_envelope(&e, None).unwrap(), Stored::New);
+        assert_eq!(store.put_envelope(&e, None).unwrap(), Stored::Duplicate);
         assert_eq!(store.message_count(&circle), 1);
         assert_eq!(store.arrivals_after(&circle, 0).count(), 1);
     }

@@ -1,0 +1,530 @@
+//! Deriving a circle's membership from its genesis and operations, in any arrival order.
+//!
+//! The rule (docs/PROTOCOL.md, "Membership"), in short:
+//!
+//! 1. **One order.** Each author's operations are taken in their sequence order; the authors'
+//!    chains are merged by (sent-at time, author key). The same set of operations always gives
+//!    the same order, whatever order it arrived in.
+//! 2. **Authority at that point.** Operations are applied one by one; each takes effect only if
+//!    its author had the right at that point (a member; an admin for most; see [`apply`]).
+//!    One that does not is kept in its author's chain but changes nothing.
+//! 3. **Removal cuts the chain.** A removal of X names the highest sequence number of X's that
+//!    the remover held (`upto`; for a leave, the leave itself). Every operation of X numbered
+//!    after that has no effect, wherever it falls in the order: X cannot act "concurrently"
+//!    with, or backdate around, its own removal. Because a cut can void a removal made by X,
+//!    the derivation repeats with the cuts of the previous pass until they no longer change.
+//! 4. **Seniority.** An admin can be removed or demoted only by a more senior admin (the founder
+//!    first, then admins in the order they were made admins). So two admins can never remove
+//!    each other: only the senior one's removal takes effect.
+//! 5. **Someone stays in charge.** If the last admin leaves, the longest-standing member
+//!    becomes admin.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use circle_crypto::{ExchangeKey, InviteId, MemberKey, MessageId};
+
+use super::{Genesis, InvitePolicy, JOIN_PROOF_DOMAIN, MAX_MEMBERS, Op, Profile};
+
+/// Most passes of the derivation (rule 3); it settles in one or two in practice.
+const MAX_PASSES: usize = 16;
+
+/// One operation as the derivation sees it: who, where in their chain, when, and what.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpEntry {
+    /// The author.
+    pub author: MemberKey,
+    /// Its sequence number in the author's chain.
+    pub seq: u64,
+    /// When the author sent it (unix ms, the author's clock).
+    pub at: u64,
+    /// The id of the message that carried it.
+    pub id: MessageId,
+    /// The operation.
+    pub op: Op,
+}
+
+/// A member's role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Role {
+    /// May admit, remove, grant and revoke admins (junior ones), set policy, rename.
+    Admin,
+    /// A member.
+    Member,
+}
+
+impl Role {
+    /// The word shown to people.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Member => "member",
+        }
+    }
+}
+
+/// One member as every node derives it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Member {
+    /// The member's key.
+    pub key: MemberKey,
+    /// Nickname in this circle.
+    pub name: String,
+    /// Where circle keys are sealed to.
+    pub exchange: ExchangeKey,
+    /// The peer id (bytes) of the member's node.
+    pub node: Vec<u8>,
+    /// Role.
+    pub role: Role,
+    /// Who let them in (none for the founder).
+    pub admitted_by: Option<MemberKey>,
+    /// Admin seniority: lower is more senior (the founder is 0). Meaningless for members.
+    pub rank: u64,
+    /// Position in the order members came in (the founder is 0).
+    pub joined: u64,
+}
+
+/// A member who left or was removed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Departed {
+    /// Their nickname.
+    pub name: String,
+    /// The peer id (bytes) of their node.
+    pub node: Vec<u8>,
+    /// Their messages numbered up to this stay; later ones are refused.
+    pub upto: u64,
+    /// Who removed them (themselves for a leave).
+    pub by: MemberKey,
+}
+
+/// An invite as the circle knows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InviteState {
+    /// Who made it.
+    pub issuer: MemberKey,
+    /// Its public signing key: a joiner signs its profile with the matching secret.
+    pub key: MemberKey,
+    /// Expiry, unix seconds.
+    pub expires_at: u64,
+    /// How many people it may let in.
+    pub uses: u32,
+    /// How many it has let in.
+    pub used: u32,
+    /// The node it is bound to, if any.
+    pub bound: Option<Vec<u8>>,
+    /// Whether it was revoked.
+    pub revoked: bool,
+}
+
+/// Why an invite cannot let someone in at `now`, in words for the joiner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InviteUnusable {
+    /// Revoked by its issuer or an admin.
+    Revoked,
+    /// Past its expiry.
+    Expired,
+    /// All uses spent.
+    UsedUp,
+    /// Bound to another node.
+    OtherNode,
+    /// Its issuer may no longer invite (left, removed, or the policy changed).
+    IssuerCannotInvite,
+}
+
+impl InviteUnusable {
+    /// What to tell the person holding the invite.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            InviteUnusable::Revoked => "this invite was revoked: ask for a new one",
+            InviteUnusable::Expired => "this invite has expired: ask for a new one",
+            InviteUnusable::UsedUp => "this invite has already been used: ask for a new one",
+            InviteUnusable::OtherNode => "this invite was made for another person's node",
+            InviteUnusable::IssuerCannotInvite => {
+                "whoever made this invite can no longer invite people: ask for a new one"
+            }
+        }
+    }
+}
+
+/// Everything derived about one circle.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Membership {
+    /// The circle's current name.
+    pub name: String,
+    /// Who may invite.
+    pub policy: InvitePolicy,
+    /// Invites, live or not.
+    pub invites: BTreeMap<InviteId, InviteState>,
+    /// The key epoch new messages are sealed under (0: the founding key).
+    pub current_epoch: u64,
+    /// Key epochs in the order they started.
+    epoch_order: Vec<u64>,
+    members: BTreeMap<MemberKey, Member>,
+    departed: BTreeMap<MemberKey, Departed>,
+    /// For each key epoch, the members it was sealed to.
+    holders: BTreeMap<u64, BTreeSet<MemberKey>>,
+    next_rank: u64,
+    next_joined: u64,
+}
+
+impl Membership {
+    /// Derives the membership from the genesis and operations, whatever their order.
+    pub fn derive(genesis: &Genesis, ops: &[OpEntry]) -> Membership {
+        let order = merge_order(ops);
+        let mut cuts = BTreeMap::new();
+        let mut state = Membership::apply_all(genesis, &order, &cuts);
+        for _ in 1..MAX_PASSES {
+            let next: BTreeMap<MemberKey, u64> =
+                state.departed.iter().map(|(k, d)| (*k, d.upto)).collect();
+            if next == cuts {
+                break;
+            }
+            cuts = next;
+            state = Membership::apply_all(genesis, &order, &cuts);
+        }
+        state
+    }
+
+    fn founded(genesis: &Genesis) -> Membership {
+        let f = &genesis.founder;
+        let mut members = BTreeMap::new();
+        members.insert(
+            f.member,
+            Member {
+                key: f.member,
+                name: f.name.clone(),
+                exchange: f.exchange,
+                node: f.node.clone(),
+                role: Role::Admin,
+                admitted_by: None,
+                rank: 0,
+                joined: 0,
+            },
+        );
+        Membership {
+            name: genesis.name.clone(),
+            policy: InvitePolicy::Admins,
+            invites: BTreeMap::new(),
+            current_epoch: 0,
+            epoch_order: vec![0],
+            members,
+            departed: BTreeMap::new(),
+            holders: BTreeMap::from([(0, BTreeSet::from([f.member]))]),
+            next_rank: 1,
+            next_joined: 1,
+        }
+    }
+
+    fn apply_all(
+        genesis: &Genesis,
+        order: &[&OpEntry],
+        cuts: &BTreeMap<MemberKey, u64>,
+    ) -> Membership {
+        let mut state = Membership::founded(genesis);
+        for entry in order {
+            if cuts
+                .get(&entry.author)
+                .is_some_and(|upto| entry.seq > *upto)
+            {
+                continue;
+            }
+            state.apply(genesis, entry);
+        }
+        state
+    }
+
+    /// Applies one operation if its author had the right to it at this point.
+    fn apply(&mut self, genesis: &Genesis, e: &OpEntry) {
+        let Some(author) = self.members.get(&e.author).cloned() else {
+            return;
+        };
+        let admin = author.role == Role::Admin;
+        match &e.op {
+            Op::Invite {
+                id,
+                key,
+                expires_at,
+                uses,
+                bound,
+            } => {
+                if self.may_invite(&e.author) && !self.invites.contains_key(id) {
+                    self.invites.insert(
+                        *id,
+                        InviteState {
+                            issuer: e.author,
+                            key: *key,
+                            expires_at: *expires_at,
+                            uses: *uses,
+                            used: 0,
+                            bound: bound.clone(),
+                            revoked: false,
+                        },
+                    );
+                }
+            }
+            Op::RevokeInvite { id } => {
+                if let Some(invite) = self.invites.get_mut(id)
+                    && (invite.issuer == e.author || admin)
+                {
+                    invite.revoked = true;
+                }
+            }
+            Op::Admit {
+                profile,
+                invite,
+                proof,
+                epochs,
+            } => {
+                let Ok(p) = Profile::open(profile) else {
+                    return;
+                };
+                if p.circle != genesis.circle
+                    || self.members.contains_key(&p.member)
+                    || self.departed.contains_key(&p.member)
+                    || self.members.len() >= MAX_MEMBERS
+                    || !self.may_invite(&e.author)
+                    || self.invite_unusable(invite, &p.node, e.at / 1000).is_some()
+                {
+                    return;
+                }
+                let Some(state) = self.invites.get_mut(invite) else {
+                    return;
+                };
+                if state.key.verify(JOIN_PROOF_DOMAIN, profile, proof).is_err() {
+                    return;
+                }
+                state.used += 1;
+                for epoch in epochs {
+                    if let Some(holders) = self.holders.get_mut(epoch)
+                        && holders.contains(&e.author)
+                    {
+                        holders.insert(p.member);
+                    }
+                }
+                let joined = self.next_joined;
+                self.next_joined += 1;
+                self.members.insert(
+                    p.member,
+                    Member {
+                        key: p.member,
+                        name: p.name,
+                        exchange: p.exchange,
+                        node: p.node,
+                        role: Role::Member,
+                        admitted_by: Some(e.author),
+                        rank: u64::MAX,
+                        joined,
+                    },
+                );
+            }
+            Op::Remove { member, upto } => {
+                if admin && *member != e.author && self.outranks(&e.author, member) {
+                    self.depart(member, *upto, e.author);
+                }
+            }
+            Op::Leave => self.depart(&e.author, e.seq, e.author),
+            Op::Grant { member } => {
+                if admin
+                    && let Some(m) = self.members.get_mut(member)
+                    && m.role == Role::Member
+                {
+                    m.role = Role::Admin;
+                    m.rank = self.next_rank;
+                    self.next_rank += 1;
+                }
+            }
+            Op::Revoke { member } => {
+                let allowed = admin
+                    && (self.outranks(&e.author, member)
+                        || (*member == e.author && self.admins() > 1));
+                if allowed && let Some(m) = self.members.get_mut(member) {
+                    m.role = Role::Member;
+                    m.rank = u64::MAX;
+                }
+            }
+            Op::Policy { invites } => {
+                if admin {
+                    self.policy = *invites;
+                }
+            }
+            Op::Rename { name } => {
+                if admin {
+                    self.name = name.clone();
+                }
+            }
+            Op::Rekey { epoch, keys } => {
+                let recipients: BTreeSet<MemberKey> = keys.iter().map(|(m, _)| *m).collect();
+                if !self.holders.contains_key(epoch)
+                    && recipients.iter().all(|m| self.members.contains_key(m))
+                {
+                    self.holders.insert(*epoch, recipients);
+                    self.current_epoch = *epoch;
+                    self.epoch_order.push(*epoch);
+                }
+            }
+        }
+    }
+
+    /// Whether admin `by` is more senior than `target`, who must be a member. Anyone outranks
+    /// a plain member.
+    fn outranks(&self, by: &MemberKey, target: &MemberKey) -> bool {
+        match (self.members.get(by), self.members.get(target)) {
+            (Some(b), Some(t)) => t.role == Role::Member || b.rank < t.rank,
+            _ => false,
+        }
+    }
+
+    fn admins(&self) -> usize {
+        self.members
+            .values()
+            .filter(|m| m.role == Role::Admin)
+            .count()
+    }
+
+    fn depart(&mut self, who: &MemberKey, upto: u64, by: MemberKey) {
+        let Some(m) = self.members.remove(who) else {
+            return;
+        };
+        self.departed.insert(
+            *who,
+            Departed {
+                name: m.name,
+                node: m.node,
+                upto,
+                by,
+            },
+        );
+        if self.admins() == 0
+            && let Some(next) = self.members.values_mut().min_by_key(|m| m.joined)
+        {
+            next.role = Role::Admin;
+            next.rank = self.next_rank;
+            self.next_rank += 1;
+        }
+    }
+
+    /// Why `invite` cannot admit the node `node` at `now_secs`, or `None` if it can.
+    /// An unknown invite is reported as revoked.
+    pub fn invite_unusable(
+        &self,
+        invite: &InviteId,
+        node: &[u8],
+        now_secs: u64,
+    ) -> Option<InviteUnusable> {
+        let Some(i) = self.invites.get(invite) else {
+            return Some(InviteUnusable::Revoked);
+        };
+        if i.revoked {
+            Some(InviteUnusable::Revoked)
+        } else if now_secs >= i.expires_at {
+            Some(InviteUnusable::Expired)
+        } else if i.used >= i.uses {
+            Some(InviteUnusable::UsedUp)
+        } else if i.bound.as_ref().is_some_and(|b| b.as_slice() != node) {
+            Some(InviteUnusable::OtherNode)
+        } else if !self.may_invite(&i.issuer) {
+            Some(InviteUnusable::IssuerCannotInvite)
+        } else {
+            None
+        }
+    }
+
+    /// Whether `key` may invite under the circle's policy.
+    pub fn may_invite(&self, key: &MemberKey) -> bool {
+        self.members
+            .get(key)
+            .is_some_and(|m| m.role == Role::Admin || self.policy == InvitePolicy::Members)
+    }
+
+    /// Whether `key` is a current member.
+    pub fn contains(&self, key: &MemberKey) -> bool {
+        self.members.contains_key(key)
+    }
+
+    /// One current member.
+    pub fn get(&self, key: &MemberKey) -> Option<&Member> {
+        self.members.get(key)
+    }
+
+    /// A member who left or was removed.
+    pub fn departed(&self, key: &MemberKey) -> Option<&Departed> {
+        self.departed.get(key)
+    }
+
+    /// Everyone who left or was removed.
+    pub fn all_departed(&self) -> impl Iterator<Item = (&MemberKey, &Departed)> {
+        self.departed.iter()
+    }
+
+    /// Whether a message numbered `seq` by `author` counts: a current member's, or one a
+    /// departed member wrote before their cut.
+    pub fn counts(&self, author: &MemberKey, seq: u64) -> bool {
+        self.members.contains_key(author)
+            || self.departed.get(author).is_some_and(|d| seq <= d.upto)
+    }
+
+    /// Current members, ordered by key.
+    pub fn iter(&self) -> impl Iterator<Item = &Member> {
+        self.members.values()
+    }
+
+    /// How many current members.
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    /// Whether there are no members (only after everyone left).
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    /// The members key epoch `epoch` was sealed to (or handed to on admission).
+    pub fn holders(&self, epoch: u64) -> Option<&BTreeSet<MemberKey>> {
+        self.holders.get(&epoch)
+    }
+
+    /// Key epochs in the order they started, the founding one (0) first.
+    pub fn epochs(&self) -> impl DoubleEndedIterator<Item = u64> + '_ {
+        self.epoch_order.iter().copied()
+    }
+
+    /// Whether the current key must be replaced before anything new is sealed under it: it was
+    /// given to someone who is no longer a member, or a member never received it.
+    pub fn needs_rekey(&self) -> bool {
+        match self.holders.get(&self.current_epoch) {
+            Some(holders) => {
+                holders.iter().any(|h| !self.members.contains_key(h))
+                    || self.members.keys().any(|m| !holders.contains(m))
+            }
+            None => true,
+        }
+    }
+}
+
+/// The one order every node applies operations in: each author's chain in sequence order,
+/// chains merged by (sent-at, author). Duplicates (same author and sequence) count once.
+fn merge_order(ops: &[OpEntry]) -> Vec<&OpEntry> {
+    let mut chains: BTreeMap<MemberKey, Vec<&OpEntry>> = BTreeMap::new();
+    for e in ops {
+        chains.entry(e.author).or_default().push(e);
+    }
+    let mut chains: BTreeMap<MemberKey, VecDeque<&OpEntry>> = chains
+        .into_iter()
+        .map(|(author, mut chain)| {
+            chain.sort_by_key(|e| (e.seq, e.id));
+            chain.dedup_by_key(|e| e.seq);
+            (author, chain.into())
+        })
+        .collect();
+    let mut order = Vec::with_capacity(ops.len());
+    loop {
+        let next = chains
+            .iter()
+            .filter_map(|(author, chain)| chain.front().map(|e| (e.at, *author)))
+            .min();
+        let Some((_, author)) = next else { break };
+        if let Some(e) = chains.get_mut(&author).and_then(VecDeque::pop_front) {
+            order.push(e);
+        }
+    }
+    order
+}

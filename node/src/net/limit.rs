@@ -1,0 +1,100 @@
+//! Per-author rate limits on gossip, so one member flooding the circle cannot crowd out
+//! everyone else or make other nodes hold an unbounded backlog.
+//!
+//! A token bucket per (circle, author), kept only for current members (so strangers cannot
+//! grow the table): `rate` messages a second on average, bursts of up to `burst`. Messages over
+//! the limit are dropped from gossip (never stored from it); sync, which this node paces
+//! itself, still brings them later.
+
+use std::{
+    collections::HashMap,
+    time::{Duration, Instant},
+};
+
+use circle_crypto::{CircleId, MemberKey};
+
+/// Token buckets for authors.
+pub struct Limiter {
+    rate: f64,
+    burst: f64,
+    buckets: HashMap<(CircleId, MemberKey), (f64, Instant)>,
+}
+
+impl Limiter {
+    /// `rate` messages a second, bursts of `burst`.
+    pub fn new(rate: u32, burst: u32) -> Limiter {
+        Limiter {
+            rate: f64::from(rate.max(1)),
+            burst: f64::from(burst.max(1)),
+            buckets: HashMap::new(),
+        }
+    }
+
+    /// Takes one message by `author` at `now`; false if over the limit.
+    pub fn allow(&mut self, circle: CircleId, author: MemberKey, now: Instant) -> bool {
+        let (tokens, last) = self
+            .buckets
+            .entry((circle, author))
+            .or_insert((self.burst, now));
+        let refill = now.saturating_duration_since(*last).as_secs_f64() * self.rate;
+        *tokens = (*tokens + refill).min(self.burst);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Forgets buckets that have been full for a while (their authors are quiet).
+    pub fn prune(&mut self, now: Instant) {
+        let full_after = Duration::from_secs_f64(self.burst / self.rate);
+        self.buckets
+            .retain(|_, (_, last)| now.saturating_duration_since(*last) < full_after);
+    }
+
+    /// How many authors are tracked.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.buckets.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use circle_crypto::MemberSecret;
+
+    #[test]
+    fn a_burst_passes_then_the_rate_holds_and_others_are_not_affected() {
+        let mut limiter = Limiter::new(10, 5);
+        let (circle, flooder, other) = (
+            CircleId::random(),
+            MemberSecret::generate().public(),
+            MemberSecret::generate().public(),
+        );
+        let t0 = Instant::now();
+        let passed = (0..100)
+            .filter(|_| limiter.allow(circle, flooder, t0))
+            .count();
+        assert_eq!(passed, 5, "only the burst passes at once");
+        assert!(
+            limiter.allow(circle, other, t0),
+            "another author is not held back"
+        );
+        // A second later, about `rate` more.
+        let t1 = t0 + Duration::from_secs(1);
+        let passed = (0..100)
+            .filter(|_| limiter.allow(circle, flooder, t1))
+            .count();
+        assert_eq!(passed, 5, "refill is capped at the burst");
+        let t2 = t1 + Duration::from_millis(300);
+        let passed = (0..100)
+            .filter(|_| limiter.allow(circle, flooder, t2))
+            .count();
+        assert_eq!(passed, 3);
+        limiter.prune(t2 + Duration::from_secs(60));
+        assert_eq!(limiter.len(), 0, "quiet authors are forgotten");
+    }
+}
