@@ -45,6 +45,9 @@ impl std::fmt::Debug for ApiInfo {
     }
 }
 
+/// How long `init` waits to reopen the store it just wrote.
+const INIT_REOPEN_WAIT: Duration = Duration::from_secs(10);
+
 /// A node's home directory.
 #[derive(Clone, Debug)]
 pub struct Home {
@@ -119,7 +122,9 @@ impl Home {
         fs::rename(&building, self.store_dir())
             .map_err(|e| Error::io(format!("cannot finish setting up {}", self.display()), e))?;
         sync_dir(&self.dir);
-        self.open(passphrase, Duration::ZERO, |_| {})
+        // sled lets go of its lock file a moment after the handle is dropped (its background
+        // thread holds it too), so opening again may have to wait briefly.
+        self.open(passphrase, INIT_REOPEN_WAIT, |_| {})
     }
 
     /// Opens the store, waiting up to `wait` for another process that holds it. `on_wait` is

@@ -150,6 +150,11 @@ impl CircleState {
         }))
     }
 
+    /// Whether this node still talks to the circle: its member is in it, or left it.
+    fn takes_part(&self) -> bool {
+        matches!(self.standing(), "admin" | "member" | "left")
+    }
+
     fn rederive(&mut self) {
         self.members = Membership::derive(&self.genesis, &self.ops);
     }
@@ -302,23 +307,26 @@ impl Circles {
         })
     }
 
-    /// The circles this node's member is still in, with their gossip topics.
+    /// The circles this node takes part in, with their gossip topics: those its member is
+    /// in, and those it left (until the others know it left, they are the ones that must hear
+    /// it from this node; they close the connections then). Not those it was removed from.
     pub fn topics(&self) -> Result<Vec<(CircleId, String)>> {
         self.read(|s| {
             s.iter()
-                .filter(|(_, c)| c.members.contains(&c.me.public()))
+                .filter(|(_, c)| c.takes_part())
                 .map(|(id, _)| (*id, circle_crypto::topic_for(id)))
                 .collect()
         })
     }
 
-    /// The peer ids (bytes) of the nodes of every current member of every circle this node is
-    /// still in, its own excluded: the only nodes it keeps connections with.
+    /// The peer ids (bytes) of the nodes of every current member of every circle this node
+    /// takes part in (see [`Circles::topics`]), its own excluded: the only nodes it keeps
+    /// connections with.
     pub fn member_nodes(&self) -> Result<HashSet<Vec<u8>>> {
         let own = &self.inner.node;
         self.read(|s| {
             s.values()
-                .filter(|c| c.members.contains(&c.me.public()))
+                .filter(|c| c.takes_part())
                 .flat_map(|c| c.members.iter().map(|m| m.node.clone()))
                 .filter(|n| n != own)
                 .collect()

@@ -59,10 +59,11 @@ impl Circles {
                 &req.proof,
             )
             .is_ok();
-        // Served only to current members, by a node whose own member is still in the circle.
+        // Served only to current members, by a node that takes part (a node that left still
+        // answers, so its leave reaches the circle; one that was removed does not).
         let served = self.read(|s| {
             s.get(&req.circle)
-                .map(|c| c.members.contains(&req.member) && c.members.contains(&c.me.public()))
+                .map(|c| c.members.contains(&req.member) && c.takes_part())
         })?;
         if !proven || served != Some(true) {
             return refuse(NOT_SERVED);

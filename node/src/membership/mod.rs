@@ -12,6 +12,8 @@
 
 mod derive;
 mod ops;
+#[cfg(test)]
+mod tests;
 
 pub use derive::{Departed, InviteState, Member, Membership, OpEntry, Role};
 pub use ops::{InvitePolicy, JOIN_PROOF_DOMAIN, MAX_MEMBERS, Op};

@@ -325,10 +325,13 @@ impl EventLoop {
         let gone = self.swarm.behaviour_mut().gate.set_members(members);
         for peer in gone {
             info!(%peer, "closing connections to a node that is no longer a member's");
-            self.swarm.behaviour_mut().gossipsub.blacklist_peer(&peer);
             self.proven.remove(&peer);
             self.identified.remove(&peer);
-            let _ = self.swarm.disconnect_peer_id(peer);
+            // Not at once: what was just published (the removal itself, the new key) is still
+            // on its way out. New connections from it are refused already.
+            if self.swarm.is_connected(&peer) {
+                self.probation.insert(peer, Instant::now() + REFUSED_GRACE);
+            }
         }
         let mine: HashMap<_, _> = self
             .circles

@@ -1,0 +1,856 @@
+//! The derivation rule, one story per clause, then properties over random histories.
+//!
+//! Every record here is real: genesis, profiles, invite keys and join proofs are signed, so
+//! the tests go through the same checks as operations from the network.
+
+use std::collections::BTreeMap;
+
+use circle_crypto::{InviteSecret, MessageId};
+use proptest::prelude::*;
+
+use super::derive::InviteUnusable;
+use super::*;
+
+/// One second, in the milliseconds operations are dated in.
+const SEC: u64 = 1000;
+
+struct Person {
+    name: &'static str,
+    secret: MemberSecret,
+}
+
+impl Person {
+    /// Deterministic keys, so a failing case reads the same every run.
+    fn new(name: &'static str, seed: u8) -> Person {
+        Person {
+            name,
+            secret: MemberSecret::from_bytes(&[seed; 64]).unwrap(),
+        }
+    }
+
+    fn key(&self) -> MemberKey {
+        self.secret.public()
+    }
+
+    fn node(&self) -> Vec<u8> {
+        format!("node of {}", self.name).into_bytes()
+    }
+}
+
+fn people() -> [Person; 5] {
+    [
+        Person::new("alice", 1),
+        Person::new("bob", 2),
+        Person::new("carol", 3),
+        Person::new("dave", 4),
+        Person::new("erin", 5),
+    ]
+}
+
+/// Any distinct id will do; a hash of the entry also makes equal entries share one.
+fn message_id(author: &MemberKey, seq: u64, at: u64, op: &Op) -> MessageId {
+    let bytes = postcard::to_allocvec(&(author, seq, at, op)).unwrap();
+    MessageId::from_bytes(blake3::hash(&bytes).as_bytes()).unwrap()
+}
+
+fn entry(author: &MemberKey, seq: u64, at: u64, op: Op) -> OpEntry {
+    OpEntry {
+        author: *author,
+        seq,
+        at,
+        id: message_id(author, seq, at, &op),
+        op,
+    }
+}
+
+/// A circle founded by its first argument, and the operations written in it so far.
+struct Circle {
+    genesis: Genesis,
+    ops: Vec<OpEntry>,
+    seqs: BTreeMap<MemberKey, u64>,
+}
+
+impl Circle {
+    fn found(founder: &Person) -> Circle {
+        let wire = Genesis::create(&founder.secret, "Tuesday", founder.name, &founder.node(), 0);
+        Circle {
+            genesis: Genesis::open(&wire.unwrap()).unwrap(),
+            ops: Vec::new(),
+            seqs: BTreeMap::new(),
+        }
+    }
+
+    /// Appends `op` to `author`'s chain, sent at `at` (ms); returns its sequence number.
+    fn post(&mut self, author: &Person, at: u64, op: Op) -> u64 {
+        let seq = self.seqs.entry(author.key()).or_default();
+        *seq += 1;
+        self.ops.push(entry(&author.key(), *seq, at, op));
+        *seq
+    }
+
+    /// Registers an invite: one use, unbound, an hour from `at`.
+    fn invite(&mut self, by: &Person, at: u64) -> InviteSecret {
+        self.invite_with(by, at, 1, at / SEC + 3600, None)
+    }
+
+    fn invite_with(
+        &mut self,
+        by: &Person,
+        at: u64,
+        uses: u32,
+        expires_at: u64,
+        bound: Option<Vec<u8>>,
+    ) -> InviteSecret {
+        let secret = InviteSecret::generate();
+        let op = Op::Invite {
+            id: secret.id(),
+            key: secret.join_key().public(),
+            expires_at,
+            uses,
+            bound,
+        };
+        self.post(by, at, op);
+        secret
+    }
+
+    /// What `who`'s join request through `invite` turns into, handing over `epochs`.
+    fn admission(&self, who: &Person, invite: &InviteSecret, epochs: Vec<u64>) -> Op {
+        let profile =
+            Profile::sign(&who.secret, self.genesis.circle, who.name, &who.node()).unwrap();
+        Op::Admit {
+            proof: invite.join_key().sign(JOIN_PROOF_DOMAIN, &profile),
+            profile,
+            invite: invite.id(),
+            epochs,
+        }
+    }
+
+    /// `by` admits `who` through `invite`, handing over every key epoch so far.
+    fn admit(&mut self, by: &Person, who: &Person, invite: &InviteSecret, at: u64) -> u64 {
+        let epochs = self.derive().epochs().collect();
+        let op = self.admission(who, invite, epochs);
+        self.post(by, at, op)
+    }
+
+    /// `by` invites and admits `who`, both at `at`.
+    fn join(&mut self, by: &Person, who: &Person, at: u64) -> u64 {
+        let invite = self.invite(by, at);
+        self.admit(by, who, &invite, at)
+    }
+
+    fn derive(&self) -> Membership {
+        Membership::derive(&self.genesis, &self.ops)
+    }
+}
+
+fn role(m: &Membership, who: &Person) -> Option<Role> {
+    m.get(&who.key()).map(|m| m.role)
+}
+
+fn rekey(epoch: u64, to: &[&Person]) -> Op {
+    Op::Rekey {
+        epoch,
+        keys: to.iter().map(|p| (p.key(), vec![7; 80])).collect(),
+    }
+}
+
+#[test]
+fn the_founder_starts_alone_as_admin() {
+    let [alice, bob, ..] = people();
+    let circle = Circle::found(&alice);
+    let m = circle.derive();
+    assert_eq!(m.len(), 1);
+    assert_eq!(role(&m, &alice), Some(Role::Admin));
+    assert_eq!(m.get(&alice.key()).unwrap().rank, 0);
+    assert_eq!(m.name, "Tuesday");
+    assert_eq!(m.policy, InvitePolicy::Admins);
+    assert_eq!(m.current_epoch, 0);
+    assert!(!m.contains(&bob.key()));
+    assert!(!m.needs_rekey());
+}
+
+#[test]
+fn an_admin_admits_through_a_registered_invite() {
+    let [alice, bob, ..] = people();
+    let mut circle = Circle::found(&alice);
+    let invite = circle.invite(&alice, SEC);
+    circle.admit(&alice, &bob, &invite, 2 * SEC);
+    let m = circle.derive();
+    let b = m.get(&bob.key()).unwrap();
+    assert_eq!((b.name.as_str(), b.role), ("bob", Role::Member));
+    assert_eq!(b.admitted_by, Some(alice.key()));
+    assert_eq!(b.node, bob.node());
+    assert_eq!(b.joined, 1);
+    assert_eq!(m.invites[&invite.id()].used, 1);
+}
+
+#[test]
+fn an_admission_without_a_registered_invite_or_with_a_wrong_proof_has_no_effect() {
+    let [alice, bob, carol, ..] = people();
+    let mut circle = Circle::found(&alice);
+    let unregistered = InviteSecret::generate();
+    let op = circle.admission(&bob, &unregistered, vec![0]);
+    circle.post(&alice, SEC, op);
+
+    let invite = circle.invite(&alice, SEC);
+    let Op::Admit { proof, .. } = circle.admission(&carol, &invite, vec![0]) else {
+        unreachable!()
+    };
+    let Op::Admit { profile, .. } = circle.admission(&bob, &invite, vec![0]) else {
+        unreachable!()
+    };
+    let forged = Op::Admit {
+        profile,
+        invite: invite.id(),
+        proof, // signed over carol's profile, not bob's
+        epochs: vec![0],
+    };
+    circle.post(&alice, 2 * SEC, forged);
+    let m = circle.derive();
+    assert_eq!(m.len(), 1);
+    assert_eq!(m.invites[&invite.id()].used, 0);
+}
+
+#[test]
+fn a_profile_for_another_circle_is_not_admitted() {
+    let [alice, bob, ..] = people();
+    let mut circle = Circle::found(&alice);
+    let elsewhere = Circle::found(&alice);
+    let invite = circle.invite(&alice, SEC);
+    let op = elsewhere.admission(&bob, &invite, vec![0]);
+    circle.post(&alice, 2 * SEC, op);
+    assert!(!circle.derive().contains(&bob.key()));
+}
+
+#[test]
+fn a_plain_member_cannot_admit_remove_grant_set_policy_or_rename() {
+    let [alice, bob, carol, dave, ..] = people();
+    let mut circle = Circle::found(&alice);
+    circle.join(&alice, &bob, SEC);
+    circle.join(&alice, &carol, SEC);
+    let before = circle.derive();
+
+    let admins_invite = circle.invite(&alice, 2 * SEC);
+    circle.admit(&bob, &dave, &admins_invite, 3 * SEC);
+    let bobs_invite = circle.invite(&bob, 3 * SEC);
+    circle.admit(&alice, &dave, &bobs_invite, 3 * SEC);
+    circle.post(
+        &bob,
+        4 * SEC,
+        Op::Remove {
+            member: carol.key(),
+            upto: 0,
+        },
+    );
+    circle.post(
+        &bob,
+        4 * SEC,
+        Op::Grant {
+            member: carol.key(),
+        },
+    );
+    circle.post(&bob, 4 * SEC, Op::Grant { member: bob.key() });
+    circle.post(
+        &bob,
+        4 * SEC,
+        Op::Revoke {
+            member: alice.key(),
+        },
+    );
+    let policy = Op::Policy {
+        invites: InvitePolicy::Members,
+    };
+    circle.post(&bob, 4 * SEC, policy);
+    circle.post(
+        &bob,
+        4 * SEC,
+        Op::Rename {
+            name: "Bob's".into(),
+        },
+    );
+
+    let m = circle.derive();
+    assert!(!m.contains(&dave.key()));
+    assert!(!m.invites.contains_key(&bobs_invite.id()));
+    assert_eq!(m.invites[&admins_invite.id()].used, 0);
+    assert!(m.contains(&carol.key()));
+    assert_eq!(role(&m, &alice), Some(Role::Admin));
+    assert_eq!(role(&m, &bob), Some(Role::Member));
+    assert_eq!(role(&m, &carol), Some(Role::Member));
+    assert_eq!(m.policy, InvitePolicy::Admins);
+    assert_eq!(m.name, "Tuesday");
+    assert_eq!(
+        m.iter().collect::<Vec<_>>(),
+        before.iter().collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn an_admin_sets_the_policy_renames_and_grants() {
+    let [alice, bob, ..] = people();
+    let mut circle = Circle::found(&alice);
+    circle.join(&alice, &bob, SEC);
+    circle.post(
+        &alice,
+        2 * SEC,
+        Op::Policy {
+            invites: InvitePolicy::Members,
+        },
+    );
+    circle.post(
+        &alice,
+        2 * SEC,
+        Op::Rename {
+            name: "Thursday".into(),
+        },
+    );
+    circle.post(&alice, 2 * SEC, Op::Grant { member: bob.key() });
+    let m = circle.derive();
+    assert_eq!(m.policy, InvitePolicy::Members);
+    assert_eq!(m.name, "Thursday");
+    assert_eq!(role(&m, &bob), Some(Role::Admin));
+    assert_eq!(m.get(&bob.key()).unwrap().rank, 1);
+}
+
+#[test]
+fn policy_members_lets_members_invite_and_admit() {
+    let [alice, bob, carol, dave, ..] = people();
+    let mut circle = Circle::found(&alice);
+    circle.join(&alice, &bob, SEC);
+    circle.post(
+        &alice,
+        2 * SEC,
+        Op::Policy {
+            invites: InvitePolicy::Members,
+        },
+    );
+    circle.join(&bob, &carol, 3 * SEC);
+    let admins_invite = circle.invite(&alice, 3 * SEC);
+    circle.admit(&carol, &dave, &admins_invite, 4 * SEC);
+    let m = circle.derive();
+    assert_eq!(m.get(&carol.key()).unwrap().admitted_by, Some(bob.key()));
+    assert_eq!(m.get(&dave.key()).unwrap().admitted_by, Some(carol.key()));
+    assert_eq!(role(&m, &carol), Some(Role::Member));
+}
+
+#[test]
+fn an_invite_expires_by_the_time_of_the_admission() {
+    let [alice, bob, carol, ..] = people();
+    let mut circle = Circle::found(&alice);
+    let invite = circle.invite_with(&alice, SEC, 2, 100, None);
+    circle.admit(&alice, &bob, &invite, 100 * SEC - 1);
+    circle.admit(&alice, &carol, &invite, 100 * SEC);
+    let m = circle.derive();
+    assert!(m.contains(&bob.key()));
+    assert!(!m.contains(&carol.key()));
+    assert_eq!(
+        m.invite_unusable(&invite.id(), &carol.node(), 100),
+        Some(InviteUnusable::Expired)
+    );
+}
+
+#[test]
+fn an_invite_admits_only_as_many_as_its_uses() {
+    let [alice, bob, carol, dave, ..] = people();
+    let mut circle = Circle::found(&alice);
+    let invite = circle.invite_with(&alice, SEC, 2, 3600, None);
+    for who in [&bob, &carol, &dave] {
+        circle.admit(&alice, who, &invite, 2 * SEC);
+    }
+    let m = circle.derive();
+    assert!(m.contains(&bob.key()) && m.contains(&carol.key()));
+    assert!(!m.contains(&dave.key()));
+    assert_eq!(m.invites[&invite.id()].used, 2);
+    assert_eq!(
+        m.invite_unusable(&invite.id(), &dave.node(), 2),
+        Some(InviteUnusable::UsedUp)
+    );
+}
+
+#[test]
+fn a_revoked_invite_admits_no_one() {
+    let [alice, bob, ..] = people();
+    let mut circle = Circle::found(&alice);
+    let invite = circle.invite(&alice, SEC);
+    circle.post(&alice, 2 * SEC, Op::RevokeInvite { id: invite.id() });
+    circle.admit(&alice, &bob, &invite, 3 * SEC);
+    let m = circle.derive();
+    assert!(!m.contains(&bob.key()));
+    assert!(m.invites[&invite.id()].revoked);
+}
+
+#[test]
+fn only_the_issuer_or_an_admin_can_revoke_an_invite() {
+    let [alice, bob, carol, ..] = people();
+    let mut circle = Circle::found(&alice);
+    circle.join(&alice, &bob, SEC);
+    circle.join(&alice, &carol, SEC);
+    circle.post(
+        &alice,
+        2 * SEC,
+        Op::Policy {
+            invites: InvitePolicy::Members,
+        },
+    );
+    let bobs = circle.invite(&bob, 3 * SEC);
+    let carols = circle.invite(&carol, 3 * SEC);
+    let carols_second = circle.invite(&carol, 3 * SEC);
+    circle.post(&carol, 4 * SEC, Op::RevokeInvite { id: bobs.id() });
+    circle.post(&carol, 4 * SEC, Op::RevokeInvite { id: carols.id() });
+    circle.post(
+        &alice,
+        4 * SEC,
+        Op::RevokeInvite {
+            id: carols_second.id(),
+        },
+    );
+    let m = circle.derive();
+    assert!(!m.invites[&bobs.id()].revoked);
+    assert!(m.invites[&carols.id()].revoked);
+    assert!(m.invites[&carols_second.id()].revoked);
+}
+
+#[test]
+fn a_bound_invite_admits_only_its_node() {
+    let [alice, bob, carol, ..] = people();
+    let mut circle = Circle::found(&alice);
+    let invite = circle.invite_with(&alice, SEC, 2, 3600, Some(bob.node()));
+    circle.admit(&alice, &carol, &invite, 2 * SEC);
+    circle.admit(&alice, &bob, &invite, 2 * SEC);
+    let m = circle.derive();
+    assert!(m.contains(&bob.key()));
+    assert!(!m.contains(&carol.key()));
+    assert_eq!(
+        m.invite_unusable(&invite.id(), &carol.node(), 2),
+        Some(InviteUnusable::OtherNode)
+    );
+}
+
+#[test]
+fn an_invite_from_a_member_who_lost_the_right_no_longer_admits() {
+    let [alice, bob, carol, dave, erin] = people();
+    let mut circle = Circle::found(&alice);
+    circle.join(&alice, &bob, SEC);
+    circle.join(&alice, &carol, SEC);
+    // Bob invites while members may; then the policy changes.
+    circle.post(
+        &alice,
+        2 * SEC,
+        Op::Policy {
+            invites: InvitePolicy::Members,
+        },
+    );
+    let bobs = circle.invite(&bob, 3 * SEC);
+    circle.post(
+        &alice,
+        4 * SEC,
+        Op::Policy {
+            invites: InvitePolicy::Admins,
+        },
+    );
+    circle.admit(&alice, &dave, &bobs, 5 * SEC);
+    // Carol invites as an admin; then she is demoted.
+    circle.post(
+        &alice,
+        5 * SEC,
+        Op::Grant {
+            member: carol.key(),
+        },
+    );
+    let carols = circle.invite(&carol, 6 * SEC);
+    circle.post(
+        &alice,
+        7 * SEC,
+        Op::Revoke {
+            member: carol.key(),
+        },
+    );
+    circle.admit(&alice, &erin, &carols, 8 * SEC);
+
+    let m = circle.derive();
+    assert!(!m.contains(&dave.key()));
+    assert!(!m.contains(&erin.key()));
+    for invite in [&bobs, &carols] {
+        assert_eq!(
+            m.invite_unusable(&invite.id(), b"any", 9),
+            Some(InviteUnusable::IssuerCannotInvite)
+        );
+    }
+}
+
+#[test]
+fn a_removed_member_cannot_be_admitted_again() {
+    let [alice, bob, ..] = people();
+    let mut circle = Circle::found(&alice);
+    circle.join(&alice, &bob, SEC);
+    circle.post(
+        &alice,
+        2 * SEC,
+        Op::Remove {
+            member: bob.key(),
+            upto: 0,
+        },
+    );
+    circle.join(&alice, &bob, 3 * SEC);
+    let m = circle.derive();
+    assert!(!m.contains(&bob.key()));
+    assert_eq!(m.departed(&bob.key()).unwrap().by, alice.key());
+}
+
+#[test]
+fn a_removed_members_later_operations_have_no_effect_even_when_backdated() {
+    let [alice, bob, ..] = people();
+    let mut circle = Circle::found(&alice);
+    circle.join(&alice, &bob, SEC);
+    circle.post(&alice, SEC, Op::Grant { member: bob.key() });
+    let kept = circle.post(
+        &bob,
+        2 * SEC,
+        Op::Rename {
+            name: "Before".into(),
+        },
+    );
+    circle.post(
+        &alice,
+        10 * SEC,
+        Op::Remove {
+            member: bob.key(),
+            upto: kept,
+        },
+    );
+    // Written after the removal (bob's chain), dated before it (bob's clock).
+    let cut = circle.post(
+        &bob,
+        3 * SEC,
+        Op::Rename {
+            name: "Backdated".into(),
+        },
+    );
+    let m = circle.derive();
+    assert_eq!(m.name, "Before");
+    assert!(!m.contains(&bob.key()));
+    assert_eq!(m.departed(&bob.key()).unwrap().upto, kept);
+    assert!(m.counts(&bob.key(), kept));
+    assert!(!m.counts(&bob.key(), cut));
+}
+
+#[test]
+fn a_removal_racing_an_admission_by_the_removed_admin_voids_the_admission() {
+    let [alice, bob, carol, dave, ..] = people();
+    let mut circle = Circle::found(&alice);
+    circle.join(&alice, &bob, SEC);
+    circle.post(&alice, SEC, Op::Grant { member: bob.key() });
+    let invite = circle.invite(&bob, 2 * SEC);
+    let held = circle.seqs[&bob.key()];
+    circle.post(
+        &alice,
+        5 * SEC,
+        Op::Remove {
+            member: bob.key(),
+            upto: held,
+        },
+    );
+    // Bob admits carol before alice's removal reached him (and dated earlier than it).
+    circle.admit(&bob, &carol, &invite, 4 * SEC);
+    let m = circle.derive();
+    assert!(!m.contains(&bob.key()));
+    assert!(!m.contains(&carol.key()));
+    assert_eq!(m.invites[&invite.id()].used, 0);
+
+    // Had alice held the admission when removing bob, it would stand.
+    let mut circle = Circle::found(&alice);
+    circle.join(&alice, &bob, SEC);
+    circle.post(&alice, SEC, Op::Grant { member: bob.key() });
+    let held = circle.join(&bob, &dave, 2 * SEC);
+    circle.post(
+        &alice,
+        5 * SEC,
+        Op::Remove {
+            member: bob.key(),
+            upto: held,
+        },
+    );
+    let m = circle.derive();
+    assert!(!m.contains(&bob.key()));
+    assert!(m.contains(&dave.key()));
+}
+
+#[test]
+fn a_removal_voided_by_a_cut_does_not_remove() {
+    // Bob (admin) removes carol after alice cut bob's chain: carol stays.
+    let [alice, bob, carol, ..] = people();
+    let mut circle = Circle::found(&alice);
+    circle.join(&alice, &bob, SEC);
+    circle.join(&alice, &carol, SEC);
+    circle.post(&alice, SEC, Op::Grant { member: bob.key() });
+    circle.post(
+        &alice,
+        5 * SEC,
+        Op::Remove {
+            member: bob.key(),
+            upto: 0,
+        },
+    );
+    circle.post(
+        &bob,
+        2 * SEC,
+        Op::Remove {
+            member: carol.key(),
+            upto: 0,
+        },
+    );
+    let m = circle.derive();
+    assert!(m.contains(&carol.key()));
+    assert!(m.departed(&carol.key()).is_none());
+}
+
+#[test]
+fn two_admins_removing_each_other_only_the_seniors_removal_takes_effect() {
+    let [alice, bob, carol, ..] = people();
+    // In both orders of their clocks: seniority decides, not time.
+    for (bobs_at, carols_at) in [(5 * SEC, 6 * SEC), (6 * SEC, 5 * SEC)] {
+        let mut circle = Circle::found(&alice);
+        circle.join(&alice, &bob, SEC);
+        circle.join(&alice, &carol, SEC);
+        circle.post(&alice, 2 * SEC, Op::Grant { member: bob.key() });
+        circle.post(
+            &alice,
+            3 * SEC,
+            Op::Grant {
+                member: carol.key(),
+            },
+        );
+        let remove_carol = Op::Remove {
+            member: carol.key(),
+            upto: 0,
+        };
+        let remove_bob = Op::Remove {
+            member: bob.key(),
+            upto: 0,
+        };
+        circle.post(&bob, bobs_at, remove_carol);
+        circle.post(&carol, carols_at, remove_bob);
+        let m = circle.derive();
+        assert_eq!(role(&m, &bob), Some(Role::Admin), "bob at {bobs_at}");
+        assert!(!m.contains(&carol.key()), "carol at {carols_at}");
+        assert_eq!(m.departed(&carol.key()).unwrap().by, bob.key());
+    }
+}
+
+#[test]
+fn an_admin_revokes_only_junior_admins_and_itself_only_if_another_remains() {
+    let [alice, bob, carol, ..] = people();
+    let mut circle = Circle::found(&alice);
+    circle.join(&alice, &bob, SEC);
+    circle.join(&alice, &carol, SEC);
+    circle.post(&alice, 2 * SEC, Op::Grant { member: bob.key() });
+    circle.post(
+        &bob,
+        3 * SEC,
+        Op::Revoke {
+            member: alice.key(),
+        },
+    );
+    let m = circle.derive();
+    assert_eq!(role(&m, &alice), Some(Role::Admin));
+
+    circle.post(&alice, 4 * SEC, Op::Revoke { member: bob.key() });
+    circle.post(
+        &alice,
+        5 * SEC,
+        Op::Revoke {
+            member: alice.key(),
+        },
+    );
+    let m = circle.derive();
+    assert_eq!(role(&m, &bob), Some(Role::Member));
+    assert_eq!(role(&m, &alice), Some(Role::Admin), "the last admin stays");
+
+    circle.post(
+        &alice,
+        6 * SEC,
+        Op::Grant {
+            member: carol.key(),
+        },
+    );
+    circle.post(
+        &alice,
+        7 * SEC,
+        Op::Revoke {
+            member: alice.key(),
+        },
+    );
+    let m = circle.derive();
+    assert_eq!(role(&m, &alice), Some(Role::Member));
+    assert_eq!(role(&m, &carol), Some(Role::Admin));
+}
+
+#[test]
+fn when_the_last_admin_leaves_the_longest_standing_member_becomes_admin() {
+    let [alice, bob, carol, dave, ..] = people();
+    let mut circle = Circle::found(&alice);
+    circle.join(&alice, &carol, SEC);
+    circle.join(&alice, &bob, 2 * SEC);
+    let left = circle.post(&alice, 3 * SEC, Op::Leave);
+    let m = circle.derive();
+    assert_eq!(role(&m, &carol), Some(Role::Admin));
+    assert_eq!(role(&m, &bob), Some(Role::Member));
+    let d = m.departed(&alice.key()).unwrap();
+    assert_eq!((d.upto, d.by), (left, alice.key()));
+
+    // The new admin can act; the one who left cannot.
+    circle.join(&carol, &dave, 4 * SEC);
+    circle.post(
+        &alice,
+        5 * SEC,
+        Op::Rename {
+            name: "Gone".into(),
+        },
+    );
+    let m = circle.derive();
+    assert!(m.contains(&dave.key()));
+    assert_eq!(m.name, "Tuesday");
+}
+
+#[test]
+fn an_admin_leaving_while_another_remains_promotes_no_one() {
+    let [alice, bob, carol, ..] = people();
+    let mut circle = Circle::found(&alice);
+    circle.join(&alice, &bob, SEC);
+    circle.join(&alice, &carol, SEC);
+    circle.post(
+        &alice,
+        2 * SEC,
+        Op::Grant {
+            member: carol.key(),
+        },
+    );
+    circle.post(&alice, 3 * SEC, Op::Leave);
+    let m = circle.derive();
+    assert_eq!(role(&m, &bob), Some(Role::Member));
+    assert_eq!(role(&m, &carol), Some(Role::Admin));
+}
+
+#[test]
+fn a_rekey_takes_effect_only_when_every_recipient_is_a_member() {
+    let [alice, bob, carol, ..] = people();
+    let mut circle = Circle::found(&alice);
+    circle.join(&alice, &bob, SEC);
+    circle.post(&alice, 2 * SEC, rekey(7, &[&alice, &bob, &carol]));
+    assert_eq!(circle.derive().current_epoch, 0);
+
+    circle.post(&bob, 3 * SEC, rekey(8, &[&alice, &bob]));
+    // An epoch number already in use is not started again.
+    circle.post(&alice, 4 * SEC, rekey(8, &[&alice]));
+    let m = circle.derive();
+    assert_eq!(m.current_epoch, 8);
+    assert_eq!(m.epochs().collect::<Vec<_>>(), [0, 8]);
+    assert_eq!(m.holders(8).unwrap().len(), 2);
+    assert!(m.holders(7).is_none());
+}
+
+#[test]
+fn needs_rekey_after_a_removal_or_leave_not_after_an_admission_handing_over_the_key() {
+    let [alice, bob, carol, dave, ..] = people();
+    let mut circle = Circle::found(&alice);
+    circle.join(&alice, &bob, SEC);
+    circle.join(&alice, &carol, SEC);
+    assert!(!circle.derive().needs_rekey());
+
+    circle.post(
+        &alice,
+        2 * SEC,
+        Op::Remove {
+            member: carol.key(),
+            upto: 0,
+        },
+    );
+    assert!(circle.derive().needs_rekey());
+    circle.post(&alice, 3 * SEC, rekey(5, &[&alice, &bob]));
+    assert!(!circle.derive().needs_rekey());
+
+    circle.join(&alice, &dave, 4 * SEC);
+    let m = circle.derive();
+    assert!(m.holders(5).unwrap().contains(&dave.key()));
+    assert!(!m.needs_rekey());
+
+    circle.post(&bob, 5 * SEC, Op::Leave);
+    assert!(circle.derive().needs_rekey());
+}
+
+#[test]
+fn an_admission_without_the_current_key_needs_a_rekey() {
+    let [alice, bob, carol, ..] = people();
+    let mut circle = Circle::found(&alice);
+    circle.join(&alice, &bob, SEC);
+    circle.post(&alice, 2 * SEC, rekey(5, &[&alice, &bob]));
+    let invite = circle.invite(&alice, 3 * SEC);
+    let op = circle.admission(&carol, &invite, vec![0]);
+    circle.post(&alice, 3 * SEC, op);
+    let m = circle.derive();
+    assert!(m.contains(&carol.key()));
+    assert!(m.holders(0).unwrap().contains(&carol.key()));
+    assert!(m.needs_rekey());
+}
+
+#[test]
+fn counts_keeps_a_departed_members_messages_up_to_the_cut() {
+    let [alice, bob, carol, dave, ..] = people();
+    let mut circle = Circle::found(&alice);
+    circle.join(&alice, &bob, SEC);
+    circle.join(&alice, &carol, SEC);
+    circle.post(&bob, 2 * SEC, Op::Rename { name: "x".into() });
+    let left = circle.post(&bob, 3 * SEC, Op::Leave);
+    circle.post(
+        &alice,
+        4 * SEC,
+        Op::Remove {
+            member: carol.key(),
+            upto: 4,
+        },
+    );
+    let m = circle.derive();
+    assert!(m.counts(&alice.key(), u64::MAX));
+    assert!(m.counts(&bob.key(), left));
+    assert!(!m.counts(&bob.key(), left + 1));
+    assert!(m.counts(&carol.key(), 4));
+    assert!(!m.counts(&carol.key(), 5));
+    assert!(!m.counts(&dave.key(), 1));
+    assert_eq!(m.all_departed().count(), 2);
+}
+
+#[test]
+fn the_same_operations_in_any_order_derive_the_same_membership() {
+    let [alice, bob, carol, dave, erin] = people();
+    let mut circle = Circle::found(&alice);
+    circle.join(&alice, &bob, SEC);
+    circle.post(&alice, SEC, Op::Grant { member: bob.key() });
+    circle.join(&bob, &carol, 2 * SEC);
+    circle.join(&alice, &dave, 2 * SEC);
+    circle.post(
+        &bob,
+        3 * SEC,
+        Op::Remove {
+            member: dave.key(),
+            upto: 0,
+        },
+    );
+    circle.post(
+        &alice,
+        3 * SEC,
+        Op::Remove {
+            member: bob.key(),
+            upto: 1,
+        },
+    );
+    circle.join(&bob, &erin, 2 * SEC);
+    let expected = circle.derive();
+    let mut ops = circle.ops.clone();
+    ops.reverse();
+    assert_eq!(Membership::derive(&circle.genesis, &ops), expected);
+    ops.rotate_left(3);
+    assert_eq!(Membership::derive(&circle.genesis, &ops), expected);
+    // Duplicates count once.
+    ops.extend(circle.ops.iter().cloned());
+    assert_eq!(Membership::derive(&circle.genesis, &ops), expected);
+}

@@ -1,0 +1,275 @@
+//! Membership with teeth, on real nodes: removal and leave rotate the key, a removed member
+//! reads and sends nothing new, strangers are refused at the door, and one member flooding
+//! the circle does not crowd out the others.
+
+mod util;
+
+use std::time::Duration;
+
+use circle::crypto::{Invite, MemberSecret};
+use circle::node::{Ingest, NodeConfig};
+use util::{Member, eventually};
+
+/// The circle of alice (founder), bob and carol, everyone seeing everyone.
+async fn tuesday(alice: &Member, others: &[&Member]) -> circle::crypto::CircleId {
+    let circle = alice.node.create("Tuesday evening", None).await.unwrap();
+    for m in others {
+        alice.bring_in(&circle, m).await;
+    }
+    let all = others.len() + 1;
+    for m in others.iter().copied().chain([alice]) {
+        eventually(&format!("{} sees {all} members", m.name), || async {
+            m.circles().members(&circle).unwrap().len() == all
+        })
+        .await;
+    }
+    circle
+}
+
+/// The newest message `author` wrote in `circle`, as held by `holder`.
+fn newest_by(
+    holder: &Member,
+    author: &Member,
+    circle: &circle::crypto::CircleId,
+) -> circle::crypto::Envelope {
+    let key = author.circles().my_key(circle).unwrap();
+    let store = holder.circles().store();
+    let seq = store.max_seq(circle, &key).unwrap();
+    store.envelope_at(circle, &key, seq).unwrap().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_member_reads_and_sends_nothing_new_and_is_disconnected() {
+    let alice = Member::new("alice").await;
+    let bob = Member::new("bob").await;
+    let carol = Member::new("carol").await;
+    let circle = tuesday(&alice, &[&bob, &carol]).await;
+
+    bob.node
+        .share(&circle, "Thanks for having me.")
+        .await
+        .unwrap();
+    for m in [&alice, &carol] {
+        eventually(&format!("{} sees bob's share", m.name), || async {
+            m.shares(&circle)
+                .contains(&"Thanks for having me.".to_string())
+        })
+        .await;
+    }
+
+    alice.node.remove(&circle, "bob").await.unwrap();
+    eventually("carol sees bob removed", || async {
+        carol.circles().members(&circle).unwrap().len() == 2
+    })
+    .await;
+    eventually("bob's node learns it was removed", || async {
+        bob.circles().list().unwrap()[0].standing == "removed"
+    })
+    .await;
+
+    alice
+        .node
+        .share(&circle, "Said after bob left.")
+        .await
+        .unwrap();
+    eventually("carol reads the share under the new key", || async {
+        carol
+            .shares(&circle)
+            .contains(&"Said after bob left.".to_string())
+    })
+    .await;
+
+    // Even handed the sealed message directly, bob's node cannot open it.
+    let after = newest_by(&alice, &alice, &circle);
+    assert!(
+        matches!(bob.circles().ingest(&after).unwrap(), Ingest::Later(why) if why.contains("key epoch")),
+        "bob's node must not hold the new key"
+    );
+    assert!(
+        !bob.shares(&circle)
+            .contains(&"Said after bob left.".to_string())
+    );
+    // What was said before stays readable to him.
+    assert!(
+        bob.shares(&circle)
+            .contains(&"Thanks for having me.".to_string())
+    );
+
+    // Bob can send nothing: his node refuses, and every other node refuses what he wrote.
+    let err = bob.node.share(&circle, "Still here?").await.unwrap_err();
+    assert!(err.to_string().contains("removed"), "{err}");
+    eventually(
+        "the members' nodes close their connections to bob's",
+        || async { bob.node.status().await.unwrap().connected == 0 },
+    )
+    .await;
+    let members = carol.circles().members(&circle).unwrap();
+    assert!(members.iter().all(|m| m.name != "bob"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_offline_during_a_removal_gets_the_new_key_and_loses_nothing() {
+    let alice = Member::new("alice").await;
+    let bob = Member::new("bob").await;
+    let carol = Member::new("carol").await;
+    let circle = tuesday(&alice, &[&bob, &carol]).await;
+
+    let (name, dir) = carol.stop().await;
+    alice.node.remove(&circle, "bob").await.unwrap();
+    for i in 0..5 {
+        alice
+            .node
+            .share(&circle, &format!("while carol was away {i}"))
+            .await
+            .unwrap();
+    }
+    let carol = Member::restart(name, dir).await;
+    eventually("carol gets every share sent under the new key", || async {
+        let shares = carol.shares(&circle);
+        (0..5).all(|i| shares.contains(&format!("while carol was away {i}")))
+    })
+    .await;
+    assert_eq!(carol.circles().members(&circle).unwrap().len(), 2);
+    // Carol can write in the new epoch and alice reads it.
+    carol
+        .node
+        .share(&circle, "Back, and caught up.")
+        .await
+        .unwrap();
+    eventually("alice reads carol", || async {
+        alice
+            .shares(&circle)
+            .contains(&"Back, and caught up.".to_string())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_member_leaves_the_next_message_is_sealed_without_them() {
+    let alice = Member::new("alice").await;
+    let bob = Member::new("bob").await;
+    let carol = Member::new("carol").await;
+    let circle = tuesday(&alice, &[&bob, &carol]).await;
+
+    bob.node.leave(&circle).await.unwrap();
+    eventually("alice sees bob gone", || async {
+        alice.circles().members(&circle).unwrap().len() == 2
+    })
+    .await;
+    carol
+        .node
+        .share(&circle, "Said after bob left.")
+        .await
+        .unwrap();
+    eventually("alice reads it", || async {
+        alice
+            .shares(&circle)
+            .contains(&"Said after bob left.".to_string())
+    })
+    .await;
+    let after = newest_by(&alice, &carol, &circle);
+    assert!(matches!(
+        bob.circles().ingest(&after).unwrap(),
+        Ingest::Later(_)
+    ));
+    assert_eq!(bob.circles().list().unwrap()[0].standing, "left");
+    assert!(bob.node.share(&circle, "one more").await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_is_refused_at_the_door_and_let_in_only_to_present_an_invite() {
+    let alice = Member::new("alice").await;
+    let bob = Member::new("bob").await;
+    let circle = tuesday(&alice, &[&bob]).await;
+    let stranger = Member::new("stranger").await;
+
+    // A well-formed invite alice never made, pointing at alice's node.
+    let status = alice.node.status().await.unwrap();
+    let forged = Invite::create(
+        &MemberSecret::generate(),
+        circle,
+        "Tuesday evening",
+        circle::node::now_secs() + 3600,
+        status.listen.clone(),
+    );
+    // Alice has no invite out: the connection is refused right after the handshake.
+    let err = stranger
+        .node
+        .join(&forged.to_token(), None)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("could not reach"),
+        "refused at the door, not answered: {err}"
+    );
+
+    // With an invite of hers out, a stranger may come in to present one, and only that.
+    let real = alice
+        .node
+        .invite(&circle, Duration::from_secs(3600), 1)
+        .await
+        .unwrap();
+    let err = stranger
+        .node
+        .join(&forged.to_token(), None)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("not known"), "{err}");
+    eventually("alice closes the stranger's connection", || async {
+        stranger.node.status().await.unwrap().connected == 0
+    })
+    .await;
+    assert!(!stranger.circles().contains(&circle));
+
+    // The real invite still works for whoever holds it.
+    let joined = stranger.node.join(&real.to_token(), None).await.unwrap();
+    assert_eq!(joined, circle);
+    eventually("bob sees the newcomer", || async {
+        bob.circles().members(&circle).unwrap().len() == 3
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_member_flooding_does_not_hold_up_the_others_and_nothing_is_lost() {
+    // Carol takes at most 5 of an author's messages a second from gossip, 10 at once.
+    let config = NodeConfig::local().with_author_limit(5, 10);
+    let alice = Member::new("alice").await;
+    let bob = Member::new("bob").await;
+    let carol = Member::with_config("carol", config).await;
+    let circle = tuesday(&alice, &[&bob, &carol]).await;
+
+    const FLOOD: usize = 300;
+    let flooder = {
+        let node = bob.node.clone();
+        tokio::spawn(async move {
+            for i in 0..FLOOD {
+                node.share(&circle, &format!("flood {i}")).await.unwrap();
+            }
+        })
+    };
+    // Alice speaks while bob floods: her message arrives.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    alice
+        .node
+        .share(&circle, "I need to talk tonight.")
+        .await
+        .unwrap();
+    eventually("carol gets alice's message during the flood", || async {
+        carol
+            .shares(&circle)
+            .contains(&"I need to talk tonight.".to_string())
+    })
+    .await;
+    flooder.await.unwrap();
+    // And sync delivers every message of bob's in the end: nothing is lost.
+    eventually("carol holds all of bob's messages", || async {
+        carol
+            .shares(&circle)
+            .iter()
+            .filter(|t| t.starts_with("flood "))
+            .count()
+            == FLOOD
+    })
+    .await;
+}
