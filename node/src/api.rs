@@ -142,6 +142,7 @@ fn router(state: AppState) -> Router {
             put(grant_admin).delete(revoke_admin),
         )
         .route("/v1/circles/{circle}/policy", put(policy))
+        .route("/v1/circles/{circle}/name", put(rename))
         .route(
             "/v1/circles/{circle}/invites/{invite}",
             delete(revoke_invite),
@@ -338,6 +339,20 @@ async fn policy(
     let id = s.node.circles().resolve(&circle)?;
     let invites = b.invites.parse()?;
     written(&id, s.node.set_policy(&id, invites).await?)
+}
+
+#[derive(Deserialize)]
+struct RenameBody {
+    name: String,
+}
+
+async fn rename(
+    State(s): State<AppState>,
+    Path(circle): Path<String>,
+    Json(b): Json<RenameBody>,
+) -> ApiResult {
+    let id = s.node.circles().resolve(&circle)?;
+    written(&id, s.node.rename(&id, &b.name).await?)
 }
 
 async fn invites(State(s): State<AppState>, Path(circle): Path<String>) -> ApiResult {

@@ -254,6 +254,12 @@ impl Node {
         self.write(move |c| c.set_policy(&circle, invites)).await
     }
 
+    /// Renames a circle (admins only).
+    pub async fn rename(&self, circle: &CircleId, name: &str) -> Result<MessageId> {
+        let (circle, name) = (*circle, name.to_string());
+        self.write(move |c| c.rename(&circle, &name)).await
+    }
+
     /// Ends an invite (by id or a unique start of it).
     pub async fn revoke_invite(&self, circle: &CircleId, id: &str) -> Result<MessageId> {
         let (circle, id) = (*circle, id.to_string());

@@ -156,6 +156,26 @@ impl Circles {
         self.post(circle, Body::Op(Op::Policy { invites }))
     }
 
+    /// Renames `circle` (admins only).
+    pub fn rename(&self, circle: &CircleId, name: &str) -> Result<Vec<Envelope>> {
+        let name = check_name(
+            "circle name",
+            name,
+            crate::membership::MAX_CIRCLE_NAME_CHARS,
+        )?;
+        self.with_circle(circle, |c| {
+            let me = c.check_member()?;
+            if c.members.get(&me).map(|m| m.role) != Some(Role::Admin) {
+                return Err(Error::Invalid(format!(
+                    "only admins of '{}' can rename it",
+                    c.members.name
+                )));
+            }
+            Ok(())
+        })?;
+        self.post(circle, Body::Op(Op::Rename { name }))
+    }
+
     /// The invites of `circle` that can still let someone in at `now_secs`.
     pub fn invites(&self, circle: &CircleId, now_secs: u64) -> Result<Vec<InviteInfo>> {
         self.with_circle(circle, |c| {

@@ -30,6 +30,7 @@ mod admin;
 mod ingest;
 mod join;
 mod sync;
+mod write;
 
 pub use admin::InviteInfo;
 pub use join::seal_key_for;
@@ -449,18 +450,6 @@ impl Circles {
         self.insert_circle(genesis, me, vec![(0, CircleKey::generate())])
     }
 
-    /// Shares text with a circle. When this returns, the message is on disk. Returns what to
-    /// gossip: the share, after a new key epoch if one was due.
-    pub fn share(&self, circle: &CircleId, text: &str) -> Result<Vec<Envelope>> {
-        check_text(text)?;
-        self.post(
-            circle,
-            Body::Share {
-                text: text.to_string(),
-            },
-        )
-    }
-
     /// The feed of a circle after `cursor` (0 for everything), oldest first, at most `limit`
     /// of the newest.
     pub fn feed(
@@ -523,142 +512,6 @@ impl Circles {
     /// Whether this node is in `circle`.
     pub fn contains(&self, circle: &CircleId) -> bool {
         self.read(|s| s.contains_key(circle)).unwrap_or(false)
-    }
-
-    /// Writes a message by this node's member, durably, before returning it for gossip. If
-    /// the current key must be replaced first (someone left, was removed, or never got it), a
-    /// new key epoch is written first and returned too.
-    fn post(&self, circle: &CircleId, body: Body) -> Result<Vec<Envelope>> {
-        let _writer = self.inner.writer.lock().map_err(poisoned)?;
-        let mut out = Vec::new();
-        let stale = self.with_circle(circle, |c| {
-            c.check_member()?;
-            Ok(c.members.needs_rekey())
-        })?;
-        if stale {
-            out.push(self.rekey_locked(circle)?);
-        }
-        out.push(self.post_locked(circle, body)?);
-        self.store().flush()?;
-        Ok(out)
-    }
-
-    /// Writes a new key epoch: a fresh key sealed to each current member. The writer lock
-    /// must be held.
-    fn rekey_locked(&self, circle: &CircleId) -> Result<Envelope> {
-        let key = CircleKey::generate();
-        let epoch = loop {
-            let e: u64 = rand::random();
-            if e != 0 && self.with_circle(circle, |c| Ok(!c.keys.contains_key(&e)))? {
-                break e;
-            }
-        };
-        let keys = self.with_circle(circle, |c| {
-            c.members
-                .iter()
-                .map(|m| {
-                    let profile = Profile {
-                        circle: *circle,
-                        member: m.key,
-                        exchange: m.exchange,
-                        name: String::new(),
-                        node: Vec::new(),
-                    };
-                    Ok((m.key, seal_key_for(&profile, epoch, &key)?.sealed))
-                })
-                .collect::<Result<Vec<_>>>()
-        })?;
-        // Sealed under the old key, so members who have only that one can open it.
-        let envelope = self.post_locked(circle, Body::Op(Op::Rekey { epoch, keys }))?;
-        self.store().put_key(circle, epoch, &key)?;
-        let mut state = self.inner.state.write().map_err(poisoned)?;
-        if let Some(c) = state.get_mut(circle) {
-            c.keys.insert(epoch, key);
-        }
-        Ok(envelope)
-    }
-
-    /// Seals, signs and stores one message under the current key. The writer lock must be
-    /// held; the caller flushes.
-    fn post_locked(&self, circle: &CircleId, body: Body) -> Result<Envelope> {
-        let store = self.store();
-        let content = Content {
-            sent_at: now_ms(),
-            body,
-        };
-        let envelope = self.with_circle(circle, |c| {
-            let me = c.me.public();
-            let seq = store.max_seq(circle, &me)? + 1;
-            let prev = match seq {
-                1 => None,
-                _ => store.envelope_at(circle, &me, seq - 1)?.map(|e| e.id()),
-            };
-            // The current epoch's key; a node that was never given it (it rekeys before
-            // posting anything else) seals the new epoch under the latest key it holds.
-            let (epoch, key) = c
-                .members
-                .epochs()
-                .rev()
-                .find_map(|e| c.keys.get_key_value(&e))
-                .or_else(|| c.keys.iter().next())
-                .ok_or_else(|| Error::Refused("this node holds no key of the circle".into()))?;
-            let epoch = *epoch;
-            let header = Header {
-                version: ENVELOPE_VERSION,
-                circle: *circle,
-                epoch,
-                author: me,
-                seq,
-                prev,
-            };
-            Ok(Envelope::seal(&c.me, key, header, &content.to_bytes())?)
-        })?;
-        let record = match &content.body {
-            Body::Op(op) => Some(OpRecord {
-                at: content.sent_at,
-                id: envelope.id(),
-                op: op.clone(),
-            }),
-            Body::Share { .. } => None,
-        };
-        match store.put_envelope(&envelope, record.as_ref())? {
-            Stored::New => {}
-            // Never report as saved what the store did not take.
-            Stored::Duplicate | Stored::Conflict => {
-                return Err(Error::Refused(format!(
-                    "this node already holds another message numbered {} by you: nothing was \
-                     saved (was the store restored from a backup?)",
-                    envelope.header().seq
-                )));
-            }
-        }
-        if let Some(record) = record {
-            self.learn_op(circle, &envelope, record)?;
-        }
-        self.inner.arrivals.send_modify(|n| *n += 1);
-        Ok(envelope)
-    }
-
-    /// Adds a stored operation to its circle and derives the membership again.
-    fn learn_op(&self, circle: &CircleId, envelope: &Envelope, record: OpRecord) -> Result<()> {
-        let h = envelope.header();
-        let mut state = self.inner.state.write().map_err(poisoned)?;
-        let Some(c) = state.get_mut(circle) else {
-            return Ok(());
-        };
-        c.ops.push(OpEntry {
-            author: h.author,
-            seq: h.seq,
-            at: record.at,
-            id: record.id,
-            op: record.op,
-        });
-        let before = c.members.clone();
-        c.rederive();
-        if c.members != before {
-            self.inner.membership.send_modify(|n| *n += 1);
-        }
-        Ok(())
     }
 }
 
