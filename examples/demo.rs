@@ -197,6 +197,29 @@ async fn demo() -> Result<()> {
         say(&format!("'{secret}' appears nowhere in Bob's files."));
     }
 
+    step("7. Carol moves on and leaves. The next message is sealed with a new key she never gets.");
+    carol.node.leave(&circle).await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while alice.node.circles().members(&circle)?.len() != 2 {
+        if tokio::time::Instant::now() > deadline {
+            bail!("Alice's node did not hear that Carol left");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    alice
+        .node
+        .share(&circle, "Wishing Carol well. Same time next Tuesday.")
+        .await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    if carol
+        .shares(&circle)?
+        .iter()
+        .any(|s| s.contains("Wishing Carol well"))
+    {
+        bail!("Carol's node read a message sent after she left");
+    }
+    say("Alice's node rotated the circle's key; Carol keeps what was said before, nothing after.");
+
     alice.node.shutdown().await;
     carol.node.shutdown().await;
     step("Done: a private circle, formed and kept by its members alone.");
