@@ -53,6 +53,12 @@ impl Client {
         )
         .await
     }
+
+    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let body = body.map(|b| b.to_string());
+        self.call(method, path, Some(&self.token.clone()), body)
+            .await
+    }
 }
 
 async fn api_for(member: &Member) -> (Api, Client) {
@@ -180,4 +186,167 @@ async fn stopping_the_api_ends_a_waiting_long_poll_at_once() {
     assert_eq!(status, 200);
     assert_eq!(page["items"].as_array().unwrap().len(), 0);
     assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn membership_routes_refuse_bad_input_clearly_and_write_nothing() {
+    use reqwest::Method;
+    let alice = Member::new("alice").await;
+    // Two people who both go by sam.
+    let (sam, other_sam) = (Member::new("sam").await, Member::new("sam").await);
+    let circle = alice.node.create("Evening", None).await.unwrap();
+    alice.bring_in(&circle, &sam).await;
+    alice.bring_in(&circle, &other_sam).await;
+    let sam_key = sam.circles().my_key(&circle).unwrap().to_string();
+    let stranger = circle::crypto::MemberSecret::generate()
+        .public()
+        .to_string();
+    let (api, c) = api_for(&alice).await;
+
+    let invites = |body: Value| {
+        (
+            Method::POST,
+            "/v1/circles/Evening/invites".to_string(),
+            Some(body),
+        )
+    };
+    /// Method, path and body of one request.
+    type Call = (Method, String, Option<Value>);
+    let cases: Vec<(&str, Call, u16, &str)> = vec![
+        (
+            "removing a member no one is called",
+            (
+                Method::DELETE,
+                "/v1/circles/Evening/members/nobody".into(),
+                None,
+            ),
+            400,
+            "no member of 'Evening' is called 'nobody'",
+        ),
+        (
+            "removing someone by a name two members share",
+            (
+                Method::DELETE,
+                "/v1/circles/Evening/members/sam".into(),
+                None,
+            ),
+            400,
+            "more than one member",
+        ),
+        (
+            "making an admin of a name two members share",
+            (Method::PUT, "/v1/circles/Evening/admins/sam".into(), None),
+            400,
+            "more than one member",
+        ),
+        (
+            "removing a key that is not a member",
+            (
+                Method::DELETE,
+                format!("/v1/circles/Evening/members/{stranger}"),
+                None,
+            ),
+            400,
+            "is not a member",
+        ),
+        (
+            "removing yourself",
+            (
+                Method::DELETE,
+                "/v1/circles/Evening/members/alice".into(),
+                None,
+            ),
+            400,
+            "to leave 'Evening' yourself",
+        ),
+        (
+            "demoting the only admin",
+            (
+                Method::DELETE,
+                "/v1/circles/Evening/admins/alice".into(),
+                None,
+            ),
+            400,
+            "only admin",
+        ),
+        (
+            "demoting a member who is not an admin",
+            (
+                Method::DELETE,
+                format!("/v1/circles/Evening/admins/{sam_key}"),
+                None,
+            ),
+            400,
+            "is not an admin",
+        ),
+        (
+            "a policy word that does not exist",
+            (
+                Method::PUT,
+                "/v1/circles/Evening/policy".into(),
+                Some(json!({ "invites": "everyone" })),
+            ),
+            400,
+            "not an invite policy",
+        ),
+        (
+            "a policy without one",
+            (
+                Method::PUT,
+                "/v1/circles/Evening/policy".into(),
+                Some(json!({})),
+            ),
+            422,
+            "invites",
+        ),
+        (
+            "an invite for something that is not a peer id",
+            invites(json!({ "expires_secs": 3600, "uses": 1, "for": "bob's laptop" })),
+            400,
+            "not a node id",
+        ),
+        (
+            "an invite with no uses",
+            invites(json!({ "expires_secs": 3600, "uses": 0 })),
+            400,
+            "at least one use",
+        ),
+        (
+            "revoking an invite that does not exist",
+            (
+                Method::DELETE,
+                "/v1/circles/Evening/invites/zzzz".into(),
+                None,
+            ),
+            400,
+            "no invite of 'Evening' has the id 'zzzz'",
+        ),
+        (
+            "leaving a circle that does not exist",
+            (Method::POST, "/v1/circles/Nowhere/leave".into(), None),
+            404,
+            "no circle called or numbered 'Nowhere'",
+        ),
+    ];
+    let written = || {
+        let circles = alice.circles();
+        (
+            circles.store().message_count(&circle),
+            circles.feed(&circle, 0, None).unwrap().len(),
+            circles.members(&circle).unwrap().len(),
+            circles
+                .invites(&circle, circle::node::now_secs())
+                .unwrap()
+                .len(),
+        )
+    };
+    let before = written();
+    for (name, (method, path, body), status, words) in cases {
+        let (got, answer) = c.send(method, &path, body).await;
+        assert_eq!(got, status, "{name}: {answer}");
+        let error = answer["error"].as_str().unwrap_or_default();
+        assert!(error.contains(words), "{name}: {answer}");
+        assert_eq!(written(), before, "{name}: something was written");
+    }
+    api.stop().await;
 }

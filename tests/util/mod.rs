@@ -143,3 +143,79 @@ pub fn disk_contains(dir: &Path, needle: &[u8]) -> Option<std::path::PathBuf> {
         bytes.windows(needle.len()).any(|w| w == needle)
     })
 }
+
+// In-process nodes (used by tests/hostile.rs): a node's `Circles` in a temp home and no
+// network. Messages move between them by hand through the same calls the network task makes,
+// so a test needs no sockets and no waiting.
+
+/// A node's circles in a fresh home, with no network running.
+pub fn offline_node(nick: &str) -> (Circles, TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Home::new(dir.path()).init(PASSPHRASE, nick).expect("init");
+    (Circles::load(store).expect("load"), dir)
+}
+
+/// The peer id of an in-process node.
+pub fn peer_of(circles: &Circles) -> circle::node::PeerId {
+    circle::node::PeerId::from_bytes(circles.node_id()).expect("a node id is a peer id")
+}
+
+/// `admin` invites `joiner` into `circle` and admits it through the real join path (invite,
+/// join request, admission, welcome). Returns what `admin` wrote: the invite's registration
+/// and the admission, which the other members' nodes need.
+pub fn admit_offline(
+    admin: &Circles,
+    circle: &CircleId,
+    joiner: &Circles,
+    nick: &str,
+) -> Vec<circle::crypto::Envelope> {
+    use circle::node::{JoinResponse, now_secs};
+    let (invite, mut written) = admin
+        .create_invite(circle, now_secs() + 3600, 1, None, vec![])
+        .expect("invite");
+    let secret = joiner.join_secret(&invite).expect("join secret");
+    let request =
+        Circles::join_request(&invite, &secret, nick, joiner.node_id()).expect("join request");
+    match admin
+        .admit(&request, now_secs(), vec![], joiner.node_id())
+        .expect("admit")
+    {
+        (JoinResponse::Welcome(welcome), admitted) => {
+            let joined = joiner
+                .accept_welcome(&invite, secret, &welcome)
+                .expect("welcome");
+            assert_eq!(&joined, circle);
+            written.extend(admitted);
+            written
+        }
+        (JoinResponse::Refused { reason }, _) => panic!("{nick} was refused: {reason}"),
+    }
+}
+
+/// `to` catches up with `from` on `circle` through the real sync exchange (request, answer,
+/// proof of the answer, page). Returns how many messages were new to `to`.
+pub fn sync_offline(to: &Circles, from: &Circles, circle: &CircleId) -> usize {
+    use circle::node::SyncResponse;
+    let (local, remote) = (peer_of(to), peer_of(from));
+    let mut new = 0;
+    loop {
+        let request = to
+            .sync_request(circle, &local, &remote)
+            .expect("sync request");
+        let page = match from
+            .answer_sync(&request, &local, &remote, vec![])
+            .expect("answer")
+        {
+            SyncResponse::Page(page) => page,
+            SyncResponse::Refused { reason } => panic!("sync refused: {reason}"),
+        };
+        to.check_page(circle, &page, &remote, &local)
+            .expect("a page from a member");
+        new += to
+            .apply_page(circle, &page.ops, &page.envelopes)
+            .expect("apply page");
+        if !page.more {
+            return new;
+        }
+    }
+}

@@ -136,7 +136,10 @@ impl Circles {
         let op = if admin {
             Op::Grant { member: *member }
         } else {
-            Op::Revoke { member: *member }
+            Op::Revoke {
+                member: *member,
+                upto: self.store().max_seq(circle, member)?,
+            }
         };
         self.post(circle, Body::Op(op))
     }

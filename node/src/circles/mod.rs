@@ -484,7 +484,7 @@ impl Circles {
                 let Ok(content) = Content::from_bytes(&plain) else {
                     continue;
                 };
-                let Some(text) = describe(c, &h.author, &content.body) else {
+                let Some(text) = describe(c, &a.envelope.id(), &h.author, &content.body) else {
                     continue;
                 };
                 items.push(FeedItem {
@@ -517,42 +517,41 @@ impl Circles {
 
 /// The feed text of a message, or `None` for messages that are not shown (invites, keys, and
 /// operations that took no effect).
-fn describe(c: &CircleState, author: &MemberKey, body: &Body) -> Option<String> {
+fn describe(
+    c: &CircleState,
+    id: &circle_crypto::MessageId,
+    author: &MemberKey,
+    body: &Body,
+) -> Option<String> {
+    let op = match body {
+        Body::Share { text } => return Some(text.clone()),
+        Body::Op(op) => op,
+    };
+    // An operation its author had no right to changed nothing, and is not shown.
+    if !c.members.took_effect(id) {
+        return None;
+    }
     let name = |k: &MemberKey| c.author_name(k);
     let by = name(author);
-    Some(match body {
-        Body::Share { text } => text.clone(),
-        Body::Op(op) => match op {
-            Op::Admit { profile, .. } => {
-                let p = Profile::open(profile).ok()?;
-                let m = c.members.get(&p.member).map(|m| m.admitted_by)?;
-                if m != Some(*author) {
-                    return None;
-                }
-                format!("{} joined the circle", p.name)
+    Some(match op {
+        Op::Admit { profile, .. } => {
+            format!("{} joined the circle", Profile::open(profile).ok()?.name)
+        }
+        Op::Leave => format!("{by} left the circle"),
+        Op::Remove { member, .. } => format!("{by} removed {} from the circle", name(member)),
+        Op::Grant { member } => format!("{by} made {} an admin", name(member)),
+        Op::Revoke { member, .. } => {
+            format!("{by} made {} a member (no longer admin)", name(member))
+        }
+        Op::Policy { invites } => match invites {
+            crate::membership::InvitePolicy::Admins => {
+                format!("{by} set the circle so only admins can invite")
             }
-            Op::Leave => format!("{by} left the circle"),
-            Op::Remove { member, .. } => {
-                let d = c.members.departed(member)?;
-                if d.by != *author {
-                    return None;
-                }
-                format!("{by} removed {} from the circle", d.name)
+            crate::membership::InvitePolicy::Members => {
+                format!("{by} set the circle so every member can invite")
             }
-            Op::Grant { member } => format!("{by} made {} an admin", name(member)),
-            Op::Revoke { member } => {
-                format!("{by} made {} a member (no longer admin)", name(member))
-            }
-            Op::Policy { invites } => match invites {
-                crate::membership::InvitePolicy::Admins => {
-                    format!("{by} set the circle so only admins can invite")
-                }
-                crate::membership::InvitePolicy::Members => {
-                    format!("{by} set the circle so every member can invite")
-                }
-            },
-            Op::Rename { name } => format!("{by} renamed the circle to '{name}'"),
-            Op::Invite { .. } | Op::RevokeInvite { .. } | Op::Rekey { .. } => return None,
         },
+        Op::Rename { name } => format!("{by} renamed the circle to '{name}'"),
+        Op::Invite { .. } | Op::RevokeInvite { .. } | Op::Rekey { .. } => return None,
     })
 }

@@ -13,6 +13,9 @@
 //!    after that has no effect, wherever it falls in the order: X cannot act "concurrently"
 //!    with, or backdate around, its own removal. Because a cut can void a removal made by X,
 //!    the derivation repeats with the cuts of the previous pass until they no longer change.
+//!    A demotion (`Revoke`) cuts the same way, for admin authority only: the demoted admin's
+//!    operations numbered after the cut act as a plain member's, unless they were made admin
+//!    again later in the order.
 //! 4. **Seniority.** An admin can be removed or demoted only by a more senior admin (the founder
 //!    first, then admins in the order they were made admins). So two admins can never remove
 //!    each other: only the senior one's removal takes effect.
@@ -160,6 +163,12 @@ pub struct Membership {
     epoch_order: Vec<u64>,
     members: BTreeMap<MemberKey, Member>,
     departed: BTreeMap<MemberKey, Departed>,
+    /// Demotion cuts: admin authority of these members' operations numbered after the cut.
+    demoted: BTreeMap<MemberKey, u64>,
+    /// Members demoted earlier in this pass and made admin again after.
+    regranted: BTreeSet<MemberKey>,
+    /// The messages whose operations took effect.
+    applied: BTreeSet<MessageId>,
     /// For each key epoch, the members it was sealed to.
     holders: BTreeMap<u64, BTreeSet<MemberKey>>,
     next_rank: u64,
@@ -170,11 +179,13 @@ impl Membership {
     /// Derives the membership from the genesis and operations, whatever their order.
     pub fn derive(genesis: &Genesis, ops: &[OpEntry]) -> Membership {
         let order = merge_order(ops);
-        let mut cuts = BTreeMap::new();
+        let mut cuts = Cuts::default();
         let mut state = Membership::apply_all(genesis, &order, &cuts);
         for _ in 1..MAX_PASSES {
-            let next: BTreeMap<MemberKey, u64> =
-                state.departed.iter().map(|(k, d)| (*k, d.upto)).collect();
+            let next = Cuts {
+                removed: state.departed.iter().map(|(k, d)| (*k, d.upto)).collect(),
+                demoted: state.demoted.clone(),
+            };
             if next == cuts {
                 break;
             }
@@ -208,36 +219,45 @@ impl Membership {
             epoch_order: vec![0],
             members,
             departed: BTreeMap::new(),
+            demoted: BTreeMap::new(),
+            regranted: BTreeSet::new(),
+            applied: BTreeSet::new(),
             holders: BTreeMap::from([(0, BTreeSet::from([f.member]))]),
             next_rank: 1,
             next_joined: 1,
         }
     }
 
-    fn apply_all(
-        genesis: &Genesis,
-        order: &[&OpEntry],
-        cuts: &BTreeMap<MemberKey, u64>,
-    ) -> Membership {
+    fn apply_all(genesis: &Genesis, order: &[&OpEntry], cuts: &Cuts) -> Membership {
         let mut state = Membership::founded(genesis);
         for entry in order {
             if cuts
+                .removed
                 .get(&entry.author)
                 .is_some_and(|upto| entry.seq > *upto)
             {
                 continue;
             }
-            state.apply(genesis, entry);
+            let demoted = cuts
+                .demoted
+                .get(&entry.author)
+                .is_some_and(|upto| entry.seq > *upto)
+                && !state.regranted.contains(&entry.author);
+            if state.apply(genesis, entry, demoted) {
+                state.applied.insert(entry.id);
+            }
         }
         state
     }
 
-    /// Applies one operation if its author had the right to it at this point.
-    fn apply(&mut self, genesis: &Genesis, e: &OpEntry) {
-        let Some(author) = self.members.get(&e.author).cloned() else {
-            return;
+    /// Applies one operation if its author had the right to it at this point; `demoted` takes
+    /// admin authority away from it (rule 3). Returns whether it took effect.
+    fn apply(&mut self, genesis: &Genesis, e: &OpEntry, demoted: bool) -> bool {
+        let Some(author) = self.members.get(&e.author) else {
+            return false;
         };
-        let admin = author.role == Role::Admin;
+        let admin = author.role == Role::Admin && !demoted;
+        let may_invite = admin || self.policy == InvitePolicy::Members;
         match &e.op {
             Op::Invite {
                 id,
@@ -246,28 +266,28 @@ impl Membership {
                 uses,
                 bound,
             } => {
-                if self.may_invite(&e.author) && !self.invites.contains_key(id) {
-                    self.invites.insert(
-                        *id,
-                        InviteState {
-                            issuer: e.author,
-                            key: *key,
-                            expires_at: *expires_at,
-                            uses: *uses,
-                            used: 0,
-                            bound: bound.clone(),
-                            revoked: false,
-                        },
-                    );
+                if !may_invite || self.invites.contains_key(id) {
+                    return false;
                 }
+                self.invites.insert(
+                    *id,
+                    InviteState {
+                        issuer: e.author,
+                        key: *key,
+                        expires_at: *expires_at,
+                        uses: *uses,
+                        used: 0,
+                        bound: bound.clone(),
+                        revoked: false,
+                    },
+                );
             }
-            Op::RevokeInvite { id } => {
-                if let Some(invite) = self.invites.get_mut(id)
-                    && (invite.issuer == e.author || admin)
-                {
+            Op::RevokeInvite { id } => match self.invites.get_mut(id) {
+                Some(invite) if !invite.revoked && (invite.issuer == e.author || admin) => {
                     invite.revoked = true;
                 }
-            }
+                _ => return false,
+            },
             Op::Admit {
                 profile,
                 invite,
@@ -275,22 +295,22 @@ impl Membership {
                 epochs,
             } => {
                 let Ok(p) = Profile::open(profile) else {
-                    return;
+                    return false;
                 };
                 if p.circle != genesis.circle
                     || self.members.contains_key(&p.member)
                     || self.departed.contains_key(&p.member)
                     || self.members.len() >= MAX_MEMBERS
-                    || !self.may_invite(&e.author)
+                    || !may_invite
                     || self.invite_unusable(invite, &p.node, e.at / 1000).is_some()
                 {
-                    return;
+                    return false;
                 }
                 let Some(state) = self.invites.get_mut(invite) else {
-                    return;
+                    return false;
                 };
                 if state.key.verify(JOIN_PROOF_DOMAIN, profile, proof).is_err() {
-                    return;
+                    return false;
                 }
                 state.used += 1;
                 for epoch in epochs {
@@ -317,51 +337,73 @@ impl Membership {
                 );
             }
             Op::Remove { member, upto } => {
-                if admin && *member != e.author && self.outranks(&e.author, member) {
-                    self.depart(member, *upto, e.author);
+                if !admin || *member == e.author || !self.outranks(&e.author, member) {
+                    return false;
                 }
+                self.depart(member, *upto, e.author);
             }
             Op::Leave => self.depart(&e.author, e.seq, e.author),
             Op::Grant { member } => {
-                if admin
-                    && let Some(m) = self.members.get_mut(member)
-                    && m.role == Role::Member
-                {
-                    m.role = Role::Admin;
-                    m.rank = self.next_rank;
-                    self.next_rank += 1;
+                if !admin {
+                    return false;
+                }
+                let Some(m) = self.members.get_mut(member) else {
+                    return false;
+                };
+                if m.role != Role::Member {
+                    return false;
+                }
+                m.role = Role::Admin;
+                m.rank = self.next_rank;
+                self.next_rank += 1;
+                if self.demoted.contains_key(member) {
+                    self.regranted.insert(*member);
                 }
             }
-            Op::Revoke { member } => {
+            Op::Revoke { member, upto } => {
                 let allowed = admin
+                    && self
+                        .members
+                        .get(member)
+                        .is_some_and(|m| m.role == Role::Admin)
                     && (self.outranks(&e.author, member)
                         || (*member == e.author && self.admins() > 1));
-                if allowed && let Some(m) = self.members.get_mut(member) {
+                if !allowed {
+                    return false;
+                }
+                if let Some(m) = self.members.get_mut(member) {
                     m.role = Role::Member;
                     m.rank = u64::MAX;
                 }
+                let cut = self.demoted.entry(*member).or_insert(*upto);
+                *cut = (*cut).min(*upto);
+                self.regranted.remove(member);
             }
             Op::Policy { invites } => {
-                if admin {
-                    self.policy = *invites;
+                if !admin {
+                    return false;
                 }
+                self.policy = *invites;
             }
             Op::Rename { name } => {
-                if admin {
-                    self.name = name.clone();
+                if !admin {
+                    return false;
                 }
+                self.name = name.clone();
             }
             Op::Rekey { epoch, keys } => {
                 let recipients: BTreeSet<MemberKey> = keys.iter().map(|(m, _)| *m).collect();
-                if !self.holders.contains_key(epoch)
-                    && recipients.iter().all(|m| self.members.contains_key(m))
+                if self.holders.contains_key(epoch)
+                    || !recipients.iter().all(|m| self.members.contains_key(m))
                 {
-                    self.holders.insert(*epoch, recipients);
-                    self.current_epoch = *epoch;
-                    self.epoch_order.push(*epoch);
+                    return false;
                 }
+                self.holders.insert(*epoch, recipients);
+                self.current_epoch = *epoch;
+                self.epoch_order.push(*epoch);
             }
         }
+        true
     }
 
     /// Whether admin `by` is more senior than `target`, who must be a member. Anyone outranks
@@ -482,6 +524,11 @@ impl Membership {
         self.holders.get(&epoch)
     }
 
+    /// Whether the operation carried by message `id` took effect.
+    pub fn took_effect(&self, id: &MessageId) -> bool {
+        self.applied.contains(id)
+    }
+
     /// Key epochs in the order they started, the founding one (0) first.
     pub fn epochs(&self) -> impl DoubleEndedIterator<Item = u64> + '_ {
         self.epoch_order.iter().copied()
@@ -498,6 +545,13 @@ impl Membership {
             None => true,
         }
     }
+}
+
+/// The cuts one pass of the derivation applies (rule 3).
+#[derive(Default, PartialEq)]
+struct Cuts {
+    removed: BTreeMap<MemberKey, u64>,
+    demoted: BTreeMap<MemberKey, u64>,
 }
 
 /// The one order every node applies operations in: each author's chain in sequence order,

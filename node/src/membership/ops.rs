@@ -99,10 +99,13 @@ pub enum Op {
         /// Who.
         member: MemberKey,
     },
-    /// Makes an admin a plain member.
+    /// Makes an admin a plain member. Their operations numbered after `upto` have no admin
+    /// authority (unless they are made admin again later), however they are dated.
     Revoke {
         /// Who.
         member: MemberKey,
+        /// The highest of their sequence numbers the revoker held.
+        upto: u64,
     },
     /// Sets who may invite.
     Policy {
