@@ -59,6 +59,21 @@ pub enum Command {
         /// How many people may join with it
         #[arg(long, default_value_t = 1)]
         uses: u32,
+        /// Only the node with this peer id can use it (they find it with `circle status`)
+        #[arg(long = "for", value_name = "PEER_ID")]
+        bound: Option<String>,
+    },
+    /// List a circle's invites that can still let someone in, with their ids
+    Invites {
+        /// Circle id or name
+        circle: String,
+    },
+    /// End an invite before its time, so nobody can join with it
+    Revoke {
+        /// Circle id or name
+        circle: String,
+        /// The invite's id, or enough of its start to tell it apart (see `circle invites`)
+        invite: String,
     },
     /// Join a circle with an invite; prints the circle id (the node must be running)
     Join {
@@ -74,6 +89,31 @@ pub enum Command {
     Members {
         /// Circle id or name
         circle: String,
+    },
+    /// Remove someone from a circle; the circle gets a new key they do not have
+    Remove {
+        /// Circle id or name
+        circle: String,
+        /// Their name in the circle, or their member key (see `circle members`)
+        member: String,
+    },
+    /// Leave a circle; what was said before stays readable here
+    Leave {
+        /// Circle id or name
+        circle: String,
+    },
+    /// Make someone an admin of a circle, or a plain member again
+    Admin {
+        #[command(subcommand)]
+        change: AdminChange,
+    },
+    /// Choose who may invite people into a circle
+    Policy {
+        /// Circle id or name
+        circle: String,
+        /// `admins` (the default for a new circle) or `members` (anyone in it)
+        #[arg(long, value_name = "WHO")]
+        invites: String,
     },
     /// Share something with a circle; prints the message id
     Share {
@@ -92,5 +132,23 @@ pub enum Command {
         /// Show only the newest N messages
         #[arg(long)]
         limit: Option<usize>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminChange {
+    /// Make a member an admin: they can remove people, invite and choose who may invite
+    Grant {
+        /// Circle id or name
+        circle: String,
+        /// Their name in the circle, or their member key
+        member: String,
+    },
+    /// Make an admin a plain member again
+    Revoke {
+        /// Circle id or name
+        circle: String,
+        /// Their name in the circle, or their member key
+        member: String,
     },
 }

@@ -102,6 +102,22 @@ impl Client {
         )
         .await
     }
+
+    /// PUT JSON to a path.
+    pub async fn put(&self, path: &str, body: Value) -> Result<Value> {
+        self.send(
+            self.http
+                .put(format!("{}{path}", self.info.url))
+                .json(&body),
+        )
+        .await
+    }
+
+    /// DELETE a path.
+    pub async fn delete(&self, path: &str) -> Result<Value> {
+        self.send(self.http.delete(format!("{}{path}", self.info.url)))
+            .await
+    }
 }
 
 /// Percent-encodes a path segment (circle names may contain spaces).

@@ -5,17 +5,20 @@
 
 mod args;
 mod client;
+mod ctx;
+mod membership;
 mod passphrase;
 
 use std::{io::Read, process::ExitCode, time::Duration};
 
 use anyhow::{Context, Result, anyhow, bail};
-use circle_node::{Api, Circles, DEFAULT_LOCK_WAIT, FeedItem, Home, Node, NodeConfig};
+use circle_node::{Api, FeedItem, Home, Node, NodeConfig};
 use clap::Parser;
 use serde_json::{Value, json};
 
-use args::{Cli, Command};
-use client::{Client, segment};
+use args::{AdminChange, Cli, Command};
+use client::segment;
+use ctx::{Ctx, Target};
 
 /// How long one feed long-poll waits.
 const FOLLOW_WAIT: Duration = Duration::from_secs(30);
@@ -28,13 +31,26 @@ fn main() -> ExitCode {
             let _ = e.print();
             return ExitCode::SUCCESS;
         }
+        // `circle admin` alone: the help of what was started, to choose from.
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            return ExitCode::from(2);
+        }
         // A usage mistake: one line, like every other error.
         Err(e) => {
+            // Its first paragraph: a missing argument is named on the lines after the first.
             let rendered = e.render().to_string();
             let first = rendered
                 .lines()
-                .next()
-                .unwrap_or("error: invalid arguments");
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(" ");
+            let first = if first.is_empty() {
+                "error: invalid arguments".to_string()
+            } else {
+                first
+            };
             eprintln!("{first} (see `circle --help`)");
             return ExitCode::from(2);
         }
@@ -77,96 +93,6 @@ fn one_line(e: &anyhow::Error) -> String {
 /// Longest error line shown.
 const MAX_ERROR_CHARS: usize = 400;
 
-/// Where a command's work is done.
-enum Target {
-    /// Through the running node's API.
-    Node(Client),
-    /// On the store directly; the node is not running.
-    Store(sled::Db),
-}
-
-struct Ctx {
-    home: Home,
-    json: bool,
-}
-
-impl Ctx {
-    fn require_init(&self) -> Result<()> {
-        if !self.home.is_initialized() {
-            bail!(
-                "no circle node is set up in {}: run `circle init --name NICK` first",
-                self.home.dir().display()
-            );
-        }
-        Ok(())
-    }
-
-    /// Opens the store directly (the node is not running).
-    fn open_local(&self) -> Result<Circles> {
-        self.require_init()?;
-        let pass = passphrase::get(self.home.dir())?;
-        let store = self.home.open(pass.as_bytes(), DEFAULT_LOCK_WAIT, |wait| {
-            eprintln!(
-                "Another circle command is using the store; waiting up to {} s...",
-                wait.as_secs()
-            );
-        })?;
-        Ok(Circles::load(store)?)
-    }
-
-    async fn client(&self) -> Option<Client> {
-        Client::connect(&self.home).await
-    }
-
-    /// The running node's API, or else the store itself. A node that is starting holds the
-    /// store before its API answers, and another command may hold it briefly: wait for
-    /// whichever comes free first.
-    async fn reach(&self) -> Result<Target> {
-        self.require_init()?;
-        let deadline = tokio::time::Instant::now() + DEFAULT_LOCK_WAIT;
-        let mut told = false;
-        loop {
-            if let Some(client) = self.client().await {
-                return Ok(Target::Node(client));
-            }
-            match self.home.open_db(Duration::ZERO, |_| {}) {
-                Ok(db) => return Ok(Target::Store(db)),
-                Err(circle_node::Error::StoreBusy(_)) => {}
-                Err(e) => return Err(e.into()),
-            }
-            if tokio::time::Instant::now() >= deadline {
-                bail!(
-                    "the store is still in use by another circle command after {} s: try again when it has finished",
-                    DEFAULT_LOCK_WAIT.as_secs()
-                );
-            }
-            if !told {
-                eprintln!(
-                    "Waiting for the node to start, or for another circle command to finish..."
-                );
-                told = true;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// Opens the circles of a store reached directly (asks for the passphrase).
-    fn load(&self, db: sled::Db) -> Result<Circles> {
-        let pass = passphrase::get(self.home.dir())?;
-        Ok(Circles::load(circle_node::Store::open(
-            db,
-            pass.as_bytes(),
-        )?)?)
-    }
-
-    async fn require_node(&self, what: &str) -> Result<Client> {
-        self.require_init()?;
-        self.client().await.ok_or_else(|| {
-            anyhow!("the node is not running: start it with `circle up` in another terminal, then {what} again")
-        })
-    }
-}
-
 async fn run(cli: Cli) -> Result<()> {
     let dir = match cli.home {
         Some(dir) => dir,
@@ -191,10 +117,24 @@ async fn run(cli: Cli) -> Result<()> {
             circle,
             expires,
             uses,
-        } => invite(&ctx, &circle, &expires, uses).await,
+            bound,
+        } => membership::invite(&ctx, &circle, &expires, uses, bound.as_deref()).await,
+        Command::Invites { circle } => membership::invites(&ctx, &circle).await,
+        Command::Revoke { circle, invite } => membership::revoke(&ctx, &circle, &invite).await,
         Command::Join { token, nick } => join(&ctx, &token, nick).await,
         Command::Circles => circles(&ctx).await,
         Command::Members { circle } => members(&ctx, &circle).await,
+        Command::Remove { circle, member } => membership::remove(&ctx, &circle, &member).await,
+        Command::Leave { circle } => membership::leave(&ctx, &circle).await,
+        Command::Admin { change } => match change {
+            AdminChange::Grant { circle, member } => {
+                membership::admin(&ctx, &circle, &member, true).await
+            }
+            AdminChange::Revoke { circle, member } => {
+                membership::admin(&ctx, &circle, &member, false).await
+            }
+        },
+        Command::Policy { circle, invites } => membership::policy(&ctx, &circle, &invites).await,
         Command::Share { circle, text } => share(&ctx, &circle, &text).await,
         Command::Feed {
             circle,
@@ -347,43 +287,6 @@ async fn create(ctx: &Ctx, name: &str, nick: Option<String>) -> Result<()> {
     Ok(())
 }
 
-async fn invite(ctx: &Ctx, circle: &str, expires: &str, uses: u32) -> Result<()> {
-    let ttl = humantime::parse_duration(expires).map_err(|_| {
-        anyhow!("'{expires}' is not a duration: use for example 90s, 30m, 24h or 7d")
-    })?;
-    circle_node::check_invite_ttl(ttl)?;
-    if uses == 0 {
-        bail!("an invite needs at least one use");
-    }
-    let client = ctx.require_node("ask for the invite").await?;
-    let body = json!({ "expires_secs": ttl.as_secs(), "uses": uses });
-    let r = client
-        .post(&format!("/v1/circles/{}/invites", segment(circle)), body)
-        .await?;
-    if ctx.json {
-        println!("{r}");
-    } else {
-        println!("{}", r["token"].as_str().unwrap_or_default());
-        eprintln!(
-            "Send this invite privately. It works for {} and {}; your node must be running when they join.",
-            describe(ttl),
-            count(u64::from(uses), "use")
-        );
-    }
-    Ok(())
-}
-
-/// "7 days", "90 minutes": how long, in words.
-fn describe(d: Duration) -> String {
-    let s = d.as_secs();
-    for (unit, name) in [(86_400, "day"), (3_600, "hour"), (60, "minute")] {
-        if s >= unit && s.is_multiple_of(unit) {
-            return count(s / unit, name);
-        }
-    }
-    count(s, "second")
-}
-
 fn count(n: u64, what: &str) -> String {
     if n == 1 {
         format!("1 {what}")
@@ -423,11 +326,18 @@ async fn circles(ctx: &Ctx) -> Result<()> {
         if ctx.json {
             println!("{c}");
         } else {
+            let how_many = |c: &Value| count(c["members"].as_u64().unwrap_or(0), "member");
+            let standing = match c["standing"].as_str() {
+                Some("left") => "you left".to_string(),
+                Some("removed") => "you were removed".to_string(),
+                Some("joining") => "joining".to_string(),
+                Some("admin") => format!("{}; you are an admin", how_many(&c)),
+                _ => how_many(&c),
+            };
             println!(
-                "{}  {} ({} members)",
+                "{}  {} ({standing})",
                 c["id"].as_str().unwrap_or("?"),
                 clean(c["name"].as_str().unwrap_or("?")),
-                c["members"]
             );
         }
     }
@@ -493,7 +403,10 @@ async fn share(ctx: &Ctx, circle: &str, text: &str) -> Result<()> {
         Target::Store(db) => {
             let circles = ctx.load(db)?;
             let written = circles.share(&circles.resolve(circle)?, &text)?;
-            let id = written.last().map(|e| e.id()).context("nothing was saved")?;
+            let id = written
+                .last()
+                .map(|e| e.id())
+                .context("nothing was saved")?;
             eprintln!(
                 "Saved. The node is not running: it will be sent when you next run `circle up`."
             );

@@ -17,32 +17,9 @@ use std::{
 
 use serde_json::Value;
 use util::{
-    DELIVERY_TIMEOUT, PASSPHRASE, Person, UP_TIMEOUT, eventually, is_rfc3339, shares, text,
+    DELIVERY_TIMEOUT, PASSPHRASE, Person, TUESDAY, UP_TIMEOUT, eventually, is_rfc3339, names,
+    shares, text, tuesday_circle,
 };
-
-/// The circle of most stories.
-const TUESDAY: &str = "Tuesday circle";
-
-/// alice starts the Tuesday circle and lets the others in with one invite good for all of
-/// them. Everyone's node must be up. Returns the circle id.
-fn tuesday_circle(alice: &Person, others: &[&Person]) -> String {
-    let circle = alice.create(TUESDAY);
-    let uses = others.len().to_string();
-    let invite = alice.invite(TUESDAY, &["--uses", &uses]);
-    for friend in others {
-        assert_eq!(
-            friend.join(&invite),
-            circle,
-            "{} joins the circle alice created",
-            friend.name
-        );
-    }
-    circle
-}
-
-fn names(members: &[Value]) -> BTreeSet<String> {
-    members.iter().map(|m| text(&m["name"])).collect()
-}
 
 fn assert_no_circle(person: &Person) {
     assert_eq!(
@@ -158,6 +135,20 @@ fn alice_bob_and_carol_share_in_a_circle() {
         assert_eq!(circles[0]["id"], circle.as_str());
         assert_eq!(circles[0]["name"], TUESDAY);
         assert_eq!(circles[0]["members"], 3);
+        let standing = if person.name == "alice" {
+            "admin"
+        } else {
+            "member"
+        };
+        assert_eq!(
+            circles[0]["standing"], standing,
+            "{}'s circles",
+            person.name
+        );
+        assert_eq!(
+            circles[0]["invites"], "admins",
+            "only admins invite in a new circle"
+        );
     }
 
     let alice_key = alice
@@ -410,6 +401,12 @@ fn commands_before_init_say_how_to_set_up() {
         &["feed", TUESDAY],
         &["feed", TUESDAY, "--follow"],
         &["up", "--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns"],
+        &["invites", TUESDAY],
+        &["revoke", TUESDAY, "abc"],
+        &["remove", TUESDAY, "bob"],
+        &["leave", TUESDAY],
+        &["admin", "grant", TUESDAY, "bob"],
+        &["policy", TUESDAY, "--invites", "members"],
     ] {
         let error = alice.fails(args);
         assert!(

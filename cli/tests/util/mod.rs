@@ -15,6 +15,7 @@ mod person;
 mod run;
 
 use std::{
+    collections::BTreeSet,
     thread,
     time::{Duration, Instant},
 };
@@ -36,6 +37,31 @@ pub const UP_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest a message may take to reach another member. Gossip is immediate; the slow path is
 /// the node's periodic sync (30 s by default), plus a redial.
 pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// The circle of most stories.
+pub const TUESDAY: &str = "Tuesday circle";
+
+/// alice starts the Tuesday circle and lets the others in with one invite good for all of
+/// them. Everyone's node must be up. Returns the circle id.
+pub fn tuesday_circle(alice: &Person, others: &[&Person]) -> String {
+    let circle = alice.create(TUESDAY);
+    let uses = others.len().to_string();
+    let invite = alice.invite(TUESDAY, &["--uses", &uses]);
+    for friend in others {
+        assert_eq!(
+            friend.join(&invite),
+            circle,
+            "{} joins the circle alice created",
+            friend.name
+        );
+    }
+    circle
+}
+
+/// The names in a `members --json` list.
+pub fn names(members: &[Value]) -> BTreeSet<String> {
+    members.iter().map(|m| text(&m["name"])).collect()
+}
 
 /// Calls `probe` until it returns `Some`, or panics after `timeout` saying what we waited for.
 pub fn eventually<T>(timeout: Duration, what: &str, mut probe: impl FnMut() -> Option<T>) -> T {

@@ -256,6 +256,36 @@ impl Person {
         self.circle(["--json", "members", circle]).json_lines()
     }
 
+    /// Their node's peer id, as `status` shows it (what they give to get a bound invite).
+    pub fn peer_id(&self) -> String {
+        let status = self.status();
+        status["peer_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{}'s status has no peer id: {status}", self.name))
+            .to_string()
+    }
+
+    /// Their entry in `circles --json` for `circle` (an id).
+    pub fn circle_entry(&self, circle: &str) -> Value {
+        self.circles()
+            .into_iter()
+            .find(|c| c["id"] == circle)
+            .unwrap_or_else(|| panic!("{} is not in the circle {circle}", self.name))
+    }
+
+    /// Where they stand in `circle` (an id): `admin`, `member`, `left` or `removed`.
+    pub fn standing(&self, circle: &str) -> String {
+        self.circle_entry(circle)["standing"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// `invites CIRCLE --json`.
+    pub fn invites(&self, circle: &str) -> Vec<Value> {
+        self.circle(["--json", "invites", circle]).json_lines()
+    }
+
     /// `feed CIRCLE --json`.
     pub fn feed(&self, circle: &str) -> Vec<Value> {
         self.circle(["--json", "feed", circle]).json_lines()

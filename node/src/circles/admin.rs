@@ -38,7 +38,7 @@ impl Circles {
                 .ok_or_else(|| Error::Invalid(format!("they are not a member of '{name}'")))?;
             if *member == me {
                 return Err(Error::Invalid(format!(
-                    "to leave '{name}' yourself, use `circle leave {name}`"
+                    "to leave '{name}' yourself, use `circle leave '{name}'`"
                 )));
             }
             let mine = c.members.get(&me).expect("checked above");
@@ -224,7 +224,7 @@ impl Circles {
                 [one] => *one,
                 [] => {
                     return Err(Error::Invalid(format!(
-                        "no invite of '{}' has the id '{text}': see `circle invites {}`",
+                        "no invite of '{}' has the id '{text}': see `circle invites '{}'`",
                         c.members.name, c.members.name
                     )));
                 }

@@ -27,7 +27,7 @@ impl Circles {
                 let hint = match c.members.policy {
                     InvitePolicy::Admins => format!(
                         "only admins can invite people to '{}': ask an admin for an invite, or \
-                         ask one to let every member invite (`circle policy {} --invites \
+                         ask one to let every member invite (`circle policy '{}' --invites \
                          members`)",
                         c.members.name, c.members.name
                     ),
@@ -94,7 +94,8 @@ impl Circles {
     }
 
     /// Who may come to this node with a join request at `now_secs`: whether any stranger may
-    /// (an unbound invite made here is live), and the nodes that live bound invites name.
+    /// (an invite made here is live: even one bound to another node, so that whoever holds it
+    /// is told why it does not work for them), and the nodes that live bound invites name.
     pub fn expected_joiners(&self, now_secs: u64) -> (bool, HashSet<Vec<u8>>) {
         let mut open = false;
         let mut bound = HashSet::new();
@@ -106,11 +107,9 @@ impl Circles {
                     if i.issuer != me || c.members.invite_unusable(id, &node, now_secs).is_some() {
                         continue;
                     }
-                    match &i.bound {
-                        Some(b) => {
-                            bound.insert(b.clone());
-                        }
-                        None => open = true,
+                    open = true;
+                    if let Some(b) = &i.bound {
+                        bound.insert(b.clone());
                     }
                 }
             }

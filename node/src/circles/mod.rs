@@ -296,12 +296,12 @@ impl Circles {
             match named.as_slice() {
                 [one] => Ok(one.key),
                 [] => Err(Error::Invalid(format!(
-                    "no member of '{}' is called '{text}': see `circle members {}`",
+                    "no member of '{}' is called '{text}': see `circle members '{}'`",
                     c.members.name, c.members.name
                 ))),
                 _ => Err(Error::Invalid(format!(
                     "more than one member of '{}' is called '{text}': use their member key \
-                     (see `circle members {} --json`)",
+                     (see `circle members '{}' --json`)",
                     c.members.name, c.members.name
                 ))),
             }
