@@ -25,8 +25,9 @@ const CHECKSUM_LEN: usize = 4;
 
 /// The secret inside an invite: whoever holds it may ask to join, once.
 ///
-/// Members learn only its [`id`](Self::id) and check a joiner's [`proof`](Self::proof);
-/// neither reveals the secret. Wiped from memory on drop; `Debug` prints `InviteSecret(..)`;
+/// Members learn only its [`id`](Self::id) and the public half of its [`join_key`](Self::join_key),
+/// with which they check a joiner's proof; neither reveals the secret. Wiped from memory on drop;
+/// `Debug` prints `InviteSecret(..)`;
 /// equality is constant-time.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct InviteSecret([u8; 32]);

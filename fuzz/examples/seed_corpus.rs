@@ -1,8 +1,9 @@
 //! Writes valid messages into fuzz/corpus/<target>/ as a starting corpus.
 //!
 //! Every decoder checks a signature before anything else, so random bytes almost never get
-//! past it; these seeds give the fuzzer real invites, envelopes, records and protocol messages
-//! to mutate, and make the targets' round-trip checks run.
+//! past it; these seeds give the fuzzer real invites, envelopes, records, membership
+//! operations and protocol messages to mutate, and make the targets' round-trip checks run.
+//! (The `ingest` target reads structured input and needs no seeds.)
 //!
 //! ```text
 //! cargo +nightly run --manifest-path fuzz/Cargo.toml --example seed_corpus
@@ -11,11 +12,11 @@
 use std::{fs, path::Path};
 
 use circle_crypto::{
-    CircleId, CircleKey, ENVELOPE_VERSION, Envelope, Header, Invite, InviteSecret, MemberSecret,
+    CircleId, CircleKey, ENVELOPE_VERSION, Envelope, Header, Invite, MemberSecret,
 };
 use circle_node::{
-    Admission, Body, Content, Genesis, JoinRequest, JoinResponse, Profile, SealedKey, SyncPage,
-    SyncRequest, SyncResponse, Welcome, seal_key_for,
+    Body, Content, Genesis, InvitePolicy, JOIN_PROOF_DOMAIN, JoinRequest, JoinResponse, Op,
+    Profile, SealedKey, SyncPage, SyncRequest, SyncResponse, Welcome, seal_key_for,
 };
 
 fn write(target: &str, name: &str, bytes: &[u8]) {
@@ -61,19 +62,19 @@ fn main() {
     let alice = MemberSecret::generate();
     let bob = MemberSecret::generate();
     let key = CircleKey::generate();
-    // The membership and sync targets open admissions for this circle.
-    let fixed = CircleId::from_bytes(&[7; 32]).unwrap();
+    let alice_node = b"alice's node";
+    let bob_node = b"bob's node";
 
-    let genesis = Genesis::create(&alice, "Tuesday evening", "alice", 1_700_000_000_000).unwrap();
-    let circle = Genesis::open(&genesis).unwrap().circle;
-    let bob_profile = Profile::sign(&bob, fixed, "bob").unwrap();
-    let admission = Admission::sign(
+    let genesis = Genesis::create(
         &alice,
-        fixed,
-        bob_profile.clone(),
-        InviteSecret::generate().id(),
-        1_700_000_000_001,
-    );
+        "Tuesday evening",
+        "alice",
+        alice_node,
+        1_700_000_000_000,
+    )
+    .unwrap();
+    let circle = Genesis::open(&genesis).unwrap().circle;
+    let bob_profile = Profile::sign(&bob, circle, "bob", bob_node).unwrap();
 
     // invite_token
     let plain = Invite::create(&alice, circle, "Tuesday evening", 1_800_000_000, vec![]);
@@ -99,6 +100,79 @@ fn main() {
         .collect();
     write("invite_token", "pasted", pasted.as_bytes());
 
+    // One of each membership operation, as alice's node writes them.
+    let join_key = plain.secret.join_key();
+    let proof = join_key.sign(JOIN_PROOF_DOMAIN, &bob_profile);
+    let bob_opened = Profile::open(&bob_profile).unwrap();
+    let ops = [
+        (
+            "invite",
+            Op::Invite {
+                id: plain.id(),
+                key: join_key.public(),
+                expires_at: 1_800_000_000,
+                uses: 1,
+                bound: Some(bob_node.to_vec()),
+            },
+        ),
+        (
+            "admit",
+            Op::Admit {
+                profile: bob_profile.clone(),
+                invite: plain.id(),
+                proof,
+                epochs: vec![0],
+            },
+        ),
+        ("revoke-invite", Op::RevokeInvite { id: plain.id() }),
+        (
+            "remove",
+            Op::Remove {
+                member: bob.public(),
+                upto: 3,
+            },
+        ),
+        ("leave", Op::Leave),
+        (
+            "grant",
+            Op::Grant {
+                member: bob.public(),
+            },
+        ),
+        (
+            "revoke",
+            Op::Revoke {
+                member: bob.public(),
+                upto: 2,
+            },
+        ),
+        (
+            "policy",
+            Op::Policy {
+                invites: InvitePolicy::Members,
+            },
+        ),
+        (
+            "rename",
+            Op::Rename {
+                name: "Thursday evening".into(),
+            },
+        ),
+        (
+            "rekey",
+            Op::Rekey {
+                epoch: 0x5eed,
+                keys: vec![
+                    (alice.public(), vec![1; 80]),
+                    (
+                        bob.public(),
+                        seal_key_for(&bob_opened, 0x5eed, &key).unwrap().sealed,
+                    ),
+                ],
+            },
+        ),
+    ];
+
     // envelope
     let first = envelope(&alice, &key, circle, 1, share("day 30 today"));
     let mut header = first.header().clone();
@@ -106,41 +180,37 @@ fn main() {
     header.epoch = 3;
     header.prev = Some(first.id());
     let second = Envelope::seal(&alice, &key, header, b"not content at all").unwrap();
-    let admit = envelope(
-        &alice,
-        &key,
-        circle,
-        3,
-        Body::Admit {
-            admission: admission.clone(),
-        },
-    );
+    let op_envelopes: Vec<Envelope> = ops
+        .iter()
+        .enumerate()
+        .map(|(i, (_, op))| envelope(&alice, &key, circle, 3 + i as u64, Body::Op(op.clone())))
+        .collect();
     let long = envelope(&bob, &key, circle, 1, share(&"a long day. ".repeat(250)));
     for (name, e) in [
         ("share", &first),
         ("prev", &second),
-        ("admit", &admit),
+        ("admit", &op_envelopes[1]),
         ("long", &long),
     ] {
         write("envelope", name, e.to_bytes());
     }
 
-    // membership
+    // membership: records, contents, operations alone
     write("membership", "genesis", &genesis);
     write("membership", "profile", &bob_profile);
-    write("membership", "admission", &admission);
     let share_content = Content {
         sent_at: 5,
         body: share("still here"),
     };
-    let admit_content = Content {
-        sent_at: 6,
-        body: Body::Admit {
-            admission: admission.clone(),
-        },
-    };
     write("membership", "content-share", &share_content.to_bytes());
-    write("membership", "content-admit", &admit_content.to_bytes());
+    for (name, op) in &ops {
+        let content = Content {
+            sent_at: 6,
+            body: Body::Op(op.clone()),
+        };
+        write("membership", &format!("content-{name}"), &content.to_bytes());
+        write("membership", &format!("op-{name}"), &encode(op));
+    }
 
     // sync_messages
     let sync_request = SyncRequest {
@@ -149,11 +219,12 @@ fn main() {
         proof: alice.sign("circle/fuzz", b"proof"),
         heads: vec![(alice.public(), 3), (bob.public(), 1)],
     };
+    let op_wire: Vec<Vec<u8>> = op_envelopes.iter().map(|e| e.to_bytes().to_vec()).collect();
     let page = SyncResponse::Page(Box::new(SyncPage {
         member: alice.public(),
         proof: alice.sign("circle/fuzz", b"proof"),
-        admissions: vec![admission.clone()],
-        envelopes: vec![first.to_bytes().to_vec(), admit.to_bytes().to_vec()],
+        ops: op_wire[..2].to_vec(),
+        envelopes: vec![first.to_bytes().to_vec(), long.to_bytes().to_vec()],
         more: true,
         peers: vec!["/ip4/127.0.0.1/tcp/4001".into()],
     }));
@@ -163,12 +234,11 @@ fn main() {
     let join_request = JoinRequest {
         invite: plain.id(),
         profile: bob_profile.clone(),
-        proof: plain.secret.proof(&bob_profile).to_vec(),
+        proof: join_key.sign(JOIN_PROOF_DOMAIN, &bob_profile),
     };
-    let bob_opened = Profile::open(&bob_profile).unwrap();
-    let welcome = JoinResponse::Welcome(Welcome {
+    let welcome = Welcome {
         genesis: genesis.clone(),
-        admissions: vec![admission.clone()],
+        ops: op_wire[..2].to_vec(),
         keys: vec![
             seal_key_for(&bob_opened, 0, &key).unwrap(),
             SealedKey {
@@ -176,8 +246,8 @@ fn main() {
                 sealed: vec![0; 80],
             },
         ],
-        peers: vec![],
-    });
+        peers: vec!["/ip4/192.0.2.7/udp/4001/quic-v1".into()],
+    };
     let join_refused = JoinResponse::Refused {
         reason: "this invite was already used".into(),
     };
@@ -185,7 +255,12 @@ fn main() {
     write("sync_messages", "sync-page", &encode(&page));
     write("sync_messages", "sync-refused", &encode(&refused));
     write("sync_messages", "join-request", &encode(&join_request));
-    write("sync_messages", "join-welcome", &encode(&welcome));
+    write(
+        "sync_messages",
+        "join-welcome",
+        &encode(&JoinResponse::Welcome(welcome.clone())),
+    );
+    write("sync_messages", "welcome", &encode(&welcome));
     write("sync_messages", "join-refused", &encode(&join_refused));
 
     println!("wrote seeds to {}/corpus/", env!("CARGO_MANIFEST_DIR"));

@@ -1,42 +1,50 @@
 //! The node's message handler: `Circles::ingest` and `Circles::apply_page`, fed what peers
 //! could send.
 //!
-//! One node (carol's) holds a circle of alice (founder), bob and carol, as in
-//! tests/hostile.rs; four strangers are not in it until alice admits them. The fuzzer writes
-//! envelopes as any of these people: in this circle or another, under the right key and epoch
-//! or not, with any content or an admission; or sends raw bytes. For each envelope the target
-//! works out what the node must answer from what the node holds, checks the answer, checks that
-//! exactly the `New` envelopes are stored, and that a second delivery is a `Duplicate` or gets
-//! the same answer.
+//! One node (carol's) holds a circle that alice founded; alice registered an invite and
+//! admitted bob and carol through it, and carol's node joined by a welcome, as a real join
+//! does. Four strangers are not in it until someone admits them. The fuzzer writes envelopes as
+//! any of these people: in this circle or another, under the right key and epoch or not, with
+//! any content or any membership operation (invites, admissions through real or wrong invite
+//! keys, removals, roles, new key epochs, some sealed to carol); or sends raw bytes. For each
+//! envelope the target works out what the node must answer from what its store holds, checks
+//! the answer, checks that exactly the `New` envelopes are stored, that a second delivery is a
+//! `Duplicate` or gets the same answer, and that the node's members are those its stored
+//! operations derive.
 //!
 //! `World::expected` restates the checks of node/src/circles/ingest.rs in order; when those
 //! rules change, change it with them.
 
 #![no_main]
 
-use std::{path::PathBuf, sync::OnceLock};
+use std::{collections::BTreeMap, path::PathBuf, sync::OnceLock};
 
 use arbitrary::Arbitrary;
 use circle_crypto::{
-    CircleId, CircleKey, ENVELOPE_VERSION, Envelope, Header, Invite, InviteId, InviteSecret,
-    MemberKey, MemberSecret, MessageId,
+    CircleId, CircleKey, ENVELOPE_VERSION, Envelope, Header, Invite, InviteSecret, MemberKey,
+    MemberSecret, MessageId,
 };
 use circle_node::{
-    Admission, Body, Circles, Content, Genesis, Home, Ingest, Profile, Welcome, now_ms, now_secs,
-    seal_key_for,
+    Body, Circles, Content, Genesis, Home, Ingest, InvitePolicy, JOIN_PROOF_DOMAIN, Membership,
+    Op, Profile, Welcome, now_ms, now_secs, seal_key_for,
 };
 use libfuzzer_sys::fuzz_target;
 
 struct World {
     /// alice, bob, carol (the node's own member), then the strangers.
     people: Vec<MemberSecret>,
+    genesis: Genesis,
     circle: CircleId,
     key: CircleKey,
+    invites: Vec<InviteSecret>,
+    carol: Profile,
     node: Circles,
 }
 
-const ALICE: usize = 0;
 const STRANGERS: usize = 4;
+const SLOTS: usize = 4;
+/// Most envelopes one input writes: the store outlives inputs, keep each input quick.
+const MAX_ENVELOPES: usize = 8;
 
 static DIR: OnceLock<PathBuf> = OnceLock::new();
 static WORLD: OnceLock<World> = OnceLock::new();
@@ -51,31 +59,44 @@ fn person(n: u8) -> MemberSecret {
     MemberSecret::from_bytes(&[n; 64]).unwrap()
 }
 
-/// The circle held by carol's node, built the way tests/hostile.rs `forge()` builds it.
+/// The key of a key epoch other than the founding one, as whoever starts it would pick it.
+fn epoch_key(epoch: u64) -> CircleKey {
+    CircleKey::from_bytes(&blake3::derive_key(
+        "circle fuzz epoch key",
+        &epoch.to_be_bytes(),
+    ))
+    .unwrap()
+}
+
+/// An envelope of alice's, as her node would write it.
+fn alice_writes(
+    alice: &MemberSecret,
+    circle: CircleId,
+    key: &CircleKey,
+    seq: u64,
+    prev: Option<MessageId>,
+    op: Op,
+) -> Envelope {
+    let header = Header {
+        version: ENVELOPE_VERSION,
+        circle,
+        epoch: 0,
+        author: alice.public(),
+        seq,
+        prev,
+    };
+    let content = Content {
+        sent_at: now_ms(),
+        body: Body::Op(op),
+    };
+    Envelope::seal(alice, key, header, &content.to_bytes()).unwrap()
+}
+
+/// The circle as carol's node holds it after joining.
 fn world() -> &'static World {
     WORLD.get_or_init(|| {
         let people: Vec<MemberSecret> = (1..=3 + STRANGERS as u8).map(person).collect();
         let (alice, bob, carol) = (&people[0], &people[1], &people[2]);
-        let genesis = Genesis::create(alice, "Fuzzed circle", "alice", now_ms()).unwrap();
-        let circle = Genesis::open(&genesis).unwrap().circle;
-        let key = CircleKey::generate();
-        let admit = |who: &MemberSecret, name: &str| {
-            let profile = Profile::sign(who, circle, name).unwrap();
-            Admission::sign(
-                alice,
-                circle,
-                profile,
-                InviteSecret::generate().id(),
-                now_ms(),
-            )
-        };
-        let carol_profile = Profile::open(&Profile::sign(carol, circle, "carol").unwrap()).unwrap();
-        let welcome = Welcome {
-            genesis,
-            admissions: vec![admit(bob, "bob"), admit(carol, "carol")],
-            keys: vec![seal_key_for(&carol_profile, 0, &key).unwrap()],
-            peers: vec![],
-        };
         let dir = tempfile::Builder::new()
             .prefix("circle-fuzz-ingest-")
             .tempdir()
@@ -86,13 +107,64 @@ fn world() -> &'static World {
         unsafe { libc::atexit(remove_store) };
         let store = Home::new(&dir).init(b"fuzz passphrase", "carol").unwrap();
         let node = Circles::load(store).unwrap();
+
+        let wire = Genesis::create(alice, "Fuzzed circle", "alice", b"alice's node", now_ms());
+        let wire = wire.unwrap();
+        let genesis = Genesis::open(&wire).unwrap();
+        let circle = genesis.circle;
+        let key = CircleKey::from_bytes(&[9; 32]).unwrap();
+        let invites: Vec<InviteSecret> = (1..=SLOTS as u8)
+            .map(|n| InviteSecret::from_bytes(&[n; 32]).unwrap())
+            .collect();
+        let admission = |who: &MemberSecret, name: &str, node: &[u8]| {
+            let profile = Profile::sign(who, circle, name, node).unwrap();
+            Op::Admit {
+                proof: invites[0].join_key().sign(JOIN_PROOF_DOMAIN, &profile),
+                profile,
+                invite: invites[0].id(),
+                epochs: vec![0],
+            }
+        };
+        let register = Op::Invite {
+            id: invites[0].id(),
+            key: invites[0].join_key().public(),
+            expires_at: u64::MAX,
+            uses: 2,
+            bound: None,
+        };
+        let carol_node = node.node_id().to_vec();
+        let mut ops = Vec::new();
+        let mut prev = None;
+        for (seq, op) in [
+            register,
+            admission(bob, "bob", b"bob's node"),
+            admission(carol, "carol", &carol_node),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let e = alice_writes(alice, circle, &key, seq as u64 + 1, prev, op);
+            prev = Some(e.id());
+            ops.push(e.to_bytes().to_vec());
+        }
+        let carol_profile = Profile::sign(carol, circle, "carol", &carol_node).unwrap();
+        let carol_profile = Profile::open(&carol_profile).unwrap();
+        let welcome = Welcome {
+            genesis: wire,
+            ops,
+            keys: vec![seal_key_for(&carol_profile, 0, &key).unwrap()],
+            peers: vec![],
+        };
         let invite = Invite::create(alice, circle, "Fuzzed circle", now_secs() + 3600, vec![]);
         node.accept_welcome(&invite, carol.clone(), &welcome)
             .unwrap();
         World {
             people,
+            genesis,
             circle,
             key,
+            invites,
+            carol: carol_profile,
             node,
         }
     })
@@ -104,18 +176,15 @@ enum Input {
     Wire(Vec<u8>),
     /// Envelopes from gossip, one after another.
     Sealed(Vec<Spec>),
-    /// One sync page.
-    Page {
-        admissions: Vec<AdmissionSpec>,
-        envelopes: Vec<Spec>,
-    },
+    /// One sync page: envelopes carrying operations, then any envelopes.
+    Page { ops: Vec<Spec>, envelopes: Vec<Spec> },
 }
 
 #[derive(Arbitrary, Debug)]
 struct Spec {
     author: u8,
     other_circle: bool,
-    epoch: u64,
+    epoch: Epoch,
     wrong_key: bool,
     /// Small, so authors run into their own sequence numbers.
     seq: u8,
@@ -124,26 +193,84 @@ struct Spec {
 }
 
 #[derive(Arbitrary, Debug)]
-enum Plain {
-    Bytes(Vec<u8>),
-    Share { sent_at: u64, text: String },
-    Admit(AdmissionSpec),
+enum Epoch {
+    Founding,
+    /// One of a few, so new epochs and the messages sealed under them meet.
+    Few(u8),
+    Any(u64),
 }
 
 #[derive(Arbitrary, Debug)]
-struct AdmissionSpec {
-    admitter: u8,
-    who: u8,
-    name: String,
-    other_circle: bool,
-    profile_in_other_circle: bool,
-    invite: [u8; 32],
-    at: u64,
+enum Plain {
+    Bytes(Vec<u8>),
+    Share { sent_at: u64, text: String },
+    Op { sent_at: u64, op: OpSpec },
+}
+
+#[derive(Arbitrary, Debug)]
+enum OpSpec {
+    Invite {
+        slot: u8,
+        uses: u32,
+        expires_at: u64,
+        bound: Option<u8>,
+    },
+    RevokeInvite {
+        slot: u8,
+    },
+    /// `who` joins through invite `slot`, proving it with `proof_slot`'s key.
+    Admit {
+        who: u8,
+        slot: u8,
+        proof_slot: u8,
+        name: String,
+        node: u8,
+        profile_in_other_circle: bool,
+        epochs: Vec<u64>,
+    },
+    Remove {
+        who: u8,
+        upto: u64,
+    },
+    Leave,
+    Grant {
+        who: u8,
+    },
+    Revoke {
+        who: u8,
+        upto: u64,
+    },
+    Policy {
+        members: bool,
+    },
+    Rename {
+        name: String,
+    },
+    /// A new key epoch sealed (as junk) to `to`, and properly to carol if `to_carol`.
+    Rekey {
+        epoch: Epoch,
+        to: Vec<u8>,
+        to_carol: bool,
+    },
+}
+
+impl Epoch {
+    fn get(&self) -> u64 {
+        match self {
+            Epoch::Founding => 0,
+            Epoch::Few(n) => u64::from(n % 4),
+            Epoch::Any(n) => *n,
+        }
+    }
 }
 
 impl World {
     fn person(&self, n: u8) -> &MemberSecret {
         &self.people[n as usize % self.people.len()]
+    }
+
+    fn slot(&self, n: u8) -> &InviteSecret {
+        &self.invites[n as usize % SLOTS]
     }
 
     fn circle_or_other(&self, other: bool) -> CircleId {
@@ -154,31 +281,94 @@ impl World {
         }
     }
 
-    fn role(&self, key: &MemberKey) -> Option<String> {
-        let key = key.to_string();
-        let members = self.node.members(&self.circle).unwrap();
-        members
-            .into_iter()
-            .find(|m| m.member == key)
-            .map(|m| m.role)
+    fn key_of(&self, epoch: u64) -> CircleKey {
+        if epoch == 0 {
+            self.key.clone()
+        } else {
+            epoch_key(epoch)
+        }
     }
 
-    fn is_member(&self, key: &MemberKey) -> bool {
-        self.role(key).is_some()
-    }
-
-    fn admission(&self, spec: &AdmissionSpec) -> Vec<u8> {
-        let who = self.person(spec.who);
-        let profile_circle = self.circle_or_other(spec.profile_in_other_circle);
-        let profile = Profile::sign(who, profile_circle, &spec.name)
-            .unwrap_or_else(|_| Profile::sign(who, profile_circle, "new member").unwrap());
-        Admission::sign(
-            self.person(spec.admitter),
-            self.circle_or_other(spec.other_circle),
-            profile,
-            InviteId::from_bytes(&spec.invite).unwrap(),
-            spec.at,
-        )
+    fn op(&self, spec: &OpSpec) -> Op {
+        match spec {
+            OpSpec::Invite {
+                slot,
+                uses,
+                expires_at,
+                bound,
+            } => Op::Invite {
+                id: self.slot(*slot).id(),
+                key: self.slot(*slot).join_key().public(),
+                expires_at: *expires_at,
+                uses: *uses,
+                bound: bound.map(|n| format!("node {n}").into_bytes()),
+            },
+            OpSpec::RevokeInvite { slot } => Op::RevokeInvite {
+                id: self.slot(*slot).id(),
+            },
+            OpSpec::Admit {
+                who,
+                slot,
+                proof_slot,
+                name,
+                node,
+                profile_in_other_circle,
+                epochs,
+            } => {
+                let circle = self.circle_or_other(*profile_in_other_circle);
+                let who = self.person(*who);
+                let node = format!("node {node}").into_bytes();
+                let profile = Profile::sign(who, circle, name, &node)
+                    .unwrap_or_else(|_| Profile::sign(who, circle, "new member", &node).unwrap());
+                Op::Admit {
+                    proof: self
+                        .slot(*proof_slot)
+                        .join_key()
+                        .sign(JOIN_PROOF_DOMAIN, &profile),
+                    profile,
+                    invite: self.slot(*slot).id(),
+                    epochs: epochs.iter().take(8).copied().collect(),
+                }
+            }
+            OpSpec::Remove { who, upto } => Op::Remove {
+                member: self.person(*who).public(),
+                upto: *upto,
+            },
+            OpSpec::Leave => Op::Leave,
+            OpSpec::Grant { who } => Op::Grant {
+                member: self.person(*who).public(),
+            },
+            OpSpec::Revoke { who, upto } => Op::Revoke {
+                member: self.person(*who).public(),
+                upto: *upto,
+            },
+            OpSpec::Policy { members } => Op::Policy {
+                invites: if *members {
+                    InvitePolicy::Members
+                } else {
+                    InvitePolicy::Admins
+                },
+            },
+            OpSpec::Rename { name } => Op::Rename { name: name.clone() },
+            OpSpec::Rekey {
+                epoch,
+                to,
+                to_carol,
+            } => {
+                let epoch = epoch.get();
+                let mut keys: Vec<(MemberKey, Vec<u8>)> = to
+                    .iter()
+                    .take(8)
+                    .map(|n| (self.person(*n).public(), vec![*n; 80]))
+                    .collect();
+                if *to_carol {
+                    let sealed = seal_key_for(&self.carol, epoch, &self.key_of(epoch)).unwrap();
+                    keys.retain(|(m, _)| *m != self.carol.member);
+                    keys.push((self.carol.member, sealed.sealed));
+                }
+                Op::Rekey { epoch, keys }
+            }
+        }
     }
 
     fn plaintext(&self, plain: &Plain) -> Vec<u8> {
@@ -189,11 +379,9 @@ impl World {
                 body: Body::Share { text: text.clone() },
             }
             .to_bytes(),
-            Plain::Admit(spec) => Content {
-                sent_at: spec.at,
-                body: Body::Admit {
-                    admission: self.admission(spec),
-                },
+            Plain::Op { sent_at, op } => Content {
+                sent_at: *sent_at,
+                body: Body::Op(self.op(op)),
             }
             .to_bytes(),
         }
@@ -202,10 +390,11 @@ impl World {
     /// Seals what `spec` describes; `None` when it is too large to seal.
     fn seal(&self, spec: &Spec) -> Option<(Envelope, Vec<u8>)> {
         let author = self.person(spec.author);
+        let epoch = spec.epoch.get();
         let header = Header {
             version: ENVELOPE_VERSION,
             circle: self.circle_or_other(spec.other_circle),
-            epoch: spec.epoch,
+            epoch,
             author: author.public(),
             seq: u64::from(spec.seq),
             prev: spec.prev.map(|p| MessageId::from_bytes(&p).unwrap()),
@@ -213,11 +402,26 @@ impl World {
         let key = if spec.wrong_key {
             CircleKey::generate()
         } else {
-            self.key.clone()
+            self.key_of(epoch)
         };
         let plain = self.plaintext(&spec.plain);
         let envelope = Envelope::seal(author, &key, header, &plain).ok()?;
         Some((envelope, plain))
+    }
+
+    /// The membership the node's stored operations derive.
+    fn derived(&self) -> Membership {
+        let ops = self.node.store().ops(&self.circle).unwrap();
+        Membership::derive(&self.genesis, &ops)
+    }
+
+    fn held_epochs(&self) -> BTreeMap<u64, CircleKey> {
+        self.node
+            .store()
+            .keys(&self.circle)
+            .unwrap()
+            .into_iter()
+            .collect()
     }
 
     /// What carol's node must answer to `spec`, sealed as `envelope`, given what it holds now.
@@ -226,23 +430,23 @@ impl World {
         if h.circle != self.circle {
             return Expect::Rejected;
         }
-        if !self.is_member(&h.author) || h.epoch != 0 {
-            return Expect::Later;
+        let members = self.derived();
+        if !members.counts(&h.author, h.seq) {
+            return match members.departed(&h.author) {
+                Some(_) => Expect::Rejected,
+                None => Expect::Later,
+            };
         }
+        let Some(key) = self.held_epochs().remove(&h.epoch) else {
+            return Expect::Later;
+        };
+        // The node holds, for each epoch, the key this target seals with.
+        assert_eq!(key.to_bytes(), self.key_of(h.epoch).to_bytes());
         if spec.wrong_key {
             return Expect::Rejected;
         }
-        let Ok(content) = Content::from_bytes(plain) else {
+        if Content::from_bytes(plain).is_err() {
             return Expect::Rejected;
-        };
-        if let Body::Admit { admission } = &content.body {
-            if self.role(&h.author).as_deref() != Some("admin") {
-                return Expect::Rejected;
-            }
-            match Admission::open(&self.circle, admission) {
-                Ok(a) if a.admitted_by == h.author => {}
-                _ => return Expect::Rejected,
-            }
         }
         let store = self.node.store();
         if store.has_message(&envelope.id()).unwrap() {
@@ -258,33 +462,47 @@ impl World {
         Expect::New
     }
 
-    /// An admission alice signed for this circle, carried by her own admit message, makes its
-    /// member a member, whatever else happens to the message.
-    fn check_admitted(&self, spec: &Spec, plain: &[u8]) {
-        let Plain::Admit(a) = &spec.plain else { return };
-        let author = spec.author as usize % self.people.len();
-        if author != ALICE || a.admitter as usize % self.people.len() != ALICE {
-            return;
+    /// The node's members are exactly those its stored operations derive, in name and role.
+    fn check_members(&self) {
+        let derived = self.derived();
+        let mut expected: Vec<(String, String, String)> = derived
+            .iter()
+            .map(|m| (m.key.to_string(), m.name.clone(), m.role.as_str().to_string()))
+            .collect();
+        let mut listed: Vec<(String, String, String)> = self
+            .node
+            .members(&self.circle)
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.member, m.name, m.role))
+            .collect();
+        expected.sort();
+        listed.sort();
+        assert_eq!(listed, expected, "the node's members differ from its records'");
+        for p in &self.people {
+            assert_eq!(
+                self.node.is_member(&self.circle, &p.public()),
+                derived.contains(&p.public())
+            );
         }
-        if spec.other_circle || spec.wrong_key || spec.epoch != 0 {
-            return;
-        }
-        if a.other_circle || a.profile_in_other_circle {
+    }
+
+    /// A new key epoch sealed to carol, taken in, leaves its key with her node.
+    fn check_key_taken(&self, plain: &[u8], first: &Ingest) {
+        if *first != Ingest::New {
             return;
         }
         let Ok(Content {
-            body: Body::Admit { admission },
+            body: Body::Op(Op::Rekey { epoch, keys }),
             ..
         }) = Content::from_bytes(plain)
         else {
             return;
         };
-        let admitted = Admission::open(&self.circle, &admission).unwrap();
-        assert!(
-            self.is_member(&admitted.profile.member),
-            "alice admitted {} but the node does not count them in",
-            admitted.profile.member.short()
-        );
+        if keys.iter().any(|(m, _)| *m == self.carol.member) {
+            let held = self.held_epochs();
+            assert!(held.contains_key(&epoch), "a key sealed to carol was not taken");
+        }
     }
 }
 
@@ -313,7 +531,7 @@ fn ingest(world: &World, envelope: &Envelope) -> Ingest {
 }
 
 fn check_stored(world: &World, envelope: &Envelope, first: &Ingest) {
-    let stored = world.node.has_message(&envelope.id()).unwrap();
+    let stored = world.node.store().has_message(&envelope.id()).unwrap();
     match first {
         Ingest::New | Ingest::Duplicate => assert!(stored, "{first:?} but not stored"),
         Ingest::Later(_) | Ingest::Rejected(_) => assert!(!stored, "{first:?} but stored"),
@@ -338,42 +556,41 @@ fuzz_target!(|input: Input| {
             check_stored(world, &envelope, &first);
         }
         Input::Sealed(specs) => {
-            for spec in specs.iter().take(8) {
+            for spec in specs.iter().take(MAX_ENVELOPES) {
                 let Some((envelope, plain)) = world.seal(spec) else {
                     continue;
                 };
                 let expected = world.expected(spec, &envelope, &plain);
                 let first = ingest(world, &envelope);
                 assert_eq!(kind(&first), expected, "{first:?} for {spec:?}");
+                world.check_key_taken(&plain, &first);
                 check_stored(world, &envelope, &first);
-                world.check_admitted(spec, &plain);
+                world.check_members();
             }
         }
-        Input::Page {
-            admissions,
-            envelopes,
-        } => {
-            let admissions: Vec<Vec<u8>> = admissions
-                .iter()
-                .take(8)
-                .map(|a| world.admission(a))
-                .collect();
-            let envelopes: Vec<Envelope> = envelopes
-                .iter()
-                .take(8)
-                .filter_map(|spec| world.seal(spec).map(|(envelope, _)| envelope))
-                .collect();
-            let wire: Vec<Vec<u8>> = envelopes.iter().map(|e| e.to_bytes().to_vec()).collect();
+        Input::Page { ops, envelopes } => {
+            let seal = |specs: &[Spec]| -> Vec<Envelope> {
+                specs
+                    .iter()
+                    .take(MAX_ENVELOPES)
+                    .filter_map(|spec| world.seal(spec).map(|(envelope, _)| envelope))
+                    .collect()
+            };
+            let (ops, envelopes) = (seal(&ops), seal(&envelopes));
+            let wire = |list: &[Envelope]| -> Vec<Vec<u8>> {
+                list.iter().map(|e| e.to_bytes().to_vec()).collect()
+            };
             let new = world
                 .node
-                .apply_page(&world.circle, &admissions, &wire)
+                .apply_page(&world.circle, &wire(&ops), &wire(&envelopes))
                 .expect("a page is taken in or refused, never fails");
-            assert!(new <= wire.len());
-            for envelope in &envelopes {
+            assert!(new <= ops.len() + envelopes.len());
+            for envelope in ops.iter().chain(&envelopes) {
                 if envelope.header().circle != world.circle {
-                    assert!(!world.node.has_message(&envelope.id()).unwrap());
+                    assert!(!world.node.store().has_message(&envelope.id()).unwrap());
                 }
             }
+            world.check_members();
         }
     }
 });

@@ -1,17 +1,35 @@
-//! Membership records and message content: any bytes, read as each kind in turn.
+//! Membership records, operations and their derivation: every input is read two ways.
 //!
-//! A record that opens opens again to the same thing, keeps the promises of its checks (names,
-//! circle binding), and opens as one kind only: the signature domains keep them apart.
+//! 1. As bytes from the network: a genesis, a profile, the content of a message (a share or a
+//!    membership operation), an operation alone. What opens opens again to the same thing and
+//!    keeps the promises of its checks (names, node ids, circle binding); a record opens as one
+//!    kind only, since the signature domains keep them apart.
+//! 2. As a history: the bytes pick operations by a fixed cast (a founder, members-to-be and
+//!    strangers), with real signed admissions through registered invites, and
+//!    `Membership::derive` must not panic, must give the same answer for the input reversed,
+//!    and must keep its invariants (someone in charge, distinct ranks, no one both member and
+//!    departed).
 
 #![no_main]
 
-use circle_crypto::CircleId;
-use circle_node::{Admission, Body, Content, Genesis, Profile, check_text};
+use std::sync::OnceLock;
+
+use arbitrary::{Result, Unstructured};
+use circle_crypto::{InviteSecret, MemberKey, MemberSecret, MessageId};
+use circle_node::{
+    Body, Content, Genesis, InvitePolicy, JOIN_PROOF_DOMAIN, MAX_MEMBERS, Membership, Op, OpEntry,
+    Profile, Role, check_text,
+};
 use libfuzzer_sys::fuzz_target;
 
 /// Longest nickname and circle name, in characters (circle-node's membership limits).
 const MAX_NAME_CHARS: usize = 64;
 const MAX_CIRCLE_NAME_CHARS: usize = 100;
+/// Longest peer id in a profile, in bytes.
+const MAX_NODE_ID_BYTES: usize = 64;
+/// Most operations in one history: derivation is quadratic at worst, keep runs fast.
+const MAX_OPS: usize = 48;
+const SLOTS: usize = 4;
 
 fn assert_checked_name(name: &str, max: usize) {
     assert!(!name.is_empty());
@@ -21,19 +39,7 @@ fn assert_checked_name(name: &str, max: usize) {
     assert!(!name.chars().any(char::is_control));
 }
 
-fn circle() -> CircleId {
-    CircleId::from_bytes(&[7; 32]).unwrap()
-}
-
-fn other_circle() -> CircleId {
-    CircleId::from_bytes(&[8; 32]).unwrap()
-}
-
-fn same_admission(a: &Admission, b: &Admission) -> bool {
-    a.profile == b.profile && a.admitted_by == b.admitted_by && a.invite == b.invite && a.at == b.at
-}
-
-fuzz_target!(|data: &[u8]| {
+fn read_as_records(data: &[u8]) {
     let mut opened = 0;
 
     if let Ok(genesis) = Genesis::open(data) {
@@ -52,18 +58,7 @@ fuzz_target!(|data: &[u8]| {
         opened += 1;
         assert_eq!(Profile::open(data).expect("a profile opens twice"), profile);
         assert_checked_name(&profile.name, MAX_NAME_CHARS);
-    }
-
-    if let Ok(admission) = Admission::open(&circle(), data) {
-        opened += 1;
-        let again = Admission::open(&circle(), data).expect("an admission opens twice");
-        assert!(same_admission(&again, &admission));
-        assert_eq!(admission.profile.circle, circle());
-        assert_checked_name(&admission.profile.name, MAX_NAME_CHARS);
-        assert!(
-            Admission::open(&other_circle(), data).is_err(),
-            "an admission opened for two circles"
-        );
+        assert!(!profile.node.is_empty() && profile.node.len() <= MAX_NODE_ID_BYTES);
     }
 
     assert!(opened <= 1, "one record opened as {opened} kinds");
@@ -77,12 +72,244 @@ fuzz_target!(|data: &[u8]| {
         );
         match &content.body {
             Body::Share { text } => check_text(text).expect("a share that reads has valid text"),
-            Body::Admit { admission } => {
-                // What a node does next with an admit message's record.
-                if let Ok(a) = Admission::open(&circle(), admission) {
-                    assert_eq!(a.profile.circle, circle());
+            Body::Op(op) => {
+                op.check().expect("an operation that reads passes its check");
+                if let Op::Admit { profile, .. } = op {
+                    Profile::open(profile).expect("an admission that reads has a profile");
                 }
             }
         }
     }
+
+    // An operation alone, as postcard reads it, then as the node checks it.
+    if let Ok((op, _)) = postcard::take_from_bytes::<Op>(data)
+        && op.check().is_ok()
+    {
+        let bytes = postcard::to_allocvec(&op).unwrap();
+        assert_eq!(postcard::from_bytes::<Op>(&bytes).unwrap(), op);
+        let _ = op.kind();
+    }
+}
+
+/// The cast and their signed records, made once per process.
+struct World {
+    genesis: Genesis,
+    /// The founder first; the last two are never admitted by anyone honest.
+    people: Vec<MemberSecret>,
+    invites: Vec<InviteSecret>,
+    /// `admissions[who][slot]`: `who`'s profile and proof for invite `slot`.
+    admissions: Vec<Vec<(Vec<u8>, circle_crypto::Signature)>>,
+}
+
+fn world() -> &'static World {
+    static WORLD: OnceLock<World> = OnceLock::new();
+    WORLD.get_or_init(|| {
+        let people: Vec<MemberSecret> = (1..=6u8)
+            .map(|n| MemberSecret::from_bytes(&[n; 64]).unwrap())
+            .collect();
+        let wire = Genesis::create(&people[0], "Fuzzed", "founder", b"node 1", 1).unwrap();
+        let genesis = Genesis::open(&wire).unwrap();
+        let invites: Vec<InviteSecret> = (1..=SLOTS as u8)
+            .map(|n| InviteSecret::from_bytes(&[n; 32]).unwrap())
+            .collect();
+        let admissions = people
+            .iter()
+            .enumerate()
+            .map(|(i, who)| {
+                let node = format!("node {}", i + 1);
+                let profile =
+                    Profile::sign(who, genesis.circle, &format!("person {i}"), node.as_bytes())
+                        .unwrap();
+                invites
+                    .iter()
+                    .map(|s| {
+                        let proof = s.join_key().sign(JOIN_PROOF_DOMAIN, &profile);
+                        (profile.clone(), proof)
+                    })
+                    .collect()
+            })
+            .collect();
+        World {
+            genesis,
+            people,
+            invites,
+            admissions,
+        }
+    })
+}
+
+impl World {
+    fn key(&self, n: u8) -> MemberKey {
+        self.people[n as usize % self.people.len()].public()
+    }
+
+    fn slot(&self, n: u8) -> &InviteSecret {
+        &self.invites[n as usize % SLOTS]
+    }
+
+    fn op(&self, u: &mut Unstructured) -> Result<Op> {
+        Ok(match u.int_in_range(0..=11u8)? {
+            0 => {
+                let slot = self.slot(u.arbitrary()?);
+                Op::Invite {
+                    id: slot.id(),
+                    key: slot.join_key().public(),
+                    expires_at: u.arbitrary()?,
+                    uses: u.int_in_range(0..=3)?,
+                    bound: if u.arbitrary()? {
+                        Some(format!("node {}", u.int_in_range(1..=7u8)?).into_bytes())
+                    } else {
+                        None
+                    },
+                }
+            }
+            1 => Op::RevokeInvite {
+                id: self.slot(u.arbitrary()?).id(),
+            },
+            2 | 3 => {
+                let who = u.arbitrary::<u8>()? as usize % self.people.len();
+                let slot = u.arbitrary::<u8>()? as usize % SLOTS;
+                let proof_slot = if u.ratio(1, 8)? {
+                    u.arbitrary::<u8>()? as usize % SLOTS
+                } else {
+                    slot
+                };
+                let (profile, _) = self.admissions[who][slot].clone();
+                Op::Admit {
+                    profile,
+                    invite: self.invites[slot].id(),
+                    proof: self.admissions[who][proof_slot].1,
+                    epochs: u.arbitrary_iter::<u64>()?.take(4).collect::<Result<_>>()?,
+                }
+            }
+            4 => Op::Admit {
+                profile: u.arbitrary()?,
+                invite: self.slot(u.arbitrary()?).id(),
+                proof: self.admissions[0][0].1,
+                epochs: vec![0],
+            },
+            5 => Op::Remove {
+                member: self.key(u.arbitrary()?),
+                upto: if u.arbitrary()? {
+                    u.int_in_range(0..=8)?
+                } else {
+                    u.arbitrary()?
+                },
+            },
+            6 => Op::Leave,
+            7 => Op::Grant {
+                member: self.key(u.arbitrary()?),
+            },
+            8 => Op::Revoke {
+                member: self.key(u.arbitrary()?),
+                upto: u.int_in_range(0..=8)?,
+            },
+            9 => Op::Policy {
+                invites: if u.arbitrary()? {
+                    InvitePolicy::Members
+                } else {
+                    InvitePolicy::Admins
+                },
+            },
+            10 => Op::Rename {
+                name: u.arbitrary()?,
+            },
+            _ => Op::Rekey {
+                epoch: u.int_in_range(0..=4)?,
+                keys: u
+                    .arbitrary_iter::<u8>()?
+                    .take(8)
+                    .map(|n| n.map(|n| (self.key(n), vec![n; 80])))
+                    .collect::<Result<_>>()?,
+            },
+        })
+    }
+
+    /// A history read from `u`: operations in the order they were written, dated forward
+    /// mostly, backdated or far off sometimes, numbered in each author's chain mostly.
+    fn history(&self, u: &mut Unstructured) -> Result<Vec<OpEntry>> {
+        let mut entries = Vec::new();
+        let mut seqs = [0u64; 8];
+        let mut clock = 1_000_000u64;
+        while entries.len() < MAX_OPS && !u.is_empty() {
+            let n: u8 = u.arbitrary()?;
+            // Six people, the last two mostly strangers; two more who are never anyone.
+            let author = if n % 8 < 6 {
+                self.people[(n % 8) as usize].public()
+            } else {
+                MemberSecret::from_bytes(&[n; 64]).unwrap().public()
+            };
+            let seq = if u.ratio(1, 16)? {
+                u.arbitrary()?
+            } else {
+                seqs[(n % 8) as usize] += 1;
+                seqs[(n % 8) as usize]
+            };
+            let at = match u.int_in_range(0..=15u8)? {
+                0 => u.arbitrary()?,
+                1 => clock.saturating_sub(u.int_in_range(0..=60_000)?),
+                _ => {
+                    clock += u.int_in_range(0..=60_000)?;
+                    clock
+                }
+            };
+            let op = self.op(u)?;
+            let bytes = postcard::to_allocvec(&(author, seq, at, &op)).unwrap();
+            let id = MessageId::from_bytes(blake3::hash(&bytes).as_bytes()).unwrap();
+            entries.push(OpEntry {
+                author,
+                seq,
+                at,
+                id,
+                op,
+            });
+        }
+        Ok(entries)
+    }
+}
+
+fn check_invariants(m: &Membership) {
+    let admins: Vec<_> = m.iter().filter(|x| x.role == Role::Admin).collect();
+    assert!(m.is_empty() || !admins.is_empty(), "members but no admin");
+    let mut ranks: Vec<u64> = admins.iter().map(|a| a.rank).collect();
+    ranks.sort();
+    ranks.dedup();
+    assert_eq!(ranks.len(), admins.len(), "two admins share a rank");
+    let mut joined: Vec<u64> = m.iter().map(|x| x.joined).collect();
+    joined.sort();
+    joined.dedup();
+    assert_eq!(joined.len(), m.len(), "two members share a join position");
+    for (key, d) in m.all_departed() {
+        assert!(!m.contains(key), "a departed member is still a member");
+        assert!(m.counts(key, d.upto));
+        if d.upto < u64::MAX {
+            assert!(!m.counts(key, d.upto + 1));
+        }
+    }
+    assert!(m.len() <= MAX_MEMBERS);
+    let holders = m.holders(m.current_epoch).expect("the current epoch has holders");
+    let stale = holders.iter().any(|h| !m.contains(h)) || m.iter().any(|x| !holders.contains(&x.key));
+    assert_eq!(m.needs_rekey(), stale);
+    assert_eq!(m.epochs().last(), Some(m.current_epoch));
+}
+
+fn derive_history(data: &[u8]) {
+    let w = world();
+    let Ok(entries) = w.history(&mut Unstructured::new(data)) else {
+        return;
+    };
+    let m = Membership::derive(&w.genesis, &entries);
+    check_invariants(&m);
+    let mut reversed = entries.clone();
+    reversed.reverse();
+    assert_eq!(
+        Membership::derive(&w.genesis, &reversed),
+        m,
+        "the order of the input changed the membership"
+    );
+}
+
+fuzz_target!(|data: &[u8]| {
+    read_as_records(data);
+    derive_history(data);
 });

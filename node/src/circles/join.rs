@@ -187,6 +187,17 @@ impl Circles {
                 if self.with_circle(&circle, |c| Ok(c.members.needs_rekey()))? {
                     envelopes.push(self.rekey_locked(&circle)?);
                 }
+                // Seal the keys before writing anything: a joiner whose key cannot receive them
+                // would otherwise be a member no new key can ever be sealed to.
+                let sealable = self.with_circle(&circle, |c| {
+                    c.keys
+                        .iter()
+                        .try_for_each(|(epoch, key)| seal_key_for(&profile, *epoch, key).map(drop))
+                });
+                if sealable.is_err() {
+                    self.store().flush()?;
+                    return refuse("the joiner's key cannot receive the circle key");
+                }
                 let epochs = self.with_circle(&circle, |c| Ok(c.keys.keys().copied().collect()))?;
                 let op = Op::Admit {
                     profile: req.profile.clone(),

@@ -375,8 +375,11 @@ impl Membership {
                     m.role = Role::Member;
                     m.rank = u64::MAX;
                 }
-                let cut = self.demoted.entry(*member).or_insert(*upto);
-                *cut = (*cut).min(*upto);
+                // Stepping down cuts at the step itself, as a leave does: the demotion must
+                // never take its own authority away.
+                let upto = if *member == e.author { e.seq } else { *upto };
+                let cut = self.demoted.entry(*member).or_insert(upto);
+                *cut = (*cut).min(upto);
                 self.regranted.remove(member);
             }
             Op::Policy { invites } => {
