@@ -208,7 +208,11 @@ fn main() {
             sent_at: 6,
             body: Body::Op(op.clone()),
         };
-        write("membership", &format!("content-{name}"), &content.to_bytes());
+        write(
+            "membership",
+            &format!("content-{name}"),
+            &content.to_bytes(),
+        );
         write("membership", &format!("op-{name}"), &encode(op));
     }
 

@@ -7,8 +7,9 @@
 //! 2. As a history: the bytes pick operations by a fixed cast (a founder, members-to-be and
 //!    strangers), with real signed admissions through registered invites, and
 //!    `Membership::derive` must not panic, must give the same answer for the input reversed,
-//!    and must keep its invariants (someone in charge, distinct ranks, no one both member and
-//!    departed).
+//!    must keep its invariants (someone in charge, distinct ranks, no one both member and
+//!    departed), and must have settled: dropping the operations that do not count (rule 3's
+//!    cuts) changes nothing.
 
 #![no_main]
 
@@ -73,7 +74,8 @@ fn read_as_records(data: &[u8]) {
         match &content.body {
             Body::Share { text } => check_text(text).expect("a share that reads has valid text"),
             Body::Op(op) => {
-                op.check().expect("an operation that reads passes its check");
+                op.check()
+                    .expect("an operation that reads passes its check");
                 if let Op::Admit { profile, .. } = op {
                     Profile::open(profile).expect("an admission that reads has a profile");
                 }
@@ -232,18 +234,24 @@ impl World {
         let mut seqs = [0u64; 8];
         let mut clock = 1_000_000u64;
         while entries.len() < MAX_OPS && !u.is_empty() {
-            let n: u8 = u.arbitrary()?;
-            // Six people, the last two mostly strangers; two more who are never anyone.
-            let author = if n % 8 < 6 {
-                self.people[(n % 8) as usize].public()
-            } else {
-                MemberSecret::from_bytes(&[n; 64]).unwrap().public()
+            // The founder often, the other five mostly, now and then someone who is never
+            // anyone.
+            let who = match u.arbitrary::<u8>()? {
+                0..=63 => 0,
+                n @ 64..=239 => usize::from(n % 5) + 1,
+                n => 6 + usize::from(n % 2),
+            };
+            let author = match self.people.get(who) {
+                Some(p) => p.public(),
+                None => MemberSecret::from_bytes(&[200 + who as u8; 64])
+                    .unwrap()
+                    .public(),
             };
             let seq = if u.ratio(1, 16)? {
                 u.arbitrary()?
             } else {
-                seqs[(n % 8) as usize] += 1;
-                seqs[(n % 8) as usize]
+                seqs[who] += 1;
+                seqs[who]
             };
             let at = match u.int_in_range(0..=15u8)? {
                 0 => u.arbitrary()?,
@@ -254,17 +262,40 @@ impl World {
                 }
             };
             let op = self.op(u)?;
-            let bytes = postcard::to_allocvec(&(author, seq, at, &op)).unwrap();
-            let id = MessageId::from_bytes(blake3::hash(&bytes).as_bytes()).unwrap();
-            entries.push(OpEntry {
-                author,
-                seq,
-                at,
-                id,
-                op,
-            });
+            if let Op::Admit { invite, .. } = &op
+                && !entries
+                    .iter()
+                    .any(|e: &OpEntry| matches!(&e.op, Op::Invite { id, .. } if id == invite))
+            {
+                // Whoever admits registers the invite first, as a node does.
+                let secret = self.invites.iter().find(|s| s.id() == *invite).unwrap();
+                let register = Op::Invite {
+                    id: *invite,
+                    key: secret.join_key().public(),
+                    expires_at: u64::MAX,
+                    uses: 2,
+                    bound: None,
+                };
+                entries.push(entry(author, seq, at, register));
+                seqs[who] += 1;
+                entries.push(entry(author, seq.saturating_add(1), at, op));
+            } else {
+                entries.push(entry(author, seq, at, op));
+            }
         }
         Ok(entries)
+    }
+}
+
+fn entry(author: MemberKey, seq: u64, at: u64, op: Op) -> OpEntry {
+    let bytes = postcard::to_allocvec(&(author, seq, at, &op)).unwrap();
+    let id = MessageId::from_bytes(blake3::hash(&bytes).as_bytes()).unwrap();
+    OpEntry {
+        author,
+        seq,
+        at,
+        id,
+        op,
     }
 }
 
@@ -287,8 +318,11 @@ fn check_invariants(m: &Membership) {
         }
     }
     assert!(m.len() <= MAX_MEMBERS);
-    let holders = m.holders(m.current_epoch).expect("the current epoch has holders");
-    let stale = holders.iter().any(|h| !m.contains(h)) || m.iter().any(|x| !holders.contains(&x.key));
+    let holders = m
+        .holders(m.current_epoch)
+        .expect("the current epoch has holders");
+    let stale =
+        holders.iter().any(|h| !m.contains(h)) || m.iter().any(|x| !holders.contains(&x.key));
     assert_eq!(m.needs_rekey(), stale);
     assert_eq!(m.epochs().last(), Some(m.current_epoch));
 }
@@ -306,6 +340,18 @@ fn derive_history(data: &[u8]) {
         Membership::derive(&w.genesis, &reversed),
         m,
         "the order of the input changed the membership"
+    );
+    // Rule 3 settled: what does not count (the operations of people who never were members,
+    // and of departed members after their cut) had no effect, so without it nothing changes.
+    let counted: Vec<OpEntry> = entries
+        .iter()
+        .filter(|e| m.counts(&e.author, e.seq))
+        .cloned()
+        .collect();
+    assert_eq!(
+        Membership::derive(&w.genesis, &counted),
+        m,
+        "operations that do not count changed the membership: the cuts did not settle"
     );
 }
 

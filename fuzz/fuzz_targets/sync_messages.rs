@@ -26,7 +26,10 @@ fn decode<T: DeserializeOwned + Serialize>(data: &[u8], limit: u64) -> Option<T>
     let bytes = postcard::to_allocvec(&value).expect("a message that reads also encodes");
     if bytes != data {
         // postcard read a longer form than it writes: the node refuses it.
-        assert!(bytes.len() < data.len(), "a shorter form read as a longer one");
+        assert!(
+            bytes.len() < data.len(),
+            "a shorter form read as a longer one"
+        );
         return None;
     }
     // One wire form: what a node writes back reads back to the same bytes.
