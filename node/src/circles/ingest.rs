@@ -39,14 +39,7 @@ impl Circles {
                 Err(e) => return Ok(Ingest::Rejected(e.to_string())),
             }
         };
-        let record = match &content.body {
-            Body::Op(op) => Some(OpRecord {
-                at: content.sent_at,
-                id: envelope.id(),
-                op: op.clone(),
-            }),
-            Body::Share { .. } => None,
-        };
+        let record = OpRecord::of(&content, envelope.id());
         // The store's transaction tells a duplicate from a new message in one look-up.
         match self.store().put_envelope(envelope, record.as_ref())? {
             Stored::New => {}

@@ -93,28 +93,20 @@ impl Circles {
         .flatten()
     }
 
-    /// Who may come to this node with a join request at `now_secs`: whether any stranger may
-    /// (an invite made here is live: even one bound to another node, so that whoever holds it
-    /// is told why it does not work for them), and the nodes that live bound invites name.
-    pub fn expected_joiners(&self, now_secs: u64) -> (bool, HashSet<Vec<u8>>) {
-        let mut open = false;
-        let mut bound = HashSet::new();
-        let _ = self.read(|s| {
-            for c in s.values() {
+    /// Whether an invite this node made is live at `now_secs`, so a stranger may come with a
+    /// join request (even for an invite bound to another node: whoever holds it is told why it
+    /// does not work for them).
+    pub fn has_live_invite(&self, now_secs: u64) -> bool {
+        self.read(|s| {
+            s.values().any(|c| {
                 let me = c.me.public();
-                for (id, i) in &c.members.invites {
+                c.members.invites.iter().any(|(id, i)| {
                     let node = i.bound.clone().unwrap_or_default();
-                    if i.issuer != me || c.members.invite_unusable(id, &node, now_secs).is_some() {
-                        continue;
-                    }
-                    open = true;
-                    if let Some(b) = &i.bound {
-                        bound.insert(b.clone());
-                    }
-                }
-            }
-        });
-        (open, bound)
+                    i.issuer == me && c.members.invite_unusable(id, &node, now_secs).is_none()
+                })
+            })
+        })
+        .unwrap_or(false)
     }
 
     /// Answers a join request that came from the node `remote` (peer id bytes). On admission,
@@ -181,43 +173,36 @@ impl Circles {
             Ok(Ok(true))
         });
         let mut envelopes = Vec::new();
-        match verdict {
-            Ok(Ok(false)) => {}
-            Ok(Ok(true)) => {
-                if self.with_circle(&circle, |c| Ok(c.members.needs_rekey()))? {
-                    envelopes.push(self.rekey_locked(&circle)?);
-                }
-                // Seal the keys before writing anything: a joiner whose key cannot receive them
-                // would otherwise be a member no new key can ever be sealed to.
-                let sealable = self.with_circle(&circle, |c| {
-                    c.keys
-                        .iter()
-                        .try_for_each(|(epoch, key)| seal_key_for(&profile, *epoch, key).map(drop))
-                });
-                if sealable.is_err() {
-                    self.store().flush()?;
-                    return refuse("the joiner's key cannot receive the circle key");
-                }
-                let epochs = self.with_circle(&circle, |c| Ok(c.keys.keys().copied().collect()))?;
-                let op = Op::Admit {
-                    profile: req.profile.clone(),
-                    invite: req.invite,
-                    proof: req.proof,
-                    epochs,
-                };
-                envelopes.push(self.post_locked(&circle, Body::Op(op))?);
-                self.store().flush()?;
-            }
+        let admitting = match verdict {
+            Ok(Ok(admitting)) => admitting,
             Ok(Err(reason)) => return refuse(reason),
             Err(e) => return refuse(&e.to_string()),
+        };
+        if admitting && self.with_circle(&circle, |c| Ok(c.members.needs_rekey()))? {
+            envelopes.push(self.rekey_locked(&circle)?);
         }
-        // Sealed after admission, so a key made by a rekey just now is included.
+        // Sealed before the admission is written (a joiner whose key cannot receive them would
+        // be a member no new key can ever be sealed to) and after any rekey just now.
         let keys = self.with_circle(&circle, |c| {
             c.keys
                 .iter()
                 .map(|(epoch, key)| seal_key_for(&profile, *epoch, key))
                 .collect::<Result<Vec<_>>>()
-        })?;
+        });
+        let Ok(keys) = keys else {
+            self.store().flush()?;
+            return refuse("the joiner's key cannot receive the circle key");
+        };
+        if admitting {
+            let op = Op::Admit {
+                profile: req.profile.clone(),
+                invite: req.invite,
+                proof: req.proof,
+                epochs: keys.iter().map(|k| k.epoch).collect(),
+            };
+            envelopes.push(self.post_locked(&circle, Body::Op(op))?);
+            self.store().flush()?;
+        }
         let welcome = self.with_circle(&circle, |c| {
             Ok(Welcome {
                 genesis: c.genesis_wire.clone(),

@@ -104,14 +104,7 @@ impl Circles {
             };
             Ok(Envelope::seal(&c.me, key, header, &content.to_bytes())?)
         })?;
-        let record = match &content.body {
-            Body::Op(op) => Some(OpRecord {
-                at: content.sent_at,
-                id: envelope.id(),
-                op: op.clone(),
-            }),
-            Body::Share { .. } => None,
-        };
+        let record = OpRecord::of(&content, envelope.id());
         match store.put_envelope(&envelope, record.as_ref())? {
             Stored::New => {}
             // Never report as saved what the store did not take.

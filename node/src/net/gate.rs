@@ -1,6 +1,6 @@
 //! Who may hold a connection to this node: the nodes of current members of its circles; a
 //! node it is joining through; and, only while this node has a live invite of its own out, a
-//! stranger that may be bringing it (for the join exchange alone, see `EventLoop::on_gate`).
+//! stranger that may be bringing it (for the join exchange alone, see `EventLoop::on_gate_tick`).
 //!
 //! Anything else is refused by the swarm right after the Noise handshake, before any other
 //! protocol runs on the connection.
@@ -37,7 +37,6 @@ impl std::error::Error for NotAMember {}
 pub struct Gate {
     members: HashSet<PeerId>,
     joining: HashSet<PeerId>,
-    expected: HashSet<PeerId>,
     door_open: bool,
 }
 
@@ -78,14 +77,8 @@ impl Gate {
         self.door_open = open;
     }
 
-    /// The nodes that live invites bound to one node were made for.
-    pub fn set_expected(&mut self, expected: HashSet<PeerId>) {
-        self.expected = expected;
-    }
-
     fn check(&self, peer: &PeerId, inbound: bool) -> Result<(), ConnectionDenied> {
-        let invited = inbound && (self.door_open || self.expected.contains(peer));
-        if self.is_trusted(peer) || invited {
+        if self.is_trusted(peer) || (inbound && self.door_open) {
             Ok(())
         } else {
             Err(ConnectionDenied::new(NotAMember(*peer)))

@@ -356,18 +356,10 @@ impl EventLoop {
         self.update_door();
     }
 
-    /// Opens the door to strangers only while this node has an invite out that is still live;
-    /// an invite bound to one node opens it for that node alone.
+    /// Opens the door to strangers only while this node has an invite out that is still live.
     fn update_door(&mut self) {
-        let (open, bound) = self.circles.expected_joiners(crate::time::now_secs());
-        let gate = &mut self.swarm.behaviour_mut().gate;
-        gate.set_door(open);
-        gate.set_expected(
-            bound
-                .iter()
-                .filter_map(|b| PeerId::from_bytes(b).ok())
-                .collect(),
-        );
+        let open = self.circles.has_live_invite(crate::time::now_secs());
+        self.swarm.behaviour_mut().gate.set_door(open);
     }
 
     /// Closes strangers' connections whose time is up; keeps the rate limiter small.

@@ -44,6 +44,20 @@ pub struct CircleRecord {
     pub joined_at: u64,
 }
 
+impl OpRecord {
+    /// The record to keep beside a message, if its content is a membership operation.
+    pub fn of(content: &crate::content::Content, id: MessageId) -> Option<OpRecord> {
+        match &content.body {
+            crate::content::Body::Op(op) => Some(OpRecord {
+                at: content.sent_at,
+                id,
+                op: op.clone(),
+            }),
+            crate::content::Body::Share { .. } => None,
+        }
+    }
+}
+
 impl Drop for CircleRecord {
     fn drop(&mut self) {
         zeroize::Zeroize::zeroize(&mut self.me);
