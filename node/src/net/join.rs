@@ -73,7 +73,8 @@ impl EventLoop {
                     },
                 ..
             } => {
-                let peers = match self.circles.invite_circle(&request.invite) {
+                let circle = self.circles.invite_circle(&request.invite);
+                let peers = match circle {
                     Some(circle) => self.member_addrs(&circle, &peer),
                     None => Vec::new(),
                 };
@@ -95,6 +96,11 @@ impl EventLoop {
                             *deadline = (*deadline).min(Instant::now() + REFUSED_GRACE);
                         }
                         self.on_membership();
+                        if let (JoinResponse::Welcome(_), Some(circle)) = (&response, circle) {
+                            // The joiner's node is a member's now: remember where it is, so this
+                            // node finds it again after a restart even if they never synced.
+                            self.proven_member(peer, circle, &[]);
+                        }
                         response
                     }
                     Err(e) => {
