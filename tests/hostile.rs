@@ -11,11 +11,11 @@
 
 mod util;
 
-use std::{cell::Cell, ops::Deref};
+use std::ops::Deref;
 
 use circle::crypto::{
-    CircleId, CircleKey, ENVELOPE_VERSION, Envelope, Header, Invite, InviteSecret,
-    MAX_ENVELOPE_BYTES, MemberKey, MemberSecret,
+    CircleId, CircleKey, Envelope, Invite, InviteSecret, MAX_ENVELOPE_BYTES, MemberKey,
+    MemberSecret,
 };
 use circle::node::{
     Body, Circles, Content, Genesis, Ingest, InvitePolicy, JOIN_PROOF_DOMAIN, JoinRequest,
@@ -24,6 +24,7 @@ use circle::node::{
 };
 use proptest::prelude::*;
 use tempfile::TempDir;
+use util::forge::{Forger, header, op, share};
 use util::{admit_offline, peer_of, sync_offline};
 
 /// One node: its circles and the home they live in.
@@ -73,29 +74,12 @@ impl Fixture {
     /// The member secret `node` holds in the circle: what a member's modified program signs
     /// with.
     fn secret(&self, node: &Circles) -> MemberSecret {
-        let circles = node.store().circles().unwrap();
-        let (_, record) = circles
-            .iter()
-            .find(|(id, _)| *id == self.circle)
-            .expect("the node is in the circle");
-        MemberSecret::from_bytes(&record.me).unwrap()
+        util::forge::secret_of(node, &self.circle)
     }
 
     /// `node`'s member as a modified program: seals anything, numbered after its last message.
     fn forger(&self, node: &Circles) -> Forger {
-        let secret = self.secret(node);
-        let seq = node
-            .store()
-            .max_seq(&self.circle, &secret.public())
-            .unwrap();
-        let key = node.store().keys(&self.circle).unwrap();
-        let (_, key) = key.into_iter().find(|(e, _)| *e == 0).unwrap();
-        Forger {
-            secret,
-            key,
-            circle: self.circle,
-            seq: Cell::new(seq),
-        }
+        Forger::of(node, &self.circle)
     }
 
     fn key_of(&self, node: &Circles) -> MemberKey {
@@ -139,74 +123,6 @@ fn roles(list: &[(&str, &str)]) -> Vec<(String, String)> {
     list.iter()
         .map(|(n, r)| (n.to_string(), r.to_string()))
         .collect()
-}
-
-/// A member's (or an outsider's) modified program.
-struct Forger {
-    secret: MemberSecret,
-    key: CircleKey,
-    circle: CircleId,
-    seq: Cell<u64>,
-}
-
-impl Forger {
-    fn outsider(circle: CircleId, leaked: CircleKey) -> Forger {
-        Forger {
-            secret: MemberSecret::generate(),
-            key: leaked,
-            circle,
-            seq: Cell::new(0),
-        }
-    }
-
-    /// The next message of its chain.
-    fn next(&self, body: Body) -> Envelope {
-        self.seq.set(self.seq.get() + 1);
-        self.seal(self.seq.get(), body)
-    }
-
-    /// A message numbered `seq`, under the founding key, dated now.
-    fn seal(&self, seq: u64, body: Body) -> Envelope {
-        self.seal_with(&self.key, self.circle, 0, seq, now_ms(), body)
-    }
-
-    fn seal_with(
-        &self,
-        key: &CircleKey,
-        circle: CircleId,
-        epoch: u64,
-        seq: u64,
-        sent_at: u64,
-        body: Body,
-    ) -> Envelope {
-        let content = Content { sent_at, body };
-        Envelope::seal(
-            &self.secret,
-            key,
-            header(&self.secret, circle, epoch, seq),
-            &content.to_bytes(),
-        )
-        .unwrap()
-    }
-}
-
-fn header(author: &MemberSecret, circle: CircleId, epoch: u64, seq: u64) -> Header {
-    Header {
-        version: ENVELOPE_VERSION,
-        circle,
-        epoch,
-        author: author.public(),
-        seq,
-        prev: None,
-    }
-}
-
-fn share(text: &str) -> Body {
-    Body::Share { text: text.into() }
-}
-
-fn op(op: Op) -> Body {
-    Body::Op(op)
 }
 
 /// A circle key sealed to `who` the way a rekey seals it.
@@ -347,16 +263,30 @@ fn forged_tampered_and_malformed_envelopes_are_refused_and_nothing_is_stored() {
 }
 
 #[test]
-fn a_replay_is_stored_once_and_a_fork_is_refused() {
+fn a_replay_is_stored_once_and_a_fork_is_kept_flagged_and_changes_nothing() {
     let f = circle_of_three();
     let c = f.circle;
     let bob = f.forger(&f.bob);
     let first = bob.next(share("first"));
     assert_eq!(f.carol.ingest(&first).unwrap(), Ingest::New);
     assert_eq!(f.carol.ingest(&first).unwrap(), Ingest::Duplicate);
+    // bob's program wrote another message with the same number: kept beside it, marked.
     let fork = bob.seal(first.header().seq, share("a different first"));
-    assert!(rejected(f.carol.ingest(&fork).unwrap()).contains("different message"));
-    assert_eq!(f.shares(&f.carol), ["first"]);
+    assert_eq!(f.carol.ingest(&fork).unwrap(), Ingest::Fork);
+    assert_eq!(f.carol.ingest(&fork).unwrap(), Ingest::Duplicate);
+    let mut marked: Vec<(String, bool)> = f
+        .carol
+        .feed(&c, 0, None)
+        .unwrap()
+        .into_iter()
+        .filter(|i| i.kind == "share")
+        .map(|i| (i.text, i.fork))
+        .collect();
+    marked.sort();
+    assert_eq!(
+        marked,
+        [("a different first".into(), true), ("first".into(), false)]
+    );
 
     // Membership operations too: alice's whole log again, twice over in one page.
     let ops = f.alice.store().op_envelopes(&c).unwrap();
@@ -371,7 +301,8 @@ fn a_replay_is_stored_once_and_a_fork_is_refused() {
     assert_eq!(f.carol.apply_page(&c, &ops, &ops).unwrap(), 0);
     assert_eq!((f.count(&f.carol), f.roles(&f.carol)), before);
 
-    // alice's chain forked at her first operation: refused, nothing changes.
+    // alice's chain forked at her first operation: kept and flagged, but another version
+    // never counts for membership, so nothing changes and the feed does not show it.
     let alice = f.forger(&f.alice);
     let forked = alice.seal(
         1,
@@ -379,9 +310,12 @@ fn a_replay_is_stored_once_and_a_fork_is_refused() {
             name: "Forked".into(),
         }),
     );
-    assert!(rejected(f.carol.ingest(&forked).unwrap()).contains("different message"));
+    let feed = f.carol.feed(&c, 0, None).unwrap().len();
+    assert_eq!(f.carol.ingest(&forked).unwrap(), Ingest::Fork);
     assert_eq!(f.settings(&f.carol).0, "Hostile test");
     assert_eq!(f.count(&f.carol), before.0);
+    assert_eq!(f.carol.store().fork_count(&c), 2);
+    assert_eq!(f.carol.feed(&c, 0, None).unwrap().len(), feed);
 }
 
 #[test]

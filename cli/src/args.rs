@@ -27,20 +27,11 @@ pub enum Command {
         name: String,
     },
     /// Run the node in the foreground until Ctrl-C
-    Up {
-        /// Address to listen on (repeatable) [default: all interfaces, TCP and QUIC port 7117]
-        #[arg(long = "listen", value_name = "MULTIADDR")]
-        listen: Vec<String>,
-        /// An address where others reach this node from the internet, e.g. a forwarded port:
-        /// /ip4/203.0.113.7/tcp/7117 (repeatable). Invites carry it first.
-        #[arg(long = "external-address", value_name = "MULTIADDR")]
-        external: Vec<String>,
-        /// Do not look for other members' nodes on the local network
-        #[arg(long)]
-        no_mdns: bool,
-    },
-    /// Show whether the node runs, its addresses and circles
+    Up(UpArgs),
+    /// Show whether the node runs, its addresses and circles, and how each member is connected
     Status,
+    /// Check what keeps members from reaching this node, and say what to fix
+    Doctor,
     /// Start a new circle; prints its id
     Create {
         /// The circle's name
@@ -133,6 +124,28 @@ pub enum Command {
         #[arg(long)]
         limit: Option<usize>,
     },
+}
+
+/// How `circle up` runs the node.
+#[derive(clap::Args, Debug)]
+pub struct UpArgs {
+    /// Address to listen on (repeatable) [default: all interfaces, TCP and QUIC port 7117]
+    #[arg(long = "listen", value_name = "MULTIADDR")]
+    pub listen: Vec<String>,
+    /// An address where others reach this node from the internet, e.g. a forwarded port:
+    /// /ip4/203.0.113.7/tcp/7117 (repeatable). Invites carry it first.
+    #[arg(long = "external-address", value_name = "MULTIADDR")]
+    pub external: Vec<String>,
+    /// Do not look for other members' nodes on the local network
+    #[arg(long)]
+    pub no_mdns: bool,
+    /// Run as your circles' always-on home server: relay for members whose nodes cannot reach
+    /// each other directly, and tell members whether they are reachable from outside
+    #[arg(long)]
+    pub relay: bool,
+    /// How often to compare logs with each connected member: 10s, 1m, ...
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub sync_every: String,
 }
 
 #[derive(Subcommand, Debug)]

@@ -6,7 +6,9 @@
 mod args;
 mod client;
 mod ctx;
+mod logs;
 mod membership;
+mod network;
 mod passphrase;
 
 use std::{io::Read, process::ExitCode, time::Duration};
@@ -16,7 +18,7 @@ use circle_node::{Api, FeedItem, Home, Node, NodeConfig};
 use clap::Parser;
 use serde_json::{Value, json};
 
-use args::{AdminChange, Cli, Command};
+use args::{AdminChange, Cli, Command, UpArgs};
 use client::segment;
 use ctx::{Ctx, Target};
 
@@ -106,12 +108,9 @@ async fn run(cli: Cli) -> Result<()> {
     };
     match cli.command {
         Command::Init { name } => init(&ctx, &name),
-        Command::Up {
-            listen,
-            external,
-            no_mdns,
-        } => up(&ctx, listen, external, no_mdns).await,
+        Command::Up(args) => up(&ctx, args).await,
         Command::Status => status(&ctx).await,
+        Command::Doctor => network::doctor(&ctx).await,
         Command::Create { name, nick } => create(&ctx, &name, nick).await,
         Command::Invite {
             circle,
@@ -170,13 +169,14 @@ fn multiaddrs(texts: &[String]) -> Result<Vec<circle_node::Multiaddr>> {
         .collect()
 }
 
-async fn up(ctx: &Ctx, listen: Vec<String>, external: Vec<String>, no_mdns: bool) -> Result<()> {
+async fn up(ctx: &Ctx, args: UpArgs) -> Result<()> {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CIRCLE_LOG")
                 .unwrap_or_else(|_| "warn,circle_node=info".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
     if ctx.client().await.is_some() {
         bail!(
@@ -184,11 +184,22 @@ async fn up(ctx: &Ctx, listen: Vec<String>, external: Vec<String>, no_mdns: bool
             ctx.home.dir().display()
         );
     }
+    let sync_every = humantime::parse_duration(&args.sync_every)
+        .ok()
+        .filter(|d| (Duration::from_secs(1)..=Duration::from_secs(24 * 3600)).contains(d))
+        .ok_or_else(|| {
+            anyhow!(
+                "'{}' is not a sync interval: use 1s to 24h, for example 10s or 5m",
+                args.sync_every
+            )
+        })?;
     let mut config = NodeConfig::default()
-        .with_mdns(!no_mdns)
-        .with_external(multiaddrs(&external)?);
-    if !listen.is_empty() {
-        config = config.with_listen(multiaddrs(&listen)?);
+        .with_mdns(!args.no_mdns)
+        .with_relay(args.relay)
+        .with_sync_interval(sync_every)
+        .with_external(multiaddrs(&args.external)?);
+    if !args.listen.is_empty() {
+        config = config.with_listen(multiaddrs(&args.listen)?);
     }
     let circles = ctx.open_local()?;
     let node = Node::start(circles, config).await?;
@@ -241,6 +252,7 @@ async fn status(ctx: &Ctx) -> Result<()> {
                 "listen": [],
                 "connected": 0,
                 "circles": circle_node::Store::circle_count_of(&db)?,
+                "logs": logs::offline(ctx, &db),
             })
         }
     };
@@ -264,7 +276,9 @@ async fn status(ctx: &Ctx) -> Result<()> {
         for addr in status["listen"].as_array().into_iter().flatten() {
             println!("listening: {}", addr.as_str().unwrap_or("?"));
         }
+        network::print_paths(&status);
     }
+    logs::print(&status);
     Ok(())
 }
 
@@ -429,7 +443,7 @@ fn print_id(ctx: &Ctx, id: &str) {
 /// Text from other people, made safe for a terminal: control characters (which could move the
 /// cursor, rewrite earlier lines or change the terminal's title) are shown as `?`; line breaks
 /// and tabs stay.
-fn clean(text: &str) -> String {
+pub(crate) fn clean(text: &str) -> String {
     text.chars()
         .map(|c| {
             if c.is_control() && c != '\n' && c != '\t' {
@@ -452,8 +466,13 @@ fn print_item(ctx: &Ctx, item: &Value) {
     // Continuation lines are indented, so a line break inside a share can never pass for a
     // line of the feed written by someone else.
     let text = clean(item["text"].as_str().unwrap_or("")).replace('\n', "\n    ");
+    // The author wrote two messages with this number: say which this is not.
+    let fork = match (item["fork"].as_bool(), item["seq"].as_u64()) {
+        (Some(true), Some(seq)) => format!(" (another version of #{seq})"),
+        _ => String::new(),
+    };
     match item["kind"].as_str() {
-        Some("share") => println!("[{when}] {name}: {text}"),
+        Some("share") => println!("[{when}] {name}{fork}: {text}"),
         _ => println!("[{when}] * {text}"),
     }
 }

@@ -8,10 +8,11 @@ use zeroize::Zeroizing;
 /// Shortest passphrase accepted when setting up a node.
 const MIN_CHARS: usize = 8;
 
-/// The passphrase from CIRCLE_PASSPHRASE, or typed at a prompt.
+/// The passphrase from CIRCLE_PASSPHRASE, the file CIRCLE_PASSPHRASE_FILE names (for
+/// services: systemd's `LoadCredential=`), or typed at a prompt.
 pub fn get(home: &std::path::Path) -> Result<Zeroizing<String>> {
-    if let Ok(p) = std::env::var("CIRCLE_PASSPHRASE") {
-        return Ok(Zeroizing::new(p));
+    if let Some(p) = given()? {
+        return Ok(p);
     }
     if !std::io::stdin().is_terminal() {
         bail!(
@@ -22,11 +23,30 @@ pub fn get(home: &std::path::Path) -> Result<Zeroizing<String>> {
     Ok(Zeroizing::new(p))
 }
 
-/// A new passphrase: from CIRCLE_PASSPHRASE, or typed twice.
+/// The passphrase given by the environment, if any: CIRCLE_PASSPHRASE, or the first line of
+/// the file CIRCLE_PASSPHRASE_FILE names.
+fn given() -> Result<Option<Zeroizing<String>>> {
+    if let Ok(p) = std::env::var("CIRCLE_PASSPHRASE") {
+        return Ok(Some(Zeroizing::new(p)));
+    }
+    let Some(path) = std::env::var_os("CIRCLE_PASSPHRASE_FILE") else {
+        return Ok(None);
+    };
+    let text = Zeroizing::new(std::fs::read_to_string(&path).map_err(|e| {
+        anyhow::anyhow!(
+            "could not read the passphrase file {} (CIRCLE_PASSPHRASE_FILE): {e}",
+            std::path::Path::new(&path).display()
+        )
+    })?);
+    let line = text.lines().next().unwrap_or_default();
+    Ok(Some(Zeroizing::new(line.to_string())))
+}
+
+/// A new passphrase: from CIRCLE_PASSPHRASE or CIRCLE_PASSPHRASE_FILE, or typed twice.
 pub fn new(home: &std::path::Path) -> Result<Zeroizing<String>> {
-    let p = match std::env::var("CIRCLE_PASSPHRASE") {
-        Ok(p) => Zeroizing::new(p),
-        Err(_) => {
+    let p = match given()? {
+        Some(p) => p,
+        None => {
             if !std::io::stdin().is_terminal() {
                 bail!(
                     "choose a passphrase: set CIRCLE_PASSPHRASE, or run this in a terminal to type it"

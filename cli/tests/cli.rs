@@ -447,6 +447,38 @@ fn setting_up_needs_a_long_enough_passphrase_and_happens_once() {
 }
 
 #[test]
+fn a_service_reads_the_passphrase_from_a_file() {
+    let alice = Person::init("alice");
+    alice.create(TUESDAY);
+    alice.share(TUESDAY, "kept for the service");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = dir.path().join("passphrase");
+    // As systemd's LoadCredential= or an editor leaves it: one line, maybe a line break.
+    std::fs::write(&file, format!("{PASSPHRASE}\n")).expect("writes");
+    let feed = alice
+        .circle(["--json", "feed", TUESDAY])
+        .passphrase_file(&file)
+        .ok();
+    assert!(feed.contains("kept for the service"), "{feed}");
+
+    std::fs::write(&file, "not the right one\n").expect("writes");
+    let error = alice
+        .circle(["feed", TUESDAY])
+        .passphrase_file(&file)
+        .fails();
+    assert!(error.contains("passphrase"), "{error}");
+    let missing = dir.path().join("nowhere");
+    let error = alice
+        .circle(["feed", TUESDAY])
+        .passphrase_file(&missing)
+        .fails();
+    assert!(
+        error.contains("could not read the passphrase file") && error.contains("nowhere"),
+        "{error}"
+    );
+}
+
+#[test]
 fn a_wrong_or_missing_passphrase_opens_nothing() {
     let alice = Person::init("alice");
     alice.create(TUESDAY);

@@ -222,6 +222,7 @@ fn main() {
         member: bob.public(),
         proof: alice.sign("circle/fuzz", b"proof"),
         heads: vec![(alice.public(), 3), (bob.public(), 1)],
+        versions: vec![first.id(), long.id()],
     };
     let op_wire: Vec<Vec<u8>> = op_envelopes.iter().map(|e| e.to_bytes().to_vec()).collect();
     let page = SyncResponse::Page(Box::new(SyncPage {
@@ -229,8 +230,9 @@ fn main() {
         proof: alice.sign("circle/fuzz", b"proof"),
         ops: op_wire[..2].to_vec(),
         envelopes: vec![first.to_bytes().to_vec(), long.to_bytes().to_vec()],
+        forks: vec![long.to_bytes().to_vec()],
         more: true,
-        peers: vec!["/ip4/127.0.0.1/tcp/4001".into()],
+        records: vec![vec![0x0a, 0x24]],
     }));
     let refused = SyncResponse::Refused {
         reason: "not served".into(),

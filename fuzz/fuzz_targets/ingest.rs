@@ -10,9 +10,10 @@
 //! membership operation (invites, admissions through real or wrong invite keys, removals,
 //! roles, new key epochs, some sealed to carol); or sends raw bytes. For each envelope the
 //! target works out what the node must answer from what its store holds, checks the answer,
-//! checks that exactly the `New` envelopes are stored, that a second delivery is a `Duplicate`
-//! or gets the same answer, that a new key sealed to carol is taken, and that the node's
-//! members are those its stored operations derive.
+//! checks that exactly the `New` and `Fork` (another version of a held number) envelopes are
+//! stored, that a second delivery is a `Duplicate` or gets the same answer, that a new key
+//! sealed to carol is taken, and that the node's members are those its stored operations
+//! derive.
 //!
 //! `Circle::expected` restates the checks of node/src/circles/ingest.rs in order; when those
 //! rules change, change it with them.
@@ -27,8 +28,8 @@ use circle_crypto::{
     MemberSecret, MessageId,
 };
 use circle_node::{
-    Body, Circles, Content, Genesis, Home, Ingest, InvitePolicy, JOIN_PROOF_DOMAIN, Membership, Op,
-    Profile, Welcome, now_ms, now_secs, seal_key_for,
+    Body, Circles, Content, Genesis, Home, Ingest, InvitePolicy, JOIN_PROOF_DOMAIN,
+    MAX_FORK_VERSIONS, Membership, Op, Profile, Welcome, now_ms, now_secs, seal_key_for,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -522,12 +523,13 @@ impl Circle<'_> {
         if store.has_message(&envelope.id()).unwrap() {
             return Expect::Duplicate;
         }
-        if store
-            .envelope_at(&h.circle, &h.author, h.seq)
-            .unwrap()
-            .is_some()
-        {
-            return Expect::Rejected;
+        // Another version of a held number is kept beside it, up to the cap.
+        let held = store.versions_at(&h.circle, &h.author, h.seq).unwrap().len();
+        if held >= MAX_FORK_VERSIONS {
+            return Expect::Dropped;
+        }
+        if held > 0 {
+            return Expect::Fork;
         }
         Expect::New
     }
@@ -596,6 +598,8 @@ impl Circle<'_> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Expect {
     New,
+    Fork,
+    Dropped,
     Duplicate,
     Later,
     Rejected,
@@ -604,6 +608,8 @@ enum Expect {
 fn kind(ingest: &Ingest) -> Expect {
     match ingest {
         Ingest::New => Expect::New,
+        Ingest::Fork => Expect::Fork,
+        Ingest::Dropped(_) => Expect::Dropped,
         Ingest::Duplicate => Expect::Duplicate,
         Ingest::Later(_) => Expect::Later,
         Ingest::Rejected(_) => Expect::Rejected,
@@ -620,12 +626,16 @@ fn ingest(world: &World, envelope: &Envelope) -> Ingest {
 fn check_stored(world: &World, envelope: &Envelope, first: &Ingest) {
     let stored = world.node.store().has_message(&envelope.id()).unwrap();
     match first {
-        Ingest::New | Ingest::Duplicate => assert!(stored, "{first:?} but not stored"),
-        Ingest::Later(_) | Ingest::Rejected(_) => assert!(!stored, "{first:?} but stored"),
+        Ingest::New | Ingest::Fork | Ingest::Duplicate => {
+            assert!(stored, "{first:?} but not stored")
+        }
+        Ingest::Later(_) | Ingest::Rejected(_) | Ingest::Dropped(_) => {
+            assert!(!stored, "{first:?} but stored")
+        }
     }
     let second = ingest(world, envelope);
     match first {
-        Ingest::New | Ingest::Duplicate => assert_eq!(second, Ingest::Duplicate),
+        Ingest::New | Ingest::Fork | Ingest::Duplicate => assert_eq!(second, Ingest::Duplicate),
         _ => assert_eq!(kind(&second), kind(first), "{first:?}, then {second:?}"),
     }
 }

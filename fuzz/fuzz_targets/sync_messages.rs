@@ -72,6 +72,7 @@ fuzz_target!(|data: &[u8]| {
             SyncResponse::Page(page) => {
                 read_envelopes(&page.ops);
                 read_envelopes(&page.envelopes);
+                read_envelopes(&page.forks);
             }
             SyncResponse::Refused { reason } => drop(reason),
         }

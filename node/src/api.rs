@@ -212,7 +212,16 @@ async fn status(State(s): State<AppState>) -> ApiResult {
         "peer_id": net.peer_id,
         "listen": net.listen,
         "connected": net.connected,
+        "external": net.external,
+        "home_server": net.home_server,
+        "peers": net.peers,
+        "relays": net.relays,
+        "reachability": net.reachability,
+        "seen": net.seen,
+        "hole_punches": { "direct": net.hole_punches.0, "failed": net.hole_punches.1 },
         "circles": s.node.circles().list()?.len(),
+        // Gaps and forks in each author's chain, per circle.
+        "logs": s.node.circles().log_health()?,
     })))
 }
 

@@ -38,6 +38,9 @@ pub struct NodeConfig {
     pub author_burst: u32,
     /// Timeout of one join or sync request. Default 20 s.
     pub request_timeout: Duration,
+    /// Run as the circles' always-on home server: a relay (v2) for members' nodes only and an
+    /// AutoNAT server. Default off.
+    pub relay: bool,
 }
 
 impl Default for NodeConfig {
@@ -60,6 +63,7 @@ impl Default for NodeConfig {
             author_rate: 10,
             author_burst: 50,
             request_timeout: Duration::from_secs(20),
+            relay: false,
         }
     }
 }
@@ -99,6 +103,12 @@ impl NodeConfig {
     pub fn with_author_limit(mut self, rate: u32, burst: u32) -> Self {
         self.author_rate = rate;
         self.author_burst = burst;
+        self
+    }
+
+    /// Runs the node as a relay and AutoNAT server for its circles' members, or not.
+    pub fn with_relay(mut self, on: bool) -> Self {
+        self.relay = on;
         self
     }
 

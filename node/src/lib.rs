@@ -38,8 +38,8 @@ mod time;
 
 pub use api::{Api, api_proof};
 pub use circles::{
-    CircleInfo, Circles, FeedItem, Ingest, InviteInfo, MemberInfo, SYNC_PAGE_BYTES,
-    SYNC_PAGE_MESSAGES, seal_key_for,
+    AddressRecord, AuthorLog, CircleInfo, CircleLog, Circles, FeedItem, ForkLog, Ingest,
+    InviteInfo, MAX_RECORD_BYTES, MemberInfo, SYNC_PAGE_BYTES, SYNC_PAGE_MESSAGES, seal_key_for,
 };
 pub use config::{DEFAULT_PORT, NodeConfig};
 pub use content::{Body, Content, MAX_TEXT_BYTES, check_text};
@@ -52,10 +52,10 @@ pub use membership::{
 pub use net::NetStatus;
 pub use node::{MAX_INVITE_TTL, MIN_INVITE_TTL, Node, check_invite_ttl};
 pub use protocol::{
-    JOIN_PROTOCOL, JoinRequest, JoinResponse, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, SYNC_PROTOCOL,
-    SealedKey, SyncPage, SyncRequest, SyncResponse, Welcome,
+    JOIN_PROTOCOL, JoinRequest, JoinResponse, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES,
+    MAX_SYNC_VERSIONS, SYNC_PROTOCOL, SealedKey, SyncPage, SyncRequest, SyncResponse, Welcome,
 };
-pub use store::{OpRecord, Store, Stored};
+pub use store::{ForkedSeq, MAX_FORK_VERSIONS, OpRecord, Store, Stored};
 pub use time::{now_ms, now_secs, rfc3339};
 
 /// Re-exported so users of this crate name the same types.

@@ -15,7 +15,7 @@ use crate::{
     config::NodeConfig,
     error::{Error, Result},
     membership::InvitePolicy,
-    net::{Command, EventLoop, NetStatus, build_swarm},
+    net::{Access, Command, EventLoop, NetStatus, build_swarm},
     time::now_secs,
 };
 
@@ -124,7 +124,8 @@ impl Node {
         for addr in &config.listen {
             check_port_free(addr)?;
         }
-        let mut swarm = build_swarm(keypair, &config)?;
+        let access = Access::default();
+        let mut swarm = build_swarm(keypair.clone(), &config, &access)?;
         for addr in &config.listen {
             swarm.listen_on(addr.clone()).map_err(|e| match e {
                 libp2p::TransportError::MultiaddrNotSupported(_) => Error::Invalid(format!(
@@ -156,7 +157,9 @@ impl Node {
             ));
         }
         let (tx, rx) = mpsc::channel(COMMAND_CAPACITY);
-        let task = tokio::spawn(EventLoop::new(swarm, circles.clone(), config, rx, listen).run());
+        let task = tokio::spawn(
+            EventLoop::new(swarm, circles.clone(), config, rx, listen, access, keypair).run(),
+        );
         Ok(Node {
             circles,
             commands: tx,
@@ -317,6 +320,20 @@ impl Node {
     /// Network status.
     pub async fn status(&self) -> Result<NetStatus> {
         self.ask(|reply| Command::Status { reply }).await
+    }
+
+    /// Cuts this node off from `peers` (refused and disconnected) until the next call; an empty
+    /// list heals. For partition tests: a person never needs it.
+    #[doc(hidden)]
+    pub async fn cut_off(&self, peers: Vec<PeerId>) -> Result<()> {
+        self.ask(|reply| Command::CutOff { peers, reply }).await
+    }
+
+    /// Gossips envelopes as given, whether or not this node holds them: for tests that play
+    /// a member's modified program. A person never needs it.
+    #[doc(hidden)]
+    pub async fn publish(&self, envelopes: Vec<Envelope>) -> Result<()> {
+        self.send(Command::Publish { envelopes }).await
     }
 
     /// Stops the network task after flushing the store. Other handles then fail with

@@ -6,7 +6,7 @@
 
 use std::{io, marker::PhantomData};
 
-use circle_crypto::{CircleId, InviteId, MemberKey, Signature};
+use circle_crypto::{CircleId, InviteId, MemberKey, MessageId, Signature};
 
 use futures::prelude::*;
 use libp2p::StreamProtocol;
@@ -15,12 +15,16 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 /// Joining a circle through an invite.
 pub const JOIN_PROTOCOL: StreamProtocol = StreamProtocol::new("/circle/join/2");
 /// Exchanging what each member has of a circle's log.
-pub const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/circle/sync/2");
+pub const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/circle/sync/3");
 
 /// Largest request either protocol accepts.
 pub const MAX_REQUEST_BYTES: u64 = 256 * 1024;
 /// Largest response either protocol accepts.
 pub const MAX_RESPONSE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Most message ids a sync request lists in [`SyncRequest::versions`]; an answering node reads
+/// no more than these.
+pub const MAX_SYNC_VERSIONS: usize = 1024;
 
 /// A joiner presents its invite.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -79,6 +83,11 @@ pub struct SyncRequest {
     pub proof: Signature,
     /// For each author, the highest sequence number up to which the requester has everything.
     pub heads: Vec<(MemberKey, u64)>,
+    /// Ids of messages the requester holds where versions may differ: first the message at
+    /// each of its heads, then every version it holds of each number it knows to be forked.
+    /// At most [`MAX_SYNC_VERSIONS`]; the responder sends the versions it holds there that
+    /// are not listed.
+    pub versions: Vec<MessageId>,
 }
 
 /// The answer to a [`SyncRequest`].
@@ -101,15 +110,21 @@ pub struct SyncPage {
     pub member: MemberKey,
     /// Its signature binding this circle to the two nodes of this connection.
     pub proof: Signature,
-    /// Every message carrying a membership operation the responder holds (small: a few per
-    /// member), so the requester judges authors before their messages.
+    /// The messages carrying membership operations that the requester lacks (numbered above
+    /// its heads), so it judges authors before their messages. Not repeated in `envelopes`.
     pub ops: Vec<Vec<u8>>,
     /// Envelopes the requester lacks, by author and then sequence number.
     pub envelopes: Vec<Vec<u8>>,
+    /// Versions of messages the requester may lack where an author's chain forked: versions
+    /// held of its head messages when they differ from the requester's, and of every forked
+    /// number, that the request did not list.
+    pub forks: Vec<Vec<u8>>,
     /// Whether more remain: the requester asks again with its new heads.
     pub more: bool,
-    /// Addresses of other member nodes that proved their membership to the responder.
-    pub peers: Vec<String>,
+    /// Signed address records (libp2p signed peer records, protobuf) of the responder's node
+    /// and of the circle's other member nodes it knows: each node's current addresses,
+    /// relayed ones included.
+    pub records: Vec<Vec<u8>>,
 }
 
 /// Length-limited postcard codec for one request and one response per stream.

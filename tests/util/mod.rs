@@ -1,6 +1,8 @@
 //! Helpers for multi-node tests: real nodes on 127.0.0.1, real sled stores in temp dirs.
 #![allow(dead_code)]
 
+pub mod forge;
+
 use std::{future::Future, path::Path, time::Duration};
 
 use circle::crypto::CircleId;
@@ -217,5 +219,26 @@ pub fn sync_offline(to: &Circles, from: &Circles, circle: &CircleId) -> usize {
         if !page.more {
             return new;
         }
+    }
+}
+
+/// Waits until `check` returns `Ok`, or panics after `timeout` with `what` and the last
+/// complaint `check` gave (say who lacks what). Returns how long it took, for tests that
+/// report convergence times.
+pub async fn settles<F, Fut>(what: &str, timeout: Duration, mut check: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), String>>,
+{
+    let start = tokio::time::Instant::now();
+    loop {
+        let complaint = match check().await {
+            Ok(()) => return start.elapsed(),
+            Err(complaint) => complaint,
+        };
+        if start.elapsed() > timeout {
+            panic!("timed out after {timeout:?} waiting until {what}:\n{complaint}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

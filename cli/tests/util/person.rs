@@ -112,8 +112,20 @@ impl Person {
         self.wait_until_up()
     }
 
+    /// Starts `circle up` on loopback without mDNS, with more options (`--relay`, ...), and
+    /// waits until it runs. Returns the peer id it announced.
+    pub fn up_with(&mut self, options: &[&str]) -> String {
+        self.start_up_with(options);
+        self.wait_until_up()
+    }
+
     /// Starts `circle up` on loopback without mDNS, without waiting for it.
     pub fn start_up(&mut self) {
+        self.start_up_with(&[]);
+    }
+
+    /// Starts `circle up` on loopback without mDNS, with more options, without waiting.
+    pub fn start_up_with(&mut self, options: &[&str]) {
         assert!(self.node.is_none(), "{}'s node is already up", self.name);
         self.ups += 1;
         let mut command = self.command();
@@ -122,6 +134,7 @@ impl Person {
         }
         let child = command
             .args(["up", "--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns"])
+            .args(options)
             .stdin(Stdio::null())
             .stdout(fs::File::create(self.up_log("out")).expect("a log file"))
             .stderr(fs::File::create(self.up_log("err")).expect("a log file"))

@@ -58,6 +58,14 @@ impl Invocation {
         self
     }
 
+    /// Runs it with the passphrase in a file named by CIRCLE_PASSPHRASE_FILE instead.
+    pub fn passphrase_file(mut self, path: &std::path::Path) -> Self {
+        self.command
+            .env_remove("CIRCLE_PASSPHRASE")
+            .env("CIRCLE_PASSPHRASE_FILE", path);
+        self
+    }
+
     /// Feeds `input` to its standard input.
     pub fn stdin(mut self, input: impl Into<Vec<u8>>) -> Self {
         self.stdin = Some(input.into());

@@ -40,10 +40,24 @@ impl Circles {
             }
         };
         let record = OpRecord::of(&content, envelope.id());
-        // The store's transaction tells a duplicate from a new message in one look-up.
+        // The store's transaction tells a duplicate, a new message and another version of a
+        // held one apart in one look-up.
         match self.store().put_envelope(envelope, record.as_ref())? {
             Stored::New => {}
             Stored::Duplicate => return Ok(Ingest::Duplicate),
+            // Kept and flagged; its operation, if any, is not recorded and takes no effect.
+            Stored::Fork => {
+                self.inner.arrivals.send_modify(|n| *n += 1);
+                return Ok(Ingest::Fork);
+            }
+            Stored::TooManyVersions => {
+                return Ok(Ingest::Dropped(format!(
+                    "{} versions of message {} by {} are held already",
+                    crate::store::MAX_FORK_VERSIONS,
+                    h.seq,
+                    h.author.short()
+                )));
+            }
             Stored::Conflict => {
                 return Ok(Ingest::Rejected(format!(
                     "author {} already has a different message with seq {}",
@@ -118,9 +132,10 @@ impl Circles {
             let mut later = Vec::new();
             for env in pending {
                 match self.ingest(&env)? {
-                    Ingest::New => new += 1,
+                    Ingest::New | Ingest::Fork => new += 1,
                     Ingest::Later(_) => later.push(env),
                     Ingest::Duplicate => {}
+                    Ingest::Dropped(why) => tracing::debug!("envelope dropped: {why}"),
                     Ingest::Rejected(why) => tracing::debug!("envelope rejected: {why}"),
                 }
             }
@@ -132,15 +147,29 @@ impl Circles {
         Ok(new)
     }
 
-    /// Takes in one sync page: membership operations first, then envelopes. Returns how many
-    /// were new.
+    /// Takes in membership operations first, then envelopes. Returns how many were new.
     pub fn apply_page(
         &self,
         circle: &CircleId,
         ops: &[Vec<u8>],
         envelopes: &[Vec<u8>],
     ) -> Result<usize> {
-        let new = self.ingest_all(circle, ops.iter().chain(envelopes).map(Vec::as_slice))?;
+        self.apply_sync_page(circle, ops, envelopes, &[])
+    }
+
+    /// Takes in one sync page: membership operations first, then envelopes, then other
+    /// versions (so that each chain keeps the version that comes in order). Returns how many
+    /// were new, other versions kept included. The page must have passed
+    /// [`Circles::check_page`].
+    pub fn apply_sync_page(
+        &self,
+        circle: &CircleId,
+        ops: &[Vec<u8>],
+        envelopes: &[Vec<u8>],
+        forks: &[Vec<u8>],
+    ) -> Result<usize> {
+        let all = ops.iter().chain(envelopes).chain(forks);
+        let new = self.ingest_all(circle, all.map(Vec::as_slice))?;
         if new > 0 {
             self.store().flush()?;
         }

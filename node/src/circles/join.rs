@@ -93,16 +93,17 @@ impl Circles {
         .flatten()
     }
 
-    /// Whether an invite this node made is live at `now_secs`, so a stranger may come with a
-    /// join request (even for an invite bound to another node: whoever holds it is told why it
-    /// does not work for them).
-    pub fn has_live_invite(&self, now_secs: u64) -> bool {
+    /// Whether an invite this node made (with `any_issuer`, any member) is live at `now_secs`,
+    /// so a stranger may come with a join request (even for an invite bound to another node:
+    /// whoever holds it is told why it does not work for them).
+    pub fn has_live_invite(&self, now_secs: u64, any_issuer: bool) -> bool {
         self.read(|s| {
             s.values().any(|c| {
                 let me = c.me.public();
                 c.members.invites.iter().any(|(id, i)| {
                     let node = i.bound.clone().unwrap_or_default();
-                    i.issuer == me && c.members.invite_unusable(id, &node, now_secs).is_none()
+                    (any_issuer || i.issuer == me)
+                        && c.members.invite_unusable(id, &node, now_secs).is_none()
                 })
             })
         })

@@ -6,7 +6,7 @@
 //! leaving), key epoch known, decrypts, content decodes.
 
 use std::{
-    collections::{BTreeMap, HashSet},
+    collections::{BTreeMap, HashMap, HashSet},
     sync::{Arc, Mutex, RwLock},
 };
 
@@ -26,14 +26,19 @@ use crate::{
     time::now_ms,
 };
 
+mod addresses;
+
+pub use addresses::{AddressRecord, MAX_RECORD_ADDRS, MAX_RECORD_BYTES, MAX_RECORDS};
 mod admin;
 mod ingest;
 mod join;
+mod logs;
 mod sync;
 mod write;
 
 pub use admin::InviteInfo;
 pub use join::seal_key_for;
+pub use logs::{AuthorLog, CircleLog, ForkLog};
 pub use sync::{SYNC_PAGE_BYTES, SYNC_PAGE_MESSAGES};
 
 /// A circle as listed to people.
@@ -89,6 +94,11 @@ pub struct FeedItem {
     pub sent_at_ms: u64,
     /// Position in this node's arrival order: pass it back to get only newer messages.
     pub cursor: u64,
+    /// Its number in its author's chain.
+    pub seq: u64,
+    /// Whether it is another version of the author's message `seq`: the author wrote two
+    /// messages with one number (a fork), and this is not the one its chain holds.
+    pub fork: bool,
 }
 
 /// What became of an envelope from the network.
@@ -96,6 +106,12 @@ pub struct FeedItem {
 pub enum Ingest {
     /// Verified and stored.
     New,
+    /// Verified and stored as another version of a message already held (a fork): flagged,
+    /// shown, passed on; it does not count for membership.
+    Fork,
+    /// Verified, but another version of a message of which the most versions kept are held
+    /// already: not stored, not forwarded.
+    Dropped(String),
     /// Already held.
     Duplicate,
     /// Cannot be judged yet (unknown author or key epoch): not stored, sync will bring it back.
@@ -334,10 +350,36 @@ impl Circles {
         })
     }
 
+    /// The names current members go by, by their node (peer id bytes), across this node's
+    /// circles, own node included: for showing who a connection is.
+    pub fn member_names_by_node(&self) -> Result<HashMap<Vec<u8>, Vec<String>>> {
+        self.read(|s| {
+            let mut out: HashMap<Vec<u8>, Vec<String>> = HashMap::new();
+            for c in s.values().filter(|c| c.takes_part()) {
+                for m in c.members.iter() {
+                    let names = out.entry(m.node.clone()).or_default();
+                    if !names.contains(&m.name) {
+                        names.push(m.name.clone());
+                    }
+                }
+            }
+            out
+        })
+    }
+
     /// Whether `author` may currently send to `circle` (a current member).
     pub fn is_member(&self, circle: &CircleId, author: &MemberKey) -> bool {
         self.read(|s| s.get(circle).is_some_and(|c| c.members.contains(author)))
             .unwrap_or(false)
+    }
+
+    /// Whether `node` (peer id bytes) is the node of a current member of `circle`.
+    pub fn is_member_node(&self, circle: &CircleId, node: &[u8]) -> bool {
+        self.read(|s| {
+            s.get(circle)
+                .is_some_and(|c| c.members.iter().any(|m| m.node == node))
+        })
+        .unwrap_or(false)
     }
 
     /// The node (peer id bytes) of a current member.
@@ -497,6 +539,8 @@ impl Circles {
                     sent_at: crate::time::rfc3339(content.sent_at),
                     sent_at_ms: content.sent_at,
                     cursor: a.cursor,
+                    seq: a.seq,
+                    fork: a.fork,
                 });
             }
             Ok(items)

@@ -1,8 +1,16 @@
 //! The sync protocol's two sides: asking for what this node lacks, and answering.
+//!
+//! An answer costs what the requester lacks, not the history: per author, a range scan from
+//! the requester's head (messages and membership operations), and the versions of numbers
+//! known to be forked.
 
+use std::collections::BTreeSet;
+
+use circle_crypto::MessageId;
 use libp2p::PeerId;
 
 use super::*;
+use crate::protocol::MAX_SYNC_VERSIONS;
 
 /// Most envelopes in one sync page.
 pub const SYNC_PAGE_MESSAGES: usize = 2000;
@@ -25,7 +33,18 @@ impl Circles {
         local: &PeerId,
         remote: &PeerId,
     ) -> Result<SyncRequest> {
-        let heads = self.store().heads(circle)?;
+        let store = self.store();
+        let heads = store.heads(circle)?;
+        // The message at each head first, so a fork where both nodes hold one version each
+        // is seen; then every version held of each number known to be forked.
+        let mut versions = Vec::new();
+        for (author, seq) in &heads {
+            versions.extend(store.id_at(circle, author, *seq)?);
+        }
+        for forked in store.forked(circle)? {
+            versions.extend(forked.held);
+        }
+        versions.truncate(MAX_SYNC_VERSIONS);
         self.with_circle(circle, |c| {
             let proof =
                 c.me.sign(SYNC_PROOF_DOMAIN, &proof_message(circle, local, remote));
@@ -34,6 +53,7 @@ impl Circles {
                 member: c.me.public(),
                 proof,
                 heads,
+                versions,
             })
         })
     }
@@ -44,7 +64,7 @@ impl Circles {
         req: &SyncRequest,
         remote: &PeerId,
         local: &PeerId,
-        peers: Vec<String>,
+        records: Vec<Vec<u8>>,
     ) -> Result<SyncResponse> {
         let refuse = |reason: &str| {
             Ok(SyncResponse::Refused {
@@ -68,30 +88,7 @@ impl Circles {
         if !proven || served != Some(true) {
             return refuse(NOT_SERVED);
         }
-        let theirs: BTreeMap<MemberKey, u64> = req.heads.iter().copied().collect();
-        let (mut envelopes, mut bytes, mut more) = (Vec::new(), 0usize, false);
-        'authors: for (author, mine) in self.store().heads(&req.circle)? {
-            let known = theirs.get(&author).copied().unwrap_or(0);
-            if mine <= known {
-                continue;
-            }
-            // A departed member's messages after their cut are not passed on.
-            let upto = self.with_circle(&req.circle, |c| {
-                Ok(c.members.departed(&author).map_or(u64::MAX, |d| d.upto))
-            })?;
-            for env in self
-                .store()
-                .envelopes_between(&req.circle, &author, known, upto)
-            {
-                let env = env?;
-                if envelopes.len() >= SYNC_PAGE_MESSAGES || bytes + env.len() > SYNC_PAGE_BYTES {
-                    more = true;
-                    break 'authors;
-                }
-                bytes += env.len();
-                envelopes.push(env);
-            }
-        }
+        let page = self.page_for(req)?;
         let (member, proof) = self.with_circle(&req.circle, |c| {
             let message = proof_message(&req.circle, remote, local);
             Ok((c.me.public(), c.me.sign(SYNC_ANSWER_DOMAIN, &message)))
@@ -99,11 +96,129 @@ impl Circles {
         Ok(SyncResponse::Page(Box::new(SyncPage {
             member,
             proof,
-            ops: self.store().op_envelopes(&req.circle)?,
-            envelopes,
-            more,
-            peers,
+            ops: page.ops,
+            envelopes: page.envelopes,
+            forks: page.forks,
+            more: page.more,
+            records,
         })))
+    }
+
+    /// What a member who sent `req` lacks: operations, then envelopes, then other versions.
+    fn page_for(&self, req: &SyncRequest) -> Result<Page> {
+        let circle = &req.circle;
+        let store = self.store();
+        // An author listed twice counts once.
+        let theirs: BTreeMap<MemberKey, u64> = req.heads.iter().copied().collect();
+        let listed: BTreeSet<MessageId> = req
+            .versions
+            .iter()
+            .take(MAX_SYNC_VERSIONS)
+            .copied()
+            .collect();
+        // Every author whose messages count, with the last number that does (a departed
+        // member's messages after their cut are not passed on).
+        let authors: BTreeMap<MemberKey, u64> = self.with_circle(circle, |c| {
+            Ok(c.members
+                .iter()
+                .map(|m| (m.key, u64::MAX))
+                .chain(c.members.all_departed().map(|(k, d)| (*k, d.upto)))
+                .collect())
+        })?;
+        let known = |author: &MemberKey| theirs.get(author).copied().unwrap_or(0);
+        let mut page = Page::default();
+        // What this page carries of each chain, so nothing goes twice.
+        let mut sent: BTreeSet<(MemberKey, u64)> = BTreeSet::new();
+        // Membership operations the requester lacks go first, so it judges authors before
+        // their messages (the answering member's own admission among them, for check_page).
+        for (author, upto) in &authors {
+            for (seq, bytes) in store.op_envelopes_between(circle, author, known(author), *upto)? {
+                sent.insert((*author, seq));
+                page.ops.push(bytes);
+            }
+        }
+        'authors: for (author, mine) in store.heads(circle)? {
+            let Some(&upto) = authors.get(&author) else {
+                continue;
+            };
+            if mine <= known(&author) {
+                continue;
+            }
+            for item in store.envelopes_between(circle, &author, known(&author), upto) {
+                let (seq, env) = item?;
+                if !sent.insert((author, seq)) {
+                    continue;
+                }
+                if !page.fits(env.len()) {
+                    page.more = true;
+                    break 'authors;
+                }
+                page.add(env, false);
+            }
+        }
+        if !page.more {
+            self.add_versions(req, &theirs, &authors, &listed, &sent, &mut page)?;
+        }
+        Ok(page)
+    }
+
+    /// Adds the versions the requester may lack where chains differ: this node's message at
+    /// the requester's head when the request does not list it (each holds another version
+    /// there), and every version of a number known here to be forked that it does not list.
+    /// A forked number above the requester's head gets its other versions only once the
+    /// chain's message is in the page, so the requester's chain keeps the same one.
+    fn add_versions(
+        &self,
+        req: &SyncRequest,
+        theirs: &BTreeMap<MemberKey, u64>,
+        authors: &BTreeMap<MemberKey, u64>,
+        listed: &BTreeSet<MessageId>,
+        sent: &BTreeSet<(MemberKey, u64)>,
+        page: &mut Page,
+    ) -> Result<()> {
+        let circle = &req.circle;
+        let store = self.store();
+        let counts = |author: &MemberKey, seq: u64| authors.get(author).is_some_and(|u| seq <= *u);
+        // (author, seq, whether the chain's message goes too, whether forks go)
+        let mut wanted: Vec<(MemberKey, u64, bool, bool)> = Vec::new();
+        for (author, head) in theirs {
+            if *head > 0 && counts(author, *head) {
+                wanted.push((*author, *head, true, false));
+            }
+        }
+        for forked in store.forked(circle)? {
+            let (author, seq) = (forked.author, forked.seq);
+            if !counts(&author, seq) {
+                continue;
+            }
+            let head = theirs.get(&author).copied().unwrap_or(0);
+            if seq <= head {
+                wanted.push((author, seq, true, true));
+            } else if sent.contains(&(author, seq)) {
+                wanted.push((author, seq, false, true));
+            }
+        }
+        let mut offered: BTreeSet<MessageId> = BTreeSet::new();
+        for (author, seq, chain, forks) in wanted {
+            let versions = store.versions_at(circle, &author, seq)?;
+            let picked = versions
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| if *i == 0 { chain } else { forks })
+                .map(|(_, bytes)| bytes);
+            for bytes in picked {
+                let id = MessageId::from_bytes(blake3::hash(&bytes).as_bytes())?;
+                if listed.contains(&id) || !offered.insert(id) {
+                    continue;
+                }
+                if !page.fits(bytes.len()) {
+                    page.more = true;
+                    return Ok(());
+                }
+                page.add(bytes, true);
+            }
+        }
+        Ok(())
     }
 
     /// Checks that a sync page for `circle` came from a member on this connection (this node
@@ -141,6 +256,33 @@ impl Circles {
             Err(Error::Refused(
                 "the answering node did not prove membership".into(),
             ))
+        }
+    }
+}
+
+/// A sync page's contents, before it is signed.
+#[derive(Default)]
+struct Page {
+    ops: Vec<Vec<u8>>,
+    envelopes: Vec<Vec<u8>>,
+    forks: Vec<Vec<u8>>,
+    more: bool,
+    bytes: usize,
+}
+
+impl Page {
+    /// Whether another envelope of `len` bytes fits within the page's limits.
+    fn fits(&self, len: usize) -> bool {
+        self.envelopes.len() + self.forks.len() < SYNC_PAGE_MESSAGES
+            && self.bytes + len <= SYNC_PAGE_BYTES
+    }
+
+    fn add(&mut self, envelope: Vec<u8>, fork: bool) {
+        self.bytes += envelope.len();
+        if fork {
+            self.forks.push(envelope);
+        } else {
+            self.envelopes.push(envelope);
         }
     }
 }

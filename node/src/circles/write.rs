@@ -105,10 +105,10 @@ impl Circles {
             Ok(Envelope::seal(&c.me, key, header, &content.to_bytes())?)
         })?;
         let record = OpRecord::of(&content, envelope.id());
-        match store.put_envelope(&envelope, record.as_ref())? {
+        match store.put_own_envelope(&envelope, record.as_ref())? {
             Stored::New => {}
             // Never report as saved what the store did not take.
-            Stored::Duplicate | Stored::Conflict => {
+            Stored::Duplicate | Stored::Conflict | Stored::Fork | Stored::TooManyVersions => {
                 return Err(Error::Refused(format!(
                     "this node already holds another message numbered {} by you: nothing was \
                      saved (was the store restored from a backup?)",

@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use libp2p::{
-    Swarm, gossipsub, identify,
+    Swarm, autonat, dcutr, gossipsub, identify,
     identity::Keypair,
-    mdns, ping, request_response,
+    mdns, ping, relay, request_response,
     swarm::{NetworkBehaviour, behaviour::toggle::Toggle},
 };
 
@@ -31,6 +31,16 @@ pub struct Behaviour {
     pub identify: identify::Behaviour,
     pub ping: ping::Behaviour,
     pub mdns: Toggle<mdns::tokio::Behaviour>,
+    /// Reserving relayed addresses at home servers, and dialing through them.
+    pub relay_client: relay::client::Behaviour,
+    /// Upgrading relayed connections to direct ones (hole punching).
+    pub dcutr: dcutr::Behaviour,
+    /// Asking home servers whether this node is reachable from outside.
+    pub autonat: autonat::v2::client::Behaviour,
+    /// On a home server (`relay`): relaying for members' nodes only.
+    pub relay: Toggle<relay::Behaviour>,
+    /// On a home server: answering members' reachability questions.
+    pub autonat_server: Toggle<autonat::v2::server::Behaviour>,
 }
 
 fn gossip_config(config: &NodeConfig) -> Result<gossipsub::Config> {
@@ -50,11 +60,16 @@ fn gossip_config(config: &NodeConfig) -> Result<gossipsub::Config> {
         .map_err(|e| Error::Net(format!("gossipsub config: {e}")))
 }
 
-/// Builds the swarm for `keypair` with TCP+Noise+Yamux and QUIC.
-pub fn build_swarm(keypair: Keypair, config: &NodeConfig) -> Result<Swarm<Behaviour>> {
+/// Builds the swarm for `keypair` with TCP+Noise+Yamux, QUIC and relayed connections; who may
+/// use this node as a relay is decided by `access`.
+pub fn build_swarm(
+    keypair: Keypair,
+    config: &NodeConfig,
+    access: &super::relay::Access,
+) -> Result<Swarm<Behaviour>> {
     let gossip = gossip_config(config)?;
     let rr = request_response::Config::default().with_request_timeout(config.request_timeout);
-    let mdns_on = config.mdns;
+    let (mdns_on, relay_on) = (config.mdns, config.relay);
     let swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
         .with_tcp(
@@ -66,7 +81,9 @@ pub fn build_swarm(keypair: Keypair, config: &NodeConfig) -> Result<Swarm<Behavi
         .with_quic()
         .with_dns()
         .map_err(|e| Error::Net(e.to_string()))?
-        .with_behaviour(|key| {
+        .with_relay_client(libp2p::noise::Config::new, libp2p::yamux::Config::default)
+        .map_err(|e| Error::Net(e.to_string()))?
+        .with_behaviour(|key, relay_client| {
             let peer_id = key.public().to_peer_id();
             let mdns = if mdns_on {
                 Some(mdns::tokio::Behaviour::new(
@@ -100,6 +117,15 @@ pub fn build_swarm(keypair: Keypair, config: &NodeConfig) -> Result<Swarm<Behavi
                 )),
                 ping: ping::Behaviour::default(),
                 mdns: Toggle::from(mdns),
+                relay_client,
+                dcutr: dcutr::Behaviour::new(peer_id),
+                autonat: autonat::v2::client::Behaviour::default(),
+                relay: Toggle::from(
+                    relay_on.then(|| relay::Behaviour::new(peer_id, access.relay_config())),
+                ),
+                autonat_server: Toggle::from(
+                    relay_on.then(autonat::v2::server::Behaviour::default),
+                ),
             })
         })
         .map_err(|e| Error::Net(e.to_string()))?

@@ -38,6 +38,8 @@ pub struct Gate {
     members: HashSet<PeerId>,
     joining: HashSet<PeerId>,
     door_open: bool,
+    /// Nodes refused whatever else holds (partition tests).
+    cut: HashSet<PeerId>,
 }
 
 impl Gate {
@@ -72,13 +74,20 @@ impl Gate {
         }
     }
 
+    /// Refuses these nodes whatever else holds (replacing the previous set).
+    pub fn cut_off(&mut self, peers: HashSet<PeerId>) {
+        self.cut = peers;
+    }
+
     /// Opens the door to strangers (for join requests) while this node has live invites.
     pub fn set_door(&mut self, open: bool) {
         self.door_open = open;
     }
 
     fn check(&self, peer: &PeerId, inbound: bool) -> Result<(), ConnectionDenied> {
-        if self.is_trusted(peer) || (inbound && self.door_open) {
+        if self.cut.contains(peer) {
+            Err(ConnectionDenied::new(NotAMember(*peer)))
+        } else if self.is_trusted(peer) || (inbound && self.door_open) {
             Ok(())
         } else {
             Err(ConnectionDenied::new(NotAMember(*peer)))

@@ -100,6 +100,16 @@ impl EventLoop {
         }
         match self.circles.ingest(&envelope) {
             Ok(Ingest::New) => Accept,
+            // Another version of a held message: valid, signed content, kept and flagged.
+            // Passed on, so every member ends up holding and flagging the same fork.
+            Ok(Ingest::Fork) => {
+                debug!(peer = %from, author = %author.short(), "gossip: another version of a message");
+                Accept
+            }
+            Ok(Ingest::Dropped(why)) => {
+                debug!(peer = %from, "gossip not kept: {why}");
+                Ignore
+            }
             Ok(Ingest::Duplicate) => {
                 debug!(peer = %from, "gossip duplicate");
                 Ignore

@@ -1,13 +1,13 @@
 //! The join exchange, both sides.
 
 use circle_crypto::{CircleId, Invite};
-use libp2p::{Multiaddr, request_response};
+use libp2p::{Multiaddr, PeerId, request_response};
 use tokio::sync::oneshot;
 use tracing::{info, warn};
 
 use std::time::Instant;
 
-use super::{EventLoop, PendingJoin, REFUSED_GRACE, peer_of};
+use super::{EventLoop, PendingJoin, REFUSED_GRACE, peer_of, relay::relay_of};
 use crate::{
     circles::Circles,
     error::{Error, Result},
@@ -41,11 +41,15 @@ impl EventLoop {
                 return;
             }
         };
-        let addrs = addrs
+        let addrs: Vec<Multiaddr> = addrs
             .into_iter()
             .filter(|a| peer_of(a) == Some(inviter))
             .collect();
-        self.swarm.behaviour_mut().gate.joining(inviter, true);
+        // An inviter behind NAT is reached through its circle's home server.
+        let relays: Vec<PeerId> = addrs.iter().filter_map(relay_of).collect();
+        for peer in relays.iter().chain([&inviter]) {
+            self.swarm.behaviour_mut().gate.joining(*peer, true);
+        }
         let id = self
             .swarm
             .behaviour_mut()
@@ -57,9 +61,17 @@ impl EventLoop {
                 invite,
                 me,
                 inviter,
+                relays,
                 reply,
             },
         );
+    }
+
+    /// The join is over: the inviter and its home servers are let in only as members' nodes.
+    fn end_join(&mut self, pending: &PendingJoin) {
+        for peer in pending.relays.iter().chain([&pending.inviter]) {
+            self.swarm.behaviour_mut().gate.joining(*peer, false);
+        }
     }
 
     pub(super) fn on_join(&mut self, event: request_response::Event<JoinRequest, JoinResponse>) {
@@ -128,7 +140,7 @@ impl EventLoop {
                     return;
                 };
                 let inviter = pending.inviter;
-                self.swarm.behaviour_mut().gate.joining(inviter, false);
+                self.end_join(&pending);
                 let result = match response {
                     JoinResponse::Welcome(welcome) => {
                         match self
@@ -168,10 +180,7 @@ impl EventLoop {
                 request_id, error, ..
             } => {
                 if let Some(pending) = self.joins.remove(&request_id) {
-                    self.swarm
-                        .behaviour_mut()
-                        .gate
-                        .joining(pending.inviter, false);
+                    self.end_join(&pending);
                     let _ = pending
                         .reply
                         .send(Err(Error::Unreachable(error.to_string())));

@@ -11,6 +11,8 @@ mod gossip;
 mod join;
 mod limit;
 mod peers;
+mod records;
+mod relay;
 mod sync;
 
 use std::{
@@ -30,6 +32,7 @@ use tracing::{debug, info};
 pub use behaviour::build_swarm;
 use behaviour::{Behaviour, BehaviourEvent};
 use peers::{is_unspecified, peer_of, with_peer};
+pub use relay::{Access, PeerPath, Reachability, RelayStatus, Seen};
 
 use crate::{
     circles::Circles,
@@ -38,7 +41,7 @@ use crate::{
 };
 
 /// Most addresses put in an invite or a peer list.
-const MAX_SHARED_ADDRS: usize = 8;
+const MAX_SHARED_ADDRS: usize = crate::circles::MAX_RECORD_ADDRS;
 /// How long a node that is not a member's may stay connected to bring a join request.
 const JOIN_GRACE: Duration = Duration::from_secs(10);
 /// How long a stranger's connection stays after its join request was refused (to carry the
@@ -56,6 +59,20 @@ pub struct NetStatus {
     pub listen: Vec<String>,
     /// Number of connected nodes.
     pub connected: usize,
+    /// Addresses others reach this node at from outside (given, or confirmed by AutoNAT).
+    pub external: Vec<String>,
+    /// Whether this node runs as its circles' home server (relay).
+    pub home_server: bool,
+    /// Connected nodes, their members' names, and whether each path is direct or relayed.
+    pub peers: Vec<PeerPath>,
+    /// Home servers this node reserved a relayed address at.
+    pub relays: Vec<RelayStatus>,
+    /// What home servers found when they tried to reach this node's addresses.
+    pub reachability: Vec<Reachability>,
+    /// Every member node this node knows of and when it was last connected.
+    pub seen: Vec<Seen>,
+    /// Hole punches that made a relayed connection direct, and those that failed.
+    pub hole_punches: (u32, u32),
 }
 
 /// Commands from [`crate::Node`] handles.
@@ -81,6 +98,10 @@ pub(crate) enum Command {
     Status {
         reply: oneshot::Sender<NetStatus>,
     },
+    CutOff {
+        peers: Vec<PeerId>,
+        reply: oneshot::Sender<()>,
+    },
     Shutdown {
         reply: oneshot::Sender<()>,
     },
@@ -90,6 +111,8 @@ struct PendingJoin {
     invite: Box<Invite>,
     me: MemberSecret,
     inviter: PeerId,
+    /// Home servers the invite reaches the inviter through, let in while joining.
+    relays: Vec<PeerId>,
     reply: oneshot::Sender<Result<CircleId>>,
 }
 
@@ -113,6 +136,15 @@ pub(crate) struct EventLoop {
     /// Inviters' nodes to dial again once the connection used for joining has closed.
     reconnect: HashMap<PeerId, Vec<String>>,
     limiter: limit::Limiter,
+    /// Who may use this node as a relay (shared with the relay behaviour).
+    access: Access,
+    relay: relay::RelayState,
+    /// Signs this node's address records.
+    keypair: libp2p::identity::Keypair,
+    /// This node's current signed address record.
+    own_record: Option<Vec<u8>>,
+    /// Lost member nodes: when to try each again, and the step after that.
+    retry: HashMap<PeerId, (Instant, Duration)>,
 }
 
 impl EventLoop {
@@ -122,6 +154,8 @@ impl EventLoop {
         config: NodeConfig,
         commands: mpsc::Receiver<Command>,
         listen: Vec<Multiaddr>,
+        access: Access,
+        keypair: libp2p::identity::Keypair,
     ) -> Self {
         EventLoop {
             membership: circles.watch_membership(),
@@ -139,6 +173,11 @@ impl EventLoop {
             syncs: HashMap::new(),
             syncing: HashSet::new(),
             proven: HashMap::new(),
+            access,
+            relay: relay::RelayState::default(),
+            keypair,
+            own_record: None,
+            retry: HashMap::new(),
         }
     }
 
@@ -146,6 +185,10 @@ impl EventLoop {
         for addr in self.config.external.clone() {
             self.swarm.add_external_address(addr);
         }
+        for addr in self.listen.clone() {
+            self.home_server_address(addr);
+        }
+        self.addresses_changed();
         self.on_membership();
         self.redial();
         let mut sync_tick = tokio::time::interval(self.config.sync_interval);
@@ -217,8 +260,29 @@ impl EventLoop {
                     peer_id: self.swarm.local_peer_id().to_string(),
                     listen: self.local_addrs(),
                     connected: self.swarm.connected_peers().count(),
+                    external: self
+                        .swarm
+                        .external_addresses()
+                        .map(|a| a.to_string())
+                        .collect(),
+                    home_server: self.config.relay,
+                    peers: self.peer_paths(),
+                    relays: self.relay_status(),
+                    reachability: self.reachability(),
+                    seen: self.seen(),
+                    hole_punches: self.relay.hole_punches,
                 };
                 let _ = reply.send(status);
+            }
+            Command::CutOff { peers, reply } => {
+                for peer in &peers {
+                    let _ = self.swarm.disconnect_peer_id(*peer);
+                }
+                self.swarm
+                    .behaviour_mut()
+                    .gate
+                    .cut_off(peers.into_iter().collect());
+                let _ = reply.send(());
             }
             Command::Shutdown { .. } => unreachable!("handled in run"),
         }
@@ -231,15 +295,29 @@ impl EventLoop {
                     "listening on {}",
                     with_peer(&address, *self.swarm.local_peer_id())
                 );
+                self.home_server_address(address.clone());
                 if !self.listen.contains(&address) {
                     self.listen.push(address);
+                    self.addresses_changed();
                 }
             }
-            SwarmEvent::ExpiredListenAddr { address, .. } => self.listen.retain(|a| a != &address),
+            SwarmEvent::ExpiredListenAddr { address, .. } => {
+                self.listen.retain(|a| a != &address);
+                self.addresses_changed();
+            }
+            SwarmEvent::ExternalAddrConfirmed { address } => {
+                info!("reachable from outside at {address}");
+                self.addresses_changed();
+            }
             SwarmEvent::ConnectionEstablished {
-                peer_id, endpoint, ..
+                peer_id,
+                endpoint,
+                connection_id,
+                ..
             } => {
                 debug!(peer = %peer_id, addr = %endpoint.get_remote_address(), "connected");
+                self.path_opened(peer_id, connection_id, &endpoint);
+                self.retry.remove(&peer_id);
                 if !self.swarm.behaviour().gate.is_trusted(&peer_id) {
                     // A stranger let in through the open door: the join exchange only.
                     self.swarm
@@ -253,10 +331,18 @@ impl EventLoop {
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
-                num_established: 0,
+                connection_id,
+                num_established,
+                ..
+            } if num_established > 0 => self.path_closed(peer_id, connection_id, num_established),
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                connection_id,
                 ..
             } => {
                 debug!(peer = %peer_id, "disconnected");
+                self.path_closed(peer_id, connection_id, 0);
+                self.lost(peer_id);
                 self.probation.remove(&peer_id);
                 if let Some(addrs) = self.reconnect.remove(&peer_id) {
                     self.dial_all(&addrs);
@@ -279,6 +365,7 @@ impl EventLoop {
             BehaviourEvent::Join(event) => self.on_join(event),
             BehaviourEvent::Sync(event) => self.on_sync(event),
             BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
+                self.on_identified(peer_id, &info);
                 let addrs = info
                     .listen_addrs
                     .into_iter()
@@ -290,6 +377,20 @@ impl EventLoop {
                     self.remember_peer(peer_id, &[]);
                 }
             }
+            BehaviourEvent::Ping(libp2p::ping::Event {
+                peer,
+                connection,
+                result: Err(e),
+            }) => {
+                // A path that stopped answering (a network split, a laptop lid closed): close
+                // it so the member is redialled rather than written into a dead socket.
+                debug!(%peer, "ping failed, closing that connection: {e}");
+                self.swarm.close_connection(connection);
+            }
+            BehaviourEvent::RelayClient(event) => self.on_relay_client(event),
+            BehaviourEvent::Relay(event) => self.on_relay_server(event),
+            BehaviourEvent::Dcutr(event) => self.on_dcutr(event),
+            BehaviourEvent::Autonat(event) => self.on_autonat(event),
             BehaviourEvent::Mdns(mdns::Event::Discovered(found)) => {
                 for (peer, addr) in found {
                     // Only members' nodes: anything else on the network is left alone.
@@ -315,14 +416,21 @@ impl EventLoop {
             .iter()
             .filter_map(|bytes| PeerId::from_bytes(bytes).ok())
             .collect();
+        let soon = Instant::now() + REFUSED_GRACE;
         for peer in &members {
             self.swarm
                 .behaviour_mut()
                 .gossipsub
                 .remove_blacklisted_peer(peer);
-            self.probation.remove(peer);
+            // A stranger's connection whose node just became a member's (it joined here, or
+            // through an inviter this home server relays for): gossip ignored it, so it closes
+            // once the join answer is out, and both sides reconnect as members.
+            if let Some(deadline) = self.probation.get_mut(peer) {
+                *deadline = (*deadline).min(soon);
+            }
         }
-        let gone = self.swarm.behaviour_mut().gate.set_members(members);
+        let gone = self.swarm.behaviour_mut().gate.set_members(members.clone());
+        self.access.set_members(members);
         for peer in gone {
             info!(%peer, "closing connections to a node that is no longer a member's");
             self.proven.remove(&peer);
@@ -358,8 +466,17 @@ impl EventLoop {
 
     /// Opens the door to strangers only while this node has an invite out that is still live.
     fn update_door(&mut self) {
-        let open = self.circles.has_live_invite(crate::time::now_secs());
+        let open = self.door_open();
         self.swarm.behaviour_mut().gate.set_door(open);
+        self.access.set_door(open);
+    }
+
+    /// Whether strangers may connect (to bring a join request): while this node has a live
+    /// invite of its own out; on a home server, while any invite of its circles is live, so a
+    /// joiner can reach an inviter behind NAT through it.
+    fn door_open(&self) -> bool {
+        self.circles
+            .has_live_invite(crate::time::now_secs(), self.config.relay)
     }
 
     /// Closes strangers' connections whose time is up; keeps the rate limiter small.
@@ -378,5 +495,6 @@ impl EventLoop {
         }
         self.limiter.prune(now);
         self.update_door();
+        self.retry_due();
     }
 }

@@ -1,21 +1,36 @@
 //! Addresses: this node's, other members' nodes', and remembering them across restarts.
 
+use std::{
+    collections::HashMap,
+    time::{Duration, Instant},
+};
+
 use circle_crypto::CircleId;
 use libp2p::{Multiaddr, PeerId, multiaddr::Protocol};
 use tracing::{debug, warn};
 
-use super::{EventLoop, MAX_SHARED_ADDRS};
+use super::{EventLoop, MAX_SHARED_ADDRS, relay::is_relayed};
+
+/// First retry after losing a member's node.
+const FIRST_RETRY: Duration = Duration::from_secs(2);
 
 impl EventLoop {
     pub(super) fn local_addrs(&self) -> Vec<String> {
         let me = *self.swarm.local_peer_id();
-        // Addresses others can reach from outside come first: invites keep only a few.
-        self.swarm
-            .external_addresses()
-            .chain(&self.listen)
-            .take(MAX_SHARED_ADDRS)
-            .map(|a| with_peer(a, me).to_string())
-            .collect()
+        // Addresses others can reach from outside come first (given or confirmed, then relayed
+        // through a home server): invites and records keep only a few.
+        let external = self.swarm.external_addresses().filter(|a| !is_relayed(a));
+        let relayed = self.listen.iter().filter(|a| is_relayed(a));
+        let direct = self.listen.iter().filter(|a| !is_relayed(a));
+        let mut out: Vec<String> = Vec::new();
+        for addr in external.chain(relayed).chain(direct) {
+            let text = with_peer(addr, me).to_string();
+            if !out.contains(&text) {
+                out.push(text);
+            }
+        }
+        out.truncate(MAX_SHARED_ADDRS);
+        out
     }
 
     /// Addresses of other nodes that proved membership of `circle` to this node.
@@ -48,6 +63,52 @@ impl EventLoop {
             self.swarm.add_peer_address(peer, addr.clone());
             if let Err(e) = self.swarm.dial(addr) {
                 debug!(%peer, "dial failed: {e}");
+            }
+        }
+    }
+
+    /// A member's node was lost: try it again soon, then less and less often (2 s, 4 s, ... up
+    /// to the redial interval, after which the regular redial takes over).
+    pub(super) fn lost(&mut self, peer: PeerId) {
+        if self.swarm.behaviour().gate.is_member(&peer) {
+            self.retry
+                .insert(peer, (Instant::now() + FIRST_RETRY, FIRST_RETRY));
+        }
+    }
+
+    /// Redials lost member nodes whose retry is due.
+    pub(super) fn retry_due(&mut self) {
+        let now = Instant::now();
+        let due: Vec<PeerId> = self
+            .retry
+            .iter()
+            .filter(|(_, (at, _))| *at <= now)
+            .map(|(peer, _)| *peer)
+            .collect();
+        if due.is_empty() {
+            return;
+        }
+        let known: HashMap<String, Vec<String>> = self
+            .circles
+            .store()
+            .peers()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        for peer in due {
+            let Some((_, step)) = self.retry.remove(&peer) else {
+                continue;
+            };
+            if self.swarm.is_connected(&peer) || !self.swarm.behaviour().gate.is_member(&peer) {
+                continue;
+            }
+            let next = step * 2;
+            if next < self.config.redial_interval {
+                self.retry.insert(peer, (now + next, next));
+            }
+            if let Some(addrs) = known.get(&peer.to_string()) {
+                debug!(%peer, "trying a lost member's node again");
+                self.dial_all(addrs);
             }
         }
     }
@@ -86,12 +147,12 @@ impl EventLoop {
     }
 }
 
-/// The peer id at the end of an address, if any.
+/// The peer id an address ends in, if any (for a relayed address, the node behind the relay).
 pub(super) fn peer_of(addr: &Multiaddr) -> Option<PeerId> {
-    addr.iter().find_map(|p| match p {
-        Protocol::P2p(peer) => Some(peer),
+    match addr.iter().last() {
+        Some(Protocol::P2p(peer)) => Some(peer),
         _ => None,
-    })
+    }
 }
 
 /// `addr` ending in `/p2p/<peer>`.

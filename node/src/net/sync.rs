@@ -56,10 +56,10 @@ impl EventLoop {
                 ..
             } => {
                 let local = *self.swarm.local_peer_id();
-                let peers = self.member_addrs(&request.circle, &peer);
+                let records = self.records_for(&request.circle, &peer);
                 let response = self
                     .circles
-                    .answer_sync(&request, &peer, &local, peers)
+                    .answer_sync(&request, &peer, &local, records)
                     .unwrap_or_else(|e| SyncResponse::Refused {
                         reason: e.to_string(),
                     });
@@ -115,17 +115,21 @@ impl EventLoop {
         }
         self.proven_member(peer, circle, &[]);
         debug!(%peer, ops = page.ops.len(), envelopes = page.envelopes.len(), page.more, "sync page");
-        let new = match self.circles.apply_page(&circle, &page.ops, &page.envelopes) {
-            Ok(new) => new,
-            Err(e) => {
-                warn!("could not store synced messages: {e}");
-                0
-            }
-        };
+        let new =
+            match self
+                .circles
+                .apply_sync_page(&circle, &page.ops, &page.envelopes, &page.forks)
+            {
+                Ok(new) => new,
+                Err(e) => {
+                    warn!("could not store synced messages: {e}");
+                    0
+                }
+            };
         if new > 0 {
             debug!(%peer, new, "synced");
         }
-        self.dial_all(&page.peers);
+        self.take_records(&circle, &page.records);
         // Ask for the next page only if this one moved us forward: a page that adds nothing
         // would otherwise be asked for again and again.
         if page.more && new > 0 {

@@ -1,6 +1,6 @@
 //! Key layouts for the store's trees. Integers are big-endian so ranges scan in order.
 
-use circle_crypto::{CircleId, MemberKey};
+use circle_crypto::{CircleId, MemberKey, MessageId};
 
 /// circle (32) || n (8): key epochs, arrival order.
 pub fn epoch_key(circle: &CircleId, n: u64) -> [u8; 40] {
@@ -32,6 +32,22 @@ pub fn seq_of(bytes: &[u8]) -> u64 {
         .len()
         .checked_sub(8)
         .and_then(|start| bytes[start..].try_into().ok())
+        .map(u64::from_be_bytes)
+        .unwrap_or(0)
+}
+
+/// circle (32) || author (32) || seq (8) || message id (32): another version of a message.
+pub fn fork_key(circle: &CircleId, author: &MemberKey, seq: u64, id: &MessageId) -> [u8; 104] {
+    let mut k = [0u8; 104];
+    k[..72].copy_from_slice(&message_key(circle, author, seq));
+    k[72..].copy_from_slice(id.as_bytes());
+    k
+}
+
+/// The seq inside a message or fork key (0 if it is too short).
+pub fn seq_in(key: &[u8]) -> u64 {
+    key.get(64..72)
+        .and_then(|b| b.try_into().ok())
         .map(u64::from_be_bytes)
         .unwrap_or(0)
 }

@@ -12,9 +12,12 @@
 //! - Integer parts of keys are big-endian, so ranges scan in order.
 //!
 //! Each incoming message is written in one multi-tree transaction (message, id index, author
-//! head, arrival order, and for a membership operation its record), so a crash never leaves
-//! half a message.
+//! head, arrival order, and for a membership operation its record; for another version of a
+//! message, the version and its flag), so a crash never leaves half a message. Chains, forks
+//! and gaps: see the `chain` module.
 
+mod addresses;
+mod chain;
 mod keys;
 
 use std::path::Path;
@@ -23,12 +26,13 @@ use circle_crypto::{
     CircleId, CircleKey, Envelope, InviteId, MemberKey, MessageId, PassphraseSalt, StoreKey,
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
-use sled::{Transactional, transaction::ConflictableTransactionError};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 use crate::membership::{Op, OpEntry};
 use keys::{author_key, message_key, seq_of};
+
+pub use chain::{ForkedSeq, MAX_FORK_VERSIONS};
 
 /// Version of the on-disk layout.
 pub const STORE_FORMAT: u8 = 2;
@@ -76,14 +80,21 @@ pub struct OpRecord {
     pub op: Op,
 }
 
-/// Result of storing an incoming envelope.
+/// Result of storing an envelope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stored {
-    /// New: written.
+    /// New in its author's chain: written.
     New,
-    /// Already held.
+    /// Already held (as the chain's message or as another version).
     Duplicate,
-    /// Another message already holds this author's sequence number: kept out, reported.
+    /// Another version of a message already held (same author and seq, another id): kept
+    /// beside it and flagged; any membership operation in it is not recorded.
+    Fork,
+    /// Another version of a message of which [`MAX_FORK_VERSIONS`] are held already: not
+    /// written.
+    TooManyVersions,
+    /// This node's own message, numbered like one already held: not written
+    /// ([`Store::put_own_envelope`] only).
     Conflict,
 }
 
@@ -93,6 +104,10 @@ pub struct Arrival {
     pub cursor: u64,
     /// The envelope.
     pub envelope: Envelope,
+    /// Whether it is another version of its author's message `seq`, not the chain's.
+    pub fork: bool,
+    /// Its number in its author's chain.
+    pub seq: u64,
 }
 
 /// Handle to the store. Cheap to clone.
@@ -109,6 +124,10 @@ pub struct Store {
     arrivals: sled::Tree,
     peers: sled::Tree,
     joins: sled::Tree,
+    /// Other versions of messages: circle || author || seq || id -> envelope.
+    forks: sled::Tree,
+    /// Numbers with more than one version: circle || author || seq -> what is known of them.
+    forked: sled::Tree,
     data_key: StoreKey,
 }
 
@@ -193,6 +212,8 @@ impl Store {
             arrivals: db.open_tree("arrivals")?,
             peers: db.open_tree("peers")?,
             joins: db.open_tree("joins")?,
+            forks: db.open_tree("forks")?,
+            forked: db.open_tree("forked")?,
             db,
             data_key,
         })
@@ -389,57 +410,6 @@ impl Store {
         Ok(out)
     }
 
-    /// Stores an envelope that has passed every check, in one transaction; `op` is the
-    /// membership operation it carries, if any.
-    pub fn put_envelope(&self, env: &Envelope, op: Option<&OpRecord>) -> Result<Stored> {
-        let h = env.header();
-        let id = env.id();
-        let mkey = message_key(&h.circle, &h.author, h.seq);
-        let akey = author_key(&h.circle, &h.author);
-        // Cursors start at 1: a feed "after 0" means everything.
-        let arrival = keys::epoch_key(&h.circle, self.db.generate_id()? + 1);
-        let bytes = env.to_bytes();
-        let op = op.map(|op| {
-            let plain = Zeroizing::new(postcard::to_allocvec(op).expect("records always encode"));
-            self.data_key.seal(&Self::aad(&self.ops, &mkey), &plain)
-        });
-        let trees = (
-            &self.messages,
-            &self.ids,
-            &self.heads,
-            &self.arrivals,
-            &self.ops,
-        );
-        let result = trees.transaction(|(messages, ids, heads, arrivals, ops)| {
-            if ids.get(id.as_bytes())?.is_some() {
-                return Ok(Stored::Duplicate);
-            }
-            if messages.get(mkey)?.is_some() {
-                return Ok(Stored::Conflict);
-            }
-            messages.insert(mkey.as_slice(), bytes)?;
-            ids.insert(id.as_bytes().as_slice(), mkey.as_slice())?;
-            arrivals.insert(arrival.as_slice(), id.as_bytes().as_slice())?;
-            if let Some(op) = &op {
-                ops.insert(mkey.as_slice(), op.as_slice())?;
-            }
-            // The head is the highest seq up to which nothing is missing.
-            let mut head = heads.get(akey)?.map(|v| seq_of(&v)).unwrap_or(0);
-            if h.seq == head + 1 {
-                head += 1;
-                while messages
-                    .get(message_key(&h.circle, &h.author, head + 1))?
-                    .is_some()
-                {
-                    head += 1;
-                }
-                heads.insert(akey.as_slice(), &head.to_be_bytes())?;
-            }
-            Ok::<_, ConflictableTransactionError<Error>>(Stored::New)
-        })?;
-        Ok(result)
-    }
-
     /// For each author in `circle`, the highest seq up to which this node has everything.
     pub fn heads(&self, circle: &CircleId) -> Result<Vec<(MemberKey, u64)>> {
         let mut out = Vec::new();
@@ -460,19 +430,20 @@ impl Store {
     }
 
     /// `author`'s envelopes in `circle` with seq greater than `after` and at most `upto`, in
-    /// order.
+    /// order, as (seq, wire bytes).
     pub fn envelopes_between(
         &self,
         circle: &CircleId,
         author: &MemberKey,
         after: u64,
         upto: u64,
-    ) -> impl Iterator<Item = Result<Vec<u8>>> + use<> {
+    ) -> impl Iterator<Item = Result<(u64, Vec<u8>)>> + use<> {
         let start = message_key(circle, author, after.saturating_add(1));
         let end = message_key(circle, author, upto);
-        self.messages
-            .range(start..=end)
-            .map(|item| Ok(item?.1.to_vec()))
+        self.messages.range(start..=end).map(|item| {
+            let (k, v) = item?;
+            Ok((seq_of(&k), v.to_vec()))
+        })
     }
 
     /// One envelope by author and seq.
@@ -488,7 +459,7 @@ impl Store {
         }
     }
 
-    /// Whether a message is held.
+    /// Whether a message is held (as the chain's message or as another version).
     pub fn has_message(&self, id: &MessageId) -> Result<bool> {
         Ok(self.ids.contains_key(id.as_bytes())?)
     }
@@ -501,119 +472,22 @@ impl Store {
     ) -> impl DoubleEndedIterator<Item = Result<Arrival>> + use<> {
         let start = keys::epoch_key(circle, cursor.saturating_add(1));
         let end = keys::epoch_key(circle, u64::MAX);
-        let (ids, messages) = (self.ids.clone(), self.messages.clone());
+        let (ids, messages, forks) = (self.ids.clone(), self.messages.clone(), self.forks.clone());
         self.arrivals.range(start..=end).map(move |item| {
             let (k, id) = item?;
-            let mkey = ids
+            let key = ids
                 .get(&id)?
                 .ok_or_else(|| Error::Refused("arrival without message".into()))?;
-            let bytes = messages
-                .get(&mkey)?
-                .ok_or_else(|| Error::Refused("index without message".into()))?;
-            Ok(Arrival {
-                cursor: seq_of(&k),
-                envelope: Envelope::from_bytes(&bytes)?,
-            })
+            Store::arrival(&messages, &forks, seq_of(&k), &key)
         })
     }
 
-    /// Number of messages held in `circle`.
+    /// Number of messages held in `circle`'s chains (other versions not counted: see
+    /// [`Store::fork_count`]).
     pub fn message_count(&self, circle: &CircleId) -> usize {
         self.messages.scan_prefix(circle.as_bytes()).count()
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use circle_crypto::{ENVELOPE_VERSION, Header, MemberSecret};
-
-    fn temp_store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let db = sled::Config::new().path(dir.path()).open().unwrap();
-        let store = Store::create(db, b"passphrase", b"node key", "peer").unwrap();
-        (dir, store)
-    }
-
-    /// An author, a circle key and a circle: what every store test writes with.
-    fn one_author() -> (MemberSecret, CircleKey, CircleId) {
-        (
-            MemberSecret::generate(),
-            CircleKey::generate(),
-            CircleId::random(),
-        )
-    }
-
-    fn envelope(author: &MemberSecret, key: &CircleKey, circle: CircleId, seq: u64) -> Envelope {
-        let header = Header {
-            version: ENVELOPE_VERSION,
-            circle,
-            epoch: 0,
-            author: author.public(),
-            seq,
-            prev: None,
-        };
-        Envelope::seal(author, key, header, format!("message {seq}").as_bytes()).unwrap()
-    }
-
-    #[test]
-    fn the_first_message_a_node_stores_shows_in_its_feed() {
-        let (_dir, store) = temp_store();
-        let (author, key, circle) = one_author();
-        store
-            .put_envelope(&envelope(&author, &key, circle, 1), None)
-            .unwrap();
-        let arrivals: Vec<_> = store
-            .arrivals_after(&circle, 0)
-            .collect::<Result<_>>()
-            .unwrap();
-        assert_eq!(arrivals.len(), 1);
-        assert!(arrivals[0].cursor > 0);
-    }
-
-    #[test]
-    fn heads_advance_only_over_contiguous_messages() {
-        let (_dir, store) = temp_store();
-        let (author, key, circle) = one_author();
-        store
-            .put_envelope(&envelope(&author, &key, circle, 2), None)
-            .unwrap();
-        assert_eq!(store.head(&circle, &author.public()).unwrap(), 0);
-        store
-            .put_envelope(&envelope(&author, &key, circle, 1), None)
-            .unwrap();
-        assert_eq!(store.head(&circle, &author.public()).unwrap(), 2);
-        let again = envelope(&author, &key, circle, 1);
-        assert_eq!(store.put_envelope(&again, None).unwrap(), Stored::Conflict);
-    }
-
-    #[test]
-    fn a_duplicate_is_stored_once() {
-        let (_dir, store) = temp_store();
-        let (author, key, circle) = one_author();
-        let e = envelope(&author, &key, circle, 1);
-        assert_eq!(store.put_envelope(&e, None).unwrap(), Stored::New);
-        assert_eq!(store.put_envelope(&e, None).unwrap(), Stored::Duplicate);
-        assert_eq!(store.message_count(&circle), 1);
-        assert_eq!(store.arrivals_after(&circle, 0).count(), 1);
-    }
-
-    #[test]
-    fn a_wrong_passphrase_opens_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = sled::Config::new().path(dir.path()).open().unwrap();
-        Store::create(db.clone(), b"right passphrase", b"node key", "peer").unwrap();
-        assert!(matches!(
-            Store::open(db.clone(), b"wrong passphrase"),
-            Err(Error::WrongPassphrase)
-        ));
-        assert_eq!(
-            Store::open(db, b"right passphrase")
-                .unwrap()
-                .node_key()
-                .unwrap()
-                .as_slice(),
-            b"node key"
-        );
-    }
-}
+mod tests;

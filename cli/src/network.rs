@@ -1,0 +1,282 @@
+//! How this node is connected: the paths in `circle status`, and `circle doctor`, which tells a
+//! person what to fix.
+
+use anyhow::Result;
+use serde_json::{Value, json};
+
+use crate::{clean, ctx::Ctx};
+
+/// Prints the network part of a running node's status: home server, relays, reachability and
+/// each connected member with its path.
+pub fn print_paths(status: &Value) {
+    if status["home_server"] == true {
+        println!("home server: yes (relaying for your circles' members)");
+    }
+    for relay in list(&status["relays"]) {
+        println!(
+            "relayed at: {} ({})",
+            relay["address"].as_str().unwrap_or("?"),
+            if relay["reserved"] == true {
+                "reserved"
+            } else {
+                "waiting for the home server"
+            }
+        );
+    }
+    let peers = list(&status["peers"]);
+    if !peers.is_empty() {
+        println!("members connected:");
+    }
+    for peer in peers {
+        let path = peer["path"].as_str().unwrap_or("?");
+        let via = if path == "relayed" {
+            "relayed through a home server"
+        } else {
+            "direct"
+        };
+        let home = if peer["home_server"] == true {
+            ", home server"
+        } else {
+            ""
+        };
+        println!("  {:<24} {via}{home}", names(peer));
+    }
+}
+
+/// `circle doctor`: checks what makes a node reachable and says what to do about each problem.
+pub async fn doctor(ctx: &Ctx) -> Result<()> {
+    let Some(client) = ctx.client().await else {
+        ctx.require_init()?;
+        let report = json!({
+            "running": false,
+            "problems": ["the node is not running: start it with `circle up` (members can only reach you while it runs)"],
+        });
+        if ctx.json {
+            println!("{report}");
+        } else {
+            println!("!! the node is not running: start it with `circle up`.");
+            println!("   Members can only reach you, and you them, while it runs.");
+        }
+        return Ok(());
+    };
+    let status = client.get("/v1/status").await?;
+    let checks = diagnose(&status);
+    if ctx.json {
+        let problems: Vec<&str> = checks
+            .iter()
+            .filter(|c| !c.ok)
+            .map(|c| c.text.as_str())
+            .collect();
+        println!(
+            "{}",
+            json!({ "running": true, "checks": checks.iter().map(|c| json!({"ok": c.ok, "text": c.text})).collect::<Vec<_>>(), "problems": problems })
+        );
+        return Ok(());
+    }
+    for check in &checks {
+        let mark = if check.ok { "ok" } else { "!!" };
+        let mut lines = check.text.lines();
+        println!("{mark} {}", lines.next().unwrap_or_default());
+        for line in lines {
+            println!("   {line}");
+        }
+    }
+    let problems = checks.iter().filter(|c| !c.ok).count();
+    if problems == 0 {
+        println!("\nNothing to fix.");
+    } else {
+        println!("\n{problems} thing(s) to look at (marked !!).");
+    }
+    Ok(())
+}
+
+struct Check {
+    ok: bool,
+    text: String,
+}
+
+fn check(ok: bool, text: String) -> Check {
+    Check { ok, text }
+}
+
+fn diagnose(status: &Value) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let listen: Vec<&str> = list(&status["listen"])
+        .iter()
+        .filter_map(|a| a.as_str())
+        .collect();
+    let only_loopback = !listen.is_empty()
+        && listen
+            .iter()
+            .all(|a| a.starts_with("/ip4/127.") || a.starts_with("/ip6/::1/"));
+    checks.push(if listen.is_empty() {
+        check(
+            false,
+            "the node listens on no address: start it with `circle up` (default: port 7117 on every interface)".into(),
+        )
+    } else if only_loopback {
+        check(
+            false,
+            format!(
+                "the node listens only on this machine ({}): other machines cannot connect.\nRun `circle up` without --listen, or with --listen /ip4/0.0.0.0/tcp/7117.",
+                listen.join(", ")
+            ),
+        )
+    } else {
+        check(true, format!("listening on {}", listen.join(", ")))
+    });
+
+    let external: Vec<&str> = list(&status["external"])
+        .iter()
+        .filter_map(|a| a.as_str())
+        .collect();
+    let tests = list(&status["reachability"]);
+    let reachable: Vec<&str> = tests
+        .iter()
+        .filter(|t| t["reachable"] == true)
+        .filter_map(|t| t["address"].as_str())
+        .collect();
+    let unreachable: Vec<&str> = tests
+        .iter()
+        .filter(|t| t["reachable"] == false)
+        .filter_map(|t| t["address"].as_str())
+        .collect();
+    let relays = list(&status["relays"]);
+    let reserved = relays.iter().any(|r| r["reserved"] == true);
+    checks.push(if !reachable.is_empty() {
+        check(
+            true,
+            format!(
+                "reachable from outside: a home server connected back to {}",
+                reachable.join(", ")
+            ),
+        )
+    } else if !external.is_empty() && status["home_server"] == true {
+        check(
+            true,
+            format!(
+                "announced as reachable at {} (make sure that port is forwarded to this machine)",
+                external.join(", ")
+            ),
+        )
+    } else if !unreachable.is_empty() {
+        check(
+            reserved,
+            format!(
+                "not reachable from outside: a home server could not connect to {}.\n{}",
+                unreachable.join(", "),
+                if reserved {
+                    "Members still reach you through your home server's relay."
+                } else {
+                    "Forward TCP port 7117 on your router to this machine, or ask a member to run a home server (`circle up --relay`, see docs/HOME-SERVER.md)."
+                }
+            ),
+        )
+    } else {
+        check(
+            reserved,
+            if reserved {
+                "reachability from outside not tested yet; members reach you through your home server's relay".into()
+            } else {
+                "reachability from outside unknown: no home server has tested this node.\nMembers who are never online at the same time as you need a home server in the circle: one member runs `circle up --relay` on an always-on machine (docs/HOME-SERVER.md).".into()
+            },
+        )
+    });
+
+    if status["home_server"] == true {
+        checks.push(check(
+            true,
+            "this node is a home server: it relays for members and keeps their messages while they are away".into(),
+        ));
+    } else {
+        let homes: Vec<String> = list(&status["peers"])
+            .iter()
+            .filter(|p| p["home_server"] == true)
+            .map(names)
+            .collect();
+        for relay in relays {
+            let at = relay["address"].as_str().unwrap_or("?");
+            checks.push(if relay["reserved"] == true {
+                check(true, format!("relay reservation at a home server: {at}"))
+            } else {
+                check(
+                    false,
+                    format!("a home server has not accepted a relay reservation yet: {at}\nIf this lasts, the home server may be out of date or overloaded; ask whoever runs it."),
+                )
+            });
+        }
+        if relays.is_empty() {
+            checks.push(check(
+                homes.is_empty() && !reachable.is_empty(),
+                if homes.is_empty() {
+                    "no home server connected: members behind a router may not reach you.\nOne member can run `circle up --relay` on an always-on machine (docs/HOME-SERVER.md).".into()
+                } else {
+                    format!(
+                        "connected to a home server ({}) but no relay reservation yet; it is asked for automatically",
+                        homes.join(", ")
+                    )
+                },
+            ));
+        }
+    }
+
+    let seen = list(&status["seen"]);
+    if seen.is_empty() {
+        checks.push(check(
+            true,
+            "no other members yet: invite someone with `circle invite CIRCLE`".into(),
+        ));
+    }
+    let paths: std::collections::HashMap<&str, &str> = list(&status["peers"])
+        .iter()
+        .filter_map(|p| Some((p["peer_id"].as_str()?, p["path"].as_str()?)))
+        .collect();
+    for member in seen {
+        let who = names(member);
+        let peer = member["peer_id"].as_str().unwrap_or("?");
+        checks.push(if member["connected"] == true {
+            let path = paths.get(peer).copied().unwrap_or("direct");
+            check(true, format!("{who}: connected ({path})"))
+        } else {
+            match member["secs_ago"].as_u64() {
+                Some(secs) => check(
+                    true,
+                    format!("{who}: not connected, last seen {} ago", ago(secs)),
+                ),
+                None => check(
+                    false,
+                    format!("{who}: not seen since this node started.\nTheir messages still reach you through any member who was online with them."),
+                ),
+            }
+        });
+    }
+    checks
+}
+
+fn list(value: &Value) -> &[Value] {
+    value.as_array().map(Vec::as_slice).unwrap_or_default()
+}
+
+/// A connected node's member names, or its short peer id.
+fn names(peer: &Value) -> String {
+    let names: Vec<String> = list(&peer["members"])
+        .iter()
+        .filter_map(|n| n.as_str())
+        .map(clean)
+        .collect();
+    if names.is_empty() {
+        let id = peer["peer_id"].as_str().unwrap_or("?");
+        format!("node {}", &id[id.len().saturating_sub(8)..])
+    } else {
+        names.join(", ")
+    }
+}
+
+fn ago(secs: u64) -> String {
+    match secs {
+        0..=59 => format!("{secs} s"),
+        60..=3599 => format!("{} min", secs / 60),
+        3600..=86_399 => format!("{} h", secs / 3600),
+        _ => format!("{} days", secs / 86_400),
+    }
+}

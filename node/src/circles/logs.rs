@@ -1,0 +1,118 @@
+//! How complete each author's chain is here: gaps (messages known to exist, not held yet) and
+//! forks (numbers with more than one version).
+
+use super::*;
+
+/// One circle's log as this node holds it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct CircleLog {
+    /// Circle id (text form).
+    pub id: String,
+    /// Circle name.
+    pub name: String,
+    /// The authors whose chains have a gap or a fork here (none when all is well).
+    pub authors: Vec<AuthorLog>,
+}
+
+/// One author's chain, when it has a gap or a fork.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct AuthorLog {
+    /// Member key (text form).
+    pub author: String,
+    /// Nickname.
+    pub name: String,
+    /// The highest number up to which every message of theirs is here.
+    pub head: u64,
+    /// How many numbers between the head and the highest one held are missing (sync asks
+    /// members for them).
+    pub missing: u64,
+    /// Numbers with more than one version.
+    pub forks: Vec<ForkLog>,
+}
+
+/// A number with more than one version.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ForkLog {
+    /// The number.
+    pub seq: u64,
+    /// How many versions this node knows of (at least 2).
+    pub versions: usize,
+    /// How many of them are held here.
+    pub held: usize,
+}
+
+impl CircleLog {
+    /// Whether nothing is missing or forked.
+    pub fn complete(&self) -> bool {
+        self.authors.is_empty()
+    }
+}
+
+/// An author whose chain is looked at: key, nickname, and the last number that counts.
+type Author = (MemberKey, String, u64);
+
+impl Circles {
+    /// For every circle, the authors whose chains have gaps or forks here. The cost grows
+    /// with the number of members and of what is missing or forked, not with the history.
+    pub fn log_health(&self) -> Result<Vec<CircleLog>> {
+        let circles: Vec<(CircleId, String, Vec<Author>)> = self.read(|s| {
+            s.iter()
+                .map(|(id, c)| {
+                    let authors = c
+                        .members
+                        .iter()
+                        .map(|m| (m.key, m.name.clone(), u64::MAX))
+                        .chain(
+                            c.members
+                                .all_departed()
+                                .map(|(k, d)| (*k, d.name.clone(), d.upto)),
+                        )
+                        .collect();
+                    (*id, c.members.name.clone(), authors)
+                })
+                .collect()
+        })?;
+        let store = self.store();
+        let mut out = Vec::with_capacity(circles.len());
+        for (id, name, authors) in circles {
+            let mut forked: BTreeMap<MemberKey, Vec<ForkLog>> = BTreeMap::new();
+            for f in store.forked(&id)? {
+                forked.entry(f.author).or_default().push(ForkLog {
+                    seq: f.seq,
+                    versions: f.versions,
+                    held: f.held.len(),
+                });
+            }
+            let mut logs = Vec::new();
+            for (author, author_name, upto) in authors {
+                let head = store.head(&id, &author)?;
+                let last = store.max_seq(&id, &author)?.min(upto);
+                let missing = match last.checked_sub(head) {
+                    Some(span) if span > 0 => {
+                        span - store.held_between(&id, &author, head, last)?
+                    }
+                    _ => 0,
+                };
+                let mut forks = forked.remove(&author).unwrap_or_default();
+                forks.retain(|f| f.seq <= upto);
+                if missing > 0 || !forks.is_empty() {
+                    logs.push(AuthorLog {
+                        author: author.to_string(),
+                        name: author_name,
+                        head,
+                        missing,
+                        forks,
+                    });
+                }
+            }
+            logs.sort_by(|a, b| (&a.name, &a.author).cmp(&(&b.name, &b.author)));
+            out.push(CircleLog {
+                id: id.to_string(),
+                name,
+                authors: logs,
+            });
+        }
+        out.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+        Ok(out)
+    }
+}

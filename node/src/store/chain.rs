@@ -1,0 +1,393 @@
+//! Per-author chains, and the versions that break them.
+//!
+//! Each author's messages in a circle are numbered 1, 2, 3… (`seq`) and linked: `prev` is the
+//! id of the author's message before. The first version of a number this node stores is the
+//! chain's message (in `messages`). Another validly signed version with the same number is a
+//! *fork*: the author wrote two messages numbered alike. It is kept, not refused (it is sealed
+//! like every envelope), in `forks`, and the number is flagged in `forked`, so that feeds and
+//! `circle status` can show it and sync can pass it on. A `prev` that names something other
+//! than the message held before it flags that earlier number too: its author wrote another
+//! version of it, even if that version is not here.
+//!
+//! At most [`MAX_FORK_VERSIONS`] versions of one number are kept (the chain's and three
+//! others), so a member cannot fill a disk through forks.
+
+use circle_crypto::{CircleId, Envelope, MemberKey, MessageId};
+use serde::{Deserialize, Serialize};
+use sled::{
+    Transactional,
+    transaction::{ConflictableTransactionError, TransactionalTree},
+};
+use zeroize::Zeroizing;
+
+use super::keys::{self, author_key, fork_key, message_key, seq_in, seq_of};
+use super::{Arrival, OpRecord, Store, Stored};
+use crate::error::{Error, Result};
+
+/// Most versions of one message (author and seq) a node keeps: the chain's and three others.
+/// Further versions are valid but dropped, so a member cannot fill a disk through forks.
+pub const MAX_FORK_VERSIONS: usize = 4;
+
+/// Most ids of versions that are not held, named by later messages' `prev` links, that are
+/// remembered for one flagged number.
+const MAX_NAMED_VERSIONS: usize = 4;
+
+/// What is known of a flagged number, besides the chain's message: the other versions held,
+/// and ids of versions named by a `prev` link but not held.
+#[derive(Default, Serialize, Deserialize)]
+struct ForkRecord {
+    held: Vec<MessageId>,
+    named: Vec<MessageId>,
+}
+
+/// A message number with more than one version, as this node knows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForkedSeq {
+    /// Who wrote the versions.
+    pub author: MemberKey,
+    /// Their number.
+    pub seq: u64,
+    /// Ids of the versions held here, the chain's first.
+    pub held: Vec<MessageId>,
+    /// How many versions exist that this node knows of (at least 2): those held, and those
+    /// only named by a later message's `prev`.
+    pub versions: usize,
+}
+
+type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Error>>;
+
+/// The id of stored wire bytes (`None` only for a damaged record).
+fn id_of(bytes: &[u8]) -> Option<MessageId> {
+    MessageId::from_bytes(blake3::hash(bytes).as_bytes()).ok()
+}
+
+/// The `prev` of a stored envelope (`None` if the record does not decode: it was checked when
+/// stored, so that means damage, and no link is judged).
+fn prev_of(bytes: &[u8]) -> Option<Option<MessageId>> {
+    Envelope::from_bytes(bytes).ok().map(|e| e.header().prev)
+}
+
+/// The trees of one author's chain inside a transaction.
+struct Chain<'t> {
+    messages: &'t TransactionalTree,
+    forks: &'t TransactionalTree,
+    forked: &'t TransactionalTree,
+    circle: CircleId,
+    author: MemberKey,
+}
+
+impl Chain<'_> {
+    fn record(&self, seq: u64) -> TxResult<Option<ForkRecord>> {
+        let key = message_key(&self.circle, &self.author, seq);
+        Ok(self
+            .forked
+            .get(key)?
+            .map(|v| postcard::from_bytes(&v).unwrap_or_default()))
+    }
+
+    fn save(&self, seq: u64, record: &ForkRecord) -> TxResult<()> {
+        let key = message_key(&self.circle, &self.author, seq);
+        let bytes = postcard::to_allocvec(record).expect("records always encode");
+        self.forked.insert(key.as_slice(), bytes)?;
+        Ok(())
+    }
+
+    /// The id of the chain's message numbered `seq`, if held.
+    fn chain_id(&self, seq: u64) -> TxResult<Option<MessageId>> {
+        let key = message_key(&self.circle, &self.author, seq);
+        Ok(self.messages.get(key)?.and_then(|b| id_of(&b)))
+    }
+
+    /// Flags `seq` (whose chain message is `chain`) as forked; `named` is the id a later
+    /// message says came before it, if any.
+    fn flag(&self, seq: u64, chain: MessageId, named: Option<MessageId>) -> TxResult<()> {
+        let held = self.record(seq)?;
+        if held.is_none() {
+            tracing::info!(
+                circle = %self.circle.short(),
+                author = %self.author.short(),
+                seq,
+                "a later message does not link to the one held before it: two versions"
+            );
+        }
+        let mut record = held.unwrap_or_default();
+        if let Some(named) = named
+            && named != chain
+            && !record.held.contains(&named)
+            && !record.named.contains(&named)
+            && record.named.len() < MAX_NAMED_VERSIONS
+        {
+            record.named.push(named);
+        }
+        self.save(seq, &record)
+    }
+
+    /// Checks a message numbered `seq` that names `prev` against the chain's message before it.
+    fn check_prev(&self, seq: u64, prev: Option<MessageId>) -> TxResult<()> {
+        if seq <= 1 {
+            return Ok(());
+        }
+        match self.chain_id(seq - 1)? {
+            Some(before) if prev != Some(before) => self.flag(seq - 1, before, prev),
+            _ => Ok(()),
+        }
+    }
+
+    /// Checks what is held numbered `seq + 1` (the chain's message and other versions)
+    /// against `id`, the chain's new message numbered `seq`.
+    fn check_next(&self, seq: u64, id: MessageId) -> TxResult<()> {
+        let Some(next) = seq.checked_add(1) else {
+            return Ok(());
+        };
+        let mut prevs = Vec::new();
+        let key = message_key(&self.circle, &self.author, next);
+        if let Some(bytes) = self.messages.get(key)? {
+            prevs.extend(prev_of(&bytes));
+        }
+        if let Some(record) = self.record(next)? {
+            for version in &record.held {
+                let key = fork_key(&self.circle, &self.author, next, version);
+                if let Some(bytes) = self.forks.get(key.as_slice())? {
+                    prevs.extend(prev_of(&bytes));
+                }
+            }
+        }
+        for prev in prevs {
+            if prev != Some(id) {
+                self.flag(seq, id, prev)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Stores an envelope from another node that has passed every check, in one transaction;
+    /// `op` is the membership operation it carries, if any. A second version of a number
+    /// already held is kept as a fork ([`Stored::Fork`]): its operation, if any, is not
+    /// recorded, so it never counts for membership.
+    pub fn put_envelope(&self, env: &Envelope, op: Option<&OpRecord>) -> Result<Stored> {
+        self.put(env, op, true)
+    }
+
+    /// Stores one of this node's own messages: never as a fork ([`Stored::Conflict`] if the
+    /// number is taken), since a node must not fork its own chain.
+    pub fn put_own_envelope(&self, env: &Envelope, op: Option<&OpRecord>) -> Result<Stored> {
+        self.put(env, op, false)
+    }
+
+    fn put(&self, env: &Envelope, op: Option<&OpRecord>, fork: bool) -> Result<Stored> {
+        let h = env.header();
+        let id = env.id();
+        let mkey = message_key(&h.circle, &h.author, h.seq);
+        let fkey = fork_key(&h.circle, &h.author, h.seq, &id);
+        let akey = author_key(&h.circle, &h.author);
+        // Cursors start at 1: a feed "after 0" means everything.
+        let arrival = keys::epoch_key(&h.circle, self.db.generate_id()? + 1);
+        let bytes = env.to_bytes();
+        let op = op.map(|op| {
+            let plain = Zeroizing::new(postcard::to_allocvec(op).expect("records always encode"));
+            self.data_key.seal(&Self::aad(&self.ops, &mkey), &plain)
+        });
+        let trees = (
+            &self.messages,
+            &self.ids,
+            &self.heads,
+            &self.arrivals,
+            &self.ops,
+            &self.forks,
+            &self.forked,
+        );
+        let result =
+            trees.transaction(|(messages, ids, heads, arrivals, ops, forks, forked)| {
+                if ids.get(id.as_bytes())?.is_some() {
+                    return Ok(Stored::Duplicate);
+                }
+                let chain = Chain {
+                    messages,
+                    forks,
+                    forked,
+                    circle: h.circle,
+                    author: h.author,
+                };
+                if let Some(held) = messages.get(mkey)? {
+                    if !fork {
+                        return Ok(Stored::Conflict);
+                    }
+                    let Some(held) = id_of(&held) else {
+                        return Ok(Stored::Conflict);
+                    };
+                    let mut record = chain.record(h.seq)?.unwrap_or_default();
+                    if 1 + record.held.len() >= MAX_FORK_VERSIONS {
+                        return Ok(Stored::TooManyVersions);
+                    }
+                    record.named.retain(|n| *n != id);
+                    record.held.push(id);
+                    chain.save(h.seq, &record)?;
+                    tracing::info!(
+                        circle = %h.circle.short(),
+                        author = %h.author.short(),
+                        seq = h.seq,
+                        chain = %held.short(),
+                        other = %id.short(),
+                        "an author wrote two versions of one message: both kept"
+                    );
+                    forks.insert(fkey.as_slice(), bytes)?;
+                    ids.insert(id.as_bytes().as_slice(), fkey.as_slice())?;
+                    arrivals.insert(arrival.as_slice(), id.as_bytes().as_slice())?;
+                    chain.check_prev(h.seq, h.prev)?;
+                    return Ok(Stored::Fork);
+                }
+                messages.insert(mkey.as_slice(), bytes)?;
+                ids.insert(id.as_bytes().as_slice(), mkey.as_slice())?;
+                arrivals.insert(arrival.as_slice(), id.as_bytes().as_slice())?;
+                if let Some(op) = &op {
+                    ops.insert(mkey.as_slice(), op.as_slice())?;
+                }
+                // The head is the highest seq up to which nothing is missing.
+                let mut head = heads.get(akey)?.map(|v| seq_of(&v)).unwrap_or(0);
+                if h.seq == head + 1 {
+                    head += 1;
+                    while messages
+                        .get(message_key(&h.circle, &h.author, head + 1))?
+                        .is_some()
+                    {
+                        head += 1;
+                    }
+                    heads.insert(akey.as_slice(), &head.to_be_bytes())?;
+                }
+                chain.check_prev(h.seq, h.prev)?;
+                chain.check_next(h.seq, id)?;
+                Ok::<_, ConflictableTransactionError<Error>>(Stored::New)
+            })?;
+        Ok(result)
+    }
+
+    /// The numbers of `circle` that have more than one version, by author and seq.
+    pub fn forked(&self, circle: &CircleId) -> Result<Vec<ForkedSeq>> {
+        let mut out = Vec::new();
+        for item in self.forked.scan_prefix(circle.as_bytes()) {
+            let (k, v) = item?;
+            let record: ForkRecord = postcard::from_bytes(&v).unwrap_or_default();
+            let (author, seq) = (MemberKey::from_bytes(&k[32..64])?, seq_of(&k));
+            let mut held: Vec<MessageId> = self
+                .messages
+                .get(&k)?
+                .and_then(|b| id_of(&b))
+                .into_iter()
+                .collect();
+            held.extend(record.held);
+            let versions = (held.len() + record.named.len()).max(2);
+            out.push(ForkedSeq {
+                author,
+                seq,
+                held,
+                versions,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Every version held of `author`'s message `seq` (wire bytes), the chain's first.
+    pub fn versions_at(
+        &self,
+        circle: &CircleId,
+        author: &MemberKey,
+        seq: u64,
+    ) -> Result<Vec<Vec<u8>>> {
+        let mkey = message_key(circle, author, seq);
+        let mut out: Vec<Vec<u8>> = self
+            .messages
+            .get(mkey)?
+            .map(|b| b.to_vec())
+            .into_iter()
+            .collect();
+        for item in self.forks.scan_prefix(mkey) {
+            out.push(item?.1.to_vec());
+        }
+        Ok(out)
+    }
+
+    /// Number of versions held in `circle` besides the chains' messages.
+    pub fn fork_count(&self, circle: &CircleId) -> usize {
+        self.forks.scan_prefix(circle.as_bytes()).count()
+    }
+
+    /// The id of the chain's message `seq` of `author`, if held.
+    pub fn id_at(
+        &self,
+        circle: &CircleId,
+        author: &MemberKey,
+        seq: u64,
+    ) -> Result<Option<MessageId>> {
+        Ok(self
+            .messages
+            .get(message_key(circle, author, seq))?
+            .and_then(|b| id_of(&b)))
+    }
+
+    /// How many of `author`'s messages numbered above `after` and at most `upto` are held.
+    pub fn held_between(
+        &self,
+        circle: &CircleId,
+        author: &MemberKey,
+        after: u64,
+        upto: u64,
+    ) -> Result<u64> {
+        if after >= upto {
+            return Ok(0);
+        }
+        let start = message_key(circle, author, after + 1);
+        let end = message_key(circle, author, upto);
+        let mut n = 0;
+        for item in self.messages.range(start..=end) {
+            item?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// `author`'s messages carrying membership operations in `circle`, numbered above `after`
+    /// and at most `upto`, in order, as (seq, wire bytes).
+    pub fn op_envelopes_between(
+        &self,
+        circle: &CircleId,
+        author: &MemberKey,
+        after: u64,
+        upto: u64,
+    ) -> Result<Vec<(u64, Vec<u8>)>> {
+        let mut out = Vec::new();
+        if after >= upto {
+            return Ok(out);
+        }
+        let start = message_key(circle, author, after + 1);
+        let end = message_key(circle, author, upto);
+        for item in self.ops.range(start..=end) {
+            let (k, _) = item?;
+            if let Some(bytes) = self.messages.get(&k)? {
+                out.push((seq_of(&k), bytes.to_vec()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// One arrival: its message from `messages` or, for another version, from `forks`.
+    pub(super) fn arrival(
+        messages: &sled::Tree,
+        forks: &sled::Tree,
+        cursor: u64,
+        key: &[u8],
+    ) -> Result<Arrival> {
+        let fork = key.len() > 72;
+        let tree = if fork { forks } else { messages };
+        let bytes = tree
+            .get(key)?
+            .ok_or_else(|| Error::Refused("index without message".into()))?;
+        Ok(Arrival {
+            cursor,
+            envelope: Envelope::from_bytes(&bytes)?,
+            fork,
+            seq: seq_in(key),
+        })
+    }
+}
