@@ -446,6 +446,45 @@ fn a_version_carrying_a_membership_operation_changes_nothing() {
 }
 
 #[test]
+fn a_membership_operation_with_another_version_counts_nowhere() {
+    // alice (an admin) tells carol "remove bob" and bob something else under the same number:
+    // whichever version a node got first, once it holds both, bob is in on every node.
+    let f = circle_of_three();
+    let c = f.circle;
+    let alice = Forger::of(&f.alice, &c);
+    let bob_key = f.alice.resolve_member(&c, "bob").unwrap();
+    let seq = alice.seq.get() + 1;
+    let remove = alice.seal(
+        seq,
+        op(Op::Remove {
+            member: bob_key,
+            upto: u64::MAX,
+        }),
+    );
+    let other = alice.seal(seq, share("nothing to see"));
+    assert_eq!(f.carol.ingest(&remove).unwrap(), Ingest::New);
+    assert!(
+        !f.carol.is_member(&c, &bob_key),
+        "carol first believes the removal"
+    );
+    assert_eq!(f.bob.ingest(&other).unwrap(), Ingest::New);
+    assert!(f.bob.is_member(&c, &bob_key));
+
+    assert_eq!(f.carol.ingest(&other).unwrap(), Ingest::Fork);
+    assert_eq!(f.bob.ingest(&remove).unwrap(), Ingest::Fork);
+    for (name, node) in [("carol", &f.carol), ("bob", &f.bob)] {
+        assert!(
+            node.is_member(&c, &bob_key),
+            "{name}: a forked removal does not count"
+        );
+        assert_eq!(node.members(&c).unwrap().len(), 3, "{name}");
+    }
+    // And it stays so after a restart (derived from the stored operations alone).
+    let reloaded = Circles::load(f.carol.store().clone()).unwrap();
+    assert!(reloaded.is_member(&c, &bob_key));
+}
+
+#[test]
 fn sync_requests_that_list_too_much_or_nonsense_are_answered_without_harm() {
     let f = circle_of_three();
     let c = f.circle;

@@ -130,7 +130,23 @@ fn diagnose(status: &Value) -> Vec<Check> {
         .iter()
         .filter_map(|a| a.as_str())
         .collect();
-    let tests = list(&status["reachability"]);
+    // Only recent answers: an old one says little about the network this computer is on now.
+    let tests: Vec<&Value> = list(&status["reachability"])
+        .iter()
+        .filter(|t| t["secs_ago"].as_u64().is_some_and(|s| s < 600))
+        .collect();
+    let port = listen
+        .iter()
+        .find_map(|a| a.split("/tcp/").nth(1)?.split('/').next())
+        .unwrap_or("7117");
+    let external_outside: Vec<&str> = external
+        .iter()
+        .copied()
+        .filter(|a| !a.starts_with("/ip4/127.") && !a.starts_with("/ip6/::1/"))
+        .collect();
+    let forward = format!(
+        "Forward TCP and UDP port {port} on your router to this machine, or ask a member to run a home server (`circle up --relay`, see docs/HOME-SERVER.md)."
+    );
     let reachable: Vec<&str> = tests
         .iter()
         .filter(|t| t["reachable"] == true)
@@ -151,12 +167,19 @@ fn diagnose(status: &Value) -> Vec<Check> {
                 reachable.join(", ")
             ),
         )
-    } else if !external.is_empty() && status["home_server"] == true {
+    } else if !external_outside.is_empty() && status["home_server"] == true {
         check(
             true,
             format!(
-                "announced as reachable at {} (make sure that port is forwarded to this machine)",
-                external.join(", ")
+                "announced as reachable at {} (make sure TCP and UDP port {port} are forwarded to this machine)",
+                external_outside.join(", ")
+            ),
+        )
+    } else if status["home_server"] == true {
+        check(
+            false,
+            format!(
+                "this home server announces no address others can reach: start it with --external-address /ip4/YOUR.PUBLIC.IP/tcp/{port} (and forward TCP and UDP port {port} to it)"
             ),
         )
     } else if !unreachable.is_empty() {
@@ -168,7 +191,7 @@ fn diagnose(status: &Value) -> Vec<Check> {
                 if reserved {
                     "Members still reach you through your home server's relay."
                 } else {
-                    "Forward TCP port 7117 on your router to this machine, or ask a member to run a home server (`circle up --relay`, see docs/HOME-SERVER.md)."
+                    &forward
                 }
             ),
         )
@@ -201,7 +224,7 @@ fn diagnose(status: &Value) -> Vec<Check> {
             } else {
                 check(
                     false,
-                    format!("a home server has not accepted a relay reservation yet: {at}\nIf this lasts, the home server may be out of date or overloaded; ask whoever runs it."),
+                    format!("a home server has not accepted a relay reservation yet: {at}\nIt is asked again every few seconds. If this lasts, the home server may not have heard that you are a member yet (it learns with the next sync), or may be full; ask whoever runs it."),
                 )
             });
         }
@@ -266,7 +289,15 @@ fn names(peer: &Value) -> String {
         .collect();
     if names.is_empty() {
         let id = peer["peer_id"].as_str().unwrap_or("?");
-        format!("node {}", &id[id.len().saturating_sub(8)..])
+        let tail: String = id
+            .chars()
+            .rev()
+            .take(8)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        format!("node {}", clean(&tail))
     } else {
         names.join(", ")
     }

@@ -98,10 +98,9 @@ impl Circles {
             ));
         }
         let peer = record.peer.to_string();
-        // Sequence numbers are seconds: a node whose addresses change twice in a second signs
-        // two records with one number, and the later one must still replace the first.
-        if let Some((seq, held)) = self.store().address_record(&peer)?
-            && (seq > record.seq || (seq == record.seq && held == bytes))
+        // Nodes sign at most one record per second (its number), so a higher number is newer.
+        if let Some((seq, _)) = self.store().address_record(&peer)?
+            && seq >= record.seq
         {
             return Err(Error::Refused("not newer than the record held".into()));
         }

@@ -131,9 +131,16 @@ impl Circles {
         let mut sent: BTreeSet<(MemberKey, u64)> = BTreeSet::new();
         // Membership operations the requester lacks go first, so it judges authors before
         // their messages (the answering member's own admission among them, for check_page).
-        for (author, upto) in &authors {
+        // They share the page's byte budget (the address records that travel with the page
+        // are bounded apart: the whole answer stays under the 4 MiB response limit).
+        'ops: for (author, upto) in &authors {
             for (seq, bytes) in store.op_envelopes_between(circle, author, known(author), *upto)? {
+                if page.bytes + bytes.len() > SYNC_PAGE_BYTES {
+                    page.more = true;
+                    break 'ops;
+                }
                 sent.insert((*author, seq));
+                page.bytes += bytes.len();
                 page.ops.push(bytes);
             }
         }

@@ -101,11 +101,9 @@ impl EventLoop {
                         for envelope in &envelopes {
                             self.publish(envelope);
                         }
-                        if matches!(response, JoinResponse::Refused { .. })
-                            && let Some(deadline) = self.probation.get_mut(&peer)
-                        {
+                        if matches!(response, JoinResponse::Refused { .. }) {
                             // Long enough to carry the answer, no longer.
-                            *deadline = (*deadline).min(Instant::now() + REFUSED_GRACE);
+                            self.hasten_probation(&peer, Instant::now() + REFUSED_GRACE);
                         }
                         self.on_membership();
                         if let (JoinResponse::Welcome(_), Some(circle)) = (&response, circle) {

@@ -132,7 +132,8 @@ pub(crate) struct EventLoop {
     /// Changes when any circle's membership does.
     membership: watch::Receiver<u64>,
     /// Strangers' connections (possible joiners) and when they must be gone.
-    probation: HashMap<PeerId, Instant>,
+    /// (By connection: a stranger's node may open a member's connection beside it.)
+    probation: HashMap<libp2p::swarm::ConnectionId, (PeerId, Instant)>,
     /// Inviters' nodes to dial again once the connection used for joining has closed.
     reconnect: HashMap<PeerId, Vec<String>>,
     limiter: limit::Limiter,
@@ -143,6 +144,9 @@ pub(crate) struct EventLoop {
     keypair: libp2p::identity::Keypair,
     /// This node's current signed address record.
     own_record: Option<Vec<u8>>,
+    /// The second it was signed in (its sequence number), and whether a newer one is wanted.
+    signed_at: u64,
+    resign: bool,
     /// Lost member nodes: when to try each again, and the step after that.
     retry: HashMap<PeerId, (Instant, Duration)>,
 }
@@ -177,6 +181,8 @@ impl EventLoop {
             relay: relay::RelayState::default(),
             keypair,
             own_record: None,
+            signed_at: 0,
+            resign: false,
             retry: HashMap::new(),
         }
     }
@@ -305,6 +311,17 @@ impl EventLoop {
                 self.listen.retain(|a| a != &address);
                 self.addresses_changed();
             }
+            SwarmEvent::ListenerClosed {
+                listener_id,
+                addresses,
+                reason,
+            } => {
+                // A relayed listener closes without expiring its addresses: the reservation
+                // was refused, not renewed, or its connection dropped.
+                self.listen.retain(|a| !addresses.contains(a));
+                self.reservation_closed(listener_id, reason.err());
+                self.addresses_changed();
+            }
             SwarmEvent::ExternalAddrConfirmed { address } => {
                 info!("reachable from outside at {address}");
                 self.addresses_changed();
@@ -317,7 +334,6 @@ impl EventLoop {
             } => {
                 debug!(peer = %peer_id, addr = %endpoint.get_remote_address(), "connected");
                 self.path_opened(peer_id, connection_id, &endpoint);
-                self.retry.remove(&peer_id);
                 if !self.swarm.behaviour().gate.is_trusted(&peer_id) {
                     // A stranger let in through the open door: the join exchange only.
                     self.swarm
@@ -325,8 +341,7 @@ impl EventLoop {
                         .gossipsub
                         .blacklist_peer(&peer_id);
                     self.probation
-                        .entry(peer_id)
-                        .or_insert_with(|| Instant::now() + JOIN_GRACE);
+                        .insert(connection_id, (peer_id, Instant::now() + JOIN_GRACE));
                 }
             }
             SwarmEvent::ConnectionClosed {
@@ -334,16 +349,19 @@ impl EventLoop {
                 connection_id,
                 num_established,
                 ..
-            } if num_established > 0 => self.path_closed(peer_id, connection_id, num_established),
+            } if num_established > 0 => {
+                self.probation.remove(&connection_id);
+                self.path_closed(peer_id, connection_id, num_established);
+            }
             SwarmEvent::ConnectionClosed {
                 peer_id,
                 connection_id,
                 ..
             } => {
                 debug!(peer = %peer_id, "disconnected");
-                self.path_closed(peer_id, connection_id, 0);
-                self.lost(peer_id);
-                self.probation.remove(&peer_id);
+                self.probation.remove(&connection_id);
+                let lived = self.path_closed(peer_id, connection_id, 0);
+                self.lost(peer_id, lived);
                 if let Some(addrs) = self.reconnect.remove(&peer_id) {
                     self.dial_all(&addrs);
                 }
@@ -380,7 +398,7 @@ impl EventLoop {
             BehaviourEvent::Ping(libp2p::ping::Event {
                 peer,
                 connection,
-                result: Err(e),
+                result: Err(e @ libp2p::ping::Failure::Timeout),
             }) => {
                 // A path that stopped answering (a network split, a laptop lid closed): close
                 // it so the member is redialled rather than written into a dead socket.
@@ -425,9 +443,7 @@ impl EventLoop {
             // A stranger's connection whose node just became a member's (it joined here, or
             // through an inviter this home server relays for): gossip ignored it, so it closes
             // once the join answer is out, and both sides reconnect as members.
-            if let Some(deadline) = self.probation.get_mut(peer) {
-                *deadline = (*deadline).min(soon);
-            }
+            self.hasten_probation(peer, soon);
         }
         let gone = self.swarm.behaviour_mut().gate.set_members(members.clone());
         self.access.set_members(members);
@@ -437,8 +453,9 @@ impl EventLoop {
             self.identified.remove(&peer);
             // Not at once: what was just published (the removal itself, the new key) is still
             // on its way out. New connections from it are refused already.
-            if self.swarm.is_connected(&peer) {
-                self.probation.insert(peer, Instant::now() + REFUSED_GRACE);
+            let soon = Instant::now() + REFUSED_GRACE;
+            for id in self.connections_of(&peer) {
+                self.probation.insert(id, (peer, soon));
             }
         }
         let mine: HashMap<_, _> = self
@@ -482,19 +499,30 @@ impl EventLoop {
     /// Closes strangers' connections whose time is up; keeps the rate limiter small.
     fn on_gate_tick(&mut self) {
         let now = Instant::now();
-        let due: Vec<PeerId> = self
+        let due: Vec<(libp2p::swarm::ConnectionId, PeerId)> = self
             .probation
             .iter()
-            .filter(|(_, deadline)| **deadline <= now)
-            .map(|(peer, _)| *peer)
+            .filter(|(_, (_, deadline))| *deadline <= now)
+            .map(|(id, (peer, _))| (*id, *peer))
             .collect();
-        for peer in due {
+        for (id, peer) in due {
             debug!(%peer, "closing a stranger's connection");
-            self.probation.remove(&peer);
-            let _ = self.swarm.disconnect_peer_id(peer);
+            self.probation.remove(&id);
+            self.swarm.close_connection(id);
         }
         self.limiter.prune(now);
         self.update_door();
         self.retry_due();
+        self.ensure_reservations();
+        self.sign_if_due();
+    }
+
+    /// Brings forward to `soon` the closing of `peer`'s connections on probation.
+    fn hasten_probation(&mut self, peer: &PeerId, soon: Instant) {
+        for (p, deadline) in self.probation.values_mut() {
+            if p == peer {
+                *deadline = (*deadline).min(soon);
+            }
+        }
     }
 }

@@ -10,8 +10,18 @@ use crate::{circles::MAX_RECORDS, error::Error};
 
 impl EventLoop {
     /// This node's addresses changed: sign a new record (members get it with their next sync
-    /// from this node).
+    /// from this node). Records are numbered by the second they are signed in, and members
+    /// take only a higher number: a change within the same second is signed a second later.
     pub(super) fn addresses_changed(&mut self) {
+        self.resign = true;
+        self.sign_if_due();
+    }
+
+    /// Signs a new record if one is wanted and the clock has moved past the last one's second.
+    pub(super) fn sign_if_due(&mut self) {
+        if !self.resign || crate::time::now_secs() <= self.signed_at {
+            return;
+        }
         let addrs: Vec<Multiaddr> = self
             .local_addrs()
             .iter()
@@ -22,6 +32,8 @@ impl EventLoop {
         }
         match PeerRecord::new(&self.keypair, addrs) {
             Ok(record) => {
+                self.signed_at = record.seq();
+                self.resign = false;
                 self.own_record = Some(record.into_signed_envelope().into_protobuf_encoding());
             }
             Err(e) => warn!("could not sign this node's address record: {e}"),

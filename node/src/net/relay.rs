@@ -7,7 +7,7 @@
 //! still connect (through the home server), and DCUtR then tries to make the path direct.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::{HashMap, HashSet, VecDeque},
     num::NonZeroU32,
     sync::{Arc, RwLock},
     time::{Duration, Instant, SystemTime},
@@ -21,7 +21,7 @@ use serde::Serialize;
 use tracing::{debug, info, warn};
 
 use super::{
-    EventLoop,
+    EventLoop, MAX_SHARED_ADDRS,
     peers::{is_unspecified, with_peer},
 };
 
@@ -38,9 +38,13 @@ const MAX_RESERVATIONS: usize = 512;
 const MAX_CIRCUITS: usize = 1024;
 const MAX_CIRCUITS_PER_PEER: usize = 64;
 
+/// Relayed connections strangers (joiners) may open through a home server per minute, all
+/// together: enough for people joining, too few to use it as an open relay.
+const STRANGER_CIRCUITS_PER_MINUTE: usize = 20;
+
 /// Who may use this node as a relay, shared with the relay behaviour's filters: the nodes of
-/// current members, and (for circuits only, while an invite of the circle is live) a stranger
-/// bringing a join request to a member behind NAT.
+/// current members, and (for circuits only, while an invite of the circle is live, within a
+/// small budget) a stranger bringing a join request to a member behind NAT.
 #[derive(Clone, Default)]
 pub struct Access(Arc<RwLock<AccessInner>>);
 
@@ -48,6 +52,8 @@ pub struct Access(Arc<RwLock<AccessInner>>);
 struct AccessInner {
     members: HashSet<PeerId>,
     door_open: bool,
+    /// When strangers' circuits were allowed in the last minute.
+    strangers: VecDeque<Instant>,
 }
 
 impl Access {
@@ -63,64 +69,85 @@ impl Access {
         }
     }
 
-    fn allows(&self, peer: &PeerId, strangers: bool) -> bool {
+    fn is_member(&self, peer: &PeerId) -> bool {
         self.0
             .read()
-            .map(|a| a.members.contains(peer) || (strangers && a.door_open))
+            .map(|a| a.members.contains(peer))
             .unwrap_or(false)
     }
 
+    /// Whether `peer` may open a relayed connection now.
+    fn allows_circuit(&self, peer: &PeerId, now: Instant) -> bool {
+        let Ok(mut a) = self.0.write() else {
+            return false;
+        };
+        if a.members.contains(peer) {
+            return true;
+        }
+        if !a.door_open {
+            return false;
+        }
+        while a
+            .strangers
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > Duration::from_secs(60))
+        {
+            a.strangers.pop_front();
+        }
+        if a.strangers.len() >= STRANGER_CIRCUITS_PER_MINUTE {
+            return false;
+        }
+        a.strangers.push_back(now);
+        true
+    }
+
     /// The relay server's configuration: limits for chats that stay open, and filters that
-    /// refuse anyone but members (and joiners, for circuits, while the door is open).
+    /// refuse anyone but members (and a few joiners, for circuits, while the door is open).
+    /// libp2p's default per-IP and per-peer limits are replaced: they are checked before the
+    /// filters and would let members' own redials (or strangers sharing their address) lock
+    /// them out for minutes.
     pub(super) fn relay_config(&self) -> relay::Config {
-        let reservations = self.clone();
-        let circuits = self.clone();
-        relay::Config {
+        let (reservations, circuits) = (self.clone(), self.clone());
+        let mut config = relay::Config {
             max_reservations: MAX_RESERVATIONS,
             max_reservations_per_peer: 4,
             reservation_duration: RESERVATION_DURATION,
+            reservation_rate_limiters: Vec::new(),
             max_circuits: MAX_CIRCUITS,
             max_circuits_per_peer: MAX_CIRCUITS_PER_PEER,
             max_circuit_duration: CIRCUIT_DURATION,
             max_circuit_bytes: CIRCUIT_BYTES,
-            ..relay::Config::default()
-        }
-        .reservation_rate_per_peer(
-            NonZeroU32::new(60).expect("non-zero"),
-            Duration::from_secs(10),
-        )
-        .circuit_src_per_peer(
-            NonZeroU32::new(120).expect("non-zero"),
-            Duration::from_secs(1),
-        )
-        .with_reservation_filter(move |peer| reservations.allows(peer, false))
-        .with_circuit_filter(move |peer| circuits.allows(peer, true))
+            circuit_src_rate_limiters: Vec::new(),
+        };
+        config
+            .reservation_rate_limiters
+            .push(Box::new(Filter(move |peer: &PeerId, _| {
+                reservations.is_member(peer)
+            })));
+        config
+            .circuit_src_rate_limiters
+            .push(Box::new(Filter(move |peer: &PeerId, now| {
+                circuits.allows_circuit(peer, now)
+            })));
+        config
+            .reservation_rate_per_peer(
+                NonZeroU32::new(60).expect("non-zero"),
+                Duration::from_secs(10),
+            )
+            .circuit_src_per_peer(
+                NonZeroU32::new(120).expect("non-zero"),
+                Duration::from_secs(1),
+            )
     }
 }
 
-trait Filters {
-    fn with_reservation_filter(self, f: impl Fn(&PeerId) -> bool + Send + 'static) -> Self;
-    fn with_circuit_filter(self, f: impl Fn(&PeerId) -> bool + Send + 'static) -> Self;
-}
-
-/// A relay "rate limiter" that admits by who the peer is.
+/// A relay "rate limiter" that admits by who the peer is (checked first, so a refused peer
+/// uses up no one's tokens).
 struct Filter<F>(F);
 
-impl<F: Fn(&PeerId) -> bool + Send> relay::RateLimiter for Filter<F> {
-    fn try_next(&mut self, peer: PeerId, _: &Multiaddr, _: std::time::Instant) -> bool {
-        (self.0)(&peer)
-    }
-}
-
-impl Filters for relay::Config {
-    fn with_reservation_filter(mut self, f: impl Fn(&PeerId) -> bool + Send + 'static) -> Self {
-        self.reservation_rate_limiters.push(Box::new(Filter(f)));
-        self
-    }
-
-    fn with_circuit_filter(mut self, f: impl Fn(&PeerId) -> bool + Send + 'static) -> Self {
-        self.circuit_src_rate_limiters.push(Box::new(Filter(f)));
-        self
+impl<F: FnMut(&PeerId, Instant) -> bool + Send> relay::RateLimiter for Filter<F> {
+    fn try_next(&mut self, peer: PeerId, _: &Multiaddr, now: Instant) -> bool {
+        (self.0)(&peer, now)
     }
 }
 
@@ -130,6 +157,9 @@ pub(super) struct Path {
     pub peer: PeerId,
     pub address: Multiaddr,
     pub relayed: bool,
+    /// Whether this node dialled it (so the address is where the other node listens).
+    pub dialled: bool,
+    pub opened: Instant,
 }
 
 /// A home server this node reserves a relayed address at.
@@ -199,9 +229,12 @@ pub struct Seen {
 #[derive(Default)]
 pub(super) struct RelayState {
     pub paths: HashMap<ConnectionId, Path>,
-    /// Home servers (nodes that serve relay v2) seen through identify.
-    pub home_servers: HashSet<PeerId>,
+    /// Member nodes that serve relay v2 (seen through identify), with the listen addresses
+    /// they announced.
+    pub home_servers: HashMap<PeerId, Vec<Multiaddr>>,
     pub reservations: HashMap<PeerId, Reservation>,
+    /// When a reservation was last asked for at each home server.
+    pub reserve_tried: HashMap<PeerId, Instant>,
     pub reachability: HashMap<Multiaddr, (bool, PeerId, Instant)>,
     pub last_seen: HashMap<PeerId, SystemTime>,
     pub hole_punches: (u32, u32),
@@ -214,13 +247,14 @@ pub(super) fn is_relayed(addr: &Multiaddr) -> bool {
 
 impl EventLoop {
     /// A home server advertises relaying only with an address it is reachable at; without
-    /// --external-address, its own listen addresses stand in.
+    /// --external-address, its own specific listen addresses stand in (loopback only when it
+    /// listens on nothing else, as in tests on one machine).
     pub(super) fn home_server_address(&mut self, address: Multiaddr) {
-        if self.config.relay
-            && self.config.external.is_empty()
-            && !is_unspecified(&address)
-            && !is_relayed(&address)
-        {
+        if !self.config.relay || !self.config.external.is_empty() || !announceable(&address) {
+            return;
+        }
+        let loopback_only = self.config.listen.iter().all(is_loopback);
+        if loopback_only || !is_loopback(&address) {
             self.swarm.add_external_address(address);
         }
     }
@@ -240,52 +274,119 @@ impl EventLoop {
                 peer,
                 address,
                 relayed,
+                dialled: endpoint.is_dialer(),
+                opened: Instant::now(),
             },
         );
-        self.relay.last_seen.insert(peer, SystemTime::now());
-    }
-
-    /// Forgets a closed connection's path; a closed link to a home server drops the
-    /// reservation there (it is made again when the node is back).
-    pub(super) fn path_closed(&mut self, peer: PeerId, id: ConnectionId, remaining: u32) {
-        self.relay.paths.remove(&id);
-        self.relay.last_seen.insert(peer, SystemTime::now());
-        if remaining == 0
-            && let Some(r) = self.relay.reservations.remove(&peer)
-        {
-            debug!(relay = %peer, "link to a home server closed; reservation dropped");
-            self.swarm.remove_listener(r.listener);
+        if self.swarm.behaviour().gate.is_member(&peer) {
+            self.relay.last_seen.insert(peer, SystemTime::now());
         }
     }
 
-    /// A member's node told us what it speaks: if it is a home server, reserve a relayed
-    /// address there (unless this node is a home server itself).
-    pub(super) fn on_identified(&mut self, peer: PeerId, info: &identify::Info) {
-        if !info.protocols.contains(&relay::HOP_PROTOCOL_NAME) {
+    /// Forgets a closed connection's path; returns how long it lived. A home server's last
+    /// connection closing drops the reservation there (made again when it is back).
+    pub(super) fn path_closed(
+        &mut self,
+        peer: PeerId,
+        id: ConnectionId,
+        remaining: u32,
+    ) -> Duration {
+        let lived = self
+            .relay
+            .paths
+            .remove(&id)
+            .map(|p| p.opened.elapsed())
+            .unwrap_or_default();
+        if self.swarm.behaviour().gate.is_member(&peer) {
+            self.relay.last_seen.insert(peer, SystemTime::now());
+        }
+        if remaining == 0 {
             self.relay.home_servers.remove(&peer);
-            return;
+            if let Some(r) = self.relay.reservations.remove(&peer) {
+                debug!(relay = %peer, "link to a home server closed; reservation dropped");
+                self.swarm.remove_listener(r.listener);
+            }
         }
-        self.relay.home_servers.insert(peer);
-        if self.config.relay
-            || self.relay.reservations.contains_key(&peer)
-            || !self.swarm.behaviour().gate.is_member(&peer)
+        lived
+    }
+
+    /// The ids of `peer`'s open connections.
+    pub(super) fn connections_of(&self, peer: &PeerId) -> Vec<ConnectionId> {
+        self.relay
+            .paths
+            .iter()
+            .filter(|(_, p)| p.peer == *peer)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// A member's node told us what it speaks: note whether it is a home server, and reserve
+    /// there if so.
+    pub(super) fn on_identified(&mut self, peer: PeerId, info: &identify::Info) {
+        if info.protocols.contains(&relay::HOP_PROTOCOL_NAME)
+            && self.swarm.behaviour().gate.is_member(&peer)
         {
+            let addrs = info
+                .listen_addrs
+                .iter()
+                .filter(|a| announceable(a))
+                .take(MAX_SHARED_ADDRS)
+                .cloned()
+                .collect();
+            self.relay.home_servers.insert(peer, addrs);
+            self.ensure_reservations();
+        } else {
+            self.relay.home_servers.remove(&peer);
+        }
+    }
+
+    /// Reserves a relayed address at every connected home server of this node's circles that
+    /// has none (at most every 10 s per home server), unless this node is a home server itself.
+    /// Runs on identify and every second, so a reservation lost or refused (a home server that
+    /// had not yet heard of this member) is asked for again.
+    pub(super) fn ensure_reservations(&mut self) {
+        if self.config.relay {
             return;
         }
-        // The address this node reaches the home server at: members behind the same kind of
-        // network can reach it there too.
-        let Some(base) = self
+        let now = Instant::now();
+        let wanted: Vec<PeerId> = self
+            .relay
+            .home_servers
+            .keys()
+            .filter(|p| !self.relay.reservations.contains_key(p))
+            .filter(|p| self.swarm.behaviour().gate.is_member(p))
+            .filter(|p| {
+                self.relay
+                    .reserve_tried
+                    .get(p)
+                    .is_none_or(|t| now.duration_since(*t) >= RESERVE_RETRY)
+            })
+            .copied()
+            .collect();
+        for peer in wanted {
+            self.relay.reserve_tried.insert(peer, now);
+            self.reserve_at(peer);
+        }
+    }
+
+    fn reserve_at(&mut self, peer: PeerId) {
+        // Where this node reaches the home server (if it dialled it), else where the home
+        // server says it listens: members behind similar networks reach it there too.
+        let dialled = self
             .relay
             .paths
             .values()
-            .find(|p| p.peer == peer && !p.relayed)
-            .map(|p| p.address.clone())
-            .or_else(|| {
-                info.listen_addrs
-                    .iter()
-                    .find(|a| !is_unspecified(a) && !is_relayed(a))
-                    .cloned()
-            })
+            .find(|p| p.peer == peer && !p.relayed && p.dialled)
+            .map(|p| p.address.clone());
+        let announced = self
+            .relay
+            .home_servers
+            .get(&peer)
+            .cloned()
+            .unwrap_or_default();
+        let Some(base) = dialled
+            .or_else(|| announced.iter().find(|a| !is_loopback(a)).cloned())
+            .or_else(|| announced.first().cloned())
         else {
             return;
         };
@@ -308,6 +409,28 @@ impl EventLoop {
         }
     }
 
+    /// A relayed listener closed: its reservation is gone (and is asked for again).
+    pub(super) fn reservation_closed(
+        &mut self,
+        listener: libp2p::core::transport::ListenerId,
+        error: Option<std::io::Error>,
+    ) {
+        let gone: Vec<PeerId> = self
+            .relay
+            .reservations
+            .iter()
+            .filter(|(_, r)| r.listener == listener)
+            .map(|(peer, _)| *peer)
+            .collect();
+        for peer in gone {
+            self.relay.reservations.remove(&peer);
+            match &error {
+                Some(e) => info!(relay = %peer, "relay reservation ended: {e}"),
+                None => debug!(relay = %peer, "relay reservation ended"),
+            }
+        }
+    }
+
     pub(super) fn on_relay_client(&mut self, event: relay::client::Event) {
         match event {
             relay::client::Event::ReservationReqAccepted {
@@ -320,8 +443,6 @@ impl EventLoop {
                 }
                 if !renewal {
                     info!(relay = %relay_peer_id, "reachable through a home server");
-                    // Members learn the relayed address with this node's next record.
-                    self.addresses_changed();
                 }
             }
             other => debug!("relay client: {other:?}"),
@@ -361,9 +482,14 @@ impl EventLoop {
     pub(super) fn on_autonat(&mut self, event: autonat::v2::client::Event) {
         let reachable = event.result.is_ok();
         debug!(addr = %event.tested_addr, server = %event.server, reachable, "reachability tested");
+        let now = Instant::now();
+        // Only recent answers matter (and observed addresses change with every network).
         self.relay
             .reachability
-            .insert(event.tested_addr, (reachable, event.server, Instant::now()));
+            .retain(|_, (_, _, at)| now.duration_since(*at) < Duration::from_secs(3600));
+        self.relay
+            .reachability
+            .insert(event.tested_addr, (reachable, event.server, now));
     }
 
     /// Connected nodes and the best path to each (direct before relayed).
@@ -383,7 +509,7 @@ impl EventLoop {
                 members: names.get(&peer.to_bytes()).cloned().unwrap_or_default(),
                 path: if path.relayed { "relayed" } else { "direct" },
                 address: path.address.to_string(),
-                home_server: self.relay.home_servers.contains(&peer),
+                home_server: self.relay.home_servers.contains_key(&peer),
             })
             .collect();
         out.sort_by(|a, b| a.members.cmp(&b.members).then(a.peer_id.cmp(&b.peer_id)));
@@ -472,6 +598,28 @@ pub(super) fn relay_of(addr: &Multiaddr) -> Option<PeerId> {
         }
     }
     None
+}
+
+/// How long to wait before asking a home server for a reservation again.
+const RESERVE_RETRY: Duration = Duration::from_secs(10);
+
+/// Whether an address is worth announcing to others: specific, not link-local, not relayed.
+fn announceable(addr: &Multiaddr) -> bool {
+    !is_unspecified(addr)
+        && !is_relayed(addr)
+        && !addr.iter().any(|p| match p {
+            Protocol::Ip4(ip) => ip.is_link_local(),
+            Protocol::Ip6(ip) => ip.is_unicast_link_local(),
+            _ => false,
+        })
+}
+
+fn is_loopback(addr: &Multiaddr) -> bool {
+    addr.iter().any(|p| match p {
+        Protocol::Ip4(ip) => ip.is_loopback(),
+        Protocol::Ip6(ip) => ip.is_loopback(),
+        _ => false,
+    })
 }
 
 /// `addr` without a trailing `/p2p/<peer>`.
