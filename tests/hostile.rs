@@ -11,8 +11,6 @@
 
 mod util;
 
-use std::ops::Deref;
-
 use circle::crypto::{
     CircleId, CircleKey, Envelope, Invite, InviteSecret, MAX_ENVELOPE_BYTES, MemberKey,
     MemberSecret,
@@ -23,52 +21,9 @@ use circle::node::{
     SyncResponse, Welcome, now_ms, now_secs, seal_key_for,
 };
 use proptest::prelude::*;
-use tempfile::TempDir;
+use util::fixture::{Fixture, circle_of_three, node};
 use util::forge::{Forger, header, op, share};
 use util::{admit_offline, peer_of, sync_offline};
-
-/// One node: its circles and the home they live in.
-struct Node {
-    circles: Circles,
-    _home: TempDir,
-}
-
-impl Deref for Node {
-    type Target = Circles;
-    fn deref(&self) -> &Circles {
-        &self.circles
-    }
-}
-
-fn node(nick: &str) -> Node {
-    let (circles, home) = util::offline_node(nick);
-    Node {
-        circles,
-        _home: home,
-    }
-}
-
-/// A circle of alice (founder and admin), bob and carol, every node knowing all three.
-struct Fixture {
-    circle: CircleId,
-    alice: Node,
-    bob: Node,
-    carol: Node,
-}
-
-fn circle_of_three() -> Fixture {
-    let (alice, bob, carol) = (node("alice"), node("bob"), node("carol"));
-    let circle = alice.create("Hostile test", None).unwrap();
-    admit_offline(&alice, &circle, &bob, "bob");
-    admit_offline(&alice, &circle, &carol, "carol");
-    sync_offline(&bob, &alice, &circle); // bob learns that carol came in
-    Fixture {
-        circle,
-        alice,
-        bob,
-        carol,
-    }
-}
 
 impl Fixture {
     /// The member secret `node` holds in the circle: what a member's modified program signs
@@ -155,7 +110,7 @@ enum Expect {
 
 #[test]
 fn forged_tampered_and_malformed_envelopes_are_refused_and_nothing_is_stored() {
-    let f = circle_of_three();
+    let f = circle_of_three("Hostile test");
     let c = f.circle;
     let bob = f.forger(&f.bob);
     let valid = bob.seal(1, share("a real message")).to_bytes().to_vec();
@@ -264,7 +219,7 @@ fn forged_tampered_and_malformed_envelopes_are_refused_and_nothing_is_stored() {
 
 #[test]
 fn a_replay_is_stored_once_and_a_fork_is_kept_flagged_and_changes_nothing() {
-    let f = circle_of_three();
+    let f = circle_of_three("Hostile test");
     let c = f.circle;
     let bob = f.forger(&f.bob);
     let first = bob.next(share("first"));
@@ -320,7 +275,7 @@ fn a_replay_is_stored_once_and_a_fork_is_kept_flagged_and_changes_nothing() {
 
 #[test]
 fn membership_operations_no_circle_could_accept_are_refused_and_not_stored() {
-    let f = circle_of_three();
+    let f = circle_of_three("Hostile test");
     let c = f.circle;
     // Even the founder's signature does not make these acceptable.
     let alice = f.forger(&f.alice);
@@ -406,7 +361,7 @@ fn membership_operations_no_circle_could_accept_are_refused_and_not_stored() {
 
 #[test]
 fn new_key_epochs_that_do_not_hold_up_are_refused_or_change_nothing() {
-    let f = circle_of_three();
+    let f = circle_of_three("Hostile test");
     let c = f.circle;
     let bob = f.forger(&f.bob);
     let members = [f.secret(&f.alice), f.secret(&f.bob), f.secret(&f.carol)];
@@ -571,7 +526,7 @@ fn plain_member_takeover(f: &Fixture) -> (Vec<(&'static str, Envelope)>, Invite)
 
 #[test]
 fn a_plain_members_admin_operations_are_kept_in_his_chain_but_change_nothing() {
-    let f = circle_of_three();
+    let f = circle_of_three("Hostile test");
     let c = f.circle;
     let (takeover, live) = plain_member_takeover(&f);
     let everyone = roles(&[("alice", "admin"), ("bob", "member"), ("carol", "member")]);
@@ -602,7 +557,7 @@ fn a_plain_members_admin_operations_are_kept_in_his_chain_but_change_nothing() {
 
 #[test]
 fn a_plain_members_admin_operations_that_change_nothing_are_not_in_the_feed() {
-    let f = circle_of_three();
+    let f = circle_of_three("Hostile test");
     let (takeover, _) = plain_member_takeover(&f);
     for (name, env) in &takeover {
         assert_eq!(f.carol.ingest(env).unwrap(), Ingest::New, "bob {name}");
@@ -621,7 +576,7 @@ fn a_plain_members_admin_operations_that_change_nothing_are_not_in_the_feed() {
 
 #[test]
 fn a_demoted_admin_cannot_act_by_dating_an_operation_before_the_demotion() {
-    let f = circle_of_three();
+    let f = circle_of_three("Hostile test");
     let c = f.circle;
     let bob_key = f.key_of(&f.bob);
     let pause = || std::thread::sleep(std::time::Duration::from_millis(20));
@@ -655,7 +610,7 @@ fn a_demoted_admin_cannot_act_by_dating_an_operation_before_the_demotion() {
 
 #[test]
 fn a_removed_member_is_cut_off_after_the_removal_and_kept_before_it() {
-    let f = circle_of_three();
+    let f = circle_of_three("Hostile test");
     let c = f.circle;
     // bob shares; alice has it, carol does not yet.
     let before = f.bob.share(&c, "before the cut").unwrap();
@@ -705,7 +660,7 @@ fn a_removed_member_is_cut_off_after_the_removal_and_kept_before_it() {
 
 #[test]
 fn a_member_who_left_cannot_post_again() {
-    let f = circle_of_three();
+    let f = circle_of_three("Hostile test");
     let c = f.circle;
     let goodbye = f.carol.share(&c, "thank you all").unwrap();
     let leave = f.carol.leave(&c).unwrap();
@@ -971,7 +926,7 @@ fn a_retried_join_is_answered_again_without_spending_another_use() {
 
 #[test]
 fn sync_is_served_only_to_members_proving_it_on_this_connection() {
-    let f = circle_of_three();
+    let f = circle_of_three("Hostile test");
     let c = f.circle;
     let (bob_peer, carol_peer, mallory_peer) =
         (peer_of(&f.bob), peer_of(&f.carol), PeerId::random());
@@ -1036,7 +991,7 @@ fn sync_is_served_only_to_members_proving_it_on_this_connection() {
 
 #[test]
 fn a_sync_answer_counts_only_when_its_sender_proves_membership_on_this_connection() {
-    let f = circle_of_three();
+    let f = circle_of_three("Hostile test");
     let c = f.circle;
     let (bob_peer, carol_peer, mallory_peer) =
         (peer_of(&f.bob), peer_of(&f.carol), PeerId::random());
@@ -1097,7 +1052,7 @@ fn a_sync_answer_counts_only_when_its_sender_proves_membership_on_this_connectio
 
 #[test]
 fn a_removed_member_gets_no_sync_and_its_answers_do_not_count() {
-    let f = circle_of_three();
+    let f = circle_of_three("Hostile test");
     let c = f.circle;
     let (bob_peer, carol_peer) = (peer_of(&f.bob), peer_of(&f.carol));
     // Before the removal, bob and carol serve each other.
@@ -1136,7 +1091,7 @@ fn a_removed_member_gets_no_sync_and_its_answers_do_not_count() {
 
 #[test]
 fn a_sync_page_of_garbage_stores_nothing() {
-    let f = circle_of_three();
+    let f = circle_of_three("Hostile test");
     let junk: Vec<Vec<u8>> = vec![
         vec![],
         vec![0; 10],
@@ -1151,7 +1106,7 @@ fn a_sync_page_of_garbage_stores_nothing() {
 
 #[test]
 fn a_member_admitted_after_us_is_believed_when_the_page_carries_the_admission() {
-    let f = circle_of_three();
+    let f = circle_of_three("Hostile test");
     let c = f.circle;
     // dave was admitted by alice after carol last heard anything: carol does not know him.
     let dave = node("dave");
@@ -1186,7 +1141,7 @@ fn a_member_admitted_after_us_is_believed_when_the_page_carries_the_admission() 
 
 #[test]
 fn a_share_dated_in_the_year_ten_thousand_is_refused_and_cannot_break_the_feed() {
-    let f = circle_of_three();
+    let f = circle_of_three("Hostile test");
     let bob = f.forger(&f.bob);
     let before = f.count(&f.carol);
     for (name, body) in [
@@ -1271,7 +1226,7 @@ proptest! {
 /// only the content checks stand between it and the store.
 #[test]
 fn random_content_from_a_member_is_refused_without_panic() {
-    let f = circle_of_three();
+    let f = circle_of_three("Hostile test");
     let bob = f.forger(&f.bob);
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(64));
     runner

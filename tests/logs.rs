@@ -11,59 +11,14 @@
 
 mod util;
 
-use std::ops::Deref;
-
 use circle::crypto::{CircleId, CircleKey, Envelope, MAX_ENVELOPE_BYTES, MemberSecret, MessageId};
 use circle::node::{
     CircleLog, Circles, ForkLog, Ingest, InvitePolicy, MAX_FORK_VERSIONS, MAX_REQUEST_BYTES,
     MAX_SYNC_VERSIONS, Op, SyncPage, SyncRequest, SyncResponse, now_ms,
 };
-use tempfile::TempDir;
+use util::fixture::circle_of_three;
 use util::forge::{Forger, op, share};
-use util::{Member, admit_offline, eventually, peer_of, sync_offline};
-
-/// One node with no network: its circles and the home they live in.
-struct Node {
-    circles: Circles,
-    _home: TempDir,
-}
-
-impl Deref for Node {
-    type Target = Circles;
-    fn deref(&self) -> &Circles {
-        &self.circles
-    }
-}
-
-fn node(nick: &str) -> Node {
-    let (circles, home) = util::offline_node(nick);
-    Node {
-        circles,
-        _home: home,
-    }
-}
-
-/// A circle of alice (founder), bob and carol, every node knowing all three.
-struct Fixture {
-    circle: CircleId,
-    alice: Node,
-    bob: Node,
-    carol: Node,
-}
-
-fn circle_of_three() -> Fixture {
-    let (alice, bob, carol) = (node("alice"), node("bob"), node("carol"));
-    let circle = alice.create("Tuesday", None).unwrap();
-    admit_offline(&alice, &circle, &bob, "bob");
-    admit_offline(&alice, &circle, &carol, "carol");
-    sync_offline(&bob, &alice, &circle);
-    Fixture {
-        circle,
-        alice,
-        bob,
-        carol,
-    }
-}
+use util::{Member, eventually, peer_of, sync_offline};
 
 /// Someone's program writing another version of message `seq` of its chain, linked like the
 /// first.
@@ -141,7 +96,7 @@ fn sync_both(a: &Circles, b: &Circles, circle: &CircleId) {
 
 #[test]
 fn a_fork_is_kept_flagged_shown_and_replayed_as_a_duplicate() {
-    let f = circle_of_three();
+    let f = circle_of_three("Tuesday");
     let c = f.circle;
     let bob = Forger::of(&f.bob, &c);
     let first = bob.next(share("Day 3. Made it to the meeting."));
@@ -172,7 +127,7 @@ fn a_fork_is_kept_flagged_shown_and_replayed_as_a_duplicate() {
 
 #[test]
 fn a_member_who_tells_two_nodes_two_stories_is_found_out_when_they_sync() {
-    let f = circle_of_three();
+    let f = circle_of_three("Tuesday");
     let c = f.circle;
     let bob = Forger::of(&f.bob, &c);
     let to_alice = bob.next(share("I am fine."));
@@ -214,7 +169,7 @@ fn a_member_who_tells_two_nodes_two_stories_is_found_out_when_they_sync() {
 
 #[test]
 fn a_fork_known_only_by_a_later_link_is_filled_by_sync() {
-    let f = circle_of_three();
+    let f = circle_of_three("Tuesday");
     let c = f.circle;
     let bob = Forger::of(&f.bob, &c);
     let first = bob.next(share("one"));
@@ -258,7 +213,7 @@ fn a_fork_known_only_by_a_later_link_is_filled_by_sync() {
 
 #[test]
 fn a_gap_is_reported_until_sync_fills_it() {
-    let f = circle_of_three();
+    let f = circle_of_three("Tuesday");
     let c = f.circle;
     let bob = Forger::of(&f.bob, &c);
     let chain: Vec<Envelope> = (1..=5)
@@ -288,7 +243,7 @@ fn a_gap_is_reported_until_sync_fills_it() {
 
 #[test]
 fn an_up_to_date_member_gets_an_empty_page_however_long_the_history() {
-    let f = circle_of_three();
+    let f = circle_of_three("Tuesday");
     let c = f.circle;
     for i in 0..3000 {
         f.alice.share(&c, &format!("check-in {i}")).unwrap();
@@ -343,7 +298,7 @@ fn an_up_to_date_member_gets_an_empty_page_however_long_the_history() {
 
 #[test]
 fn versions_that_do_not_hold_up_are_refused_and_nothing_is_stored() {
-    let f = circle_of_three();
+    let f = circle_of_three("Tuesday");
     let c = f.circle;
     let bob = Forger::of(&f.bob, &c);
     let first = bob.next(share("the real one"));
@@ -386,7 +341,7 @@ fn versions_that_do_not_hold_up_are_refused_and_nothing_is_stored() {
 
 #[test]
 fn a_flood_of_versions_of_one_message_is_capped() {
-    let f = circle_of_three();
+    let f = circle_of_three("Tuesday");
     let c = f.circle;
     let bob = Forger::of(&f.bob, &c);
     let first = bob.next(share("version 0"));
@@ -427,7 +382,7 @@ fn a_flood_of_versions_of_one_message_is_capped() {
 
 #[test]
 fn a_version_carrying_a_membership_operation_changes_nothing() {
-    let f = circle_of_three();
+    let f = circle_of_three("Tuesday");
     let c = f.circle;
     let bob = Forger::of(&f.bob, &c);
     let first = bob.next(share("hello"));
@@ -449,7 +404,7 @@ fn a_version_carrying_a_membership_operation_changes_nothing() {
 fn a_membership_operation_with_another_version_counts_nowhere() {
     // alice (an admin) tells carol "remove bob" and bob something else under the same number:
     // whichever version a node got first, once it holds both, bob is in on every node.
-    let f = circle_of_three();
+    let f = circle_of_three("Tuesday");
     let c = f.circle;
     let alice = Forger::of(&f.alice, &c);
     let bob_key = f.alice.resolve_member(&c, "bob").unwrap();
@@ -486,7 +441,7 @@ fn a_membership_operation_with_another_version_counts_nowhere() {
 
 #[test]
 fn sync_requests_that_list_too_much_or_nonsense_are_answered_without_harm() {
-    let f = circle_of_three();
+    let f = circle_of_three("Tuesday");
     let c = f.circle;
     let bob = Forger::of(&f.bob, &c);
     let first = bob.next(share("one"));

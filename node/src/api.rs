@@ -409,6 +409,9 @@ async fn invite(
         "token": invite.to_token(),
         "id": invite.id().to_string(),
         "expires_at": invite.expires_at,
+        // Where the joiner's node will look for the inviter's: external, relayed, then
+        // listen addresses.
+        "addresses": invite.addrs,
     })))
 }
 

@@ -1,6 +1,7 @@
 //! Helpers for multi-node tests: real nodes on 127.0.0.1, real sled stores in temp dirs.
 #![allow(dead_code)]
 
+pub mod fixture;
 pub mod forge;
 
 use std::{future::Future, path::Path, time::Duration};

@@ -8,9 +8,12 @@
 //!
 //! - `run`: one `circle` command, run to the end under a timeout, or killed when a story says.
 //! - `person`: a [`Person`] with a home and maybe a running node, and followers of feeds.
+//! - `netns`: network namespaces (root only) and hosts whose `circle` runs in them.
 // Each test file uses its own share of these helpers.
 #![allow(dead_code)]
 
+#[cfg(target_os = "linux")]
+pub mod netns;
 mod person;
 mod run;
 

@@ -115,7 +115,13 @@ pub fn build_swarm(
                     "/circle/id/1".into(),
                     key.public(),
                 )),
-                ping: ping::Behaviour::default(),
+                // A dead path is noticed within about half a minute (libp2p lets the first
+                // failure pass; the connection closes on the second).
+                ping: ping::Behaviour::new(
+                    ping::Config::new()
+                        .with_interval(Duration::from_secs(10))
+                        .with_timeout(Duration::from_secs(10)),
+                ),
                 mdns: Toggle::from(mdns),
                 relay_client,
                 dcutr: dcutr::Behaviour::new(peer_id),

@@ -398,8 +398,8 @@ impl EventLoop {
             BehaviourEvent::Ping(libp2p::ping::Event {
                 peer,
                 connection,
-                result: Err(e @ libp2p::ping::Failure::Timeout),
-            }) => {
+                result: Err(e),
+            }) if !matches!(e, libp2p::ping::Failure::Unsupported) => {
                 // A path that stopped answering (a network split, a laptop lid closed): close
                 // it so the member is redialled rather than written into a dead socket.
                 debug!(%peer, "ping failed, closing that connection: {e}");

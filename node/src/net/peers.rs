@@ -135,13 +135,7 @@ impl EventLoop {
         if due.is_empty() {
             return;
         }
-        let known: HashMap<String, Vec<String>> = self
-            .circles
-            .store()
-            .peers()
-            .unwrap_or_default()
-            .into_iter()
-            .collect();
+        let known = self.known_peers();
         for peer in due {
             let Some((_, step)) = self.retry.remove(&peer) else {
                 continue;
@@ -159,6 +153,16 @@ impl EventLoop {
                 self.dial_all(addrs);
             }
         }
+    }
+
+    /// Remembered member nodes and the addresses they are dialled at, by peer id.
+    pub(super) fn known_peers(&self) -> HashMap<String, Vec<String>> {
+        self.circles
+            .store()
+            .peers()
+            .unwrap_or_default()
+            .into_iter()
+            .collect()
     }
 
     pub(super) fn redial(&mut self) {

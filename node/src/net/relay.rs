@@ -552,13 +552,7 @@ impl EventLoop {
         let names = self.circles.member_names_by_node().unwrap_or_default();
         let me = self.swarm.local_peer_id().to_bytes();
         let now = SystemTime::now();
-        let known: HashMap<String, Vec<String>> = self
-            .circles
-            .store()
-            .peers()
-            .unwrap_or_default()
-            .into_iter()
-            .collect();
+        let known = self.known_peers();
         let mut out: Vec<Seen> = names
             .into_iter()
             .filter(|(node, _)| *node != me)
