@@ -45,10 +45,8 @@ impl Circles {
         match self.store().put_envelope(envelope, record.as_ref())? {
             Stored::New => {}
             Stored::Duplicate => return Ok(Ingest::Duplicate),
-            // Kept and flagged; its operation, if any, is not recorded and takes no effect,
-            // and neither does the operation of the version held first (below).
+            // Kept and flagged; its operation, if any, is not recorded and takes no effect.
             Stored::Fork => {
-                self.void_forked_op(&h.circle, &h.author, h.seq)?;
                 self.inner.arrivals.send_modify(|n| *n += 1);
                 return Ok(Ingest::Fork);
             }
@@ -76,32 +74,6 @@ impl Circles {
         }
         self.inner.arrivals.send_modify(|n| *n += 1);
         Ok(Ingest::New)
-    }
-
-    /// A number with two versions carries no membership operation: otherwise each node would
-    /// count the version it happened to get first, and an author writing "remove bob" to some
-    /// and something else to others would split the circle for good. Once every node holds
-    /// both versions (sync passes them on), all agree again.
-    fn void_forked_op(&self, circle: &CircleId, author: &MemberKey, seq: u64) -> Result<()> {
-        if !self.store().void_op(circle, author, seq)? {
-            return Ok(());
-        }
-        tracing::warn!(
-            circle = %circle.short(),
-            author = %author.short(),
-            seq,
-            "a membership operation has another version: it no longer counts"
-        );
-        let mut state = self.inner.state.write().map_err(poisoned)?;
-        if let Some(c) = state.get_mut(circle) {
-            c.ops.retain(|e| !(e.author == *author && e.seq == seq));
-            let before = c.members.clone();
-            c.rederive();
-            if c.members != before {
-                self.inner.membership.send_modify(|n| *n += 1);
-            }
-        }
-        Ok(())
     }
 
     /// Opens and keeps this node's copy of a new key epoch, if it was given one.

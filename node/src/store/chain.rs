@@ -263,12 +263,6 @@ impl Store {
         Ok(result)
     }
 
-    /// Forgets the membership operation recorded for `author`'s message `seq` (the number
-    /// turned out to have another version). Returns whether there was one.
-    pub fn void_op(&self, circle: &CircleId, author: &MemberKey, seq: u64) -> Result<bool> {
-        Ok(self.ops.remove(message_key(circle, author, seq))?.is_some())
-    }
-
     /// The numbers of `circle` that have more than one version, by author and seq.
     pub fn forked(&self, circle: &CircleId) -> Result<Vec<ForkedSeq>> {
         let mut out = Vec::new();
