@@ -13,6 +13,7 @@ mod limit;
 mod peers;
 mod records;
 mod relay;
+mod status;
 mod sync;
 
 use std::{
@@ -32,7 +33,8 @@ use tracing::{debug, info};
 pub use behaviour::build_swarm;
 use behaviour::{Behaviour, BehaviourEvent};
 use peers::{is_unspecified, peer_of, with_peer};
-pub use relay::{Access, PeerPath, Reachability, RelayStatus, Seen};
+pub use relay::Access;
+pub use status::{PeerPath, Reachability, RelayStatus, Seen};
 
 use crate::{
     circles::Circles,
