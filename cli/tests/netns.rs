@@ -370,6 +370,17 @@ fn alices_notes_reach_bob_through_the_home_server_though_they_are_never_online_t
     );
 }
 
+/// Waits until `host`'s feed of `circle` holds the share `said` (its id); returns how long.
+fn sees(host: &Host, circle: &str, said: &str) -> std::time::Duration {
+    let what = format!("{}'s feed shows share {said}", host.name);
+    settles(&what, SETTLE, || {
+        share_ids(host, circle)
+            .contains(said)
+            .then_some(())
+            .ok_or_else(|| format!("{}'s feed: {:?}", host.name, held(host, circle)))
+    })
+}
+
 /// The entry for `peer` in a `status --json`'s `key` list ("peers" or "relays").
 fn entry<'a>(status: &'a Value, key: &str, peer: &str) -> Option<&'a Value> {
     status[key]
@@ -444,20 +455,10 @@ fn members_who_cannot_reach_each_other_talk_and_join_through_their_home_server()
     assert_eq!(bob.join(&invite), circle, "bob joins through home");
 
     let said = alice.share(TUESDAY, "alice: made it through the weekend.");
-    let took = settles("bob's feed shows alice's share", SETTLE, || {
-        let ids = share_ids(&bob, &circle);
-        ids.contains(&said)
-            .then_some(())
-            .ok_or_else(|| format!("bob's feed: {:?}", held(&bob, &circle)))
-    });
+    let took = sees(&bob, &circle, &said);
     println!("relay: bob had alice's share after {took:?}");
     let said = bob.share(TUESDAY, "bob: glad to hear it, alice.");
-    let took = settles("alice's feed shows bob's share", SETTLE, || {
-        let ids = share_ids(&alice, &circle);
-        ids.contains(&said)
-            .then_some(())
-            .ok_or_else(|| format!("alice's feed: {:?}", held(&alice, &circle)))
-    });
+    let took = sees(&alice, &circle, &said);
     println!("relay: alice had bob's share after {took:?}");
 
     let took = settles(
@@ -541,10 +542,5 @@ fn members_who_cannot_reach_each_other_talk_and_join_through_their_home_server()
         "carol joins through alice's relayed address"
     );
     let said = carol.share(TUESDAY, "carol: hello from behind the router.");
-    settles("alice's feed shows carol's share", SETTLE, || {
-        share_ids(&alice, &circle)
-            .contains(&said)
-            .then_some(())
-            .ok_or_else(|| format!("alice's feed: {:?}", held(&alice, &circle)))
-    });
+    sees(&alice, &circle, &said);
 }

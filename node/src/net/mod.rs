@@ -344,6 +344,9 @@ impl EventLoop {
                         .blacklist_peer(&peer_id);
                     self.probation
                         .insert(connection_id, (peer_id, Instant::now() + JOIN_GRACE));
+                } else {
+                    // A member's node: compare logs now rather than at the next tick.
+                    self.sync_with(peer_id);
                 }
             }
             SwarmEvent::ConnectionClosed {

@@ -26,20 +26,27 @@ impl EventLoop {
         }
     }
 
+    /// Syncs every circle this node takes part in with every connected node of one of its
+    /// members. Judged by membership, not by what gossipsub knows of the peer's
+    /// subscriptions: sync is what guarantees delivery, so it must not depend on the fast
+    /// path's bookkeeping.
     pub(super) fn sync_all(&mut self) {
-        let pairs: Vec<(PeerId, CircleId)> = self
-            .swarm
-            .behaviour()
-            .gossipsub
-            .all_peers()
-            .flat_map(|(peer, topics)| {
-                topics
-                    .into_iter()
-                    .filter_map(|t| self.topics.get(t).map(|c| (*peer, *c)))
-                    .collect::<Vec<_>>()
-            })
+        let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+        for peer in peers {
+            self.sync_with(peer);
+        }
+    }
+
+    /// Syncs with `peer` every circle this node takes part in where it is a member's node.
+    pub(super) fn sync_with(&mut self, peer: PeerId) {
+        let node = peer.to_bytes();
+        let circles: Vec<CircleId> = self
+            .topics
+            .values()
+            .filter(|c| self.circles.is_member_node(c, &node))
+            .copied()
             .collect();
-        for (peer, circle) in pairs {
+        for circle in circles {
             self.start_sync(peer, circle);
         }
     }
