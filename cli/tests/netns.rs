@@ -19,7 +19,7 @@ use serde_json::Value;
 use util::{
     TUESDAY,
     netns::{Host, Net, holds_for, settles, settles_with},
-    text,
+    text, texts,
 };
 
 /// The port every node listens on, each in its own namespace.
@@ -482,12 +482,7 @@ fn members_who_cannot_reach_each_other_talk_and_join_through_their_home_server()
     println!("relay: alice's status showed the relayed path after {took:?}");
     let status = alice.status();
     let bob_entry = entry(&status, "peers", &bob_id).expect("checked above");
-    let members: Vec<String> = bob_entry["members"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(text)
-        .collect();
+    let members: Vec<String> = texts(&bob_entry["members"]);
     assert!(
         members.contains(&"bob".to_string()),
         "alice's status should name bob on his node's entry: {bob_entry}"
@@ -524,12 +519,7 @@ fn members_who_cannot_reach_each_other_talk_and_join_through_their_home_server()
         }
         serde_json::from_str(&ran.stdout).map_err(|e| format!("{e}: {}", ran.stdout))
     });
-    let addresses: Vec<String> = invite["addresses"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(text)
-        .collect();
+    let addresses: Vec<String> = texts(&invite["addresses"]);
     assert!(
         addresses
             .iter()

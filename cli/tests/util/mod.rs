@@ -93,6 +93,11 @@ pub fn text(value: &Value) -> String {
     value.as_str().unwrap_or_default().to_string()
 }
 
+/// The strings of a JSON array (none if it is not one).
+pub fn texts(value: &Value) -> Vec<String> {
+    value.as_array().into_iter().flatten().map(text).collect()
+}
+
 /// Whether `s` is an RFC 3339 date-time such as `2025-03-04T19:30:05.123Z`.
 pub fn is_rfc3339(s: &str) -> bool {
     fn number(s: &str, range: std::ops::RangeInclusive<u32>) -> bool {

@@ -16,7 +16,7 @@ use tempfile::TempDir;
 
 use super::{
     DELIVERY_TIMEOUT, UP_TIMEOUT, eventually,
-    run::{Invocation, circle_command, invocation, status_of},
+    run::{Invocation, announced_peer_id, circle_command, invocation, status_of, terminate},
 };
 
 /// Someone with a circle node: a home of their own, and perhaps a running `circle up`.
@@ -154,13 +154,9 @@ impl Person {
                 panic!("{name}'s node exited early ({status}):\n{}", read(&err));
             }
             // Announced after api.json is written: from then on `status` asks the node.
-            let printed = read(&out);
-            let first = printed.lines().next()?;
-            let peer_id = first
-                .strip_prefix("circle node ")?
-                .strip_suffix(" is running.")?;
+            let peer_id = announced_peer_id(&read(&out))?;
             let status = status_of(invocation(&dir, name, ["--json", "status"]));
-            (status["running"] == true).then(|| peer_id.to_string())
+            (status["running"] == true).then_some(peer_id)
         });
         let printed = read(&out);
         assert!(
@@ -181,13 +177,7 @@ impl Person {
             .take()
             .unwrap_or_else(|| panic!("{}'s node is not up", self.name));
         let start = Instant::now();
-        let signalled = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .expect("can run kill");
-        assert!(signalled.success(), "could not signal {}'s node", self.name);
-        let what = format!("{}'s node to stop", self.name);
-        let status = eventually(UP_TIMEOUT, &what, || child.try_wait().expect("can wait"));
+        let status = terminate(&mut child, self.name);
         let took = start.elapsed();
         let err = read(&self.up_log("err"));
         assert!(

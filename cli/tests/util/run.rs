@@ -234,6 +234,28 @@ fn read_all(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<String> 
 }
 
 /// `circle --home DIR/home` with the usual passphrase and a clean environment.
+/// The peer id `circle up` announces on the first line of its standard output, once it runs.
+pub(super) fn announced_peer_id(stdout: &str) -> Option<String> {
+    let first = stdout.lines().next()?;
+    let peer_id = first
+        .strip_prefix("circle node ")?
+        .strip_suffix(" is running.")?;
+    Some(peer_id.to_string())
+}
+
+/// Stops a node as a service manager would (SIGTERM) and waits for it to exit.
+pub(super) fn terminate(child: &mut Child, who: &str) -> ExitStatus {
+    let signalled = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("can run kill");
+    assert!(signalled.success(), "could not signal {who}'s node");
+    let what = format!("{who}'s node to stop");
+    super::eventually(super::UP_TIMEOUT, &what, || {
+        child.try_wait().expect("can wait")
+    })
+}
+
 pub(super) fn circle_command(dir: &Path) -> Command {
     let mut command = Command::new(CIRCLE);
     command

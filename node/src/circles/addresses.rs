@@ -40,14 +40,7 @@ impl AddressRecord {
         let record = PeerRecord::from_signed_envelope(envelope)
             .map_err(|e| format!("record does not verify: {e}"))?;
         let addrs = record.addresses();
-        let unspecified = |a: &Multiaddr| {
-            a.iter().any(|p| match p {
-                Protocol::Ip4(ip) => ip.is_unspecified(),
-                Protocol::Ip6(ip) => ip.is_unspecified(),
-                _ => false,
-            })
-        };
-        if addrs.is_empty() || addrs.len() > MAX_RECORD_ADDRS || addrs.iter().any(unspecified) {
+        if addrs.is_empty() || addrs.len() > MAX_RECORD_ADDRS || addrs.iter().any(is_unspecified) {
             return Err(format!(
                 "a record needs 1 to {MAX_RECORD_ADDRS} specific addresses"
             ));
@@ -79,6 +72,16 @@ impl AddressRecord {
             })
             .collect()
     }
+}
+
+/// Whether an address names no particular host (`0.0.0.0`, `::`): something to listen on,
+/// never something to give others.
+pub(crate) fn is_unspecified(addr: &Multiaddr) -> bool {
+    addr.iter().any(|p| match p {
+        Protocol::Ip4(ip) => ip.is_unspecified(),
+        Protocol::Ip6(ip) => ip.is_unspecified(),
+        _ => false,
+    })
 }
 
 impl Circles {

@@ -28,6 +28,7 @@ use crate::{
 
 mod addresses;
 
+pub(crate) use addresses::is_unspecified;
 pub use addresses::{AddressRecord, MAX_RECORD_ADDRS, MAX_RECORD_BYTES, MAX_RECORDS};
 mod admin;
 mod ingest;

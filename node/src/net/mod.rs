@@ -30,9 +30,10 @@ use libp2p::{
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, info};
 
+use crate::circles::is_unspecified;
 pub use behaviour::build_swarm;
 use behaviour::{Behaviour, BehaviourEvent};
-use peers::{is_unspecified, peer_of, with_peer};
+use peers::{peer_of, with_peer};
 pub use relay::Access;
 pub use status::{PeerPath, Reachability, RelayStatus, Seen};
 

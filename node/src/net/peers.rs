@@ -215,11 +215,3 @@ pub(super) fn with_peer(addr: &Multiaddr, peer: PeerId) -> Multiaddr {
         addr.clone().with(Protocol::P2p(peer))
     }
 }
-
-pub(super) fn is_unspecified(addr: &Multiaddr) -> bool {
-    addr.iter().any(|p| match p {
-        Protocol::Ip4(ip) => ip.is_unspecified(),
-        Protocol::Ip6(ip) => ip.is_unspecified(),
-        _ => false,
-    })
-}

@@ -19,7 +19,8 @@ use libp2p::{
 };
 use tracing::{debug, info, warn};
 
-use super::{EventLoop, MAX_SHARED_ADDRS, peers::is_unspecified};
+use super::{EventLoop, MAX_SHARED_ADDRS};
+use crate::circles::is_unspecified;
 
 /// How long a relayed connection may last before the member's node opens a new one. A chat
 /// stays open for hours; the default two minutes would cut it all day.

@@ -13,7 +13,10 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 use super::{IP, Net};
-use crate::util::{CIRCLE, COMMAND_TIMEOUT, PASSPHRASE, UP_TIMEOUT, eventually};
+use crate::util::{
+    CIRCLE, COMMAND_TIMEOUT, PASSPHRASE, UP_TIMEOUT, eventually,
+    run::{announced_peer_id, terminate},
+};
 
 /// Someone whose node and commands run in a namespace of a [`Net`].
 pub struct Host {
@@ -160,12 +163,7 @@ impl Host {
                 let log = fs::read_to_string(&err).unwrap_or_default();
                 panic!("{name}'s node exited early ({status}):\n{log}");
             }
-            let printed = fs::read_to_string(&out).unwrap_or_default();
-            let first = printed.lines().next()?;
-            let peer_id = first
-                .strip_prefix("circle node ")?
-                .strip_suffix(" is running.")?;
-            Some(peer_id.to_string())
+            announced_peer_id(&fs::read_to_string(&out).unwrap_or_default())
         });
         let status = self.status();
         assert_eq!(status["running"], true, "{name}'s status once up: {status}");
@@ -178,13 +176,7 @@ impl Host {
             .node
             .take()
             .unwrap_or_else(|| panic!("{}'s node is not up", self.name));
-        let signalled = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .expect("can run kill");
-        assert!(signalled.success(), "could not signal {}'s node", self.name);
-        let what = format!("{}'s node to stop", self.name);
-        let status = eventually(UP_TIMEOUT, &what, || child.try_wait().expect("can wait"));
+        let status = terminate(&mut child, self.name);
         assert!(
             status.success(),
             "{}'s node should stop cleanly on SIGTERM, not {status}:\n{}",
