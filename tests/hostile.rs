@@ -843,7 +843,7 @@ fn join_requests_that_do_not_hold_up_are_refused_each_with_its_reason() {
                 assert!(why.contains(reason), "{name}: refused with {why:?}");
                 assert!(written.is_empty(), "{name}: refused but announced");
             }
-            (JoinResponse::Welcome(_), _) => panic!("{name}: admitted"),
+            (JoinResponse::Welcome(_) | JoinResponse::Preview(_), _) => panic!("{name}: admitted"),
         }
         assert_eq!(
             (

@@ -241,6 +241,7 @@ fn main() {
         invite: plain.id(),
         profile: bob_profile.clone(),
         proof: join_key.sign(JOIN_PROOF_DOMAIN, &bob_profile),
+        preview: false,
     };
     let welcome = Welcome {
         genesis: genesis.clone(),

@@ -41,6 +41,10 @@ pub struct NodeConfig {
     /// Run as the circles' always-on home server: a relay (v2) for members' nodes only and an
     /// AutoNAT server. Default off.
     pub relay: bool,
+    /// Show a desktop notification when a member reaches out. Default on (tests: off).
+    pub desktop_notifications: bool,
+    /// How long before a meeting its reminder comes. Default 15 min.
+    pub reminder_before: Duration,
 }
 
 impl Default for NodeConfig {
@@ -64,6 +68,8 @@ impl Default for NodeConfig {
             author_burst: 50,
             request_timeout: Duration::from_secs(20),
             relay: false,
+            desktop_notifications: true,
+            reminder_before: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -77,6 +83,7 @@ impl NodeConfig {
             sync_interval: Duration::from_secs(2),
             redial_interval: Duration::from_secs(2),
             mdns: false,
+            desktop_notifications: false,
             ..Default::default()
         }
     }

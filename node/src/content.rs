@@ -2,8 +2,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use circle_crypto::MessageId;
+
 use crate::error::{Error, Result};
 use crate::membership::Op;
+use crate::support::{
+    Checkin, Goal, MAX_SEEN, Meeting, MilestoneNote, Post, ReachOut, Resource, sealed::Sealed,
+};
 
 /// Longest share, in bytes of UTF-8 (well under the envelope limit).
 pub const MAX_TEXT_BYTES: usize = 16 * 1024;
@@ -30,14 +35,81 @@ pub enum Body {
     },
     /// A membership operation (admit, remove, leave, roles, policy, invites, new keys).
     Op(Op),
+    /// A share with a reply or an expiry (this version writes every share so).
+    Post(Post),
+    /// A reaction to a message.
+    React {
+        /// The message.
+        to: MessageId,
+        /// The emoji (or a short word).
+        emoji: String,
+    },
+    /// The author takes back one of their own messages: every node drops its content.
+    Withdraw {
+        /// Its number in the author's chain.
+        seq: u64,
+        /// Its id.
+        id: MessageId,
+    },
+    /// A check-in for the whole circle.
+    Checkin(Checkin),
+    /// A goal shared with the circle.
+    Goal(Goal),
+    /// A goal reached (its message, by the same author).
+    GoalDone {
+        /// The goal's message.
+        goal: MessageId,
+    },
+    /// A milestone of a clock the author shares with the circle.
+    Milestone(MilestoneNote),
+    /// The author restarted a clock they share with the circle, and chose to say so.
+    ClockReset {
+        /// The clock's name.
+        clock: String,
+        /// What they want to say about it.
+        note: Option<String>,
+    },
+    /// A call for help.
+    ReachOut(ReachOut),
+    /// The author's node showed them these reach-outs.
+    Seen {
+        /// The reach-outs.
+        of: Vec<MessageId>,
+    },
+    /// A meeting of the circle.
+    Meeting(Meeting),
+    /// A pinned resource.
+    Resource(Resource),
+    /// What only the author's partners may read (sealed to each).
+    Private(Sealed),
 }
 
 impl Body {
     /// The kind's name in feeds and JSON.
     pub fn kind(&self) -> &'static str {
         match self {
-            Body::Share { .. } => "share",
+            Body::Share { .. } | Body::Post(_) => "share",
             Body::Op(op) => op.kind(),
+            Body::React { .. } => "reaction",
+            Body::Withdraw { .. } => "withdraw",
+            Body::Checkin(_) => "checkin",
+            Body::Goal(_) => "goal",
+            Body::GoalDone { .. } => "goal-done",
+            Body::Milestone(_) => "milestone",
+            Body::ClockReset { .. } => "clock-reset",
+            Body::ReachOut(_) => "reach-out",
+            Body::Seen { .. } => "seen",
+            Body::Meeting(_) => "meeting",
+            Body::Resource(_) => "resource",
+            Body::Private(_) => "private",
+        }
+    }
+
+    /// When every node drops this message's content (unix ms), if it expires.
+    pub fn expires_at(&self) -> Option<u64> {
+        match self {
+            Body::Post(p) => p.expires_at,
+            _ => None,
         }
     }
 }
@@ -63,6 +135,38 @@ impl Content {
         match &content.body {
             Body::Share { text } => check_text(text)?,
             Body::Op(op) => op.check()?,
+            Body::Post(p) => p.check(content.sent_at)?,
+            Body::React { emoji, .. } => crate::support::check_reaction(emoji)?,
+            Body::Withdraw { seq, .. } => {
+                if *seq == 0 {
+                    return Err(Error::Refused("a withdrawal of message number 0".into()));
+                }
+            }
+            Body::Checkin(c) => c.check()?,
+            Body::Goal(g) => g.check()?,
+            Body::GoalDone { .. } => {}
+            Body::Milestone(m) => m.check()?,
+            Body::ClockReset { clock, note } => {
+                crate::support::check_short(
+                    "clock name",
+                    clock,
+                    crate::support::MAX_CLOCK_NAME_CHARS,
+                )?;
+                if let Some(note) = note {
+                    crate::support::check_field("note", note, crate::support::MAX_NOTE_BYTES)?;
+                }
+            }
+            Body::ReachOut(r) => r.check()?,
+            Body::Seen { of } => {
+                if of.is_empty() || of.len() > MAX_SEEN {
+                    return Err(Error::Refused(
+                        "a 'seen' message acknowledging nothing or too much".into(),
+                    ));
+                }
+            }
+            Body::Meeting(m) => m.check()?,
+            Body::Resource(r) => r.check()?,
+            Body::Private(s) => s.check()?,
         }
         Ok(content)
     }

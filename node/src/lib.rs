@@ -32,14 +32,19 @@ mod home;
 mod membership;
 mod net;
 mod node;
+mod notice;
 mod protocol;
 mod store;
+pub mod support;
 mod time;
 
 pub use api::{Api, api_proof};
 pub use circles::{
-    AddressRecord, AuthorLog, CircleInfo, CircleLog, Circles, FeedItem, ForkLog, Ingest,
-    InviteInfo, MAX_RECORD_BYTES, MemberInfo, SYNC_PAGE_BYTES, SYNC_PAGE_MESSAGES, seal_key_for,
+    AddressRecord, AuthorLog, CheckinItem, CheckinsView, CircleDetails, CircleInfo, CircleLog,
+    Circles, ClockItem, CrisisLines, FeedItem, ForkLog, GoalItem, Ingest, InviteInfo, MAX_CLOCKS,
+    MAX_RECORD_BYTES, MIN_ID_PREFIX, MeetingItem, MemberInfo, MilestoneItem, NEWS_CAPACITY, News,
+    PartnerItem, QuietMember, ReachOutItem, ResourceItem, SYNC_PAGE_BYTES, SYNC_PAGE_MESSAGES,
+    Settings, seal_key_for,
 };
 pub use config::{DEFAULT_PORT, NodeConfig};
 pub use content::{Body, Content, MAX_TEXT_BYTES, check_text};
@@ -51,11 +56,12 @@ pub use membership::{
 };
 pub use net::NetStatus;
 pub use node::{MAX_INVITE_TTL, MIN_INVITE_TTL, Node, check_invite_ttl};
+pub use notice::{EVENT_CAPACITY, Event, NoticeConfig};
 pub use protocol::{
-    JOIN_PROTOCOL, JoinRequest, JoinResponse, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES,
+    CirclePreview, JOIN_PROTOCOL, JoinRequest, JoinResponse, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES,
     MAX_SYNC_VERSIONS, SYNC_PROTOCOL, SealedKey, SyncPage, SyncRequest, SyncResponse, Welcome,
 };
-pub use store::{ForkedSeq, MAX_FORK_VERSIONS, OpRecord, Store, Stored};
+pub use store::{ForkedSeq, Gone, GoneRecord, MAX_FORK_VERSIONS, OpRecord, Store, Stored};
 pub use time::{now_ms, now_secs, rfc3339};
 
 /// Re-exported so users of this crate name the same types.

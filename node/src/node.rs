@@ -29,6 +29,7 @@ const LISTEN_WAIT: Duration = Duration::from_secs(5);
 pub struct Node {
     circles: Circles,
     commands: mpsc::Sender<Command>,
+    events: tokio::sync::broadcast::Sender<crate::notice::Event>,
     peer_id: PeerId,
     task: std::sync::Arc<tokio::sync::Mutex<Option<JoinHandle<()>>>>,
 }
@@ -157,11 +158,23 @@ impl Node {
             ));
         }
         let (tx, rx) = mpsc::channel(COMMAND_CAPACITY);
+        let (events, _) = tokio::sync::broadcast::channel(crate::notice::EVENT_CAPACITY);
+        let notices = crate::notice::NoticeConfig {
+            desktop: config.desktop_notifications,
+            reminder_before: config.reminder_before,
+        };
+        tokio::spawn(crate::notice::run(
+            circles.clone(),
+            tx.clone(),
+            events.clone(),
+            notices,
+        ));
         let task = tokio::spawn(
             EventLoop::new(swarm, circles.clone(), config, rx, listen, access, keypair).run(),
         );
         Ok(Node {
             circles,
+            events,
             commands: tx,
             peer_id,
             task: std::sync::Arc::new(tokio::sync::Mutex::new(Some(task))),
@@ -201,6 +214,29 @@ impl Node {
         let circle = blocking(move || circles.create(&name, nick.as_deref())).await?;
         self.send(Command::Subscribe { circle }).await?;
         Ok(circle)
+    }
+
+    /// Live events for this node's person (new messages, reach-outs, reminders, partners who
+    /// missed their check-in). A receiver that falls behind by more than
+    /// [`EVENT_CAPACITY`](crate::notice::EVENT_CAPACITY) events misses some.
+    pub fn events(&self) -> tokio::sync::broadcast::Receiver<crate::notice::Event> {
+        self.events.subscribe()
+    }
+
+    /// Writes with `write` on the blocking pool (on disk when it returns), then gossips what
+    /// it wrote. Returns the id of the last message written, or `None` when `write` wrote
+    /// nothing (a check-in kept on this node).
+    pub async fn write_with(
+        &self,
+        write: impl FnOnce(&Circles) -> Result<Vec<Envelope>> + Send + 'static,
+    ) -> Result<Option<MessageId>> {
+        let circles = self.circles.clone();
+        let envelopes = blocking(move || write(&circles)).await?;
+        let id = envelopes.last().map(Envelope::id);
+        if !envelopes.is_empty() {
+            self.send(Command::Publish { envelopes }).await?;
+        }
+        Ok(id)
     }
 
     /// Writes with `write` on the blocking pool (on disk when it returns), then gossips what
@@ -312,7 +348,32 @@ impl Node {
         self.ask(|reply| Command::Join {
             invite,
             nick,
-            reply,
+            reply: crate::net::JoinReply::Join(reply),
+        })
+        .await?
+    }
+
+    /// Asks the inviter's node what the circle of an invite is (name, format, guidelines,
+    /// size) without joining: for a person to read before they accept.
+    pub async fn preview_join(
+        &self,
+        token: &str,
+        nick: Option<&str>,
+    ) -> Result<crate::protocol::CirclePreview> {
+        let invite = Invite::from_token(token)?;
+        invite.check_expiry(now_secs())?;
+        if self.circles.contains(&invite.circle) {
+            return Err(Error::Invalid(format!(
+                "this node is already in the circle '{}'",
+                invite.circle_name
+            )));
+        }
+        let nick = self.circles.join_nick(nick)?;
+        let invite = Box::new(invite);
+        self.ask(|reply| Command::Join {
+            invite,
+            nick,
+            reply: crate::net::JoinReply::Preview(reply),
         })
         .await?
     }

@@ -13,7 +13,7 @@ use libp2p::StreamProtocol;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 /// Joining a circle through an invite.
-pub const JOIN_PROTOCOL: StreamProtocol = StreamProtocol::new("/circle/join/2");
+pub const JOIN_PROTOCOL: StreamProtocol = StreamProtocol::new("/circle/join/3");
 /// Exchanging what each member has of a circle's log.
 pub const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/circle/sync/3");
 
@@ -35,6 +35,22 @@ pub struct JoinRequest {
     pub profile: Vec<u8>,
     /// Signature over `profile` with the invite's key: proof the joiner holds the invite.
     pub proof: Signature,
+    /// Only asking what the circle is (name, format, guidelines) before deciding to join:
+    /// the inviter checks the request as for a join, and admits no one.
+    pub preview: bool,
+}
+
+/// What a person sees of a circle before they accept its invite.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CirclePreview {
+    /// The circle's name.
+    pub name: String,
+    /// The format it follows, if its admins set one.
+    pub format: Option<String>,
+    /// Its guidelines, if any.
+    pub guidelines: Option<String>,
+    /// How many members it has.
+    pub members: u32,
 }
 
 /// The inviter's answer.
@@ -47,6 +63,8 @@ pub enum JoinResponse {
         /// Why.
         reason: String,
     },
+    /// The answer to a preview: what the circle is.
+    Preview(CirclePreview),
 }
 
 /// What a new member needs to start: the circle, its members and its keys.

@@ -192,6 +192,7 @@ pub fn admit_offline(
             written
         }
         (JoinResponse::Refused { reason }, _) => panic!("{nick} was refused: {reason}"),
+        (JoinResponse::Preview(_), _) => panic!("a join was answered as a preview"),
     }
 }
 

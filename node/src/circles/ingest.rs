@@ -40,9 +40,25 @@ impl Circles {
             }
         };
         let record = OpRecord::of(&content, envelope.id());
+        let expires = content.body.expires_at();
+        if expires.is_some_and(|at| at <= now_ms()) {
+            // Its time is up: its number counts as held, its content is never stored.
+            self.store().drop_content(
+                &h.circle,
+                &h.author,
+                h.seq,
+                &envelope.id(),
+                crate::store::Gone::Expired,
+                Some(content.sent_at),
+            )?;
+            return Ok(Ingest::Dropped("its time is up".into()));
+        }
         // The store's transaction tells a duplicate, a new message and another version of a
         // held one apart in one look-up.
-        match self.store().put_envelope(envelope, record.as_ref())? {
+        match self
+            .store()
+            .put_expiring_envelope(envelope, record.as_ref(), expires)?
+        {
             Stored::New => {}
             Stored::Duplicate => return Ok(Ingest::Duplicate),
             // Kept and flagged; its operation, if any, is not recorded and takes no effect.
@@ -72,6 +88,12 @@ impl Circles {
             }
             self.learn_op(&h.circle, envelope, record)?;
         }
+        if let Body::Withdraw { seq, id } = &content.body
+            && *seq < h.seq
+        {
+            self.apply_withdraw(&h.circle, &h.author, *seq, id)?;
+        }
+        self.tell(&h.circle, envelope, content.body.kind());
         self.inner.arrivals.send_modify(|n| *n += 1);
         Ok(Ingest::New)
     }

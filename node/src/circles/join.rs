@@ -69,6 +69,7 @@ impl Circles {
             invite: invite.id(),
             profile,
             proof,
+            preview: false,
         })
     }
 
@@ -179,6 +180,24 @@ impl Circles {
             Ok(Err(reason)) => return refuse(reason),
             Err(e) => return refuse(&e.to_string()),
         };
+        if req.preview {
+            let preview = self.with_circle(&circle, |c| {
+                let (format, guidelines) = match &c.members.guidelines {
+                    Some((f, text)) => (
+                        Some(f.as_str().to_string()),
+                        Some(text.clone()).filter(|t| !t.trim().is_empty()),
+                    ),
+                    None => (None, None),
+                };
+                Ok(crate::protocol::CirclePreview {
+                    name: c.members.name.clone(),
+                    format,
+                    guidelines,
+                    members: u32::try_from(c.members.len()).unwrap_or(u32::MAX),
+                })
+            })?;
+            return Ok((JoinResponse::Preview(preview), envelopes));
+        }
         if admitting && self.with_circle(&circle, |c| Ok(c.members.needs_rekey()))? {
             envelopes.push(self.rekey_locked(&circle)?);
         }
@@ -301,7 +320,7 @@ pub(super) fn read_ops<'a>(
                     id: env.id(),
                     op,
                 }),
-                Body::Share { .. } => None,
+                _ => None,
             }
         })
         .collect()

@@ -31,16 +31,26 @@ mod addresses;
 pub(crate) use addresses::is_unspecified;
 pub use addresses::{AddressRecord, MAX_RECORD_ADDRS, MAX_RECORD_BYTES, MAX_RECORDS};
 mod admin;
+mod clocks;
+mod feed;
 mod ingest;
 mod join;
 mod logs;
+mod support;
 mod sync;
+mod views;
 mod write;
 
 pub use admin::InviteInfo;
+pub use clocks::{ClockItem, CrisisLines, MAX_CLOCKS, MilestoneItem, Settings};
 pub use join::seal_key_for;
 pub use logs::{AuthorLog, CircleLog, ForkLog};
+pub use support::MIN_ID_PREFIX;
 pub use sync::{SYNC_PAGE_BYTES, SYNC_PAGE_MESSAGES};
+pub use views::{
+    CheckinItem, CheckinsView, CircleDetails, GoalItem, MeetingItem, PartnerItem, QuietMember,
+    ReachOutItem, ResourceItem,
+};
 
 /// A circle as listed to people.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -83,8 +93,10 @@ pub struct FeedItem {
     pub author: String,
     /// Author's nickname.
     pub author_name: String,
-    /// `share`, or what happened to the circle: `joined`, `left`, `removed`, `admin-granted`,
-    /// `admin-revoked`, `policy`, `renamed`.
+    /// `share`, `reaction`, `checkin`, `goal`, `goal-done`, `milestone`, `clock-reset`,
+    /// `reach-out`, `meeting`, `resource`, `dm`, `partner`, `withdrawn`, `expired`, or what
+    /// happened to the circle: `joined`, `left`, `removed`, `admin-granted`, `admin-revoked`,
+    /// `policy`, `renamed`, `guidelines`.
     pub kind: String,
     /// The text.
     pub text: String,
@@ -100,6 +112,37 @@ pub struct FeedItem {
     /// Whether it is another version of the author's message `seq`: the author wrote two
     /// messages with one number (a fork), and this is not the one its chain holds.
     pub fork: bool,
+    /// The message this one answers or reacts to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+    /// When every node drops it, RFC 3339.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// `withdrawn` or `expired` when its content is gone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gone: Option<&'static str>,
+    /// For a private message: the names of its readers besides its author.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private_to: Option<Vec<String>>,
+    /// A reach-out: show it at once, prominently.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub urgent: bool,
+}
+
+/// Notes a receiver of [`Circles::news`] may fall behind by before it misses some.
+pub const NEWS_CAPACITY: usize = 1024;
+
+/// A message just stored, as the node's notices need it (no content).
+#[derive(Clone, Debug)]
+pub struct News {
+    /// Its circle.
+    pub circle: CircleId,
+    /// Its id.
+    pub id: circle_crypto::MessageId,
+    /// Its author.
+    pub author: MemberKey,
+    /// Its kind (as [`Body::kind`]).
+    pub kind: &'static str,
 }
 
 /// What became of an envelope from the network.
@@ -186,6 +229,8 @@ struct Inner {
     /// Serialises this node's own writes, so its sequence numbers never fork.
     writer: Mutex<()>,
     arrivals: watch::Sender<u64>,
+    /// One note per message stored, for the node's notices (no receiver: nothing is kept).
+    news: tokio::sync::broadcast::Sender<News>,
     /// Changes whenever any circle's membership does.
     membership: watch::Sender<u64>,
 }
@@ -237,6 +282,7 @@ impl Circles {
                 state: RwLock::new(state),
                 writer: Mutex::new(()),
                 arrivals: watch::channel(0).0,
+                news: tokio::sync::broadcast::channel(NEWS_CAPACITY).0,
                 membership: watch::channel(0).0,
             }),
         })
@@ -250,6 +296,45 @@ impl Circles {
     /// A receiver that changes whenever a message is stored.
     pub fn watch(&self) -> watch::Receiver<u64> {
         self.inner.arrivals.subscribe()
+    }
+
+    /// A note for every message stored from now on (taken in or written here), without its
+    /// content: for the node's notices, which then need not decrypt what ingest already did.
+    pub fn news(&self) -> tokio::sync::broadcast::Receiver<News> {
+        self.inner.news.subscribe()
+    }
+
+    /// A circle's current name (empty if this node is not in it).
+    pub fn name_of(&self, circle: &CircleId) -> String {
+        self.with_circle(circle, |c| Ok(c.members.name.clone()))
+            .unwrap_or_default()
+    }
+
+    /// The name a member (current or departed) goes by in a circle.
+    pub fn member_name(&self, circle: &CircleId, member: &MemberKey) -> String {
+        self.with_circle(circle, |c| Ok(c.author_name(member)))
+            .unwrap_or_default()
+    }
+
+    /// One message as its feed shows it, if it is held and shown.
+    pub fn feed_item(&self, circle: &CircleId, id: &circle_crypto::MessageId) -> Option<FeedItem> {
+        let arrival = self.store().arrival_of(id).ok().flatten()?;
+        self.with_circle(circle, |c| {
+            Ok(views::decrypt(c, circle, vec![arrival])
+                .first()
+                .and_then(|m| feed::item(c, circle, m)))
+        })
+        .ok()
+        .flatten()
+    }
+
+    fn tell(&self, circle: &CircleId, envelope: &Envelope, kind: &'static str) {
+        let _ = self.inner.news.send(News {
+            circle: *circle,
+            id: envelope.id(),
+            author: envelope.header().author,
+            kind,
+        });
     }
 
     /// A receiver that changes whenever any circle's membership changes.
@@ -511,40 +596,11 @@ impl Circles {
             arrivals.reverse();
         }
         let mut items = self.with_circle(circle, |c| {
-            let mut items = Vec::with_capacity(arrivals.len());
-            for a in arrivals {
-                let h = a.envelope.header();
-                // What a removed member sent after their removal is not part of the circle.
-                if !c.members.counts(&h.author, h.seq) {
-                    continue;
-                }
-                let Some(key) = c.keys.get(&h.epoch) else {
-                    continue;
-                };
-                let Ok(plain) = a.envelope.open(key) else {
-                    continue;
-                };
-                let Ok(content) = Content::from_bytes(&plain) else {
-                    continue;
-                };
-                let Some(text) = describe(c, &a.envelope.id(), &h.author, &content.body) else {
-                    continue;
-                };
-                items.push(FeedItem {
-                    id: a.envelope.id().to_string(),
-                    circle: circle.to_string(),
-                    author: h.author.to_string(),
-                    author_name: c.author_name(&h.author),
-                    kind: content.body.kind().to_string(),
-                    text,
-                    sent_at: crate::time::rfc3339(content.sent_at),
-                    sent_at_ms: content.sent_at,
-                    cursor: a.cursor,
-                    seq: a.seq,
-                    fork: a.fork,
-                });
-            }
-            Ok(items)
+            let msgs = views::decrypt(c, circle, arrivals);
+            Ok(msgs
+                .iter()
+                .filter_map(|m| feed::item(c, circle, m))
+                .collect::<Vec<_>>())
         })?;
         items.sort_by(|a, b| (a.sent_at_ms, &a.id).cmp(&(b.sent_at_ms, &b.id)));
         if let Some(limit) = limit {
@@ -558,45 +614,4 @@ impl Circles {
     pub fn contains(&self, circle: &CircleId) -> bool {
         self.read(|s| s.contains_key(circle)).unwrap_or(false)
     }
-}
-
-/// The feed text of a message, or `None` for messages that are not shown (invites, keys, and
-/// operations that took no effect).
-fn describe(
-    c: &CircleState,
-    id: &circle_crypto::MessageId,
-    author: &MemberKey,
-    body: &Body,
-) -> Option<String> {
-    let op = match body {
-        Body::Share { text } => return Some(text.clone()),
-        Body::Op(op) => op,
-    };
-    // An operation its author had no right to changed nothing, and is not shown.
-    if !c.members.took_effect(id) {
-        return None;
-    }
-    let name = |k: &MemberKey| c.author_name(k);
-    let by = name(author);
-    Some(match op {
-        Op::Admit { profile, .. } => {
-            format!("{} joined the circle", Profile::open(profile).ok()?.name)
-        }
-        Op::Leave => format!("{by} left the circle"),
-        Op::Remove { member, .. } => format!("{by} removed {} from the circle", name(member)),
-        Op::Grant { member } => format!("{by} made {} an admin", name(member)),
-        Op::Revoke { member, .. } => {
-            format!("{by} made {} a member (no longer admin)", name(member))
-        }
-        Op::Policy { invites } => match invites {
-            crate::membership::InvitePolicy::Admins => {
-                format!("{by} set the circle so only admins can invite")
-            }
-            crate::membership::InvitePolicy::Members => {
-                format!("{by} set the circle so every member can invite")
-            }
-        },
-        Op::Rename { name } => format!("{by} renamed the circle to '{name}'"),
-        Op::Invite { .. } | Op::RevokeInvite { .. } | Op::Rekey { .. } => return None,
-    })
 }

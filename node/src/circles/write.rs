@@ -7,13 +7,7 @@ impl Circles {
     /// Shares text with a circle. When this returns, the message is on disk. Returns what to
     /// gossip: the share, after a new key epoch if one was due.
     pub fn share(&self, circle: &CircleId, text: &str) -> Result<Vec<Envelope>> {
-        check_text(text)?;
-        self.post(
-            circle,
-            Body::Share {
-                text: text.to_string(),
-            },
-        )
+        self.share_with(circle, text, None, None)
     }
 
     /// Writes a message by this node's member, durably, before returning it for gossip. If
@@ -77,12 +71,13 @@ impl Circles {
             sent_at: now_ms(),
             body,
         };
+        let kind = content.body.kind();
         let envelope = self.with_circle(circle, |c| {
             let me = c.me.public();
             let seq = store.max_seq(circle, &me)? + 1;
             let prev = match seq {
                 1 => None,
-                _ => store.envelope_at(circle, &me, seq - 1)?.map(|e| e.id()),
+                _ => store.chain_id(circle, &me, seq - 1)?,
             };
             // The current epoch's key; a node that was never given it (it rekeys before
             // posting anything else) seals the new epoch under the latest key it holds.
@@ -105,7 +100,7 @@ impl Circles {
             Ok(Envelope::seal(&c.me, key, header, &content.to_bytes())?)
         })?;
         let record = OpRecord::of(&content, envelope.id());
-        match store.put_own_envelope(&envelope, record.as_ref())? {
+        match store.put_own_envelope(&envelope, record.as_ref(), content.body.expires_at())? {
             Stored::New => {}
             // Never report as saved what the store did not take.
             Stored::Duplicate | Stored::Conflict | Stored::Fork | Stored::TooManyVersions => {
@@ -119,6 +114,7 @@ impl Circles {
         if let Some(record) = record {
             self.learn_op(circle, &envelope, record)?;
         }
+        self.tell(circle, &envelope, kind);
         self.inner.arrivals.send_modify(|n| *n += 1);
         Ok(envelope)
     }

@@ -155,6 +155,8 @@ pub struct Membership {
     pub name: String,
     /// Who may invite.
     pub policy: InvitePolicy,
+    /// The format the circle follows and its guidelines, once an admin set them.
+    pub guidelines: Option<(crate::support::Format, String)>,
     /// Invites, live or not.
     pub invites: BTreeMap<InviteId, InviteState>,
     /// The key epoch new messages are sealed under (0: the founding key).
@@ -214,6 +216,7 @@ impl Membership {
         Membership {
             name: genesis.name.clone(),
             policy: InvitePolicy::Admins,
+            guidelines: None,
             invites: BTreeMap::new(),
             current_epoch: 0,
             epoch_order: vec![0],
@@ -393,6 +396,12 @@ impl Membership {
                     return false;
                 }
                 self.name = name.clone();
+            }
+            Op::Guidelines { format, text } => {
+                if !admin {
+                    return false;
+                }
+                self.guidelines = Some((*format, text.clone()));
             }
             Op::Rekey { epoch, keys } => {
                 let recipients: BTreeSet<MemberKey> = keys.iter().map(|(m, _)| *m).collect();

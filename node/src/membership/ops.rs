@@ -124,7 +124,18 @@ pub enum Op {
         /// The new key sealed to each member (HPKE to their exchange key).
         keys: Vec<(MemberKey, Vec<u8>)>,
     },
+    /// Sets the circle's format and guidelines (admins only), shown to joiners before they
+    /// accept.
+    Guidelines {
+        /// The format the circle follows.
+        format: crate::support::Format,
+        /// The guidelines (may be empty).
+        text: String,
+    },
 }
+
+/// Longest guidelines, in bytes of UTF-8.
+pub const MAX_GUIDELINES_BYTES: usize = 8 * 1024;
 
 impl Op {
     /// Refuses what no circle could accept: oversized or malformed fields.
@@ -171,6 +182,11 @@ impl Op {
                     return refuse("a new key sealed twice to one member");
                 }
             }
+            Op::Guidelines { text, .. } => {
+                if text.len() > MAX_GUIDELINES_BYTES {
+                    return refuse("oversized guidelines");
+                }
+            }
             Op::RevokeInvite { .. }
             | Op::Remove { .. }
             | Op::Leave
@@ -194,6 +210,7 @@ impl Op {
             Op::Policy { .. } => "policy",
             Op::Rename { .. } => "renamed",
             Op::Rekey { .. } => "rekey",
+            Op::Guidelines { .. } => "guidelines",
         }
     }
 }

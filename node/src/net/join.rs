@@ -1,32 +1,26 @@
 //! The join exchange, both sides.
 
-use circle_crypto::{CircleId, Invite};
+use circle_crypto::Invite;
 use libp2p::{Multiaddr, PeerId, request_response};
-use tokio::sync::oneshot;
 use tracing::{info, warn};
 
 use std::time::Instant;
 
-use super::{EventLoop, PendingJoin, REFUSED_GRACE, peer_of, relay::relay_of};
+use super::{EventLoop, JoinReply, PendingJoin, REFUSED_GRACE, peer_of, relay::relay_of};
 use crate::{
     circles::Circles,
-    error::{Error, Result},
+    error::Error,
     protocol::{JoinRequest, JoinResponse},
     time::now_secs,
 };
 
 impl EventLoop {
-    pub(super) fn start_join(
-        &mut self,
-        invite: Box<Invite>,
-        nick: String,
-        reply: oneshot::Sender<Result<CircleId>>,
-    ) {
+    pub(super) fn start_join(&mut self, invite: Box<Invite>, nick: String, reply: JoinReply) {
         let addrs: Vec<Multiaddr> = invite.addrs.iter().filter_map(|a| a.parse().ok()).collect();
         let Some(inviter) = addrs.iter().find_map(peer_of) else {
-            let _ = reply.send(Err(Error::Invalid(
+            reply.fail(Error::Invalid(
                 "the invite has no address to reach the inviter".into(),
-            )));
+            ));
             return;
         };
         let node = self.swarm.local_peer_id().to_bytes();
@@ -34,13 +28,14 @@ impl EventLoop {
             .circles
             .join_secret(&invite)
             .and_then(|me| Circles::join_request(&invite, &me, &nick, &node).map(|r| (me, r)));
-        let (me, request) = match request {
+        let (me, mut request) = match request {
             Ok(r) => r,
             Err(e) => {
-                let _ = reply.send(Err(e));
+                reply.fail(e);
                 return;
             }
         };
+        request.preview = matches!(reply, JoinReply::Preview(_));
         let addrs: Vec<Multiaddr> = addrs
             .into_iter()
             .filter(|a| peer_of(a) == Some(inviter))
@@ -139,6 +134,23 @@ impl EventLoop {
                 };
                 let inviter = pending.inviter;
                 self.end_join(&pending);
+                let reply = match pending.reply {
+                    JoinReply::Preview(tx) => {
+                        let answer = match response {
+                            JoinResponse::Preview(p) => Ok(p),
+                            JoinResponse::Refused { reason } => Err(Error::Refused(reason)),
+                            JoinResponse::Welcome(_) => Err(Error::Refused(
+                                "the inviter's node answered a preview with a welcome".into(),
+                            )),
+                        };
+                        if !self.swarm.behaviour().gate.is_member(&inviter) {
+                            let _ = self.swarm.disconnect_peer_id(inviter);
+                        }
+                        let _ = tx.send(answer);
+                        return;
+                    }
+                    JoinReply::Join(tx) => tx,
+                };
                 let result = match response {
                     JoinResponse::Welcome(welcome) => {
                         match self
@@ -168,20 +180,21 @@ impl EventLoop {
                         }
                     }
                     JoinResponse::Refused { reason } => Err(Error::Refused(reason)),
+                    JoinResponse::Preview(_) => Err(Error::Refused(
+                        "the inviter's node answered a join with a preview".into(),
+                    )),
                 };
                 if result.is_err() && !self.swarm.behaviour().gate.is_member(&inviter) {
                     let _ = self.swarm.disconnect_peer_id(inviter);
                 }
-                let _ = pending.reply.send(result);
+                let _ = reply.send(result);
             }
             Event::OutboundFailure {
                 request_id, error, ..
             } => {
                 if let Some(pending) = self.joins.remove(&request_id) {
                     self.end_join(&pending);
-                    let _ = pending
-                        .reply
-                        .send(Err(Error::Unreachable(error.to_string())));
+                    pending.reply.fail(Error::Unreachable(error.to_string()));
                 }
             }
             _ => {}

@@ -96,7 +96,7 @@ pub(crate) enum Command {
     Join {
         invite: Box<Invite>,
         nick: String,
-        reply: oneshot::Sender<Result<CircleId>>,
+        reply: JoinReply,
     },
     Status {
         reply: oneshot::Sender<NetStatus>,
@@ -116,7 +116,26 @@ struct PendingJoin {
     inviter: PeerId,
     /// Home servers the invite reaches the inviter through, let in while joining.
     relays: Vec<PeerId>,
-    reply: oneshot::Sender<Result<CircleId>>,
+    reply: JoinReply,
+}
+
+/// Who waits for a join's answer: a join, or a preview of the circle before joining.
+pub(crate) enum JoinReply {
+    Join(oneshot::Sender<Result<CircleId>>),
+    Preview(oneshot::Sender<Result<crate::protocol::CirclePreview>>),
+}
+
+impl JoinReply {
+    fn fail(self, e: Error) {
+        match self {
+            JoinReply::Join(tx) => {
+                let _ = tx.send(Err(e));
+            }
+            JoinReply::Preview(tx) => {
+                let _ = tx.send(Err(e));
+            }
+        }
+    }
 }
 
 pub(crate) struct EventLoop {

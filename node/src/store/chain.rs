@@ -20,7 +20,7 @@ use sled::{
 };
 use zeroize::Zeroizing;
 
-use super::keys::{self, author_key, fork_key, message_key, seq_in, seq_of};
+use super::keys::{self, fork_key, message_key, seq_in, seq_of};
 use super::{Arrival, OpRecord, Store, Stored};
 use crate::error::{Error, Result};
 
@@ -167,21 +167,42 @@ impl Store {
     /// already held is kept as a fork ([`Stored::Fork`]): its operation, if any, is not
     /// recorded, so it never counts for membership.
     pub fn put_envelope(&self, env: &Envelope, op: Option<&OpRecord>) -> Result<Stored> {
-        self.put(env, op, true)
+        self.put(env, op, None, true)
+    }
+
+    /// [`Store::put_envelope`] for a message that expires at `expires` (unix ms): the expiry
+    /// is kept beside it, in the same transaction, for the sweep that drops its content.
+    pub fn put_expiring_envelope(
+        &self,
+        env: &Envelope,
+        op: Option<&OpRecord>,
+        expires: Option<u64>,
+    ) -> Result<Stored> {
+        self.put(env, op, expires, true)
     }
 
     /// Stores one of this node's own messages: never as a fork ([`Stored::Conflict`] if the
     /// number is taken), since a node must not fork its own chain.
-    pub fn put_own_envelope(&self, env: &Envelope, op: Option<&OpRecord>) -> Result<Stored> {
-        self.put(env, op, false)
+    pub fn put_own_envelope(
+        &self,
+        env: &Envelope,
+        op: Option<&OpRecord>,
+        expires: Option<u64>,
+    ) -> Result<Stored> {
+        self.put(env, op, expires, false)
     }
 
-    fn put(&self, env: &Envelope, op: Option<&OpRecord>, fork: bool) -> Result<Stored> {
+    fn put(
+        &self,
+        env: &Envelope,
+        op: Option<&OpRecord>,
+        expires: Option<u64>,
+        fork: bool,
+    ) -> Result<Stored> {
         let h = env.header();
         let id = env.id();
         let mkey = message_key(&h.circle, &h.author, h.seq);
         let fkey = fork_key(&h.circle, &h.author, h.seq, &id);
-        let akey = author_key(&h.circle, &h.author);
         // Cursors start at 1: a feed "after 0" means everything.
         let arrival = keys::epoch_key(&h.circle, self.db.generate_id()? + 1);
         let bytes = env.to_bytes();
@@ -189,6 +210,8 @@ impl Store {
             let plain = Zeroizing::new(postcard::to_allocvec(op).expect("records always encode"));
             self.data_key.seal(&Self::aad(&self.ops, &mkey), &plain)
         });
+        let expiry =
+            expires.map(|at| (self.sealed_expiry(&mkey, at), self.sealed_expiry(&fkey, at)));
         let trees = (
             &self.messages,
             &self.ids,
@@ -197,9 +220,11 @@ impl Store {
             &self.ops,
             &self.forks,
             &self.forked,
+            &self.gone,
+            &self.expiries,
         );
-        let result =
-            trees.transaction(|(messages, ids, heads, arrivals, ops, forks, forked)| {
+        let result = trees.transaction(
+            |(messages, ids, heads, arrivals, ops, forks, forked, gone, expiries)| {
                 if ids.get(id.as_bytes())?.is_some() {
                     return Ok(Stored::Duplicate);
                 }
@@ -210,6 +235,11 @@ impl Store {
                     circle: h.circle,
                     author: h.author,
                 };
+                // Another version of a number whose content is gone is not kept: what its
+                // author withdrew (or let expire) does not come back under another id.
+                if gone.get(mkey)?.is_some() {
+                    return Ok(Stored::Duplicate);
+                }
                 if let Some(held) = messages.get(mkey)? {
                     if !fork {
                         return Ok(Stored::Conflict);
@@ -233,6 +263,9 @@ impl Store {
                         "an author wrote two versions of one message: both kept"
                     );
                     forks.insert(fkey.as_slice(), bytes)?;
+                    if let Some((_, sealed)) = &expiry {
+                        expiries.insert(fkey.as_slice(), sealed.as_slice())?;
+                    }
                     ids.insert(id.as_bytes().as_slice(), fkey.as_slice())?;
                     arrivals.insert(arrival.as_slice(), id.as_bytes().as_slice())?;
                     chain.check_prev(h.seq, h.prev)?;
@@ -244,22 +277,16 @@ impl Store {
                 if let Some(op) = &op {
                     ops.insert(mkey.as_slice(), op.as_slice())?;
                 }
-                // The head is the highest seq up to which nothing is missing.
-                let mut head = heads.get(akey)?.map(|v| seq_of(&v)).unwrap_or(0);
-                if h.seq == head + 1 {
-                    head += 1;
-                    while messages
-                        .get(message_key(&h.circle, &h.author, head + 1))?
-                        .is_some()
-                    {
-                        head += 1;
-                    }
-                    heads.insert(akey.as_slice(), &head.to_be_bytes())?;
+                if let Some((sealed, _)) = &expiry {
+                    expiries.insert(mkey.as_slice(), sealed.as_slice())?;
                 }
+                // The head is the highest seq up to which nothing is missing.
+                super::gone::advance_head(heads, messages, gone, &h.circle, &h.author, h.seq)?;
                 chain.check_prev(h.seq, h.prev)?;
                 chain.check_next(h.seq, id)?;
                 Ok::<_, ConflictableTransactionError<Error>>(Stored::New)
-            })?;
+            },
+        )?;
         Ok(result)
     }
 
@@ -344,6 +371,12 @@ impl Store {
             item?;
             n += 1;
         }
+        // A number whose content is gone (withdrawn, expired) is held too.
+        for item in self.gone.range(start..=end) {
+            if item?.0.len() == 72 {
+                n += 1;
+            }
+        }
         Ok(n)
     }
 
@@ -371,21 +404,25 @@ impl Store {
         Ok(out)
     }
 
-    /// One arrival: its message from `messages` or, for another version, from `forks`.
-    pub(super) fn arrival(
-        messages: &sled::Tree,
-        forks: &sled::Tree,
-        cursor: u64,
-        key: &[u8],
-    ) -> Result<Arrival> {
+    /// One arrival: its message from `messages` or, for another version, from `forks`; or
+    /// what is kept of it when its content is gone.
+    pub(super) fn arrival(&self, cursor: u64, id: MessageId, key: &[u8]) -> Result<Arrival> {
         let fork = key.len() > 72;
-        let tree = if fork { forks } else { messages };
-        let bytes = tree
-            .get(key)?
-            .ok_or_else(|| Error::Refused("index without message".into()))?;
+        let tree = if fork { &self.forks } else { &self.messages };
+        let author = MemberKey::from_bytes(key.get(32..64).unwrap_or_default())?;
+        let (envelope, gone) = match tree.get(key)? {
+            Some(bytes) => (Some(Envelope::from_bytes(&bytes)?), None),
+            None => match self.gone_at(key)? {
+                Some(record) => (None, Some(record)),
+                None => return Err(Error::Refused("index without message".into())),
+            },
+        };
         Ok(Arrival {
             cursor,
-            envelope: Envelope::from_bytes(&bytes)?,
+            id,
+            author,
+            envelope,
+            gone,
             fork,
             seq: seq_in(key),
         })

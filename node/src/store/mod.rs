@@ -18,7 +18,9 @@
 
 mod addresses;
 mod chain;
+mod gone;
 mod keys;
+mod private;
 
 use std::path::Path;
 
@@ -33,6 +35,7 @@ use crate::membership::{Op, OpEntry};
 use keys::{author_key, message_key, seq_of};
 
 pub use chain::{ForkedSeq, MAX_FORK_VERSIONS};
+pub use gone::{Gone, GoneRecord};
 
 /// Version of the on-disk layout.
 pub const STORE_FORMAT: u8 = 2;
@@ -57,7 +60,7 @@ impl OpRecord {
                 id,
                 op: op.clone(),
             }),
-            crate::content::Body::Share { .. } => None,
+            _ => None,
         }
     }
 }
@@ -102,8 +105,14 @@ pub enum Stored {
 pub struct Arrival {
     /// Position in this node's arrival order (a cursor for feeds).
     pub cursor: u64,
-    /// The envelope.
-    pub envelope: Envelope,
+    /// The message's id.
+    pub id: MessageId,
+    /// Its author.
+    pub author: MemberKey,
+    /// The envelope, unless its content is gone.
+    pub envelope: Option<Envelope>,
+    /// Why its content is gone, if it is.
+    pub gone: Option<GoneRecord>,
     /// Whether it is another version of its author's message `seq`, not the chain's.
     pub fork: bool,
     /// Its number in its author's chain.
@@ -128,6 +137,12 @@ pub struct Store {
     forks: sled::Tree,
     /// Numbers with more than one version: circle || author || seq -> what is known of them.
     forked: sled::Tree,
+    /// Messages whose content is gone (withdrawn, expired): their key -> why.
+    gone: sled::Tree,
+    /// Messages that expire: their key -> when.
+    expiries: sled::Tree,
+    /// What the person keeps to themselves (clocks, check-ins for "me", settings).
+    private: sled::Tree,
     data_key: StoreKey,
 }
 
@@ -214,6 +229,9 @@ impl Store {
             joins: db.open_tree("joins")?,
             forks: db.open_tree("forks")?,
             forked: db.open_tree("forked")?,
+            gone: db.open_tree("gone")?,
+            expiries: db.open_tree("expiries")?,
+            private: db.open_tree("private")?,
             db,
             data_key,
         })
@@ -369,10 +387,17 @@ impl Store {
     pub fn max_seq(&self, circle: &CircleId, author: &MemberKey) -> Result<u64> {
         let start = message_key(circle, author, 0);
         let end = message_key(circle, author, u64::MAX);
-        match self.messages.range(start..=end).next_back() {
-            Some(item) => Ok(seq_of(&item?.0)),
-            None => Ok(0),
-        }
+        let held = match self.messages.range(start..=end).next_back() {
+            Some(item) => seq_of(&item?.0),
+            None => 0,
+        };
+        // A number whose content is gone is still taken: the author's next message follows
+        // it (a node whose last share expired must not number its next one alike).
+        let gone = match self.gone.range(start..=end).next_back() {
+            Some(item) => keys::seq_in(&item?.0),
+            None => 0,
+        };
+        Ok(held.max(gone))
     }
 
     /// Keeps the member secret made to redeem an invite, until the join completes.
@@ -459,6 +484,22 @@ impl Store {
         }
     }
 
+    /// One message held here by id, as an arrival (its cursor is not looked up: 0).
+    pub fn arrival_of(&self, id: &MessageId) -> Result<Option<Arrival>> {
+        match self.ids.get(id.as_bytes())? {
+            Some(key) => Ok(Some(self.arrival(0, *id, &key)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The circle of a message held (or marked gone) here.
+    pub fn message_circle(&self, id: &MessageId) -> Result<Option<CircleId>> {
+        match self.ids.get(id.as_bytes())? {
+            Some(key) if key.len() >= 32 => Ok(Some(CircleId::from_bytes(&key[..32])?)),
+            _ => Ok(None),
+        }
+    }
+
     /// Whether a message is held (as the chain's message or as another version).
     pub fn has_message(&self, id: &MessageId) -> Result<bool> {
         Ok(self.ids.contains_key(id.as_bytes())?)
@@ -472,14 +513,26 @@ impl Store {
     ) -> impl DoubleEndedIterator<Item = Result<Arrival>> + use<> {
         let start = keys::epoch_key(circle, cursor.saturating_add(1));
         let end = keys::epoch_key(circle, u64::MAX);
-        let (ids, messages, forks) = (self.ids.clone(), self.messages.clone(), self.forks.clone());
+        let store = self.clone();
         self.arrivals.range(start..=end).map(move |item| {
             let (k, id) = item?;
-            let key = ids
+            let key = store
+                .ids
                 .get(&id)?
                 .ok_or_else(|| Error::Refused("arrival without message".into()))?;
-            Store::arrival(&messages, &forks, seq_of(&k), &key)
+            store.arrival(seq_of(&k), MessageId::from_bytes(&id)?, &key)
         })
+    }
+
+    /// The cursor of the last arrival in `circle` (0 if none).
+    pub fn last_cursor(&self, circle: &CircleId) -> Result<u64> {
+        Ok(self
+            .arrivals
+            .scan_prefix(circle.as_bytes())
+            .next_back()
+            .transpose()?
+            .map(|(k, _)| seq_of(&k))
+            .unwrap_or(0))
     }
 
     /// Number of messages held in `circle`'s chains (other versions not counted: see

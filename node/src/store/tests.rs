@@ -148,10 +148,7 @@ fn a_second_version_of_a_message_is_kept_flagged_and_a_duplicate_the_second_time
         .collect::<Result<_>>()
         .unwrap();
     let last = arrivals.last().unwrap();
-    assert_eq!(
-        (last.envelope.id(), last.seq, last.fork),
-        (other.id(), 2, true)
-    );
+    assert_eq!((last.id, last.seq, last.fork), (other.id(), 2, true));
     assert_eq!(arrivals.iter().filter(|a| a.fork).count(), 1);
 }
 
@@ -160,10 +157,13 @@ fn a_node_never_forks_its_own_chain() {
     let (_dir, store) = temp_store();
     let a = one_author();
     let first = a.write(1, None, "mine");
-    assert_eq!(store.put_own_envelope(&first, None).unwrap(), Stored::New);
+    assert_eq!(
+        store.put_own_envelope(&first, None, None).unwrap(),
+        Stored::New
+    );
     let again = a.write(1, None, "mine again, after a restore");
     assert_eq!(
-        store.put_own_envelope(&again, None).unwrap(),
+        store.put_own_envelope(&again, None, None).unwrap(),
         Stored::Conflict
     );
     assert!(!store.has_message(&again.id()).unwrap());

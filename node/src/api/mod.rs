@@ -21,6 +21,8 @@ use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 
 use crate::{error::Error, home::ApiInfo, node::Node};
 
+mod support;
+
 /// Largest request body.
 const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Longest a feed request may wait for new messages.
@@ -147,10 +149,11 @@ fn router(state: AppState) -> Router {
             "/v1/circles/{circle}/invites/{invite}",
             delete(revoke_invite),
         )
-        .route("/v1/circles/{circle}/shares", post(share))
         .route("/v1/circles/{circle}/feed", get(feed))
         .route("/v1/circles/{circle}/invites", get(invites).post(invite))
         .route("/v1/join", post(join))
+        .route("/v1/join/preview", post(join_preview))
+        .merge(support::routes())
         .layer(middleware::from_fn_with_state(state.clone(), authorize))
         .with_state(state)
         .merge(hello)
@@ -233,33 +236,38 @@ async fn circles(State(s): State<AppState>) -> ApiResult {
 struct CreateBody {
     name: String,
     nick: Option<String>,
+    format: Option<String>,
+    guidelines: Option<String>,
 }
 
 async fn create(State(s): State<AppState>, Json(b): Json<CreateBody>) -> ApiResult {
+    // Checked before the circle exists, so a mistake leaves nothing half made.
+    let format = b
+        .format
+        .as_deref()
+        .map(crate::support::Format::parse)
+        .transpose()?;
+    let guidelines = b.guidelines.unwrap_or_default();
+    if guidelines.len() > crate::membership::MAX_GUIDELINES_BYTES {
+        return Err(Error::Invalid(format!(
+            "the guidelines are too long ({} bytes; at most {})",
+            guidelines.len(),
+            crate::membership::MAX_GUIDELINES_BYTES
+        )));
+    }
     let id = s.node.create(&b.name, b.nick.as_deref()).await?;
+    if format.is_some() || !guidelines.trim().is_empty() {
+        let format = format.unwrap_or(crate::support::Format::Other);
+        s.node
+            .write_with(move |c| c.set_guidelines(&id, format, &guidelines))
+            .await?;
+    }
     Ok(Json(json!({ "id": id.to_string() })))
 }
 
 async fn members(State(s): State<AppState>, Path(circle): Path<String>) -> ApiResult {
     let circles = s.node.circles();
     Ok(Json(json!(circles.members(&circles.resolve(&circle)?)?)))
-}
-
-#[derive(Deserialize)]
-struct ShareBody {
-    text: String,
-}
-
-async fn share(
-    State(s): State<AppState>,
-    Path(circle): Path<String>,
-    Json(b): Json<ShareBody>,
-) -> ApiResult {
-    let id = s.node.circles().resolve(&circle)?;
-    let message = s.node.share(&id, &b.text).await?;
-    Ok(Json(
-        json!({ "id": message.to_string(), "circle": id.to_string() }),
-    ))
 }
 
 #[derive(Deserialize)]
@@ -419,6 +427,11 @@ async fn invite(
 struct JoinBody {
     token: String,
     nick: Option<String>,
+}
+
+async fn join_preview(State(s): State<AppState>, Json(b): Json<JoinBody>) -> ApiResult {
+    let preview = s.node.preview_join(&b.token, b.nick.as_deref()).await?;
+    Ok(Json(json!(preview)))
 }
 
 async fn join(State(s): State<AppState>, Json(b): Json<JoinBody>) -> ApiResult {
