@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use circle::node::Api;
 use serde_json::{Value, json};
-use util::Member;
+use util::{Member, PATIENCE, eventually};
 
 struct Client {
     http: reqwest::Client,
@@ -348,5 +348,362 @@ async fn membership_routes_refuse_bad_input_clearly_and_write_nothing() {
         assert!(error.contains(words), "{name}: {answer}");
         assert_eq!(written(), before, "{name}: something was written");
     }
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn support_routes_refuse_bad_input_clearly_and_write_nothing() {
+    use reqwest::Method;
+    let alice = Member::new("alice").await;
+    let bob = Member::new("bob").await;
+    let circle = alice.node.create("Evening", None).await.unwrap();
+    alice.bring_in(&circle, &bob).await;
+    let share = alice
+        .node
+        .share(&circle, "day 3")
+        .await
+        .unwrap()
+        .to_string();
+    let bobs = bob.node.share(&circle, "day 9").await.unwrap().to_string();
+    let id = bobs.parse().unwrap();
+    eventually("alice holds bob's share", || async {
+        alice.circles().store().has_message(&id).unwrap()
+    })
+    .await;
+    let (api, c) = api_for(&alice).await;
+    /// Method, path and body of one request.
+    type Call = (Method, String, Option<Value>);
+    let post = |path: &str, body: Value| -> Call { (Method::POST, path.to_string(), Some(body)) };
+    let checkin = |body: Value| post("/v1/circles/Evening/checkins", body);
+    let cases: Vec<(&str, Call, u16, &str)> = vec![
+        (
+            "a day of 9",
+            checkin(json!({ "day": 9 })),
+            400,
+            "day is 9: use 1 to 5",
+        ),
+        (
+            "a mood of 11",
+            checkin(json!({ "day": 3, "mood": 11 })),
+            400,
+            "mood is 11",
+        ),
+        (
+            "an audience that does not exist",
+            checkin(json!({ "day": 3, "to": "everyone" })),
+            400,
+            "not an audience",
+        ),
+        (
+            "a check-in for a partner nobody is",
+            checkin(json!({ "day": 3, "to": "partner" })),
+            400,
+            "no accountability partner",
+        ),
+        (
+            "a field no check-in has",
+            checkin(json!({ "day": 3, "sleep": 8 })),
+            422,
+            "sleep",
+        ),
+        (
+            "a day that is not a number",
+            checkin(json!({ "day": "good" })),
+            422,
+            "day",
+        ),
+        (
+            "a share expiring in a year and a half",
+            post(
+                "/v1/circles/Evening/shares",
+                json!({ "text": "hi", "expires": "540d" }),
+            ),
+            400,
+            "1 second to 366 days",
+        ),
+        (
+            "a share expiring at a time that is not a duration",
+            post(
+                "/v1/circles/Evening/shares",
+                json!({ "text": "hi", "expires": "soon" }),
+            ),
+            400,
+            "not a duration",
+        ),
+        (
+            "a reply to a message nobody has",
+            post(
+                "/v1/circles/Evening/shares",
+                json!({ "text": "hi", "reply_to": "zzzzzzzzzz" }),
+            ),
+            400,
+            "no message here",
+        ),
+        (
+            "a reaction with a sentence",
+            post(
+                &format!("/v1/messages/{share}/reactions"),
+                json!({ "emoji": "well done you" }),
+            ),
+            400,
+            "one emoji",
+        ),
+        (
+            "a reaction to a prefix too short",
+            post("/v1/messages/ab/reactions", json!({ "emoji": "🎉" })),
+            400,
+            "too short",
+        ),
+        (
+            "withdrawing bob's share",
+            post(&format!("/v1/messages/{bobs}/withdraw"), json!({})),
+            400,
+            "only its author",
+        ),
+        (
+            "a share marked as a goal reached",
+            post(&format!("/v1/messages/{share}/done"), json!({})),
+            400,
+            "not a goal",
+        ),
+        (
+            "a goal kept to oneself",
+            post(
+                "/v1/circles/Evening/goals",
+                json!({ "text": "walk", "to": "me" }),
+            ),
+            400,
+            "--to circle or --to partner",
+        ),
+        (
+            "a goal by a date that does not exist",
+            post(
+                "/v1/circles/Evening/goals",
+                json!({ "text": "walk", "by": "2026-02-30" }),
+            ),
+            400,
+            "not a date",
+        ),
+        (
+            "being your own partner",
+            post(
+                "/v1/circles/Evening/partners",
+                json!({ "member": "alice", "step": "request" }),
+            ),
+            400,
+            "your own",
+        ),
+        (
+            "accepting a request never made",
+            post(
+                "/v1/circles/Evening/partners",
+                json!({ "member": "bob", "step": "accept" }),
+            ),
+            400,
+            "has not asked you",
+        ),
+        (
+            "a partner step that does not exist",
+            post(
+                "/v1/circles/Evening/partners",
+                json!({ "member": "bob", "step": "marry" }),
+            ),
+            400,
+            "not a partner step",
+        ),
+        (
+            "a private message to someone who is not a partner",
+            post(
+                "/v1/circles/Evening/dms",
+                json!({ "member": "bob", "text": "hi" }),
+            ),
+            400,
+            "not your accountability partner",
+        ),
+        (
+            "a meeting at 25:00",
+            post(
+                "/v1/circles/Evening/meetings",
+                json!({ "title": "Tuesday", "weekly": "tuesday", "at": "25:00", "tz": "Europe/London" }),
+            ),
+            400,
+            "HH:MM",
+        ),
+        (
+            "a meeting in a zone that does not exist",
+            post(
+                "/v1/circles/Evening/meetings",
+                json!({ "title": "Tuesday", "weekly": "tuesday", "at": "19:30", "tz": "Mars/Olympus" }),
+            ),
+            400,
+            "Mars/Olympus",
+        ),
+        (
+            "a meeting both weekly and once",
+            post(
+                "/v1/circles/Evening/meetings",
+                json!({ "title": "Tuesday", "weekly": "tuesday", "on": "2026-12-01", "at": "19:30", "tz": "Europe/London" }),
+            ),
+            400,
+            "either every week",
+        ),
+        (
+            "a meeting linking to a script",
+            post(
+                "/v1/circles/Evening/meetings",
+                json!({ "title": "Tuesday", "weekly": "tuesday", "at": "19:30", "tz": "Europe/London", "link": "javascript:alert(1)" }),
+            ),
+            400,
+            "not a web link",
+        ),
+        (
+            "a resource with both a text and a link",
+            post(
+                "/v1/circles/Evening/resources",
+                json!({ "title": "Breathing", "text": "4-7-8", "url": "https://example.org" }),
+            ),
+            400,
+            "either a text or a link",
+        ),
+        (
+            "guidelines in a format that does not exist",
+            (
+                Method::PUT,
+                "/v1/circles/Evening/guidelines".into(),
+                Some(json!({ "format": "13-step" })),
+            ),
+            400,
+            "not a format",
+        ),
+        (
+            "a clock from the future",
+            post(
+                "/v1/clocks",
+                json!({ "name": "sober", "since": "2999-01-01", "tz": "UTC" }),
+            ),
+            400,
+            "in the future",
+        ),
+        (
+            "a clock in a zone that does not exist",
+            post(
+                "/v1/clocks",
+                json!({ "name": "sober", "since": "2026-01-01", "tz": "Nowhere/Town" }),
+            ),
+            400,
+            "Nowhere/Town",
+        ),
+        (
+            "restarting a clock nobody started",
+            post("/v1/clocks/sober/reset", json!({})),
+            400,
+            "no clock called 'sober'",
+        ),
+        (
+            "a country that is not a code",
+            (
+                Method::PUT,
+                "/v1/crisis-lines".into(),
+                Some(json!({ "country": "England" })),
+            ),
+            400,
+            "two letters",
+        ),
+        (
+            "a crisis line without a number",
+            (
+                Method::PUT,
+                "/v1/crisis-lines".into(),
+                Some(json!({ "lines": ["just a name"] })),
+            ),
+            400,
+            "is not a crisis line",
+        ),
+        (
+            "a reach-out in a circle that does not exist",
+            post("/v1/circles/Nowhere/reach-outs", json!({})),
+            404,
+            "no circle called or numbered 'Nowhere'",
+        ),
+    ];
+    let written = || {
+        let circles = alice.circles();
+        (
+            circles.store().message_count(&circle),
+            circles.feed(&circle, 0, None).unwrap().len(),
+            circles.clocks(circle::node::now_ms()).unwrap().len(),
+            circles.settings().unwrap().lines.len(),
+        )
+    };
+    let before = written();
+    for (name, (method, path, body), status, words) in cases {
+        let (got, answer) = c.send(method, &path, body).await;
+        assert_eq!(got, status, "{name}: {answer}");
+        let error = answer["error"].as_str().unwrap_or_default();
+        assert!(error.contains(words), "{name}: {answer}");
+        assert_eq!(written(), before, "{name}: something was written");
+    }
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn the_event_stream_tells_at_once_that_a_member_is_reaching_out() {
+    let alice = Member::new("alice").await;
+    let bob = Member::new("bob").await;
+    let circle = alice.node.create("Evening", None).await.unwrap();
+    alice.bring_in(&circle, &bob).await;
+    let (api, c) = api_for(&alice).await;
+    let mut stream = c
+        .http
+        .get(format!("{}/v1/events", c.url))
+        .header("authorization", format!("Bearer {}", c.token))
+        .send()
+        .await
+        .expect("the event stream opens");
+    assert_eq!(stream.status(), 200);
+    let (bob_api, bob_client) = api_for(&bob).await;
+    let (status, sent) = bob_client
+        .post(
+            "/v1/circles/Evening/reach-outs",
+            json!({ "text": "rough night, could use a call", "callback": "+44 7700 900123" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{sent}");
+    let mut seen = String::new();
+    let found = tokio::time::timeout(PATIENCE, async {
+        while let Ok(Some(chunk)) = stream.chunk().await {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+            if seen.contains("\"type\":\"reach-out\"") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(
+        found,
+        Ok(true),
+        "no reach-out event; the stream said: {seen}"
+    );
+    assert!(seen.contains("rough night"), "{seen}");
+    assert!(
+        seen.contains(&sent["id"].as_str().unwrap().to_string()),
+        "{seen}"
+    );
+    // Until alice's node says she saw it, bob sees nobody has.
+    let (_, list) = bob_client.get("/v1/circles/Evening/reach-outs").await;
+    assert_eq!(list[0]["seen_by"], json!([]), "{list}");
+    assert_eq!(list[0]["members"], 1);
+    let (_, ack) = c.post("/v1/circles/Evening/seen", json!({})).await;
+    assert_eq!(ack["acknowledged"], 1, "{ack}");
+    eventually("bob sees that alice has seen it", || async {
+        bob.circles()
+            .reach_outs(&circle)
+            .unwrap()
+            .first()
+            .is_some_and(|r| r.seen_by == ["alice"])
+    })
+    .await;
+    bob_api.stop().await;
     api.stop().await;
 }
