@@ -13,8 +13,8 @@ mod util;
 
 use circle::crypto::{CircleId, CircleKey, Envelope, MAX_ENVELOPE_BYTES, MemberSecret, MessageId};
 use circle::node::{
-    CircleLog, Circles, ForkLog, Ingest, InvitePolicy, MAX_FORK_VERSIONS, MAX_REQUEST_BYTES,
-    MAX_SYNC_VERSIONS, Op, SyncPage, SyncRequest, SyncResponse, now_ms,
+    CircleLog, Circles, ForkLog, Ingest, InvitePolicy, MAX_FORK_VERSIONS, MAX_HELD_RANGES,
+    MAX_REQUEST_BYTES, MAX_SYNC_VERSIONS, Op, SyncPage, SyncRequest, SyncResponse, now_ms,
 };
 use util::fixture::circle_of_three;
 use util::forge::{Forger, op, share};
@@ -234,9 +234,10 @@ fn a_gap_is_reported_until_sync_fills_it() {
     assert_eq!(bob_log.head, chain[0].header().seq);
     assert!(bob_log.forks.is_empty());
 
-    // A page starts at the requester's head: the three missing, and the one held past the gap.
+    // A page carries the gap only: the three missing, not the one held past it (the request
+    // says what is held above its head).
     let page = one_page(&f.carol, &f.bob, &c);
-    assert_eq!(page.envelopes.len(), 4);
+    assert_eq!(page.envelopes.len(), 3);
     assert!(log_of(&f.carol).complete());
     assert_eq!(problems(&f.carol), []);
 }
@@ -483,6 +484,31 @@ fn sync_requests_that_list_too_much_or_nonsense_are_answered_without_harm() {
             SyncRequest {
                 heads: (0..500)
                     .map(|i| (MemberSecret::generate().public(), i))
+                    .collect(),
+                ..own.clone()
+            },
+        ),
+        (
+            "far more held ranges than are read",
+            SyncRequest {
+                held: (0..MAX_HELD_RANGES as u64 * 4)
+                    .map(|i| (bob_key, i, i + 1))
+                    .collect(),
+                ..own.clone()
+            },
+        ),
+        (
+            "held ranges upside down and to the end of time",
+            SyncRequest {
+                held: vec![(bob_key, u64::MAX, 0), (bob_key, 0, u64::MAX)],
+                ..own.clone()
+            },
+        ),
+        (
+            "held ranges of strangers",
+            SyncRequest {
+                held: (0..500)
+                    .map(|i| (MemberSecret::generate().public(), i, i + 10))
                     .collect(),
                 ..own.clone()
             },

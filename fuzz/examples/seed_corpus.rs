@@ -223,6 +223,7 @@ fn main() {
         proof: alice.sign("circle/fuzz", b"proof"),
         heads: vec![(alice.public(), 3), (bob.public(), 1)],
         versions: vec![first.id(), long.id()],
+        held: vec![(alice.public(), 4, 9)],
     };
     let op_wire: Vec<Vec<u8>> = op_envelopes.iter().map(|e| e.to_bytes().to_vec()).collect();
     let page = SyncResponse::Page(Box::new(SyncPage {

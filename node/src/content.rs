@@ -127,6 +127,12 @@ impl Content {
         if !rest.is_empty() {
             return Err(Error::Refused("message content has trailing bytes".into()));
         }
+        // One content, one encoding: postcard also reads numbers written longer than needed.
+        if content.to_bytes() != bytes {
+            return Err(Error::Refused(
+                "message content is not in its one canonical encoding".into(),
+            ));
+        }
         if content.sent_at >= crate::time::MAX_TIMESTAMP_MS {
             return Err(Error::Refused(
                 "message is dated after the year 9999".into(),

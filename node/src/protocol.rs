@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 /// Joining a circle through an invite.
 pub const JOIN_PROTOCOL: StreamProtocol = StreamProtocol::new("/circle/join/3");
 /// Exchanging what each member has of a circle's log.
-pub const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/circle/sync/3");
+pub const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/circle/sync/4");
 
 /// Largest request either protocol accepts.
 pub const MAX_REQUEST_BYTES: u64 = 256 * 1024;
@@ -25,6 +25,10 @@ pub const MAX_RESPONSE_BYTES: u64 = 4 * 1024 * 1024;
 /// Most message ids a sync request lists in [`SyncRequest::versions`]; an answering node reads
 /// no more than these.
 pub const MAX_SYNC_VERSIONS: usize = 1024;
+
+/// Most ranges a sync request lists in [`SyncRequest::held`]; an answering node reads no
+/// more than these.
+pub const MAX_HELD_RANGES: usize = 1024;
 
 /// A joiner presents its invite.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -106,6 +110,11 @@ pub struct SyncRequest {
     /// At most [`MAX_SYNC_VERSIONS`]; the responder sends the versions it holds there that
     /// are not listed.
     pub versions: Vec<MessageId>,
+    /// Where a chain has a gap: numbers above the author's head the requester already holds,
+    /// as (author, after, upto) ranges (after < seq <= upto), so the answer carries only the
+    /// gap. A number held or gone (withdrawn, expired) counts as held. At most
+    /// [`MAX_HELD_RANGES`].
+    pub held: Vec<(MemberKey, u64, u64)>,
 }
 
 /// The answer to a [`SyncRequest`].

@@ -142,6 +142,7 @@ impl Circles {
         now: u64,
     ) -> Result<ClockItem> {
         check_short("clock name", name, MAX_CLOCK_NAME_CHARS)?;
+        let _clocks = self.inner.clocks.lock().map_err(poisoned)?;
         let zone = zone.map_or_else(clock::system_zone_name, str::to_string);
         let tz = clock::parse_zone(&zone)?;
         let start = clock::parse_date(since)?;
@@ -188,6 +189,7 @@ impl Circles {
         if let Some(n) = note {
             check_field("note", n, crate::support::MAX_NOTE_BYTES)?;
         }
+        let _clocks = self.inner.clocks.lock().map_err(poisoned)?;
         let mut clocks = self.clock_records()?;
         let record = clocks
             .iter_mut()
@@ -217,6 +219,7 @@ impl Circles {
     /// Announces a clock's milestones to `circle` from now on.
     pub fn clock_share(&self, name: &str, circle: &CircleId, now: u64) -> Result<ClockItem> {
         self.with_circle(circle, |c| c.check_member().map(|_| ()))?;
+        let _clocks = self.inner.clocks.lock().map_err(poisoned)?;
         let mut clocks = self.clock_records()?;
         let record = clocks
             .iter_mut()
@@ -233,9 +236,9 @@ impl Circles {
     /// Writes each fresh milestone of a shared clock not yet announced to its circles.
     /// Returns what to gossip.
     pub fn announce_milestones(&self, now: u64) -> Result<Vec<Envelope>> {
+        let _clocks = self.inner.clocks.lock().map_err(poisoned)?;
         let mut clocks = self.clock_records()?;
-        let mut written = Vec::new();
-        let mut changed = false;
+        let mut due: Vec<(CircleId, MilestoneNote)> = Vec::new();
         for r in clocks.iter_mut() {
             let (Ok(since), Ok(tz)) = (clock::parse_date(&r.since), clock::parse_zone(&r.zone))
             else {
@@ -255,22 +258,30 @@ impl Circles {
                 {
                     continue;
                 }
-                let note = MilestoneNote {
-                    clock: r.name.clone(),
-                    label: m.label.clone(),
-                    days: m.days,
-                };
-                match self.post(&circle, Body::Milestone(note)) {
-                    Ok(w) => written.extend(w),
-                    // Left or removed: nothing more is announced there.
-                    Err(e) => tracing::debug!("milestone not announced: {e}"),
-                }
                 r.announced.push((circle, m.label.clone()));
-                changed = true;
+                due.push((
+                    circle,
+                    MilestoneNote {
+                        clock: r.name.clone(),
+                        label: m.label.clone(),
+                        days: m.days,
+                    },
+                ));
             }
         }
-        if changed {
-            self.save_clocks(&clocks)?;
+        if due.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Marked announced before writing: a crash in between loses one announcement rather
+        // than repeating it.
+        self.save_clocks(&clocks)?;
+        let mut written = Vec::new();
+        for (circle, note) in due {
+            match self.post(&circle, Body::Milestone(note)) {
+                Ok(w) => written.extend(w),
+                // Left or removed: nothing more is announced there.
+                Err(e) => tracing::debug!("milestone not announced: {e}"),
+            }
         }
         Ok(written)
     }

@@ -40,6 +40,23 @@ impl Circles {
             }
         };
         let record = OpRecord::of(&content, envelope.id());
+        if self
+            .store()
+            .take_withdrawal(&h.circle, &h.author, h.seq, &envelope.id())?
+            && record.is_none()
+        {
+            // Its author withdrew it before it got here: its number counts as held, its
+            // content is never stored.
+            self.store().drop_content(
+                &h.circle,
+                &h.author,
+                h.seq,
+                &envelope.id(),
+                crate::store::Gone::Withdrawn,
+                Some(content.sent_at),
+            )?;
+            return Ok(Ingest::Dropped("withdrawn by its author".into()));
+        }
         let expires = content.body.expires_at();
         if expires.is_some_and(|at| at <= now_ms()) {
             // Its time is up: its number counts as held, its content is never stored.

@@ -228,6 +228,9 @@ struct Inner {
     state: RwLock<BTreeMap<CircleId, CircleState>>,
     /// Serialises this node's own writes, so its sequence numbers never fork.
     writer: Mutex<()>,
+    /// Serialises changes to the person's clocks (read, change, save), so two never overlap.
+    /// Taken before `writer` when both are needed.
+    clocks: Mutex<()>,
     arrivals: watch::Sender<u64>,
     /// One note per message stored, for the node's notices (no receiver: nothing is kept).
     news: tokio::sync::broadcast::Sender<News>,
@@ -281,6 +284,7 @@ impl Circles {
                 node,
                 state: RwLock::new(state),
                 writer: Mutex::new(()),
+                clocks: Mutex::new(()),
                 arrivals: watch::channel(0).0,
                 news: tokio::sync::broadcast::channel(NEWS_CAPACITY).0,
                 membership: watch::channel(0).0,

@@ -192,7 +192,9 @@ impl Circles {
                 _ => return Ok(()),
             }
         } else {
-            None
+            // Not here yet: only that very envelope is dropped when it comes, once it is
+            // checked (a withdrawal cannot keep out someone else's message, or an operation).
+            return self.store().note_withdrawal(circle, author, seq, id);
         };
         self.store()
             .drop_content(circle, author, seq, id, Gone::Withdrawn, held)?;

@@ -10,7 +10,7 @@ use circle_crypto::MessageId;
 use libp2p::PeerId;
 
 use super::*;
-use crate::protocol::MAX_SYNC_VERSIONS;
+use crate::protocol::{MAX_HELD_RANGES, MAX_SYNC_VERSIONS};
 
 /// Most envelopes in one sync page.
 pub const SYNC_PAGE_MESSAGES: usize = 2000;
@@ -45,6 +45,27 @@ impl Circles {
             versions.extend(forked.held);
         }
         versions.truncate(MAX_SYNC_VERSIONS);
+        // Where a chain has a gap, what is held above it, so the answer is only the gap (a
+        // number no member holds any more, such as a share that expired while this node was
+        // away, would otherwise bring everything after it again at every sync).
+        let authors: Vec<MemberKey> = self.with_circle(circle, |c| {
+            Ok(c.members
+                .iter()
+                .map(|m| m.key)
+                .chain(c.members.all_departed().map(|(k, _)| *k))
+                .collect())
+        })?;
+        let mut held = Vec::new();
+        for author in authors {
+            let head = store.head(circle, &author)?;
+            let top = store.max_seq(circle, &author)?;
+            if top > head.saturating_add(1) {
+                for (after, upto) in store.held_ranges(circle, &author, head, top)? {
+                    held.push((author, after, upto));
+                }
+            }
+        }
+        held.truncate(MAX_HELD_RANGES);
         self.with_circle(circle, |c| {
             let proof =
                 c.me.sign(SYNC_PROOF_DOMAIN, &proof_message(circle, local, remote));
@@ -54,6 +75,7 @@ impl Circles {
                 proof,
                 heads,
                 versions,
+                held,
             })
         })
     }
@@ -126,6 +148,13 @@ impl Circles {
                 .collect())
         })?;
         let known = |author: &MemberKey| theirs.get(author).copied().unwrap_or(0);
+        let held_ranges: Vec<(MemberKey, u64, u64)> =
+            req.held.iter().take(MAX_HELD_RANGES).copied().collect();
+        let held = |author: &MemberKey, seq: u64| {
+            held_ranges
+                .iter()
+                .any(|(a, after, upto)| a == author && *after < seq && seq <= *upto)
+        };
         let mut page = Page::default();
         // What this page carries of each chain, so nothing goes twice.
         let mut sent: BTreeSet<(MemberKey, u64)> = BTreeSet::new();
@@ -135,6 +164,9 @@ impl Circles {
         // are bounded apart: the whole answer stays under the 4 MiB response limit).
         'ops: for (author, upto) in &authors {
             for (seq, bytes) in store.op_envelopes_between(circle, author, known(author), *upto)? {
+                if held(author, seq) {
+                    continue;
+                }
                 if page.bytes + bytes.len() > SYNC_PAGE_BYTES {
                     page.more = true;
                     break 'ops;
@@ -153,7 +185,7 @@ impl Circles {
             }
             for item in store.envelopes_between(circle, &author, known(&author), upto) {
                 let (seq, env) = item?;
-                if !sent.insert((author, seq)) {
+                if held(&author, seq) || !sent.insert((author, seq)) {
                     continue;
                 }
                 if !page.fits(env.len()) {

@@ -143,9 +143,8 @@ impl EventLoop {
                                 "the inviter's node answered a preview with a welcome".into(),
                             )),
                         };
-                        if !self.swarm.behaviour().gate.is_member(&inviter) {
-                            let _ = self.swarm.disconnect_peer_id(inviter);
-                        }
+                        // The connection stays: the person usually joins right after reading,
+                        // and the inviter's node closes a stranger's connection on its own.
                         let _ = tx.send(answer);
                         return;
                     }

@@ -380,6 +380,47 @@ impl Store {
         Ok(n)
     }
 
+    /// The runs of `author`'s numbers above `after` and at most `upto` that are held (or whose
+    /// content is gone), as (after, upto] ranges, at most [`crate::protocol::MAX_HELD_RANGES`].
+    pub fn held_ranges(
+        &self,
+        circle: &CircleId,
+        author: &MemberKey,
+        after: u64,
+        upto: u64,
+    ) -> Result<Vec<(u64, u64)>> {
+        if after >= upto {
+            return Ok(Vec::new());
+        }
+        let start = message_key(circle, author, after + 1);
+        let end = message_key(circle, author, upto);
+        let mut seqs: Vec<u64> = Vec::new();
+        for item in self.messages.range(start..=end) {
+            seqs.push(seq_of(&item?.0));
+        }
+        for item in self.gone.range(start..=end) {
+            let key = item?.0;
+            if key.len() == 72 {
+                seqs.push(seq_of(&key));
+            }
+        }
+        seqs.sort_unstable();
+        seqs.dedup();
+        let mut ranges: Vec<(u64, u64)> = Vec::new();
+        for seq in seqs {
+            match ranges.last_mut() {
+                Some((_, last)) if *last + 1 == seq => *last = seq,
+                _ => {
+                    if ranges.len() == crate::protocol::MAX_HELD_RANGES {
+                        break;
+                    }
+                    ranges.push((seq - 1, seq));
+                }
+            }
+        }
+        Ok(ranges)
+    }
+
     /// `author`'s messages carrying membership operations in `circle`, numbered above `after`
     /// and at most `upto`, in order, as (seq, wire bytes).
     pub fn op_envelopes_between(

@@ -165,6 +165,37 @@ impl Store {
             .map(|g| g.id))
     }
 
+    /// Remembers that `author` withdrew their message `seq` with id `id` before it arrived
+    /// here. Nothing else changes: only that very envelope, once it arrives and is checked,
+    /// is dropped (see [`Store::take_withdrawal`]).
+    pub fn note_withdrawal(
+        &self,
+        circle: &CircleId,
+        author: &MemberKey,
+        seq: u64,
+        id: &MessageId,
+    ) -> Result<()> {
+        let key = message_key(circle, author, seq);
+        self.put_sealed(&self.withdrawals, &key, id.as_bytes())
+    }
+
+    /// Whether `author` withdrew their message `seq` with id `id` before it arrived (the
+    /// note is removed either way once the message is here).
+    pub fn take_withdrawal(
+        &self,
+        circle: &CircleId,
+        author: &MemberKey,
+        seq: u64,
+        id: &MessageId,
+    ) -> Result<bool> {
+        let key = message_key(circle, author, seq);
+        let Some(noted) = self.get_sealed(&self.withdrawals, &key)? else {
+            return Ok(false);
+        };
+        self.withdrawals.remove(key)?;
+        Ok(noted.as_slice() == id.as_bytes())
+    }
+
     /// Whether the message with this id is held with its content gone.
     pub fn is_gone(&self, id: &MessageId) -> Result<bool> {
         match self.ids.get(id.as_bytes())? {

@@ -141,6 +141,8 @@ pub struct Store {
     gone: sled::Tree,
     /// Messages that expire: their key -> when.
     expiries: sled::Tree,
+    /// Withdrawals whose message has not arrived: its key -> its id.
+    withdrawals: sled::Tree,
     /// What the person keeps to themselves (clocks, check-ins for "me", settings).
     private: sled::Tree,
     data_key: StoreKey,
@@ -231,6 +233,7 @@ impl Store {
             forked: db.open_tree("forked")?,
             gone: db.open_tree("gone")?,
             expiries: db.open_tree("expiries")?,
+            withdrawals: db.open_tree("withdrawals")?,
             private: db.open_tree("private")?,
             db,
             data_key,
