@@ -71,6 +71,26 @@ async fn api_for(member: &Member) -> (Api, Client) {
     (api, client)
 }
 
+/// Method, path and body of one request.
+type Call = (reqwest::Method, String, Option<Value>);
+
+/// Sends each case; each must get its status and an error containing its words, and change
+/// nothing `written` counts.
+async fn each_refused_writing_nothing<W: PartialEq + std::fmt::Debug>(
+    c: &Client,
+    cases: Vec<(&str, Call, u16, &str)>,
+    written: impl Fn() -> W,
+) {
+    let before = written();
+    for (name, (method, path, body), status, words) in cases {
+        let (got, answer) = c.send(method, &path, body).await;
+        assert_eq!(got, status, "{name}: {answer}");
+        let error = answer["error"].as_str().unwrap_or_default();
+        assert!(error.contains(words), "{name}: {answer}");
+        assert_eq!(written(), before, "{name}: something was written");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_the_token_holder_gets_in_and_bad_requests_are_refused_clearly() {
     let alice = Member::new("alice").await;
@@ -210,8 +230,6 @@ async fn membership_routes_refuse_bad_input_clearly_and_write_nothing() {
             Some(body),
         )
     };
-    /// Method, path and body of one request.
-    type Call = (Method, String, Option<Value>);
     let cases: Vec<(&str, Call, u16, &str)> = vec![
         (
             "removing a member no one is called",
@@ -340,14 +358,7 @@ async fn membership_routes_refuse_bad_input_clearly_and_write_nothing() {
                 .len(),
         )
     };
-    let before = written();
-    for (name, (method, path, body), status, words) in cases {
-        let (got, answer) = c.send(method, &path, body).await;
-        assert_eq!(got, status, "{name}: {answer}");
-        let error = answer["error"].as_str().unwrap_or_default();
-        assert!(error.contains(words), "{name}: {answer}");
-        assert_eq!(written(), before, "{name}: something was written");
-    }
+    each_refused_writing_nothing(&c, cases, written).await;
     api.stop().await;
 }
 
@@ -371,8 +382,6 @@ async fn support_routes_refuse_bad_input_clearly_and_write_nothing() {
     })
     .await;
     let (api, c) = api_for(&alice).await;
-    /// Method, path and body of one request.
-    type Call = (Method, String, Option<Value>);
     let post = |path: &str, body: Value| -> Call { (Method::POST, path.to_string(), Some(body)) };
     let checkin = |body: Value| post("/v1/circles/Evening/checkins", body);
     let cases: Vec<(&str, Call, u16, &str)> = vec![
@@ -635,14 +644,7 @@ async fn support_routes_refuse_bad_input_clearly_and_write_nothing() {
             circles.settings().unwrap().lines.len(),
         )
     };
-    let before = written();
-    for (name, (method, path, body), status, words) in cases {
-        let (got, answer) = c.send(method, &path, body).await;
-        assert_eq!(got, status, "{name}: {answer}");
-        let error = answer["error"].as_str().unwrap_or_default();
-        assert!(error.contains(words), "{name}: {answer}");
-        assert_eq!(written(), before, "{name}: something was written");
-    }
+    each_refused_writing_nothing(&c, cases, written).await;
     api.stop().await;
 }
 

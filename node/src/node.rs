@@ -335,16 +335,7 @@ impl Node {
 
     /// Joins a circle with an invite token. Returns once admitted and the keys are stored.
     pub async fn join(&self, token: &str, nick: Option<&str>) -> Result<CircleId> {
-        let invite = Invite::from_token(token)?;
-        invite.check_expiry(now_secs())?;
-        if self.circles.contains(&invite.circle) {
-            return Err(Error::Invalid(format!(
-                "this node is already in the circle '{}'",
-                invite.circle_name
-            )));
-        }
-        let nick = self.circles.join_nick(nick)?;
-        let invite = Box::new(invite);
+        let (invite, nick) = self.usable_invite(token, nick)?;
         self.ask(|reply| Command::Join {
             invite,
             nick,
@@ -360,6 +351,17 @@ impl Node {
         token: &str,
         nick: Option<&str>,
     ) -> Result<crate::protocol::CirclePreview> {
+        let (invite, nick) = self.usable_invite(token, nick)?;
+        self.ask(|reply| Command::Join {
+            invite,
+            nick,
+            reply: crate::net::JoinReply::Preview(reply),
+        })
+        .await?
+    }
+
+    /// The invite in `token` if this node can use it now, and the nickname to join with.
+    fn usable_invite(&self, token: &str, nick: Option<&str>) -> Result<(Box<Invite>, String)> {
         let invite = Invite::from_token(token)?;
         invite.check_expiry(now_secs())?;
         if self.circles.contains(&invite.circle) {
@@ -369,13 +371,7 @@ impl Node {
             )));
         }
         let nick = self.circles.join_nick(nick)?;
-        let invite = Box::new(invite);
-        self.ask(|reply| Command::Join {
-            invite,
-            nick,
-            reply: crate::net::JoinReply::Preview(reply),
-        })
-        .await?
+        Ok((Box::new(invite), nick))
     }
 
     /// Network status.
