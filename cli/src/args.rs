@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{ArgGroup, Parser, Subcommand, ValueEnum};
 
 /// circle: private support circles with no server and no accounts.
 #[derive(Parser, Debug)]
@@ -39,6 +39,18 @@ pub enum Command {
         /// Your nickname in this circle [default: the one from init]
         #[arg(long = "name", value_name = "NICK")]
         nick: Option<String>,
+        /// A text file with the circle's guidelines (anonymity, no crosstalk, ...), shown to
+        /// everyone before they join
+        #[arg(long, value_name = "FILE")]
+        guidelines: Option<PathBuf>,
+        /// The format the circle follows: 12-step, smart, dharma, secular or other
+        #[arg(long, value_name = "FORMAT")]
+        format: Option<String>,
+    },
+    /// Show a circle: its members, admins, format and guidelines
+    Info {
+        /// Circle id or name
+        circle: String,
     },
     /// Invite someone to a circle; prints the invite to send them (the node must be running)
     Invite {
@@ -66,13 +78,17 @@ pub enum Command {
         /// The invite's id, or enough of its start to tell it apart (see `circle invites`)
         invite: String,
     },
-    /// Join a circle with an invite; prints the circle id (the node must be running)
+    /// Join a circle with an invite: shows its guidelines and asks first; prints the circle id
+    /// (the node must be running)
     Join {
         /// The invite, as you received it (starts with circle1)
         token: String,
         /// Your nickname in this circle [default: the one from init]
         #[arg(long = "name", value_name = "NICK")]
         nick: Option<String>,
+        /// Join without asking (the circle's guidelines are still shown)
+        #[arg(long)]
+        yes: bool,
     },
     /// List your circles
     Circles,
@@ -112,12 +128,130 @@ pub enum Command {
         circle: String,
         /// What to share; `-` reads it from standard input
         text: String,
+        /// Answer a message: its id, or its first 6 or more characters (the feed shows them
+        /// after #)
+        #[arg(long, value_name = "ID")]
+        reply_to: Option<String>,
+        /// Let it disappear from everyone's feed after this long: 1h, 24h, 7d
+        #[arg(long, value_name = "DURATION")]
+        expires: Option<String>,
+    },
+    /// React to a message with an emoji (or a short word)
+    React {
+        /// The message's id, or its first 6 or more characters (the feed shows them after #)
+        id: String,
+        /// 🎉, 🙏, +1, metoo, ...
+        emoji: String,
+    },
+    /// Take back something you shared: every member's node drops its words
+    Withdraw {
+        /// The message's id, or its first 6 or more characters (the feed shows them after #)
+        id: String,
+    },
+    /// Check in: how today is going, and who sees it (the circle, your partner, or only you)
+    Checkin(CheckinArgs),
+    /// Recent check-ins you may see, and who has not checked in for a while
+    Checkins {
+        /// Circle id or name
+        circle: String,
+    },
+    /// Your recovery clocks: days since a date you choose, and milestones
+    Clock {
+        #[command(subcommand)]
+        action: ClockAction,
+    },
+    /// Set a goal, or mark one done
+    Goal {
+        #[command(subcommand)]
+        action: GoalAction,
+    },
+    /// A circle's goals you may see
+    Goals {
+        /// Circle id or name
+        circle: String,
+    },
+    /// Ask someone to be your accountability partner, answer them, or end a partnership
+    Partner {
+        /// What to do
+        step: PartnerStep,
+        /// Circle id or name
+        circle: String,
+        /// Their name in the circle, or their member key
+        member: String,
+    },
+    /// Your accountability partners in a circle, and requests waiting for an answer
+    Partners {
+        /// Circle id or name
+        circle: String,
+    },
+    /// Send a private message to your accountability partner
+    Dm {
+        /// Circle id or name
+        circle: String,
+        /// Your partner's name in the circle, or their member key
+        member: String,
+        /// What to say; `-` reads it from standard input
+        text: String,
+    },
+    /// Tell everyone in a circle that you need someone now (shows crisis lines first)
+    ReachOut {
+        /// Circle id or name
+        circle: String,
+        /// What you want to say, if anything
+        text: Option<String>,
+        /// A number they can call you back on
+        #[arg(long, value_name = "NUMBER")]
+        callback: Option<String>,
+        /// Send without asking first
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Reach-outs in a circle, and who has seen each
+    ReachOuts {
+        /// Circle id or name
+        circle: String,
+    },
+    /// Show the crisis lines `reach-out` shows, or set your own
+    CrisisLines {
+        /// Your country, as two letters (US, GB, IE, DE, ...), for its default lines
+        #[arg(long, value_name = "XX")]
+        country: Option<String>,
+        /// A line of your own, "NAME: CONTACT", e.g. "My sponsor: +44 7700 900123" (repeatable)
+        #[arg(long = "add", value_name = "NAME: CONTACT")]
+        add: Vec<String>,
+        /// Forget your own lines and show the defaults again
+        #[arg(long)]
+        reset: bool,
+    },
+    /// Add a meeting to a circle
+    Meeting {
+        #[command(subcommand)]
+        action: MeetingAction,
+    },
+    /// A circle's meetings, in your local time
+    Meetings {
+        /// Circle id or name
+        circle: String,
+        /// Show the times in this time zone, e.g. America/New_York [default: this machine's]
+        #[arg(long, value_name = "ZONE")]
+        tz: Option<String>,
+    },
+    /// Pin a coping strategy, a number or a link for a circle
+    Resource {
+        #[command(subcommand)]
+        action: ResourceAction,
+    },
+    /// A circle's pinned resources
+    Resources {
+        /// Circle id or name
+        circle: String,
     },
     /// Read a circle's messages
     Feed {
         /// Circle id or name
         circle: String,
-        /// Keep waiting for new messages (needs the node running)
+        /// Keep waiting for new messages, meeting reminders and partners' missed check-ins
+        /// (needs the node running)
         #[arg(long)]
         follow: bool,
         /// Show only the newest N messages
@@ -164,4 +298,159 @@ pub enum AdminChange {
         /// Their name in the circle, or their member key
         member: String,
     },
+}
+
+/// How today is going, and who sees it.
+#[derive(clap::Args, Debug)]
+pub struct CheckinArgs {
+    /// Circle id or name
+    pub circle: String,
+    /// How the day is going: 1 (very hard), 2 (hard), 3 (questionable), 4 (okay) or 5 (easy);
+    /// the words work too
+    #[arg(long, value_name = "1-5")]
+    pub day: String,
+    /// Mood, 0 (lowest) to 10 (best)
+    #[arg(long, value_name = "0-10")]
+    pub mood: Option<u8>,
+    /// Craving, 0 (none) to 10 (strongest)
+    #[arg(long, value_name = "0-10")]
+    pub craving: Option<u8>,
+    /// What made today harder: hungry, angry, lonely, tired, people, places, stress, ...
+    /// (repeatable)
+    #[arg(long = "trigger", value_name = "TAG")]
+    pub triggers: Vec<String>,
+    /// Anything else you want to say
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
+    /// Who sees it: circle, partner (your accountability partners only) or me (kept on this
+    /// node only)
+    #[arg(long, value_name = "WHO", default_value = "circle")]
+    pub to: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClockAction {
+    /// Start counting days since a date
+    Start {
+        /// What the clock counts: sober, no gambling, ...
+        name: String,
+        /// The first day, YYYY-MM-DD
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        since: String,
+        /// The time zone your days are counted in, e.g. Europe/London [default: this
+        /// machine's]
+        #[arg(long, value_name = "ZONE")]
+        tz: Option<String>,
+        /// Tell this circle of your milestones (repeatable)
+        #[arg(long = "share", value_name = "CIRCLE")]
+        share: Vec<String>,
+    },
+    /// Start a clock again from today. Private unless you add --share
+    Reset {
+        /// The clock's name
+        name: String,
+        /// Something to say with it
+        #[arg(long, value_name = "TEXT")]
+        note: Option<String>,
+        /// Tell the circles the clock is shared with
+        #[arg(long)]
+        share: bool,
+    },
+    /// Tell a circle of a clock's milestones from now on
+    Share {
+        /// The clock's name
+        name: String,
+        /// Circle id or name
+        circle: String,
+    },
+    /// Your clocks: days, milestones, and who hears of them
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum GoalAction {
+    /// Set a goal: something small and concrete, like "call my sister"
+    Add {
+        /// Circle id or name
+        circle: String,
+        /// The goal
+        text: String,
+        /// By when, YYYY-MM-DD
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        by: Option<String>,
+        /// Who sees it: circle or partner
+        #[arg(long, value_name = "WHO", default_value = "circle")]
+        to: String,
+    },
+    /// Mark one of your goals done
+    Done {
+        /// The goal's id, or its first 6 or more characters (`circle goals` shows them)
+        id: String,
+    },
+}
+
+/// A step in an accountability partnership.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PartnerStep {
+    /// Ask them to be your partner
+    Request,
+    /// Say yes to their request
+    Accept,
+    /// Say no for now to their request
+    Decline,
+    /// End the partnership (or take back your request)
+    End,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MeetingAction {
+    /// Add a weekly or a one-off meeting
+    Add(MeetingArgs),
+}
+
+/// A meeting: weekly or once, at a time in its own time zone.
+#[derive(clap::Args, Debug)]
+#[command(group(ArgGroup::new("when").required(true).args(["weekly", "on"])))]
+pub struct MeetingArgs {
+    /// Circle id or name
+    pub circle: String,
+    /// What it is called
+    pub title: String,
+    /// Every week on this day: monday, tue, ...
+    #[arg(long, value_name = "DAY")]
+    pub weekly: Option<String>,
+    /// Once, on this date (YYYY-MM-DD)
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub on: Option<String>,
+    /// When it starts, on a 24-hour clock
+    #[arg(long, value_name = "HH:MM")]
+    pub at: String,
+    /// The time zone it is held in, e.g. Europe/London
+    #[arg(long, value_name = "ZONE")]
+    pub tz: String,
+    /// Where to join online
+    #[arg(long, value_name = "URL")]
+    pub link: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ResourceAction {
+    /// Pin a text (a coping strategy, a number) or a link
+    Add(ResourceArgs),
+}
+
+/// A pinned resource: a text or a link.
+#[derive(clap::Args, Debug)]
+#[command(group(ArgGroup::new("content").required(true).args(["text", "url"])))]
+pub struct ResourceArgs {
+    /// Circle id or name
+    pub circle: String,
+    /// Its title: "Urge surfing", "HALT", ...
+    pub title: String,
+    /// What it says
+    #[arg(long, value_name = "TEXT")]
+    pub text: Option<String>,
+    /// A link
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
 }

@@ -93,6 +93,30 @@ impl Client {
         self.send(request).await
     }
 
+    /// Opens the node's live event stream (Server-Sent Events at `/v1/events`), to be read
+    /// chunk by chunk. It is closed after `limit` at the latest (open it again to go on).
+    pub async fn events(&self, limit: Duration) -> Result<reqwest::Response> {
+        let response = self
+            .http
+            .get(format!("{}/v1/events", self.info.url))
+            .header("accept", "text/event-stream")
+            .timeout(limit)
+            .bearer_auth(&self.info.token)
+            .send()
+            .await
+            .context("could not open the node's event stream")?;
+        let status = response.status();
+        if !status.is_success() {
+            let body: Value = response.json().await.unwrap_or_default();
+            let message = body["error"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("the node refused the event stream ({status})"));
+            return Err(anyhow!("{message}"));
+        }
+        Ok(response)
+    }
+
     /// POST JSON to a path.
     pub async fn post(&self, path: &str, body: Value) -> Result<Value> {
         self.send(

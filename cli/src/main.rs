@@ -10,20 +10,20 @@ mod logs;
 mod membership;
 mod network;
 mod passphrase;
+mod support;
 
-use std::{io::Read, process::ExitCode, time::Duration};
+use std::{process::ExitCode, time::Duration};
 
 use anyhow::{Context, Result, anyhow, bail};
-use circle_node::{Api, FeedItem, Home, Node, NodeConfig};
+use circle_node::{Api, Home, Node, NodeConfig};
 use clap::Parser;
 use serde_json::{Value, json};
 
-use args::{AdminChange, Cli, Command, UpArgs};
+use args::{
+    AdminChange, Cli, ClockAction, Command, GoalAction, MeetingAction, ResourceAction, UpArgs,
+};
 use client::segment;
 use ctx::{Ctx, Target};
-
-/// How long one feed long-poll waits.
-const FOLLOW_WAIT: Duration = Duration::from_secs(30);
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -111,7 +111,13 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Up(args) => up(&ctx, args).await,
         Command::Status => status(&ctx).await,
         Command::Doctor => network::doctor(&ctx).await,
-        Command::Create { name, nick } => create(&ctx, &name, nick).await,
+        Command::Create {
+            name,
+            nick,
+            guidelines,
+            format,
+        } => support::create(&ctx, &name, nick, guidelines.as_deref(), format.as_deref()).await,
+        Command::Info { circle } => support::info(&ctx, &circle).await,
         Command::Invite {
             circle,
             expires,
@@ -120,7 +126,7 @@ async fn run(cli: Cli) -> Result<()> {
         } => membership::invite(&ctx, &circle, &expires, uses, bound.as_deref()).await,
         Command::Invites { circle } => membership::invites(&ctx, &circle).await,
         Command::Revoke { circle, invite } => membership::revoke(&ctx, &circle, &invite).await,
-        Command::Join { token, nick } => join(&ctx, &token, nick).await,
+        Command::Join { token, nick, yes } => support::join(&ctx, &token, nick, yes).await,
         Command::Circles => circles(&ctx).await,
         Command::Members { circle } => members(&ctx, &circle).await,
         Command::Remove { circle, member } => membership::remove(&ctx, &circle, &member).await,
@@ -134,12 +140,84 @@ async fn run(cli: Cli) -> Result<()> {
             }
         },
         Command::Policy { circle, invites } => membership::policy(&ctx, &circle, &invites).await,
-        Command::Share { circle, text } => share(&ctx, &circle, &text).await,
+        Command::Share {
+            circle,
+            text,
+            reply_to,
+            expires,
+        } => {
+            support::share(
+                &ctx,
+                &circle,
+                &text,
+                reply_to.as_deref(),
+                expires.as_deref(),
+            )
+            .await
+        }
+        Command::React { id, emoji } => support::react(&ctx, &id, &emoji).await,
+        Command::Withdraw { id } => support::withdraw(&ctx, &id).await,
+        Command::Checkin(args) => support::checkin(&ctx, args).await,
+        Command::Checkins { circle } => support::checkins(&ctx, &circle).await,
+        Command::Clock { action } => match action {
+            ClockAction::Start {
+                name,
+                since,
+                tz,
+                share,
+            } => support::clock_start(&ctx, &name, &since, tz.as_deref(), &share).await,
+            ClockAction::Reset { name, note, share } => {
+                support::clock_reset(&ctx, &name, note.as_deref(), share).await
+            }
+            ClockAction::Share { name, circle } => support::clock_share(&ctx, &name, &circle).await,
+            ClockAction::List => support::clock_list(&ctx).await,
+        },
+        Command::Goal { action } => match action {
+            GoalAction::Add {
+                circle,
+                text,
+                by,
+                to,
+            } => support::goal_add(&ctx, &circle, &text, by.as_deref(), &to).await,
+            GoalAction::Done { id } => support::goal_done(&ctx, &id).await,
+        },
+        Command::Goals { circle } => support::goals(&ctx, &circle).await,
+        Command::Partner {
+            step,
+            circle,
+            member,
+        } => support::partner(&ctx, step, &circle, &member).await,
+        Command::Partners { circle } => support::partners(&ctx, &circle).await,
+        Command::Dm {
+            circle,
+            member,
+            text,
+        } => support::dm(&ctx, &circle, &member, &text).await,
+        Command::ReachOut {
+            circle,
+            text,
+            callback,
+            yes,
+        } => support::reach_out(&ctx, &circle, text.as_deref(), callback.as_deref(), yes).await,
+        Command::ReachOuts { circle } => support::reach_outs(&ctx, &circle).await,
+        Command::CrisisLines {
+            country,
+            add,
+            reset,
+        } => support::crisis_lines(&ctx, country.as_deref(), &add, reset).await,
+        Command::Meeting {
+            action: MeetingAction::Add(args),
+        } => support::meeting_add(&ctx, args).await,
+        Command::Meetings { circle, tz } => support::meetings(&ctx, &circle, tz.as_deref()).await,
+        Command::Resource {
+            action: ResourceAction::Add(args),
+        } => support::resource_add(&ctx, args).await,
+        Command::Resources { circle } => support::resources(&ctx, &circle).await,
         Command::Feed {
             circle,
             follow,
             limit,
-        } => feed(&ctx, &circle, follow, limit).await,
+        } => support::feed(&ctx, &circle, follow, limit).await,
     }
 }
 
@@ -282,47 +360,12 @@ async fn status(ctx: &Ctx) -> Result<()> {
     Ok(())
 }
 
-async fn create(ctx: &Ctx, name: &str, nick: Option<String>) -> Result<()> {
-    let id = match ctx.reach().await? {
-        Target::Node(client) => {
-            let r = client
-                .post("/v1/circles", json!({ "name": name, "nick": nick }))
-                .await?;
-            r["id"].as_str().unwrap_or_default().to_string()
-        }
-        Target::Store(db) => ctx.load(db)?.create(name, nick.as_deref())?.to_string(),
-    };
-    print_id(ctx, &id);
-    eprintln!(
-        "Created the circle '{}'. Invite people with `circle invite '{}'`.",
-        name.trim(),
-        name.trim()
-    );
-    Ok(())
-}
-
 fn count(n: u64, what: &str) -> String {
     if n == 1 {
         format!("1 {what}")
     } else {
         format!("{n} {what}s")
     }
-}
-
-async fn join(ctx: &Ctx, token: &str, nick: Option<String>) -> Result<()> {
-    // Check the token here first: a damaged or expired invite needs no running node to say so.
-    let invite = circle_crypto::Invite::from_token(token)?;
-    invite.check_expiry(circle_node::now_secs())?;
-    let client = ctx.require_node("join").await?;
-    let r = client
-        .post("/v1/join", json!({ "token": token, "nick": nick }))
-        .await?;
-    print_id(ctx, r["id"].as_str().unwrap_or_default());
-    eprintln!(
-        "Welcome to '{}'. Messages shared before you joined are arriving now.",
-        clean(&invite.circle_name)
-    );
-    Ok(())
 }
 
 async fn circles(ctx: &Ctx) -> Result<()> {
@@ -391,46 +434,6 @@ async fn members(ctx: &Ctx, circle: &str) -> Result<()> {
     Ok(())
 }
 
-async fn share(ctx: &Ctx, circle: &str, text: &str) -> Result<()> {
-    let text = if text == "-" {
-        let mut buf = String::new();
-        std::io::stdin()
-            .read_to_string(&mut buf)
-            .context("could not read the text from standard input")?;
-        // `echo` and editors end the text with a line break that is not part of it.
-        buf.trim_end().to_string()
-    } else {
-        text.to_string()
-    };
-    // Say what is wrong before reaching for the node or the passphrase.
-    circle_node::check_text(&text)?;
-    let id = match ctx.reach().await? {
-        Target::Node(client) => {
-            let r = client
-                .post(
-                    &format!("/v1/circles/{}/shares", segment(circle)),
-                    json!({ "text": text }),
-                )
-                .await?;
-            r["id"].as_str().unwrap_or_default().to_string()
-        }
-        Target::Store(db) => {
-            let circles = ctx.load(db)?;
-            let written = circles.share(&circles.resolve(circle)?, &text)?;
-            let id = written
-                .last()
-                .map(|e| e.id())
-                .context("nothing was saved")?;
-            eprintln!(
-                "Saved. The node is not running: it will be sent when you next run `circle up`."
-            );
-            id.to_string()
-        }
-    };
-    print_id(ctx, &id);
-    Ok(())
-}
-
 /// An id alone on stdout, or `{"id": ...}` with --json.
 fn print_id(ctx: &Ctx, id: &str) {
     if ctx.json {
@@ -453,67 +456,6 @@ pub(crate) fn clean(text: &str) -> String {
             }
         })
         .collect()
-}
-
-fn print_item(ctx: &Ctx, item: &Value) {
-    if ctx.json {
-        println!("{item}");
-        return;
-    }
-    let when = item["sent_at"].as_str().unwrap_or("");
-    let when = when.get(..16).unwrap_or(when).replace('T', " ");
-    let name = clean(item["author_name"].as_str().unwrap_or("?"));
-    // Continuation lines are indented, so a line break inside a share can never pass for a
-    // line of the feed written by someone else.
-    let text = clean(item["text"].as_str().unwrap_or("")).replace('\n', "\n    ");
-    // The author wrote two messages with this number: say which this is not.
-    let fork = match (item["fork"].as_bool(), item["seq"].as_u64()) {
-        (Some(true), Some(seq)) => format!(" (another version of #{seq})"),
-        _ => String::new(),
-    };
-    match item["kind"].as_str() {
-        Some("share") => println!("[{when}] {name}{fork}: {text}"),
-        _ => println!("[{when}] * {text}"),
-    }
-}
-
-async fn feed(ctx: &Ctx, circle: &str, follow: bool, limit: Option<usize>) -> Result<()> {
-    let client = match ctx.reach().await? {
-        Target::Node(client) => client,
-        Target::Store(_) if follow => {
-            bail!(
-                "the node is not running: start it with `circle up` in another terminal to follow the feed"
-            )
-        }
-        Target::Store(db) => {
-            let circles = ctx.load(db)?;
-            let items: Vec<FeedItem> = circles.feed(&circles.resolve(circle)?, 0, limit)?;
-            for item in items {
-                print_item(ctx, &serde_json::to_value(item)?);
-            }
-            return Ok(());
-        }
-    };
-    let base = format!("/v1/circles/{}/feed", segment(circle));
-    let first = match limit {
-        Some(n) => client.get(&format!("{base}?limit={n}")).await?,
-        None => client.get(&base).await?,
-    };
-    for item in first["items"].as_array().into_iter().flatten() {
-        print_item(ctx, item);
-    }
-    if !follow {
-        return Ok(());
-    }
-    let mut cursor = first["cursor"].as_u64().unwrap_or(0);
-    loop {
-        let path = format!("{base}?after={cursor}&wait_ms={}", FOLLOW_WAIT.as_millis());
-        let page = client.get_waiting(&path, FOLLOW_WAIT).await?;
-        for item in page["items"].as_array().into_iter().flatten() {
-            print_item(ctx, item);
-        }
-        cursor = page["cursor"].as_u64().unwrap_or(cursor);
-    }
 }
 
 #[cfg(test)]

@@ -153,7 +153,9 @@ pub(crate) async fn run(
                 while let Some(item) = next {
                     match item {
                         Ok(n) => {
-                            timed |= n.kind == "share";
+                            // An expiring share may need an earlier wake; a new meeting may
+                            // start within the reminder's lead.
+                            timed |= matches!(n.kind, "share" | "meeting");
                             on_news(&circles, &mut cache, &events, &config, n);
                         }
                         Err(broadcast::error::RecvError::Lagged(_)) => {

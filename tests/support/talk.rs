@@ -204,4 +204,14 @@ async fn a_reach_out_reaches_bob_at_once_and_alice_sees_who_has_seen_it() {
     );
     // The acknowledgement is bookkeeping, not something to read.
     assert!(feed(&alice, &circle).iter().all(|i| i.kind != "seen"));
+    // Regression: the newest arrival is bob's hidden "seen" note, and a feed of the newest one
+    // used to come back empty (and its cursor did not move past the note).
+    let (newest, cursor) = alice.circles().feed_page(&circle, 0, Some(1)).unwrap();
+    assert_eq!(newest.len(), 1, "{newest:?}");
+    assert_eq!(newest[0].id, id.to_string());
+    assert_eq!(
+        cursor,
+        alice.circles().store().last_cursor(&circle).unwrap(),
+        "the cursor moves past what is not shown"
+    );
 }

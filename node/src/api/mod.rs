@@ -292,9 +292,8 @@ async fn feed(
     let mut stopping = s.stopping.clone();
     loop {
         changes.borrow_and_update();
-        let items = circles.feed(&id, after, q.limit)?;
+        let (items, cursor) = circles.feed_page(&id, after, q.limit)?;
         if !items.is_empty() || wait.is_zero() {
-            let cursor = items.iter().map(|i| i.cursor).max().unwrap_or(after);
             return Ok(Json(json!({ "items": items, "cursor": cursor })));
         }
         let woke = tokio::select! {

@@ -590,28 +590,67 @@ impl Circles {
         cursor: u64,
         limit: Option<usize>,
     ) -> Result<Vec<FeedItem>> {
-        let arrivals = self.store().arrivals_after(circle, cursor);
-        // With a limit, only the newest arrivals are read and decrypted, not the whole history.
-        let mut arrivals: Vec<_> = match limit {
-            Some(n) => arrivals.rev().take(n).collect::<Result<_>>()?,
-            None => arrivals.collect::<Result<_>>()?,
-        };
-        if limit.is_some() {
-            arrivals.reverse();
+        Ok(self.feed_page(circle, cursor, limit)?.0)
+    }
+
+    /// [`Circles::feed`], and the cursor to pass back for what comes after: the last arrival
+    /// read, shown or not (messages that are not shown, such as "seen" notes, still move it).
+    pub fn feed_page(
+        &self,
+        circle: &CircleId,
+        cursor: u64,
+        limit: Option<usize>,
+    ) -> Result<(Vec<FeedItem>, u64)> {
+        let mut arrivals = self.store().arrivals_after(circle, cursor);
+        let mut next = cursor;
+        let mut items = Vec::new();
+        match limit {
+            None => {
+                let all: Vec<_> = arrivals.collect::<Result<_>>()?;
+                next = all.last().map_or(cursor, |a| a.cursor);
+                items = self.feed_items(circle, all)?;
+            }
+            // Only the newest arrivals are read and decrypted, not the whole history: a batch
+            // at a time until `n` are shown (some messages are not).
+            Some(n) => {
+                while items.len() < n {
+                    let mut batch: Vec<_> = arrivals
+                        .by_ref()
+                        .rev()
+                        .take(n.saturating_sub(items.len()).max(16))
+                        .collect::<Result<_>>()?;
+                    if batch.is_empty() {
+                        break;
+                    }
+                    if next == cursor {
+                        next = batch.first().map_or(cursor, |a| a.cursor);
+                    }
+                    batch.reverse();
+                    let mut shown = self.feed_items(circle, batch)?;
+                    shown.append(&mut items);
+                    items = shown;
+                }
+            }
         }
-        let mut items = self.with_circle(circle, |c| {
-            let msgs = views::decrypt(c, circle, arrivals);
-            Ok(msgs
-                .iter()
-                .filter_map(|m| feed::item(c, circle, m))
-                .collect::<Vec<_>>())
-        })?;
         items.sort_by(|a, b| (a.sent_at_ms, &a.id).cmp(&(b.sent_at_ms, &b.id)));
         if let Some(limit) = limit {
             let skip = items.len().saturating_sub(limit);
             items.drain(..skip);
         }
-        Ok(items)
+        Ok((items, next))
+    }
+
+    fn feed_items(
+        &self,
+        circle: &CircleId,
+        arrivals: Vec<crate::store::Arrival>,
+    ) -> Result<Vec<FeedItem>> {
+        self.with_circle(circle, |c| {
+            Ok(views::decrypt(c, circle, arrivals)
+                .iter()
+                .filter_map(|m| feed::item(c, circle, m))
+                .collect())
+        })
     }
 
     /// Whether this node is in `circle`.

@@ -81,7 +81,7 @@ impl Circles {
         if text.chars().count() < MIN_ID_PREFIX {
             return Err(Error::Invalid(format!(
                 "'{text}' is too short to find a message: give at least {MIN_ID_PREFIX} \
-                 characters of its id (see `circle feed CIRCLE --ids`)"
+                 characters of its id (`circle feed` shows 8)"
             )));
         }
         let mut found = Vec::new();

@@ -207,9 +207,9 @@ impl Host {
         self.ok(&args)
     }
 
-    /// Joins with `token`; returns the circle id.
+    /// Joins with `token` (answering yes once the guidelines are shown); returns the circle id.
     pub fn join(&self, token: &str) -> String {
-        self.ok(&["join", token])
+        self.ok(&["join", token, "--yes"])
     }
 
     /// Shares `text`; returns the message id.

@@ -1,0 +1,273 @@
+//! Check-ins (for the circle, the partner, or only the person) and goals.
+
+use anyhow::{Result, bail};
+use circle_node::support::{Audience, Checkin, Goal};
+use serde_json::{Value, json};
+
+use super::{check_date, circle_name, day, field, list, message_ref, report, short, when};
+use crate::{Ctx, client::segment};
+
+/// The day ratings, from 1 to 5.
+const DAYS: [&str; 5] = ["very hard", "hard", "questionable", "okay", "easy"];
+
+/// Reads `--day`: 1 to 5, or its word.
+fn day_rating(typed: &str) -> Result<u8> {
+    let word = typed.trim().to_ascii_lowercase().replace(['-', '_'], " ");
+    let number = match word.parse::<u64>() {
+        Ok(n) => Some(n),
+        Err(_) => DAYS
+            .iter()
+            .zip(1..)
+            .find(|(d, _)| **d == word)
+            .map(|(_, n)| n),
+    };
+    match number {
+        Some(n @ 1..=5) => Ok(n as u8),
+        _ => bail!(
+            "--day {} is not a day rating: use 1 (very hard), 2 (hard), 3 (questionable), \
+             4 (okay) or 5 (easy)",
+            crate::clean(typed.trim())
+        ),
+    }
+}
+
+/// Checks a 0-10 scale.
+fn scale(what: &str, value: Option<u8>, low: &str, high: &str) -> Result<()> {
+    if let Some(v) = value
+        && v > 10
+    {
+        bail!("--{what} {v} is out of range: use 0 ({low}) to 10 ({high})");
+    }
+    Ok(())
+}
+
+/// "day 4/5 (okay) · mood 6/10 · craving 2/10 · triggers: tired, lonely", then the note.
+fn describe(c: &Value) -> String {
+    let rating = c["day"].as_u64().unwrap_or(0);
+    let word = DAYS
+        .get((rating as usize).wrapping_sub(1))
+        .copied()
+        .unwrap_or("?");
+    let mut parts = vec![format!("day {rating}/5 ({word})")];
+    if let Some(m) = c["mood"].as_u64() {
+        parts.push(format!("mood {m}/10"));
+    }
+    if let Some(cr) = c["craving"].as_u64() {
+        parts.push(format!("craving {cr}/10"));
+    }
+    let triggers: Vec<String> = c["triggers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(field)
+        .collect();
+    if !triggers.is_empty() {
+        parts.push(format!("triggers: {}", triggers.join(", ")));
+    }
+    let mut text = parts.join(" · ");
+    if let Some(note) = c["note"].as_str() {
+        text = format!("{text}. {}", crate::clean(note).replace('\n', "\n    "));
+    }
+    text
+}
+
+/// Who sees something, in words, for lists.
+fn seen_by(to: &Value) -> &'static str {
+    match to.as_str() {
+        Some("partner") => " (partners only)",
+        Some("me") => " (only you)",
+        _ => "",
+    }
+}
+
+/// `circle checkin`.
+pub async fn checkin(ctx: &Ctx, args: crate::args::CheckinArgs) -> Result<()> {
+    let day = day_rating(&args.day)?;
+    scale("mood", args.mood, "lowest", "best")?;
+    scale("craving", args.craving, "none", "strongest")?;
+    let to = Audience::parse(&args.to)?;
+    let checkin = Checkin {
+        day,
+        mood: args.mood,
+        craving: args.craving,
+        triggers: args.triggers.iter().map(|t| t.trim().to_string()).collect(),
+        note: args.note.clone(),
+    };
+    checkin.check()?;
+    let client = ctx.require_node("check in").await?;
+    let body = json!({
+        "day": checkin.day,
+        "mood": checkin.mood,
+        "craving": checkin.craving,
+        "triggers": checkin.triggers,
+        "note": checkin.note,
+        "to": to.as_str(),
+    });
+    let r = client
+        .post(
+            &format!("/v1/circles/{}/checkins", segment(&args.circle)),
+            body,
+        )
+        .await?;
+    if ctx.json {
+        println!(
+            "{}",
+            json!({ "id": r["id"], "circle": r["circle"], "to": r["to"] })
+        );
+        return Ok(());
+    }
+    let name = circle_name(&client, &args.circle).await;
+    let rating = DAYS[usize::from(day) - 1];
+    match to {
+        Audience::Circle => {
+            println!("Checked in with '{name}': day {day}/5 ({rating}). Thank you for showing up.")
+        }
+        Audience::Partner => println!(
+            "Checked in with your accountability partner in '{name}': day {day}/5 ({rating}). \
+             Nobody else in the circle can read it."
+        ),
+        Audience::Me => println!(
+            "Noted for you alone: day {day}/5 ({rating}). It stays on this node and is never sent."
+        ),
+    }
+    Ok(())
+}
+
+/// `circle checkins`.
+pub async fn checkins(ctx: &Ctx, circle: &str) -> Result<()> {
+    let client = ctx.require_node("look at the check-ins").await?;
+    let view = client
+        .get(&format!("/v1/circles/{}/checkins", segment(circle)))
+        .await?;
+    if ctx.json {
+        println!("{view}");
+        return Ok(());
+    }
+    let name = circle_name(&client, circle).await;
+    let recent = view["checkins"].as_array().cloned().unwrap_or_default();
+    if recent.is_empty() {
+        eprintln!(
+            "No check-ins you can see in '{name}' lately. Check in with `circle checkin '{name}' --day 1-5`."
+        );
+    }
+    for c in &recent {
+        let id = match c["id"].as_str() {
+            Some(id) => format!(" (#{})", short(id)),
+            None => String::new(),
+        };
+        println!(
+            "[{}] {}{id}: {}{}",
+            when(&c["sent_at"]),
+            field(&c["author_name"]),
+            describe(c),
+            seen_by(&c["to"])
+        );
+    }
+    let quiet = view["quiet"].as_array().cloned().unwrap_or_default();
+    if !quiet.is_empty() {
+        println!("Not checked in for a while:");
+        for q in &quiet {
+            let days = q["days"].as_u64().unwrap_or(0);
+            println!(
+                "  {}: last check-in {} ({days} days ago)",
+                field(&q["name"]),
+                day(&q["last_checkin"])
+            );
+        }
+        println!("A short hello can mean a lot: `circle share` or, for a partner, `circle dm`.");
+    }
+    Ok(())
+}
+
+/// `circle goal add`.
+pub async fn goal_add(
+    ctx: &Ctx,
+    circle: &str,
+    text: &str,
+    by: Option<&str>,
+    to: &str,
+) -> Result<()> {
+    let to = match Audience::parse(to)? {
+        Audience::Me => {
+            bail!(
+                "a goal is for the circle or your partner to see: use --to circle or --to partner"
+            )
+        }
+        to => to,
+    };
+    if let Some(by) = by {
+        check_date(by)?;
+    }
+    let goal = Goal {
+        text: text.trim().to_string(),
+        by: by.map(|b| b.trim().to_string()),
+    };
+    goal.check()?;
+    let client = ctx.require_node("set the goal").await?;
+    let body = json!({ "text": goal.text, "by": goal.by, "to": to.as_str() });
+    let r = client
+        .post(&format!("/v1/circles/{}/goals", segment(circle)), body)
+        .await?;
+    let name = circle_name(&client, circle).await;
+    let by = match &goal.by {
+        Some(by) => format!(" (by {by})"),
+        None => String::new(),
+    };
+    let who = match to {
+        Audience::Partner => "Your accountability partner".to_string(),
+        _ => format!("Everyone in '{name}'"),
+    };
+    let line = format!(
+        "Goal set: {}{by}. {who} can see it. When it is done: `circle goal done {}`.",
+        crate::clean(&goal.text),
+        short(r["id"].as_str().unwrap_or_default())
+    );
+    report(ctx, &r, &line);
+    Ok(())
+}
+
+/// `circle goal done`.
+pub async fn goal_done(ctx: &Ctx, id: &str) -> Result<()> {
+    let goal = message_ref(id)?;
+    let client = ctx.require_node("mark the goal done").await?;
+    let r = client
+        .post(&format!("/v1/messages/{goal}/done"), json!({}))
+        .await?;
+    let name = circle_name(&client, r["circle"].as_str().unwrap_or_default()).await;
+    report(
+        ctx,
+        &r,
+        &format!("Well done! Marked your goal done; those who saw it in '{name}' see that too."),
+    );
+    Ok(())
+}
+
+/// `circle goals`.
+pub async fn goals(ctx: &Ctx, circle: &str) -> Result<()> {
+    let client = ctx.require_node("look at the goals").await?;
+    let goals = client
+        .get(&format!("/v1/circles/{}/goals", segment(circle)))
+        .await?;
+    let name = circle_name(&client, circle).await;
+    let empty = format!(
+        "No goals you can see in '{name}' yet. Set one with `circle goal add '{name}' TEXT`."
+    );
+    list(ctx, &goals, &empty, |g| {
+        let by = match g["by"].as_str() {
+            Some(_) => format!(" (by {})", field(&g["by"])),
+            None => String::new(),
+        };
+        let done = match g["done_at"].as_str() {
+            Some(_) => format!(" ✓ done {}", day(&g["done_at"])),
+            None => String::new(),
+        };
+        println!(
+            "#{} {}: {}{by}{done}{}",
+            short(g["id"].as_str().unwrap_or_default()),
+            field(&g["author_name"]),
+            field(&g["text"]),
+            seen_by(&g["to"])
+        );
+    });
+    Ok(())
+}

@@ -1,0 +1,302 @@
+//! Reading a circle: each message with the short id people use to react, reply or withdraw;
+//! reach-outs shown first and loudest, and acknowledged so the sender knows who has seen them;
+//! with `--follow`, the feed as it grows and the node's notices for the circle (meeting
+//! reminders, a partner's missed check-in) from its live event stream.
+
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use circle_node::FeedItem;
+use serde_json::{Value, json};
+
+use super::{field, short, when};
+use crate::{Ctx, Target, client::Client, client::segment};
+
+/// How long one feed long-poll waits.
+const FOLLOW_WAIT: Duration = Duration::from_secs(30);
+/// How long one connection to the event stream is kept before it is opened again.
+const EVENTS_LIMIT: Duration = Duration::from_secs(24 * 3600);
+/// How long to wait before opening the event stream again after it closed or failed.
+const EVENTS_RETRY: Duration = Duration::from_secs(5);
+/// Longest event (or line of one) read from the stream; a longer one is dropped.
+const MAX_EVENT_BYTES: usize = 64 * 1024;
+
+/// Kinds written by a member about themselves, shown as "name (#id) text".
+const OWN_KINDS: [&str; 6] = [
+    "checkin",
+    "goal",
+    "goal-done",
+    "clock-reset",
+    "meeting",
+    "resource",
+];
+
+/// Prints one feed item; says whether it is urgent (a reach-out).
+fn print_item(json: bool, item: &Value) -> bool {
+    let urgent = item["urgent"] == true;
+    if json {
+        println!("{item}");
+        return urgent;
+    }
+    let at = when(&item["sent_at"]);
+    let name = field(&item["author_name"]);
+    // Continuation lines are indented, so a line break inside a share can never pass for a
+    // line of the feed written by someone else.
+    let text = field(&item["text"]).replace('\n', "\n    ");
+    let id = format!("#{}", short(item["id"].as_str().unwrap_or_default()));
+    // The author wrote two messages with this number: say which this is not.
+    let fork = match (item["fork"].as_bool(), item["seq"].as_u64()) {
+        (Some(true), Some(seq)) => format!(" (another version of #{seq})"),
+        _ => String::new(),
+    };
+    let re = match item["reply_to"].as_str() {
+        Some(r) => format!(" ↳ re #{}", short(r)),
+        None => String::new(),
+    };
+    let private = match item["private_to"].as_array() {
+        Some(to) => {
+            let to: Vec<String> = to.iter().map(field).collect();
+            format!(" (private, to {})", to.join(", "))
+        }
+        None => String::new(),
+    };
+    let kind = item["kind"].as_str().unwrap_or_default();
+    match kind {
+        _ if urgent => println!("!! [{at}] {name} {text} ({id})"),
+        "share" | "dm" => println!("[{at}] {name} ({id}){fork}{re}{private}: {text}"),
+        "withdrawn" | "expired" => println!("[{at}] {name} ({id}): {text}"),
+        "reaction" => {
+            let to = item["reply_to"].as_str().map(short).unwrap_or("?");
+            println!("[{at}] {name} reacted {text} to #{to}");
+        }
+        "milestone" => println!("[{at}] {name} ({id}) celebrates {text}"),
+        k if OWN_KINDS.contains(&k) => println!("[{at}] {name} ({id}) {text}{re}{private}"),
+        _ => println!("[{at}] * {text}{private}"),
+    }
+    urgent
+}
+
+/// Prints a page of items; says whether one was urgent.
+fn print_items(json: bool, items: &Value) -> bool {
+    let mut urgent = false;
+    for item in items.as_array().into_iter().flatten() {
+        urgent |= print_item(json, item);
+    }
+    urgent
+}
+
+/// Tells the circle this member has now seen its reach-outs. Best effort: the feed was shown
+/// either way.
+async fn acknowledge(client: &Client, circle: &str) {
+    let path = format!("/v1/circles/{}/seen", segment(circle));
+    if let Err(e) = client.post(&path, json!({})).await {
+        tracing::debug!("could not tell the circle its reach-outs were seen: {e}");
+    }
+}
+
+/// `circle feed`.
+pub async fn feed(ctx: &Ctx, circle: &str, follow: bool, limit: Option<usize>) -> Result<()> {
+    let client = match ctx.reach().await? {
+        Target::Node(client) => client,
+        Target::Store(_) if follow => {
+            bail!(
+                "the node is not running: start it with `circle up` in another terminal to follow the feed"
+            )
+        }
+        Target::Store(db) => {
+            let circles = ctx.load(db)?;
+            let items: Vec<FeedItem> = circles.feed(&circles.resolve(circle)?, 0, limit)?;
+            for item in items {
+                print_item(ctx.json, &serde_json::to_value(item)?);
+            }
+            return Ok(());
+        }
+    };
+    let base = format!("/v1/circles/{}/feed", segment(circle));
+    let first = match limit {
+        Some(n) => client.get(&format!("{base}?limit={n}")).await?,
+        None => client.get(&base).await?,
+    };
+    if print_items(ctx.json, &first["items"]) {
+        acknowledge(&client, circle).await;
+    }
+    if !follow {
+        return Ok(());
+    }
+    let cursor = first["cursor"].as_u64().unwrap_or(0);
+    let id = circle_id(&client, circle, &first).await;
+    tokio::select! {
+        result = follow_feed(ctx.json, &client, circle, &base, cursor) => result,
+        () = notices(ctx.json, &client, &id) => Ok(()),
+    }
+}
+
+/// The followed circle's id, to pick its events from the stream.
+async fn circle_id(client: &Client, circle: &str, first: &Value) -> String {
+    let typed = circle.trim();
+    let listed = client.get("/v1/circles").await.unwrap_or_default();
+    listed
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["id"] == typed || c["name"] == typed)
+        .and_then(|c| c["id"].as_str())
+        .or_else(|| first["items"][0]["circle"].as_str())
+        .unwrap_or(typed)
+        .to_string()
+}
+
+/// Long-polls the feed for new items until the node stops answering.
+async fn follow_feed(
+    json: bool,
+    client: &Client,
+    circle: &str,
+    base: &str,
+    mut cursor: u64,
+) -> Result<()> {
+    loop {
+        let path = format!("{base}?after={cursor}&wait_ms={}", FOLLOW_WAIT.as_millis());
+        let page = client.get_waiting(&path, FOLLOW_WAIT).await?;
+        if print_items(json, &page["items"]) {
+            acknowledge(client, circle).await;
+        }
+        cursor = page["cursor"].as_u64().unwrap_or(cursor);
+    }
+}
+
+/// Reads the node's event stream and prints its notices for `circle`; opens it again when it
+/// closes. Never returns: the feed's long-poll ends the command when the node stops.
+async fn notices(json: bool, client: &Client, circle: &str) {
+    loop {
+        if let Ok(mut response) = client.events(EVENTS_LIMIT).await {
+            let mut events = EventStream::default();
+            while let Ok(Some(chunk)) = response.chunk().await {
+                for data in events.push(&chunk) {
+                    notice(json, circle, &data);
+                }
+            }
+        }
+        tokio::time::sleep(EVENTS_RETRY).await;
+    }
+}
+
+/// Splits a Server-Sent Events stream into the data of its events.
+#[derive(Default)]
+struct EventStream {
+    /// Bytes of a line not yet ended.
+    line: Vec<u8>,
+    /// The data lines of the event being read.
+    data: String,
+    /// The line being read is too long.
+    overflow: bool,
+    /// The event being read is too long: it is dropped.
+    skip: bool,
+}
+
+impl EventStream {
+    /// Takes the next bytes; returns the data of each event they complete.
+    fn push(&mut self, bytes: &[u8]) -> Vec<String> {
+        let mut done = Vec::new();
+        for &b in bytes {
+            if b != b'\n' {
+                if self.line.len() < MAX_EVENT_BYTES {
+                    self.line.push(b);
+                } else {
+                    self.overflow = true;
+                }
+                continue;
+            }
+            let line = String::from_utf8_lossy(&self.line).into_owned();
+            self.line.clear();
+            // Too long to be an event of ours: drop it, and the event it belongs to.
+            self.skip |= std::mem::take(&mut self.overflow);
+            let line = line.strip_suffix('\r').unwrap_or(&line);
+            if line.is_empty() {
+                let data = std::mem::take(&mut self.data);
+                if !std::mem::take(&mut self.skip) && !data.is_empty() {
+                    done.push(data);
+                }
+            } else if self.skip {
+                continue;
+            } else if let Some(data) = line.strip_prefix("data:") {
+                if self.data.len() + data.len() > MAX_EVENT_BYTES {
+                    self.skip = true;
+                    continue;
+                }
+                if !self.data.is_empty() {
+                    self.data.push('\n');
+                }
+                self.data.push_str(data.strip_prefix(' ').unwrap_or(data));
+            }
+            // Comments (keep-alives), `event:`, `id:` and `retry:` lines carry nothing we use.
+        }
+        done
+    }
+}
+
+/// Prints one event from the stream, if it is a notice about `circle`.
+fn notice(json: bool, circle: &str, data: &str) {
+    let Ok(event) = serde_json::from_str::<Value>(data) else {
+        return;
+    };
+    if event["circle"] != circle {
+        return;
+    }
+    let kind = event["type"].as_str().unwrap_or_default();
+    if !matches!(kind, "reminder" | "missed-checkin") {
+        // Reach-outs and messages come through the feed itself.
+        return;
+    }
+    if json {
+        println!("{event}");
+        return;
+    }
+    match kind {
+        "reminder" => {
+            let link = match event["link"].as_str() {
+                Some(_) => format!(" {}", field(&event["link"])),
+                None => String::new(),
+            };
+            println!(
+                "-- reminder: '{}' starts at {} (in {} min){link}",
+                field(&event["title"]),
+                field(&event["starts_local"]),
+                event["minutes"].as_u64().unwrap_or(0)
+            );
+        }
+        _ => {
+            let name = field(&event["name"]);
+            let since = match event["last_checkin"].as_str() {
+                Some(_) => format!("hasn't since {}", when(&event["last_checkin"])),
+                None => "hasn't yet".to_string(),
+            };
+            println!(
+                "-- {name} usually checks in, and {since}. A short note can help: `circle dm`."
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_read_across_chunks_and_keep_alives_are_skipped() {
+        let mut stream = EventStream::default();
+        assert!(stream.push(b": keep-alive\n\ndata: {\"type\":").is_empty());
+        let done = stream.push(b"\"reminder\"}\r\n\r\ndata: a\ndata: b\n\n");
+        assert_eq!(done, ["{\"type\":\"reminder\"}", "a\nb"]);
+    }
+
+    #[test]
+    fn an_endless_line_is_dropped_not_kept() {
+        let mut stream = EventStream::default();
+        stream.push(b"data: ");
+        for _ in 0..100 {
+            assert!(stream.push(&[b'x'; 4096]).is_empty());
+        }
+        assert!(stream.line.len() <= MAX_EVENT_BYTES);
+        assert!(stream.push(b"\n\ndata: ok\n\n") == ["ok"]);
+    }
+}

@@ -1,0 +1,109 @@
+//! Accountability partners: asking, answering, ending, and private messages between them.
+
+use anyhow::Result;
+use serde_json::json;
+
+use super::{circle_name, field, list, member_name, report, text_or_stdin, when};
+use crate::{Ctx, args::PartnerStep, client::segment};
+
+/// `circle partner request|accept|decline|end CIRCLE MEMBER`.
+pub async fn partner(ctx: &Ctx, step: PartnerStep, circle: &str, member: &str) -> Result<()> {
+    let (word, again) = match step {
+        PartnerStep::Request => ("request", "ask"),
+        PartnerStep::Accept => ("accept", "accept"),
+        PartnerStep::Decline => ("decline", "decline"),
+        PartnerStep::End => ("end", "end the partnership"),
+    };
+    let client = ctx.require_node(again).await?;
+    let r = client
+        .post(
+            &format!("/v1/circles/{}/partners", segment(circle)),
+            json!({ "member": member.trim(), "step": word }),
+        )
+        .await?;
+    let (who, name) = (
+        member_name(&client, circle, member).await,
+        circle_name(&client, circle).await,
+    );
+    let line = match step {
+        PartnerStep::Request => format!(
+            "Asked {who} to be your accountability partner in '{name}'. They can say yes with \
+             `circle partner accept`; `circle partners '{name}'` shows their answer."
+        ),
+        PartnerStep::Accept => format!(
+            "You and {who} are now accountability partners in '{name}'. You see each other's \
+             partner-only check-ins and goals, can write with `circle dm`, and hear when the \
+             other misses a usual check-in."
+        ),
+        PartnerStep::Decline => {
+            format!("You said no for now to {who}. Nothing else changes in '{name}'.")
+        }
+        PartnerStep::End => format!(
+            "You are no longer accountability partners with {who} in '{name}'. What you shared \
+             before stays as it was; nothing new reaches them privately."
+        ),
+    };
+    report(ctx, &r, &line);
+    Ok(())
+}
+
+/// `circle partners`.
+pub async fn partners(ctx: &Ctx, circle: &str) -> Result<()> {
+    let client = ctx.require_node("look at your partners").await?;
+    let list_of = client
+        .get(&format!("/v1/circles/{}/partners", segment(circle)))
+        .await?;
+    let name = circle_name(&client, circle).await;
+    let empty = format!(
+        "You have no accountability partner in '{name}' yet. Ask someone with \
+         `circle partner request '{name}' NAME`."
+    );
+    list(ctx, &list_of, &empty, |p| {
+        let who = field(&p["name"]);
+        let state = match p["state"].as_str() {
+            Some("asked-you") => format!(
+                "asked you to be partners on {}: answer with `circle partner accept '{name}' {who}` \
+                 (or decline)",
+                when(&p["since"])
+            ),
+            Some("you-asked") => format!(
+                "you asked on {}; waiting for their answer",
+                when(&p["since"])
+            ),
+            _ => {
+                let last = match p["last_checkin"].as_str() {
+                    Some(_) => format!("; last check-in {}", when(&p["last_checkin"])),
+                    None => "; no check-in yet".to_string(),
+                };
+                let missed = if p["missed_checkin"] == true {
+                    ". They have missed their usual check-in: maybe send a note with `circle dm`"
+                } else {
+                    ""
+                };
+                format!("partner since {}{last}{missed}", when(&p["since"]))
+            }
+        };
+        println!("{who}: {state}");
+    });
+    Ok(())
+}
+
+/// `circle dm`.
+pub async fn dm(ctx: &Ctx, circle: &str, member: &str, text: &str) -> Result<()> {
+    let text = text_or_stdin(text)?;
+    circle_node::check_text(&text)?;
+    let client = ctx.require_node("send it").await?;
+    let r = client
+        .post(
+            &format!("/v1/circles/{}/dms", segment(circle)),
+            json!({ "member": member.trim(), "text": text }),
+        )
+        .await?;
+    let who = member_name(&client, circle, member).await;
+    report(
+        ctx,
+        &r,
+        &format!("Sent to {who} only: nobody else in the circle can read it."),
+    );
+    Ok(())
+}

@@ -1,0 +1,123 @@
+//! Shares with replies and expiry, reactions, and taking a share back.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde_json::json;
+
+use super::{circle_name, message_ref, report, short, text_or_stdin};
+use crate::{Ctx, Target, clean, client::segment, print_id};
+
+/// Shortest and longest time a share may be set to last (as the node allows).
+const EXPIRY: std::ops::RangeInclusive<Duration> =
+    Duration::from_secs(1)..=Duration::from_secs(366 * 24 * 3600);
+
+/// Reads `--expires`.
+fn expiry(typed: &str) -> Result<Duration> {
+    let d = humantime::parse_duration(typed.trim()).map_err(|_| {
+        anyhow!(
+            "'{}' is not a duration: use for example 30m, 24h or 7d",
+            clean(typed)
+        )
+    })?;
+    if !EXPIRY.contains(&d) {
+        bail!("a share can disappear after 1 second to 366 days: for example --expires 24h");
+    }
+    Ok(d)
+}
+
+/// `circle share`: with the node running through its API, else written to the store and sent
+/// when the node next runs.
+pub async fn share(
+    ctx: &Ctx,
+    circle: &str,
+    text: &str,
+    reply_to: Option<&str>,
+    expires: Option<&str>,
+) -> Result<()> {
+    let text = text_or_stdin(text)?;
+    // Say what is wrong before reaching for the node or the passphrase.
+    circle_node::check_text(&text)?;
+    let ttl = expires.map(expiry).transpose()?;
+    let reply_to = match reply_to {
+        Some(r) => {
+            message_ref(r)?;
+            Some(r.trim().trim_start_matches('#'))
+        }
+        None => None,
+    };
+    let id = match ctx.reach().await? {
+        Target::Node(client) => {
+            let body = json!({
+                "text": text,
+                "reply_to": reply_to,
+                "expires": expires.map(str::trim),
+            });
+            let r = client
+                .post(&format!("/v1/circles/{}/shares", segment(circle)), body)
+                .await?;
+            r["id"].as_str().unwrap_or_default().to_string()
+        }
+        Target::Store(db) => {
+            let circles = ctx.load(db)?;
+            let written = circles.share_with(&circles.resolve(circle)?, &text, reply_to, ttl)?;
+            let id = written
+                .last()
+                .map(|e| e.id())
+                .context("nothing was saved")?;
+            eprintln!(
+                "Saved. The node is not running: it will be sent when you next run `circle up`."
+            );
+            id.to_string()
+        }
+    };
+    print_id(ctx, &id);
+    if let (Some(typed), false) = (expires, ctx.json) {
+        eprintln!(
+            "It disappears from every member's feed {} from now.",
+            clean(typed.trim())
+        );
+    }
+    Ok(())
+}
+
+/// `circle react ID EMOJI`.
+pub async fn react(ctx: &Ctx, id: &str, emoji: &str) -> Result<()> {
+    let message = message_ref(id)?;
+    let emoji = emoji.trim();
+    circle_node::support::check_reaction(emoji)?;
+    let client = ctx.require_node("react").await?;
+    let r = client
+        .post(
+            &format!("/v1/messages/{message}/reactions"),
+            json!({ "emoji": emoji }),
+        )
+        .await?;
+    let name = circle_name(&client, r["circle"].as_str().unwrap_or_default()).await;
+    let typed = id.trim().trim_start_matches('#');
+    let line = format!(
+        "You reacted {} to #{} in '{name}'.",
+        clean(emoji),
+        clean(short(typed))
+    );
+    report(ctx, &r, &line);
+    Ok(())
+}
+
+/// `circle withdraw ID`.
+pub async fn withdraw(ctx: &Ctx, id: &str) -> Result<()> {
+    let message = message_ref(id)?;
+    let client = ctx.require_node("withdraw it").await?;
+    let r = client
+        .post(&format!("/v1/messages/{message}/withdraw"), json!({}))
+        .await?;
+    let name = circle_name(&client, r["circle"].as_str().unwrap_or_default()).await;
+    let typed = id.trim().trim_start_matches('#');
+    let line = format!(
+        "Withdrawn #{} from '{name}'. Every member's node drops its words (nodes that are off \
+         now, when they next connect); the feed shows only that it was withdrawn.",
+        clean(short(typed))
+    );
+    report(ctx, &r, &line);
+    Ok(())
+}
