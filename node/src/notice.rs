@@ -16,7 +16,7 @@ use serde::Serialize;
 use tokio::sync::{broadcast, mpsc};
 
 use crate::{
-    circles::{Circles, MeetingItem, News, PartnerItem},
+    circles::{Circles, MeetingItem, News},
     net::Command,
     support::clock,
     time::now_ms,
@@ -28,6 +28,8 @@ pub const EVENT_CAPACITY: usize = 256;
 const TICK: Duration = Duration::from_secs(20);
 /// Partners' check-ins are looked at this often.
 const PARTNER_CHECK: Duration = Duration::from_secs(300);
+/// A reach-out older than this (by its author's clock) raises no desktop notification.
+const FRESH_MS: u64 = 60 * 60 * 1000;
 
 /// Something the node tells its person.
 #[derive(Clone, Debug, Serialize)]
@@ -108,7 +110,6 @@ pub struct NoticeConfig {
 #[derive(Default)]
 struct Cache {
     meetings: BTreeMap<CircleId, Vec<MeetingItem>>,
-    partners: BTreeMap<CircleId, Vec<PartnerItem>>,
     reminded: HashSet<(String, u64)>,
     missed: HashSet<(String, String, Option<String>)>,
     partners_checked: Option<tokio::time::Instant>,
@@ -158,10 +159,7 @@ pub(crate) async fn run(
                             timed |= matches!(n.kind, "share" | "meeting");
                             on_news(&circles, &mut cache, &events, &config, n);
                         }
-                        Err(broadcast::error::RecvError::Lagged(_)) => {
-                            cache.meetings.clear();
-                            cache.partners.clear();
-                        }
+                        Err(broadcast::error::RecvError::Lagged(_)) => cache.meetings.clear(),
                         Err(broadcast::error::RecvError::Closed) => return,
                     }
                     next = match news.try_recv() {
@@ -208,11 +206,9 @@ fn on_news(
     news: News,
 ) {
     match news.kind {
-        "meeting" => {
+        // A withdrawal may take back a meeting.
+        "meeting" | "withdraw" => {
             cache.meetings.remove(&news.circle);
-        }
-        "checkin" | "private" => {
-            cache.partners.remove(&news.circle);
         }
         _ => {}
     }
@@ -225,6 +221,7 @@ fn on_news(
     let (circle, circle_name) = (news.circle.to_string(), circles.name_of(&news.circle));
     if news.kind == "reach-out"
         && let Some(item) = circles.feed_item(&news.circle, &news.id)
+        && item.gone.is_none()
     {
         let _ = events.send(Event::ReachOut {
             circle: circle.clone(),
@@ -233,10 +230,12 @@ fn on_news(
             author_name: item.author_name.clone(),
             text: item.text.clone(),
         });
-        if config.desktop {
-            desktop_notification(&format!(
-                "Someone in '{circle_name}' is reaching out. Open circle to see."
-            ));
+        // Only a fresh one: a node catching up does not ring for last week's. The text names
+        // neither the circle nor the person (a lock screen is seen by others).
+        if config.desktop && now_ms().saturating_sub(item.sent_at_ms) < FRESH_MS {
+            desktop_notification(
+                "Someone in one of your circles is reaching out. Open circle to see.",
+            );
         }
     }
     let _ = events.send(Event::Message {
@@ -298,14 +297,8 @@ fn reminders(
 fn partners(circles: &Circles, cache: &mut Cache, events: &broadcast::Sender<Event>) {
     let now = now_ms();
     for (circle, name) in circle_ids(circles) {
-        let list = cache
-            .partners
-            .entry(circle)
-            .or_insert_with(|| circles.partners(&circle, now).unwrap_or_default());
-        for p in list.iter() {
-            // Whether they missed it depends on the time too: judged again at every look.
-            let missed = p.state == "partner" && p.missed_at(now);
-            if !missed
+        for p in circles.partners(&circle, now).unwrap_or_default() {
+            if !p.missed_checkin
                 || !cache.missed.insert((
                     circle.to_string(),
                     p.member.clone(),

@@ -96,6 +96,17 @@ async fn a_shared_clock_announces_its_milestone_once_and_a_reset_is_told_only_if
         .find(|c| c.name == "sober")
         .unwrap();
     assert_eq!((sober.days, sober.restarts), (0, 1));
+    // Regression: after a private restart, "1 day" and "7 days" came again, which told the
+    // circle what alice had kept to herself. Milestones it has seen are not announced again.
+    for days in [1, 7] {
+        let later = now + days * DAY_MS;
+        assert_eq!(
+            write(&alice, move |x| x.announce_milestones(later)).await,
+            None,
+            "day {days} after a private restart announces nothing"
+        );
+    }
+    assert_eq!(count(&alice, &circle), before + 1);
     let told = write(&alice, move |x| {
         x.clock_reset("sober", Some(TOLD_NOTE), true, now)
             .map(|(_, w)| w)

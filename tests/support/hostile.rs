@@ -6,8 +6,8 @@
 use circle::crypto::{CircleId, Envelope, MemberKey, MemberSecret, MessageId};
 use circle::node::support::sealed::{MAX_READERS, MAX_SEALED_BYTES, Sealed};
 use circle::node::support::{
-    Audience, Checkin, MAX_EXPIRY_MS, MAX_SEEN, Meeting, PartnerStep, Post, Resource, Schedule,
-    schedule,
+    Audience, Checkin, MAX_EXPIRY_MS, MAX_SEEN, Meeting, PartnerStep, Post, Private, Resource,
+    Schedule, schedule,
 };
 use circle::node::{Body, Circles, Content, Ingest, now_ms};
 
@@ -423,4 +423,136 @@ fn a_withdrawal_of_a_membership_operation_that_arrives_first_does_not_keep_it_ou
         "the rename is kept out of carol's node by its withdrawal"
     );
     assert_eq!(name_of(&f.carol, &f.circle), "Renamed for good");
+}
+
+/// Moves every message between the three nodes, both ways.
+fn everyone_syncs(f: &Fixture) {
+    let c = f.circle;
+    for _ in 0..2 {
+        for (to, from) in [
+            (&f.alice, &f.bob),
+            (&f.alice, &f.carol),
+            (&f.bob, &f.alice),
+            (&f.bob, &f.carol),
+            (&f.carol, &f.alice),
+            (&f.carol, &f.bob),
+        ] {
+            crate::util::sync_offline(to, from, &c);
+        }
+    }
+}
+
+fn standing(node: &Circles, circle: &CircleId, other: &MemberKey) -> Option<&'static str> {
+    node.partners(circle, now_ms())
+        .unwrap()
+        .into_iter()
+        .find(|p| p.member == other.to_string())
+        .map(|p| p.state)
+}
+
+#[test]
+fn private_words_are_not_answered_in_the_open_and_partnership_steps_stay() {
+    let f = circle_of_three("Sunday");
+    let c = f.circle;
+    let (a, b) = (f.alice.my_key(&c).unwrap(), f.bob.my_key(&c).unwrap());
+    f.alice.partner(&c, &b, PartnerStep::Request).unwrap();
+    everyone_syncs(&f);
+    f.bob.partner(&c, &a, PartnerStep::Accept).unwrap();
+    everyone_syncs(&f);
+    assert_eq!(standing(&f.alice, &c, &b), Some("partner"));
+    let dm = f.alice.dm(&c, &b, "call me tonight?").unwrap();
+    let dm = dm.last().unwrap().id().to_string();
+    everyone_syncs(&f);
+    // A reply or a reaction goes to the whole circle: to a private message, it would tell
+    // everyone something about it.
+    let reply = f
+        .bob
+        .share_with(&c, "yes, at 8", Some(&dm), None)
+        .unwrap_err();
+    assert!(reply.to_string().contains("private message"), "{reply}");
+    let react = f.bob.react(&dm, "👍").unwrap_err();
+    assert!(react.to_string().contains("private message"), "{react}");
+    // Taking back the request would undo the partnership on both nodes.
+    let request = f
+        .alice
+        .feed(&c, 0, None)
+        .unwrap()
+        .into_iter()
+        .find(|i| i.kind == "partner" && i.author == a.to_string())
+        .expect("alice's request is in her feed");
+    let withdrawn = f.alice.withdraw(&request.id).unwrap_err();
+    assert!(
+        withdrawn.to_string().contains("cannot be withdrawn"),
+        "{withdrawn}"
+    );
+    assert_eq!(standing(&f.bob, &c, &a), Some("partner"));
+}
+
+#[test]
+fn a_partnership_step_sealed_to_the_wrong_people_is_not_shown() {
+    let f = circle_of_three("Sunday");
+    let c = f.circle;
+    let (a, b, m) = (
+        f.alice.my_key(&c).unwrap(),
+        f.bob.my_key(&c).unwrap(),
+        f.carol.my_key(&c).unwrap(),
+    );
+    let exchange = |node: &Circles| secret_of(node, &c).exchange_key();
+    // carol's program tells bob that alice and carol are partners, sealed to carol and bob
+    // only (alice, the one it names, is not a reader).
+    let lie = Sealed::seal(
+        &c,
+        &m,
+        &[(m, exchange(&f.carol)), (b, exchange(&f.bob))],
+        &Private::Partner {
+            step: PartnerStep::Accept,
+            with: a,
+        },
+    )
+    .unwrap();
+    let envelope = Forger::of(&f.carol, &c).next(Body::Private(lie));
+    assert_eq!(f.bob.ingest(&envelope).unwrap(), Ingest::New);
+    assert!(
+        f.bob
+            .feed(&c, 0, None)
+            .unwrap()
+            .iter()
+            .all(|i| i.kind != "partner"),
+        "bob's feed shows a step not sealed to the people it names"
+    );
+}
+
+#[test]
+fn an_answer_comes_after_a_request_dated_in_the_future() {
+    let f = circle_of_three("Sunday");
+    let c = f.circle;
+    let (b, m) = (f.bob.my_key(&c).unwrap(), f.carol.my_key(&c).unwrap());
+    let exchange = |node: &Circles| secret_of(node, &c).exchange_key();
+    let request = Sealed::seal(
+        &c,
+        &m,
+        &[(m, exchange(&f.carol)), (b, exchange(&f.bob))],
+        &Private::Partner {
+            step: PartnerStep::Request,
+            with: b,
+        },
+    )
+    .unwrap();
+    // carol's clock (or program) dates her request ten years ahead.
+    let carol = Forger::of(&f.carol, &c);
+    let seq = f.carol.store().max_seq(&c, &m).unwrap() + 1;
+    let later = now_ms() + 10 * 365 * 24 * 3600 * 1000;
+    let envelope = carol.seal_with(
+        &f.carol.store().keys(&c).unwrap()[0].1,
+        c,
+        0,
+        seq,
+        later,
+        Body::Private(request),
+    );
+    assert_eq!(f.bob.ingest(&envelope).unwrap(), Ingest::New);
+    assert_eq!(standing(&f.bob, &c, &m), Some("asked-you"));
+    // bob says no: his answer is dated after her request, so it counts.
+    f.bob.partner(&c, &m, PartnerStep::Decline).unwrap();
+    assert_eq!(standing(&f.bob, &c, &m), None);
 }

@@ -25,8 +25,9 @@ struct ClockRecord {
     since: String,
     zone: String,
     shared: Vec<CircleId>,
-    /// Milestones announced, by circle and label, since the last restart.
-    announced: Vec<(CircleId, String)>,
+    /// Milestones announced, by circle, with their days, since the last restart the circles
+    /// were told of.
+    announced: Vec<(CircleId, i64)>,
     /// Earlier starts: when restarted (unix ms), and the private note.
     resets: Vec<(u64, Option<String>)>,
 }
@@ -198,19 +199,26 @@ impl Circles {
         let tz = clock::parse_zone(&record.zone)?;
         record.resets.push((now, note.map(str::to_string)));
         record.since = clock::today_in(&tz, timestamp(now)?).to_string();
-        record.announced.clear();
+        // A restart the circles are not told about must not show through the milestones: what
+        // was announced stays, and only a milestone beyond it is announced again, so "1 day"
+        // never follows "90 days".
+        if tell {
+            record.announced.clear();
+        }
         let record = record.clone();
         self.save_clocks(&clocks)?;
         let mut written = Vec::new();
         if tell {
             for c in &record.shared {
-                written.extend(self.post(
-                    c,
-                    Body::ClockReset {
-                        clock: record.name.clone(),
-                        note: note.map(str::to_string),
-                    },
-                )?);
+                let reset = Body::ClockReset {
+                    clock: record.name.clone(),
+                    note: note.map(str::to_string),
+                };
+                match self.post(c, reset) {
+                    Ok(w) => written.extend(w),
+                    // Left or removed since: the other circles are still told.
+                    Err(e) => tracing::debug!("restart not told: {e}"),
+                }
             }
         }
         Ok((self.clock_item(&record, now)?, written))
@@ -254,11 +262,11 @@ impl Circles {
             for circle in r.shared.clone() {
                 if r.announced
                     .iter()
-                    .any(|(c, l)| *c == circle && *l == m.label)
+                    .any(|(c, days)| *c == circle && *days >= m.days)
                 {
                     continue;
                 }
-                r.announced.push((circle, m.label.clone()));
+                r.announced.push((circle, m.days));
                 due.push((
                     circle,
                     MilestoneNote {

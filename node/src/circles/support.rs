@@ -36,6 +36,7 @@ impl Circles {
                         "that message is in another circle: reply in its own circle".into(),
                     ));
                 }
+                self.public_target(circle, &id)?;
                 Some(id)
             }
             None => None,
@@ -105,10 +106,26 @@ impl Circles {
         }
     }
 
+    /// Refuses to answer or react in the open to what the circle cannot read: a private
+    /// message (that would tell everyone something about it), or one not shown here.
+    fn public_target(&self, circle: &CircleId, id: &MessageId) -> Result<()> {
+        match self.message(circle, id)? {
+            Some(m) if matches!(m.body, Some(Body::Private(_))) => Err(Error::Invalid(
+                "that is a private message: answer it privately with `circle dm`".into(),
+            )),
+            Some(m) if m.gone.is_some() => Err(Error::Invalid(
+                "that message was withdrawn or has expired".into(),
+            )),
+            Some(_) => Ok(()),
+            None => Err(Error::Invalid("that message cannot be read here".into())),
+        }
+    }
+
     /// Reacts to a message. Returns its circle and what to gossip.
     pub fn react(&self, message: &str, emoji: &str) -> Result<(CircleId, Vec<Envelope>)> {
         crate::support::check_reaction(emoji)?;
         let (circle, to) = self.find_message(message)?;
+        self.public_target(&circle, &to)?;
         let written = self.post(
             &circle,
             Body::React {
@@ -126,10 +143,15 @@ impl Circles {
         let (circle, id) = self.find_message(message)?;
         let me = self.my_key(&circle)?;
         let target = self
-            .messages(&circle)?
-            .into_iter()
-            .find(|m| m.id == id)
+            .message(&circle, &id)?
             .ok_or_else(|| Error::Invalid("that message cannot be read here".into()))?;
+        if matches!(target.private, Some(Private::Partner { .. })) {
+            return Err(Error::Invalid(
+                "a step in a partnership cannot be withdrawn: end the partnership with \
+                 `circle partner end` instead"
+                    .into(),
+            ));
+        }
         if target.author != me {
             return Err(Error::Invalid(
                 "only its author can withdraw a message: this one is someone else's".into(),
@@ -178,14 +200,20 @@ impl Circles {
         id: &MessageId,
     ) -> Result<()> {
         let held = if self.store().has_message(id)? {
-            let target = self.messages(circle)?.into_iter().find(|m| m.id == *id);
+            let target = self.message(circle, id)?;
             match target {
                 Some(Msg { gone: Some(_), .. }) => return Ok(()),
+                // Membership operations and partnership steps make state other messages
+                // build on: they stay.
                 Some(Msg {
                     body: Some(Body::Op(_)),
                     ..
+                })
+                | Some(Msg {
+                    private: Some(Private::Partner { .. }),
+                    ..
                 }) => {
-                    tracing::info!(circle = %circle.short(), "a withdrawal of a membership operation is ignored");
+                    tracing::info!(circle = %circle.short(), "a withdrawal of an operation or a partnership step is ignored");
                     return Ok(());
                 }
                 Some(m) if m.author == *author && m.seq == seq => Some(m.sent_at),
@@ -206,11 +234,7 @@ impl Circles {
         let expired = self.store().expired(now)?;
         let mut n = 0;
         for (circle, author, seq, id) in expired {
-            let sent_at = self
-                .messages(&circle)
-                .ok()
-                .and_then(|msgs| msgs.into_iter().find(|m| m.id == id))
-                .map(|m| m.sent_at);
+            let sent_at = self.message(&circle, &id).ok().flatten().map(|m| m.sent_at);
             if self
                 .store()
                 .drop_content(&circle, &author, seq, &id, Gone::Expired, sent_at)?
@@ -269,10 +293,8 @@ impl Circles {
     pub fn goal_done(&self, goal: &str) -> Result<(CircleId, Vec<Envelope>)> {
         let (circle, id) = self.find_message(goal)?;
         let me = self.my_key(&circle)?;
-        let msgs = self.messages(&circle)?;
-        let target = msgs
-            .iter()
-            .find(|m| m.id == id)
+        let target = self
+            .message(&circle, &id)?
             .ok_or_else(|| Error::Invalid("that goal cannot be read here".into()))?;
         let private = match (&target.body, &target.private) {
             (Some(Body::Goal(_)), _) => false,
@@ -325,7 +347,20 @@ impl Circles {
                 (PartnerStep::End, _) => format!("{name} is not your partner"),
             }));
         }
-        self.post_private(circle, Some(other), Private::Partner { step, with: *other })
+        // Steps are read in the order of their dates: an answer is dated after the last step
+        // between the two, even when the other's clock runs ahead (or was set to the future).
+        let last = self.last_partner_step(circle, other)?;
+        let at = last.map(|t| {
+            t.saturating_add(1)
+                .max(now_ms())
+                .min(crate::time::MAX_TIMESTAMP_MS - 1)
+        });
+        self.post_private_at(
+            circle,
+            Some(other),
+            Private::Partner { step, with: *other },
+            at,
+        )
     }
 
     /// A private message to a partner, sealed to them (and to the author).
@@ -355,6 +390,16 @@ impl Circles {
         to: Option<&MemberKey>,
         private: Private,
     ) -> Result<Vec<Envelope>> {
+        self.post_private_at(circle, to, private, None)
+    }
+
+    fn post_private_at(
+        &self,
+        circle: &CircleId,
+        to: Option<&MemberKey>,
+        private: Private,
+        at: Option<u64>,
+    ) -> Result<Vec<Envelope>> {
         let readers: Vec<MemberKey> = match to {
             Some(k) => vec![*k],
             None => self.partner_keys(circle)?,
@@ -377,7 +422,7 @@ impl Circles {
             }
             Sealed::seal(circle, &me, &keys, &private)
         })?;
-        self.post(circle, Body::Private(sealed))
+        self.post_dated(circle, Body::Private(sealed), at)
     }
 
     /// Reaches out to the circle.

@@ -12,6 +12,38 @@ use libp2p::PeerId;
 use super::*;
 use crate::protocol::{MAX_HELD_RANGES, MAX_SYNC_VERSIONS};
 
+/// The stretches (after, upto] of `author`'s numbers above `known` and at most `upto` that
+/// `held` does not cover, in order.
+fn gaps(
+    held: &[(MemberKey, u64, u64)],
+    author: &MemberKey,
+    known: u64,
+    upto: u64,
+) -> Vec<(u64, u64)> {
+    let mut covered: Vec<(u64, u64)> = held
+        .iter()
+        .filter(|(a, after, last)| a == author && after < last)
+        .map(|(_, after, last)| (*after, *last))
+        .collect();
+    covered.sort_unstable();
+    let mut out = Vec::new();
+    let mut from = known;
+    for (after, last) in covered {
+        if after > from {
+            out.push((from, after.min(upto)));
+        }
+        from = from.max(last);
+        if from >= upto {
+            break;
+        }
+    }
+    if from < upto {
+        out.push((from, upto));
+    }
+    out.retain(|(a, b)| a < b);
+    out
+}
+
 /// Most envelopes in one sync page.
 pub const SYNC_PAGE_MESSAGES: usize = 2000;
 /// Most envelope bytes in one sync page (the response limit is 4 MiB).
@@ -39,7 +71,7 @@ impl Circles {
         // is seen; then every version held of each number known to be forked.
         let mut versions = Vec::new();
         for (author, seq) in &heads {
-            versions.extend(store.id_at(circle, author, *seq)?);
+            versions.extend(store.chain_id(circle, author, *seq)?);
         }
         for forked in store.forked(circle)? {
             versions.extend(forked.held);
@@ -183,16 +215,20 @@ impl Circles {
             if mine <= known(&author) {
                 continue;
             }
-            for item in store.envelopes_between(circle, &author, known(&author), upto) {
-                let (seq, env) = item?;
-                if held(&author, seq) || !sent.insert((author, seq)) {
-                    continue;
+            // Only the numbers the requester lacks are read: the stretches between what it
+            // holds (not everything after a gap it cannot fill).
+            for (after, last) in gaps(&held_ranges, &author, known(&author), upto) {
+                for item in store.envelopes_between(circle, &author, after, last) {
+                    let (seq, env) = item?;
+                    if held(&author, seq) || !sent.insert((author, seq)) {
+                        continue;
+                    }
+                    if !page.fits(env.len()) {
+                        page.more = true;
+                        break 'authors;
+                    }
+                    page.add(env, false);
                 }
-                if !page.fits(env.len()) {
-                    page.more = true;
-                    break 'authors;
-                }
-                page.add(env, false);
             }
         }
         if !page.more {
@@ -334,4 +370,33 @@ fn proof_message(circle: &CircleId, requester: &PeerId, responder: &PeerId) -> V
         m.extend_from_slice(&b);
     }
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::gaps;
+    use circle_crypto::MemberSecret;
+
+    #[test]
+    fn gaps_are_what_the_held_ranges_leave_out() {
+        let (bob, carol) = (
+            MemberSecret::generate().public(),
+            MemberSecret::generate().public(),
+        );
+        assert_eq!(gaps(&[], &bob, 3, 10), [(3, 10)]);
+        // bob's 6..=8 held: 4, 5 and 9, 10 are missing.
+        assert_eq!(gaps(&[(bob, 5, 8)], &bob, 3, 10), [(3, 5), (8, 10)]);
+        // Someone else's ranges, ranges upside down or below the head change nothing.
+        assert_eq!(
+            gaps(&[(carol, 5, 8), (bob, 9, 2), (bob, 0, 2)], &bob, 3, 10),
+            [(3, 10)]
+        );
+        // Overlapping and unsorted ranges, one running past the top.
+        assert_eq!(
+            gaps(&[(bob, 7, 20), (bob, 4, 6), (bob, 5, 7)], &bob, 3, 10),
+            [(3, 4)]
+        );
+        assert_eq!(gaps(&[(bob, 0, u64::MAX)], &bob, 3, 10), []);
+        assert_eq!(gaps(&[], &bob, 10, 10), []);
+    }
 }

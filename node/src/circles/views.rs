@@ -110,16 +110,6 @@ pub struct PartnerItem {
     pub last_checkin: Option<String>,
     /// Whether they have missed their usual check-in.
     pub missed_checkin: bool,
-    /// When they checked in, as far as this member may see (unix ms).
-    #[serde(skip)]
-    pub checkin_times: Vec<u64>,
-}
-
-impl PartnerItem {
-    /// Whether, at `now`, they have missed their usual check-in.
-    pub fn missed_at(&self, now: u64) -> bool {
-        missed_usual(&self.checkin_times, now)
-    }
 }
 
 /// A reach-out as shown, with who has seen it.
@@ -213,6 +203,15 @@ impl Circles {
             .arrivals_after(circle, 0)
             .collect::<Result<_>>()?;
         self.with_circle(circle, |c| Ok(decrypt(c, circle, arrivals)))
+    }
+
+    /// One message of `circle` by id, decrypted for this node's member (only that one is
+    /// read), if it is held and counts.
+    pub(crate) fn message(&self, circle: &CircleId, id: &MessageId) -> Result<Option<Msg>> {
+        let Some(arrival) = self.store().arrival_of(id)? else {
+            return Ok(None);
+        };
+        self.with_circle(circle, |c| Ok(decrypt(c, circle, vec![arrival]).pop()))
     }
 
     /// Recent check-ins this node's member may see, and who has gone quiet.
@@ -331,7 +330,6 @@ impl Circles {
                     since: crate::time::rfc3339(since),
                     last_checkin: seen.iter().max().map(|t| crate::time::rfc3339(*t)),
                     missed_checkin: state == Pairing::Partners && missed_usual(&seen, now),
-                    checkin_times: seen,
                 });
             }
             Ok(out)
@@ -349,6 +347,27 @@ impl Circles {
                 .map(|(k, _)| k)
                 .collect())
         })
+    }
+
+    /// The date of the last partnership step between this node's member and `other`.
+    pub(crate) fn last_partner_step(
+        &self,
+        circle: &CircleId,
+        other: &MemberKey,
+    ) -> Result<Option<u64>> {
+        let me = self.my_key(circle)?;
+        Ok(self
+            .messages(circle)?
+            .iter()
+            .filter_map(|m| match &m.private {
+                Some(Private::Partner { with, .. })
+                    if (m.author == me && with == other) || (m.author == *other && *with == me) =>
+                {
+                    Some(m.sent_at)
+                }
+                _ => None,
+            })
+            .max())
     }
 
     /// Where this node's member stands with `other`: `partner`, `asked-you`, `you-asked` or
@@ -528,13 +547,32 @@ pub(super) fn decrypt(
             continue;
         };
         if let Body::Private(sealed) = &content.body {
-            msg.private = sealed.open(circle, &a.author, &c.me).ok().flatten();
+            msg.private = sealed
+                .open(circle, &a.author, &c.me)
+                .ok()
+                .flatten()
+                .filter(|p| readers_fit(sealed, &a.author, p));
         }
         msg.sent_at = content.sent_at;
         msg.body = Some(content.body);
         out.push(msg);
     }
     out
+}
+
+/// Whether a private message went to the readers its meaning needs: always its author; a
+/// partnership step to exactly the two people; a direct message to one other. Anything else
+/// was written by a modified program and is not shown.
+fn readers_fit(sealed: &crate::support::sealed::Sealed, author: &MemberKey, p: &Private) -> bool {
+    let readers: BTreeSet<&MemberKey> = sealed.readers().collect();
+    if !readers.contains(author) {
+        return false;
+    }
+    match p {
+        Private::Partner { with, .. } => readers.len() == 2 && readers.contains(with),
+        Private::Dm { .. } => readers.len() == 2,
+        Private::Checkin(_) | Private::Goal(_) | Private::GoalDone { .. } => true,
+    }
 }
 
 fn checkin_item(

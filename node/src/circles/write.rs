@@ -14,6 +14,17 @@ impl Circles {
     /// the current key must be replaced first (someone left, was removed, or never got it), a
     /// new key epoch is written first and returned too.
     pub(super) fn post(&self, circle: &CircleId, body: Body) -> Result<Vec<Envelope>> {
+        self.post_dated(circle, body, None)
+    }
+
+    /// [`Circles::post`], dated `at` (unix ms) rather than now when given: for an answer that
+    /// must come after what it answers even when the other author's clock runs ahead.
+    pub(super) fn post_dated(
+        &self,
+        circle: &CircleId,
+        body: Body,
+        at: Option<u64>,
+    ) -> Result<Vec<Envelope>> {
         let _writer = self.inner.writer.lock().map_err(poisoned)?;
         let mut out = Vec::new();
         let stale = self.with_circle(circle, |c| {
@@ -23,7 +34,7 @@ impl Circles {
         if stale {
             out.push(self.rekey_locked(circle)?);
         }
-        out.push(self.post_locked(circle, body)?);
+        out.push(self.post_locked_at(circle, body, at)?);
         self.store().flush()?;
         Ok(out)
     }
@@ -66,9 +77,13 @@ impl Circles {
     /// Seals, signs and stores one message under the current key. The writer lock must be
     /// held; the caller flushes.
     pub(super) fn post_locked(&self, circle: &CircleId, body: Body) -> Result<Envelope> {
+        self.post_locked_at(circle, body, None)
+    }
+
+    fn post_locked_at(&self, circle: &CircleId, body: Body, at: Option<u64>) -> Result<Envelope> {
         let store = self.store();
         let content = Content {
-            sent_at: now_ms(),
+            sent_at: at.unwrap_or_else(now_ms),
             body,
         };
         let kind = content.body.kind();

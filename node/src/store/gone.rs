@@ -128,11 +128,10 @@ impl Store {
                 expiries.remove(key.as_ref())?;
                 return Ok(true);
             }
-            // Not held: the chain's number if it is free, else another version of it.
+            // Not held, and another version has the number: nothing is written (versions are
+            // capped where they are stored, and this one has no content to keep).
             if messages.get(mkey)?.is_some() || gone.get(mkey)?.is_some() {
-                ids.insert(id.as_bytes().as_slice(), fkey.as_slice())?;
-                gone.insert(fkey.as_slice(), sealed_f.as_slice())?;
-                return Ok(true);
+                return Ok(false);
             }
             ids.insert(id.as_bytes().as_slice(), mkey.as_slice())?;
             gone.insert(mkey.as_slice(), sealed_m.as_slice())?;
@@ -192,8 +191,12 @@ impl Store {
         let Some(noted) = self.get_sealed(&self.withdrawals, &key)? else {
             return Ok(false);
         };
+        // Another version of that number leaves the note for the one withdrawn.
+        if noted.as_slice() != id.as_bytes() {
+            return Ok(false);
+        }
         self.withdrawals.remove(key)?;
-        Ok(noted.as_slice() == id.as_bytes())
+        Ok(true)
     }
 
     /// Whether the message with this id is held with its content gone.
