@@ -63,6 +63,13 @@ async function startNode (heartbeatMs) {
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    // js-libp2p refuses more than 5 inbound connections a second from one host by default:
+    // every node here is on 127.0.0.1.
+    connectionManager: {
+      inboundConnectionThreshold: 100000,
+      maxIncomingPendingConnections: 1000,
+      maxConnections: 1000
+    },
     services: {
       identify: identify(),
       pubsub: gossipsub({
@@ -108,8 +115,15 @@ async function main () {
     degree[x]++
     degree[y]++
   }
-  await waitFor('every node knows its neighbours\' subscriptions', () =>
-    nodes.every((node, i) => node.services.pubsub.getSubscribers(TOPIC).length >= degree[i]), 30000)
+  const known = () => nodes.map(node => node.services.pubsub.getSubscribers(TOPIC).length)
+  try {
+    await waitFor('every node knows its neighbours\' subscriptions', () =>
+      known().every((k, i) => k >= degree[i]), 20000)
+  } catch {
+    const k = known()
+    const worst = k.reduce((w, n, i) => (n - degree[i] < k[w] - degree[w] ? i : w), 0)
+    throw new Error(`after 20 s, js-libp2p node ${worst} knew the subscriptions of ${k[worst]} of its ${degree[worst]} connected peers`)
+  }
 
   const receivers = a.n - 1
   const publisher = nodes[0].services.pubsub

@@ -15,8 +15,15 @@ use crate::{
 /// Heartbeat of [`circle_net::config`], used for the raw and js nodes too.
 const HEARTBEAT: Duration = Duration::from_millis(100);
 
-/// The gossip scenario on a circle: the founder shares, every other member reads.
-async fn on_circle(net: &Net, scenario: Scenario, report: &Report) -> anyhow::Result<GossipResult> {
+/// The gossip scenario on a circle: the founder shares, every other member reads. Also
+/// returns how long each `share` call took on the author's node (seal, sign, store, flush),
+/// in ms.
+async fn on_circle(
+    net: &Net,
+    scenario: Scenario,
+    report: &Report,
+) -> anyhow::Result<(GossipResult, Vec<f64>)> {
+    let local = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let (tx, mut collector) = Collector::new();
     let watchers: Vec<_> = net.members[1..]
         .iter()
@@ -31,12 +38,17 @@ async fn on_circle(net: &Net, scenario: Scenario, report: &Report) -> anyhow::Re
         net.members.len() - 1,
         &mut collector,
         |k| {
-            let node = node.clone();
+            let (node, local) = (node.clone(), local.clone());
             async move {
+                let start = Instant::now();
                 node.share(&circle, &circle_net::text("g", k, limits::MESSAGE_BYTES))
                     .await
-                    .map(drop)
-                    .map_err(|e| anyhow!("share failed: {e}"))
+                    .map_err(|e| anyhow!("share failed: {e}"))?;
+                let ms = start.elapsed().as_secs_f64() * 1000.0;
+                if let Ok(mut local) = local.lock() {
+                    local.push(ms);
+                }
+                Ok(())
             }
         },
         |s| report.progress(format!("  circle: {s}")),
@@ -45,7 +57,8 @@ async fn on_circle(net: &Net, scenario: Scenario, report: &Report) -> anyhow::Re
     for w in watchers {
         w.abort();
     }
-    result
+    let local = local.lock().map(|l| l.clone()).unwrap_or_default();
+    Ok((result?, local))
 }
 
 fn pct(r: &GossipResult, p: f64) -> Option<f64> {
@@ -70,7 +83,7 @@ pub async fn run(
             scenario.count,
             scenario.burst
         ));
-        let circle = on_circle(&net, scenario, report).await?;
+        let (circle, local) = on_circle(&net, scenario, report).await?;
         report.progress(format!("delivery N={n}: raw gossipsub on the same topology"));
         let raw = raw::run(n, &edges, HEARTBEAT, scenario, |s| {
             report.progress(format!("  raw: {s}"))
@@ -79,6 +92,23 @@ pub async fn run(
         report.progress(format!("delivery N={n}: js-libp2p on the same topology"));
         let js = js::run(n, &edges, HEARTBEAT, scenario, report).await;
         figures(n, &edges, &circle, &raw, &js, report);
+        // The author's own part of the delivery time: where the rest of the ratio comes from.
+        let local = sorted(local);
+        if let Some(p50) = percentile(&local, 50.0) {
+            report.add(
+                Figure::new(
+                    "delivery latency (share to readable)",
+                    &format!("of which the author's share call, p50, N={n}"),
+                    p50,
+                    Unit::Ms,
+                )
+                .limit("raw gossipsub p50", pct(&raw, 50.0))
+                .note(format!(
+                    "seal, sign, store and flush before gossiping; p99 {:.2} ms",
+                    percentile(&local, 99.0).unwrap_or(0.0)
+                )),
+            );
+        }
         if i + 1 == ns.len() {
             last = Some(net);
         } else {

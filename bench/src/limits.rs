@@ -111,3 +111,20 @@ pub fn sled_inserts(count: usize) -> anyhow::Result<f64> {
     drop(db);
     Ok(rate)
 }
+
+/// How long sled's `flush` takes after one message-sized insert (what every share waits
+/// for before it is gossiped), in ms: every sample, sorted.
+pub fn sled_flush(count: usize) -> anyhow::Result<Vec<f64>> {
+    let dir = tempfile::tempdir().context("could not make a temporary directory")?;
+    let db = sled::open(dir.path().join("db")).context("could not open sled")?;
+    let value = vec![9u8; MESSAGE_BYTES + 250];
+    let mut samples = Vec::with_capacity(count);
+    for i in 0..count as u64 {
+        db.insert(i.to_be_bytes(), value.as_slice())
+            .context("sled insert failed")?;
+        let start = Instant::now();
+        db.flush().context("sled flush failed")?;
+        samples.push(start.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok(crate::report::sorted(samples))
+}

@@ -75,6 +75,7 @@ struct Sizes {
     idle: Duration,
     crypto_budget: Duration,
     sled_inserts: usize,
+    sled_flushes: usize,
 }
 
 impl Sizes {
@@ -97,6 +98,7 @@ impl Sizes {
                 idle: Duration::from_secs(2),
                 crypto_budget: Duration::from_millis(200),
                 sled_inserts: 5_000,
+                sled_flushes: 50,
             }
         } else {
             Sizes {
@@ -116,6 +118,7 @@ impl Sizes {
                 idle: Duration::from_secs(10),
                 crypto_budget: Duration::from_secs(1),
                 sled_inserts: 50_000,
+                sled_flushes: 500,
             }
         }
     }
@@ -239,6 +242,20 @@ fn limits_scenario(sizes: &Sizes, all: bool, report: &mut Report) -> anyhow::Res
                 Figure::new(scenario, "sled insert, 1.3 KiB values, unflushed", rate, Unit::PerSec),
             ),
             Err(e) => failed(report, "sled insert", &e),
+        }
+        match limits::sled_flush(sizes.sled_flushes) {
+            Ok(samples) => {
+                if let Some(p50) = report::percentile(&samples, 50.0) {
+                    report.add(
+                        Figure::new(scenario, "sled flush after one insert, p50", p50, Unit::Ms)
+                            .note(format!(
+                                "p99 {:.2} ms; every share waits for one before it is gossiped",
+                                report::percentile(&samples, 99.0).unwrap_or(0.0)
+                            )),
+                    );
+                }
+            }
+            Err(e) => failed(report, "sled flush", &e),
         }
     }
     Ok(crypto)

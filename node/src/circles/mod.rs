@@ -188,6 +188,10 @@ struct Inner {
     arrivals: watch::Sender<u64>,
     /// Changes whenever any circle's membership does.
     membership: watch::Sender<u64>,
+    /// Hashes of address records already verified and held (or older than the one held):
+    /// every sync page repeats the circle's records, and verifying each again cost most of
+    /// a 32-node circle's CPU (see BENCHMARKS.md).
+    known_records: Mutex<HashSet<[u8; 32]>>,
 }
 
 /// The circles of one node. Cheap to clone.
@@ -238,6 +242,7 @@ impl Circles {
                 writer: Mutex::new(()),
                 arrivals: watch::channel(0).0,
                 membership: watch::channel(0).0,
+                known_records: Mutex::new(HashSet::new()),
             }),
         })
     }
