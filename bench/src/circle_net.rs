@@ -177,7 +177,10 @@ pub fn text(tag: &str, k: u64, len: usize) -> String {
 
 /// The number in a benchmark message's text with `tag`.
 pub fn number(tag: &str, text: &str) -> Option<u64> {
-    let rest = text.strip_prefix("bench ")?.strip_prefix(tag)?.strip_prefix(' ')?;
+    let rest = text
+        .strip_prefix("bench ")?
+        .strip_prefix(tag)?
+        .strip_prefix(' ')?;
     rest.get(..12)?.parse().ok()
 }
 

@@ -84,7 +84,9 @@ pub async fn run(
             scenario.burst
         ));
         let (circle, local) = on_circle(&net, scenario, report).await?;
-        report.progress(format!("delivery N={n}: raw gossipsub on the same topology"));
+        report.progress(format!(
+            "delivery N={n}: raw gossipsub on the same topology"
+        ));
         let raw = raw::run(n, &edges, HEARTBEAT, scenario, |s| {
             report.progress(format!("  raw: {s}"))
         })
@@ -136,7 +138,12 @@ fn figures(
         let scenario = "delivery latency (share to readable)";
         let label = format!("{name}, N={n} ({topo})");
         let Some(v) = pct(circle, p) else {
-            report.add(Figure::missing(scenario, &label, Unit::Ms, "no message arrived"));
+            report.add(Figure::missing(
+                scenario,
+                &label,
+                Unit::Ms,
+                "no message arrived",
+            ));
             continue;
         };
         let mut f = Figure::new(scenario, &label, v, Unit::Ms)
@@ -145,7 +152,10 @@ fn figures(
             f = f.target(Target::ratio_at_most(2.0, "p99 ≤ 2x raw gossipsub"));
         }
         if circle.lost > 0 {
-            f = f.note(format!("{} messages not delivered to all in time", circle.lost));
+            f = f.note(format!(
+                "{} messages not delivered to all in time",
+                circle.lost
+            ));
         }
         report.add(f);
     }
@@ -161,7 +171,10 @@ fn figures(
             scenario,
             &label,
             Unit::PerSec,
-            &format!("{} arrivals missing after the timeout", circle.burst_missing),
+            &format!(
+                "{} arrivals missing after the timeout",
+                circle.burst_missing
+            ),
         )),
     }
     let scenario = "js-libp2p peer (ratio against circle)";
@@ -177,8 +190,13 @@ fn figures(
             }
             match js.throughput {
                 Some(t) => report.add(
-                    Figure::new(scenario, &format!("burst throughput, N={n}"), t, Unit::PerSec)
-                        .limit("circle", circle.throughput),
+                    Figure::new(
+                        scenario,
+                        &format!("burst throughput, N={n}"),
+                        t,
+                        Unit::PerSec,
+                    )
+                    .limit("circle", circle.throughput),
                 ),
                 None => report.add(Figure::missing(
                     scenario,
@@ -187,12 +205,18 @@ fn figures(
                     &format!("{} arrivals missing after the timeout", js.burst_missing),
                 )),
             }
-            report.samples.insert(format!("js-libp2p N={n}"), js.latencies.clone());
+            report
+                .samples
+                .insert(format!("js-libp2p N={n}"), js.latencies.clone());
         }
         Err(why) => report.add(Figure::missing(scenario, &format!("N={n}"), Unit::Ms, why)),
     }
-    report.samples.insert(format!("circle N={n}"), circle.latencies.clone());
-    report.samples.insert(format!("raw gossipsub N={n}"), raw.latencies.clone());
+    report
+        .samples
+        .insert(format!("circle N={n}"), circle.latencies.clone());
+    report
+        .samples
+        .insert(format!("raw gossipsub N={n}"), raw.latencies.clone());
 }
 
 /// Removes members one after another from the circle; each time, how long until every
@@ -208,7 +232,10 @@ pub async fn rekey(mut net: Net, removals: usize, report: &mut Report) -> anyhow
         if net.members.len() < 3 {
             break;
         }
-        let victim = net.members.pop().ok_or_else(|| anyhow!("no member to remove"))?;
+        let victim = net
+            .members
+            .pop()
+            .ok_or_else(|| anyhow!("no member to remove"))?;
         let founder = &net.members[0];
         report.progress(format!(
             "re-key: removing {} from a circle of {}",
@@ -218,7 +245,10 @@ pub async fn rekey(mut net: Net, removals: usize, report: &mut Report) -> anyhow
         let start = Instant::now();
         founder.node.remove(&net.circle, &victim.name).await?;
         let epochs = founder.circles().store().keys(&net.circle)?.len();
-        let others: Vec<_> = net.members[1..].iter().map(|m| m.circles().clone()).collect();
+        let others: Vec<_> = net.members[1..]
+            .iter()
+            .map(|m| m.circles().clone())
+            .collect();
         let circle = net.circle;
         let done = circle_net::each_until(&others, PATIENCE, move |c| {
             Ok(c.store().keys(&circle)?.len() >= epochs)

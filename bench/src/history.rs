@@ -78,7 +78,11 @@ pub fn ingest(count: usize, crypto: Crypto, report: &mut Report) -> anyhow::Resu
     }
     reader.store().flush()?;
     let total = start.elapsed().as_secs_f64();
-    anyhow::ensure!(new == wires.len(), "only {new} of {} were taken in", wires.len());
+    anyhow::ensure!(
+        new == wires.len(),
+        "only {new} of {} were taken in",
+        wires.len()
+    );
     let rate = count as f64 / total;
 
     // The parts: decoding with the signature check; storing alone (on a third node).
@@ -103,7 +107,10 @@ pub fn ingest(count: usize, crypto: Crypto, report: &mut Report) -> anyhow::Resu
             rate,
             Unit::PerSec,
         )
-        .limit("crypto bound: verify_strict + XChaCha20-Poly1305", Some(crypto.bound()))
+        .limit(
+            "crypto bound: verify_strict + XChaCha20-Poly1305",
+            Some(crypto.bound()),
+        )
         .target(Target::ratio_at_least(0.5, "≥ half the crypto bound"))
         .note(format!(
             "per message: {:.1} µs in all; decode+verify {:.1} µs, decrypt ~{:.1} µs, \
@@ -156,7 +163,12 @@ pub async fn join(history: usize, crypto: Crypto, report: &mut Report) -> anyhow
         .map(|t| t.duration_since(start).as_secs_f64())
         .ok_or_else(|| anyhow!("no time for carol"))?;
     let scenario = "join (invite redeemed)";
-    report.add(Figure::new(scenario, "admitted (keys held)", admitted * 1000.0, Unit::Ms));
+    report.add(Figure::new(
+        scenario,
+        "admitted (keys held)",
+        admitted * 1000.0,
+        Unit::Ms,
+    ));
     report.add(
         Figure::new(
             scenario,
@@ -221,25 +233,33 @@ pub async fn catch_up(
         let secs = start.elapsed().as_secs_f64();
         anyhow::ensure!(newest.len() == 20, "bob's feed shows too little");
         held = node.circles().store().message_count(&circle);
-        anyhow::ensure!(held >= before + m, "bob holds {held}, expected {}", before + m);
+        anyhow::ensure!(
+            held >= before + m,
+            "bob holds {held}, expected {}",
+            before + m
+        );
         bob = Member {
             name: "bob".into(),
             dir,
             node,
         };
         let scenario = "catch-up after reconnect";
-        let mut f = Figure::new(scenario, &format!("{m} missed: seconds"), secs, Unit::Secs)
-            .limit(
-                "verifying and decrypting them at the crypto bound",
-                Some(m as f64 / crypto.bound()),
-            );
+        let mut f = Figure::new(scenario, &format!("{m} missed: seconds"), secs, Unit::Secs).limit(
+            "verifying and decrypting them at the crypto bound",
+            Some(m as f64 / crypto.bound()),
+        );
         if m == 10_000 {
             f = f.target(Target::at_most(1.0, "10 000 within 1 s"));
         }
         report.add(f.note("from starting bob's node (store open) to all stored, newest read"));
         report.add(
-            Figure::new(scenario, &format!("{m} missed: rate"), m as f64 / secs, Unit::PerSec)
-                .limit("crypto bound", Some(crypto.bound())),
+            Figure::new(
+                scenario,
+                &format!("{m} missed: rate"),
+                m as f64 / secs,
+                Unit::PerSec,
+            )
+            .limit("crypto bound", Some(crypto.bound())),
         );
     }
     let (_, home) = bob.stop().await;

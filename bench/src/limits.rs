@@ -96,7 +96,9 @@ pub fn crypto(budget: Duration) -> anyhow::Result<Crypto> {
 pub fn sled_inserts(count: usize) -> anyhow::Result<f64> {
     let dir = tempfile::tempdir().context("could not make a temporary directory")?;
     let db = sled::open(dir.path().join("db")).context("could not open sled")?;
-    let tree = db.open_tree("messages").context("could not open a sled tree")?;
+    let tree = db
+        .open_tree("messages")
+        .context("could not open a sled tree")?;
     let value = vec![9u8; MESSAGE_BYTES + 250];
     let mut key = [0u8; 80];
     rand::fill(&mut key[..72]);

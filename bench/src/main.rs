@@ -104,9 +104,9 @@ impl Sizes {
             Sizes {
                 ns: vec![3, 8, 32],
                 gossip: Scenario {
-                    warmup: 10,
-                    count: 300,
-                    burst: 1_000,
+                    warmup: 5,
+                    count: 100,
+                    burst: 500,
                     gap: Duration::from_millis(20),
                     patience: Duration::from_secs(60),
                 },
@@ -126,7 +126,10 @@ impl Sizes {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: could not start the async runtime: {e}");
@@ -172,7 +175,9 @@ async fn run(which: Which, quick: bool) -> anyhow::Result<()> {
     let every = which == Which::All;
     let crypto = limits_scenario(&sizes, every || which == Which::Limits, &mut report)?;
     if every || which == Which::Ingest {
-        step(&mut report, "sustained ingest", |r| history::ingest(sizes.ingest, crypto, r));
+        step(&mut report, "sustained ingest", |r| {
+            history::ingest(sizes.ingest, crypto, r)
+        });
     }
     if every || which == Which::Delivery || which == Which::Rekey {
         let ns: Vec<usize> = if which == Which::Rekey {
@@ -224,7 +229,12 @@ fn limits_scenario(sizes: &Sizes, all: bool, report: &mut Report) -> anyhow::Res
     report.progress("limits: ed25519 verify_strict and XChaCha20-Poly1305");
     let crypto = limits::crypto(sizes.crypto_budget)?;
     let scenario = "limits (one core)";
-    report.add(Figure::new(scenario, "ed25519 verify_strict", crypto.verify, Unit::PerSec));
+    report.add(Figure::new(
+        scenario,
+        "ed25519 verify_strict",
+        crypto.verify,
+        Unit::PerSec,
+    ));
     report.add(Figure::new(
         scenario,
         "XChaCha20-Poly1305 decrypt, 1 KiB",
@@ -232,15 +242,23 @@ fn limits_scenario(sizes: &Sizes, all: bool, report: &mut Report) -> anyhow::Res
         Unit::PerSec,
     ));
     report.add(
-        Figure::new(scenario, "crypto bound: verify + decrypt", crypto.bound(), Unit::PerSec)
-            .note("messages per second if a core did nothing else"),
+        Figure::new(
+            scenario,
+            "crypto bound: verify + decrypt",
+            crypto.bound(),
+            Unit::PerSec,
+        )
+        .note("messages per second if a core did nothing else"),
     );
     if all {
         report.progress("limits: sled inserts");
         match limits::sled_inserts(sizes.sled_inserts) {
-            Ok(rate) => report.add(
-                Figure::new(scenario, "sled insert, 1.3 KiB values, unflushed", rate, Unit::PerSec),
-            ),
+            Ok(rate) => report.add(Figure::new(
+                scenario,
+                "sled insert, 1.3 KiB values, unflushed",
+                rate,
+                Unit::PerSec,
+            )),
             Err(e) => failed(report, "sled insert", &e),
         }
         match limits::sled_flush(sizes.sled_flushes) {
@@ -270,7 +288,12 @@ fn step(report: &mut Report, what: &str, f: impl FnOnce(&mut Report) -> anyhow::
 /// A scenario that failed is a figure not measured, with the reason: never a made-up number.
 fn failed(report: &mut Report, what: &str, e: &anyhow::Error) {
     report.progress(format!("{what} failed: {e:#}"));
-    report.add(Figure::missing(what, "(scenario failed)", Unit::Ms, &format!("{e:#}")));
+    report.add(Figure::missing(
+        what,
+        "(scenario failed)",
+        Unit::Ms,
+        &format!("{e:#}"),
+    ));
 }
 
 fn finish(which: Which, sizes: &Sizes, report: &Report) -> anyhow::Result<()> {

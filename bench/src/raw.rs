@@ -63,7 +63,11 @@ fn swarm(heartbeat: Duration) -> anyhow::Result<Swarm<gossipsub::Behaviour>> {
         .build())
 }
 
-async fn start(index: usize, heartbeat: Duration, arrivals: mpsc::UnboundedSender<Arrival>) -> anyhow::Result<RawNode> {
+async fn start(
+    index: usize,
+    heartbeat: Duration,
+    arrivals: mpsc::UnboundedSender<Arrival>,
+) -> anyhow::Result<RawNode> {
     let mut swarm = swarm(heartbeat)?;
     let topic = gossipsub::IdentTopic::new(TOPIC);
     swarm
@@ -148,10 +152,13 @@ pub async fn run(
     // Every node has heard every neighbour's subscription: the same state a circle is in.
     for (i, node) in nodes.iter_mut().enumerate() {
         let want = degree[i];
-        tokio::time::timeout(Duration::from_secs(30), node.subscribed.wait_for(|s| *s >= want))
-            .await
-            .map_err(|_| anyhow!("raw node {i} did not hear its neighbours' subscriptions"))?
-            .map_err(|_| anyhow!("raw node {i} stopped"))?;
+        tokio::time::timeout(
+            Duration::from_secs(30),
+            node.subscribed.wait_for(|s| *s >= want),
+        )
+        .await
+        .map_err(|_| anyhow!("raw node {i} did not hear its neighbours' subscriptions"))?
+        .map_err(|_| anyhow!("raw node {i} stopped"))?;
     }
     let publisher = nodes[0].cmds.clone();
     let result = collect::run(
@@ -163,7 +170,10 @@ pub async fn run(
             async move {
                 let (done, rx) = oneshot::channel();
                 publisher
-                    .send(Cmd::Publish(collect::payload(k, crate::limits::MESSAGE_BYTES), done))
+                    .send(Cmd::Publish(
+                        collect::payload(k, crate::limits::MESSAGE_BYTES),
+                        done,
+                    ))
                     .await
                     .map_err(|_| anyhow!("raw publisher stopped"))?;
                 rx.await.map_err(|_| anyhow!("raw publisher stopped"))

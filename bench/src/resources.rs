@@ -45,7 +45,11 @@ pub fn circle_binary() -> anyhow::Result<PathBuf> {
         anyhow::bail!(
             "the circle binary is not at {} and `cargo build -p circle-cli` {}",
             bin.display(),
-            if built { "did not put it there" } else { "failed" }
+            if built {
+                "did not put it there"
+            } else {
+                "failed"
+            }
         );
     }
     Ok(bin)
@@ -164,20 +168,33 @@ pub fn run(holding: &Holding, idle: Duration, report: &mut Report) -> anyhow::Re
 
     let scenario = "memory, disk, start-up (the circle binary)";
     report.add(
-        Figure::new(scenario, "idle node: peak RSS (VmHWM)", idle_peak, Unit::MiB)
-            .limit("target 30 MB", Some(IDLE_TARGET_MIB))
-            .target(Target::at_most(IDLE_TARGET_MIB, "≤ 30 MB"))
-            .note(format!("RSS after {} s idle: {idle_now:.1} MiB", idle.as_secs())),
+        Figure::new(
+            scenario,
+            "idle node: peak RSS (VmHWM)",
+            idle_peak,
+            Unit::MiB,
+        )
+        .limit("target 30 MB", Some(IDLE_TARGET_MIB))
+        .target(Target::at_most(IDLE_TARGET_MIB, "≤ 30 MB"))
+        .note(format!(
+            "RSS after {} s idle: {idle_now:.1} MiB",
+            idle.as_secs()
+        )),
     );
 
     let m = holding.messages;
     let on_disk = disk_bytes(holding.home.path())? as f64;
     let logical = (m * MESSAGE_BYTES) as f64;
     report.add(
-        Figure::new(scenario, &format!("disk holding {m} messages"), on_disk / MIB, Unit::MiB)
-            .limit("logical size (message text)", Some(logical / MIB))
-            .target(Target::ratio_at_most(2.5, "≤ 2.5x the logical size"))
-            .note("whole home directory, allocated blocks, after a clean stop"),
+        Figure::new(
+            scenario,
+            &format!("disk holding {m} messages"),
+            on_disk / MIB,
+            Unit::MiB,
+        )
+        .limit("logical size (message text)", Some(logical / MIB))
+        .target(Target::ratio_at_most(2.5, "≤ 2.5x the logical size"))
+        .note("whole home directory, allocated blocks, after a clean stop"),
     );
     report.progress(format!("resources: a node holding {m} messages"));
     let (up, full_start) = Up::start(&bin, holding.home.path())?;
@@ -185,9 +202,14 @@ pub fn run(holding: &Holding, idle: Duration, report: &mut Report) -> anyhow::Re
     let (peak, now) = up.memory()?;
     drop(up);
     report.add(
-        Figure::new(scenario, &format!("node holding {m} messages: peak RSS"), peak, Unit::MiB)
-            .limit("idle node's peak", Some(idle_peak))
-            .note(format!("RSS after {} s: {now:.1} MiB", idle.as_secs())),
+        Figure::new(
+            scenario,
+            &format!("node holding {m} messages: peak RSS"),
+            peak,
+            Unit::MiB,
+        )
+        .limit("idle node's peak", Some(idle_peak))
+        .note(format!("RSS after {} s: {now:.1} MiB", idle.as_secs())),
     );
     report.add(
         Figure::new(
@@ -196,7 +218,10 @@ pub fn run(holding: &Holding, idle: Duration, report: &mut Report) -> anyhow::Re
             full_start.as_secs_f64(),
             Unit::Secs,
         )
-        .limit("start-up of the empty node", Some(empty_start.as_secs_f64()))
+        .limit(
+            "start-up of the empty node",
+            Some(empty_start.as_secs_f64()),
+        )
         .note("process start to 'is running' (passphrase KDF, store open, listening, API up)"),
     );
     Ok(())

@@ -96,7 +96,9 @@ impl Circles {
         // its signature is not verified again.
         let hash = *blake3::hash(bytes).as_bytes();
         if self.known_record(&hash) {
-            return Err(Error::Refused("not newer than the record held (checked before)".into()));
+            return Err(Error::Refused(
+                "not newer than the record held (checked before)".into(),
+            ));
         }
         let record = AddressRecord::check(bytes).map_err(Error::Refused)?;
         let node = record.peer.to_bytes();
