@@ -196,10 +196,10 @@ async fn run(which: Which, quick: bool) -> anyhow::Result<()> {
             Err(e) => failed(&mut report, "delivery latency", &e),
         }
     }
-    if every || which == Which::Join {
-        if let Err(e) = history::join(sizes.join_history, crypto, &mut report).await {
-            failed(&mut report, "join", &e);
-        }
+    if (every || which == Which::Join)
+        && let Err(e) = history::join(sizes.join_history, crypto, &mut report).await
+    {
+        failed(&mut report, "join", &e);
     }
     if every || which == Which::CatchUp || which == Which::Resources {
         match history::catch_up(&sizes.catch_up, crypto, &mut report).await {
