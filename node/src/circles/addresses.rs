@@ -16,6 +16,8 @@ pub const MAX_RECORD_BYTES: usize = 2048;
 pub const MAX_RECORDS: usize = 256;
 /// Most addresses in a record (and in an invite).
 pub const MAX_RECORD_ADDRS: usize = 8;
+/// Most hashes of checked records remembered, so they are not verified again.
+const MAX_KNOWN_RECORDS: usize = 4 * MAX_RECORDS;
 
 /// A record whose signature checked out: whose, which addresses, and its sequence number.
 #[derive(Debug)]
@@ -90,9 +92,18 @@ impl Circles {
     /// newer than the record held for that node. Returns the addresses to dial, or why the
     /// record was not taken ([`Error::Refused`]).
     pub fn take_address_record(&self, circle: &CircleId, bytes: &[u8]) -> Result<Vec<String>> {
+        // A record seen before can only be refused again (held records only get newer), so
+        // its signature is not verified again.
+        let hash = *blake3::hash(bytes).as_bytes();
+        if self.known_record(&hash) {
+            return Err(Error::Refused(
+                "not newer than the record held (checked before)".into(),
+            ));
+        }
         let record = AddressRecord::check(bytes).map_err(Error::Refused)?;
         let node = record.peer.to_bytes();
         if node == self.inner.node {
+            self.remember_record(hash);
             return Err(Error::Refused("a record of this node itself".into()));
         }
         if !self.is_member_node(circle, &node) {
@@ -105,12 +116,33 @@ impl Circles {
         if let Some((seq, _)) = self.store().address_record(&peer)?
             && seq >= record.seq
         {
+            self.remember_record(hash);
             return Err(Error::Refused("not newer than the record held".into()));
         }
         let addrs = record.dial_addrs();
         self.store()
             .put_address_record(&peer, record.seq, bytes, &addrs)?;
+        self.remember_record(hash);
         Ok(addrs)
+    }
+
+    fn known_record(&self, hash: &[u8; 32]) -> bool {
+        self.inner
+            .known_records
+            .lock()
+            .map(|known| known.contains(hash))
+            .unwrap_or(false)
+    }
+
+    /// Remembers a record that was verified and is held or older than the one held.
+    fn remember_record(&self, hash: [u8; 32]) {
+        if let Ok(mut known) = self.inner.known_records.lock() {
+            // Bounded: forgetting only costs a verification.
+            if known.len() >= MAX_KNOWN_RECORDS {
+                known.clear();
+            }
+            known.insert(hash);
+        }
     }
 
     /// The records held of `circle`'s current member nodes other than `to`, to pass on to it

@@ -236,6 +236,10 @@ struct Inner {
     news: tokio::sync::broadcast::Sender<News>,
     /// Changes whenever any circle's membership does.
     membership: watch::Sender<u64>,
+    /// Hashes of address records already verified and held (or older than the one held):
+    /// every sync page repeats the circle's records, and verifying each again cost most of
+    /// a 32-node circle's CPU (see BENCHMARKS.md).
+    known_records: Mutex<HashSet<[u8; 32]>>,
 }
 
 /// The circles of one node. Cheap to clone.
@@ -288,6 +292,7 @@ impl Circles {
                 arrivals: watch::channel(0).0,
                 news: tokio::sync::broadcast::channel(NEWS_CAPACITY).0,
                 membership: watch::channel(0).0,
+                known_records: Mutex::new(HashSet::new()),
             }),
         })
     }
