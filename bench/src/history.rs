@@ -32,6 +32,7 @@ fn admit(admin: &Circles, circle: &CircleId, joiner: &Circles) -> anyhow::Result
             Ok(())
         }
         (JoinResponse::Refused { reason }, _) => Err(anyhow!("admission refused: {reason}")),
+        (JoinResponse::Preview(_), _) => Err(anyhow!("a join was answered as a preview")),
     }
 }
 
