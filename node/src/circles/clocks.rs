@@ -190,23 +190,18 @@ impl Circles {
         if let Some(n) = note {
             check_field("note", n, crate::support::MAX_NOTE_BYTES)?;
         }
-        let _clocks = self.inner.clocks.lock().map_err(poisoned)?;
-        let mut clocks = self.clock_records()?;
-        let record = clocks
-            .iter_mut()
-            .find(|c| c.name == name)
-            .ok_or_else(|| no_clock(name))?;
-        let tz = clock::parse_zone(&record.zone)?;
-        record.resets.push((now, note.map(str::to_string)));
-        record.since = clock::today_in(&tz, timestamp(now)?).to_string();
-        // A restart the circles are not told about must not show through the milestones: what
-        // was announced stays, and only a milestone beyond it is announced again, so "1 day"
-        // never follows "90 days".
-        if tell {
-            record.announced.clear();
-        }
-        let record = record.clone();
-        self.save_clocks(&clocks)?;
+        let record = self.change_clock(name, |record| {
+            let tz = clock::parse_zone(&record.zone)?;
+            record.resets.push((now, note.map(str::to_string)));
+            record.since = clock::today_in(&tz, timestamp(now)?).to_string();
+            // A restart the circles are not told about must not show through the milestones:
+            // what was announced stays, and only a milestone beyond it is announced again, so
+            // "1 day" never follows "90 days".
+            if tell {
+                record.announced.clear();
+            }
+            Ok(())
+        })?;
         let mut written = Vec::new();
         if tell {
             for c in &record.shared {
@@ -227,18 +222,32 @@ impl Circles {
     /// Announces a clock's milestones to `circle` from now on.
     pub fn clock_share(&self, name: &str, circle: &CircleId, now: u64) -> Result<ClockItem> {
         self.with_circle(circle, |c| c.check_member().map(|_| ()))?;
+        let record = self.change_clock(name, |record| {
+            if !record.shared.contains(circle) {
+                record.shared.push(*circle);
+            }
+            Ok(())
+        })?;
+        self.clock_item(&record, now)
+    }
+
+    /// Changes the clock called `name` and saves it, all under the clocks lock. Returns the
+    /// clock as saved.
+    fn change_clock(
+        &self,
+        name: &str,
+        change: impl FnOnce(&mut ClockRecord) -> Result<()>,
+    ) -> Result<ClockRecord> {
         let _clocks = self.inner.clocks.lock().map_err(poisoned)?;
         let mut clocks = self.clock_records()?;
         let record = clocks
             .iter_mut()
             .find(|c| c.name == name)
             .ok_or_else(|| no_clock(name))?;
-        if !record.shared.contains(circle) {
-            record.shared.push(*circle);
-        }
+        change(record)?;
         let record = record.clone();
         self.save_clocks(&clocks)?;
-        self.clock_item(&record, now)
+        Ok(record)
     }
 
     /// Writes each fresh milestone of a shared clock not yet announced to its circles.
