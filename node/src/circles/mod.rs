@@ -327,14 +327,10 @@ impl Circles {
 
     /// One message as its feed shows it, if it is held and shown.
     pub fn feed_item(&self, circle: &CircleId, id: &circle_crypto::MessageId) -> Option<FeedItem> {
-        let arrival = self.store().arrival_of(id).ok().flatten()?;
-        self.with_circle(circle, |c| {
-            Ok(views::decrypt(c, circle, vec![arrival])
-                .first()
-                .and_then(|m| feed::item(c, circle, m)))
-        })
-        .ok()
-        .flatten()
+        let message = self.message(circle, id).ok().flatten()?;
+        self.with_circle(circle, |c| Ok(feed::item(c, circle, &message)))
+            .ok()
+            .flatten()
     }
 
     fn tell(&self, circle: &CircleId, envelope: &Envelope, kind: &'static str) {

@@ -329,7 +329,7 @@ impl Circles {
             ));
         }
         let name = self.with_circle(circle, |c| Ok(c.author_name(other)))?;
-        let now = self.pairing(circle, other)?;
+        let (now, last) = self.pairing(circle, other)?;
         let ok = match step {
             PartnerStep::Request => matches!(now, "none" | "asked-you"),
             PartnerStep::Accept | PartnerStep::Decline => now == "asked-you",
@@ -349,7 +349,6 @@ impl Circles {
         }
         // Steps are read in the order of their dates: an answer is dated after the last step
         // between the two, even when the other's clock runs ahead (or was set to the future).
-        let last = self.last_partner_step(circle, other)?;
         let at = last.map(|t| {
             t.saturating_add(1)
                 .max(now_ms())
@@ -366,7 +365,7 @@ impl Circles {
     /// A private message to a partner, sealed to them (and to the author).
     pub fn dm(&self, circle: &CircleId, to: &MemberKey, text: &str) -> Result<Vec<Envelope>> {
         check_text(text)?;
-        if self.pairing(circle, to)? != "partner" {
+        if self.pairing(circle, to)?.0 != "partner" {
             let name = self.with_circle(circle, |c| Ok(c.author_name(to)))?;
             return Err(Error::Invalid(format!(
                 "{name} is not your accountability partner: private messages are between \

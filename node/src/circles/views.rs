@@ -349,15 +349,17 @@ impl Circles {
         })
     }
 
-    /// The date of the last partnership step between this node's member and `other`.
-    pub(crate) fn last_partner_step(
+    /// Where this node's member stands with `other` (`partner`, `asked-you`, `you-asked` or
+    /// `none`), and the date of the last partnership step between them: one pass over the
+    /// circle's messages.
+    pub(crate) fn pairing(
         &self,
         circle: &CircleId,
         other: &MemberKey,
-    ) -> Result<Option<u64>> {
+    ) -> Result<(&'static str, Option<u64>)> {
+        let msgs = self.messages(circle)?;
         let me = self.my_key(circle)?;
-        Ok(self
-            .messages(circle)?
+        let last = msgs
             .iter()
             .filter_map(|m| match &m.private {
                 Some(Private::Partner { with, .. })
@@ -367,18 +369,12 @@ impl Circles {
                 }
                 _ => None,
             })
-            .max())
-    }
-
-    /// Where this node's member stands with `other`: `partner`, `asked-you`, `you-asked` or
-    /// `none`.
-    pub(crate) fn pairing(&self, circle: &CircleId, other: &MemberKey) -> Result<&'static str> {
-        let msgs = self.messages(circle)?;
-        let me = self.my_key(circle)?;
-        Ok(partner_states(&me, &msgs)
+            .max();
+        let state = partner_states(&me, &msgs)
             .get(other)
             .map(|(s, _)| s.as_str())
-            .unwrap_or("none"))
+            .unwrap_or("none");
+        Ok((state, last))
     }
 
     /// The circle's reach-outs, newest last, with who has seen each.
