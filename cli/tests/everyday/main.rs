@@ -7,6 +7,7 @@
 //! talk over loopback, and every look at another node is an `eventually` under a timeout.
 #![cfg(unix)] // nodes are stopped with SIGTERM
 
+#[path = "../util/mod.rs"]
 mod util;
 
 mod display;
