@@ -94,8 +94,24 @@ impl Ctx {
         )?)?)
     }
 
-    /// The running node's API, or an error saying to start it and then `what` again.
-    pub async fn require_node(&self, what: &str) -> Result<Client> {
+    /// The node's API: the running node's, or else the same API served in this process over
+    /// the store (asks for the passphrase), whose writes go out when the node next runs.
+    pub async fn api(&self) -> Result<Client> {
+        match self.reach().await? {
+            Target::Node(client) => Ok(client),
+            Target::Store(db) => Client::offline(self.load(db)?),
+        }
+    }
+
+    /// The node's API, running or not (see [`Ctx::api`]).
+    // TODO(lead): renamed to `api` once the parallel branches are merged.
+    pub async fn require_node(&self, _what: &str) -> Result<Client> {
+        self.api().await
+    }
+
+    /// The running node's API, or an error saying to start it and then `what` again: for
+    /// what needs other members' nodes now (inviting, joining, following live).
+    pub async fn require_running(&self, what: &str) -> Result<Client> {
         self.require_init()?;
         self.client().await.ok_or_else(|| {
             anyhow!("the node is not running: start it with `circle up` in another terminal, then {what} again")

@@ -369,10 +369,7 @@ fn count(n: u64, what: &str) -> String {
 }
 
 async fn circles(ctx: &Ctx) -> Result<()> {
-    let list = match ctx.reach().await? {
-        Target::Node(client) => client.get("/v1/circles").await?,
-        Target::Store(db) => serde_json::to_value(ctx.load(db)?.list()?)?,
-    };
+    let list = ctx.api().await?.get("/v1/circles").await?;
     let list = list.as_array().cloned().unwrap_or_default();
     if !ctx.json && list.is_empty() {
         eprintln!(
@@ -402,17 +399,11 @@ async fn circles(ctx: &Ctx) -> Result<()> {
 }
 
 async fn members(ctx: &Ctx, circle: &str) -> Result<()> {
-    let list = match ctx.reach().await? {
-        Target::Node(client) => {
-            client
-                .get(&format!("/v1/circles/{}/members", segment(circle)))
-                .await?
-        }
-        Target::Store(db) => {
-            let circles = ctx.load(db)?;
-            serde_json::to_value(circles.members(&circles.resolve(circle)?)?)?
-        }
-    };
+    let list = ctx
+        .api()
+        .await?
+        .get(&format!("/v1/circles/{}/members", segment(circle)))
+        .await?;
     for m in list.as_array().into_iter().flatten() {
         if ctx.json {
             println!("{m}");

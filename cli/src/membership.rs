@@ -7,11 +7,11 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow, bail};
-use circle_node::{Circles, InvitePolicy, PeerId};
+use anyhow::{Result, anyhow, bail};
+use circle_node::{InvitePolicy, PeerId};
 use serde_json::{Value, json};
 
-use crate::{Ctx, Target, clean, client::segment, count};
+use crate::{Ctx, clean, client::segment, count};
 
 /// One change to who is in a circle, or to what they may do.
 enum Change {
@@ -47,104 +47,63 @@ struct Done {
     circle_name: String,
     /// The member it was about, by name, if any.
     member: String,
-    /// Written to the store only: the node is not running.
-    offline: bool,
 }
 
-/// Makes `change` in `circle` through the node, or on the store when it is not running.
+/// Makes `change` in `circle` (through the node's API, running or not).
 async fn apply(ctx: &Ctx, circle: &str, change: Change) -> Result<Done> {
-    match ctx.reach().await? {
-        Target::Node(client) => {
-            let base = format!("/v1/circles/{}", segment(circle));
-            // Asked first, as the member is gone from the list once removed.
-            let member = match change.member() {
-                Some(text) => {
-                    let members = client.get(&format!("{base}/members")).await?;
-                    name_in(&members, text)
-                }
-                None => String::new(),
-            };
-            let r = match &change {
-                Change::Remove(m) => {
-                    client
-                        .delete(&format!("{base}/members/{}", segment(m)))
-                        .await?
-                }
-                Change::Leave => client.post(&format!("{base}/leave"), json!({})).await?,
-                Change::Admin(m, true) => {
-                    let path = format!("{base}/admins/{}", segment(m));
-                    client.put(&path, json!({})).await?
-                }
-                Change::Admin(m, false) => {
-                    client
-                        .delete(&format!("{base}/admins/{}", segment(m)))
-                        .await?
-                }
-                Change::Policy(p) => {
-                    let body = json!({ "invites": p.as_str() });
-                    client.put(&format!("{base}/policy"), body).await?
-                }
-                Change::RevokeInvite(i) => {
-                    client
-                        .delete(&format!("{base}/invites/{}", segment(i)))
-                        .await?
-                }
-            };
-            let id = r["circle"].as_str().unwrap_or_default().to_string();
-            // Done already: the name is only for the message, so it may fall back on the text.
-            let circles = client.get("/v1/circles").await.unwrap_or_default();
-            let circle_name = circles
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|c| c["id"] == id.as_str())
-                .and_then(|c| c["name"].as_str())
-                .unwrap_or(circle.trim())
-                .to_string();
-            Ok(Done {
-                id: r["id"].as_str().unwrap_or_default().to_string(),
-                circle: id,
-                circle_name,
-                member,
-                offline: false,
-            })
+    let client = ctx.api().await?;
+    let base = format!("/v1/circles/{}", segment(circle));
+    // Asked first, as the member is gone from the list once removed.
+    let member = match change.member() {
+        Some(text) => {
+            let members = client.get(&format!("{base}/members")).await?;
+            name_in(&members, text)
         }
-        Target::Store(db) => {
-            let circles = ctx.load(db)?;
-            let id = circles.resolve(circle)?;
-            let key = match change.member() {
-                Some(text) => Some(circles.resolve_member(&id, text)?),
-                None => None,
-            };
-            let member = match &key {
-                Some(key) => {
-                    let members = serde_json::to_value(circles.members(&id)?)?;
-                    name_in(&members, &key.to_string())
-                }
-                None => String::new(),
-            };
-            let circle_name = circle_name(&circles, &id.to_string())?;
-            let written = match (&change, key) {
-                (Change::Remove(_), Some(key)) => circles.remove(&id, &key)?,
-                (Change::Leave, _) => circles.leave(&id)?,
-                (Change::Admin(_, admin), Some(key)) => circles.set_admin(&id, &key, *admin)?,
-                (Change::Policy(p), _) => circles.set_policy(&id, *p)?,
-                (Change::RevokeInvite(i), _) => circles.revoke_invite(&id, i)?,
-                _ => unreachable!("a change about a member has its key"),
-            };
-            let message = written
-                .last()
-                .map(|e| e.id())
-                .context("nothing was saved")?;
-            Ok(Done {
-                id: message.to_string(),
-                circle: id.to_string(),
-                circle_name,
-                member,
-                offline: true,
-            })
+        None => String::new(),
+    };
+    let r = match &change {
+        Change::Remove(m) => {
+            client
+                .delete(&format!("{base}/members/{}", segment(m)))
+                .await?
         }
-    }
+        Change::Leave => client.post(&format!("{base}/leave"), json!({})).await?,
+        Change::Admin(m, true) => {
+            let path = format!("{base}/admins/{}", segment(m));
+            client.put(&path, json!({})).await?
+        }
+        Change::Admin(m, false) => {
+            client
+                .delete(&format!("{base}/admins/{}", segment(m)))
+                .await?
+        }
+        Change::Policy(p) => {
+            let body = json!({ "invites": p.as_str() });
+            client.put(&format!("{base}/policy"), body).await?
+        }
+        Change::RevokeInvite(i) => {
+            client
+                .delete(&format!("{base}/invites/{}", segment(i)))
+                .await?
+        }
+    };
+    let id = r["circle"].as_str().unwrap_or_default().to_string();
+    // Done already: the name is only for the message, so it may fall back on the text.
+    let circles = client.get("/v1/circles").await.unwrap_or_default();
+    let circle_name = circles
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["id"] == id.as_str())
+        .and_then(|c| c["name"].as_str())
+        .unwrap_or(circle.trim())
+        .to_string();
+    Ok(Done {
+        id: r["id"].as_str().unwrap_or_default().to_string(),
+        circle: id,
+        circle_name,
+        member,
+    })
 }
 
 /// The name of the member that `text` (a name or a member key) means in a members list, or
@@ -161,26 +120,12 @@ fn name_in(members: &Value, text: &str) -> String {
         .to_string()
 }
 
-fn circle_name(circles: &Circles, id: &str) -> Result<String> {
-    Ok(circles
-        .list()?
-        .into_iter()
-        .find(|c| c.id == id)
-        .map(|c| c.name)
-        .unwrap_or_default())
-}
-
 /// Tells the person what changed: `line` on stdout, or `{"id", "circle"}` with --json.
 fn report(ctx: &Ctx, done: &Done, line: String) {
     if ctx.json {
         println!("{}", json!({ "id": done.id, "circle": done.circle }));
     } else {
         println!("{line}");
-    }
-    if done.offline {
-        eprintln!(
-            "Saved. The node is not running: the others will learn of it when you next run `circle up`."
-        );
     }
 }
 
@@ -265,7 +210,7 @@ pub async fn invite(
             clean(peer)
         );
     }
-    let client = ctx.require_node("ask for the invite").await?;
+    let client = ctx.require_running("ask for the invite").await?;
     let body = json!({ "expires_secs": ttl.as_secs(), "uses": uses, "for": bound });
     let r = client
         .post(&format!("/v1/circles/{}/invites", segment(circle)), body)
@@ -299,18 +244,11 @@ fn describe(d: Duration) -> String {
 }
 
 pub async fn invites(ctx: &Ctx, circle: &str) -> Result<()> {
-    let list = match ctx.reach().await? {
-        Target::Node(client) => {
-            client
-                .get(&format!("/v1/circles/{}/invites", segment(circle)))
-                .await?
-        }
-        Target::Store(db) => {
-            let circles = ctx.load(db)?;
-            let id = circles.resolve(circle)?;
-            serde_json::to_value(circles.invites(&id, circle_node::now_secs())?)?
-        }
-    };
+    let list = ctx
+        .api()
+        .await?
+        .get(&format!("/v1/circles/{}/invites", segment(circle)))
+        .await?;
     let list = list.as_array().cloned().unwrap_or_default();
     if !ctx.json && list.is_empty() {
         eprintln!(

@@ -42,6 +42,10 @@ pub enum Error {
     /// The node's network task has stopped.
     #[error("the node is shutting down")]
     Stopped,
+    /// Asked of a node whose network is not running (see [`crate::Node::offline`]): what was
+    /// asked needs other members' nodes now.
+    #[error("{0} needs your node running: start it with `circle up`, then try again")]
+    Offline(&'static str),
     /// The store failed.
     #[error("storage error: {0}")]
     Store(#[from] sled::Error),

@@ -38,7 +38,7 @@ mod store;
 pub mod support;
 mod time;
 
-pub use api::{Api, api_proof};
+pub use api::{Api, LocalApi, api_proof};
 pub use circles::{
     AddressRecord, AuthorLog, CheckinItem, CheckinsView, CircleDetails, CircleInfo, CircleLog,
     Circles, ClockItem, CrisisLines, FeedItem, ForkLog, GoalItem, Ingest, InviteInfo, MAX_CLOCKS,

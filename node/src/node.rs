@@ -32,6 +32,10 @@ pub struct Node {
     events: tokio::sync::broadcast::Sender<crate::notice::Event>,
     peer_id: PeerId,
     task: std::sync::Arc<tokio::sync::Mutex<Option<JoinHandle<()>>>>,
+    /// Whether the network runs: false for a node from [`Node::offline`].
+    online: bool,
+    /// Messages an offline node wrote, to be sent when the network next runs.
+    queued: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for Node {
@@ -106,6 +110,41 @@ pub fn check_invite_ttl(ttl: Duration) -> Result<()> {
     Ok(())
 }
 
+/// Answers the commands of an offline node: writes are already on disk and wait for the
+/// network; what needs other nodes now is refused with [`Error::Offline`].
+async fn offline_loop(
+    circles: Circles,
+    peer_id: PeerId,
+    mut commands: mpsc::Receiver<Command>,
+    queued: std::sync::Arc<std::sync::atomic::AtomicU64>,
+) {
+    while let Some(command) = commands.recv().await {
+        match command {
+            Command::Subscribe { .. } => {}
+            Command::Publish { envelopes } => {
+                queued.fetch_add(envelopes.len() as u64, std::sync::atomic::Ordering::SeqCst);
+            }
+            Command::Invite { reply, .. } => {
+                let _ = reply.send(Err(Error::Offline("making an invite")));
+            }
+            Command::Join { reply, .. } => reply.fail(Error::Offline("joining a circle")),
+            Command::Status { reply } => {
+                let _ = reply.send(NetStatus::offline(peer_id));
+            }
+            Command::CutOff { reply, .. } => {
+                let _ = reply.send(());
+            }
+            Command::Shutdown { reply } => {
+                if let Err(e) = circles.store().flush() {
+                    tracing::warn!("could not flush the store: {e}");
+                }
+                let _ = reply.send(());
+                return;
+            }
+        }
+    }
+}
+
 /// Runs store work that waits for the disk (writes and flushes) off the async workers.
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T> + Send + 'static,
@@ -178,7 +217,44 @@ impl Node {
             commands: tx,
             peer_id,
             task: std::sync::Arc::new(tokio::sync::Mutex::new(Some(task))),
+            online: true,
+            queued: Default::default(),
         })
+    }
+
+    /// A node over `circles` whose network does not run: everything that works on the store
+    /// works as on a running node (the same checks, the same writes, on disk when a call
+    /// returns), and what it writes is sent by the node that next runs on this store (other
+    /// members' sync asks for it). What needs other nodes now (inviting, joining) fails with
+    /// [`Error::Offline`]. The CLI serves its commands through one of these while `circle up`
+    /// is not running, so a command behaves the same whether the node runs or not.
+    pub fn offline(circles: Circles) -> Result<Node> {
+        let keypair = Keypair::from_protobuf_encoding(&circles.store().node_key()?)
+            .map_err(|e| Error::Net(format!("the node key does not decode: {e}")))?;
+        let peer_id = keypair.public().to_peer_id();
+        let (tx, rx) = mpsc::channel(COMMAND_CAPACITY);
+        let (events, _) = tokio::sync::broadcast::channel(crate::notice::EVENT_CAPACITY);
+        let queued = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let task = tokio::spawn(offline_loop(circles.clone(), peer_id, rx, queued.clone()));
+        Ok(Node {
+            circles,
+            events,
+            commands: tx,
+            peer_id,
+            task: std::sync::Arc::new(tokio::sync::Mutex::new(Some(task))),
+            online: false,
+            queued,
+        })
+    }
+
+    /// Whether this node's network runs (false for a node from [`Node::offline`]).
+    pub fn is_online(&self) -> bool {
+        self.online
+    }
+
+    /// How many messages this offline node has written so far, all waiting for the network.
+    pub fn queued(&self) -> u64 {
+        self.queued.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// This node's network identity.

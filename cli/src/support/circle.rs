@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::{check_zone, circle_name, confirm, field, list, report, short};
 use crate::{
-    Ctx, Target,
+    Ctx,
     args::{MeetingArgs, ResourceArgs},
     clean,
     client::segment,
@@ -61,30 +61,14 @@ pub async fn create(
 ) -> Result<()> {
     let format = format.map(Format::parse).transpose()?;
     let guidelines = guidelines.map(read_guidelines).transpose()?;
-    let id = match ctx.reach().await? {
-        Target::Node(client) => {
-            let body = json!({
-                "name": name,
-                "nick": nick,
-                "format": format.map(Format::as_str),
-                "guidelines": guidelines,
-            });
-            let r = client.post("/v1/circles", body).await?;
-            r["id"].as_str().unwrap_or_default().to_string()
-        }
-        Target::Store(db) => {
-            let circles = ctx.load(db)?;
-            let id = circles.create(name, nick.as_deref())?;
-            if format.is_some() || guidelines.is_some() {
-                circles.set_guidelines(
-                    &id,
-                    format.unwrap_or(Format::Other),
-                    guidelines.as_deref().unwrap_or_default(),
-                )?;
-            }
-            id.to_string()
-        }
-    };
+    let body = json!({
+        "name": name,
+        "nick": nick,
+        "format": format.map(Format::as_str),
+        "guidelines": guidelines,
+    });
+    let r = ctx.api().await?.post("/v1/circles", body).await?;
+    let id = r["id"].as_str().unwrap_or_default().to_string();
     print_id(ctx, &id);
     let name = clean(name.trim());
     eprintln!("Created the circle '{name}'. Invite people with `circle invite '{name}'`.");
@@ -141,7 +125,7 @@ pub async fn join(ctx: &Ctx, token: &str, nick: Option<String>, yes: bool) -> Re
     // Check the token here first: a damaged or expired invite needs no running node to say so.
     let invite = circle_crypto::Invite::from_token(token)?;
     invite.check_expiry(circle_node::now_secs())?;
-    let client = ctx.require_node("join").await?;
+    let client = ctx.require_running("join").await?;
     let preview = client
         .post("/v1/join/preview", json!({ "token": token, "nick": nick }))
         .await?;

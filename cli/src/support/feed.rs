@@ -5,12 +5,11 @@
 
 use std::time::Duration;
 
-use anyhow::{Result, bail};
-use circle_node::FeedItem;
+use anyhow::Result;
 use serde_json::{Value, json};
 
 use super::{field, short, when};
-use crate::{Ctx, Target, client::Client, client::segment};
+use crate::{Ctx, client::Client, client::segment};
 
 /// How long one feed long-poll waits.
 const FOLLOW_WAIT: Duration = Duration::from_secs(30);
@@ -96,21 +95,10 @@ async fn acknowledge(client: &Client, circle: &str) {
 
 /// `circle feed`.
 pub async fn feed(ctx: &Ctx, circle: &str, follow: bool, limit: Option<usize>) -> Result<()> {
-    let client = match ctx.reach().await? {
-        Target::Node(client) => client,
-        Target::Store(_) if follow => {
-            bail!(
-                "the node is not running: start it with `circle up` in another terminal to follow the feed"
-            )
-        }
-        Target::Store(db) => {
-            let circles = ctx.load(db)?;
-            let items: Vec<FeedItem> = circles.feed(&circles.resolve(circle)?, 0, limit)?;
-            for item in items {
-                print_item(ctx.json, &serde_json::to_value(item)?);
-            }
-            return Ok(());
-        }
+    let client = if follow {
+        ctx.require_running("follow the feed").await?
+    } else {
+        ctx.api().await?
     };
     let base = format!("/v1/circles/{}/feed", segment(circle));
     let first = match limit {

@@ -154,6 +154,14 @@ pub async fn reach_out(
     let r = client
         .post(&format!("/v1/circles/{}/reach-outs", segment(circle)), body)
         .await?;
+    if client.is_offline() && !ctx.json {
+        println!(
+            "Saved for '{name}', but nobody has been told yet: your node is not running. It goes \
+             out the moment you start it with `circle up`. If you need someone now, call one of \
+             the lines above."
+        );
+        return Ok(());
+    }
     let id = r["id"].as_str().unwrap_or_default();
     let item = seen(&client, circle, id).await;
     if ctx.json {

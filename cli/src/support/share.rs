@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use serde_json::json;
 
 use super::{circle_name, message_ref, report, short, text_or_stdin};
-use crate::{Ctx, Target, clean, client::segment, print_id};
+use crate::{Ctx, clean, client::segment, print_id};
 
 /// Shortest and longest time a share may be set to last (as the node allows).
 const EXPIRY: std::ops::RangeInclusive<Duration> =
@@ -38,7 +38,7 @@ pub async fn share(
     let text = text_or_stdin(text)?;
     // Say what is wrong before reaching for the node or the passphrase.
     circle_node::check_text(&text)?;
-    let ttl = expires.map(expiry).transpose()?;
+    expires.map(expiry).transpose()?;
     let reply_to = match reply_to {
         Some(r) => {
             message_ref(r)?;
@@ -46,31 +46,17 @@ pub async fn share(
         }
         None => None,
     };
-    let id = match ctx.reach().await? {
-        Target::Node(client) => {
-            let body = json!({
-                "text": text,
-                "reply_to": reply_to,
-                "expires": expires.map(str::trim),
-            });
-            let r = client
-                .post(&format!("/v1/circles/{}/shares", segment(circle)), body)
-                .await?;
-            r["id"].as_str().unwrap_or_default().to_string()
-        }
-        Target::Store(db) => {
-            let circles = ctx.load(db)?;
-            let written = circles.share_with(&circles.resolve(circle)?, &text, reply_to, ttl)?;
-            let id = written
-                .last()
-                .map(|e| e.id())
-                .context("nothing was saved")?;
-            eprintln!(
-                "Saved. The node is not running: it will be sent when you next run `circle up`."
-            );
-            id.to_string()
-        }
-    };
+    let body = json!({
+        "text": text,
+        "reply_to": reply_to,
+        "expires": expires.map(str::trim),
+    });
+    let r = ctx
+        .api()
+        .await?
+        .post(&format!("/v1/circles/{}/shares", segment(circle)), body)
+        .await?;
+    let id = r["id"].as_str().unwrap_or_default().to_string();
     print_id(ctx, &id);
     if let (Some(typed), false) = (expires, ctx.json) {
         eprintln!(

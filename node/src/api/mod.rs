@@ -37,7 +37,7 @@ impl IntoResponse for Error {
             }
             Error::Refused(_) => StatusCode::FORBIDDEN,
             Error::Unreachable(_) => StatusCode::BAD_GATEWAY,
-            Error::Stopped => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Stopped | Error::Offline(_) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         (status, Json(json!({ "error": self.to_string() }))).into_response()
@@ -54,6 +54,17 @@ struct AppState {
     /// Becomes true when the API stops, so long polls end at once instead of holding up the
     /// shutdown until they time out.
     stopping: watch::Receiver<bool>,
+}
+
+impl AppState {
+    fn new(node: Node, token: &str, stopping: watch::Receiver<bool>) -> AppState {
+        AppState {
+            node,
+            token: blake3::hash(token.as_bytes()),
+            token_text: token.into(),
+            stopping,
+        }
+    }
 }
 
 /// A running API server.
@@ -75,13 +86,7 @@ impl Api {
             .local_addr()
             .map_err(|e| Error::io("cannot read the local API port", e))?;
         let (stop, stopping) = watch::channel(false);
-        let state = AppState {
-            node,
-            token: blake3::hash(token.as_bytes()),
-            token_text: token.as_str().into(),
-            stopping: stopping.clone(),
-        };
-        let app = router(state);
+        let app = router(AppState::new(node, &token, stopping.clone()));
         let task = tokio::spawn(async move {
             let mut stopping = stopping;
             let _ = axum::serve(listener, app)
@@ -105,6 +110,61 @@ impl Api {
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
+    }
+}
+
+/// The API served in this process, without a socket: the same routes, checks and answers as
+/// [`Api`], for the CLI while `circle up` is not running (over [`Node::offline`]), so that a
+/// command takes the same path whether the node runs or not.
+#[derive(Clone)]
+pub struct LocalApi {
+    router: Router,
+    token: std::sync::Arc<str>,
+    /// Held so long polls see an API that has not stopped.
+    _running: std::sync::Arc<watch::Sender<bool>>,
+}
+
+impl LocalApi {
+    /// Serves `node`'s API in this process.
+    pub fn new(node: Node) -> LocalApi {
+        let token = circle_crypto::text::encode(&rand::random::<[u8; 32]>());
+        let (running, stopping) = watch::channel(false);
+        LocalApi {
+            router: router(AppState::new(node, &token, stopping)),
+            token: token.as_str().into(),
+            _running: std::sync::Arc::new(running),
+        }
+    }
+
+    /// Sends one request (`path` with its query, `body` as JSON) and returns the status code
+    /// and the body of the answer.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<(u16, Vec<u8>), Error> {
+        use tower::ServiceExt;
+        let invalid = |e: &dyn std::fmt::Display| Error::Invalid(format!("bad request: {e}"));
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {}", self.token));
+        if body.is_some() {
+            request = request.header(header::CONTENT_TYPE, "application/json");
+        }
+        let request = request
+            .body(axum::body::Body::from(body.unwrap_or_default()))
+            .map_err(|e| invalid(&e))?;
+        let response = match self.router.clone().oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+        let status = response.status().as_u16();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .map_err(|e| invalid(&e))?;
+        Ok((status, body.to_vec()))
     }
 }
 
@@ -211,7 +271,7 @@ async fn authorize(State(state): State<AppState>, request: Request, next: Next) 
 async fn status(State(s): State<AppState>) -> ApiResult {
     let net = s.node.status().await?;
     Ok(Json(json!({
-        "running": true,
+        "running": s.node.is_online(),
         "peer_id": net.peer_id,
         "listen": net.listen,
         "connected": net.connected,

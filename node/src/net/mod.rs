@@ -78,6 +78,24 @@ pub struct NetStatus {
     pub hole_punches: (u32, u32),
 }
 
+impl NetStatus {
+    /// The status of a node whose network does not run.
+    pub(crate) fn offline(peer_id: PeerId) -> NetStatus {
+        NetStatus {
+            peer_id: peer_id.to_string(),
+            listen: Vec::new(),
+            connected: 0,
+            external: Vec::new(),
+            home_server: false,
+            peers: Vec::new(),
+            relays: Vec::new(),
+            reachability: Vec::new(),
+            seen: Vec::new(),
+            hole_punches: (0, 0),
+        }
+    }
+}
+
 /// Commands from [`crate::Node`] handles.
 pub(crate) enum Command {
     Subscribe {
@@ -126,7 +144,7 @@ pub(crate) enum JoinReply {
 }
 
 impl JoinReply {
-    fn fail(self, e: Error) {
+    pub(crate) fn fail(self, e: Error) {
         match self {
             JoinReply::Join(tx) => {
                 let _ = tx.send(Err(e));
