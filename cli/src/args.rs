@@ -32,6 +32,15 @@ pub enum Command {
     Status,
     /// Check what keeps members from reaching this node, and say what to fix
     Doctor,
+    /// Open circle in your browser, signed in (starts the node first if it is not running)
+    Open {
+        /// Print the one-time sign-in link instead of opening a browser
+        #[arg(long)]
+        print: bool,
+        /// Sign out every browser signed in to this node
+        #[arg(long, conflicts_with = "print")]
+        sign_out_all: bool,
+    },
     /// Start a new circle; prints its id
     Create {
         /// The circle's name

@@ -9,6 +9,7 @@ mod ctx;
 mod logs;
 mod membership;
 mod network;
+mod open;
 mod passphrase;
 mod support;
 
@@ -111,6 +112,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Up(args) => up(&ctx, args).await,
         Command::Status => status(&ctx).await,
         Command::Doctor => network::doctor(&ctx).await,
+        Command::Open {
+            print,
+            sign_out_all,
+        } => open::open(&ctx, print, sign_out_all).await,
         Command::Create {
             name,
             nick,

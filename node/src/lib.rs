@@ -37,6 +37,7 @@ mod protocol;
 mod store;
 pub mod support;
 mod time;
+mod web;
 
 pub use api::{Api, LocalApi, api_proof};
 pub use circles::{

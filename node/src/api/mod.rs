@@ -47,22 +47,37 @@ impl IntoResponse for Error {
 type ApiResult = Result<Json<Value>, Error>;
 
 #[derive(Clone)]
-struct AppState {
-    node: Node,
+pub(crate) struct AppState {
+    pub(crate) node: Node,
     token: blake3::Hash,
     token_text: std::sync::Arc<str>,
     /// Becomes true when the API stops, so long polls end at once instead of holding up the
     /// shutdown until they time out.
-    stopping: watch::Receiver<bool>,
+    pub(crate) stopping: watch::Receiver<bool>,
+    /// The port this server listens on (0 when served in-process): requests must name it.
+    pub(crate) port: u16,
+    /// The web app's sign-in codes and sessions.
+    pub(crate) sessions: std::sync::Arc<crate::web::session::Sessions>,
+}
+
+/// How a request proved it may use the API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Via {
+    /// The bearer token of `HOME/api.json` (the CLI, scripts).
+    Token,
+    /// The web app's session cookie.
+    Session,
 }
 
 impl AppState {
-    fn new(node: Node, token: &str, stopping: watch::Receiver<bool>) -> AppState {
+    fn new(node: Node, token: &str, stopping: watch::Receiver<bool>, port: u16) -> AppState {
         AppState {
             node,
             token: blake3::hash(token.as_bytes()),
             token_text: token.into(),
             stopping,
+            port,
+            sessions: Default::default(),
         }
     }
 }
@@ -86,7 +101,7 @@ impl Api {
             .local_addr()
             .map_err(|e| Error::io("cannot read the local API port", e))?;
         let (stop, stopping) = watch::channel(false);
-        let app = router(AppState::new(node, &token, stopping.clone()));
+        let app = router(AppState::new(node, &token, stopping.clone(), addr.port()));
         let task = tokio::spawn(async move {
             let mut stopping = stopping;
             let _ = axum::serve(listener, app)
@@ -113,6 +128,9 @@ impl Api {
     }
 }
 
+/// The port an in-process API's requests name (it listens on none).
+const LOCAL_PORT: u16 = 0;
+
 /// The API served in this process, without a socket: the same routes, checks and answers as
 /// [`Api`], for the CLI while `circle up` is not running (over [`Node::offline`]), so that a
 /// command takes the same path whether the node runs or not.
@@ -130,7 +148,7 @@ impl LocalApi {
         let token = circle_crypto::text::encode(&rand::random::<[u8; 32]>());
         let (running, stopping) = watch::channel(false);
         LocalApi {
-            router: router(AppState::new(node, &token, stopping)),
+            router: router(AppState::new(node, &token, stopping, LOCAL_PORT)),
             token: token.as_str().into(),
             _running: std::sync::Arc::new(running),
         }
@@ -149,6 +167,7 @@ impl LocalApi {
         let mut request = Request::builder()
             .method(method)
             .uri(path)
+            .header(header::HOST, format!("127.0.0.1:{LOCAL_PORT}"))
             .header(header::AUTHORIZATION, format!("Bearer {}", self.token));
         if body.is_some() {
             request = request.header(header::CONTENT_TYPE, "application/json");
@@ -193,7 +212,7 @@ fn router(state: AppState) -> Router {
     let hello = Router::new()
         .route("/v1/hello", get(hello))
         .with_state(state.clone());
-    Router::new()
+    let api = Router::new()
         .route("/v1/status", get(status))
         .route("/v1/circles", get(circles).post(create))
         .route("/v1/circles/{circle}/members", get(members))
@@ -213,23 +232,34 @@ fn router(state: AppState) -> Router {
         .route("/v1/circles/{circle}/invites", get(invites).post(invite))
         .route("/v1/join", post(join))
         .route("/v1/join/preview", post(join_preview))
+        .route("/v1/sign-in", post(sign_in_link))
+        .route("/v1/sign-out-all", post(sign_out_all))
         .merge(support::routes())
         .layer(middleware::from_fn_with_state(state.clone(), authorize))
-        .with_state(state)
+        .with_state(state.clone());
+    let web = crate::web::routes().with_state(state.clone());
+    Router::new()
+        .merge(api)
         .merge(hello)
+        .merge(web)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::map_response(json_errors))
+        // Outermost: nothing runs for a foreign Host or Origin.
+        .layer(middleware::from_fn_with_state(
+            state,
+            crate::web::guard_layer,
+        ))
 }
 
 /// Makes every error a JSON `{"error": ...}`, including those the HTTP layer produces before a
 /// handler runs (too large, not JSON, no such route), so clients need to read only one shape.
 async fn json_errors(response: Response) -> Response {
     let status = response.status();
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if is_json || !(status.is_client_error() || status.is_server_error()) {
+    let kind = response.headers().get(header::CONTENT_TYPE);
+    let is_json = kind.is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    // The web app's own pages answer in HTML, errors included.
+    let is_page = kind.is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if is_json || is_page || !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
     let body = axum::body::to_bytes(response.into_body(), 4096)
@@ -250,7 +280,10 @@ async fn json_errors(response: Response) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
 }
 
-async fn authorize(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// Lets a request through with the bearer token, or with the web app's session cookie; a
+/// change made with the cookie must also say it comes from the app's own page (`Origin`, which
+/// the guard has already checked is this node's own).
+async fn authorize(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let given = request
         .headers()
         .get(header::AUTHORIZATION)
@@ -258,14 +291,60 @@ async fn authorize(State(state): State<AppState>, request: Request, next: Next) 
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(|t| blake3::hash(t.trim().as_bytes()));
     // blake3::Hash compares in constant time.
-    if given != Some(state.token) {
+    let via = if given == Some(state.token) {
+        Via::Token
+    } else if crate::web::signed_in(&state, request.headers()) {
+        Via::Session
+    } else {
         return (
             StatusCode::UNAUTHORIZED,
             Json(json!({ "error": "missing or wrong API token" })),
         )
             .into_response();
+    };
+    if via == Via::Session
+        && !crate::web::is_read(request.method())
+        && !request.headers().contains_key(header::ORIGIN)
+    {
+        return (
+            StatusCode::FORBIDDEN,
+            Json(json!({ "error": "a change from the web app must come from its own page" })),
+        )
+            .into_response();
     }
+    request.extensions_mut().insert(via);
     next.run(request).await
+}
+
+/// A one-time sign-in link for the web app (`circle open`): with the API token only.
+async fn sign_in_link(
+    State(s): State<AppState>,
+    axum::Extension(via): axum::Extension<Via>,
+) -> ApiResult {
+    if via != Via::Token {
+        return Err(Error::Refused(
+            "sign-in links are made with `circle open`".into(),
+        ));
+    }
+    let code = s.sessions.new_code();
+    Ok(Json(json!({
+        "url": format!("http://127.0.0.1:{}/sign-in?code={code}", s.port),
+        "expires_in_secs": crate::web::CODE_TTL.as_secs(),
+    })))
+}
+
+/// Ends every web app session (`circle open --sign-out-all`): with the API token only.
+async fn sign_out_all(
+    State(s): State<AppState>,
+    axum::Extension(via): axum::Extension<Via>,
+) -> ApiResult {
+    if via != Via::Token {
+        return Err(Error::Refused(
+            "signing out everywhere is done with `circle open --sign-out-all`".into(),
+        ));
+    }
+    s.sessions.sign_out_all();
+    Ok(Json(json!({ "signed_out": true })))
 }
 
 async fn status(State(s): State<AppState>) -> ApiResult {

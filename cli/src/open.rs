@@ -1,0 +1,124 @@
+//! `circle open`: the web app in the person's own browser, signed in with a one-time link.
+
+use std::{
+    process::{Command, Stdio},
+    time::Duration,
+};
+
+use anyhow::{Context, Result, bail};
+use serde_json::json;
+
+use crate::{Ctx, client::Client, passphrase};
+
+/// Longest wait for a node started in the background to answer.
+const START_WAIT: Duration = Duration::from_secs(60);
+
+/// `circle open [--print] [--sign-out-all]`.
+pub async fn open(ctx: &Ctx, print: bool, sign_out_all: bool) -> Result<()> {
+    ctx.require_init()?;
+    if sign_out_all {
+        let client = ctx.require_running("sign out").await?;
+        client.post("/v1/sign-out-all", json!({})).await?;
+        eprintln!("Every browser is signed out. Run `circle open` to sign in again.");
+        return Ok(());
+    }
+    let client = match ctx.client().await {
+        Some(client) => client,
+        None => start_in_background(ctx).await?,
+    };
+    let link = client.post("/v1/sign-in", json!({})).await?;
+    let url = link["url"]
+        .as_str()
+        .context("the node gave no sign-in link")?;
+    if print {
+        println!("{url}");
+        return Ok(());
+    }
+    eprintln!("Opening circle in your browser...");
+    if let Err(e) = open_browser(url) {
+        eprintln!("Could not open a browser ({e}). Open this link yourself within two minutes:");
+        println!("{url}");
+    }
+    Ok(())
+}
+
+/// Starts `circle up` for this home as a process of its own that outlives this command, and
+/// waits until its API answers.
+async fn start_in_background(ctx: &Ctx) -> Result<Client> {
+    let pass = passphrase::get(ctx.home.dir())?;
+    let log = ctx.home.dir().join("node.log");
+    let out = std::fs::File::create(&log)
+        .with_context(|| format!("cannot write the node's log {}", log.display()))?;
+    let mut up = Command::new(std::env::current_exe().context("cannot find the circle program")?);
+    up.arg("--home")
+        .arg(ctx.home.dir())
+        .arg("up")
+        .env("CIRCLE_PASSPHRASE", pass.as_str())
+        .env_remove("CIRCLE_PASSPHRASE_FILE")
+        .stdin(Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out);
+    #[cfg(unix)]
+    {
+        // Its own process group: closing this terminal or pressing Ctrl-C here leaves it be.
+        use std::os::unix::process::CommandExt;
+        up.process_group(0);
+    }
+    let mut child = up.spawn().context("could not start the node")?;
+    eprintln!("Starting your node...");
+    let deadline = tokio::time::Instant::now() + START_WAIT;
+    loop {
+        if let Some(client) = ctx.client().await {
+            eprintln!(
+                "Your node runs in the background now (process {}; its log is {}).",
+                child.id(),
+                log.display()
+            );
+            return Ok(client);
+        }
+        if let Some(status) = child.try_wait()? {
+            let said = std::fs::read_to_string(&log).unwrap_or_default();
+            let last = said
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("");
+            bail!(
+                "the node did not start ({status}): {}",
+                last.trim_start_matches("error: ")
+            );
+        }
+        if tokio::time::Instant::now() >= deadline {
+            bail!(
+                "the node has not answered after {} s: see its log {}",
+                START_WAIT.as_secs(),
+                log.display()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Opens `url` in the default browser.
+fn open_browser(url: &str) -> Result<()> {
+    let mut command = if cfg!(target_os = "macos") {
+        Command::new("open")
+    } else if cfg!(windows) {
+        let mut c = Command::new("cmd");
+        c.args(["/C", "start", ""]);
+        c
+    } else {
+        Command::new("xdg-open")
+    };
+    let status = command
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .context("no program to open a browser with")?;
+    if !status.success() {
+        bail!("the browser opener failed ({status})");
+    }
+    Ok(())
+}

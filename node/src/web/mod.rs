@@ -1,0 +1,254 @@
+//! The local web app: pages served by the node on the same 127.0.0.1 port as its API, for a
+//! person who will never open a terminal.
+//!
+//! - [`guard`]: every request, API included, must name this node's own loopback address as its
+//!   `Host` (against DNS rebinding) and carry no other site's `Origin`.
+//! - [`session`]: one-time sign-in codes from `circle open`, exchanged for a session cookie.
+//! - [`pages`]: the pages, rendered here; writes go through the JSON API from the page's
+//!   script, with the session cookie and a same-origin `Origin`.
+//!
+//! Nothing is loaded from any other host: a Content-Security-Policy of `default-src 'self'`
+//! is sent with every page.
+
+use axum::{
+    Router,
+    extract::{Path, Query, Request, State},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Redirect, Response},
+    routing::get,
+};
+use maud::Markup;
+use serde::Deserialize;
+
+use crate::{api::AppState, circles::CircleInfo, error::Error};
+
+pub(crate) mod guard;
+mod live;
+mod pages;
+pub(crate) mod session;
+
+pub use session::{CODE_TTL, SignIn};
+
+/// What every page is sent with: no other host, no framing, no referrer.
+const CSP: &str = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; \
+                   form-action 'self'; base-uri 'none'";
+
+/// The web app's routes (the caller adds the guard and the state).
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/sign-in", get(sign_in))
+        .route("/help-now", get(help_now))
+        .route("/c/{circle}", get(circle))
+        .route("/c/{circle}/check-in", get(check_in))
+        .route("/c/{circle}/reach-out", get(reach_out))
+        .route("/app/events", get(live::events))
+        .route("/assets/app.css", get(css))
+        .route("/assets/app.js", get(js))
+}
+
+/// Whether the request carries a live session cookie.
+pub(crate) fn signed_in(state: &AppState, headers: &HeaderMap) -> bool {
+    let cookies = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok());
+    session::cookie_value(cookies).is_some_and(|s| state.sessions.is_valid(s))
+}
+
+/// A page, with the headers every page carries.
+fn html(status: StatusCode, markup: Markup) -> Response {
+    let mut response = (status, markup).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// A page for a signed-in person, or how to sign in.
+fn signed(
+    state: &AppState,
+    headers: &HeaderMap,
+    make: impl FnOnce() -> Result<Markup, Error>,
+) -> Response {
+    if !signed_in(state, headers) {
+        return html(
+            StatusCode::UNAUTHORIZED,
+            pages::signed_out("This browser is not signed in to your circle node."),
+        );
+    }
+    match make() {
+        Ok(markup) => html(StatusCode::OK, markup),
+        Err(e @ Error::UnknownCircle(_)) => html(
+            StatusCode::NOT_FOUND,
+            pages::page(
+                "Not found",
+                maud::html! { h1 { "Not found" } p { (e.to_string()) } a href="/" { "Your circles" } },
+            ),
+        ),
+        Err(e) => html(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            pages::page(
+                "Something went wrong",
+                maud::html! {
+                    h1 { "Something went wrong" }
+                    p { (e.to_string()) }
+                    p { "Nothing you wrote was lost. Try again, and if it keeps happening run `circle doctor`." }
+                },
+            ),
+        ),
+    }
+}
+
+/// The circle named in a path (by id), as listed.
+fn listed(state: &AppState, circle: &str) -> Result<CircleInfo, Error> {
+    let circles = state.node.circles();
+    let id = circles.resolve(circle)?.to_string();
+    circles
+        .list()?
+        .into_iter()
+        .find(|c| c.id == id)
+        .ok_or(Error::UnknownCircle(id))
+}
+
+async fn home(State(s): State<AppState>, headers: HeaderMap) -> Response {
+    signed(&s, &headers, || Ok(pages::home(&s.node.circles().list()?)))
+}
+
+async fn help_now(State(s): State<AppState>, headers: HeaderMap) -> Response {
+    signed(&s, &headers, || {
+        let circles = s.node.circles();
+        Ok(pages::help_now(&circles.crisis_lines()?, &circles.list()?))
+    })
+}
+
+async fn circle(
+    State(s): State<AppState>,
+    Path(circle): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if signed_in(&s, &headers) {
+        mark_seen(&s, &circle).await;
+    }
+    signed(&s, &headers, || {
+        let c = listed(&s, &circle)?;
+        let circles = s.node.circles();
+        let id = circles.resolve(&c.id)?;
+        let feed = circles.feed(&id, 0, Some(pages::FEED_PAGE))?;
+        Ok(pages::circle(&c, &feed))
+    })
+}
+
+async fn check_in(
+    State(s): State<AppState>,
+    Path(circle): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    signed(&s, &headers, || Ok(pages::check_in(&listed(&s, &circle)?)))
+}
+
+async fn reach_out(
+    State(s): State<AppState>,
+    Path(circle): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    signed(&s, &headers, || {
+        let c = listed(&s, &circle)?;
+        let circles = s.node.circles();
+        let id = circles.resolve(&c.id)?;
+        let mine: Vec<_> = circles
+            .reach_outs(&id)?
+            .into_iter()
+            .filter(|r| r.author == c.me)
+            .collect();
+        Ok(pages::reach_out(&c, &circles.crisis_lines()?, &mine))
+    })
+}
+
+/// Tells the circle that this member has now been shown its reach-outs (the feed shows them),
+/// as `circle feed` does. Best effort: the page is shown either way.
+async fn mark_seen(s: &AppState, circle: &str) {
+    let circles = s.node.circles();
+    let Ok(id) = circles.resolve(circle) else {
+        return;
+    };
+    if circles.unseen_reach_outs(&id).is_ok_and(|u| !u.is_empty())
+        && let Err(e) = s.node.write_with(move |c| c.mark_seen(&id)).await
+    {
+        tracing::debug!("could not tell the circle its reach-outs were seen: {e}");
+    }
+}
+
+#[derive(Deserialize)]
+struct SignInQuery {
+    code: String,
+}
+
+/// Exchanges a one-time code for a session cookie, then shows the circles.
+async fn sign_in(State(s): State<AppState>, Query(q): Query<SignInQuery>) -> Response {
+    match s.sessions.sign_in(q.code.trim()) {
+        SignIn::Session(session) => {
+            let mut response = Redirect::to("/").into_response();
+            if let Ok(cookie) = HeaderValue::from_str(&session::set_cookie(&session)) {
+                response.headers_mut().insert(header::SET_COOKIE, cookie);
+            }
+            response.headers_mut().insert(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            );
+            response
+        }
+        SignIn::Refused => html(StatusCode::GONE, pages::link_used()),
+    }
+}
+
+async fn css() -> Response {
+    asset("text/css; charset=utf-8", include_str!("assets/app.css"))
+}
+
+async fn js() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("assets/app.js"),
+    )
+}
+
+fn asset(kind: &'static str, body: &'static str) -> Response {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+/// Whether a request only reads.
+pub(crate) fn is_read(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Runs the guard before anything else (see [`guard::check`]).
+pub(crate) async fn guard_layer(
+    State(s): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match guard::check(s.port, request.headers()) {
+        Ok(()) => next.run(request).await,
+        Err(refusal) => refusal.into_response(),
+    }
+}
