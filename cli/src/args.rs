@@ -289,6 +289,10 @@ pub struct UpArgs {
     /// How often to compare logs with each connected member: 10s, 1m, ...
     #[arg(long, value_name = "DURATION", default_value = "30s")]
     pub sync_every: String,
+    /// Start locked: serve only the page that unlocks the node (or sets it up), and start
+    /// the network once the passphrase is given there (`circle open` starts nodes this way)
+    #[arg(long)]
+    pub locked: bool,
 }
 
 #[derive(Subcommand, Debug)]

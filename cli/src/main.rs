@@ -16,7 +16,7 @@ mod support;
 use std::{process::ExitCode, time::Duration};
 
 use anyhow::{Context, Result, anyhow, bail};
-use circle_node::{Api, Home, Node, NodeConfig};
+use circle_node::{Api, Circles, Home, Locked, Node, NodeConfig};
 use clap::Parser;
 use serde_json::{Value, json};
 
@@ -284,10 +284,39 @@ async fn up(ctx: &Ctx, args: UpArgs) -> Result<()> {
     if !args.listen.is_empty() {
         config = config.with_listen(multiaddrs(&args.listen)?);
     }
-    let circles = ctx.open_local()?;
-    let node = Node::start(circles, config).await?;
-    let api = Api::start(node.clone()).await?;
-    ctx.home.write_api(&api.info)?;
+    let (node, api) = if args.locked {
+        let mut locked = Locked::start(ctx.home.clone()).await?;
+        ctx.home.write_api(locked.info())?;
+        eprintln!(
+            "The node is locked: unlock it in your browser (`circle open`). Press Ctrl-C to stop."
+        );
+        let store = tokio::select! {
+            store = locked.unlocked() => store,
+            () = wait_for_stop() => {
+                locked.stop().await;
+                ctx.home.remove_api();
+                return Ok(());
+            }
+        };
+        let started = match store.and_then(Circles::load) {
+            Ok(circles) => Node::start(circles, config).await,
+            Err(e) => Err(e),
+        };
+        match started {
+            Ok(node) => (node.clone(), locked.open(node)),
+            Err(e) => {
+                locked.fail(&e).await;
+                ctx.home.remove_api();
+                return Err(e.into());
+            }
+        }
+    } else {
+        let circles = ctx.open_local()?;
+        let node = Node::start(circles, config).await?;
+        let api = Api::start(node.clone()).await?;
+        ctx.home.write_api(&api.info)?;
+        (node, api)
+    };
     let status = node.status().await?;
     println!("circle node {} is running.", status.peer_id);
     for addr in &status.listen {
@@ -348,10 +377,15 @@ async fn status(ctx: &Ctx) -> Result<()> {
         "node:      {}",
         if running {
             "running"
+        } else if status["locked"] == true {
+            "locked (unlock it in your browser: `circle open`)"
         } else {
             "not running (start it with `circle up`)"
         }
     );
+    if status["locked"] == true {
+        return Ok(());
+    }
     println!("peer id:   {}", status["peer_id"].as_str().unwrap_or("?"));
     println!("circles:   {}", status["circles"]);
     if running {

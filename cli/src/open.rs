@@ -8,14 +8,13 @@ use std::{
 use anyhow::{Context, Result, bail};
 use serde_json::json;
 
-use crate::{Ctx, client::Client, passphrase};
+use crate::{Ctx, client::Client};
 
 /// Longest wait for a node started in the background to answer.
 const START_WAIT: Duration = Duration::from_secs(60);
 
 /// `circle open [--print] [--sign-out-all]`.
 pub async fn open(ctx: &Ctx, print: bool, sign_out_all: bool) -> Result<()> {
-    ctx.require_init()?;
     if sign_out_all {
         let client = ctx.require_running("sign out").await?;
         client.post("/v1/sign-out-all", json!({})).await?;
@@ -42,19 +41,18 @@ pub async fn open(ctx: &Ctx, print: bool, sign_out_all: bool) -> Result<()> {
     Ok(())
 }
 
-/// Starts `circle up` for this home as a process of its own that outlives this command, and
-/// waits until its API answers.
+/// Starts `circle up --locked` for this home as a process of its own that outlives this
+/// command, and waits until it answers. It serves the page that unlocks it (or sets it up, in
+/// a new home), so nothing here asks for the passphrase.
 async fn start_in_background(ctx: &Ctx) -> Result<Client> {
-    let pass = passphrase::get(ctx.home.dir())?;
+    ctx.home.create_dir()?;
     let log = ctx.home.dir().join("node.log");
     let out = std::fs::File::create(&log)
         .with_context(|| format!("cannot write the node's log {}", log.display()))?;
     let mut up = Command::new(std::env::current_exe().context("cannot find the circle program")?);
     up.arg("--home")
         .arg(ctx.home.dir())
-        .arg("up")
-        .env("CIRCLE_PASSPHRASE", pass.as_str())
-        .env_remove("CIRCLE_PASSPHRASE_FILE")
+        .args(["up", "--locked"])
         .stdin(Stdio::null())
         .stdout(out.try_clone()?)
         .stderr(out);

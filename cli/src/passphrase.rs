@@ -5,9 +5,6 @@ use std::io::IsTerminal;
 use anyhow::{Result, bail};
 use zeroize::Zeroizing;
 
-/// Shortest passphrase accepted when setting up a node.
-const MIN_CHARS: usize = 8;
-
 /// The passphrase from CIRCLE_PASSPHRASE, the file CIRCLE_PASSPHRASE_FILE names (for
 /// services: systemd's `LoadCredential=`), or typed at a prompt.
 pub fn get(home: &std::path::Path) -> Result<Zeroizing<String>> {
@@ -66,8 +63,6 @@ pub fn new(home: &std::path::Path) -> Result<Zeroizing<String>> {
             first
         }
     };
-    if p.chars().count() < MIN_CHARS {
-        bail!("the passphrase is too short: use at least {MIN_CHARS} characters");
-    }
+    circle_node::check_new_passphrase(&p)?;
     Ok(p)
 }

@@ -45,6 +45,19 @@ impl std::fmt::Debug for ApiInfo {
     }
 }
 
+/// Fewest characters a new passphrase may have.
+pub const MIN_PASSPHRASE_CHARS: usize = 8;
+
+/// Checks a new passphrase against the rules every way of setting up a node applies.
+pub fn check_new_passphrase(passphrase: &str) -> Result<()> {
+    if passphrase.chars().count() < MIN_PASSPHRASE_CHARS {
+        return Err(Error::Invalid(format!(
+            "the passphrase is too short: use at least {MIN_PASSPHRASE_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
 /// How long `init` waits to reopen the store it just wrote.
 const INIT_REOPEN_WAIT: Duration = Duration::from_secs(10);
 
@@ -80,6 +93,12 @@ impl Home {
 
     fn display(&self) -> String {
         self.dir.display().to_string()
+    }
+
+    /// Creates the home directory (readable by its owner only) if it does not exist, so that a
+    /// node that is not set up yet can write `api.json` there.
+    pub fn create_dir(&self) -> Result<()> {
+        create_private_dir(&self.dir)
     }
 
     /// Sets up a new node: its network identity and default nickname, protected by `passphrase`.

@@ -50,7 +50,7 @@ pub use circles::{
 pub use config::{DEFAULT_PORT, NodeConfig};
 pub use content::{Body, Content, MAX_TEXT_BYTES, check_text};
 pub use error::{Error, Result};
-pub use home::{ApiInfo, DEFAULT_LOCK_WAIT, Home};
+pub use home::{ApiInfo, DEFAULT_LOCK_WAIT, Home, MIN_PASSPHRASE_CHARS, check_new_passphrase};
 pub use membership::{
     Departed, Genesis, InvitePolicy, InviteState, JOIN_PROOF_DOMAIN, MAX_MEMBERS, Member,
     Membership, Op, OpEntry, Profile, Role,
@@ -65,6 +65,7 @@ pub use protocol::{
 };
 pub use store::{ForkedSeq, Gone, GoneRecord, MAX_FORK_VERSIONS, OpRecord, Store, Stored};
 pub use time::{now_ms, now_secs, rfc3339};
+pub use web::Locked;
 
 /// Re-exported so users of this crate name the same types.
 pub use libp2p::{Multiaddr, PeerId};

@@ -10,7 +10,7 @@ mod util;
 
 mod http;
 
-use http::{Answer, get, post};
+use http::{get, post};
 use util::{DELIVERY_TIMEOUT, Person, TUESDAY, eventually, text, tuesday_circle};
 
 /// The port and one-time sign-in path of `circle open --print`.
@@ -194,24 +194,126 @@ fn script_in_a_members_share_name_and_guidelines_is_shown_as_text() {
     assert!(csp.starts_with("default-src 'self'"), "{csp}");
 }
 
+/// Waits until the node of `person` answers (locked or not).
+fn answering(person: &Person) -> serde_json::Value {
+    eventually(DELIVERY_TIMEOUT, "the node to answer", || {
+        let status = person.status();
+        (status["running"] == true || status["locked"] == true).then_some(status)
+    })
+}
+
 #[test]
-fn circle_open_starts_the_node_in_the_background_when_it_is_not_running() {
-    let alice = Person::init("alice");
-    let (port, path) = sign_in_link(&alice);
+fn a_new_person_sets_up_circle_in_the_browser_after_circle_open() {
+    let sam = Person::new("sam");
+    // No `circle init`: `circle open` starts a locked node in the background, which serves
+    // the first-run page.
+    let (port, cookie) = signed_in(&sam);
     let api: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(alice.api_file()).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(sam.api_file()).unwrap()).unwrap();
     let pid = api["pid"].as_u64().expect("the node's pid");
-    let signed = get(port, &path, &[]);
-    let status = alice.status();
-    // Stopped before anything can fail, so the node never outlives the test.
-    let stopped = std::process::Command::new("kill")
-        .arg(pid.to_string())
-        .status()
-        .expect("kill");
-    assert!(stopped.success());
-    assert_eq!(signed.status, 303, "{signed:?}");
-    assert_eq!(status["running"], true, "{status}");
-    eventually(DELIVERY_TIMEOUT, "the node to stop", || {
-        (!alice.api_file().exists()).then_some(())
-    });
+    // Stopped however the story ends, so the node never outlives the test.
+    let _stop = KillOnDrop(pid);
+    let page = get(port, "/", &[("cookie", &cookie)]);
+    assert!(page.body.contains("Welcome to circle"), "{}", page.body);
+    let origin = own_origin(port);
+    let headers = [("cookie", cookie.as_str()), ("origin", origin.as_str())];
+    let short = post(
+        port,
+        "/v1/setup",
+        &headers,
+        r#"{"name":"sam","passphrase":"short","again":"short"}"#,
+    );
+    assert_eq!(short.status, 400, "{short:?}");
+    assert!(short.body.contains("at least 8 characters"), "{short:?}");
+    let differ = post(
+        port,
+        "/v1/setup",
+        &headers,
+        r#"{"name":"sam","passphrase":"one day at a time","again":"one day at a tim"}"#,
+    );
+    assert!(differ.body.contains("differ"), "{differ:?}");
+    assert!(
+        !sam.home().join("store").exists(),
+        "nothing is set up on a refusal"
+    );
+    let done = post(
+        port,
+        "/v1/setup",
+        &headers,
+        r#"{"name":"sam","passphrase":"one day at a time","again":"one day at a time"}"#,
+    );
+    assert_eq!(done.status, 200, "{done:?}");
+    let home = get(port, "/", &[("cookie", &cookie)]);
+    assert!(
+        home.body.contains("Your circles"),
+        "the same session goes on: {}",
+        home.body
+    );
+    assert_eq!(answering(&sam)["running"], true);
+    sam.create(TUESDAY);
+    let members = sam.members(TUESDAY);
+    assert_eq!(members[0]["name"], "sam", "{members:?}");
+}
+
+#[test]
+fn a_locked_node_reads_nothing_until_the_passphrase_is_given_in_the_browser() {
+    let mut alice = Person::init("alice");
+    alice.create(TUESDAY);
+    alice.start_up_with(&["--locked"]);
+    let status = answering(&alice);
+    assert_eq!(status["locked"], true, "{status}");
+    let said = alice.ok(["status"]);
+    assert!(said.contains("locked"), "{said}");
+    let refused = alice.fails(["feed", TUESDAY]);
+    assert!(refused.contains("unlock"), "{refused}");
+    let (port, cookie) = signed_in(&alice);
+    let page = get(port, "/", &[("cookie", &cookie)]);
+    assert!(page.body.contains("Unlock circle"), "{}", page.body);
+    assert!(
+        !page.body.contains(TUESDAY),
+        "nothing is read before unlocking"
+    );
+    let origin = own_origin(port);
+    let headers = [("cookie", cookie.as_str()), ("origin", origin.as_str())];
+    let wrong = post(
+        port,
+        "/v1/unlock",
+        &headers,
+        r#"{"passphrase":"not mine at all"}"#,
+    );
+    assert_eq!(wrong.status, 400, "{wrong:?}");
+    assert!(wrong.body.contains("does not open"), "{wrong:?}");
+    let foreign = post(
+        port,
+        "/v1/unlock",
+        &[("cookie", &cookie), ("origin", "http://evil.example")],
+        &format!(r#"{{"passphrase":"{}"}}"#, util::PASSPHRASE),
+    );
+    assert_eq!(
+        foreign.status, 403,
+        "another site cannot unlock it: {foreign:?}"
+    );
+    let right = post(
+        port,
+        "/v1/unlock",
+        &headers,
+        &format!(r#"{{"passphrase":"{}"}}"#, util::PASSPHRASE),
+    );
+    assert_eq!(right.status, 200, "{right:?}");
+    let home = get(port, "/", &[("cookie", &cookie)]);
+    assert!(home.body.contains(TUESDAY), "{}", home.body);
+    alice.wait_until_up();
+    alice.share(TUESDAY, "unlocked and here");
+    alice.stop();
+}
+
+/// Ends a process (SIGTERM) when dropped.
+struct KillOnDrop(u64);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .arg(self.0.to_string())
+            .status();
+    }
 }

@@ -5,7 +5,7 @@
 //! too. Every route is under `/v1`. Every error is `{"error": "..."}` with a 4xx/5xx status,
 //! including those the HTTP layer makes before a handler runs (413, 415, 400, 422, 404).
 
-use std::{net::SocketAddr, time::Duration};
+use std::time::Duration;
 
 use axum::{
     Json, Router,
@@ -17,11 +17,14 @@ use axum::{
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
+use tokio::sync::watch;
 
-use crate::{error::Error, home::ApiInfo, node::Node};
+use crate::{error::Error, node::Node};
 
+mod server;
 mod support;
+
+pub use server::Api;
 
 /// Largest request body.
 const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -70,61 +73,21 @@ enum Via {
 }
 
 impl AppState {
-    fn new(node: Node, token: &str, stopping: watch::Receiver<bool>, port: u16) -> AppState {
+    fn new(
+        node: Node,
+        token: &str,
+        stopping: watch::Receiver<bool>,
+        port: u16,
+        sessions: std::sync::Arc<crate::web::session::Sessions>,
+    ) -> AppState {
         AppState {
             node,
             token: blake3::hash(token.as_bytes()),
             token_text: token.into(),
             stopping,
             port,
-            sessions: Default::default(),
+            sessions,
         }
-    }
-}
-
-/// A running API server.
-pub struct Api {
-    /// Where it listens and its token.
-    pub info: ApiInfo,
-    stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
-}
-
-impl Api {
-    /// Serves `node`'s API on 127.0.0.1 at a free port.
-    pub async fn start(node: Node) -> Result<Api, Error> {
-        let token = circle_crypto::text::encode(&rand::random::<[u8; 32]>());
-        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-            .await
-            .map_err(|e| Error::io("cannot open the local API port", e))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| Error::io("cannot read the local API port", e))?;
-        let (stop, stopping) = watch::channel(false);
-        let app = router(AppState::new(node, &token, stopping.clone(), addr.port()));
-        let task = tokio::spawn(async move {
-            let mut stopping = stopping;
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopping.wait_for(|s| *s).await;
-                })
-                .await;
-        });
-        Ok(Api {
-            info: ApiInfo {
-                url: format!("http://{addr}"),
-                token,
-                pid: std::process::id(),
-            },
-            stop,
-            task,
-        })
-    }
-
-    /// Stops serving.
-    pub async fn stop(self) {
-        let _ = self.stop.send(true);
-        let _ = self.task.await;
     }
 }
 
@@ -148,7 +111,13 @@ impl LocalApi {
         let token = circle_crypto::text::encode(&rand::random::<[u8; 32]>());
         let (running, stopping) = watch::channel(false);
         LocalApi {
-            router: router(AppState::new(node, &token, stopping, LOCAL_PORT)),
+            router: router(AppState::new(
+                node,
+                &token,
+                stopping,
+                LOCAL_PORT,
+                Default::default(),
+            )),
             token: token.as_str().into(),
             _running: std::sync::Arc::new(running),
         }
@@ -208,7 +177,7 @@ async fn hello(State(s): State<AppState>, Query(q): Query<HelloQuery>) -> Json<V
     Json(json!({ "proof": api_proof(&s.token_text, &challenge) }))
 }
 
-fn router(state: AppState) -> Router {
+pub(crate) fn router(state: AppState) -> Router {
     let hello = Router::new()
         .route("/v1/hello", get(hello))
         .with_state(state.clone());
@@ -246,7 +215,7 @@ fn router(state: AppState) -> Router {
         .layer(middleware::map_response(json_errors))
         // Outermost: nothing runs for a foreign Host or Origin.
         .layer(middleware::from_fn_with_state(
-            state,
+            state.port,
             crate::web::guard_layer,
         ))
 }

@@ -25,9 +25,11 @@ use crate::{api::AppState, circles::CircleInfo, error::Error};
 
 pub(crate) mod guard;
 mod live;
+mod locked;
 mod pages;
 pub(crate) mod session;
 
+pub use locked::Locked;
 pub use session::{CODE_TTL, SignIn};
 
 /// What every page is sent with: no other host, no framing, no referrer.
@@ -198,7 +200,12 @@ struct SignInQuery {
 
 /// Exchanges a one-time code for a session cookie, then shows the circles.
 async fn sign_in(State(s): State<AppState>, Query(q): Query<SignInQuery>) -> Response {
-    match s.sessions.sign_in(q.code.trim()) {
+    sign_in_with(&s.sessions, &q.code)
+}
+
+/// The answer to a sign-in link: a session cookie and the way home, or why not.
+fn sign_in_with(sessions: &session::Sessions, code: &str) -> Response {
+    match sessions.sign_in(code.trim()) {
         SignIn::Session(session) => {
             let mut response = Redirect::to("/").into_response();
             if let Ok(cookie) = HeaderValue::from_str(&session::set_cookie(&session)) {
@@ -241,13 +248,9 @@ pub(crate) fn is_read(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-/// Runs the guard before anything else (see [`guard::check`]).
-pub(crate) async fn guard_layer(
-    State(s): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    match guard::check(s.port, request.headers()) {
+/// Runs the guard before anything else (see [`guard::check`]), for the server on `port`.
+pub(crate) async fn guard_layer(State(port): State<u16>, request: Request, next: Next) -> Response {
+    match guard::check(port, request.headers()) {
         Ok(()) => next.run(request).await,
         Err(refusal) => refusal.into_response(),
     }
