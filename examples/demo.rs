@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --example demo
+//! cargo run --release --example demo -- --web   # then keeps the nodes running for the web app
 //! ```
 //!
 //! Each person gets a real node: a home directory with a passphrase-protected sled store, and a
@@ -12,7 +13,7 @@ use std::{path::Path, time::Duration};
 
 use anyhow::{Context, Result, bail};
 use circle::crypto::CircleId;
-use circle::node::{Circles, Home, Node, NodeConfig};
+use circle::node::{Api, Circles, Home, Node, NodeConfig};
 use tempfile::TempDir;
 
 /// Generous bound for anything that crosses the network.
@@ -189,7 +190,7 @@ async fn demo() -> Result<()> {
     }
 
     step("6. What is on Bob's disk? Only sealed data.");
-    let (_, bob_home) = bob.go_offline().await;
+    let (name, bob_home) = bob.go_offline().await;
     for secret in ["Rough night", "Tuesday evening circle", "carol"] {
         if contains_bytes(bob_home.path(), secret.as_bytes())? {
             bail!("'{secret}' was found in plaintext on Bob's disk");
@@ -220,9 +221,53 @@ async fn demo() -> Result<()> {
     }
     say("Alice's node rotated the circle's key; Carol keeps what was said before, nothing after.");
 
+    step("Done: a private circle, formed and kept by its members alone.");
+    if std::env::args().any(|a| a == "--web") {
+        let bob = Person::come_back(name, bob_home).await?;
+        bob.wait_for_shares(&circle, 6).await?;
+        serve_web(&[&alice, &bob, &carol]).await?;
+    }
     alice.node.shutdown().await;
     carol.node.shutdown().await;
-    step("Done: a private circle, formed and kept by its members alone.");
+    Ok(())
+}
+
+/// Keeps the nodes running with their web apps, and prints each person's sign-in link (a new
+/// set whenever Enter is pressed) until Ctrl-C.
+async fn serve_web(people: &[&Person]) -> Result<()> {
+    let mut apis = Vec::new();
+    for p in people {
+        let api = Api::start(p.node.clone()).await?;
+        // So that `circle --home DIR open` works too.
+        Home::new(p.home.path()).write_api(&api.info)?;
+        apis.push(api);
+    }
+    step("The three nodes keep running. Open each person's circle in your browser:");
+    let links = |apis: &[Api]| {
+        for (p, api) in people.iter().zip(apis) {
+            say(&format!("{:>6}: {}", p.name, api.sign_in_link()));
+        }
+        say("Each link works once, within two minutes. Enter: new links. Ctrl-C: stop.");
+    };
+    links(&apis);
+    let mut lines =
+        tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(tokio::io::stdin()));
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            line = lines.next_line() => match line {
+                Ok(Some(_)) => links(&apis),
+                // No terminal to read from: wait for Ctrl-C alone.
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    break;
+                }
+            },
+        }
+    }
+    for api in apis {
+        api.stop().await;
+    }
     Ok(())
 }
 

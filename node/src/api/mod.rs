@@ -295,9 +295,8 @@ async fn sign_in_link(
             "sign-in links are made with `circle open`".into(),
         ));
     }
-    let code = s.sessions.new_code();
     Ok(Json(json!({
-        "url": format!("http://127.0.0.1:{}/sign-in?code={code}", s.port),
+        "url": crate::web::sign_in_url(s.port, &s.sessions),
         "expires_in_secs": crate::web::CODE_TTL.as_secs(),
     })))
 }

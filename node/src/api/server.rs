@@ -118,6 +118,12 @@ impl Api {
         )));
     }
 
+    /// A one-time link that signs a browser in to the web app (what `circle open` asks for):
+    /// it works once, within [`crate::web::CODE_TTL`].
+    pub fn sign_in_link(&self) -> String {
+        crate::web::sign_in_url(self.door.port, &self.door.sessions)
+    }
+
     /// Stops serving.
     pub async fn stop(self) {
         let _ = self.stop.send(true);

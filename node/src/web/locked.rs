@@ -168,7 +168,7 @@ async fn hello(State(s): State<LockedState>, Query(q): Query<Challenge>) -> Resp
 
 async fn sign_in_link(State(s): State<LockedState>) -> Response {
     Json(json!({
-        "url": format!("http://127.0.0.1:{}/sign-in?code={}", s.port, s.sessions.new_code()),
+        "url": super::sign_in_url(s.port, &s.sessions),
         "expires_in_secs": super::CODE_TTL.as_secs(),
     }))
     .into_response()

@@ -50,6 +50,14 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/assets/app.js", get(js))
 }
 
+/// A new one-time sign-in link for the server on `port`.
+pub(crate) fn sign_in_url(port: u16, sessions: &session::Sessions) -> String {
+    format!(
+        "http://127.0.0.1:{port}/sign-in?code={}",
+        sessions.new_code()
+    )
+}
+
 /// Whether the request carries a live session cookie.
 pub(crate) fn signed_in(state: &AppState, headers: &HeaderMap) -> bool {
     let cookies = headers
