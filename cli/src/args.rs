@@ -32,6 +32,12 @@ pub enum Command {
     Status,
     /// Check what keeps members from reaching this node, and say what to fix
     Doctor,
+    /// Start the node whenever you log in (locked until you open circle), with a "circle"
+    /// entry in your applications menu; or undo that
+    Service {
+        #[command(subcommand)]
+        action: ServiceAction,
+    },
     /// Open circle in your browser, signed in (starts the node first if it is not running)
     Open {
         /// Print the one-time sign-in link instead of opening a browser
@@ -293,6 +299,15 @@ pub struct UpArgs {
     /// the network once the passphrase is given there (`circle open` starts nodes this way)
     #[arg(long)]
     pub locked: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ServiceAction {
+    /// Start the node at login (a systemd user unit on Linux, a launchd agent on macOS) and
+    /// add circle to the applications menu
+    Install,
+    /// Stop starting the node at login, and take circle out of the applications menu
+    Remove,
 }
 
 #[derive(Subcommand, Debug)]

@@ -11,6 +11,7 @@ mod membership;
 mod network;
 mod open;
 mod passphrase;
+mod service;
 mod support;
 
 use std::{process::ExitCode, time::Duration};
@@ -21,7 +22,8 @@ use clap::Parser;
 use serde_json::{Value, json};
 
 use args::{
-    AdminChange, Cli, ClockAction, Command, GoalAction, MeetingAction, ResourceAction, UpArgs,
+    AdminChange, Cli, ClockAction, Command, GoalAction, MeetingAction, ResourceAction,
+    ServiceAction, UpArgs,
 };
 use client::segment;
 use ctx::{Ctx, Target};
@@ -112,6 +114,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Up(args) => up(&ctx, args).await,
         Command::Status => status(&ctx).await,
         Command::Doctor => network::doctor(&ctx).await,
+        Command::Service { action } => match action {
+            ServiceAction::Install => service::install(&ctx),
+            ServiceAction::Remove => service::remove(&ctx),
+        },
         Command::Open {
             print,
             sign_out_all,

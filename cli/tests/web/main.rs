@@ -9,6 +9,7 @@
 mod util;
 
 mod http;
+mod service;
 
 use http::{get, post};
 use util::{DELIVERY_TIMEOUT, Person, TUESDAY, eventually, text, tuesday_circle};
