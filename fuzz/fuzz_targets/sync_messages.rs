@@ -86,6 +86,9 @@ fuzz_target!(|data: &[u8]| {
         match response {
             JoinResponse::Welcome(welcome) => read_welcome(&welcome),
             JoinResponse::Refused { reason } => drop(reason),
+            JoinResponse::Preview(preview) => {
+                let _ = (preview.name.len(), preview.format, preview.guidelines);
+            }
         }
     }
 
