@@ -173,8 +173,23 @@ struct HelloQuery {
 
 /// Unauthenticated on purpose: the client must not send its token before it knows the server.
 async fn hello(State(s): State<AppState>, Query(q): Query<HelloQuery>) -> Json<Value> {
-    let challenge: String = q.challenge.chars().take(128).collect();
-    Json(json!({ "proof": api_proof(&s.token_text, &challenge) }))
+    hello_answer(&s.token_text, &q.challenge)
+}
+
+/// The answer to `/v1/hello`: the proof for the challenge's first 128 characters.
+pub(crate) fn hello_answer(token: &str, challenge: &str) -> Json<Value> {
+    let challenge: String = challenge.chars().take(128).collect();
+    Json(json!({ "proof": api_proof(token, &challenge) }))
+}
+
+/// Whether a request carries the bearer token whose hash is `token` (blake3 hashes compare
+/// in constant time).
+pub(crate) fn bears_token(headers: &axum::http::HeaderMap, token: &blake3::Hash) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|t| blake3::hash(t.trim().as_bytes()) == *token)
 }
 
 pub(crate) fn router(state: AppState) -> Router {
@@ -253,14 +268,7 @@ async fn json_errors(response: Response) -> Response {
 /// change made with the cookie must also say it comes from the app's own page (`Origin`, which
 /// the guard has already checked is this node's own).
 async fn authorize(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let given = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|t| blake3::hash(t.trim().as_bytes()));
-    // blake3::Hash compares in constant time.
-    let via = if given == Some(state.token) {
+    let via = if bears_token(request.headers(), &state.token) {
         Via::Token
     } else if crate::web::signed_in(&state, request.headers()) {
         Via::Session

@@ -133,12 +133,7 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
 
 /// The bearer token, or a session with the page's own Origin for a change.
 async fn authorize(State(s): State<LockedState>, request: Request, next: Next) -> Response {
-    let bearer = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|t| blake3::hash(t.trim().as_bytes()) == s.token);
+    let bearer = crate::api::bears_token(request.headers(), &s.token);
     let session =
         signed_in(&s, request.headers()) && request.headers().contains_key(header::ORIGIN);
     let sign_in = request.uri().path() == "/v1/sign-in";
@@ -149,11 +144,7 @@ async fn authorize(State(s): State<LockedState>, request: Request, next: Next) -
 }
 
 fn signed_in(s: &LockedState, headers: &HeaderMap) -> bool {
-    let cookies = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok());
-    super::session::cookie_value(cookies).is_some_and(|c| s.sessions.is_valid(c))
+    s.sessions.signed_in(headers)
 }
 
 #[derive(Deserialize)]
@@ -162,8 +153,7 @@ struct Challenge {
 }
 
 async fn hello(State(s): State<LockedState>, Query(q): Query<Challenge>) -> Response {
-    let challenge: String = q.challenge.chars().take(128).collect();
-    Json(json!({ "proof": crate::api_proof(&s.token_text, &challenge) })).into_response()
+    crate::api::hello_answer(&s.token_text, &q.challenge).into_response()
 }
 
 async fn sign_in_link(State(s): State<LockedState>) -> Response {

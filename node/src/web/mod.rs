@@ -60,11 +60,7 @@ pub(crate) fn sign_in_url(port: u16, sessions: &session::Sessions) -> String {
 
 /// Whether the request carries a live session cookie.
 pub(crate) fn signed_in(state: &AppState, headers: &HeaderMap) -> bool {
-    let cookies = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok());
-    session::cookie_value(cookies).is_some_and(|s| state.sessions.is_valid(s))
+    state.sessions.signed_in(headers)
 }
 
 /// A page, with the headers every page carries.

@@ -90,6 +90,15 @@ impl Sessions {
             .contains(&hash(session))
     }
 
+    /// Whether a request's cookies hold a live session.
+    pub fn signed_in(&self, headers: &axum::http::HeaderMap) -> bool {
+        let cookies = headers
+            .get_all(axum::http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok());
+        cookie_value(cookies).is_some_and(|s| self.is_valid(s))
+    }
+
     /// Ends every session and unused code.
     pub fn sign_out_all(&self) {
         self.sessions
