@@ -234,7 +234,14 @@ async fn partner(
         }
     };
     let member = s.node.circles().resolve_member(&id, &b.member)?;
-    written(&s, id, move |c| c.partner(&id, &member, step)).await
+    let named = s.node.circles().named(&id, &member)?;
+    // Where the two stood before, so the person is told what this step did (ending a request
+    // that was never answered is taking it back, not ending a partnership).
+    let (was, _) = s.node.circles().pairing(&id, &member)?;
+    let Json(mut answer) = written(&s, id, move |c| c.partner(&id, &member, step)).await?;
+    answer["member"] = json!(named);
+    answer["was"] = json!(was);
+    Ok(Json(answer))
 }
 
 #[derive(Deserialize)]
@@ -251,7 +258,10 @@ async fn dm(
 ) -> ApiResult {
     let id = resolve(&s, &circle)?;
     let member = s.node.circles().resolve_member(&id, &b.member)?;
-    written(&s, id, move |c| c.dm(&id, &member, &b.text)).await
+    let named = s.node.circles().named(&id, &member)?;
+    let Json(mut answer) = written(&s, id, move |c| c.dm(&id, &member, &b.text)).await?;
+    answer["member"] = json!(named);
+    Ok(Json(answer))
 }
 
 #[derive(Deserialize)]

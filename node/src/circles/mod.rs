@@ -76,10 +76,24 @@ pub struct MemberInfo {
     pub member: String,
     /// Nickname.
     pub name: String,
+    /// Three words that tell members with one nickname apart ([`MemberKey::fingerprint`]).
+    pub fingerprint: String,
     /// `admin` or `member`.
     pub role: String,
     /// Whether this is this node's own member.
     pub me: bool,
+}
+
+/// A member as named to people: key, nickname, and the fingerprint that tells two members
+/// with one nickname apart.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct MemberName {
+    /// Member key (text form).
+    pub member: String,
+    /// Nickname.
+    pub name: String,
+    /// Three words from the member key ([`MemberKey::fingerprint`]).
+    pub fingerprint: String,
 }
 
 /// One message as shown in a feed.
@@ -93,6 +107,8 @@ pub struct FeedItem {
     pub author: String,
     /// Author's nickname.
     pub author_name: String,
+    /// Author's fingerprint ([`MemberKey::fingerprint`]).
+    pub author_fingerprint: String,
     /// `share`, `reaction`, `checkin`, `goal`, `goal-done`, `milestone`, `clock-reset`,
     /// `reach-out`, `meeting`, `resource`, `dm`, `partner`, `withdrawn`, `expired`, or what
     /// happened to the circle: `joined`, `left`, `removed`, `admin-granted`, `admin-revoked`,
@@ -124,9 +140,32 @@ pub struct FeedItem {
     /// For a private message: the names of its readers besides its author.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub private_to: Option<Vec<String>>,
+    /// For a private message: its readers besides its author, with their fingerprints.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private_to_members: Option<Vec<MemberName>>,
     /// A reach-out: show it at once, prominently.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub urgent: bool,
+}
+
+/// Shortest start of a member key that [`Circles::resolve_member`] accepts in place of the
+/// whole key.
+pub const MIN_KEY_PREFIX: usize = 6;
+
+/// The current members of `c` whose key starts with `text`, if it is long enough to be meant
+/// as the start of a key.
+fn key_prefix_matches(c: &CircleState, text: &str) -> Vec<MemberKey> {
+    let typed = text.to_ascii_lowercase();
+    if typed.chars().count() < MIN_KEY_PREFIX
+        || !typed.bytes().all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))
+    {
+        return Vec::new();
+    }
+    c.members
+        .iter()
+        .filter(|m| m.key.to_string().starts_with(&typed))
+        .map(|m| m.key)
+        .collect()
 }
 
 /// Notes a receiver of [`Circles::news`] may fall behind by before it misses some.
@@ -180,6 +219,15 @@ impl CircleState {
             .map(|m| m.name.clone())
             .or_else(|| self.members.departed(key).map(|d| d.name.clone()))
             .unwrap_or_else(|| format!("member {}", key.short()))
+    }
+
+    /// A member (current or departed) as named to people.
+    fn member_name(&self, key: &MemberKey) -> MemberName {
+        MemberName {
+            member: key.to_string(),
+            name: self.author_name(key),
+            fingerprint: key.fingerprint(),
+        }
     }
 
     fn standing(&self) -> &'static str {
@@ -325,6 +373,11 @@ impl Circles {
             .unwrap_or_default()
     }
 
+    /// A member (current or departed) of `circle` as named to people, with their fingerprint.
+    pub fn named(&self, circle: &CircleId, member: &MemberKey) -> Result<MemberName> {
+        self.with_circle(circle, |c| Ok(c.member_name(member)))
+    }
+
     /// One message as its feed shows it, if it is held and shown.
     pub fn feed_item(&self, circle: &CircleId, id: &circle_crypto::MessageId) -> Option<FeedItem> {
         let message = self.message(circle, id).ok().flatten()?;
@@ -385,32 +438,57 @@ impl Circles {
         })?
     }
 
-    /// Finds a current member of `circle` by key or by a name unique in that circle.
+    /// Finds a current member of `circle` from what a person typed: their member key, the
+    /// start of it ([`MIN_KEY_PREFIX`] characters or more, unique in the circle), their
+    /// fingerprint (`amber-fox-lake`, any case, words apart by `-` or spaces), or a name unique
+    /// in the circle. When two members go by the name typed, the error lists both with their
+    /// fingerprints, so the person can type one of those instead.
     pub fn resolve_member(&self, circle: &CircleId, text: &str) -> Result<MemberKey> {
         let text = text.trim();
         self.with_circle(circle, |c| {
+            let circle_name = &c.members.name;
             if let Ok(key) = text.parse::<MemberKey>() {
                 if c.members.contains(&key) {
                     return Ok(key);
                 }
                 return Err(Error::Invalid(format!(
-                    "{} is not a member of '{}'",
-                    key.short(),
-                    c.members.name
+                    "{} is not a member of '{circle_name}'",
+                    key.short()
                 )));
             }
             let named: Vec<_> = c.members.iter().filter(|m| m.name == text).collect();
-            match named.as_slice() {
-                [one] => Ok(one.key),
+            let found: Vec<MemberKey> = match named.as_slice() {
+                [] => {
+                    let by_fingerprint: Vec<_> = c
+                        .members
+                        .iter()
+                        .filter(|m| circle_crypto::is_fingerprint(text, &m.key.fingerprint()))
+                        .map(|m| m.key)
+                        .collect();
+                    if by_fingerprint.is_empty() {
+                        key_prefix_matches(c, text)
+                    } else {
+                        by_fingerprint
+                    }
+                }
+                _ => named.iter().map(|m| m.key).collect(),
+            };
+            match found.as_slice() {
+                [one] => Ok(*one),
                 [] => Err(Error::Invalid(format!(
-                    "no member of '{}' is called '{text}': see `circle members '{}'`",
-                    c.members.name, c.members.name
+                    "no member of '{circle_name}' is called '{text}': see `circle members '{circle_name}'`"
                 ))),
-                _ => Err(Error::Invalid(format!(
-                    "more than one member of '{}' is called '{text}': use their member key \
-                     (see `circle members '{}' --json`)",
-                    c.members.name, c.members.name
-                ))),
+                several => {
+                    let who: Vec<String> = several
+                        .iter()
+                        .map(|k| format!("{} ({})", c.author_name(k), k.fingerprint()))
+                        .collect();
+                    Err(Error::Invalid(format!(
+                        "'{text}' could be any of {} in '{circle_name}': type the words in \
+                         brackets, or the start of their member key (`circle members '{circle_name}'`)",
+                        who.join(", ")
+                    )))
+                }
             }
         })
     }
@@ -511,6 +589,7 @@ impl Circles {
                 .map(|m| MemberInfo {
                     member: m.key.to_string(),
                     name: m.name.clone(),
+                    fingerprint: m.key.fingerprint(),
                     role: m.role.as_str().to_string(),
                     me: m.key == me,
                 })
