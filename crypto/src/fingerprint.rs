@@ -21,31 +21,32 @@ pub const FINGERPRINT_WORDS: usize = 3;
 /// The word list: 256 short, plain words that are easy to say and to tell apart.
 const WORDS: [&str; 256] = [
     "acorn", "amber", "anchor", "apple", "apricot", "arch", "arrow", "aspen", "atlas", "badger",
-    "bamboo", "banjo", "basil", "bay", "beach", "beacon", "bear", "beaver", "bee", "bell",
-    "berry", "birch", "bison", "blossom", "blue", "boat", "bobcat", "bonsai", "breeze", "brook",
-    "bubble", "bud", "bunny", "butter", "cabin", "cactus", "camel", "canoe", "canyon", "cape",
-    "cardinal", "carrot", "castle", "cedar", "cello", "chalk", "cherry", "chestnut", "cinnamon", "clay",
+    "bamboo", "banjo", "basil", "bay", "beach", "beacon", "bear", "beaver", "bee", "bell", "berry",
+    "birch", "bison", "blossom", "blue", "boat", "bobcat", "bonsai", "breeze", "brook", "bubble",
+    "bud", "bunny", "butter", "cabin", "cactus", "camel", "canoe", "canyon", "cape", "cardinal",
+    "carrot", "castle", "cedar", "cello", "chalk", "cherry", "chestnut", "cinnamon", "clay",
     "cliff", "cloud", "clover", "coast", "cobalt", "cocoa", "comet", "compass", "copper", "coral",
     "cotton", "cove", "coyote", "crane", "creek", "crest", "cricket", "crow", "cub", "cypress",
-    "daisy", "dawn", "deer", "delta", "denim", "dolphin", "dove", "dragon", "drum", "duck",
-    "dune", "eagle", "echo", "egret", "elm", "ember", "emerald", "falcon", "feather", "fern",
-    "ferry", "fiddle", "field", "fig", "finch", "firefly", "fjord", "flag", "flute", "forest",
-    "fox", "garden", "garnet", "gecko", "glade", "glow", "goose", "granite", "grape", "grove",
-    "guava", "gull", "harbor", "hare", "harp", "hawk", "hazel", "heron", "hickory", "hill",
-    "honey", "hoop", "iris", "island", "ivory", "ivy", "jade", "jasmine", "jasper", "jay",
-    "kayak", "kelp", "kettle", "kite", "kiwi", "koala", "ladder", "lake", "lamb", "lantern",
-    "lark", "laurel", "leaf", "lemon", "lily", "lime", "linen", "lion", "lotus", "lynx",
-    "magnet", "mango", "maple", "marble", "marsh", "meadow", "melon", "mesa", "mint", "mirror",
-    "moon", "moose", "moss", "moth", "mountain", "mouse", "mulberry", "nest", "nutmeg", "oak",
-    "oasis", "ocean", "olive", "onyx", "opal", "orange", "orbit", "orchid", "otter", "owl",
-    "oyster", "paddle", "palm", "panda", "papaya", "parrot", "path", "peach", "pear", "pearl",
-    "pebble", "pelican", "penguin", "pepper", "piano", "pine", "planet", "plum", "pond", "poppy",
-    "prairie", "puffin", "quail", "quartz", "quill", "rabbit", "rain", "raven", "reed", "ribbon",
-    "ridge", "river", "robin", "rocket", "rose", "ruby", "saddle", "saffron", "sage", "sail",
-    "salmon", "sand", "seal", "shell", "shore", "sky", "slate", "sparrow", "spruce", "squirrel",
-    "star", "stone", "stream", "summit", "sun", "swan", "thistle", "thrush", "tide", "tiger",
-    "topaz", "trail", "tulip", "tundra", "turtle", "valley", "velvet", "violet", "walnut", "wave",
-    "whale", "willow", "wind", "wren", "yarrow", "zebra",];
+    "daisy", "dawn", "deer", "delta", "denim", "dolphin", "dove", "dragon", "drum", "duck", "dune",
+    "eagle", "echo", "egret", "elm", "ember", "emerald", "falcon", "feather", "fern", "ferry",
+    "fiddle", "field", "fig", "finch", "firefly", "fjord", "flag", "flute", "forest", "fox",
+    "garden", "garnet", "gecko", "glade", "glow", "goose", "granite", "grape", "grove", "guava",
+    "gull", "harbor", "hare", "harp", "hawk", "hazel", "heron", "hickory", "hill", "honey", "hoop",
+    "iris", "island", "ivory", "ivy", "jade", "jasmine", "jasper", "jay", "kayak", "kelp",
+    "kettle", "kite", "kiwi", "koala", "ladder", "lake", "lamb", "lantern", "lark", "laurel",
+    "leaf", "lemon", "lily", "lime", "linen", "lion", "lotus", "lynx", "magnet", "mango", "maple",
+    "marble", "marsh", "meadow", "melon", "mesa", "mint", "mirror", "moon", "moose", "moss",
+    "moth", "mountain", "mouse", "mulberry", "nest", "nutmeg", "oak", "oasis", "ocean", "olive",
+    "onyx", "opal", "orange", "orbit", "orchid", "otter", "owl", "oyster", "paddle", "palm",
+    "panda", "papaya", "parrot", "path", "peach", "pear", "pearl", "pebble", "pelican", "penguin",
+    "pepper", "piano", "pine", "planet", "plum", "pond", "poppy", "prairie", "puffin", "quail",
+    "quartz", "quill", "rabbit", "rain", "raven", "reed", "ribbon", "ridge", "river", "robin",
+    "rocket", "rose", "ruby", "saddle", "saffron", "sage", "sail", "salmon", "sand", "seal",
+    "shell", "shore", "sky", "slate", "sparrow", "spruce", "squirrel", "star", "stone", "stream",
+    "summit", "sun", "swan", "thistle", "thrush", "tide", "tiger", "topaz", "trail", "tulip",
+    "tundra", "turtle", "valley", "velvet", "violet", "walnut", "wave", "whale", "willow", "wind",
+    "wren", "yarrow", "zebra",
+];
 
 impl MemberKey {
     /// Three words that name this key for people, such as `amber-fox-lake` (lowercase,
@@ -81,7 +82,11 @@ mod tests {
         words.sort_unstable();
         words.dedup();
         assert_eq!(words.len(), 256);
-        assert!(WORDS.iter().all(|w| w.chars().all(|c| c.is_ascii_lowercase())));
+        assert!(
+            WORDS
+                .iter()
+                .all(|w| w.chars().all(|c| c.is_ascii_lowercase()))
+        );
     }
 
     #[test]
@@ -90,14 +95,19 @@ mod tests {
         let fingerprint = key.fingerprint();
         assert_eq!(fingerprint, key.fingerprint());
         assert_eq!(fingerprint.split('-').count(), FINGERPRINT_WORDS);
-        assert!(is_fingerprint(&fingerprint.to_uppercase().replace('-', " "), &fingerprint));
+        assert!(is_fingerprint(
+            &fingerprint.to_uppercase().replace('-', " "),
+            &fingerprint
+        ));
         assert!(!is_fingerprint("amber", &fingerprint));
     }
 
     #[test]
     fn the_fingerprint_of_a_known_key_does_not_change() {
         // Pinned: a change of context, list or order would rename everyone.
-        let key = MemberSecret::from_bytes(&[7; 64]).expect("64 bytes").public();
+        let key = MemberSecret::from_bytes(&[7; 64])
+            .expect("64 bytes")
+            .public();
         assert_eq!(key.fingerprint(), "planet-sparrow-heron");
     }
 

@@ -5,7 +5,7 @@ use circle_node::support::{Audience, Checkin, Goal};
 use serde_json::{Value, json};
 
 use super::{check_date, circle_name, day, field, list, message_ref, report, short, when};
-use crate::{Ctx, client::segment};
+use crate::{Ctx, client::segment, who};
 
 /// The day ratings, from 1 to 5.
 const DAYS: [&str; 5] = ["very hard", "hard", "questionable", "okay", "easy"];
@@ -158,7 +158,7 @@ pub async fn checkins(ctx: &Ctx, circle: &str) -> Result<()> {
         println!(
             "[{}] {}{id}: {}{}",
             when(&c["sent_at"]),
-            field(&c["author_name"]),
+            who(&c["author_name"], &c["author_fingerprint"]),
             describe(c),
             seen_by(&c["to"])
         );
@@ -170,7 +170,7 @@ pub async fn checkins(ctx: &Ctx, circle: &str) -> Result<()> {
             let days = q["days"].as_u64().unwrap_or(0);
             println!(
                 "  {}: last check-in {} ({days} days ago)",
-                field(&q["name"]),
+                who(&q["name"], &q["fingerprint"]),
                 day(&q["last_checkin"])
             );
         }
@@ -264,7 +264,7 @@ pub async fn goals(ctx: &Ctx, circle: &str) -> Result<()> {
         println!(
             "#{} {}: {}{by}{done}{}",
             short(g["id"].as_str().unwrap_or_default()),
-            field(&g["author_name"]),
+            who(&g["author_name"], &g["author_fingerprint"]),
             field(&g["text"]),
             seen_by(&g["to"])
         );

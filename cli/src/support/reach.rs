@@ -11,7 +11,7 @@ use circle_node::support::{
 use serde_json::{Value, json};
 
 use super::{circle_name, confirm, field, list, short, when};
-use crate::{Ctx, client::Client, client::segment};
+use crate::{Ctx, client::Client, client::segment, who, whos};
 
 /// How long `reach-out` waits for a first member to see it before it reports.
 const FIRST_SEEN_WAIT: Duration = Duration::from_secs(2);
@@ -78,12 +78,15 @@ async fn seen(client: &Client, circle: &str, id: &str) -> Value {
 
 /// "seen by 3 of 5 (alice, bob, carol)".
 fn seen_text(item: &Value) -> String {
-    let names: Vec<String> = item["seen_by"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(field)
-        .collect();
+    let names = match item["seen_by_members"].as_array() {
+        Some(_) => whos(&item["seen_by_members"]),
+        None => item["seen_by"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(field)
+            .collect(),
+    };
     let of = item["members"].as_u64().unwrap_or(0);
     if names.is_empty() {
         format!("seen by 0 of {of}")
@@ -196,7 +199,7 @@ pub async fn reach_outs(ctx: &Ctx, circle: &str) -> Result<()> {
         println!(
             "!! [{}] {} (#{}) reached out{said} — {}",
             when(&r["sent_at"]),
-            field(&r["author_name"]),
+            who(&r["author_name"], &r["author_fingerprint"]),
             short(r["id"].as_str().unwrap_or_default()),
             seen_text(r)
         );

@@ -6,7 +6,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde_json::json;
 
 use super::{circle_name, message_ref, report, short, text_or_stdin};
-use crate::{Ctx, Target, clean, client::segment, print_id};
+use crate::{Ctx, Target, clean, client::segment};
 
 /// Shortest and longest time a share may be set to last (as the node allows).
 const EXPIRY: std::ops::RangeInclusive<Duration> =
@@ -46,7 +46,7 @@ pub async fn share(
         }
         None => None,
     };
-    let id = match ctx.reach().await? {
+    let (written, name) = match ctx.reach().await? {
         Target::Node(client) => {
             let body = json!({
                 "text": text,
@@ -56,11 +56,13 @@ pub async fn share(
             let r = client
                 .post(&format!("/v1/circles/{}/shares", segment(circle)), body)
                 .await?;
-            r["id"].as_str().unwrap_or_default().to_string()
+            let name = circle_name(&client, r["circle"].as_str().unwrap_or(circle)).await;
+            (r, name)
         }
         Target::Store(db) => {
             let circles = ctx.load(db)?;
-            let written = circles.share_with(&circles.resolve(circle)?, &text, reply_to, ttl)?;
+            let circle = circles.resolve(circle)?;
+            let written = circles.share_with(&circle, &text, reply_to, ttl)?;
             let id = written
                 .last()
                 .map(|e| e.id())
@@ -68,10 +70,13 @@ pub async fn share(
             eprintln!(
                 "Saved. The node is not running: it will be sent when you next run `circle up`."
             );
-            id.to_string()
+            let written = json!({ "id": id.to_string(), "circle": circle.to_string() });
+            (written, clean(&circles.name_of(&circle)))
         }
     };
-    print_id(ctx, &id);
+    let id = written["id"].as_str().unwrap_or_default();
+    let line = format!("Shared in '{name}' as #{}.", short(id));
+    report(ctx, &written, &line);
     if let (Some(typed), false) = (expires, ctx.json) {
         eprintln!(
             "It disappears from every member's feed {} from now.",

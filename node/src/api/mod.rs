@@ -353,7 +353,10 @@ async fn grant_admin(
 ) -> ApiResult {
     let id = s.node.circles().resolve(&circle)?;
     let (key, named) = member_of(&s, &id, &member)?;
-    about(written(&id, s.node.set_admin(&id, &key, true).await?), named)
+    about(
+        written(&id, s.node.set_admin(&id, &key, true).await?),
+        named,
+    )
 }
 
 async fn revoke_admin(
@@ -362,7 +365,10 @@ async fn revoke_admin(
 ) -> ApiResult {
     let id = s.node.circles().resolve(&circle)?;
     let (key, named) = member_of(&s, &id, &member)?;
-    about(written(&id, s.node.set_admin(&id, &key, false).await?), named)
+    about(
+        written(&id, s.node.set_admin(&id, &key, false).await?),
+        named,
+    )
 }
 
 #[derive(Deserialize)]

@@ -23,6 +23,7 @@ pub(super) fn item(c: &CircleState, circle: &CircleId, m: &Msg) -> Option<FeedIt
         seq: m.seq,
         fork: m.fork,
         reply_to: None,
+        reply_text: None,
         expires_at: None,
         gone: None,
         private_to: None,
@@ -104,6 +105,30 @@ pub(super) fn item(c: &CircleState, circle: &CircleId, m: &Msg) -> Option<FeedIt
         Body::Op(op) => op_text(c, &m.id, &m.author, op)?,
     };
     Some(item)
+}
+
+/// The start of what a message says, as a reply to it quotes it: its first line, at most
+/// [`REPLY_TEXT_CHARS`] characters (with `…` when cut). None for what says nothing to quote
+/// (reactions, notes, membership operations) or what is gone.
+pub(super) fn start_of(m: &Msg) -> Option<String> {
+    let whole = match (m.body.as_ref()?, &m.private) {
+        (Body::Share { text }, _) => text.clone(),
+        (Body::Post(p), _) => p.text.clone(),
+        (Body::Goal(g), _) | (Body::Private(_), Some(Private::Goal(g))) => g.text.clone(),
+        (Body::Checkin(ci), _) | (Body::Private(_), Some(Private::Checkin(ci))) => checkin_text(ci),
+        (Body::Private(_), Some(Private::Dm { text })) => text.clone(),
+        (Body::ReachOut(r), _) => r.text.clone().unwrap_or_else(|| "is reaching out".into()),
+        (Body::Milestone(ms), _) => format!("{}: {}", ms.clock, ms.label),
+        (Body::Meeting(mt), _) => mt.title.clone(),
+        (Body::Resource(r), _) => r.title.clone(),
+        _ => return None,
+    };
+    let line = whole.lines().find(|l| !l.trim().is_empty())?.trim();
+    let mut start: String = line.chars().take(REPLY_TEXT_CHARS).collect();
+    if start.len() < line.len() || whole.trim() != line {
+        start.push('…');
+    }
+    Some(start)
 }
 
 fn checkin_text(ci: &Checkin) -> String {

@@ -131,6 +131,11 @@ pub struct FeedItem {
     /// The message this one answers or reacts to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<String>,
+    /// The start of what `reply_to` said (its first line, at most [`REPLY_TEXT_CHARS`]
+    /// characters), when this node holds it and may read it: so a reply, a reaction or a
+    /// reached goal shows what it answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_text: Option<String>,
     /// When every node drops it, RFC 3339.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
@@ -157,7 +162,9 @@ pub const MIN_KEY_PREFIX: usize = 6;
 fn key_prefix_matches(c: &CircleState, text: &str) -> Vec<MemberKey> {
     let typed = text.to_ascii_lowercase();
     if typed.chars().count() < MIN_KEY_PREFIX
-        || !typed.bytes().all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))
+        || !typed
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))
     {
         return Vec::new();
     }
@@ -167,6 +174,9 @@ fn key_prefix_matches(c: &CircleState, text: &str) -> Vec<MemberKey> {
         .map(|m| m.key)
         .collect()
 }
+
+/// How much of an answered message a [`FeedItem`] quotes in `reply_text`.
+pub const REPLY_TEXT_CHARS: usize = 60;
 
 /// Notes a receiver of [`Circles::news`] may fall behind by before it misses some.
 pub const NEWS_CAPACITY: usize = 1024;
@@ -381,9 +391,12 @@ impl Circles {
     /// One message as its feed shows it, if it is held and shown.
     pub fn feed_item(&self, circle: &CircleId, id: &circle_crypto::MessageId) -> Option<FeedItem> {
         let message = self.message(circle, id).ok().flatten()?;
-        self.with_circle(circle, |c| Ok(feed::item(c, circle, &message)))
+        let mut item = self
+            .with_circle(circle, |c| Ok(feed::item(c, circle, &message)))
             .ok()
-            .flatten()
+            .flatten()?;
+        self.quote_answered(circle, std::slice::from_mut(&mut item), HashMap::new());
+        Some(item)
     }
 
     fn tell(&self, circle: &CircleId, envelope: &Envelope, kind: &'static str) {
@@ -456,40 +469,55 @@ impl Circles {
                     key.short()
                 )));
             }
-            let named: Vec<_> = c.members.iter().filter(|m| m.name == text).collect();
-            let found: Vec<MemberKey> = match named.as_slice() {
-                [] => {
-                    let by_fingerprint: Vec<_> = c
-                        .members
-                        .iter()
-                        .filter(|m| circle_crypto::is_fingerprint(text, &m.key.fingerprint()))
-                        .map(|m| m.key)
-                        .collect();
-                    if by_fingerprint.is_empty() {
-                        key_prefix_matches(c, text)
-                    } else {
-                        by_fingerprint
-                    }
-                }
-                _ => named.iter().map(|m| m.key).collect(),
+            let named: Vec<MemberKey> = c
+                .members
+                .iter()
+                .filter(|m| m.name == text)
+                .map(|m| m.key)
+                .collect();
+            let by_words = || -> Vec<MemberKey> {
+                c.members
+                    .iter()
+                    .filter(|m| circle_crypto::is_fingerprint(text, &m.key.fingerprint()))
+                    .map(|m| m.key)
+                    .collect()
             };
-            match found.as_slice() {
-                [one] => Ok(*one),
-                [] => Err(Error::Invalid(format!(
-                    "no member of '{circle_name}' is called '{text}': see `circle members '{circle_name}'`"
-                ))),
-                several => {
-                    let who: Vec<String> = several
-                        .iter()
-                        .map(|k| format!("{} ({})", c.author_name(k), k.fingerprint()))
-                        .collect();
-                    Err(Error::Invalid(format!(
-                        "'{text}' could be any of {} in '{circle_name}': type the words in \
-                         brackets, or the start of their member key (`circle members '{circle_name}'`)",
-                        who.join(", ")
-                    )))
+            let (found, how) = if !named.is_empty() {
+                (named, "name")
+            } else {
+                match by_words() {
+                    words if !words.is_empty() => (words, "words"),
+                    _ => (key_prefix_matches(c, text), "key"),
                 }
-            }
+            };
+            let several = match found.as_slice() {
+                [one] => return Ok(*one),
+                [] => {
+                    return Err(Error::Invalid(format!(
+                        "no member of '{circle_name}' is called '{text}': see `circle members '{circle_name}'`"
+                    )));
+                }
+                several => several,
+            };
+            let who: Vec<String> = several
+                .iter()
+                .map(|k| format!("{} ({})", c.author_name(k), k.fingerprint()))
+                .collect();
+            let who = who.join(", ");
+            Err(Error::Invalid(match how {
+                "name" => format!(
+                    "more than one member of '{circle_name}' is called '{text}': {who}; give the \
+                     words in brackets instead"
+                ),
+                "words" => format!(
+                    "more than one member of '{circle_name}' goes by the words '{text}': {who}; \
+                     give the start of their member key instead (see `circle members '{circle_name}'`)"
+                ),
+                _ => format!(
+                    "'{text}' is the start of more than one member key in '{circle_name}' \
+                     ({who}): give more of it"
+                ),
+            }))
         })
     }
 
@@ -725,12 +753,48 @@ impl Circles {
         circle: &CircleId,
         arrivals: Vec<crate::store::Arrival>,
     ) -> Result<Vec<FeedItem>> {
-        self.with_circle(circle, |c| {
-            Ok(views::decrypt(c, circle, arrivals)
+        let (mut items, starts) = self.with_circle(circle, |c| {
+            let msgs = views::decrypt(c, circle, arrivals);
+            let starts: HashMap<String, String> = msgs
+                .iter()
+                .filter_map(|m| Some((m.id.to_string(), feed::start_of(m)?)))
+                .collect();
+            let items: Vec<FeedItem> = msgs
                 .iter()
                 .filter_map(|m| feed::item(c, circle, m))
-                .collect())
-        })
+                .collect();
+            Ok((items, starts))
+        })?;
+        self.quote_answered(circle, &mut items, starts);
+        Ok(items)
+    }
+
+    /// Fills in `reply_text` for the items that answer a message: from `starts` (the page's
+    /// own messages), else by reading the one answered message. A reached goal says which.
+    fn quote_answered(
+        &self,
+        circle: &CircleId,
+        items: &mut [FeedItem],
+        mut starts: HashMap<String, String>,
+    ) {
+        for item in items.iter_mut() {
+            let Some(to) = item.reply_to.clone() else {
+                continue;
+            };
+            if !starts.contains_key(&to)
+                && let Ok(id) = to.parse::<circle_crypto::MessageId>()
+                && let Ok(Some(m)) = self.message(circle, &id)
+                && let Some(start) = feed::start_of(&m)
+            {
+                starts.insert(to.clone(), start);
+            }
+            item.reply_text = starts.get(&to).cloned();
+            if item.kind == "goal-done"
+                && let Some(goal) = &item.reply_text
+            {
+                item.text = format!("reached a goal: {goal}");
+            }
+        }
     }
 
     /// Whether this node is in `circle`.
