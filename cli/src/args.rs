@@ -363,6 +363,9 @@ pub enum ClockAction {
         name: String,
         /// Circle id or name
         circle: String,
+        /// Tell the circle your count today too ("4 days"), not only the next milestone
+        #[arg(long)]
+        now: bool,
     },
     /// Your clocks: days, milestones, and who hears of them
     List,

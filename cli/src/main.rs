@@ -169,7 +169,9 @@ async fn run(cli: Cli) -> Result<()> {
             ClockAction::Reset { name, note, share } => {
                 support::clock_reset(&ctx, &name, note.as_deref(), share).await
             }
-            ClockAction::Share { name, circle } => support::clock_share(&ctx, &name, &circle).await,
+            ClockAction::Share { name, circle, now } => {
+                support::clock_share(&ctx, &name, &circle, now).await
+            }
             ClockAction::List => support::clock_list(&ctx).await,
         },
         Command::Goal { action } => match action {

@@ -133,9 +133,9 @@ fn print_reactions(reactions: &[&Value]) {
     }
 }
 
-/// Tells the circle this member has now seen its reach-outs. Best effort: the feed was shown
+/// Tells the circle this member has now seen its reach-outs. Best effort: they were shown
 /// either way.
-async fn acknowledge(client: &Client, circle: &str) {
+pub(super) async fn acknowledge(client: &Client, circle: &str) {
     let path = format!("/v1/circles/{}/seen", segment(circle));
     if let Err(e) = client.post(&path, json!({})).await {
         tracing::debug!("could not tell the circle its reach-outs were seen: {e}");

@@ -76,7 +76,7 @@ async fn seen(client: &Client, circle: &str, id: &str) -> Value {
     }
 }
 
-/// "seen by 3 of 5 (alice, bob, carol)".
+/// "seen by 3 of 5 (alice (…), bob (…), carol (…))", or "nobody has seen it yet".
 fn seen_text(item: &Value) -> String {
     let names = match item["seen_by_members"].as_array() {
         Some(_) => whos(&item["seen_by_members"]),
@@ -89,7 +89,7 @@ fn seen_text(item: &Value) -> String {
     };
     let of = item["members"].as_u64().unwrap_or(0);
     if names.is_empty() {
-        format!("seen by 0 of {of}")
+        "nobody has seen it yet".to_string()
     } else {
         format!("seen by {} of {of} ({})", names.len(), names.join(", "))
     }
@@ -172,10 +172,14 @@ pub async fn reach_out(
         );
         return Ok(());
     }
-    println!(
-        "Sent to everyone in '{name}': {} so far. Members whose node is online see it now.",
-        seen_text(&item)
-    );
+    if item["seen_by"].as_array().is_some_and(|s| !s.is_empty()) {
+        println!("Sent to everyone in '{name}': {} so far.", seen_text(&item));
+    } else {
+        println!(
+            "Sent to everyone in '{name}'. Nobody has seen it yet; members whose node is running \
+             are told now."
+        );
+    }
     println!("See who has seen it with `circle reach-outs '{name}'`.");
     Ok(())
 }
@@ -204,6 +208,10 @@ pub async fn reach_outs(ctx: &Ctx, circle: &str) -> Result<()> {
             seen_text(r)
         );
     });
+    // Shown, so seen: the sender learns it as from the feed.
+    if all.as_array().is_some_and(|a| !a.is_empty()) {
+        super::feed::acknowledge(&client, circle).await;
+    }
     Ok(())
 }
 

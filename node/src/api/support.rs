@@ -517,6 +517,9 @@ async fn clock_reset(
 #[serde(deny_unknown_fields)]
 struct ClockShareBody {
     circle: String,
+    /// Tell the circle the count today as well, rather than only the next milestone.
+    #[serde(default)]
+    now: bool,
 }
 
 async fn clock_share(
@@ -527,6 +530,11 @@ async fn clock_share(
     let circles = s.node.circles();
     let circle = circles.resolve(&b.circle)?;
     let item = circles.clock_share(&name, &circle, now_ms())?;
+    if b.now {
+        s.node
+            .write_with(move |c| c.clock_count_now(&name, &circle, now_ms()))
+            .await?;
+    }
     s.node
         .write_with(|c| c.announce_milestones(now_ms()))
         .await?;

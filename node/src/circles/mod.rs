@@ -753,7 +753,7 @@ impl Circles {
         circle: &CircleId,
         arrivals: Vec<crate::store::Arrival>,
     ) -> Result<Vec<FeedItem>> {
-        let (mut items, starts) = self.with_circle(circle, |c| {
+        let (mut items, starts, ends) = self.with_circle(circle, |c| {
             let msgs = views::decrypt(c, circle, arrivals);
             let starts: HashMap<String, String> = msgs
                 .iter()
@@ -763,9 +763,23 @@ impl Circles {
                 .iter()
                 .filter_map(|m| feed::item(c, circle, m))
                 .collect();
-            Ok((items, starts))
+            Ok((items, starts, views::partnership_ends(&msgs)))
         })?;
         self.quote_answered(circle, &mut items, starts);
+        if !ends.is_empty() {
+            // Whether an end took back a request or ended a partnership depends on the steps
+            // before it: read them only when the page has one.
+            let taken_back = views::requests_taken_back(&self.messages(circle)?);
+            for item in items.iter_mut().filter(|i| taken_back.contains(&i.id)) {
+                let other = item
+                    .private_to
+                    .as_ref()
+                    .and_then(|to| to.first())
+                    .cloned()
+                    .unwrap_or_default();
+                item.text = format!("{} took back their request to {other}", item.author_name);
+            }
+        }
         Ok(items)
     }
 

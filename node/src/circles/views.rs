@@ -715,6 +715,70 @@ fn partner_states(me: &MemberKey, msgs: &[Msg]) -> BTreeMap<MemberKey, (Pairing,
     out
 }
 
+/// The ids of the partnership ends among `msgs` (this member can read them).
+pub(super) fn partnership_ends(msgs: &[Msg]) -> Vec<MessageId> {
+    msgs.iter()
+        .filter(|m| {
+            matches!(
+                m.private,
+                Some(Private::Partner {
+                    step: PartnerStep::End,
+                    ..
+                })
+            )
+        })
+        .map(|m| m.id)
+        .collect()
+}
+
+/// The partnership ends (ids, text form) that took back a request nobody had answered yet,
+/// rather than ended a partnership: the steps between each two people folded in date order,
+/// as [`partner_states`] does for this member.
+pub(super) fn requests_taken_back(msgs: &[Msg]) -> BTreeSet<String> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Between {
+        Asked(MemberKey),
+        Partners,
+    }
+    let mut steps: Vec<(u64, MessageId, MemberKey, PartnerStep, MemberKey)> = msgs
+        .iter()
+        .filter_map(|m| match &m.private {
+            Some(Private::Partner { step, with }) => {
+                Some((m.sent_at, m.id, m.author, *step, *with))
+            }
+            _ => None,
+        })
+        .collect();
+    steps.sort_by_key(|(at, id, ..)| (*at, *id));
+    let mut pairs: BTreeMap<(MemberKey, MemberKey), Between> = BTreeMap::new();
+    let mut taken_back = BTreeSet::new();
+    for (_, id, author, step, with) in steps {
+        let pair = (author.min(with), author.max(with));
+        let now = pairs.get(&pair).copied();
+        let next = match (step, now) {
+            (PartnerStep::Request, None) => Some(Between::Asked(author)),
+            (PartnerStep::Request, Some(Between::Asked(by))) if by != author => {
+                Some(Between::Partners)
+            }
+            (PartnerStep::Accept, Some(Between::Asked(by))) if by != author => {
+                Some(Between::Partners)
+            }
+            (PartnerStep::Decline, Some(Between::Asked(by))) if by != author => None,
+            (PartnerStep::End, Some(Between::Asked(by))) if by == author => {
+                taken_back.insert(id.to_string());
+                None
+            }
+            (PartnerStep::End, Some(_)) => None,
+            _ => now,
+        };
+        match next {
+            Some(state) => pairs.insert(pair, state),
+            None => pairs.remove(&pair),
+        };
+    }
+    taken_back
+}
+
 /// Whether someone who checks in regularly has missed their usual check-in: at least three
 /// check-ins seen, and the time since the last is more than twice their usual gap and more
 /// than 36 hours.
