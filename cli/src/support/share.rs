@@ -77,7 +77,7 @@ pub async fn share(
     let id = written["id"].as_str().unwrap_or_default();
     let line = format!("Shared in '{name}' as #{}.", short(id));
     report(ctx, &written, &line);
-    if let (Some(typed), false) = (expires, ctx.json) {
+    if let Some(typed) = expires {
         eprintln!(
             "It disappears from every member's feed {} from now.",
             clean(typed.trim())

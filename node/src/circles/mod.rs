@@ -482,12 +482,18 @@ impl Circles {
                     .map(|m| m.key)
                     .collect()
             };
-            let (found, how) = if !named.is_empty() {
-                (named, "name")
+            /// What the typed text was taken as.
+            enum By {
+                Name,
+                Words,
+                KeyStart,
+            }
+            let (found, by) = if !named.is_empty() {
+                (named, By::Name)
             } else {
                 match by_words() {
-                    words if !words.is_empty() => (words, "words"),
-                    _ => (key_prefix_matches(c, text), "key"),
+                    words if !words.is_empty() => (words, By::Words),
+                    _ => (key_prefix_matches(c, text), By::KeyStart),
                 }
             };
             let several = match found.as_slice() {
@@ -504,16 +510,16 @@ impl Circles {
                 .map(|k| format!("{} ({})", c.author_name(k), k.fingerprint()))
                 .collect();
             let who = who.join(", ");
-            Err(Error::Invalid(match how {
-                "name" => format!(
+            Err(Error::Invalid(match by {
+                By::Name => format!(
                     "more than one member of '{circle_name}' is called '{text}': {who}; give the \
                      words in brackets instead"
                 ),
-                "words" => format!(
+                By::Words => format!(
                     "more than one member of '{circle_name}' goes by the words '{text}': {who}; \
                      give the start of their member key instead (see `circle members '{circle_name}'`)"
                 ),
-                _ => format!(
+                By::KeyStart => format!(
                     "'{text}' is the start of more than one member key in '{circle_name}' \
                      ({who}): give more of it"
                 ),
