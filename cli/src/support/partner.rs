@@ -62,10 +62,12 @@ pub async fn partners(ctx: &Ctx, circle: &str) -> Result<()> {
     );
     list(ctx, &list_of, &empty, |p| {
         let who = who(&p["name"], &p["fingerprint"]);
+        // Their words name them in a command without doubt, even beside a namesake.
+        let words = crate::clean(p["fingerprint"].as_str().unwrap_or_default());
         let state = match p["state"].as_str() {
             Some("asked-you") => format!(
-                "asked you to be partners on {}: answer with `circle partner accept '{name}' {who}` \
-                 (or decline)",
+                "asked you to be partners on {}: answer with `circle partner accept '{name}' \
+                 {words}` (or decline)",
                 when(&p["since"])
             ),
             Some("you-asked") => format!(
