@@ -234,10 +234,14 @@ pub async fn goal_done(ctx: &Ctx, id: &str) -> Result<()> {
         .post(&format!("/v1/messages/{goal}/done"), json!({}))
         .await?;
     let name = circle_name(&client, r["circle"].as_str().unwrap_or_default()).await;
+    let goal = match r["goal_text"].as_str() {
+        Some(_) => format!("'{}'", field(&r["goal_text"])),
+        None => "your goal".to_string(),
+    };
     report(
         ctx,
         &r,
-        &format!("Well done! Marked your goal done; those who saw it in '{name}' see that too."),
+        &format!("Well done! Marked {goal} done; those who saw it in '{name}' see that too."),
     );
     Ok(())
 }

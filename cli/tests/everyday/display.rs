@@ -247,7 +247,11 @@ fn a_reply_shows_what_it_answers_and_reactions_gather_under_their_message() {
 fn a_goal_reached_says_which_and_is_reached_only_once() {
     let (alice, bob, circle) = alice_and_bob();
     let goal = text(&one(&alice, &["goal", "add", TUESDAY, "Call my sister"])["id"]);
-    alice.ok(["goal", "done", &goal[..8]]);
+    let said = alice.ok(["goal", "done", &goal[..8]]);
+    assert!(
+        said.starts_with("Well done! Marked 'Call my sister' done"),
+        "{said}"
+    );
     let feed = bob.feed_when(&circle, "alice's goal reached", |feed| {
         feed.iter().any(|i| i["kind"] == "goal-done")
     });

@@ -134,7 +134,16 @@ async fn withdraw(State(s): State<AppState>, Path(id): Path<String>) -> ApiResul
 }
 
 async fn goal_done(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
-    written_on_message(&s, &id, |c, m| c.goal_done(m)).await
+    let Json(mut answer) = written_on_message(&s, &id, |c, m| c.goal_done(m)).await?;
+    // Which goal, in its own words, as the feed shows it.
+    let circle = answer["circle"].as_str().and_then(|c| c.parse().ok());
+    let done = answer["id"].as_str().and_then(|i| i.parse().ok());
+    if let (Some(circle), Some(done)) = (circle, done)
+        && let Some(item) = s.node.circles().feed_item(&circle, &done)
+    {
+        answer["goal_text"] = json!(item.reply_text);
+    }
+    Ok(Json(answer))
 }
 
 fn audience(to: Option<&str>) -> Result<Audience> {
