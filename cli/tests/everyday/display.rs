@@ -458,6 +458,12 @@ fn sharing_a_clock_started_days_ago_announces_no_stale_milestone() {
     };
     assert_eq!(milestones(&alice.feed(&circle)), Vec::<String>::new());
 
+    // Nor when it is shared as it starts.
+    alice.ok([
+        "clock", "start", "gambling", "--since", &since, "--tz", "UTC", "--share", TUESDAY,
+    ]);
+    assert_eq!(milestones(&alice.feed(&circle)), Vec::<String>::new());
+
     // Asked for, the count today is told.
     let said = alice.ok(["clock", "share", "sober", TUESDAY, "--now"]);
     assert!(
