@@ -362,6 +362,73 @@ async fn membership_routes_refuse_bad_input_clearly_and_write_nothing() {
     api.stop().await;
 }
 
+/// Two members called sam: the API names each with the fingerprint of their key (the words the
+/// CLI and the web app show), and takes their words, or a start of their key, for a member.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn namesakes_are_told_apart_by_fingerprint_and_found_by_words_or_key_start() {
+    use reqwest::Method;
+    let alice = Member::new("alice").await;
+    let (sam, other_sam) = (Member::new("sam").await, Member::new("sam").await);
+    let circle = alice.node.create("Evening", None).await.unwrap();
+    alice.bring_in(&circle, &sam).await;
+    alice.bring_in(&circle, &other_sam).await;
+    let sam_key = sam.circles().my_key(&circle).unwrap();
+    let other_key = other_sam.circles().my_key(&circle).unwrap();
+    let (api, c) = api_for(&alice).await;
+
+    let (status, members) = c.get("/v1/circles/Evening/members").await;
+    assert_eq!(status, 200, "{members}");
+    let words_of = |key: &circle::crypto::MemberKey| {
+        members
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["member"] == key.to_string().as_str())
+            .map(|m| m["fingerprint"].clone())
+            .unwrap_or_else(|| panic!("{key} is listed: {members}"))
+    };
+    assert_eq!(words_of(&sam_key), sam_key.fingerprint().as_str());
+    assert_ne!(words_of(&sam_key), words_of(&other_key));
+
+    let start = &sam_key.to_string()[..8];
+    let (status, answer) = c
+        .send(
+            Method::PUT,
+            &format!("/v1/circles/Evening/admins/{start}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let named = json!({
+        "member": sam_key.to_string(),
+        "name": "sam",
+        "fingerprint": sam_key.fingerprint(),
+    });
+    assert_eq!(answer["member"], named, "{answer}");
+
+    let words = other_key.fingerprint().to_uppercase().replace('-', "%20");
+    let (status, answer) = c
+        .send(
+            Method::DELETE,
+            &format!("/v1/circles/Evening/members/{words}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["member"]["member"], other_key.to_string().as_str());
+    let removal = format!(
+        "alice removed sam ({}) from the circle",
+        other_key.fingerprint()
+    );
+    let feed = alice.circles().feed(&circle, 0, None).unwrap();
+    assert!(
+        feed.iter()
+            .any(|i| i.kind == "removed" && i.text == removal),
+        "{feed:#?}"
+    );
+    api.stop().await;
+}
+
 #[tokio::test]
 async fn support_routes_refuse_bad_input_clearly_and_write_nothing() {
     use reqwest::Method;

@@ -116,7 +116,8 @@ pub enum Command {
     Remove {
         /// Circle id or name
         circle: String,
-        /// Their name in the circle, or their member key (see `circle members`)
+        /// Their name in the circle, their fingerprint (`amber-fox-lake`), or their member key
+        /// or its first 6+ characters (see `circle members`)
         member: String,
     },
     /// Leave a circle; what was said before stays readable here
@@ -191,7 +192,7 @@ pub enum Command {
         step: PartnerStep,
         /// Circle id or name
         circle: String,
-        /// Their name in the circle, or their member key
+        /// Their name in the circle, their fingerprint, or their member key (or its start)
         member: String,
     },
     /// Your accountability partners in a circle, and requests waiting for an answer
@@ -203,7 +204,7 @@ pub enum Command {
     Dm {
         /// Circle id or name
         circle: String,
-        /// Your partner's name in the circle, or their member key
+        /// Your partner's name in the circle, their fingerprint, or their member key (or its start)
         member: String,
         /// What to say; `-` reads it from standard input
         text: String,
@@ -316,14 +317,14 @@ pub enum AdminChange {
     Grant {
         /// Circle id or name
         circle: String,
-        /// Their name in the circle, or their member key
+        /// Their name in the circle, their fingerprint, or their member key (or its start)
         member: String,
     },
     /// Make an admin a plain member again
     Revoke {
         /// Circle id or name
         circle: String,
-        /// Their name in the circle, or their member key
+        /// Their name in the circle, their fingerprint, or their member key (or its start)
         member: String,
     },
 }
@@ -390,6 +391,9 @@ pub enum ClockAction {
         name: String,
         /// Circle id or name
         circle: String,
+        /// Tell the circle your count today too ("4 days"), not only the next milestone
+        #[arg(long)]
+        now: bool,
     },
     /// Your clocks: days, milestones, and who hears of them
     List,

@@ -28,7 +28,7 @@ pub fn print(status: &Value) {
     for circle in circles {
         let name = clean(circle["name"].as_str().unwrap_or("?"));
         for author in circle["authors"].as_array().into_iter().flatten() {
-            let who = clean(author["name"].as_str().unwrap_or("?"));
+            let who = crate::who(&author["name"], &author["fingerprint"]);
             for fork in author["forks"].as_array().into_iter().flatten() {
                 let seq = fork["seq"].as_u64().unwrap_or(0);
                 let versions = fork["versions"].as_u64().unwrap_or(2);

@@ -180,7 +180,9 @@ async fn run(cli: Cli) -> Result<()> {
             ClockAction::Reset { name, note, share } => {
                 support::clock_reset(&ctx, &name, note.as_deref(), share).await
             }
-            ClockAction::Share { name, circle } => support::clock_share(&ctx, &name, &circle).await,
+            ClockAction::Share { name, circle, now } => {
+                support::clock_share(&ctx, &name, &circle, now).await
+            }
             ClockAction::List => support::clock_list(&ctx).await,
         },
         Command::Goal { action } => match action {
@@ -460,7 +462,7 @@ async fn members(ctx: &Ctx, circle: &str) -> Result<()> {
             };
             println!(
                 "{}{}  {}  {}",
-                clean(m["name"].as_str().unwrap_or("?")),
+                who(&m["name"], &m["fingerprint"]),
                 you,
                 m["role"].as_str().unwrap_or("?"),
                 m["member"].as_str().unwrap_or("?")
@@ -477,6 +479,27 @@ fn print_id(ctx: &Ctx, id: &str) {
     } else {
         println!("{id}");
     }
+}
+
+/// A member as people are shown them everywhere: `alex (amber-fox-lake)`, their nickname (made
+/// safe for the terminal) and the fingerprint that tells them from a namesake; the nickname
+/// alone when the node gave no fingerprint.
+pub(crate) fn who(name: &Value, fingerprint: &Value) -> String {
+    let name = clean(name.as_str().unwrap_or("?"));
+    match fingerprint.as_str() {
+        Some(words) => format!("{name} ({})", clean(words)),
+        None => name,
+    }
+}
+
+/// The members of a list of `{name, fingerprint}` objects, each as [`who`] shows them.
+pub(crate) fn whos(members: &Value) -> Vec<String> {
+    members
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| who(&m["name"], &m["fingerprint"]))
+        .collect()
 }
 
 /// Text from other people, made safe for a terminal: control characters (which could move the

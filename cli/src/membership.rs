@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail};
 use circle_node::{InvitePolicy, PeerId};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::{Ctx, clean, client::segment, count};
+use crate::{Ctx, clean, client::segment, count, who};
 
 /// One change to who is in a circle, or to what they may do.
 enum Change {
@@ -27,16 +27,6 @@ enum Change {
     RevokeInvite(String),
 }
 
-impl Change {
-    /// The member it is about, as the person typed it.
-    fn member(&self) -> Option<&str> {
-        match self {
-            Change::Remove(m) | Change::Admin(m, _) => Some(m),
-            _ => None,
-        }
-    }
-}
-
 /// A change that was written.
 struct Done {
     /// The id of the message that carries it.
@@ -45,22 +35,16 @@ struct Done {
     circle: String,
     /// The circle's name.
     circle_name: String,
-    /// The member it was about, by name, if any.
+    /// The member it was about, as shown to people (`alex (amber-fox-lake)`), if any.
     member: String,
+    /// Their nickname alone, made safe for the terminal.
+    member_name: String,
 }
 
 /// Makes `change` in `circle` (through the node's API, running or not).
 async fn apply(ctx: &Ctx, circle: &str, change: Change) -> Result<Done> {
     let client = ctx.api().await?;
     let base = format!("/v1/circles/{}", segment(circle));
-    // Asked first, as the member is gone from the list once removed.
-    let member = match change.member() {
-        Some(text) => {
-            let members = client.get(&format!("{base}/members")).await?;
-            name_in(&members, text)
-        }
-        None => String::new(),
-    };
     let r = match &change {
         Change::Remove(m) => {
             client
@@ -88,6 +72,14 @@ async fn apply(ctx: &Ctx, circle: &str, change: Change) -> Result<Done> {
         }
     };
     let id = r["circle"].as_str().unwrap_or_default().to_string();
+    // The node says who the change was about, as it resolved what was typed.
+    let (member, member_name) = match r["member"].is_object() {
+        true => (
+            who(&r["member"]["name"], &r["member"]["fingerprint"]),
+            clean(r["member"]["name"].as_str().unwrap_or_default()),
+        ),
+        false => (String::new(), String::new()),
+    };
     // Done already: the name is only for the message, so it may fall back on the text.
     let circles = client.get("/v1/circles").await.unwrap_or_default();
     let circle_name = circles
@@ -103,21 +95,8 @@ async fn apply(ctx: &Ctx, circle: &str, change: Change) -> Result<Done> {
         circle: id,
         circle_name,
         member,
+        member_name,
     })
-}
-
-/// The name of the member that `text` (a name or a member key) means in a members list, or
-/// `text` itself.
-fn name_in(members: &Value, text: &str) -> String {
-    let text = text.trim();
-    members
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|m| m["member"] == text || m["name"] == text)
-        .and_then(|m| m["name"].as_str())
-        .unwrap_or(text)
-        .to_string()
 }
 
 /// Tells the person what changed: `line` on stdout, or `{"id", "circle"}` with --json.
@@ -131,9 +110,10 @@ fn report(ctx: &Ctx, done: &Done, line: String) {
 
 pub async fn remove(ctx: &Ctx, circle: &str, member: &str) -> Result<()> {
     let done = apply(ctx, circle, Change::Remove(member.to_string())).await?;
-    let (who, name) = (clean(&done.member), clean(&done.circle_name));
+    let (who, name) = (&done.member, clean(&done.circle_name));
     let line = format!(
-        "Removed {who} from '{name}'. The circle has a new key; {who} cannot read anything said from now on."
+        "Removed {who} from '{name}'. The circle has a new key; {} cannot read anything said from now on.",
+        done.member_name
     );
     report(ctx, &done, line);
     Ok(())
@@ -151,7 +131,7 @@ pub async fn leave(ctx: &Ctx, circle: &str) -> Result<()> {
 
 pub async fn admin(ctx: &Ctx, circle: &str, member: &str, admin: bool) -> Result<()> {
     let done = apply(ctx, circle, Change::Admin(member.to_string(), admin)).await?;
-    let (who, name) = (clean(&done.member), clean(&done.circle_name));
+    let (who, name) = (&done.member, clean(&done.circle_name));
     let line = if admin {
         format!(
             "{who} is now an admin of '{name}': they can remove people and choose who may invite."
@@ -271,7 +251,7 @@ pub async fn invites(ctx: &Ctx, circle: &str) -> Result<()> {
         println!(
             "{}  by {}  expires {expires} UTC  {left} left{bound}",
             i["id"].as_str().unwrap_or("?"),
-            clean(i["issuer"].as_str().unwrap_or("?")),
+            who(&i["issuer"], &i["issuer_fingerprint"]),
         );
     }
     Ok(())

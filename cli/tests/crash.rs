@@ -22,7 +22,7 @@ use std::{
 };
 
 use serde_json::Value;
-use util::{DELIVERY_TIMEOUT, Person, UP_TIMEOUT, eventually, text};
+use util::{DELIVERY_TIMEOUT, Person, UP_TIMEOUT, eventually, shared_id, text};
 
 /// The signal `Child::kill` sends.
 const SIGKILL: i32 = 9;
@@ -92,7 +92,7 @@ impl Writer {
             while !stopped.load(Ordering::SeqCst) {
                 let words = notes.next();
                 let run = terminal
-                    .circle(["share", &circle, &words])
+                    .circle(["--json", "share", &circle, &words])
                     .timeout(NOTE_TIMEOUT)
                     .run();
                 if !run.status.success() {
@@ -105,7 +105,7 @@ impl Writer {
                     );
                     continue;
                 }
-                let id = run.stdout.trim().to_string();
+                let id = shared_id(&run.stdout);
                 assert!(
                     is_id(&id),
                     "`share` acknowledged '{words}' without printing its id alone:\n{}",
@@ -352,13 +352,13 @@ fn a_share_written_offline_survives_being_killed() {
     let mut killed = 0;
     for k in 0..KILLED_SHARES {
         let words = notes.next();
-        let share = alice.circle(["share", &circle, &words]).spawn();
+        let share = alice.circle(["--json", "share", &circle, &words]).spawn();
         // From at once to well after it would have finished unhurried, in a scrambled order.
         let fraction = ((k * 29) % KILLED_SHARES) as f64 / KILLED_SHARES as f64;
         thread::sleep(share_takes.mul_f64(2.0 * fraction));
         let run = share.kill();
         if run.status.success() {
-            let id = run.stdout.trim().to_string();
+            let id = shared_id(&run.stdout);
             assert!(is_id(&id), "`share` printed '{}', not an id", run.stdout);
             notes.acknowledged.push((id, words));
         } else {

@@ -8,7 +8,7 @@ mod util;
 use circle_crypto::{ENVELOPE_VERSION, Envelope, Header, MemberSecret};
 use circle_node::{Body, Circles, Content, DEFAULT_LOCK_WAIT, Home, Ingest, now_ms};
 use serde_json::Value;
-use util::{PASSPHRASE, Person, TUESDAY};
+use util::{PASSPHRASE, Person, TUESDAY, named};
 
 /// alice's modified program writes another version of her message `seq` into her store.
 fn write_another_version(alice: &Person, circle: &str, seq: u64, text: &str) {
@@ -82,7 +82,9 @@ fn status_shows_who_wrote_two_versions_of_a_message_and_feed_marks_the_other() {
     alice.stop();
 
     write_another_version(&alice, TUESDAY, seq, "Day 3. Skipped the meeting.");
-    let line = format!("fork:      '{TUESDAY}' — alice wrote two versions of message #{seq}");
+    let alice_named = named(&alice, TUESDAY, "alice");
+    let line =
+        format!("fork:      '{TUESDAY}' — {alice_named} wrote two versions of message #{seq}");
 
     // With the node stopped, status reads the store (the passphrase is in the environment).
     let offline = alice.ok(["status"]);

@@ -11,7 +11,9 @@ mod util;
 use std::{collections::BTreeSet, thread, time::Duration};
 
 use serde_json::Value;
-use util::{DELIVERY_TIMEOUT, Person, TUESDAY, eventually, names, shares, text, tuesday_circle};
+use util::{
+    DELIVERY_TIMEOUT, Person, TUESDAY, eventually, named, names, shares, text, tuesday_circle,
+};
 
 /// How long a share that must not arrive is given to arrive anyway, once a member who should
 /// have it does. Gossip takes well under a second over loopback.
@@ -65,11 +67,14 @@ fn alice_removes_bob_and_nothing_said_after_reaches_him() {
         has_share(feed, "Before the break.")
     });
 
+    let bob_named = named(&alice, TUESDAY, "bob");
     let said = alice.ok(["remove", TUESDAY, "bob"]);
     assert_eq!(
         said,
-        "Removed bob from 'Tuesday circle'. The circle has a new key; bob cannot read anything \
-         said from now on."
+        format!(
+            "Removed {bob_named} from 'Tuesday circle'. The circle has a new key; bob cannot \
+             read anything said from now on."
+        )
     );
     assert_eq!(
         names(&alice.members(TUESDAY)),
@@ -271,9 +276,12 @@ fn carol_removes_bob_as_an_admin_and_cannot_once_she_is_not() {
     let error = carol.fails(["remove", TUESDAY, "bob"]);
     assert!(error.contains("only admins"), "{error}");
 
+    let carol_named = named(&alice, TUESDAY, "carol");
     let said = alice.ok(["admin", "grant", TUESDAY, "carol"]);
     assert!(
-        said.starts_with("carol is now an admin of 'Tuesday circle'"),
+        said.starts_with(&format!(
+            "{carol_named} is now an admin of 'Tuesday circle'"
+        )),
         "{said}"
     );
     standing_becomes(&carol, &circle, "admin");
@@ -296,7 +304,10 @@ fn carol_removes_bob_as_an_admin_and_cannot_once_she_is_not() {
     members_become(&alice, &circle, &["alice", "carol", "dave"]);
 
     let said = alice.ok(["admin", "revoke", TUESDAY, "carol"]);
-    assert_eq!(said, "carol is no longer an admin of 'Tuesday circle'.");
+    assert_eq!(
+        said,
+        format!("{carol_named} is no longer an admin of 'Tuesday circle'.")
+    );
     standing_becomes(&carol, &circle, "member");
     let error = carol.fails(["remove", TUESDAY, "dave"]);
     assert!(
@@ -405,20 +416,27 @@ fn alice_runs_the_circle_with_her_node_down_and_the_others_learn_when_it_is_back
     });
     alice.stop();
 
+    let (bob_named, carol_named) = (
+        named(&alice, TUESDAY, "bob"),
+        named(&alice, TUESDAY, "carol"),
+    );
     for (args, said) in [
         (
             &["admin", "grant", TUESDAY, "carol"][..],
-            "carol is now an admin of 'Tuesday circle'",
+            format!("{carol_named} is now an admin of 'Tuesday circle'"),
         ),
         (
             &["remove", TUESDAY, "bob"],
-            "Removed bob from 'Tuesday circle'.",
+            format!("Removed {bob_named} from 'Tuesday circle'."),
         ),
-        (&["revoke", TUESDAY, invite.as_str()], "Revoked the invite"),
+        (
+            &["revoke", TUESDAY, invite.as_str()],
+            "Revoked the invite".to_string(),
+        ),
     ] {
         let run = alice.circle(args).run();
         assert!(run.status.success(), "`{}`: {}", args.join(" "), run.stderr);
-        assert!(run.stdout.starts_with(said), "{}", run.stdout);
+        assert!(run.stdout.starts_with(&said), "{}", run.stdout);
         assert!(
             run.stderr.contains("not running"),
             "alice is told it goes out when her node runs: {}",

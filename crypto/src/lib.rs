@@ -5,7 +5,8 @@
 //! error rather than panicking, and checks size limits before decoding.
 //!
 //! - [`MemberSecret`] / [`MemberKey`]: a member's ed25519 signing key (with an x25519
-//!   [`ExchangeKey`] for receiving sealed data), with domain-separated signatures.
+//!   [`ExchangeKey`] for receiving sealed data), with domain-separated signatures, and a
+//!   [fingerprint](MemberKey::fingerprint) of three words that people can read aloud.
 //! - [`CircleId`], [`CircleKey`], [`topic_for`]: a circle and the symmetric key its members
 //!   share for one epoch.
 //! - [`Envelope`]: a message sealed under a circle key and signed by its author; the unit
@@ -50,6 +51,7 @@
 mod circle;
 mod envelope;
 mod error;
+mod fingerprint;
 mod invite;
 mod key;
 mod rng;
@@ -62,6 +64,7 @@ mod wire;
 pub use circle::{CircleId, CircleKey, topic_for};
 pub use envelope::{ENVELOPE_VERSION, Envelope, Header, MAX_ENVELOPE_BYTES, MessageId};
 pub use error::{CryptoError, InviteError};
+pub use fingerprint::{FINGERPRINT_WORDS, is_fingerprint};
 pub use invite::{INVITE_VERSION, Invite, InviteId, InviteSecret, MAX_INVITE_TOKEN_CHARS};
 pub use key::{ExchangeKey, MemberKey, MemberSecret, Signature};
 pub use seal::{open_sealed, seal_to};

@@ -43,9 +43,9 @@ pub use api::{Api, LocalApi, api_proof};
 pub use circles::{
     AddressRecord, AuthorLog, CheckinItem, CheckinsView, CircleDetails, CircleInfo, CircleLog,
     Circles, ClockItem, CrisisLines, FeedItem, ForkLog, GoalItem, Ingest, InviteInfo, MAX_CLOCKS,
-    MAX_RECORD_BYTES, MIN_ID_PREFIX, MeetingItem, MemberInfo, MilestoneItem, NEWS_CAPACITY, News,
-    PartnerItem, QuietMember, ReachOutItem, ResourceItem, SYNC_PAGE_BYTES, SYNC_PAGE_MESSAGES,
-    Settings, seal_key_for,
+    MAX_RECORD_BYTES, MIN_ID_PREFIX, MIN_KEY_PREFIX, MeetingItem, MemberInfo, MemberName,
+    MilestoneItem, NEWS_CAPACITY, News, PartnerItem, QuietMember, ReachOutItem, ResourceItem,
+    SYNC_PAGE_BYTES, SYNC_PAGE_MESSAGES, Settings, seal_key_for,
 };
 pub use config::{DEFAULT_PORT, NodeConfig};
 pub use content::{Body, Content, MAX_TEXT_BYTES, check_text};

@@ -112,18 +112,11 @@ pub fn check_invite_ttl(ttl: Duration) -> Result<()> {
 
 /// Answers the commands of an offline node: writes are already on disk and wait for the
 /// network; what needs other nodes now is refused with [`Error::Offline`].
-async fn offline_loop(
-    circles: Circles,
-    peer_id: PeerId,
-    mut commands: mpsc::Receiver<Command>,
-    queued: std::sync::Arc<std::sync::atomic::AtomicU64>,
-) {
+async fn offline_loop(circles: Circles, peer_id: PeerId, mut commands: mpsc::Receiver<Command>) {
     while let Some(command) = commands.recv().await {
         match command {
-            Command::Subscribe { .. } => {}
-            Command::Publish { envelopes } => {
-                queued.fetch_add(envelopes.len() as u64, std::sync::atomic::Ordering::SeqCst);
-            }
+            // Stored already (see `Node::gossip`): sent when the network next runs.
+            Command::Subscribe { .. } | Command::Publish { .. } => {}
             Command::Invite { reply, .. } => {
                 let _ = reply.send(Err(Error::Offline("making an invite")));
             }
@@ -235,7 +228,7 @@ impl Node {
         let (tx, rx) = mpsc::channel(COMMAND_CAPACITY);
         let (events, _) = tokio::sync::broadcast::channel(crate::notice::EVENT_CAPACITY);
         let queued = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let task = tokio::spawn(offline_loop(circles.clone(), peer_id, rx, queued.clone()));
+        let task = tokio::spawn(offline_loop(circles.clone(), peer_id, rx));
         Ok(Node {
             circles,
             events,
@@ -274,6 +267,17 @@ impl Node {
             .map_err(|_| Error::Stopped)
     }
 
+    /// Gossips what this node just wrote; an offline node counts it as waiting for the network
+    /// (at once, so the caller can tell the person before it returns).
+    async fn gossip(&self, envelopes: Vec<Envelope>) -> Result<()> {
+        if !self.online {
+            self.queued
+                .fetch_add(envelopes.len() as u64, std::sync::atomic::Ordering::SeqCst);
+            return Ok(());
+        }
+        self.send(Command::Publish { envelopes }).await
+    }
+
     async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T> {
         let (tx, rx) = oneshot::channel();
         self.send(make(tx)).await?;
@@ -310,7 +314,7 @@ impl Node {
         let envelopes = blocking(move || write(&circles)).await?;
         let id = envelopes.last().map(Envelope::id);
         if !envelopes.is_empty() {
-            self.send(Command::Publish { envelopes }).await?;
+            self.gossip(envelopes).await?;
         }
         Ok(id)
     }
@@ -327,7 +331,7 @@ impl Node {
             .last()
             .map(Envelope::id)
             .ok_or_else(|| Error::Refused("nothing was written".into()))?;
-        self.send(Command::Publish { envelopes }).await?;
+        self.gossip(envelopes).await?;
         Ok(id)
     }
 

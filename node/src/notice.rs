@@ -47,6 +47,8 @@ pub enum Event {
         kind: String,
         /// Who wrote it.
         author_name: String,
+        /// Their fingerprint.
+        author_fingerprint: String,
     },
     /// Another member is reaching out.
     ReachOut {
@@ -58,6 +60,8 @@ pub enum Event {
         id: String,
         /// Who.
         author_name: String,
+        /// Their fingerprint.
+        author_fingerprint: String,
         /// What they said, as the feed shows it.
         text: String,
     },
@@ -90,6 +94,8 @@ pub enum Event {
         member: String,
         /// Their name.
         name: String,
+        /// Their fingerprint.
+        fingerprint: String,
         /// Their last check-in, RFC 3339.
         last_checkin: Option<String>,
     },
@@ -228,6 +234,7 @@ fn on_news(
             circle_name: circle_name.clone(),
             id: item.id.clone(),
             author_name: item.author_name.clone(),
+            author_fingerprint: item.author_fingerprint.clone(),
             text: item.text.clone(),
         });
         // Only a fresh one: a node catching up does not ring for last week's. The text names
@@ -244,6 +251,7 @@ fn on_news(
         id: news.id.to_string(),
         kind: news.kind.to_string(),
         author_name: circles.member_name(&news.circle, &news.author),
+        author_fingerprint: news.author.fingerprint(),
     });
 }
 
@@ -312,6 +320,7 @@ fn partners(circles: &Circles, cache: &mut Cache, events: &broadcast::Sender<Eve
                 circle_name: name.clone(),
                 member: p.member.clone(),
                 name: p.name.clone(),
+                fingerprint: p.fingerprint.clone(),
                 last_checkin: p.last_checkin.clone(),
             });
         }

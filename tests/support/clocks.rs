@@ -171,7 +171,7 @@ async fn a_goal_is_marked_done_by_its_author_only_and_everyone_sees_when() {
     } = three_members("Weekly goals").await;
     let goal = Goal {
         text: "go to two meetings this week".into(),
-        by: Some("2026-12-01".into()),
+        by: Some("2036-12-01".into()),
     };
     let err = alice
         .circles()
@@ -201,7 +201,7 @@ async fn a_goal_is_marked_done_by_its_author_only_and_everyone_sees_when() {
                 "alice",
                 "circle",
                 "go to two meetings this week",
-                Some("2026-12-01"),
+                Some("2036-12-01"),
                 None
             )
         );
@@ -229,4 +229,11 @@ async fn a_goal_is_marked_done_by_its_author_only_and_everyone_sees_when() {
             ("goal-done", Some(goal.to_string()))
         );
     }
+    // Reached once is reached: the node refuses a second note, for the API as for the CLI.
+    let again = alice
+        .circles()
+        .goal_done(&goal.to_string())
+        .unwrap_err()
+        .to_string();
+    assert!(again.contains("already done"), "{again}");
 }

@@ -5,7 +5,7 @@ use circle_node::support::{Audience, Checkin, Goal};
 use serde_json::{Value, json};
 
 use super::{check_date, circle_name, day, field, list, message_ref, report, short, when};
-use crate::{Ctx, client::segment};
+use crate::{Ctx, client::segment, who};
 
 /// The day ratings, from 1 to 5.
 const DAYS: [&str; 5] = ["very hard", "hard", "questionable", "okay", "easy"];
@@ -158,7 +158,7 @@ pub async fn checkins(ctx: &Ctx, circle: &str) -> Result<()> {
         println!(
             "[{}] {}{id}: {}{}",
             when(&c["sent_at"]),
-            field(&c["author_name"]),
+            who(&c["author_name"], &c["author_fingerprint"]),
             describe(c),
             seen_by(&c["to"])
         );
@@ -170,7 +170,7 @@ pub async fn checkins(ctx: &Ctx, circle: &str) -> Result<()> {
             let days = q["days"].as_u64().unwrap_or(0);
             println!(
                 "  {}: last check-in {} ({days} days ago)",
-                field(&q["name"]),
+                who(&q["name"], &q["fingerprint"]),
                 day(&q["last_checkin"])
             );
         }
@@ -234,10 +234,14 @@ pub async fn goal_done(ctx: &Ctx, id: &str) -> Result<()> {
         .post(&format!("/v1/messages/{goal}/done"), json!({}))
         .await?;
     let name = circle_name(&client, r["circle"].as_str().unwrap_or_default()).await;
+    let goal = match r["goal_text"].as_str() {
+        Some(_) => format!("'{}'", field(&r["goal_text"])),
+        None => "your goal".to_string(),
+    };
     report(
         ctx,
         &r,
-        &format!("Well done! Marked your goal done; those who saw it in '{name}' see that too."),
+        &format!("Well done! Marked {goal} done; those who saw it in '{name}' see that too."),
     );
     Ok(())
 }
@@ -264,7 +268,7 @@ pub async fn goals(ctx: &Ctx, circle: &str) -> Result<()> {
         println!(
             "#{} {}: {}{by}{done}{}",
             short(g["id"].as_str().unwrap_or_default()),
-            field(&g["author_name"]),
+            who(&g["author_name"], &g["author_fingerprint"]),
             field(&g["text"]),
             seen_by(&g["to"])
         );

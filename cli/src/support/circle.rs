@@ -94,12 +94,15 @@ pub async fn info(ctx: &Ctx, circle: &str) -> Result<()> {
         Some("removed") => "; you were removed",
         _ => "",
     };
-    let admins: Vec<String> = info["admins"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(field)
-        .collect();
+    let admins: Vec<String> = match info["admin_members"].as_array() {
+        Some(_) => crate::whos(&info["admin_members"]),
+        None => info["admins"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(field)
+            .collect(),
+    };
     let invites = match info["invites"].as_str() {
         Some("members") => "every member",
         _ => "admins",
@@ -285,7 +288,7 @@ pub async fn resources(ctx: &Ctx, circle: &str) -> Result<()> {
         println!(
             "{} (pinned by {})",
             field(&r["title"]),
-            field(&r["added_by"])
+            crate::who(&r["added_by"], &r["added_by_fingerprint"])
         );
         if r["text"].is_string() {
             println!("    {}", field(&r["text"]).replace('\n', "\n    "));

@@ -6,7 +6,7 @@ use circle_node::support::{MAX_CLOCK_NAME_CHARS, check_field, check_short};
 use serde_json::{Value, json};
 
 use super::{check_date, check_zone, circle_name, field, list};
-use crate::{Ctx, clean, client::segment};
+use crate::{Ctx, clean, client::segment, count};
 
 /// "sober: 7 days (since 2026-11-15, Europe/London). Reached 7 days on 2026-11-22; next:
 /// 30 days on 2026-12-15. Shared with 'Tuesday circle'."
@@ -121,12 +121,12 @@ pub async fn clock_reset(ctx: &Ctx, name: &str, note: Option<&str>, share: bool)
 }
 
 /// `circle clock share`.
-pub async fn clock_share(ctx: &Ctx, name: &str, circle: &str) -> Result<()> {
+pub async fn clock_share(ctx: &Ctx, name: &str, circle: &str, now: bool) -> Result<()> {
     let client = ctx.require_node("share the clock").await?;
     let clock = client
         .post(
             &format!("/v1/clocks/{}/share", segment(name.trim())),
-            json!({ "circle": circle }),
+            json!({ "circle": circle, "now": now }),
         )
         .await?;
     if ctx.json {
@@ -139,6 +139,12 @@ pub async fn clock_share(ctx: &Ctx, name: &str, circle: &str) -> Result<()> {
         field(&clock["name"]),
         describe(&clock)
     );
+    if now {
+        println!(
+            "Told '{circle}' your count today: {}.",
+            count(clock["days"].as_u64().unwrap_or(0), "day")
+        );
+    }
     Ok(())
 }
 

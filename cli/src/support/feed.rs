@@ -9,7 +9,7 @@ use anyhow::Result;
 use serde_json::{Value, json};
 
 use super::{field, short, when};
-use crate::{Ctx, client::Client, client::segment};
+use crate::{Ctx, client::Client, client::segment, who, whos};
 
 /// How long one feed long-poll waits.
 const FOLLOW_WAIT: Duration = Duration::from_secs(30);
@@ -38,7 +38,7 @@ fn print_item(json: bool, item: &Value) -> bool {
         return urgent;
     }
     let at = when(&item["sent_at"]);
-    let name = field(&item["author_name"]);
+    let name = who(&item["author_name"], &item["author_fingerprint"]);
     // Continuation lines are indented, so a line break inside a share can never pass for a
     // line of the feed written by someone else.
     let text = field(&item["text"]).replace('\n', "\n    ");
@@ -49,14 +49,16 @@ fn print_item(json: bool, item: &Value) -> bool {
         _ => String::new(),
     };
     let re = match item["reply_to"].as_str() {
-        Some(r) => format!(" ↳ re #{}", short(r)),
+        // A reached goal already says which goal in its text.
+        Some(r) if item["kind"] == "goal-done" => format!(" ↳ re #{}", short(r)),
+        Some(r) => format!(" ↳ re #{}{}", short(r), quote(item)),
         None => String::new(),
     };
-    let private = match item["private_to"].as_array() {
-        Some(to) => {
-            let to: Vec<String> = to.iter().map(field).collect();
-            format!(" (private, to {})", to.join(", "))
-        }
+    let private = match item["private_to_members"].as_array() {
+        Some(_) => format!(
+            " (private, to {})",
+            whos(&item["private_to_members"]).join(", ")
+        ),
         None => String::new(),
     };
     let kind = item["kind"].as_str().unwrap_or_default();
@@ -66,7 +68,7 @@ fn print_item(json: bool, item: &Value) -> bool {
         "withdrawn" | "expired" => println!("[{at}] {name} ({id}): {text}"),
         "reaction" => {
             let to = item["reply_to"].as_str().map(short).unwrap_or("?");
-            println!("[{at}] {name} reacted {text} to #{to}");
+            println!("[{at}] {name} reacted {text} to #{to}{}", quote(item));
         }
         "milestone" => println!("[{at}] {name} ({id}) celebrates {text}"),
         k if OWN_KINDS.contains(&k) => println!("[{at}] {name} ({id}) {text}{re}{private}"),
@@ -75,18 +77,64 @@ fn print_item(json: bool, item: &Value) -> bool {
     urgent
 }
 
-/// Prints a page of items; says whether one was urgent.
+/// ` "the start of what it answers"`, when the node quoted it; made safe, on one line.
+fn quote(item: &Value) -> String {
+    match item["reply_text"].as_str() {
+        Some(_) => format!(" \"{}\"", field(&item["reply_text"]).replace('\n', " ")),
+        None => String::new(),
+    }
+}
+
+/// Prints a page of items; says whether one was urgent. Reactions to a message of the page
+/// are gathered under it (`    🎉 2: bob (…), carol (…)`) rather than printed one by one.
 fn print_items(json: bool, items: &Value) -> bool {
+    let items: &[Value] = items.as_array().map_or(&[], Vec::as_slice);
     let mut urgent = false;
-    for item in items.as_array().into_iter().flatten() {
+    if json {
+        for item in items {
+            urgent |= print_item(json, item);
+        }
+        return urgent;
+    }
+    let shown: Vec<&str> = items
+        .iter()
+        .filter(|i| i["kind"] != "reaction")
+        .filter_map(|i| i["id"].as_str())
+        .collect();
+    let gathered = |i: &Value| {
+        i["kind"] == "reaction" && i["reply_to"].as_str().is_some_and(|to| shown.contains(&to))
+    };
+    for item in items.iter().filter(|i| !gathered(i)) {
         urgent |= print_item(json, item);
+        let id = item["id"].as_str().unwrap_or_default();
+        let reactions: Vec<&Value> = items
+            .iter()
+            .filter(|i| gathered(i) && i["reply_to"] == id)
+            .collect();
+        print_reactions(&reactions);
     }
     urgent
 }
 
-/// Tells the circle this member has now seen its reach-outs. Best effort: the feed was shown
+/// One line per emoji, in the order they were first given: how many, and from whom.
+fn print_reactions(reactions: &[&Value]) {
+    let mut emojis: Vec<(String, Vec<String>)> = Vec::new();
+    for r in reactions {
+        let emoji = field(&r["text"]);
+        let by = who(&r["author_name"], &r["author_fingerprint"]);
+        match emojis.iter_mut().find(|(e, _)| *e == emoji) {
+            Some((_, names)) => names.push(by),
+            None => emojis.push((emoji, vec![by])),
+        }
+    }
+    for (emoji, names) in emojis {
+        println!("    {emoji} {}: {}", names.len(), names.join(", "));
+    }
+}
+
+/// Tells the circle this member has now seen its reach-outs. Best effort: they were shown
 /// either way.
-async fn acknowledge(client: &Client, circle: &str) {
+pub(super) async fn acknowledge(client: &Client, circle: &str) {
     let path = format!("/v1/circles/{}/seen", segment(circle));
     if let Err(e) = client.post(&path, json!({})).await {
         tracing::debug!("could not tell the circle its reach-outs were seen: {e}");
@@ -253,7 +301,7 @@ fn notice(json: bool, circle: &str, data: &str) {
             );
         }
         _ => {
-            let name = field(&event["name"]);
+            let name = who(&event["name"], &event["fingerprint"]);
             let since = match event["last_checkin"].as_str() {
                 Some(_) => format!("hasn't since {}", when(&event["last_checkin"])),
                 None => "hasn't yet".to_string(),

@@ -120,21 +120,6 @@ async fn circle_name(client: &Client, circle: &str) -> String {
     clean(name)
 }
 
-/// The member's name in `circle` (the person may have typed their key), or what they typed.
-async fn member_name(client: &Client, circle: &str, member: &str) -> String {
-    let typed = member.trim();
-    let path = format!("/v1/circles/{}/members", segment(circle));
-    let members = client.get(&path).await.unwrap_or_default();
-    let name = members
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|m| m["member"] == typed || m["name"] == typed)
-        .and_then(|m| m["name"].as_str())
-        .unwrap_or(typed);
-    clean(name)
-}
-
 /// The text as given, or standard input for `-` (without the line break `echo` adds).
 fn text_or_stdin(text: &str) -> Result<String> {
     if text != "-" {

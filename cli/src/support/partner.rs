@@ -3,8 +3,8 @@
 use anyhow::Result;
 use serde_json::json;
 
-use super::{circle_name, field, list, member_name, report, text_or_stdin, when};
-use crate::{Ctx, args::PartnerStep, client::segment};
+use super::{circle_name, list, report, text_or_stdin, when};
+use crate::{Ctx, args::PartnerStep, client::segment, who};
 
 /// `circle partner request|accept|decline|end CIRCLE MEMBER`.
 pub async fn partner(ctx: &Ctx, step: PartnerStep, circle: &str, member: &str) -> Result<()> {
@@ -21,10 +21,7 @@ pub async fn partner(ctx: &Ctx, step: PartnerStep, circle: &str, member: &str) -
             json!({ "member": member.trim(), "step": word }),
         )
         .await?;
-    let (who, name) = (
-        member_name(&client, circle, member).await,
-        circle_name(&client, circle).await,
-    );
+    let (who, name) = (named(&r), circle_name(&client, circle).await);
     let line = match step {
         PartnerStep::Request => format!(
             "Asked {who} to be your accountability partner in '{name}'. They can say yes with \
@@ -38,6 +35,11 @@ pub async fn partner(ctx: &Ctx, step: PartnerStep, circle: &str, member: &str) -
         PartnerStep::Decline => {
             format!("You said no for now to {who}. Nothing else changes in '{name}'.")
         }
+        // Never answered: they were never partners, so it is a request taken back.
+        PartnerStep::End if r["was"] == "you-asked" => format!(
+            "You took back your request to {who} in '{name}'. Nothing else changes; you can ask \
+             again any time."
+        ),
         PartnerStep::End => format!(
             "You are no longer accountability partners with {who} in '{name}'. What you shared \
              before stays as it was; nothing new reaches them privately."
@@ -59,11 +61,13 @@ pub async fn partners(ctx: &Ctx, circle: &str) -> Result<()> {
          `circle partner request '{name}' NAME`."
     );
     list(ctx, &list_of, &empty, |p| {
-        let who = field(&p["name"]);
+        let who = who(&p["name"], &p["fingerprint"]);
+        // Their words name them in a command without doubt, even beside a namesake.
+        let words = crate::clean(p["fingerprint"].as_str().unwrap_or_default());
         let state = match p["state"].as_str() {
             Some("asked-you") => format!(
-                "asked you to be partners on {}: answer with `circle partner accept '{name}' {who}` \
-                 (or decline)",
+                "asked you to be partners on {}: answer with `circle partner accept '{name}' \
+                 {words}` (or decline)",
                 when(&p["since"])
             ),
             Some("you-asked") => format!(
@@ -99,11 +103,16 @@ pub async fn dm(ctx: &Ctx, circle: &str, member: &str, text: &str) -> Result<()>
             json!({ "member": member.trim(), "text": text }),
         )
         .await?;
-    let who = member_name(&client, circle, member).await;
+    let who = named(&r);
     report(
         ctx,
         &r,
         &format!("Sent to {who} only: nobody else in the circle can read it."),
     );
     Ok(())
+}
+
+/// Who a step or message went to, as the node's answer names them.
+fn named(answer: &serde_json::Value) -> String {
+    who(&answer["member"]["name"], &answer["member"]["fingerprint"])
 }

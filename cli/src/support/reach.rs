@@ -11,7 +11,7 @@ use circle_node::support::{
 use serde_json::{Value, json};
 
 use super::{circle_name, confirm, field, list, short, when};
-use crate::{Ctx, client::Client, client::segment};
+use crate::{Ctx, client::Client, client::segment, who, whos};
 
 /// How long `reach-out` waits for a first member to see it before it reports.
 const FIRST_SEEN_WAIT: Duration = Duration::from_secs(2);
@@ -76,17 +76,20 @@ async fn seen(client: &Client, circle: &str, id: &str) -> Value {
     }
 }
 
-/// "seen by 3 of 5 (alice, bob, carol)".
+/// "seen by 3 of 5 (alice (…), bob (…), carol (…))", or "nobody has seen it yet".
 fn seen_text(item: &Value) -> String {
-    let names: Vec<String> = item["seen_by"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(field)
-        .collect();
+    let names = match item["seen_by_members"].as_array() {
+        Some(_) => whos(&item["seen_by_members"]),
+        None => item["seen_by"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(field)
+            .collect(),
+    };
     let of = item["members"].as_u64().unwrap_or(0);
     if names.is_empty() {
-        format!("seen by 0 of {of}")
+        "nobody has seen it yet".to_string()
     } else {
         format!("seen by {} of {of} ({})", names.len(), names.join(", "))
     }
@@ -177,10 +180,14 @@ pub async fn reach_out(
         );
         return Ok(());
     }
-    println!(
-        "Sent to everyone in '{name}': {} so far. Members whose node is online see it now.",
-        seen_text(&item)
-    );
+    if item["seen_by"].as_array().is_some_and(|s| !s.is_empty()) {
+        println!("Sent to everyone in '{name}': {} so far.", seen_text(&item));
+    } else {
+        println!(
+            "Sent to everyone in '{name}'. Nobody has seen it yet; members whose node is running \
+             are told now."
+        );
+    }
     println!("See who has seen it with `circle reach-outs '{name}'`.");
     Ok(())
 }
@@ -204,11 +211,15 @@ pub async fn reach_outs(ctx: &Ctx, circle: &str) -> Result<()> {
         println!(
             "!! [{}] {} (#{}) reached out{said} — {}",
             when(&r["sent_at"]),
-            field(&r["author_name"]),
+            who(&r["author_name"], &r["author_fingerprint"]),
             short(r["id"].as_str().unwrap_or_default()),
             seen_text(r)
         );
     });
+    // Shown, so seen: the sender learns it as from the feed.
+    if all.as_array().is_some_and(|a| !a.is_empty()) {
+        super::feed::acknowledge(&client, circle).await;
+    }
     Ok(())
 }
 

@@ -6,7 +6,7 @@ use anyhow::{Result, anyhow, bail};
 use serde_json::json;
 
 use super::{circle_name, message_ref, report, short, text_or_stdin};
-use crate::{Ctx, clean, client::segment, print_id};
+use crate::{Ctx, clean, client::segment};
 
 /// Shortest and longest time a share may be set to last (as the node allows).
 const EXPIRY: std::ops::RangeInclusive<Duration> =
@@ -51,14 +51,15 @@ pub async fn share(
         "reply_to": reply_to,
         "expires": expires.map(str::trim),
     });
-    let r = ctx
-        .api()
-        .await?
+    let client = ctx.api().await?;
+    let written = client
         .post(&format!("/v1/circles/{}/shares", segment(circle)), body)
         .await?;
-    let id = r["id"].as_str().unwrap_or_default().to_string();
-    print_id(ctx, &id);
-    if let (Some(typed), false) = (expires, ctx.json) {
+    let name = circle_name(&client, written["circle"].as_str().unwrap_or(circle)).await;
+    let id = written["id"].as_str().unwrap_or_default();
+    let line = format!("Shared in '{name}' as #{}.", short(id));
+    report(ctx, &written, &line);
+    if let Some(typed) = expires {
         eprintln!(
             "It disappears from every member's feed {} from now.",
             clean(typed.trim())

@@ -66,6 +66,17 @@ pub fn names(members: &[Value]) -> BTreeSet<String> {
     members.iter().map(|m| text(&m["name"])).collect()
 }
 
+/// `name (their fingerprint)`: how the CLI shows the member called `name` in `person`'s list
+/// of `circle`'s members.
+pub fn named(person: &Person, circle: &str, name: &str) -> String {
+    let members = person.members(circle);
+    let member = members
+        .iter()
+        .find(|m| m["name"] == name)
+        .unwrap_or_else(|| panic!("{name} is not in {}'s list: {members:#?}", person.name));
+    format!("{name} ({})", text(&member["fingerprint"]))
+}
+
 /// Calls `probe` until it returns `Some`, or panics after `timeout` saying what we waited for.
 pub fn eventually<T>(timeout: Duration, what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
     let start = Instant::now();
@@ -86,6 +97,15 @@ pub fn shares(feed: &[Value]) -> Vec<(String, String)> {
         .filter(|item| item["kind"] == "share")
         .map(|item| (text(&item["author_name"]), text(&item["text"])))
         .collect()
+}
+
+/// The message id in what `share --json` printed (`{"id", "circle"}`), or what was printed
+/// when it is not that (so a check that it is an id fails and shows it).
+pub fn shared_id(stdout: &str) -> String {
+    serde_json::from_str::<Value>(stdout.trim())
+        .ok()
+        .and_then(|v| v["id"].as_str().map(str::to_string))
+        .unwrap_or_else(|| stdout.trim().to_string())
 }
 
 /// A JSON string as a `String` (empty if it is not a string).

@@ -246,7 +246,7 @@ impl Person {
 
     /// Shares `text`; returns the message id.
     pub fn share(&self, circle: &str, text: &str) -> String {
-        self.ok(["share", circle, text])
+        super::shared_id(&self.ok(["--json", "share", circle, text]))
     }
 
     /// `circles --json`.

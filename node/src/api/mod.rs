@@ -433,7 +433,28 @@ async fn remove(
     Path((circle, member)): Path<(String, String)>,
 ) -> ApiResult {
     let id = s.node.circles().resolve(&circle)?;
-    written(&id, s.node.remove(&id, &member).await?)
+    let (key, named) = member_of(&s, &id, &member)?;
+    about(written(&id, s.node.remove(&id, &key).await?), named)
+}
+
+/// The member a person typed (key, start of a key, fingerprint or name), as a key to pass on
+/// and as named to people. Asked before the change, as a removed member leaves the list.
+fn member_of(
+    s: &AppState,
+    circle: &circle_crypto::CircleId,
+    typed: &str,
+) -> Result<(String, crate::MemberName), Error> {
+    let circles = s.node.circles();
+    let key = circles.resolve_member(circle, typed)?;
+    Ok((key.to_string(), circles.named(circle, &key)?))
+}
+
+/// The answer to a change about a member: [`written`], and `member`: who it was about, with
+/// their fingerprint.
+fn about(answer: ApiResult, member: crate::MemberName) -> ApiResult {
+    let Json(mut answer) = answer?;
+    answer["member"] = json!(member);
+    Ok(Json(answer))
 }
 
 async fn leave(State(s): State<AppState>, Path(circle): Path<String>) -> ApiResult {
@@ -446,7 +467,11 @@ async fn grant_admin(
     Path((circle, member)): Path<(String, String)>,
 ) -> ApiResult {
     let id = s.node.circles().resolve(&circle)?;
-    written(&id, s.node.set_admin(&id, &member, true).await?)
+    let (key, named) = member_of(&s, &id, &member)?;
+    about(
+        written(&id, s.node.set_admin(&id, &key, true).await?),
+        named,
+    )
 }
 
 async fn revoke_admin(
@@ -454,7 +479,11 @@ async fn revoke_admin(
     Path((circle, member)): Path<(String, String)>,
 ) -> ApiResult {
     let id = s.node.circles().resolve(&circle)?;
-    written(&id, s.node.set_admin(&id, &member, false).await?)
+    let (key, named) = member_of(&s, &id, &member)?;
+    about(
+        written(&id, s.node.set_admin(&id, &key, false).await?),
+        named,
+    )
 }
 
 #[derive(Deserialize)]

@@ -134,7 +134,16 @@ async fn withdraw(State(s): State<AppState>, Path(id): Path<String>) -> ApiResul
 }
 
 async fn goal_done(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
-    written_on_message(&s, &id, |c, m| c.goal_done(m)).await
+    let Json(mut answer) = written_on_message(&s, &id, |c, m| c.goal_done(m)).await?;
+    // Which goal, in its own words, as the feed shows it.
+    let circle = answer["circle"].as_str().and_then(|c| c.parse().ok());
+    let done = answer["id"].as_str().and_then(|i| i.parse().ok());
+    if let (Some(circle), Some(done)) = (circle, done)
+        && let Some(item) = s.node.circles().feed_item(&circle, &done)
+    {
+        answer["goal_text"] = json!(item.reply_text);
+    }
+    Ok(Json(answer))
 }
 
 fn audience(to: Option<&str>) -> Result<Audience> {
@@ -234,7 +243,14 @@ async fn partner(
         }
     };
     let member = s.node.circles().resolve_member(&id, &b.member)?;
-    written(&s, id, move |c| c.partner(&id, &member, step)).await
+    let named = s.node.circles().named(&id, &member)?;
+    // Where the two stood before, so the person is told what this step did (ending a request
+    // that was never answered is taking it back, not ending a partnership).
+    let (was, _) = s.node.circles().pairing(&id, &member)?;
+    let Json(mut answer) = written(&s, id, move |c| c.partner(&id, &member, step)).await?;
+    answer["member"] = json!(named);
+    answer["was"] = json!(was);
+    Ok(Json(answer))
 }
 
 #[derive(Deserialize)]
@@ -251,7 +267,10 @@ async fn dm(
 ) -> ApiResult {
     let id = resolve(&s, &circle)?;
     let member = s.node.circles().resolve_member(&id, &b.member)?;
-    written(&s, id, move |c| c.dm(&id, &member, &b.text)).await
+    let named = s.node.circles().named(&id, &member)?;
+    let Json(mut answer) = written(&s, id, move |c| c.dm(&id, &member, &b.text)).await?;
+    answer["member"] = json!(named);
+    Ok(Json(answer))
 }
 
 #[derive(Deserialize)]
@@ -507,6 +526,9 @@ async fn clock_reset(
 #[serde(deny_unknown_fields)]
 struct ClockShareBody {
     circle: String,
+    /// Tell the circle the count today as well, rather than only the next milestone.
+    #[serde(default)]
+    now: bool,
 }
 
 async fn clock_share(
@@ -517,6 +539,11 @@ async fn clock_share(
     let circles = s.node.circles();
     let circle = circles.resolve(&b.circle)?;
     let item = circles.clock_share(&name, &circle, now_ms())?;
+    if b.now {
+        s.node
+            .write_with(move |c| c.clock_count_now(&name, &circle, now_ms()))
+            .await?;
+    }
     s.node
         .write_with(|c| c.announce_milestones(now_ms()))
         .await?;

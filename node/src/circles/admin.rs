@@ -17,6 +17,8 @@ pub struct InviteInfo {
     pub issuer: String,
     /// Their member key.
     pub issuer_key: String,
+    /// Their fingerprint ([`MemberKey::fingerprint`](circle_crypto::MemberKey::fingerprint)).
+    pub issuer_fingerprint: String,
     /// When it expires, RFC 3339.
     pub expires_at: String,
     /// How many people it may still let in.
@@ -195,6 +197,7 @@ impl Circles {
                     id: id.to_string(),
                     issuer: c.author_name(&i.issuer),
                     issuer_key: i.issuer.to_string(),
+                    issuer_fingerprint: i.issuer.fingerprint(),
                     expires_at: crate::time::rfc3339(i.expires_at.saturating_mul(1000)),
                     uses_left: i.uses - i.used,
                     bound_to: i

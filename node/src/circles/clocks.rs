@@ -84,6 +84,17 @@ pub struct CrisisLines {
     pub lines: Vec<CrisisLine>,
 }
 
+/// The last milestone of `r` reached before today, if any: when a clock is shared with a
+/// circle, that one is stale (it goes as announced), so sharing a clock started 4 days ago
+/// does not announce "1 day"; a milestone reached today is still news.
+fn stale_milestone(r: &ClockRecord, now: u64) -> Result<Option<i64>> {
+    let since = clock::parse_date(&r.since)?;
+    let today = clock::today_in(&clock::parse_zone(&r.zone)?, timestamp(now)?);
+    Ok(clock::reached(since, today)
+        .filter(|m| m.date < today)
+        .map(|m| m.days))
+}
+
 fn milestone(m: clock::Milestone) -> MilestoneItem {
     MilestoneItem {
         label: m.label.clone(),
@@ -164,7 +175,7 @@ impl Circles {
         if clocks.len() >= MAX_CLOCKS {
             return Err(Error::Invalid(format!("at most {MAX_CLOCKS} clocks")));
         }
-        let record = ClockRecord {
+        let mut record = ClockRecord {
             name: name.to_string(),
             since: start.to_string(),
             zone,
@@ -172,6 +183,9 @@ impl Circles {
             announced: Vec::new(),
             resets: Vec::new(),
         };
+        if let Some(days) = stale_milestone(&record, now)? {
+            record.announced = share.iter().map(|c| (*c, days)).collect();
+        }
         let item = self.clock_item(&record, now)?;
         clocks.push(record);
         self.save_clocks(&clocks)?;
@@ -219,16 +233,60 @@ impl Circles {
         Ok((self.clock_item(&record, now)?, written))
     }
 
-    /// Announces a clock's milestones to `circle` from now on.
+    /// Announces a clock's milestones to `circle` from now on: the next one, or one reached
+    /// today; not one already behind (see [`Circles::clock_count_now`] for the count today).
     pub fn clock_share(&self, name: &str, circle: &CircleId, now: u64) -> Result<ClockItem> {
         self.with_circle(circle, |c| c.check_member().map(|_| ()))?;
         let record = self.change_clock(name, |record| {
             if !record.shared.contains(circle) {
                 record.shared.push(*circle);
+                if let Some(days) = stale_milestone(record, now)? {
+                    record.announced.push((*circle, days));
+                }
             }
             Ok(())
         })?;
         self.clock_item(&record, now)
+    }
+
+    /// Tells `circle` a clock's count today ("sober: 4 days"), when the person chooses to
+    /// rather than wait for the next milestone. Returns what to gossip.
+    pub fn clock_count_now(
+        &self,
+        name: &str,
+        circle: &CircleId,
+        now: u64,
+    ) -> Result<Vec<Envelope>> {
+        self.with_circle(circle, |c| c.check_member().map(|_| ()))?;
+        let mut note = None;
+        self.change_clock(name, |record| {
+            let since = clock::parse_date(&record.since)?;
+            let today = clock::today_in(&clock::parse_zone(&record.zone)?, timestamp(now)?);
+            let days = clock::days_since(since, today);
+            if days < 1 {
+                return Err(Error::Invalid(format!(
+                    "your '{name}' clock started today: there is no day to count yet (its first \
+                     milestone, 1 day, is told tomorrow)"
+                )));
+            }
+            let label = match clock::reached(since, today) {
+                Some(m) if m.date == today => m.label,
+                _ if days == 1 => "1 day".to_string(),
+                _ => format!("{days} days"),
+            };
+            // Told now, so the timed announcer does not tell a milestone up to today again.
+            record.announced.push((*circle, days));
+            note = Some(MilestoneNote {
+                clock: record.name.clone(),
+                label,
+                days,
+            });
+            Ok(())
+        })?;
+        match note {
+            Some(note) => self.post(circle, Body::Milestone(note)),
+            None => Ok(Vec::new()),
+        }
     }
 
     /// Changes the clock called `name` and saves it, all under the clocks lock. Returns the

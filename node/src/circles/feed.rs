@@ -14,6 +14,7 @@ pub(super) fn item(c: &CircleState, circle: &CircleId, m: &Msg) -> Option<FeedIt
         circle: circle.to_string(),
         author: m.author.to_string(),
         author_name: c.author_name(&m.author),
+        author_fingerprint: m.author.fingerprint(),
         kind: String::new(),
         text: String::new(),
         sent_at: crate::time::rfc3339(m.sent_at),
@@ -22,9 +23,11 @@ pub(super) fn item(c: &CircleState, circle: &CircleId, m: &Msg) -> Option<FeedIt
         seq: m.seq,
         fork: m.fork,
         reply_to: None,
+        reply_text: None,
         expires_at: None,
         gone: None,
         private_to: None,
+        private_to_members: None,
         urgent: false,
     };
     if let Some(gone) = &m.gone {
@@ -89,19 +92,43 @@ pub(super) fn item(c: &CircleState, circle: &CircleId, m: &Msg) -> Option<FeedIt
         Body::Private(sealed) => {
             let private = m.private.as_ref()?;
             item.kind = private.kind().to_string();
-            item.private_to = Some(
-                sealed
-                    .readers()
-                    .filter(|k| **k != m.author)
-                    .map(|k| c.author_name(k))
-                    .collect(),
-            );
+            let readers: Vec<MemberName> = sealed
+                .readers()
+                .filter(|k| **k != m.author)
+                .map(|k| c.member_name(k))
+                .collect();
+            item.private_to = Some(readers.iter().map(|r| r.name.clone()).collect());
+            item.private_to_members = Some(readers);
             private_text(c, &m.author, private, &mut item)
         }
         Body::Withdraw { .. } | Body::Seen { .. } => return None,
         Body::Op(op) => op_text(c, &m.id, &m.author, op)?,
     };
     Some(item)
+}
+
+/// The start of what a message says, as a reply to it quotes it: its first line, at most
+/// [`REPLY_TEXT_CHARS`] characters (with `…` when cut). None for what says nothing to quote
+/// (reactions, notes, membership operations) or what is gone.
+pub(super) fn start_of(m: &Msg) -> Option<String> {
+    let whole = match (m.body.as_ref()?, &m.private) {
+        (Body::Share { text }, _) => text.clone(),
+        (Body::Post(p), _) => p.text.clone(),
+        (Body::Goal(g), _) | (Body::Private(_), Some(Private::Goal(g))) => g.text.clone(),
+        (Body::Checkin(ci), _) | (Body::Private(_), Some(Private::Checkin(ci))) => checkin_text(ci),
+        (Body::Private(_), Some(Private::Dm { text })) => text.clone(),
+        (Body::ReachOut(r), _) => r.text.clone().unwrap_or_else(|| "is reaching out".into()),
+        (Body::Milestone(ms), _) => format!("{}: {}", ms.clock, ms.label),
+        (Body::Meeting(mt), _) => mt.title.clone(),
+        (Body::Resource(r), _) => r.title.clone(),
+        _ => return None,
+    };
+    let line = whole.lines().find(|l| !l.trim().is_empty())?.trim();
+    let mut start: String = line.chars().take(REPLY_TEXT_CHARS).collect();
+    if start.len() < line.len() || whole.trim() != line {
+        start.push('…');
+    }
+    Some(start)
 }
 
 fn checkin_text(ci: &Checkin) -> String {
@@ -164,17 +191,18 @@ fn op_text(
     if !c.members.took_effect(id) {
         return None;
     }
-    let name = |k: &MemberKey| c.author_name(k);
-    let by = name(author);
+    // The member an operation is about, with the words that tell them from a namesake.
+    let named = |k: &MemberKey| format!("{} ({})", c.author_name(k), k.fingerprint());
+    let by = c.author_name(author);
     Some(match op {
         Op::Admit { profile, .. } => {
             format!("{} joined the circle", Profile::open(profile).ok()?.name)
         }
         Op::Leave => format!("{by} left the circle"),
-        Op::Remove { member, .. } => format!("{by} removed {} from the circle", name(member)),
-        Op::Grant { member } => format!("{by} made {} an admin", name(member)),
+        Op::Remove { member, .. } => format!("{by} removed {} from the circle", named(member)),
+        Op::Grant { member } => format!("{by} made {} an admin", named(member)),
         Op::Revoke { member, .. } => {
-            format!("{by} made {} a member (no longer admin)", name(member))
+            format!("{by} made {} a member (no longer admin)", named(member))
         }
         Op::Policy { invites } => match invites {
             InvitePolicy::Admins => format!("{by} set the circle so only admins can invite"),

@@ -21,6 +21,8 @@ pub struct AuthorLog {
     pub author: String,
     /// Nickname.
     pub name: String,
+    /// Fingerprint ([`MemberKey::fingerprint`]).
+    pub fingerprint: String,
     /// The highest number up to which every message of theirs is here.
     pub head: u64,
     /// How many numbers between the head and the highest one held are missing (sync asks
@@ -99,6 +101,7 @@ impl Circles {
                     logs.push(AuthorLog {
                         author: author.to_string(),
                         name: author_name,
+                        fingerprint: author.fingerprint(),
                         head,
                         missing,
                         forks,

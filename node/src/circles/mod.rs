@@ -76,10 +76,24 @@ pub struct MemberInfo {
     pub member: String,
     /// Nickname.
     pub name: String,
+    /// Three words that tell members with one nickname apart ([`MemberKey::fingerprint`]).
+    pub fingerprint: String,
     /// `admin` or `member`.
     pub role: String,
     /// Whether this is this node's own member.
     pub me: bool,
+}
+
+/// A member as named to people: key, nickname, and the fingerprint that tells two members
+/// with one nickname apart.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct MemberName {
+    /// Member key (text form).
+    pub member: String,
+    /// Nickname.
+    pub name: String,
+    /// Three words from the member key ([`MemberKey::fingerprint`]).
+    pub fingerprint: String,
 }
 
 /// One message as shown in a feed.
@@ -93,6 +107,8 @@ pub struct FeedItem {
     pub author: String,
     /// Author's nickname.
     pub author_name: String,
+    /// Author's fingerprint ([`MemberKey::fingerprint`]).
+    pub author_fingerprint: String,
     /// `share`, `reaction`, `checkin`, `goal`, `goal-done`, `milestone`, `clock-reset`,
     /// `reach-out`, `meeting`, `resource`, `dm`, `partner`, `withdrawn`, `expired`, or what
     /// happened to the circle: `joined`, `left`, `removed`, `admin-granted`, `admin-revoked`,
@@ -115,6 +131,11 @@ pub struct FeedItem {
     /// The message this one answers or reacts to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<String>,
+    /// The start of what `reply_to` said (its first line, at most [`REPLY_TEXT_CHARS`]
+    /// characters), when this node holds it and may read it: so a reply, a reaction or a
+    /// reached goal shows what it answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_text: Option<String>,
     /// When every node drops it, RFC 3339.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
@@ -124,10 +145,38 @@ pub struct FeedItem {
     /// For a private message: the names of its readers besides its author.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub private_to: Option<Vec<String>>,
+    /// For a private message: its readers besides its author, with their fingerprints.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private_to_members: Option<Vec<MemberName>>,
     /// A reach-out: show it at once, prominently.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub urgent: bool,
 }
+
+/// Shortest start of a member key that [`Circles::resolve_member`] accepts in place of the
+/// whole key.
+pub const MIN_KEY_PREFIX: usize = 6;
+
+/// The current members of `c` whose key starts with `text`, if it is long enough to be meant
+/// as the start of a key.
+fn key_prefix_matches(c: &CircleState, text: &str) -> Vec<MemberKey> {
+    let typed = text.to_ascii_lowercase();
+    if typed.chars().count() < MIN_KEY_PREFIX
+        || !typed
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))
+    {
+        return Vec::new();
+    }
+    c.members
+        .iter()
+        .filter(|m| m.key.to_string().starts_with(&typed))
+        .map(|m| m.key)
+        .collect()
+}
+
+/// How much of an answered message a [`FeedItem`] quotes in `reply_text`.
+pub const REPLY_TEXT_CHARS: usize = 60;
 
 /// Notes a receiver of [`Circles::news`] may fall behind by before it misses some.
 pub const NEWS_CAPACITY: usize = 1024;
@@ -180,6 +229,15 @@ impl CircleState {
             .map(|m| m.name.clone())
             .or_else(|| self.members.departed(key).map(|d| d.name.clone()))
             .unwrap_or_else(|| format!("member {}", key.short()))
+    }
+
+    /// A member (current or departed) as named to people.
+    fn member_name(&self, key: &MemberKey) -> MemberName {
+        MemberName {
+            member: key.to_string(),
+            name: self.author_name(key),
+            fingerprint: key.fingerprint(),
+        }
     }
 
     fn standing(&self) -> &'static str {
@@ -325,12 +383,20 @@ impl Circles {
             .unwrap_or_default()
     }
 
+    /// A member (current or departed) of `circle` as named to people, with their fingerprint.
+    pub fn named(&self, circle: &CircleId, member: &MemberKey) -> Result<MemberName> {
+        self.with_circle(circle, |c| Ok(c.member_name(member)))
+    }
+
     /// One message as its feed shows it, if it is held and shown.
     pub fn feed_item(&self, circle: &CircleId, id: &circle_crypto::MessageId) -> Option<FeedItem> {
         let message = self.message(circle, id).ok().flatten()?;
-        self.with_circle(circle, |c| Ok(feed::item(c, circle, &message)))
+        let mut item = self
+            .with_circle(circle, |c| Ok(feed::item(c, circle, &message)))
             .ok()
-            .flatten()
+            .flatten()?;
+        self.quote_answered(circle, std::slice::from_mut(&mut item), HashMap::new());
+        Some(item)
     }
 
     fn tell(&self, circle: &CircleId, envelope: &Envelope, kind: &'static str) {
@@ -385,33 +451,79 @@ impl Circles {
         })?
     }
 
-    /// Finds a current member of `circle` by key or by a name unique in that circle.
+    /// Finds a current member of `circle` from what a person typed: their member key, the
+    /// start of it ([`MIN_KEY_PREFIX`] characters or more, unique in the circle), their
+    /// fingerprint (`amber-fox-lake`, any case, words apart by `-` or spaces), or a name unique
+    /// in the circle. When two members go by the name typed, the error lists both with their
+    /// fingerprints, so the person can type one of those instead.
     pub fn resolve_member(&self, circle: &CircleId, text: &str) -> Result<MemberKey> {
         let text = text.trim();
         self.with_circle(circle, |c| {
+            let circle_name = &c.members.name;
             if let Ok(key) = text.parse::<MemberKey>() {
                 if c.members.contains(&key) {
                     return Ok(key);
                 }
                 return Err(Error::Invalid(format!(
-                    "{} is not a member of '{}'",
-                    key.short(),
-                    c.members.name
+                    "{} is not a member of '{circle_name}'",
+                    key.short()
                 )));
             }
-            let named: Vec<_> = c.members.iter().filter(|m| m.name == text).collect();
-            match named.as_slice() {
-                [one] => Ok(one.key),
-                [] => Err(Error::Invalid(format!(
-                    "no member of '{}' is called '{text}': see `circle members '{}'`",
-                    c.members.name, c.members.name
-                ))),
-                _ => Err(Error::Invalid(format!(
-                    "more than one member of '{}' is called '{text}': use their member key \
-                     (see `circle members '{}' --json`)",
-                    c.members.name, c.members.name
-                ))),
+            let named: Vec<MemberKey> = c
+                .members
+                .iter()
+                .filter(|m| m.name == text)
+                .map(|m| m.key)
+                .collect();
+            let by_words = || -> Vec<MemberKey> {
+                c.members
+                    .iter()
+                    .filter(|m| circle_crypto::is_fingerprint(text, &m.key.fingerprint()))
+                    .map(|m| m.key)
+                    .collect()
+            };
+            /// What the typed text was taken as.
+            enum By {
+                Name,
+                Words,
+                KeyStart,
             }
+            let (found, by) = if !named.is_empty() {
+                (named, By::Name)
+            } else {
+                match by_words() {
+                    words if !words.is_empty() => (words, By::Words),
+                    _ => (key_prefix_matches(c, text), By::KeyStart),
+                }
+            };
+            let several = match found.as_slice() {
+                [one] => return Ok(*one),
+                [] => {
+                    return Err(Error::Invalid(format!(
+                        "no member of '{circle_name}' is called '{text}': see `circle members '{circle_name}'`"
+                    )));
+                }
+                several => several,
+            };
+            let who: Vec<String> = several
+                .iter()
+                .map(|k| format!("{} ({})", c.author_name(k), k.fingerprint()))
+                .collect();
+            let who = who.join(", ");
+            Err(Error::Invalid(match by {
+                By::Name => format!(
+                    "more than one member of '{circle_name}' is called '{text}': {who}; give the \
+                     words in brackets instead"
+                ),
+                By::Words => format!(
+                    "more than one member of '{circle_name}' goes by the words '{text}': {who}; \
+                     give the start of their member key instead (see `circle members '{circle_name}'`)"
+                ),
+                By::KeyStart => format!(
+                    "'{text}' is the start of more than one member key in '{circle_name}' \
+                     ({who}): give more of it"
+                ),
+            }))
         })
     }
 
@@ -511,6 +623,7 @@ impl Circles {
                 .map(|m| MemberInfo {
                     member: m.key.to_string(),
                     name: m.name.clone(),
+                    fingerprint: m.key.fingerprint(),
                     role: m.role.as_str().to_string(),
                     me: m.key == me,
                 })
@@ -646,12 +759,62 @@ impl Circles {
         circle: &CircleId,
         arrivals: Vec<crate::store::Arrival>,
     ) -> Result<Vec<FeedItem>> {
-        self.with_circle(circle, |c| {
-            Ok(views::decrypt(c, circle, arrivals)
+        let (mut items, starts, ends) = self.with_circle(circle, |c| {
+            let msgs = views::decrypt(c, circle, arrivals);
+            let starts: HashMap<String, String> = msgs
+                .iter()
+                .filter_map(|m| Some((m.id.to_string(), feed::start_of(m)?)))
+                .collect();
+            let items: Vec<FeedItem> = msgs
                 .iter()
                 .filter_map(|m| feed::item(c, circle, m))
-                .collect())
-        })
+                .collect();
+            Ok((items, starts, views::partnership_ends(&msgs)))
+        })?;
+        self.quote_answered(circle, &mut items, starts);
+        if !ends.is_empty() {
+            // Whether an end took back a request or ended a partnership depends on the steps
+            // before it: read them only when the page has one.
+            let taken_back = views::requests_taken_back(&self.messages(circle)?);
+            for item in items.iter_mut().filter(|i| taken_back.contains(&i.id)) {
+                let other = item
+                    .private_to
+                    .as_ref()
+                    .and_then(|to| to.first())
+                    .cloned()
+                    .unwrap_or_default();
+                item.text = format!("{} took back their request to {other}", item.author_name);
+            }
+        }
+        Ok(items)
+    }
+
+    /// Fills in `reply_text` for the items that answer a message: from `starts` (the page's
+    /// own messages), else by reading the one answered message. A reached goal says which.
+    fn quote_answered(
+        &self,
+        circle: &CircleId,
+        items: &mut [FeedItem],
+        mut starts: HashMap<String, String>,
+    ) {
+        for item in items.iter_mut() {
+            let Some(to) = item.reply_to.clone() else {
+                continue;
+            };
+            if !starts.contains_key(&to)
+                && let Ok(id) = to.parse::<circle_crypto::MessageId>()
+                && let Ok(Some(m)) = self.message(circle, &id)
+                && let Some(start) = feed::start_of(&m)
+            {
+                starts.insert(to.clone(), start);
+            }
+            item.reply_text = starts.get(&to).cloned();
+            if item.kind == "goal-done"
+                && let Some(goal) = &item.reply_text
+            {
+                item.text = format!("reached a goal: {goal}");
+            }
+        }
     }
 
     /// Whether this node is in `circle`.

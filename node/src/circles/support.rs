@@ -12,8 +12,16 @@ use super::*;
 use crate::store::Gone;
 use crate::support::{
     Audience, Checkin, Format, Goal, Meeting, PartnerStep, Post, Private, ReachOut, Resource,
+    clock,
+    schedule::{self, Schedule},
     sealed::Sealed,
 };
+
+/// `ms` (unix milliseconds) as a jiff timestamp.
+fn timestamp(ms: u64) -> Result<jiff::Timestamp> {
+    jiff::Timestamp::from_millisecond(i64::try_from(ms).unwrap_or(i64::MAX))
+        .map_err(|e| Error::Invalid(format!("the clock is off: {e}")))
+}
 
 /// Shortest start of a message id accepted in place of the whole id.
 pub const MIN_ID_PREFIX: usize = 6;
@@ -276,9 +284,20 @@ impl Circles {
         }
     }
 
-    /// Writes a goal for the circle or for the member's partners.
+    /// Writes a goal for the circle or for the member's partners. A date it is due by must
+    /// not have passed: today, in this machine's time zone (the person's), is the earliest.
     pub fn goal(&self, circle: &CircleId, goal: Goal, to: Audience) -> Result<Vec<Envelope>> {
         goal.check()?;
+        if let Some(by) = &goal.by {
+            let zone = clock::parse_zone(&clock::system_zone_name())?;
+            let today = clock::today_in(&zone, timestamp(now_ms())?);
+            if clock::parse_date(by)? < today {
+                return Err(Error::Invalid(format!(
+                    "{} has passed: give a date from today ({today}) on, or no date",
+                    by.trim()
+                )));
+            }
+        }
         match to {
             Audience::Circle => self.post(circle, Body::Goal(goal)),
             Audience::Partner => self.post_private(circle, None, Private::Goal(goal)),
@@ -306,6 +325,23 @@ impl Circles {
                 "that is someone else's goal: only they can mark it done (you can react to it)"
                     .into(),
             ));
+        }
+        // Reached once is reached: a second note would tell the circle twice.
+        let done_at = self.messages(&circle)?.iter().find_map(|m| {
+            let done = match (&m.body, &m.private) {
+                (Some(Body::GoalDone { goal }), _) | (_, Some(Private::GoalDone { goal })) => {
+                    *goal == id
+                }
+                _ => false,
+            };
+            (done && m.author == me).then_some(m.sent_at)
+        });
+        if let Some(at) = done_at {
+            let day = crate::time::rfc3339(at);
+            return Err(Error::Invalid(format!(
+                "that goal is already done (you marked it on {}): nothing new was sent",
+                day.get(..10).unwrap_or(&day)
+            )));
         }
         let written = if private {
             self.post_private(&circle, None, Private::GoalDone { goal: id })?
@@ -445,9 +481,23 @@ impl Circles {
         self.post(circle, Body::Seen { of })
     }
 
-    /// Adds a meeting.
+    /// Adds a meeting. A one-off meeting must start later than now (in its own time zone).
     pub fn add_meeting(&self, circle: &CircleId, meeting: Meeting) -> Result<Vec<Envelope>> {
         meeting.check()?;
+        if matches!(meeting.schedule, Schedule::Once { .. })
+            && schedule::next_occurrence(
+                &meeting.schedule,
+                &clock::parse_zone(&meeting.zone)?,
+                timestamp(now_ms())?,
+            )
+            .is_none()
+        {
+            return Err(Error::Invalid(format!(
+                "a meeting {} ({}) would already have started: give a date and time to come",
+                meeting.schedule.describe(),
+                meeting.zone
+            )));
+        }
         self.post(circle, Body::Meeting(meeting))
     }
 

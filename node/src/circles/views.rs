@@ -40,6 +40,8 @@ pub struct CheckinItem {
     pub author: String,
     /// Their name.
     pub author_name: String,
+    /// Their fingerprint ([`MemberKey::fingerprint`]).
+    pub author_fingerprint: String,
     /// `circle`, `partner` or `me`.
     pub to: &'static str,
     /// When, RFC 3339.
@@ -59,6 +61,8 @@ pub struct QuietMember {
     pub member: String,
     /// Name.
     pub name: String,
+    /// Their fingerprint ([`MemberKey::fingerprint`]).
+    pub fingerprint: String,
     /// Their last check-in the circle saw, RFC 3339.
     pub last_checkin: String,
     /// Whole days since.
@@ -83,6 +87,8 @@ pub struct GoalItem {
     pub author: String,
     /// Their name.
     pub author_name: String,
+    /// Their fingerprint ([`MemberKey::fingerprint`]).
+    pub author_fingerprint: String,
     /// `circle` or `partner`.
     pub to: &'static str,
     /// What.
@@ -102,6 +108,8 @@ pub struct PartnerItem {
     pub member: String,
     /// Their name.
     pub name: String,
+    /// Their fingerprint ([`MemberKey::fingerprint`]).
+    pub fingerprint: String,
     /// `partner`, `asked-you` (they asked; accept or decline) or `you-asked`.
     pub state: &'static str,
     /// Since when, RFC 3339.
@@ -121,6 +129,8 @@ pub struct ReachOutItem {
     pub author: String,
     /// Their name.
     pub author_name: String,
+    /// Their fingerprint ([`MemberKey::fingerprint`]).
+    pub author_fingerprint: String,
     /// What they said.
     #[serde(flatten)]
     pub reach_out: ReachOut,
@@ -128,6 +138,8 @@ pub struct ReachOutItem {
     pub sent_at: String,
     /// Names of the members whose node showed it to them.
     pub seen_by: Vec<String>,
+    /// The members whose node showed it to them, with their fingerprints.
+    pub seen_by_members: Vec<MemberName>,
     /// How many other members there are.
     pub members: usize,
 }
@@ -139,6 +151,8 @@ pub struct MeetingItem {
     pub id: String,
     /// Who added it.
     pub added_by: String,
+    /// Their fingerprint ([`MemberKey::fingerprint`]).
+    pub added_by_fingerprint: String,
     /// Title.
     pub title: String,
     /// When, in the meeting's own words ("every Tuesday at 19:30").
@@ -163,6 +177,8 @@ pub struct ResourceItem {
     pub id: String,
     /// Who pinned it.
     pub added_by: String,
+    /// Their fingerprint ([`MemberKey::fingerprint`]).
+    pub added_by_fingerprint: String,
     /// What it is.
     #[serde(flatten)]
     pub resource: Resource,
@@ -180,6 +196,8 @@ pub struct CircleDetails {
     pub guidelines: Option<String>,
     /// Admins' names.
     pub admins: Vec<String>,
+    /// Admins, with their fingerprints.
+    pub admin_members: Vec<MemberName>,
 }
 
 /// A check-in kept on this node only (sealed at rest, never sent).
@@ -255,6 +273,7 @@ impl Circles {
                 .map(|(k, at)| QuietMember {
                     member: k.to_string(),
                     name: c.author_name(k),
+                    fingerprint: k.fingerprint(),
                     last_checkin: crate::time::rfc3339(*at),
                     days: now.saturating_sub(*at) / (24 * 3600 * 1000),
                 })
@@ -290,6 +309,7 @@ impl Circles {
                     id: m.id.to_string(),
                     author: m.author.to_string(),
                     author_name: c.author_name(&m.author),
+                    author_fingerprint: m.author.fingerprint(),
                     to,
                     text: goal.text.clone(),
                     by: goal.by.clone(),
@@ -326,6 +346,7 @@ impl Circles {
                 out.push(PartnerItem {
                     member: other.to_string(),
                     name: c.author_name(&other),
+                    fingerprint: other.fingerprint(),
                     state: state.as_str(),
                     since: crate::time::rfc3339(since),
                     last_checkin: seen.iter().max().map(|t| crate::time::rfc3339(*t)),
@@ -394,20 +415,22 @@ impl Circles {
                 let Some(Body::ReachOut(r)) = &m.body else {
                     continue;
                 };
-                let by: Vec<String> = seen
+                let by: Vec<MemberName> = seen
                     .get(&m.id)
                     .into_iter()
                     .flatten()
                     .filter(|k| **k != m.author)
-                    .map(|k| c.author_name(k))
+                    .map(|k| c.member_name(k))
                     .collect();
                 out.push(ReachOutItem {
                     id: m.id.to_string(),
                     author: m.author.to_string(),
                     author_name: c.author_name(&m.author),
+                    author_fingerprint: m.author.fingerprint(),
                     reach_out: r.clone(),
                     sent_at: crate::time::rfc3339(m.sent_at),
-                    seen_by: by,
+                    seen_by: by.iter().map(|w| w.name.clone()).collect(),
+                    seen_by_members: by,
                     members: c.members.len().saturating_sub(1),
                 });
             }
@@ -466,6 +489,7 @@ impl Circles {
                     Some(Body::Resource(r)) => Some(ResourceItem {
                         id: m.id.to_string(),
                         added_by: c.author_name(&m.author),
+                        added_by_fingerprint: m.author.fingerprint(),
                         resource: r.clone(),
                     }),
                     _ => None,
@@ -495,6 +519,12 @@ impl Circles {
                     .iter()
                     .filter(|m| m.role == Role::Admin)
                     .map(|m| m.name.clone())
+                    .collect(),
+                admin_members: c
+                    .members
+                    .iter()
+                    .filter(|m| m.role == Role::Admin)
+                    .map(|m| c.member_name(&m.key))
                     .collect(),
             })
         })
@@ -583,6 +613,7 @@ fn checkin_item(
         id,
         author: author.to_string(),
         author_name: c.author_name(author),
+        author_fingerprint: author.fingerprint(),
         to: to.as_str(),
         sent_at: crate::time::rfc3339(at),
         sent_at_ms: at,
@@ -604,6 +635,7 @@ fn meeting_item(
     MeetingItem {
         id: id.to_string(),
         added_by: c.author_name(author),
+        added_by_fingerprint: author.fingerprint(),
         title: meeting.title.clone(),
         when: meeting.schedule.describe(),
         zone: meeting.zone.clone(),
@@ -681,6 +713,70 @@ fn partner_states(me: &MemberKey, msgs: &[Msg]) -> BTreeMap<MemberKey, (Pairing,
         }
     }
     out
+}
+
+/// The ids of the partnership ends among `msgs` (this member can read them).
+pub(super) fn partnership_ends(msgs: &[Msg]) -> Vec<MessageId> {
+    msgs.iter()
+        .filter(|m| {
+            matches!(
+                m.private,
+                Some(Private::Partner {
+                    step: PartnerStep::End,
+                    ..
+                })
+            )
+        })
+        .map(|m| m.id)
+        .collect()
+}
+
+/// The partnership ends (ids, text form) that took back a request nobody had answered yet,
+/// rather than ended a partnership: the steps between each two people folded in date order,
+/// as [`partner_states`] does for this member.
+pub(super) fn requests_taken_back(msgs: &[Msg]) -> BTreeSet<String> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Between {
+        Asked(MemberKey),
+        Partners,
+    }
+    let mut steps: Vec<(u64, MessageId, MemberKey, PartnerStep, MemberKey)> = msgs
+        .iter()
+        .filter_map(|m| match &m.private {
+            Some(Private::Partner { step, with }) => {
+                Some((m.sent_at, m.id, m.author, *step, *with))
+            }
+            _ => None,
+        })
+        .collect();
+    steps.sort_by_key(|(at, id, ..)| (*at, *id));
+    let mut pairs: BTreeMap<(MemberKey, MemberKey), Between> = BTreeMap::new();
+    let mut taken_back = BTreeSet::new();
+    for (_, id, author, step, with) in steps {
+        let pair = (author.min(with), author.max(with));
+        let now = pairs.get(&pair).copied();
+        let next = match (step, now) {
+            (PartnerStep::Request, None) => Some(Between::Asked(author)),
+            (PartnerStep::Request, Some(Between::Asked(by))) if by != author => {
+                Some(Between::Partners)
+            }
+            (PartnerStep::Accept, Some(Between::Asked(by))) if by != author => {
+                Some(Between::Partners)
+            }
+            (PartnerStep::Decline, Some(Between::Asked(by))) if by != author => None,
+            (PartnerStep::End, Some(Between::Asked(by))) if by == author => {
+                taken_back.insert(id.to_string());
+                None
+            }
+            (PartnerStep::End, Some(_)) => None,
+            _ => now,
+        };
+        match next {
+            Some(state) => pairs.insert(pair, state),
+            None => pairs.remove(&pair),
+        };
+    }
+    taken_back
 }
 
 /// Whether someone who checks in regularly has missed their usual check-in: at least three

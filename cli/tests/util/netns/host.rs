@@ -214,7 +214,7 @@ impl Host {
 
     /// Shares `text`; returns the message id.
     pub fn share(&self, circle: &str, text: &str) -> String {
-        self.ok(&["share", circle, text])
+        crate::util::shared_id(&self.ok(&["--json", "share", circle, text]))
     }
 
     /// `feed CIRCLE --json`.
