@@ -46,6 +46,9 @@ pub enum Command {
         /// The format the circle follows: 12-step, smart, dharma, secular or other
         #[arg(long, value_name = "FORMAT")]
         format: Option<String>,
+        /// Create it even if one of your circles already has this name
+        #[arg(long)]
+        force: bool,
     },
     /// Show a circle: its members, admins, format and guidelines
     Info {
@@ -104,10 +107,13 @@ pub enum Command {
         /// Their name in the circle, or their member key (see `circle members`)
         member: String,
     },
-    /// Leave a circle; what was said before stays readable here
+    /// Leave a circle; what was said before stays readable here (asks first)
     Leave {
         /// Circle id or name
         circle: String,
+        /// Leave without asking
+        #[arg(long)]
+        yes: bool,
     },
     /// Make someone an admin of a circle, or a plain member again
     Admin {

@@ -194,7 +194,23 @@ pub async fn remove(ctx: &Ctx, circle: &str, member: &str) -> Result<()> {
     Ok(())
 }
 
-pub async fn leave(ctx: &Ctx, circle: &str) -> Result<()> {
+pub async fn leave(ctx: &Ctx, circle: &str, yes: bool) -> Result<()> {
+    ctx.require_init()?;
+    if !yes {
+        let name = clean(circle.trim());
+        eprintln!(
+            "Leaving '{name}' means you stop receiving its new messages. What was said before \
+             stays readable on this computer. You can come back only with a new invite from a \
+             member."
+        );
+        let no_terminal = format!(
+            "leaving '{name}' asks you first, and there is no terminal to ask on: add --yes to leave"
+        );
+        if !crate::support::confirm(&format!("Leave '{name}'?"), &no_terminal)? {
+            eprintln!("You are still in '{name}'.");
+            return Ok(());
+        }
+    }
     let done = apply(ctx, circle, Change::Leave).await?;
     let line = format!(
         "You left '{}'. What was said before stays readable here; nothing new will reach you.",

@@ -58,6 +58,7 @@ pub async fn create(
     nick: Option<String>,
     guidelines: Option<&Path>,
     format: Option<&str>,
+    force: bool,
 ) -> Result<()> {
     let format = format.map(Format::parse).transpose()?;
     let guidelines = guidelines.map(read_guidelines).transpose()?;
@@ -68,12 +69,16 @@ pub async fn create(
                 "nick": nick,
                 "format": format.map(Format::as_str),
                 "guidelines": guidelines,
+                "force": force,
             });
             let r = client.post("/v1/circles", body).await?;
             r["id"].as_str().unwrap_or_default().to_string()
         }
         Target::Store(db) => {
             let circles = ctx.load(db)?;
+            if !force {
+                circles.check_new_name(name)?;
+            }
             let id = circles.create(name, nick.as_deref())?;
             if format.is_some() || guidelines.is_some() {
                 circles.set_guidelines(

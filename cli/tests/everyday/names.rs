@@ -1,1 +1,163 @@
-//! Placeholder: filled by its own change.
+//! Names and ways back: a circle's name stays usable after leaving a circle that had it, an
+//! unknown name lists the person's circles, a removed member is told so plainly, and an invite
+//! that no longer works says why.
+
+use serde_json::Value;
+
+use crate::util::{
+    DELIVERY_TIMEOUT, Person, TUESDAY, eventually, names, shares, text, tuesday_circle,
+};
+
+/// Waits until `person` knows exactly the members `expected` of `circle`.
+fn members_become(person: &Person, circle: &str, expected: &[&str]) {
+    let want = expected.iter().map(|n| n.to_string()).collect();
+    let what = format!("{}'s members of {circle} to be {expected:?}", person.name);
+    eventually(DELIVERY_TIMEOUT, &what, || {
+        (names(&person.members(circle)) == want).then_some(())
+    });
+}
+
+/// Waits until `person` stands in `circle` as `standing`.
+fn standing_becomes(person: &Person, circle: &str, standing: &str) {
+    let what = format!("{} to stand in the circle as {standing}", person.name);
+    eventually(DELIVERY_TIMEOUT, &what, || {
+        (person.standing(circle) == standing).then_some(())
+    });
+}
+
+fn said(person: &Person, text: &str) -> Vec<(String, String)> {
+    vec![(person.name.to_string(), text.to_string())]
+}
+
+/// Two circles called "Tuesday circle", then alice left one: every command on the name said
+/// "more than one circle is called 'Tuesday circle'", for good.
+#[test]
+fn more_than_one_circle_is_called_tuesday_no_more_once_alice_left_one() {
+    let mut alice = Person::init("alice");
+    let first = alice.create(TUESDAY);
+    let error = alice.fails(["create", TUESDAY]);
+    assert!(
+        error.contains("already in a circle called 'Tuesday circle'") && error.contains("--force"),
+        "a second circle with the name is refused, saying how to have it anyway: {error}"
+    );
+    let second = alice.ok(["create", TUESDAY, "--force"]);
+    assert_ne!(first, second);
+    let error = alice.fails(["feed", TUESDAY]);
+    assert!(error.contains("more than one circle"), "{error}");
+
+    alice.ok(["leave", &first, "--yes"]);
+    assert_eq!(alice.standing(&first), "left");
+    alice.share(TUESDAY, "The one I still go to.");
+    assert_eq!(
+        shares(&alice.feed(&second)),
+        said(&alice, "The one I still go to."),
+        "the name means the circle alice is still in"
+    );
+    alice.share("tuesday CIRCLE", "Typed in a hurry.");
+    assert_eq!(
+        shares(&alice.feed(&second)).len(),
+        2,
+        "case does not matter"
+    );
+    assert!(shares(&alice.feed(&first)).is_empty());
+
+    // Through the running node too, where creating is asked of the node.
+    alice.up();
+    alice.share(TUESDAY, "With the node up.");
+    assert_eq!(shares(&alice.feed(&second)).len(), 3);
+    let error = alice.fails(["create", "TUESDAY circle"]);
+    assert!(error.contains("already in a circle called"), "{error}");
+    let third = alice.ok(["create", TUESDAY, "--force"]);
+    assert_ne!(third, second);
+}
+
+/// A circle left long ago still answers to its name when no other circle has it.
+#[test]
+fn a_circle_alice_left_still_opens_by_its_name_alone() {
+    let alice = Person::init("alice");
+    let circle = alice.create("Morning check-in");
+    alice.share("Morning check-in", "Day one.");
+    alice.ok(["leave", "Morning check-in", "--yes"]);
+    assert_eq!(
+        shares(&alice.feed("Morning check-in")),
+        said(&alice, "Day one."),
+        "what was said stays readable by name"
+    );
+    assert_eq!(alice.standing(&circle), "left");
+}
+
+/// "no circle called 'Wednesday'" left the person guessing what their circles are called.
+#[test]
+fn no_circle_called_wednesday_names_the_circles_alice_has() {
+    let mut alice = Person::init("alice");
+    let error = alice.fails(["feed", "Wednesday"]);
+    assert!(
+        error.contains("no circle called 'Wednesday': you are in no circle now"),
+        "{error}"
+    );
+    alice.create(TUESDAY);
+    alice.create("Morning check-in");
+    for state in ["down", "up"] {
+        if state == "up" {
+            alice.up();
+        }
+        let error = alice.fails(["feed", "Wednesday"]);
+        assert_eq!(
+            error,
+            "error: no circle called 'Wednesday': your circles are 'Morning check-in', 'Tuesday circle'",
+            "with the node {state}"
+        );
+        let error = alice.fails(["share", "Tusday circle", "hello"]);
+        assert_eq!(
+            error, "error: no circle called 'Tusday circle': did you mean 'Tuesday circle'?",
+            "with the node {state}"
+        );
+    }
+}
+
+/// bob was removed; his `circle status` listed messages missing forever and `circle doctor`
+/// said "no other members yet".
+#[test]
+fn bob_is_told_he_was_removed_by_alice_not_that_messages_are_missing() {
+    let mut alice = Person::init("alice");
+    let mut bob = Person::init("bob");
+    let mut carol = Person::init("carol");
+    alice.up();
+    bob.up();
+    carol.up();
+    let circle = tuesday_circle(&alice, &[&bob, &carol]);
+    members_become(&bob, &circle, &["alice", "bob", "carol"]);
+    alice.share(TUESDAY, "Before the break.");
+    bob.feed_when(&circle, "alice's share", |feed| !shares(feed).is_empty());
+
+    alice.ok(["remove", TUESDAY, "bob"]);
+    for n in 0..3 {
+        alice.share(TUESDAY, &format!("After the break, {n}."));
+    }
+    standing_becomes(&bob, &circle, "removed");
+
+    let status = bob.ok(["status"]);
+    assert!(
+        status.contains("removed:   you were removed from 'Tuesday circle' by alice"),
+        "{status}"
+    );
+    assert!(
+        !status.contains("gap:"),
+        "no gap that can never close: {status}"
+    );
+    let logs = bob.status()["logs"].clone();
+    let entry: Vec<&Value> = logs
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["id"] == circle.as_str())
+        .collect();
+    assert_eq!(text(&entry[0]["removed_by"]), "alice", "{logs}");
+
+    let doctor = bob.ok(["doctor"]);
+    assert!(
+        doctor.contains("you were removed from 'Tuesday circle' by alice"),
+        "{doctor}"
+    );
+    assert!(!doctor.contains("no other members yet"), "{doctor}");
+}

@@ -31,7 +31,7 @@ const MAX_WAIT: Duration = Duration::from_secs(60);
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = match &self {
-            Error::UnknownCircle(_) => StatusCode::NOT_FOUND,
+            Error::UnknownCircle(_) | Error::NoCircleNamed { .. } => StatusCode::NOT_FOUND,
             Error::Invalid(_) | Error::AmbiguousCircle(_) | Error::Invite(_) => {
                 StatusCode::BAD_REQUEST
             }
@@ -238,6 +238,9 @@ struct CreateBody {
     nick: Option<String>,
     format: Option<String>,
     guidelines: Option<String>,
+    /// Create it even when a circle of this node goes by the same name.
+    #[serde(default)]
+    force: bool,
 }
 
 async fn create(State(s): State<AppState>, Json(b): Json<CreateBody>) -> ApiResult {
@@ -254,6 +257,9 @@ async fn create(State(s): State<AppState>, Json(b): Json<CreateBody>) -> ApiResu
             guidelines.len(),
             crate::membership::MAX_GUIDELINES_BYTES
         )));
+    }
+    if !b.force {
+        s.node.circles().check_new_name(&b.name)?;
     }
     let id = s.node.create(&b.name, b.nick.as_deref()).await?;
     if format.is_some() || !guidelines.trim().is_empty() {

@@ -36,6 +36,7 @@ mod feed;
 mod ingest;
 mod join;
 mod logs;
+mod names;
 mod support;
 mod sync;
 mod views;
@@ -361,28 +362,6 @@ impl Circles {
             .get(id)
             .ok_or_else(|| Error::UnknownCircle(id.to_string()))?;
         f(c)
-    }
-
-    /// Finds a circle by id or by a unique name.
-    pub fn resolve(&self, text: &str) -> Result<CircleId> {
-        let text = text.trim();
-        self.read(|state| {
-            if let Ok(id) = text.parse::<CircleId>()
-                && state.contains_key(&id)
-            {
-                return Ok(id);
-            }
-            let named: Vec<_> = state
-                .iter()
-                .filter(|(_, c)| c.members.name == text || c.genesis.name == text)
-                .map(|(id, _)| *id)
-                .collect();
-            match named.as_slice() {
-                [one] => Ok(*one),
-                [] => Err(Error::UnknownCircle(text.to_string())),
-                _ => Err(Error::AmbiguousCircle(text.to_string())),
-            }
-        })?
     }
 
     /// Finds a current member of `circle` by key or by a name unique in that circle.
