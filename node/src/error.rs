@@ -45,8 +45,9 @@ pub enum Error {
     /// A cryptographic check failed.
     #[error(transparent)]
     Crypto(#[from] CryptoError),
-    /// The inviter's node could not be reached or did not answer.
-    #[error("could not reach the inviter's node: {0}")]
+    /// The inviter's node could not be reached, did not answer, or closed the connection
+    /// without answering; the text says which and what to do, without libp2p's words.
+    #[error("{0}")]
     Unreachable(String),
     /// The node's network task has stopped.
     #[error("the node is shutting down")]

@@ -161,3 +161,42 @@ fn bob_is_told_he_was_removed_by_alice_not_that_messages_are_missing() {
     );
     assert!(!doctor.contains("no other members yet"), "{doctor}");
 }
+
+/// alice revoked the only invite she had out; bob was told "could not reach the inviter's
+/// node: Connection was closed", as if the network had failed.
+#[test]
+fn bob_is_told_the_invite_was_revoked_not_that_the_network_failed() {
+    let mut alice = Person::init("alice");
+    let mut bob = Person::init("bob");
+    alice.up();
+    bob.up();
+    alice.create(TUESDAY);
+    let made = alice.circle(["--json", "invite", TUESDAY]).json_lines();
+    let (token, id) = (text(&made[0]["token"]), text(&made[0]["id"]));
+    alice.ok(["revoke", TUESDAY, &id]);
+    let error = bob.fails(["join", &token, "--yes"]);
+    assert_eq!(
+        error,
+        "error: refused: this invite was revoked by the person who made it: ask them for a new one"
+    );
+    assert!(bob.circles().is_empty());
+}
+
+/// alice's node was off when bob tried her invite: libp2p's "Failed to dial the requested
+/// peer" reached him.
+#[test]
+fn bob_is_told_to_ask_alice_to_run_her_node_when_it_is_off() {
+    let mut alice = Person::init("alice");
+    let mut bob = Person::init("bob");
+    alice.up();
+    bob.up();
+    alice.create(TUESDAY);
+    let token = alice.invite(TUESDAY, &[]);
+    alice.stop();
+    let error = bob.fails(["join", &token, "--yes"]);
+    assert_eq!(
+        error,
+        "error: could not reach the inviter's node at the addresses in the invite: ask them to \
+         make sure `circle up` is running and to send a fresh invite"
+    );
+}

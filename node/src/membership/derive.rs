@@ -137,7 +137,9 @@ impl InviteUnusable {
     /// What to tell the person holding the invite.
     pub fn reason(&self) -> &'static str {
         match self {
-            InviteUnusable::Revoked => "this invite was revoked: ask for a new one",
+            InviteUnusable::Revoked => {
+                "this invite was revoked by the person who made it: ask them for a new one"
+            }
             InviteUnusable::Expired => "this invite has expired: ask for a new one",
             InviteUnusable::UsedUp => "this invite has already been used: ask for a new one",
             InviteUnusable::OtherNode => "this invite was made for another person's node",
