@@ -200,3 +200,24 @@ fn bob_is_told_to_ask_alice_to_run_her_node_when_it_is_off() {
          make sure `circle up` is running and to send a fresh invite"
     );
 }
+
+/// alice's node restarted on another port, so the invite she had sent bob pointed nowhere:
+/// "Failed to dial the requested peer".
+#[test]
+fn alices_invite_still_works_after_her_node_restarts() {
+    let mut alice = Person::init("alice");
+    let mut bob = Person::init("bob");
+    alice.up();
+    bob.up();
+    let circle = alice.create(TUESDAY);
+    let token = alice.invite(TUESDAY, &[]);
+    let before = alice.status()["listen"].clone();
+    alice.stop();
+    alice.up();
+    assert_eq!(
+        alice.status()["listen"],
+        before,
+        "alice's node listens where it did before"
+    );
+    assert_eq!(bob.join(&token), circle);
+}

@@ -320,6 +320,22 @@ impl Store {
         self.put_sealed(&self.meta, b"nick", nick.as_bytes())
     }
 
+    /// The port this node last got for a listen address given with port 0 (its text), so it
+    /// asks for the same one again: the addresses in its invites stay good after a restart.
+    pub fn listen_port(&self, asked: &str) -> Result<Option<u16>> {
+        let key = [b"port:".as_slice(), asked.as_bytes()].concat();
+        Ok(self
+            .get_sealed(&self.meta, &key)?
+            .and_then(|b| <[u8; 2]>::try_from(b.as_slice()).ok())
+            .map(u16::from_be_bytes))
+    }
+
+    /// Remembers the port this node got for a listen address given with port 0.
+    pub fn set_listen_port(&self, asked: &str, port: u16) -> Result<()> {
+        let key = [b"port:".as_slice(), asked.as_bytes()].concat();
+        self.put_sealed(&self.meta, &key, &port.to_be_bytes())
+    }
+
     /// Stores a circle with its first key and founding/joining records, atomically enough: the
     /// circle record is written last, so a crash before it leaves no visible circle.
     pub fn put_circle(&self, id: &CircleId, record: &CircleRecord) -> Result<()> {
