@@ -432,12 +432,8 @@ impl Node {
     fn usable_invite(&self, token: &str, nick: Option<&str>) -> Result<(Box<Invite>, String)> {
         let invite = Invite::from_token(token)?;
         invite.check_expiry(now_secs())?;
-        if self.circles.contains(&invite.circle) {
-            return Err(Error::Invalid(format!(
-                "this node is already in the circle '{}'",
-                invite.circle_name
-            )));
-        }
+        self.circles
+            .check_may_join(&invite.circle, &invite.circle_name)?;
         let nick = self.circles.join_nick(nick)?;
         Ok((Box::new(invite), nick))
     }

@@ -221,3 +221,109 @@ fn alices_invite_still_works_after_her_node_restarts() {
     );
     assert_eq!(bob.join(&token), circle);
 }
+
+fn kinds_with(feed: &[Value], kind: &str) -> Vec<String> {
+    feed.iter()
+        .filter(|i| i["kind"] == kind)
+        .map(|i| text(&i["text"]))
+        .collect()
+}
+
+/// bob left on a bad night; a fresh invite from alice then said "this node is already in the
+/// circle 'Tuesday circle'", and there was no way back.
+#[test]
+fn bob_comes_back_with_a_new_invite_after_leaving_on_a_bad_night() {
+    let mut alice = Person::init("alice");
+    let mut bob = Person::init("bob");
+    let mut carol = Person::init("carol");
+    alice.up();
+    bob.up();
+    carol.up();
+    let circle = tuesday_circle(&alice, &[&bob, &carol]);
+    for person in [&alice, &bob, &carol] {
+        members_become(person, &circle, &["alice", "bob", "carol"]);
+    }
+    bob.share(TUESDAY, "Rough week. Thanks for listening.");
+    carol.feed_when(&circle, "bob's share", |feed| !shares(feed).is_empty());
+
+    let error = bob.fails(["leave", TUESDAY]);
+    assert!(
+        error.contains("add --yes"),
+        "leaving without a terminal to ask on needs --yes: {error}"
+    );
+    assert_eq!(bob.standing(&circle), "member", "nothing changed");
+    bob.ok(["leave", TUESDAY, "--yes"]);
+    members_become(&alice, &circle, &["alice", "carol"]);
+    members_become(&carol, &circle, &["alice", "carol"]);
+
+    let invite = alice.invite(TUESDAY, &[]);
+    assert_eq!(bob.join(&invite), circle, "bob is let back in");
+    assert_eq!(bob.standing(&circle), "member");
+    for person in [&alice, &bob, &carol] {
+        members_become(person, &circle, &["alice", "bob", "carol"]);
+    }
+    let feed = carol.feed_when(&circle, "that bob came back", |feed| {
+        !kinds_with(feed, "returned").is_empty()
+    });
+    assert_eq!(
+        kinds_with(&feed, "returned"),
+        ["bob came back to the circle"],
+        "carol sees bob come back, not a stranger join: {feed:#?}"
+    );
+    assert!(
+        shares(&bob.feed(&circle)).contains(&(
+            "bob".to_string(),
+            "Rough week. Thanks for listening.".to_string()
+        )),
+        "what bob held before stays with him"
+    );
+
+    let again = "Glad to be back.";
+    bob.share(TUESDAY, again);
+    for person in [&alice, &carol] {
+        person.feed_when(&circle, "bob's share after coming back", |feed| {
+            shares(feed).contains(&("bob".to_string(), again.to_string()))
+        });
+    }
+    let error = bob.fails(["join", &alice.invite(TUESDAY, &[]), "--yes"]);
+    assert!(error.contains("already in the circle"), "{error}");
+}
+
+/// Someone removed by an admin comes back only through an admin's invite, never a member's.
+#[test]
+fn bob_removed_by_alice_comes_back_only_through_an_admins_invite() {
+    let mut alice = Person::init("alice");
+    let mut bob = Person::init("bob");
+    let mut carol = Person::init("carol");
+    alice.up();
+    bob.up();
+    carol.up();
+    let circle = tuesday_circle(&alice, &[&bob, &carol]);
+    alice.ok(["policy", TUESDAY, "--invites", "members"]);
+    members_become(&carol, &circle, &["alice", "bob", "carol"]);
+    alice.ok(["remove", TUESDAY, "bob"]);
+    members_become(&carol, &circle, &["alice", "carol"]);
+    standing_becomes(&bob, &circle, "removed");
+
+    let from_carol = eventually(DELIVERY_TIMEOUT, "carol may invite", || {
+        let run = carol.circle(["invite", TUESDAY]).run();
+        run.status.success().then(|| run.stdout.trim().to_string())
+    });
+    let error = bob.fails(["join", &from_carol, "--yes"]);
+    assert!(
+        error.contains("only an invite from an admin can bring you back"),
+        "{error}"
+    );
+    assert_eq!(bob.standing(&circle), "removed");
+
+    let from_alice = alice.invite(TUESDAY, &[]);
+    assert_eq!(bob.join(&from_alice), circle);
+    members_become(&carol, &circle, &["alice", "bob", "carol"]);
+    let feed = carol.feed_when(&circle, "that bob came back", |feed| {
+        !kinds_with(feed, "returned").is_empty()
+    });
+    assert_eq!(
+        kinds_with(&feed, "returned"),
+        ["bob came back to the circle"]
+    );
+}

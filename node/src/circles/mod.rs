@@ -96,7 +96,8 @@ pub struct FeedItem {
     pub author_name: String,
     /// `share`, `reaction`, `checkin`, `goal`, `goal-done`, `milestone`, `clock-reset`,
     /// `reach-out`, `meeting`, `resource`, `dm`, `partner`, `withdrawn`, `expired`, or what
-    /// happened to the circle: `joined`, `left`, `removed`, `admin-granted`, `admin-revoked`,
+    /// happened to the circle: `joined`, `returned` (someone who left or was removed came
+    /// back), `left`, `removed`, `admin-granted`, `admin-revoked`,
     /// `policy`, `renamed`, `guidelines`.
     pub kind: String,
     /// The text.
@@ -552,6 +553,38 @@ impl Circles {
         );
         self.inner.membership.send_modify(|n| *n += 1);
         Ok(id)
+    }
+
+    /// Takes up a circle this node left or was removed from again, under the member secret
+    /// `me` it was let back in with and the keys sealed to it; its history stays.
+    fn rejoin_circle(
+        &self,
+        id: &CircleId,
+        me: MemberSecret,
+        keys: BTreeMap<u64, CircleKey>,
+    ) -> Result<CircleId> {
+        let store = self.store();
+        for (epoch, key) in &keys {
+            store.put_key(id, *epoch, key)?;
+        }
+        let mut state = self.inner.state.write().map_err(poisoned)?;
+        let c = state
+            .get_mut(id)
+            .ok_or_else(|| Error::UnknownCircle(id.to_string()))?;
+        store.put_circle(
+            id,
+            &CircleRecord {
+                genesis: c.genesis_wire.clone(),
+                me: me.to_bytes().to_vec(),
+                joined_at: now_ms(),
+            },
+        )?;
+        store.flush()?;
+        c.me = me;
+        c.keys.extend(keys);
+        drop(state);
+        self.inner.membership.send_modify(|n| *n += 1);
+        Ok(*id)
     }
 
     /// Creates a circle with this node's member as founder and first admin.

@@ -24,10 +24,11 @@ impl EventLoop {
             return;
         };
         let node = self.swarm.local_peer_id().to_bytes();
-        let request = self
-            .circles
-            .join_secret(&invite)
-            .and_then(|me| Circles::join_request(&invite, &me, &nick, &node).map(|r| (me, r)));
+        let request = self.circles.join_secret(&invite).and_then(|me| {
+            let mut request = Circles::join_request(&invite, &me, &nick, &node)?;
+            request.returning = self.circles.returning(&invite.circle, &me.public())?;
+            Ok((me, request))
+        });
         let (me, mut request) = match request {
             Ok(r) => r,
             Err(e) => {
