@@ -177,7 +177,14 @@ pub async fn join(ctx: &Ctx, token: &str, nick: Option<String>, yes: bool) -> Re
         .post("/v1/join", json!({ "token": token, "nick": nick }))
         .await?;
     print_id(ctx, r["id"].as_str().unwrap_or_default());
-    eprintln!("Welcome to '{name}'. Messages shared before you joined are arriving now.");
+    if r["returned"] == true {
+        eprintln!(
+            "Welcome back to '{name}'. Everyone there sees that you came back; what you had \
+             stays, and what was said while you were away is arriving now."
+        );
+    } else {
+        eprintln!("Welcome to '{name}'. Messages shared before you joined are arriving now.");
+    }
     Ok(())
 }
 

@@ -257,7 +257,14 @@ fn bob_comes_back_with_a_new_invite_after_leaving_on_a_bad_night() {
     members_become(&carol, &circle, &["alice", "carol"]);
 
     let invite = alice.invite(TUESDAY, &[]);
-    assert_eq!(bob.join(&invite), circle, "bob is let back in");
+    let run = bob.circle(["join", &invite, "--yes"]).run();
+    assert!(run.status.success(), "{}", run.stderr);
+    assert_eq!(run.stdout.trim(), circle, "bob is let back in");
+    assert!(
+        run.stderr.contains("Welcome back to 'Tuesday circle'."),
+        "{}",
+        run.stderr
+    );
     assert_eq!(bob.standing(&circle), "member");
     for person in [&alice, &bob, &carol] {
         members_become(person, &circle, &["alice", "bob", "carol"]);

@@ -440,6 +440,9 @@ async fn join_preview(State(s): State<AppState>, Json(b): Json<JoinBody>) -> Api
 }
 
 async fn join(State(s): State<AppState>, Json(b): Json<JoinBody>) -> ApiResult {
+    // Held already (left or removed): this join is a return.
+    let returned = circle_crypto::Invite::from_token(&b.token)
+        .is_ok_and(|invite| s.node.circles().contains(&invite.circle));
     let id = s.node.join(&b.token, b.nick.as_deref()).await?;
     let name = s
         .node
@@ -449,5 +452,7 @@ async fn join(State(s): State<AppState>, Json(b): Json<JoinBody>) -> ApiResult {
         .find(|c| c.id == id.to_string())
         .map(|c| c.name)
         .unwrap_or_default();
-    Ok(Json(json!({ "id": id.to_string(), "name": name })))
+    Ok(Json(
+        json!({ "id": id.to_string(), "name": name, "returned": returned }),
+    ))
 }
