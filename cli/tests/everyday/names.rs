@@ -334,3 +334,70 @@ fn bob_removed_by_alice_comes_back_only_through_an_admins_invite() {
         ["bob came back to the circle"]
     );
 }
+
+/// alice's node came back on another port (hers was taken): her invite still finds her through
+/// the circle's home server named in it. (This path worked before; the story guards it, as the
+/// way an invite outlives a move when the same port cannot be had.)
+#[test]
+fn alices_invite_finds_her_through_the_home_server_when_her_port_is_taken() {
+    let mut home = Person::init_as("home", "sams-home-server");
+    let mut alice = Person::init("alice");
+    let mut bob = Person::init("bob");
+    let home_id = home.up_with(&["--relay", "--sync-every", "2s"]);
+    let alice_id = alice.up();
+    bob.up();
+    let circle = tuesday_circle(&home, &[&alice]);
+    home.ok(["policy", TUESDAY, "--invites", "members"]);
+    let reserved = |alice: &Person| {
+        eventually(DELIVERY_TIMEOUT, "alice's relay reservation", || {
+            let status = alice.status();
+            status["relays"]
+                .as_array()?
+                .iter()
+                .any(|r| r["peer_id"] == home_id.as_str() && r["reserved"] == true)
+                .then_some(())
+        })
+    };
+    reserved(&alice);
+    let made = eventually(DELIVERY_TIMEOUT, "alice may invite", || {
+        let run = alice.circle(["--json", "invite", TUESDAY]).run();
+        run.status
+            .success()
+            .then(|| serde_json::from_str::<Value>(run.stdout.trim()).expect("JSON"))
+    });
+    let relayed = format!("/p2p/{home_id}/p2p-circuit/p2p/{alice_id}");
+    assert!(
+        made["addresses"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|a| text(a).ends_with(&relayed)),
+        "the invite names the home server: {made}"
+    );
+
+    let direct = |alice: &Person| {
+        alice.status()["listen"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(text)
+            .find(|a| !a.contains("p2p-circuit"))
+            .expect("a direct listen address")
+    };
+    let port = direct(&alice)
+        .split("/tcp/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .expect("a TCP port")
+        .to_string();
+    alice.stop();
+    let taken = std::net::TcpListener::bind(format!("127.0.0.1:{port}")).expect("the old port");
+    alice.up();
+    assert!(
+        !direct(&alice).contains(&format!("/tcp/{port}/")),
+        "alice's node had to take another port"
+    );
+    reserved(&alice);
+    assert_eq!(bob.join(&text(&made["token"])), circle);
+    drop(taken);
+}
