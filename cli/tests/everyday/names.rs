@@ -245,6 +245,20 @@ fn bob_comes_back_with_a_new_invite_after_leaving_on_a_bad_night() {
     }
     bob.share(TUESDAY, "Rough week. Thanks for listening.");
     carol.feed_when(&circle, "bob's share", |feed| !shares(feed).is_empty());
+    bob.ok(["partner", "request", TUESDAY, "alice"]);
+    eventually(
+        DELIVERY_TIMEOUT,
+        "alice to accept bob as her partner",
+        || {
+            let run = alice.circle(["partner", "accept", TUESDAY, "bob"]).run();
+            run.status.success().then_some(())
+        },
+    );
+    let private = "Only for you: I nearly called my old dealer.";
+    eventually(DELIVERY_TIMEOUT, "bob's message to his partner", || {
+        let run = bob.circle(["dm", TUESDAY, "alice", private]).run();
+        run.status.success().then_some(())
+    });
 
     let error = bob.fails(["leave", TUESDAY]);
     assert!(
@@ -283,6 +297,12 @@ fn bob_comes_back_with_a_new_invite_after_leaving_on_a_bad_night() {
             "Rough week. Thanks for listening.".to_string()
         )),
         "what bob held before stays with him"
+    );
+    assert!(
+        bob.feed(&circle)
+            .iter()
+            .any(|i| text(&i["text"]) == private),
+        "his private message, sealed to his old key, stays readable"
     );
 
     let again = "Glad to be back.";

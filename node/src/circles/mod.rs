@@ -170,6 +170,8 @@ struct CircleState {
     genesis: Genesis,
     genesis_wire: Vec<u8>,
     me: MemberSecret,
+    /// The member secrets this node had here before it came back under `me`.
+    former: Vec<MemberSecret>,
     keys: BTreeMap<u64, CircleKey>,
     ops: Vec<OpEntry>,
     members: Membership,
@@ -272,12 +274,18 @@ impl Circles {
             }
             let ops = store.ops(&id)?;
             let members = Membership::derive(&genesis, &ops);
+            let former = store
+                .former_secrets(&id)?
+                .iter()
+                .map(|b| MemberSecret::from_bytes(b))
+                .collect::<std::result::Result<_, _>>()?;
             state.insert(
                 id,
                 CircleState {
                     genesis,
                     genesis_wire: record.genesis.clone(),
                     me,
+                    former,
                     keys,
                     ops,
                     members,
@@ -546,6 +554,7 @@ impl Circles {
                 genesis,
                 genesis_wire,
                 me,
+                former: Vec::new(),
                 keys: keys.into_iter().collect(),
                 ops: Vec::new(),
                 members,
@@ -571,6 +580,8 @@ impl Circles {
         let c = state
             .get_mut(id)
             .ok_or_else(|| Error::UnknownCircle(id.to_string()))?;
+        // Kept first: a crash between the two writes loses no secret.
+        store.add_former_secret(id, c.me.to_bytes().as_slice())?;
         store.put_circle(
             id,
             &CircleRecord {
@@ -580,7 +591,8 @@ impl Circles {
             },
         )?;
         store.flush()?;
-        c.me = me;
+        let before = std::mem::replace(&mut c.me, me);
+        c.former.push(before);
         c.keys.extend(keys);
         drop(state);
         self.inner.membership.send_modify(|n| *n += 1);

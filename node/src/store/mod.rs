@@ -330,6 +330,24 @@ impl Store {
             .map(u16::from_be_bytes))
     }
 
+    /// The member secrets this node had in `circle` before it came back under a new one
+    /// (64 bytes each, oldest first): private messages sealed to them stay readable.
+    pub fn former_secrets(&self, circle: &CircleId) -> Result<Vec<Vec<u8>>> {
+        let key = [b"former:".as_slice(), circle.as_bytes()].concat();
+        Ok(self
+            .get_sealed(&self.meta, &key)?
+            .map(|b| b.chunks_exact(64).map(<[u8]>::to_vec).collect())
+            .unwrap_or_default())
+    }
+
+    /// Keeps a member secret this node had in `circle` (see [`Store::former_secrets`]).
+    pub fn add_former_secret(&self, circle: &CircleId, secret: &[u8]) -> Result<()> {
+        let key = [b"former:".as_slice(), circle.as_bytes()].concat();
+        let mut all: Vec<u8> = self.former_secrets(circle)?.concat();
+        all.extend_from_slice(secret);
+        self.put_sealed(&self.meta, &key, &all)
+    }
+
     /// Remembers the port this node got for a listen address given with port 0.
     pub fn set_listen_port(&self, asked: &str, port: u16) -> Result<()> {
         let key = [b"port:".as_slice(), asked.as_bytes()].concat();
