@@ -69,21 +69,17 @@ fn more_than_one_circle_is_called_tuesday_no_more_once_alice_left_one() {
     assert!(error.contains("already in a circle called"), "{error}");
     let third = alice.ok(["create", TUESDAY, "--force"]);
     assert_ne!(third, second);
-}
 
-/// A circle left long ago still answers to its name when no other circle has it.
-#[test]
-fn a_circle_alice_left_still_opens_by_its_name_alone() {
-    let alice = Person::init("alice");
-    let circle = alice.create("Morning check-in");
+    // A circle left, whose name no other circle has, still opens by that name alone.
+    let morning = alice.create("Morning check-in");
     alice.share("Morning check-in", "Day one.");
-    alice.ok(["leave", "Morning check-in", "--yes"]);
+    alice.ok(["leave", "morning check-in", "--yes"]);
+    assert_eq!(alice.standing(&morning), "left");
     assert_eq!(
         shares(&alice.feed("Morning check-in")),
         said(&alice, "Day one."),
         "what was said stays readable by name"
     );
-    assert_eq!(alice.standing(&circle), "left");
 }
 
 /// "no circle called 'Wednesday'" left the person guessing what their circles are called.
