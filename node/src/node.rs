@@ -432,8 +432,9 @@ impl Node {
     fn usable_invite(&self, token: &str, nick: Option<&str>) -> Result<(Box<Invite>, String)> {
         let invite = Invite::from_token(token)?;
         invite.check_expiry(now_secs())?;
-        self.circles
-            .check_may_join(&invite.circle, &invite.circle_name)?;
+        // Not refused here for a circle this node counts its member in: a member removed while
+        // its node was away is not told (members' nodes no longer talk to it), so the inviter's
+        // node judges, and says "already in this circle" if so.
         let nick = self.circles.join_nick(nick)?;
         Ok((Box::new(invite), nick))
     }

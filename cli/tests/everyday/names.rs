@@ -309,7 +309,7 @@ fn bob_comes_back_with_a_new_invite_after_leaving_on_a_bad_night() {
         });
     }
     let error = bob.fails(["join", &alice.invite(TUESDAY, &[]), "--yes"]);
-    assert!(error.contains("already in the circle"), "{error}");
+    assert!(error.contains("already in this circle"), "{error}");
 }
 
 /// Someone removed by an admin comes back only through an admin's invite, never a member's.
@@ -416,4 +416,41 @@ fn alices_invite_finds_her_through_the_home_server_when_her_port_is_taken() {
     reserved(&alice);
     assert_eq!(bob.join(&text(&made["token"])), circle);
     drop(taken);
+}
+
+/// bob's node was off when alice removed him, so it never learned of it (members' nodes no
+/// longer talk to it); alice's new invite then said "this node is already in the circle".
+#[test]
+fn bob_removed_while_his_node_was_off_comes_back_through_alices_invite() {
+    let mut alice = Person::init("alice");
+    let mut bob = Person::init("bob");
+    let mut carol = Person::init("carol");
+    alice.up();
+    bob.up();
+    carol.up();
+    let circle = tuesday_circle(&alice, &[&bob, &carol]);
+    members_become(&bob, &circle, &["alice", "bob", "carol"]);
+    bob.stop();
+    alice.ok(["remove", TUESDAY, "bob"]);
+    members_become(&carol, &circle, &["alice", "carol"]);
+    bob.up();
+    assert_eq!(
+        bob.standing(&circle),
+        "member",
+        "bob's node has not heard of the removal"
+    );
+
+    let invite = alice.invite(TUESDAY, &[]);
+    assert_eq!(bob.join(&invite), circle, "bob is let back in");
+    assert_eq!(bob.standing(&circle), "member");
+    for person in [&alice, &bob, &carol] {
+        members_become(person, &circle, &["alice", "bob", "carol"]);
+    }
+    let feed = carol.feed_when(&circle, "that bob came back", |feed| {
+        !kinds_with(feed, "returned").is_empty()
+    });
+    assert_eq!(
+        kinds_with(&feed, "returned"),
+        ["bob came back to the circle"]
+    );
 }

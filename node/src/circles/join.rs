@@ -76,7 +76,7 @@ impl Circles {
 
     /// Whether this node may join `circle` with an invite: not while its member is in it; after
     /// leaving or being removed, yes (it comes back under a new member key).
-    pub fn check_may_join(&self, circle: &CircleId, name: &str) -> Result<()> {
+    fn check_may_join(&self, circle: &CircleId, name: &str) -> Result<()> {
         self.read(|s| match s.get(circle) {
             Some(c) if !matches!(c.standing(), "left" | "removed") => Err(Error::Invalid(format!(
                 "this node is already in the circle '{name}'"
@@ -86,7 +86,9 @@ impl Circles {
     }
 
     /// For a node coming back to `circle` under the member key `new`: its former member key,
-    /// vouching for the new one. `None` when it was never in the circle.
+    /// vouching for the new one. `None` when it was never in the circle. Given even when this
+    /// node still counts its member in: a member removed while its node was away never hears
+    /// of it (members' nodes no longer talk to it), and the inviter's node knows better.
     pub fn returning(
         &self,
         circle: &CircleId,
@@ -94,7 +96,7 @@ impl Circles {
     ) -> Result<Option<crate::protocol::Returning>> {
         self.read(|s| {
             let c = s.get(circle)?;
-            matches!(c.standing(), "left" | "removed").then(|| crate::protocol::Returning {
+            Some(crate::protocol::Returning {
                 former: c.me.public(),
                 vouch: c.me.sign(
                     crate::membership::RETURN_DOMAIN,
@@ -331,10 +333,12 @@ impl Circles {
                 "the inviter's answer does not admit us".into(),
             ));
         }
-        self.check_may_join(&invite.circle, &invite.circle_name)?;
         let circle = if self.contains(&invite.circle) {
             // Back after leaving or being removed: what this node holds stays; the new member
-            // key and the keys sealed to it take over.
+            // key and the keys sealed to it take over. The welcome's operations first: they
+            // may tell this node that its member was removed while it was away.
+            self.ingest_all(&invite.circle, welcome.ops.iter().map(Vec::as_slice))?;
+            self.check_may_join(&invite.circle, &invite.circle_name)?;
             self.rejoin_circle(&invite.circle, me, keys)?
         } else {
             self.insert_circle(welcome.genesis.clone(), me, keys.into_iter().collect())?
@@ -356,6 +360,9 @@ fn may_return(
     new: &MemberKey,
     back: &crate::protocol::Returning,
 ) -> std::result::Result<(), &'static str> {
+    if c.members.contains(&back.former) {
+        return Err("you are already in this circle: there is nothing to join");
+    }
     let Some(gone) = c.members.departed(&back.former) else {
         return Err(
             "the inviter's node does not know yet that you left the circle: try again in a \
