@@ -343,7 +343,7 @@ async fn membership_routes_refuse_bad_input_clearly_and_write_nothing() {
             "leaving a circle that does not exist",
             (Method::POST, "/v1/circles/Nowhere/leave".into(), None),
             404,
-            "no circle called or numbered 'Nowhere'",
+            "no circle called 'Nowhere'",
         ),
     ];
     let written = || {
@@ -699,7 +699,7 @@ async fn support_routes_refuse_bad_input_clearly_and_write_nothing() {
             "a reach-out in a circle that does not exist",
             post("/v1/circles/Nowhere/reach-outs", json!({})),
             404,
-            "no circle called or numbered 'Nowhere'",
+            "no circle called 'Nowhere'",
         ),
     ];
     let written = || {

@@ -178,7 +178,9 @@ async fn after_a_member_leaves_the_next_message_is_sealed_without_them() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stranger_is_refused_at_the_door_and_let_in_only_to_present_an_invite() {
-    let alice = Member::new("alice").await;
+    // No grace after bob's invite is used up: the door shuts at once.
+    let config = NodeConfig::local().with_ended_invite_grace(Duration::ZERO);
+    let alice = Member::with_config("alice", config).await;
     let bob = Member::new("bob").await;
     let circle = tuesday(&alice, &[&bob]).await;
     let stranger = Member::new("stranger").await;
@@ -199,7 +201,7 @@ async fn a_stranger_is_refused_at_the_door_and_let_in_only_to_present_an_invite(
         .await
         .unwrap_err();
     assert!(
-        err.to_string().contains("could not reach"),
+        err.to_string().contains("no longer valid"),
         "refused at the door, not answered: {err}"
     );
 

@@ -61,6 +61,9 @@ pub enum Command {
         /// The format the circle follows: 12-step, smart, dharma, secular or other
         #[arg(long, value_name = "FORMAT")]
         format: Option<String>,
+        /// Create it even if one of your circles already has this name
+        #[arg(long)]
+        force: bool,
     },
     /// Show a circle: its members, admins, format and guidelines
     Info {
@@ -120,10 +123,13 @@ pub enum Command {
         /// or its first 6+ characters (see `circle members`)
         member: String,
     },
-    /// Leave a circle; what was said before stays readable here
+    /// Leave a circle; what was said before stays readable here (asks first)
     Leave {
         /// Circle id or name
         circle: String,
+        /// Leave without asking
+        #[arg(long)]
+        yes: bool,
     },
     /// Make someone an admin of a circle, or a plain member again
     Admin {

@@ -18,15 +18,25 @@ pub fn offline(ctx: &Ctx, db: &sled::Db) -> Value {
         .unwrap_or(Value::Null)
 }
 
-/// Prints the `logs` of a status: one line per gap and per fork, or that they are complete.
-/// Nothing when the status has no logs (the node is not running and no passphrase was given).
+/// Prints the `logs` of a status: one line per gap and per fork, or that they are complete,
+/// and one line per circle this node's member was removed from (nothing new reaches it there,
+/// so what is missing there would never come). Nothing when the status has no logs (the node
+/// is not running and no passphrase was given).
 pub fn print(status: &Value) {
     let Some(circles) = status["logs"].as_array() else {
         return;
     };
     let mut lines = Vec::new();
+    let mut removed = Vec::new();
     for circle in circles {
         let name = clean(circle["name"].as_str().unwrap_or("?"));
+        if let Some(by) = circle["removed_by"].as_str() {
+            removed.push(format!(
+                "removed:   you were removed from '{name}' by {}",
+                clean(by)
+            ));
+            continue;
+        }
         for author in circle["authors"].as_array().into_iter().flatten() {
             let who = crate::who(&author["name"], &author["fingerprint"]);
             for fork in author["forks"].as_array().into_iter().flatten() {
@@ -55,7 +65,7 @@ pub fn print(status: &Value) {
     if lines.is_empty() {
         println!("logs:      complete");
     }
-    for line in lines {
+    for line in lines.into_iter().chain(removed) {
         println!("{line}");
     }
 }

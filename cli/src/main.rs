@@ -127,7 +127,11 @@ async fn run(cli: Cli) -> Result<()> {
             nick,
             guidelines,
             format,
-        } => support::create(&ctx, &name, nick, guidelines.as_deref(), format.as_deref()).await,
+            force,
+        } => {
+            let (guidelines, format) = (guidelines.as_deref(), format.as_deref());
+            support::create(&ctx, &name, nick, guidelines, format, force).await
+        }
         Command::Info { circle } => support::info(&ctx, &circle).await,
         Command::Invite {
             circle,
@@ -141,7 +145,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Circles => circles(&ctx).await,
         Command::Members { circle } => members(&ctx, &circle).await,
         Command::Remove { circle, member } => membership::remove(&ctx, &circle, &member).await,
-        Command::Leave { circle } => membership::leave(&ctx, &circle).await,
+        Command::Leave { circle, yes } => membership::leave(&ctx, &circle, yes).await,
         Command::Admin { change } => match change {
             AdminChange::Grant { circle, member } => {
                 membership::admin(&ctx, &circle, &member, true).await

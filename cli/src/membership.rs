@@ -119,7 +119,27 @@ pub async fn remove(ctx: &Ctx, circle: &str, member: &str) -> Result<()> {
     Ok(())
 }
 
-pub async fn leave(ctx: &Ctx, circle: &str) -> Result<()> {
+pub async fn leave(ctx: &Ctx, circle: &str, yes: bool) -> Result<()> {
+    ctx.require_init()?;
+    if !yes {
+        let name = clean(circle.trim());
+        if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+            bail!(
+                "leaving '{name}' stops its new messages reaching you, and only a new invite \
+                 brings you back: there is no terminal to ask on, so add --yes to leave"
+            );
+        }
+        eprintln!(
+            "Leaving '{name}' means you stop receiving its new messages. What was said before \
+             stays readable on this computer. You can come back only with a new invite from a \
+             member."
+        );
+        let no_terminal = "there is no terminal to ask on: add --yes to leave";
+        if !crate::support::confirm(&format!("Leave '{name}'?"), no_terminal)? {
+            eprintln!("You are still in '{name}'.");
+            return Ok(());
+        }
+    }
     let done = apply(ctx, circle, Change::Leave).await?;
     let line = format!(
         "You left '{}'. What was said before stays readable here; nothing new will reach you.",

@@ -243,8 +243,27 @@ fn diagnose(status: &Value) -> Vec<Check> {
         }
     }
 
+    // A circle this node's member was removed from connects to nobody any more: saying so
+    // beats "no other members yet".
+    for circle in list(&status["logs"]) {
+        if let Some(by) = circle["removed_by"].as_str() {
+            checks.push(check(
+                true,
+                format!(
+                    "you were removed from '{}' by {}: its members no longer connect to this node; what was said before stays readable here",
+                    clean(circle["name"].as_str().unwrap_or("?")),
+                    clean(by)
+                ),
+            ));
+        }
+    }
+    let circles = list(&status["logs"]);
+    let all_gone = !circles.is_empty()
+        && circles
+            .iter()
+            .all(|c| matches!(c["standing"].as_str(), Some("left" | "removed")));
     let seen = list(&status["seen"]);
-    if seen.is_empty() {
+    if seen.is_empty() && !all_gone {
         checks.push(check(
             true,
             "no other members yet: invite someone with `circle invite CIRCLE`".into(),

@@ -780,7 +780,7 @@ fn after_a_crash_nothing_is_lost_and_the_node_starts_again() {
 fn two_circles_with_one_name_are_told_apart_by_id() {
     let alice = Person::init("alice");
     let first = alice.create(TUESDAY);
-    let second = alice.create(TUESDAY);
+    let second = alice.ok(["create", TUESDAY, "--force"]);
     assert_ne!(first, second);
     let error = alice.fails(["share", TUESDAY, "Which one?"]);
     assert!(error.contains("more than one circle"), "{error}");

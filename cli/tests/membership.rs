@@ -231,7 +231,7 @@ fn bob_leaves_and_hears_nothing_more() {
     }
     bob.share(TUESDAY, "I am moving away. Thank you all.");
 
-    let said = bob.ok(["leave", TUESDAY]);
+    let said = bob.ok(["leave", TUESDAY, "--yes"]);
     assert!(said.starts_with("You left 'Tuesday circle'."), "{said}");
     let error = bob.fails(["share", TUESDAY, "One more thing..."]);
     assert!(error.contains("you left"), "bob is told he left: {error}");

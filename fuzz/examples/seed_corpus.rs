@@ -243,6 +243,7 @@ fn main() {
         profile: bob_profile.clone(),
         proof: join_key.sign(JOIN_PROOF_DOMAIN, &bob_profile),
         preview: false,
+        returning: None,
     };
     let welcome = Welcome {
         genesis: genesis.clone(),

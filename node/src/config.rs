@@ -45,6 +45,11 @@ pub struct NodeConfig {
     pub desktop_notifications: bool,
     /// How long before a meeting its reminder comes. Default 15 min.
     pub reminder_before: Duration,
+    /// How long strangers may still connect to bring a join request after this node's last
+    /// live invite ended (revoked, expired, used up), so they are told which instead of
+    /// finding the door shut. Default 15 min: long enough for the person who was sent it to
+    /// try it that evening; after that they are told it is no longer valid, without the why.
+    pub ended_invite_grace: Duration,
 }
 
 impl Default for NodeConfig {
@@ -70,6 +75,7 @@ impl Default for NodeConfig {
             relay: false,
             desktop_notifications: true,
             reminder_before: Duration::from_secs(15 * 60),
+            ended_invite_grace: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -116,6 +122,12 @@ impl NodeConfig {
     /// Runs the node as a relay and AutoNAT server for its circles' members, or not.
     pub fn with_relay(mut self, on: bool) -> Self {
         self.relay = on;
+        self
+    }
+
+    /// Sets how long the door stays open after the last live invite ended.
+    pub fn with_ended_invite_grace(mut self, d: Duration) -> Self {
+        self.ended_invite_grace = d;
         self
     }
 

@@ -21,8 +21,17 @@ pub enum Error {
     /// No circle matches what the user typed.
     #[error("no circle called or numbered '{0}'")]
     UnknownCircle(String),
+    /// No circle has the name the user typed; `hint` names the one they probably meant, or
+    /// their circles.
+    #[error("no circle called '{name}'{hint}")]
+    NoCircleNamed {
+        /// What they typed.
+        name: String,
+        /// ": did you mean 'X'?", ": your circles are 'A', 'B'", ...
+        hint: String,
+    },
     /// Several circles share the name the user typed.
-    #[error("more than one circle is called '{0}': use its id instead")]
+    #[error("more than one circle is called '{0}': use its id instead (see `circle circles`)")]
     AmbiguousCircle(String),
     /// Input from the user that cannot be used as given.
     #[error("{0}")]
@@ -36,8 +45,9 @@ pub enum Error {
     /// A cryptographic check failed.
     #[error(transparent)]
     Crypto(#[from] CryptoError),
-    /// The inviter's node could not be reached or did not answer.
-    #[error("could not reach the inviter's node: {0}")]
+    /// The inviter's node could not be reached, did not answer, or closed the connection
+    /// without answering; the text says which and what to do, without libp2p's words.
+    #[error("{0}")]
     Unreachable(String),
     /// The node's network task has stopped.
     #[error("the node is shutting down")]

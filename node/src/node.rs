@@ -138,6 +138,66 @@ async fn offline_loop(circles: Circles, peer_id: PeerId, mut commands: mpsc::Rec
     }
 }
 
+/// `addr` with the port this node got for it last time, if it was given with port 0, that
+/// port is remembered, and it is free now.
+fn same_port_again(store: &crate::Store, addr: &libp2p::Multiaddr) -> Option<libp2p::Multiaddr> {
+    use libp2p::multiaddr::Protocol;
+    let port = store.listen_port(&addr.to_string()).ok()??;
+    let mut again = libp2p::Multiaddr::empty();
+    for part in addr.iter() {
+        again.push(match part {
+            Protocol::Tcp(0) => Protocol::Tcp(port),
+            Protocol::Udp(0) => Protocol::Udp(port),
+            Protocol::Tcp(_) | Protocol::Udp(_) => return None,
+            other => other,
+        });
+    }
+    check_port_free(&again).ok().map(|()| again)
+}
+
+/// Remembers, for each listen address given with port 0, the port it got: that of the
+/// address listened on with the same IP and transport, or else the same transport (an
+/// unspecified IP is listened on at each interface's).
+fn remember_ports(store: &crate::Store, asked: &[libp2p::Multiaddr], got: &[libp2p::Multiaddr]) {
+    use libp2p::multiaddr::Protocol;
+    /// The IP, the transport (`tcp`, `udp/quic-v1`) and the port of an address.
+    fn split(addr: &libp2p::Multiaddr) -> (String, String, Option<u16>) {
+        let (mut ip, mut transport, mut port) = (String::new(), String::new(), None);
+        for part in addr.iter() {
+            match part {
+                Protocol::Ip4(_) | Protocol::Ip6(_) => ip = part.to_string(),
+                Protocol::Tcp(p) | Protocol::Udp(p) => {
+                    port = Some(p);
+                    transport.push_str(if matches!(part, Protocol::Tcp(_)) {
+                        "/tcp"
+                    } else {
+                        "/udp"
+                    });
+                }
+                Protocol::P2p(_) => {}
+                other => transport.push_str(&other.to_string()),
+            }
+        }
+        (ip, transport, port)
+    }
+    let got: Vec<_> = got.iter().map(split).collect();
+    for addr in asked {
+        let (ip, transport, port) = split(addr);
+        if port != Some(0) {
+            continue;
+        }
+        let found = got
+            .iter()
+            .find(|(i, t, _)| *i == ip && *t == transport)
+            .or_else(|| got.iter().find(|(_, t, _)| *t == transport));
+        if let Some((_, _, Some(port))) = found
+            && let Err(e) = store.set_listen_port(&addr.to_string(), *port)
+        {
+            tracing::warn!("could not remember the port {port}: {e}");
+        }
+    }
+}
+
 /// Runs store work that waits for the disk (writes and flushes) off the async workers.
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T> + Send + 'static,
@@ -160,6 +220,13 @@ impl Node {
         let access = Access::default();
         let mut swarm = build_swarm(keypair.clone(), &config, &access)?;
         for addr in &config.listen {
+            // A port left to the system: the one got last time if it is free, so invites
+            // made before a restart still point at this node.
+            if let Some(again) = same_port_again(circles.store(), addr)
+                && swarm.listen_on(again).is_ok()
+            {
+                continue;
+            }
             swarm.listen_on(addr.clone()).map_err(|e| match e {
                 libp2p::TransportError::MultiaddrNotSupported(_) => Error::Invalid(format!(
                     "cannot listen on {addr}: use a TCP or QUIC address, such as \
@@ -189,6 +256,7 @@ impl Node {
                 "the node could not listen on any address".into(),
             ));
         }
+        remember_ports(circles.store(), &config.listen, &listen);
         let (tx, rx) = mpsc::channel(COMMAND_CAPACITY);
         let (events, _) = tokio::sync::broadcast::channel(crate::notice::EVENT_CAPACITY);
         let notices = crate::notice::NoticeConfig {
@@ -444,12 +512,9 @@ impl Node {
     fn usable_invite(&self, token: &str, nick: Option<&str>) -> Result<(Box<Invite>, String)> {
         let invite = Invite::from_token(token)?;
         invite.check_expiry(now_secs())?;
-        if self.circles.contains(&invite.circle) {
-            return Err(Error::Invalid(format!(
-                "this node is already in the circle '{}'",
-                invite.circle_name
-            )));
-        }
+        // Not refused here for a circle this node counts its member in: a member removed while
+        // its node was away is not told (members' nodes no longer talk to it), so the inviter's
+        // node judges, and says "already in this circle" if so.
         let nick = self.circles.join_nick(nick)?;
         Ok((Box::new(invite), nick))
     }

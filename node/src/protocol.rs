@@ -13,7 +13,7 @@ use libp2p::StreamProtocol;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 /// Joining a circle through an invite.
-pub const JOIN_PROTOCOL: StreamProtocol = StreamProtocol::new("/circle/join/3");
+pub const JOIN_PROTOCOL: StreamProtocol = StreamProtocol::new("/circle/join/4");
 /// Exchanging what each member has of a circle's log.
 pub const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/circle/sync/4");
 
@@ -42,6 +42,19 @@ pub struct JoinRequest {
     /// Only asking what the circle is (name, format, guidelines) before deciding to join:
     /// the inviter checks the request as for a join, and admits no one.
     pub preview: bool,
+    /// Set when the joiner was in the circle before (left, or was removed): the member key it
+    /// had, vouching for the new one, so the circle sees them come back.
+    pub returning: Option<Returning>,
+}
+
+/// A returning member's proof that they are the one who had `former` in the circle.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Returning {
+    /// The member key they had before.
+    pub former: MemberKey,
+    /// Signature by `former` over the circle id and the new member key
+    /// ([`crate::membership::RETURN_DOMAIN`], [`crate::membership::return_vouch_bytes`]).
+    pub vouch: Signature,
 }
 
 /// What a person sees of a circle before they accept its invite.

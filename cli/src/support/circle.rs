@@ -58,6 +58,7 @@ pub async fn create(
     nick: Option<String>,
     guidelines: Option<&Path>,
     format: Option<&str>,
+    force: bool,
 ) -> Result<()> {
     let format = format.map(Format::parse).transpose()?;
     let guidelines = guidelines.map(read_guidelines).transpose()?;
@@ -66,6 +67,7 @@ pub async fn create(
         "nick": nick,
         "format": format.map(Format::as_str),
         "guidelines": guidelines,
+        "force": force,
     });
     let r = ctx.api().await?.post("/v1/circles", body).await?;
     let id = r["id"].as_str().unwrap_or_default().to_string();
@@ -159,7 +161,14 @@ pub async fn join(ctx: &Ctx, token: &str, nick: Option<String>, yes: bool) -> Re
         .post("/v1/join", json!({ "token": token, "nick": nick }))
         .await?;
     print_id(ctx, r["id"].as_str().unwrap_or_default());
-    eprintln!("Welcome to '{name}'. Messages shared before you joined are arriving now.");
+    if r["returned"] == true {
+        eprintln!(
+            "Welcome back to '{name}'. Everyone there sees that you came back; what you had \
+             stays, and what was said while you were away is arriving now."
+        );
+    } else {
+        eprintln!("Welcome to '{name}'. Messages shared before you joined are arriving now.");
+    }
     Ok(())
 }
 

@@ -134,7 +134,7 @@ fn text_or_stdin(text: &str) -> Result<String> {
 
 /// Asks `question` on the terminal and says whether the answer was yes. Without a terminal to
 /// ask on, refuses with `no_terminal` (which should say to add --yes).
-fn confirm(question: &str, no_terminal: &str) -> Result<bool> {
+pub(crate) fn confirm(question: &str, no_terminal: &str) -> Result<bool> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
         return Err(anyhow!("{no_terminal}"));

@@ -34,7 +34,7 @@ const MAX_WAIT: Duration = Duration::from_secs(60);
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = match &self {
-            Error::UnknownCircle(_) => StatusCode::NOT_FOUND,
+            Error::UnknownCircle(_) | Error::NoCircleNamed { .. } => StatusCode::NOT_FOUND,
             Error::Invalid(_) | Error::AmbiguousCircle(_) | Error::Invite(_) => {
                 StatusCode::BAD_REQUEST
             }
@@ -353,6 +353,9 @@ struct CreateBody {
     nick: Option<String>,
     format: Option<String>,
     guidelines: Option<String>,
+    /// Create it even when a circle of this node goes by the same name.
+    #[serde(default)]
+    force: bool,
 }
 
 async fn create(State(s): State<AppState>, Json(b): Json<CreateBody>) -> ApiResult {
@@ -369,6 +372,9 @@ async fn create(State(s): State<AppState>, Json(b): Json<CreateBody>) -> ApiResu
             guidelines.len(),
             crate::membership::MAX_GUIDELINES_BYTES
         )));
+    }
+    if !b.force {
+        s.node.circles().check_new_name(&b.name)?;
     }
     let id = s.node.create(&b.name, b.nick.as_deref()).await?;
     if format.is_some() || !guidelines.trim().is_empty() {
@@ -578,6 +584,9 @@ async fn join_preview(State(s): State<AppState>, Json(b): Json<JoinBody>) -> Api
 }
 
 async fn join(State(s): State<AppState>, Json(b): Json<JoinBody>) -> ApiResult {
+    // Held already (left or removed): this join is a return.
+    let returned = circle_crypto::Invite::from_token(&b.token)
+        .is_ok_and(|invite| s.node.circles().contains(&invite.circle));
     let id = s.node.join(&b.token, b.nick.as_deref()).await?;
     let name = s
         .node
@@ -587,5 +596,7 @@ async fn join(State(s): State<AppState>, Json(b): Json<JoinBody>) -> ApiResult {
         .find(|c| c.id == id.to_string())
         .map(|c| c.name)
         .unwrap_or_default();
-    Ok(Json(json!({ "id": id.to_string(), "name": name })))
+    Ok(Json(
+        json!({ "id": id.to_string(), "name": name, "returned": returned }),
+    ))
 }

@@ -198,6 +198,17 @@ fn op_text(
         Op::Admit { profile, .. } => {
             format!("{} joined the circle", Profile::open(profile).ok()?.name)
         }
+        Op::Return {
+            profile, former, ..
+        } => {
+            let now = Profile::open(profile).ok()?.name;
+            let before = c.author_name(former);
+            if before == now {
+                format!("{now} came back to the circle")
+            } else {
+                format!("{now} came back to the circle (before, as {before})")
+            }
+        }
         Op::Leave => format!("{by} left the circle"),
         Op::Remove { member, .. } => format!("{by} removed {} from the circle", named(member)),
         Op::Grant { member } => format!("{by} made {} an admin", named(member)),

@@ -70,6 +70,39 @@ impl Circles {
             profile,
             proof,
             preview: false,
+            returning: None,
+        })
+    }
+
+    /// Whether this node may join `circle` with an invite: not while its member is in it; after
+    /// leaving or being removed, yes (it comes back under a new member key).
+    fn check_may_join(&self, circle: &CircleId, name: &str) -> Result<()> {
+        self.read(|s| match s.get(circle) {
+            Some(c) if !matches!(c.standing(), "left" | "removed") => Err(Error::Invalid(format!(
+                "this node is already in the circle '{name}'"
+            ))),
+            _ => Ok(()),
+        })?
+    }
+
+    /// For a node coming back to `circle` under the member key `new`: its former member key,
+    /// vouching for the new one. `None` when it was never in the circle. Given even when this
+    /// node still counts its member in: a member removed while its node was away never hears
+    /// of it (members' nodes no longer talk to it), and the inviter's node knows better.
+    pub fn returning(
+        &self,
+        circle: &CircleId,
+        new: &MemberKey,
+    ) -> Result<Option<crate::protocol::Returning>> {
+        self.read(|s| {
+            let c = s.get(circle)?;
+            Some(crate::protocol::Returning {
+                former: c.me.public(),
+                vouch: c.me.sign(
+                    crate::membership::RETURN_DOMAIN,
+                    &crate::membership::return_vouch_bytes(circle, new),
+                ),
+            })
         })
     }
 
@@ -172,6 +205,11 @@ impl Circles {
             if c.members.len() >= MAX_MEMBERS {
                 return Ok(Err("the circle is full"));
             }
+            if let Some(back) = &req.returning
+                && let Err(why) = may_return(c, &me, &req.invite, &profile.member, back)
+            {
+                return Ok(Err(why));
+            }
             Ok(Ok(true))
         });
         let mut envelopes = Vec::new();
@@ -214,11 +252,22 @@ impl Circles {
             return refuse("the joiner's key cannot receive the circle key");
         };
         if admitting {
-            let op = Op::Admit {
-                profile: req.profile.clone(),
-                invite: req.invite,
-                proof: req.proof,
-                epochs: keys.iter().map(|k| k.epoch).collect(),
+            let epochs = keys.iter().map(|k| k.epoch).collect();
+            let op = match &req.returning {
+                None => Op::Admit {
+                    profile: req.profile.clone(),
+                    invite: req.invite,
+                    proof: req.proof,
+                    epochs,
+                },
+                Some(back) => Op::Return {
+                    profile: req.profile.clone(),
+                    invite: req.invite,
+                    proof: req.proof,
+                    epochs,
+                    former: back.former,
+                    vouch: back.vouch,
+                },
             };
             envelopes.push(self.post_locked(&circle, Body::Op(op))?);
             self.store().flush()?;
@@ -284,16 +333,66 @@ impl Circles {
                 "the inviter's answer does not admit us".into(),
             ));
         }
-        if self.read(|s| s.contains_key(&invite.circle))? {
-            return Err(Error::Invalid("this node is already in that circle".into()));
-        }
-        let circle = self.insert_circle(welcome.genesis.clone(), me, keys.into_iter().collect())?;
+        let circle = if self.contains(&invite.circle) {
+            // Back after leaving or being removed: what this node holds stays; the new member
+            // key and the keys sealed to it take over. The welcome's operations first: they
+            // may tell this node that its member was removed while it was away.
+            self.ingest_all(&invite.circle, welcome.ops.iter().map(Vec::as_slice))?;
+            self.check_may_join(&invite.circle, &invite.circle_name)?;
+            self.rejoin_circle(&invite.circle, me, keys)?
+        } else {
+            self.insert_circle(welcome.genesis.clone(), me, keys.into_iter().collect())?
+        };
         self.ingest_all(&circle, welcome.ops.iter().map(Vec::as_slice))?;
         // The secret now lives in the circle record.
         self.store().remove_pending_join(&invite.id())?;
         self.store().flush()?;
         Ok(circle)
     }
+}
+
+/// Why the member `me` may not let `new` back in as the one who had `back.former`, if not:
+/// the same rules as the derivation's for [`Op::Return`], worded for the joiner.
+fn may_return(
+    c: &CircleState,
+    me: &MemberKey,
+    invite: &circle_crypto::InviteId,
+    new: &MemberKey,
+    back: &crate::protocol::Returning,
+) -> std::result::Result<(), &'static str> {
+    if c.members.contains(&back.former) {
+        return Err("you are already in this circle: there is nothing to join");
+    }
+    let Some(gone) = c.members.departed(&back.former) else {
+        return Err(
+            "the inviter's node does not know yet that you left the circle: try again in a \
+             little while",
+        );
+    };
+    if c.members.has_returned(&back.former) {
+        return Err("you came back to the circle already, on another node or with another invite");
+    }
+    let vouched = crate::membership::return_vouch_bytes(&c.genesis.circle, new);
+    if back
+        .former
+        .verify(crate::membership::RETURN_DOMAIN, &vouched, &back.vouch)
+        .is_err()
+    {
+        return Err("the proof that you were in the circle before does not match");
+    }
+    let removed = gone.by != back.former;
+    let is_admin = |k: &MemberKey| c.members.get(k).is_some_and(|m| m.role == Role::Admin);
+    let issuer_admin = c
+        .members
+        .invites
+        .get(invite)
+        .is_some_and(|i| is_admin(&i.issuer));
+    if removed && !(is_admin(me) && issuer_admin) {
+        return Err(
+            "you were removed from this circle: only an invite from an admin can bring you back",
+        );
+    }
+    Ok(())
 }
 
 /// The membership operations among `envelopes` (wire bytes) that open under `keys`.

@@ -10,6 +10,12 @@ pub struct CircleLog {
     pub id: String,
     /// Circle name.
     pub name: String,
+    /// Where this node's member stands: `admin`, `member`, `left`, `removed` or `joining`.
+    pub standing: String,
+    /// Who removed this node's member, by name, when it was removed: nothing new reaches a
+    /// removed node, so its gaps are not listed (they would never close).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub removed_by: Option<String>,
     /// The authors whose chains have a gap or a fork here (none when all is well).
     pub authors: Vec<AuthorLog>,
 }
@@ -53,13 +59,21 @@ impl CircleLog {
 /// An author whose chain is looked at: key, nickname, and the last number that counts.
 type Author = (MemberKey, String, u64);
 
+/// A circle whose logs are looked at: id, name, standing, who removed this node's member.
+type Looked = (CircleId, String, &'static str, Option<String>, Vec<Author>);
+
 impl Circles {
     /// For every circle, the authors whose chains have gaps or forks here. The cost grows
     /// with the number of members and of what is missing or forked, not with the history.
     pub fn log_health(&self) -> Result<Vec<CircleLog>> {
-        let circles: Vec<(CircleId, String, Vec<Author>)> = self.read(|s| {
+        let circles: Vec<Looked> = self.read(|s| {
             s.iter()
                 .map(|(id, c)| {
+                    let standing = c.standing();
+                    let removed_by = (standing == "removed")
+                        .then(|| c.members.departed(&c.me.public()))
+                        .flatten()
+                        .map(|d| c.author_name(&d.by));
                     let authors = c
                         .members
                         .iter()
@@ -70,13 +84,18 @@ impl Circles {
                                 .map(|(k, d)| (*k, d.name.clone(), d.upto)),
                         )
                         .collect();
-                    (*id, c.members.name.clone(), authors)
+                    let authors = if removed_by.is_some() {
+                        Vec::new()
+                    } else {
+                        authors
+                    };
+                    (*id, c.members.name.clone(), standing, removed_by, authors)
                 })
                 .collect()
         })?;
         let store = self.store();
         let mut out = Vec::with_capacity(circles.len());
-        for (id, name, authors) in circles {
+        for (id, name, standing, removed_by, authors) in circles {
             let mut forked: BTreeMap<MemberKey, Vec<ForkLog>> = BTreeMap::new();
             for f in store.forked(&id)? {
                 forked.entry(f.author).or_default().push(ForkLog {
@@ -112,6 +131,8 @@ impl Circles {
             out.push(CircleLog {
                 id: id.to_string(),
                 name,
+                standing: standing.to_string(),
+                removed_by,
                 authors: logs,
             });
         }

@@ -36,6 +36,7 @@ mod feed;
 mod ingest;
 mod join;
 mod logs;
+mod names;
 mod support;
 mod sync;
 mod views;
@@ -111,7 +112,8 @@ pub struct FeedItem {
     pub author_fingerprint: String,
     /// `share`, `reaction`, `checkin`, `goal`, `goal-done`, `milestone`, `clock-reset`,
     /// `reach-out`, `meeting`, `resource`, `dm`, `partner`, `withdrawn`, `expired`, or what
-    /// happened to the circle: `joined`, `left`, `removed`, `admin-granted`, `admin-revoked`,
+    /// happened to the circle: `joined`, `returned` (someone who left or was removed came
+    /// back), `left`, `removed`, `admin-granted`, `admin-revoked`,
     /// `policy`, `renamed`, `guidelines`.
     pub kind: String,
     /// The text.
@@ -217,6 +219,8 @@ struct CircleState {
     genesis: Genesis,
     genesis_wire: Vec<u8>,
     me: MemberSecret,
+    /// The member secrets this node had here before it came back under `me`.
+    former: Vec<MemberSecret>,
     keys: BTreeMap<u64, CircleKey>,
     ops: Vec<OpEntry>,
     members: Membership,
@@ -328,12 +332,18 @@ impl Circles {
             }
             let ops = store.ops(&id)?;
             let members = Membership::derive(&genesis, &ops);
+            let former = store
+                .former_secrets(&id)?
+                .iter()
+                .map(|b| MemberSecret::from_bytes(b))
+                .collect::<std::result::Result<_, _>>()?;
             state.insert(
                 id,
                 CircleState {
                     genesis,
                     genesis_wire: record.genesis.clone(),
                     me,
+                    former,
                     keys,
                     ops,
                     members,
@@ -427,28 +437,6 @@ impl Circles {
             .get(id)
             .ok_or_else(|| Error::UnknownCircle(id.to_string()))?;
         f(c)
-    }
-
-    /// Finds a circle by id or by a unique name.
-    pub fn resolve(&self, text: &str) -> Result<CircleId> {
-        let text = text.trim();
-        self.read(|state| {
-            if let Ok(id) = text.parse::<CircleId>()
-                && state.contains_key(&id)
-            {
-                return Ok(id);
-            }
-            let named: Vec<_> = state
-                .iter()
-                .filter(|(_, c)| c.members.name == text || c.genesis.name == text)
-                .map(|(id, _)| *id)
-                .collect();
-            match named.as_slice() {
-                [one] => Ok(*one),
-                [] => Err(Error::UnknownCircle(text.to_string())),
-                _ => Err(Error::AmbiguousCircle(text.to_string())),
-            }
-        })?
     }
 
     /// Finds a current member of `circle` from what a person typed: their member key, the
@@ -679,6 +667,7 @@ impl Circles {
                 genesis,
                 genesis_wire,
                 me,
+                former: Vec::new(),
                 keys: keys.into_iter().collect(),
                 ops: Vec::new(),
                 members,
@@ -686,6 +675,41 @@ impl Circles {
         );
         self.inner.membership.send_modify(|n| *n += 1);
         Ok(id)
+    }
+
+    /// Takes up a circle this node left or was removed from again, under the member secret
+    /// `me` it was let back in with and the keys sealed to it; its history stays.
+    fn rejoin_circle(
+        &self,
+        id: &CircleId,
+        me: MemberSecret,
+        keys: BTreeMap<u64, CircleKey>,
+    ) -> Result<CircleId> {
+        let store = self.store();
+        for (epoch, key) in &keys {
+            store.put_key(id, *epoch, key)?;
+        }
+        let mut state = self.inner.state.write().map_err(poisoned)?;
+        let c = state
+            .get_mut(id)
+            .ok_or_else(|| Error::UnknownCircle(id.to_string()))?;
+        // Kept first: a crash between the two writes loses no secret.
+        store.add_former_secret(id, c.me.to_bytes().as_slice())?;
+        store.put_circle(
+            id,
+            &CircleRecord {
+                genesis: c.genesis_wire.clone(),
+                me: me.to_bytes().to_vec(),
+                joined_at: now_ms(),
+            },
+        )?;
+        store.flush()?;
+        let before = std::mem::replace(&mut c.me, me);
+        c.former.push(before);
+        c.keys.extend(keys);
+        drop(state);
+        self.inner.membership.send_modify(|n| *n += 1);
+        Ok(*id)
     }
 
     /// Creates a circle with this node's member as founder and first admin.

@@ -573,10 +573,10 @@ pub(super) fn decrypt(
             continue;
         };
         if let Body::Private(sealed) = &content.body {
-            msg.private = sealed
-                .open(circle, &a.author, &c.me)
-                .ok()
-                .flatten()
+            // Sealed to this node's member key, or to one it had before coming back.
+            msg.private = std::iter::once(&c.me)
+                .chain(&c.former)
+                .find_map(|me| sealed.open(circle, &a.author, me).ok().flatten())
                 .filter(|p| readers_fit(sealed, &a.author, p));
         }
         msg.sent_at = content.sent_at;

@@ -84,6 +84,8 @@ pub struct Member {
     pub rank: u64,
     /// Position in the order members came in (the founder is 0).
     pub joined: u64,
+    /// The member key they had before, when they came back after leaving or being removed.
+    pub returned_from: Option<MemberKey>,
 }
 
 /// A member who left or was removed.
@@ -137,7 +139,9 @@ impl InviteUnusable {
     /// What to tell the person holding the invite.
     pub fn reason(&self) -> &'static str {
         match self {
-            InviteUnusable::Revoked => "this invite was revoked: ask for a new one",
+            InviteUnusable::Revoked => {
+                "this invite was revoked by the person who made it: ask them for a new one"
+            }
             InviteUnusable::Expired => "this invite has expired: ask for a new one",
             InviteUnusable::UsedUp => "this invite has already been used: ask for a new one",
             InviteUnusable::OtherNode => "this invite was made for another person's node",
@@ -146,6 +150,14 @@ impl InviteUnusable {
             }
         }
     }
+}
+
+/// The fields an [`Op::Admit`] and an [`Op::Return`] share.
+struct Admission<'a> {
+    profile: &'a [u8],
+    invite: &'a InviteId,
+    proof: &'a circle_crypto::Signature,
+    epochs: &'a [u64],
 }
 
 /// Everything derived about one circle.
@@ -165,6 +177,8 @@ pub struct Membership {
     epoch_order: Vec<u64>,
     members: BTreeMap<MemberKey, Member>,
     departed: BTreeMap<MemberKey, Departed>,
+    /// Departed member keys someone came back from (each vouches for one return only).
+    returned: BTreeSet<MemberKey>,
     /// Demotion cuts: admin authority of these members' operations numbered after the cut.
     demoted: BTreeMap<MemberKey, u64>,
     /// Members demoted earlier in this pass and made admin again after.
@@ -211,6 +225,7 @@ impl Membership {
                 admitted_by: None,
                 rank: 0,
                 joined: 0,
+                returned_from: None,
             },
         );
         Membership {
@@ -222,6 +237,7 @@ impl Membership {
             epoch_order: vec![0],
             members,
             departed: BTreeMap::new(),
+            returned: BTreeSet::new(),
             demoted: BTreeMap::new(),
             regranted: BTreeSet::new(),
             applied: BTreeSet::new(),
@@ -297,47 +313,59 @@ impl Membership {
                 proof,
                 epochs,
             } => {
-                let Ok(p) = Profile::open(profile) else {
+                let admission = Admission {
+                    profile,
+                    invite,
+                    proof,
+                    epochs,
+                };
+                return may_invite && self.admit(genesis, e, &admission, None);
+            }
+            Op::Return {
+                profile,
+                invite,
+                proof,
+                epochs,
+                former,
+                vouch,
+            } => {
+                let admission = Admission {
+                    profile,
+                    invite,
+                    proof,
+                    epochs,
+                };
+                let Some(gone) = self.departed.get(former) else {
                     return false;
                 };
-                if p.circle != genesis.circle
-                    || self.members.contains_key(&p.member)
-                    || self.departed.contains_key(&p.member)
-                    || self.members.len() >= MAX_MEMBERS
-                    || !may_invite
-                    || self.invite_unusable(invite, &p.node, e.at / 1000).is_some()
+                // Someone removed comes back only if an admin lets them in through an admin's
+                // invite: a member's invite cannot undo an admin's removal.
+                let removed = gone.by != *former;
+                let admins_invite = self.invites.get(invite).is_some_and(|i| {
+                    self.members
+                        .get(&i.issuer)
+                        .is_some_and(|m| m.role == Role::Admin)
+                });
+                if !may_invite
+                    || self.returned.contains(former)
+                    || (removed && !(admin && admins_invite))
                 {
                     return false;
                 }
-                let Some(state) = self.invites.get_mut(invite) else {
+                let Ok(p) = Profile::open(profile) else {
                     return false;
                 };
-                if state.key.verify(JOIN_PROOF_DOMAIN, profile, proof).is_err() {
+                let vouched = super::return_vouch_bytes(&genesis.circle, &p.member);
+                if former
+                    .verify(super::RETURN_DOMAIN, &vouched, vouch)
+                    .is_err()
+                {
                     return false;
                 }
-                state.used += 1;
-                for epoch in epochs {
-                    if let Some(holders) = self.holders.get_mut(epoch)
-                        && holders.contains(&e.author)
-                    {
-                        holders.insert(p.member);
-                    }
+                if !self.admit(genesis, e, &admission, Some(*former)) {
+                    return false;
                 }
-                let joined = self.next_joined;
-                self.next_joined += 1;
-                self.members.insert(
-                    p.member,
-                    Member {
-                        key: p.member,
-                        name: p.name,
-                        exchange: p.exchange,
-                        node: p.node,
-                        role: Role::Member,
-                        admitted_by: Some(e.author),
-                        rank: u64::MAX,
-                        joined,
-                    },
-                );
+                self.returned.insert(*former);
             }
             Op::Remove { member, upto } => {
                 if !admin || *member == e.author || !self.outranks(&e.author, member) {
@@ -415,6 +443,65 @@ impl Membership {
                 self.epoch_order.push(*epoch);
             }
         }
+        true
+    }
+
+    /// Lets the member of `a.profile` in through `a.invite`, admitted by `e`'s author, who
+    /// may invite (checked by the caller). Returns whether they came in.
+    fn admit(
+        &mut self,
+        genesis: &Genesis,
+        e: &OpEntry,
+        a: &Admission<'_>,
+        returned_from: Option<MemberKey>,
+    ) -> bool {
+        let Ok(p) = Profile::open(a.profile) else {
+            return false;
+        };
+        if p.circle != genesis.circle
+            || self.members.contains_key(&p.member)
+            || self.departed.contains_key(&p.member)
+            || self.members.len() >= MAX_MEMBERS
+            || self
+                .invite_unusable(a.invite, &p.node, e.at / 1000)
+                .is_some()
+        {
+            return false;
+        }
+        let Some(state) = self.invites.get_mut(a.invite) else {
+            return false;
+        };
+        if state
+            .key
+            .verify(JOIN_PROOF_DOMAIN, a.profile, a.proof)
+            .is_err()
+        {
+            return false;
+        }
+        state.used += 1;
+        for epoch in a.epochs {
+            if let Some(holders) = self.holders.get_mut(epoch)
+                && holders.contains(&e.author)
+            {
+                holders.insert(p.member);
+            }
+        }
+        let joined = self.next_joined;
+        self.next_joined += 1;
+        self.members.insert(
+            p.member,
+            Member {
+                key: p.member,
+                name: p.name,
+                exchange: p.exchange,
+                node: p.node,
+                role: Role::Member,
+                admitted_by: Some(e.author),
+                rank: u64::MAX,
+                joined,
+                returned_from,
+            },
+        );
         true
     }
 
@@ -502,6 +589,11 @@ impl Membership {
     /// A member who left or was removed.
     pub fn departed(&self, key: &MemberKey) -> Option<&Departed> {
         self.departed.get(key)
+    }
+
+    /// Whether someone came back in the circle as the one who had `former`.
+    pub fn has_returned(&self, former: &MemberKey) -> bool {
+        self.returned.contains(former)
     }
 
     /// Everyone who left or was removed.

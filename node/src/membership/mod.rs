@@ -16,7 +16,10 @@ mod ops;
 mod tests;
 
 pub use derive::{Departed, InviteState, Member, Membership, OpEntry, Role};
-pub use ops::{InvitePolicy, JOIN_PROOF_DOMAIN, MAX_GUIDELINES_BYTES, MAX_MEMBERS, Op};
+pub use ops::{
+    InvitePolicy, JOIN_PROOF_DOMAIN, MAX_GUIDELINES_BYTES, MAX_MEMBERS, Op, RETURN_DOMAIN,
+    return_vouch_bytes,
+};
 
 use circle_crypto::{CircleId, ExchangeKey, MemberKey, MemberSecret, Signature};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};

@@ -15,6 +15,9 @@ use crate::error::{Error, Result};
 pub const MAX_MEMBERS: usize = 250;
 /// Domain of a joiner's signature over its profile with the invite's key.
 pub const JOIN_PROOF_DOMAIN: &str = "circle/join-proof/v2";
+/// Domain of a returning member's signature, with the member key they had before, over the
+/// circle id and their new member key ([`return_vouch_bytes`]).
+pub const RETURN_DOMAIN: &str = "circle/return/v1";
 /// Largest sealed circle key for one member (HPKE: 32-byte encapsulation + 32 + 16).
 const MAX_SEALED_KEY_BYTES: usize = 128;
 /// Most key epochs handed to a joiner in one admission.
@@ -132,6 +135,32 @@ pub enum Op {
         /// The guidelines (may be empty).
         text: String,
     },
+    /// Lets someone who left or was removed back in through an invite, under a new member
+    /// key (the old one stays cut), as the same person: the old key vouches for the new one.
+    /// Counts as an [`Op::Admit`] that also needs: `former` departed and not back already,
+    /// `vouch` by `former`, and, when `former` was removed, an admin's admission through an
+    /// admin's invite. Added in membership v3; nodes before it refuse this operation.
+    Return {
+        /// The returning member's new signed profile.
+        profile: Vec<u8>,
+        /// The invite used.
+        invite: InviteId,
+        /// The joiner's signature over `profile` with the invite's key.
+        proof: Signature,
+        /// The key epochs the admitting node sealed to the new member key.
+        epochs: Vec<u64>,
+        /// The member key they had before.
+        former: MemberKey,
+        /// Signature by `former` ([`RETURN_DOMAIN`]) over [`return_vouch_bytes`].
+        vouch: Signature,
+    },
+}
+
+/// What a returning member's former key signs: the circle id, then the new member key.
+pub fn return_vouch_bytes(circle: &circle_crypto::CircleId, new: &MemberKey) -> Vec<u8> {
+    let mut bytes = circle.as_bytes().to_vec();
+    bytes.extend_from_slice(&new.to_bytes());
+    bytes
 }
 
 /// Longest guidelines, in bytes of UTF-8.
@@ -154,6 +183,9 @@ impl Op {
                 }
             }
             Op::Admit {
+                profile, epochs, ..
+            }
+            | Op::Return {
                 profile, epochs, ..
             } => {
                 if profile.len() > MAX_RECORD_BYTES || epochs.len() > MAX_ADMIT_EPOCHS {
@@ -203,6 +235,7 @@ impl Op {
             Op::Invite { .. } => "invite",
             Op::RevokeInvite { .. } => "invite-revoked",
             Op::Admit { .. } => "joined",
+            Op::Return { .. } => "returned",
             Op::Remove { .. } => "removed",
             Op::Leave => "left",
             Op::Grant { .. } => "admin-granted",

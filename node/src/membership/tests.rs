@@ -11,6 +11,7 @@ use super::derive::InviteUnusable;
 use super::*;
 
 mod props;
+mod returns;
 
 /// One second, in the milliseconds operations are dated in.
 const SEC: u64 = 1000;

@@ -24,10 +24,11 @@ impl EventLoop {
             return;
         };
         let node = self.swarm.local_peer_id().to_bytes();
-        let request = self
-            .circles
-            .join_secret(&invite)
-            .and_then(|me| Circles::join_request(&invite, &me, &nick, &node).map(|r| (me, r)));
+        let request = self.circles.join_secret(&invite).and_then(|me| {
+            let mut request = Circles::join_request(&invite, &me, &nick, &node)?;
+            request.returning = self.circles.returning(&invite.circle, &me.public())?;
+            Ok((me, request))
+        });
         let (me, mut request) = match request {
             Ok(r) => r,
             Err(e) => {
@@ -193,10 +194,43 @@ impl EventLoop {
             } => {
                 if let Some(pending) = self.joins.remove(&request_id) {
                     self.end_join(&pending);
-                    pending.reply.fail(Error::Unreachable(error.to_string()));
+                    warn!("join request failed: {error}");
+                    pending
+                        .reply
+                        .fail(Error::Unreachable(unanswered(&error).into()));
                 }
             }
             _ => {}
+        }
+    }
+}
+
+/// What a joiner is told when the inviter's node gave no answer, in plain words.
+fn unanswered(error: &request_response::OutboundFailure) -> &'static str {
+    use request_response::OutboundFailure;
+    match error {
+        // Its node shut the door right after the handshake: it has no live invite out any
+        // more (it answers for an invite that just ended, so this one ended a while ago, or
+        // was made on a node that has been reset).
+        OutboundFailure::ConnectionClosed => {
+            "the inviter's node would not take this invite: it is no longer valid (revoked, \
+             expired or used up); ask the person who sent it for a new one"
+        }
+        OutboundFailure::DialFailure => {
+            "could not reach the inviter's node at the addresses in the invite: ask them to make \
+             sure `circle up` is running and to send a fresh invite"
+        }
+        OutboundFailure::Timeout => {
+            "could not reach the inviter's node: it did not answer in time; ask them to make \
+             sure `circle up` is running, then try again"
+        }
+        OutboundFailure::UnsupportedProtocols => {
+            "the inviter's node runs a version of circle that cannot take this invite: ask them \
+             to update circle and send a fresh invite"
+        }
+        OutboundFailure::Io(_) => {
+            "could not reach the inviter's node: the connection broke off; try again in a \
+             moment, or ask them for a fresh invite"
         }
     }
 }

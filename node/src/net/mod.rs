@@ -174,6 +174,12 @@ pub(crate) struct EventLoop {
     /// Strangers' connections (possible joiners) and when they must be gone.
     /// (By connection: a stranger's node may open a member's connection beside it.)
     probation: HashMap<libp2p::swarm::ConnectionId, (PeerId, Instant)>,
+    /// When this node last had a live invite out: the door stays open a while after (see
+    /// [`NodeConfig::ended_invite_grace`]), so whoever comes with an invite that just ended is
+    /// told why it no longer works rather than finding the door shut. A stranger learns no
+    /// more than while an invite is live: only the join exchange runs, and an invite is
+    /// named in the answer only to whoever holds its secret.
+    last_live_invite: Option<Instant>,
     /// Inviters' nodes to dial again once the connection used for joining has closed.
     reconnect: HashMap<PeerId, Vec<String>>,
     limiter: limit::Limiter,
@@ -205,6 +211,7 @@ impl EventLoop {
             membership: circles.watch_membership(),
             limiter: limit::Limiter::new(config.author_rate, config.author_burst),
             probation: HashMap::new(),
+            last_live_invite: None,
             reconnect: HashMap::new(),
             swarm,
             circles,
@@ -524,9 +531,19 @@ impl EventLoop {
         self.update_door();
     }
 
-    /// Opens the door to strangers only while this node has an invite out that is still live.
+    /// Opens the door to strangers only while this node has an invite out that is still live,
+    /// or had one a short while ago (see [`NodeConfig::ended_invite_grace`]).
     fn update_door(&mut self) {
-        let open = self.door_open();
+        let now = Instant::now();
+        let live = self.door_open();
+        if live {
+            self.last_live_invite = Some(now);
+        }
+        let grace = self.config.ended_invite_grace;
+        let open = live
+            || self
+                .last_live_invite
+                .is_some_and(|last| now.duration_since(last) < grace);
         self.swarm.behaviour_mut().gate.set_door(open);
         self.access.set_door(open);
     }

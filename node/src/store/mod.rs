@@ -320,6 +320,40 @@ impl Store {
         self.put_sealed(&self.meta, b"nick", nick.as_bytes())
     }
 
+    /// The port this node last got for a listen address given with port 0 (its text), so it
+    /// asks for the same one again: the addresses in its invites stay good after a restart.
+    pub fn listen_port(&self, asked: &str) -> Result<Option<u16>> {
+        let key = [b"port:".as_slice(), asked.as_bytes()].concat();
+        Ok(self
+            .get_sealed(&self.meta, &key)?
+            .and_then(|b| <[u8; 2]>::try_from(b.as_slice()).ok())
+            .map(u16::from_be_bytes))
+    }
+
+    /// The member secrets this node had in `circle` before it came back under a new one
+    /// (64 bytes each, oldest first): private messages sealed to them stay readable.
+    pub fn former_secrets(&self, circle: &CircleId) -> Result<Vec<Vec<u8>>> {
+        let key = [b"former:".as_slice(), circle.as_bytes()].concat();
+        Ok(self
+            .get_sealed(&self.meta, &key)?
+            .map(|b| b.chunks_exact(64).map(<[u8]>::to_vec).collect())
+            .unwrap_or_default())
+    }
+
+    /// Keeps a member secret this node had in `circle` (see [`Store::former_secrets`]).
+    pub fn add_former_secret(&self, circle: &CircleId, secret: &[u8]) -> Result<()> {
+        let key = [b"former:".as_slice(), circle.as_bytes()].concat();
+        let mut all: Vec<u8> = self.former_secrets(circle)?.concat();
+        all.extend_from_slice(secret);
+        self.put_sealed(&self.meta, &key, &all)
+    }
+
+    /// Remembers the port this node got for a listen address given with port 0.
+    pub fn set_listen_port(&self, asked: &str, port: u16) -> Result<()> {
+        let key = [b"port:".as_slice(), asked.as_bytes()].concat();
+        self.put_sealed(&self.meta, &key, &port.to_be_bytes())
+    }
+
     /// Stores a circle with its first key and founding/joining records, atomically enough: the
     /// circle record is written last, so a crash before it leaves no visible circle.
     pub fn put_circle(&self, id: &CircleId, record: &CircleRecord) -> Result<()> {
