@@ -194,8 +194,8 @@ pub fn circle(c: &CircleInfo, feed: &[FeedItem]) -> Markup {
             h2 { "Recently" }
             ol.feed #feed data-live="feed" data-circle=(c.id) {
                 @for item in feed.iter().rev() { (feed_item(item)) }
+                @if feed.is_empty() { li.quiet { "Nothing has been shared here yet." } }
             }
-            @if feed.is_empty() { p.quiet { "Nothing has been shared here yet." } }
         },
     )
 }
@@ -306,11 +306,14 @@ pub fn reach_out(c: &CircleInfo, crisis: &CrisisLines, mine: &[ReachOutItem]) ->
                     button type="button" data-confirm="no" { "Not now" }
                 }
             }, "Reach out now"))
-            @if !mine.is_empty() {
-                h2 { "Your reach-outs" }
-                ul #mine data-live="mine" {
-                    @for r in mine {
-                        li { (time(&r.sent_at)) ": " span.seen { (seen(r)) } }
+            // Always on the page, so the first reach-out shows up here without a reload.
+            section #mine data-live="mine" {
+                @if !mine.is_empty() {
+                    h2 { "Your reach-outs" }
+                    ul {
+                        @for r in mine {
+                            li { (time(&r.sent_at)) ": " span.seen { (seen(r)) } }
+                        }
                     }
                 }
             }
