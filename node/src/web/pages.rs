@@ -36,11 +36,6 @@ pub fn page(title: &str, body: Markup) -> Markup {
                         a.help href="/help-now" { "Need someone now?" }
                     }
                 }
-                p #notify-ask .notice hidden {
-                    "circle can tell you when someone in your circles reaches out, even while \
-                     this tab is in the background. "
-                    button #notify-button type="button" { "Turn on notifications" }
-                }
                 main #main { (body) }
             }
         }
@@ -105,6 +100,12 @@ pub fn home(circles: &[CircleInfo]) -> Markup {
                     }
                 }
             }
+            // Asked once, here rather than on every page (see `assets/app.js`).
+            p #notify-ask .notice hidden {
+                "circle can tell you when someone in your circles reaches out, even while \
+                 this tab is in the background. "
+                button #notify-button type="button" { "Turn on notifications" }
+            }
             section aria-labelledby="join-heading" {
                 h2 #join-heading { "Join with an invite" }
                 (api_form("join", "/v1/join/preview", "preview", html! {
@@ -161,7 +162,26 @@ fn time(rfc3339: &str) -> Markup {
     html! { time datetime=(rfc3339) { (shown) " UTC" } }
 }
 
+/// What happened to the circle itself (someone joined, a new name, ...): one quiet line.
+const CIRCLE_EVENTS: [&str; 8] = [
+    "joined",
+    "left",
+    "removed",
+    "admin-granted",
+    "admin-revoked",
+    "policy",
+    "renamed",
+    "guidelines",
+];
+
 fn feed_item(item: &FeedItem) -> Markup {
+    if CIRCLE_EVENTS.contains(&item.kind.as_str()) {
+        // The node's text ends with where the CLI shows more (": see `circle info`").
+        let text = item.text.split(": see `").next().unwrap_or(&item.text);
+        return html! {
+            li.event data-kind=(item.kind) { (text) " · " (time(&item.sent_at)) }
+        };
+    }
     let class = if item.urgent { "item urgent" } else { "item" };
     html! {
         li class=(class) data-kind=(item.kind) {
@@ -263,11 +283,39 @@ fn lines(lines: &CrisisLines) -> Markup {
             ul {
                 @for l in &lines.lines {
                     li {
-                        strong { (l.name) } ": " (l.contact)
+                        strong { (l.name) } ": " (contact(&l.contact))
                         @if let Some(h) = &l.hours { " (" (h) ")" }
                     }
                 }
             }
+        }
+    }
+}
+
+/// A crisis line's contact, one tap away: a web address, or a phone number at its end ("call
+/// or text 988", "116 123"), becomes a link.
+fn contact(contact: &str) -> Markup {
+    let phone_char = |c: char| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '(' | ')');
+    let start = contact
+        .char_indices()
+        .rev()
+        .take_while(|&(_, c)| phone_char(c))
+        .last()
+        .map_or(contact.len(), |(i, _)| i);
+    let (words, number) = contact.split_at(start);
+    let number = number.trim();
+    let digits: String = number
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == '+')
+        .collect();
+    html! {
+        @if contact.starts_with("https://") {
+            a href=(contact) rel="noreferrer" { (contact) }
+        } @else if digits.chars().filter(char::is_ascii_digit).count() >= 3 {
+            (words.trim_end()) @if !words.trim().is_empty() { " " }
+            a href={ "tel:" (digits) } { (number) }
+        } @else {
+            (contact)
         }
     }
 }
@@ -346,4 +394,37 @@ pub fn link_used() -> Markup {
     signed_out(
         "This link was already used, or is more than two minutes old: run `circle open` again.",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_crisis_lines_number_or_address_is_one_tap_away() {
+        let shown = |c: &str| contact(c).into_string();
+        assert_eq!(
+            shown("call or text 988"),
+            r#"call or text <a href="tel:988">988</a>"#
+        );
+        assert_eq!(shown("116 123"), r#"<a href="tel:116123">116 123</a>"#);
+        assert_eq!(
+            shown("+1 (800) 662-4357"),
+            r#"<a href="tel:+18006624357">+1 (800) 662-4357</a>"#
+        );
+        assert_eq!(
+            shown("https://findahelpline.com"),
+            r#"<a href="https://findahelpline.com" rel="noreferrer">https://findahelpline.com</a>"#
+        );
+        assert_eq!(
+            shown("your local emergency number"),
+            "your local emergency number"
+        );
+        assert_eq!(shown("javascript:alert(1)"), "javascript:alert(1)");
+        assert_eq!(
+            shown("ext 12"),
+            "ext 12",
+            "too short to be a number to call"
+        );
+    }
 }
