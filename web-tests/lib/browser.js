@@ -10,6 +10,9 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
 /** Chromium, headless, with nothing of its own on the network (see docs/STACK notes). */
 async function launch() {
+  if (!fs.existsSync(CHROMIUM)) {
+    throw new Error(`no Chromium at ${CHROMIUM}: install Debian's chromium package, or set CHROMIUM`);
+  }
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
