@@ -4,16 +4,18 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { Person, stopAll } = require('../lib/circle');
+const http = require('node:http');
+const { Person, eventually, stopAll } = require('../lib/circle');
 const { context, launch } = require('../lib/browser');
 
 let alice;
+let circle;
 let browser;
 
 before(async () => {
   alice = await Person.init('alice');
   await alice.up();
-  await alice.create('Tuesday evening');
+  circle = await alice.create('Tuesday evening');
   browser = await launch();
 });
 
@@ -56,5 +58,54 @@ test('a browser that never signed in is told how to open circle, and sees no cir
   assert.match(main, /not signed in/);
   assert.match(main, /circle open/);
   assert.doesNotMatch(await page.content(), /Tuesday evening/);
+  await ctx.close();
+});
+
+/** Another web site on this computer (another port of 127.0.0.1, so the same "site" for the
+ * cookie's SameSite rule): its page tries to share in alice's circle with her cookie. */
+function otherSite(target) {
+  const page = `<!doctype html><title>other</title><script>
+    fetch(${JSON.stringify(target)}, {
+      method: 'POST', mode: 'no-cors', credentials: 'include',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({ text: 'written by another site' }),
+    }).then(() => { document.title = 'sent'; }, () => { document.title = 'failed'; });
+  </script>`;
+  const server = http.createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end(page);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+test("another web site on this computer cannot write with alice's session", async () => {
+  const ctx = await context(browser);
+  const page = await alice.signIn(ctx);
+  const origin = new URL(page.url()).origin;
+  const shares = `${origin}/v1/circles/${circle}/shares`;
+  const refused = page.waitForResponse((r) => r.url() === shares);
+  // What Chromium really sent (Playwright's own view of headers leaves cookies out).
+  const sent = [];
+  const cdp = await ctx.newCDPSession(page);
+  await cdp.send('Network.enable');
+  cdp.on('Network.requestWillBeSentExtraInfo', (e) => sent.push(e.headers));
+  const server = await otherSite(shares);
+  try {
+    await page.goto(`http://127.0.0.1:${server.address().port}/`);
+    const response = await refused;
+    // The browser sent her cookie (same site), so only the node's Origin check stands here.
+    // SameSite=Strict does not tell ports apart, so the browser may send her cookie here:
+    // the node's own Origin check is what refuses it.
+    assert.equal(response.status(), 403);
+    const headers = await eventually('the headers Chromium sent', () =>
+      sent.find((h) => (h.Origin || h.origin) && (h.Cookie || h.cookie)), 10_000);
+    assert.match(headers.Cookie || headers.cookie, /circle_session=/);
+    assert.equal(headers.Origin || headers.origin, `http://127.0.0.1:${server.address().port}`);
+    await page.waitForFunction(() => document.title !== 'other');
+  } finally {
+    server.close();
+  }
+  const feed = await alice.feed(circle);
+  assert.ok(!feed.some((i) => i.text === 'written by another site'), 'nothing was shared');
   await ctx.close();
 });
