@@ -38,6 +38,22 @@ async function checkIn(page, { day, mood, note, who }) {
   await page.waitForURL(`${origin}/c/${circle}`);
 }
 
+test('checking in without saying how today is going asks for it, and sends nothing', async () => {
+  const ctx = await context(browser);
+  const page = await alice.signIn(ctx);
+  const origin = new URL(page.url()).origin;
+  await page.goto(`${origin}/c/${circle}/check-in`);
+  let sent = 0;
+  page.on('request', (r) => { if (r.method() === 'POST') sent += 1; });
+  await page.getByLabel('A note (optional)').fill('forgot the day');
+  await page.getByRole('button', { name: 'Check in' }).click();
+  await page.getByRole('alert').getByText('Choose how today is going first.').waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.name), 'day', 'the choice has the focus');
+  assert.equal(sent, 0);
+  assert.equal(new URL(page.url()).pathname, `/c/${circle}/check-in`);
+  await ctx.close();
+});
+
 const fromAlice = (items) => items.filter((i) => i.author_name === 'alice');
 
 test('a check-in for "only me" never reaches bob; one for the circle does', async () => {

@@ -22,7 +22,7 @@ before(async () => {
   await Promise.all([alice.up(), carol.up()]);
   const file = path.join(alice.dir, 'guidelines.txt');
   fs.writeFileSync(file, GUIDELINES);
-  circle = await alice.create('Tuesday evening', ['--format', '12-step', '--guidelines', file]);
+  circle = await alice.create('Tuesday evening', ['--format', 'smart', '--guidelines', file]);
   browser = await launch();
 });
 
@@ -43,7 +43,7 @@ test('pasting an invite shows the name and guidelines first, then joins and open
   const preview = page.locator('#join-preview');
   await preview.getByRole('heading', { name: 'Tuesday evening' }).waitFor();
   const text = await preview.innerText();
-  assert.match(text, /Format: 12-step/);
+  assert.match(text, /Format: SMART Recovery\./);
   for (const line of GUIDELINES.split('\n')) assert.ok(text.includes(line), line);
   const join = preview.getByRole('button', { name: 'I have read this: join Tuesday evening' });
   // The guidelines come before the button that joins.

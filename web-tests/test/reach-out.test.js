@@ -47,11 +47,13 @@ test("a reach-out raises a notification on bob's page, and alice sees when bob h
   // A mis-click sends nothing: the page asks first.
   const yes = page.getByRole('button', { name: 'Yes, send it now' });
   await yes.waitFor();
+  assert.ok(await page.getByRole('button', { name: 'Reach out now' }).isHidden(), 'one question at a time');
   assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Yes, send it now');
   assert.deepEqual(await alice.json(['reach-outs', circle]), [], 'nothing sent before yes');
   await yes.click();
 
-  // alice's page lists her reach-out, not yet seen.
+  // alice's page says it went, and lists her reach-out, not yet seen.
+  await page.locator('#reach-out .ok', { hasText: /^Sent\. Everyone in Tuesday evening/ }).waitFor();
   const mine = page.locator('#mine');
   await mine.getByText(/nobody of 1 has seen it yet/).waitFor();
 

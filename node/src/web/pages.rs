@@ -59,8 +59,20 @@ pub fn signed_out(reason: &str) -> Markup {
 
 /// A form that sends JSON to the API (see `assets/app.js`), with a place for its error.
 fn api_form(id: &str, api: &str, then: &str, fields: Markup, submit: &str) -> Markup {
+    api_form_done(id, api, then, None, fields, submit)
+}
+
+/// [`api_form`], saying `done` once the write went through.
+fn api_form_done(
+    id: &str,
+    api: &str,
+    then: &str,
+    done: Option<&str>,
+    fields: Markup,
+    submit: &str,
+) -> Markup {
     html! {
-        form #(id) data-api=(api) data-then=(then) novalidate {
+        form #(id) data-api=(api) data-then=(then) data-done=[done] novalidate {
             (fields)
             p.error role="alert" hidden {}
             button type="submit" { (submit) }
@@ -111,6 +123,7 @@ pub fn home(circles: &[CircleInfo]) -> Markup {
                 (api_form("join", "/v1/join/preview", "preview", html! {
                     label for="join-token" { "The invite you were given" }
                     textarea #join-token name="token" rows="3" required
+                        data-missing="Paste the invite you were given first."
                         autocomplete="off" spellcheck="false" {}
                 }, "Read about the circle first"))
                 div #join-preview hidden {}
@@ -119,7 +132,8 @@ pub fn home(circles: &[CircleInfo]) -> Markup {
                 h2 #create-heading { "Start a circle" }
                 (api_form("create", "/v1/circles", "circle", html! {
                     label for="create-name" { "Its name" }
-                    input #create-name name="name" required maxlength="80";
+                    input #create-name name="name" required maxlength="80"
+                        data-missing="Give the circle a name first.";
                     label for="create-format" { "Its format" }
                     select #create-format name="format" {
                         option value="" { "Not set" }
@@ -209,7 +223,8 @@ pub fn circle(c: &CircleInfo, feed: &[FeedItem]) -> Markup {
             (circle_nav(c, ""))
             (api_form("share", &shares, "reload", html! {
                 label for="share-text" { "Share with " (c.name) }
-                textarea #share-text name="text" rows="3" required {}
+                textarea #share-text name="text" rows="3" required
+                    data-missing="Write what you want to share first." {}
             }, "Share"))
             h2 { "Recently" }
             ol.feed #feed data-live="feed" data-circle=(c.id) {
@@ -226,7 +241,7 @@ pub fn check_in(c: &CircleInfo) -> Markup {
     page(
         &format!("Check in with {}", c.name),
         html! {
-            h1 { "Check in" }
+            h1 { "Check in with " (c.name) }
             (circle_nav(c, "/check-in"))
             (api_form("checkin", &api, &format!("/c/{}", c.id), html! {
                 fieldset {
@@ -234,7 +249,8 @@ pub fn check_in(c: &CircleInfo) -> Markup {
                     @for (i, word) in DAYS.iter().enumerate().rev() {
                         @let id = format!("day-{}", i + 1);
                         div.choice {
-                            input type="radio" name="day" id=(id) value=(i + 1) data-type="number" required;
+                            input type="radio" name="day" id=(id) value=(i + 1) data-type="number"
+                                required data-missing="Choose how today is going first.";
                             label for=(id) { (word) }
                         }
                     }
@@ -342,7 +358,12 @@ pub fn reach_out(c: &CircleInfo, crisis: &CrisisLines, mine: &[ReachOutItem]) ->
             h1 { "Reach out to " (c.name) }
             (circle_nav(c, "/reach-out"))
             (lines(crisis))
-            (api_form("reach-out", &api, "reload", html! {
+            @let done = format!(
+                "Sent. Everyone in {} whose node is on has been told; below you can see who \
+                 has seen it. If you are in danger, call one of the numbers above.",
+                c.name
+            );
+            (api_form_done("reach-out", &api, "reload", Some(&done), html! {
                 p { "This tells everyone in " (c.name) " that you need someone now. Their nodes show it at once." }
                 label for="reach-text" { "What you want to say (optional)" }
                 textarea #reach-text name="text" rows="2" {}
