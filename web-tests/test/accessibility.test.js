@@ -32,7 +32,7 @@ before(async () => {
   await alice.ok(['crisis-lines', '--country', 'US']);
   await bob.share(circle, 'Made it to the Thursday meeting. Day 12, and I am proud of it.');
   await carol.share(circle, 'Rough afternoon. I went for a walk instead of calling my old friend. Better now.');
-  await carol.share(circle, 'A link someone asked for: https://example.org/a-very-long-address-that-does-not-break-by-itself-at-all-anywhere');
+  await carol.share(circle, 'A link someone asked for: https://example.org/meetings/tuesdayeveningcirclesharedresourcesforthenewcomers');
   await eventually('the shares on alice\'s node', async () =>
     (await alice.feed(circle)).filter((i) => i.kind === 'share').length === 3);
   browser = await launch();
