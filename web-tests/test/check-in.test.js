@@ -38,7 +38,7 @@ async function checkIn(page, { day, mood, note, who }) {
   await page.waitForURL(`${origin}/c/${circle}`);
 }
 
-test('checking in without saying how today is going asks for it, and sends nothing', async () => {
+test('checking in without saying how today is going, or with a mood of 15, says what to fix and sends nothing', async () => {
   const ctx = await context(browser);
   const page = await alice.signIn(ctx);
   const origin = new URL(page.url()).origin;
@@ -49,6 +49,12 @@ test('checking in without saying how today is going asks for it, and sends nothi
   await page.getByRole('button', { name: 'Check in' }).click();
   await page.getByRole('alert').getByText('Choose how today is going first.').waitFor();
   assert.equal(await page.evaluate(() => document.activeElement.name), 'day', 'the choice has the focus');
+
+  await page.getByLabel('Okay', { exact: true }).check();
+  await page.getByLabel(/^Mood/).fill('15');
+  await page.getByRole('button', { name: 'Check in' }).click();
+  await page.getByRole('alert').getByText('Mood: use a whole number from 0 to 10.').waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'mood');
   assert.equal(sent, 0);
   assert.equal(new URL(page.url()).pathname, `/c/${circle}/check-in`);
   await ctx.close();

@@ -50,17 +50,26 @@
     form.querySelector('[role=alert]').hidden = true;
   }
 
-  // The first required field left empty (a radio group with nothing chosen counts), so the
-  // person is told in plain words before anything is sent.
+  // The first required field left empty (a radio group with nothing chosen counts), or number
+  // out of its range, with what to do about it: the person is told in plain words before
+  // anything is sent.
   function missing(form) {
+    var numbers = form.querySelectorAll('input[type=number]');
+    for (var n = 0; n < numbers.length; n++) {
+      var box = numbers[n];
+      if (!box.checkValidity()) {
+        var name = box.labels.length ? box.labels[0].textContent.split(',')[0] : 'This';
+        return { el: box, say: name + ': use a whole number from ' + box.min + ' to ' + box.max + '.' };
+      }
+    }
+
     var required = form.querySelectorAll('[required]');
     for (var i = 0; i < required.length; i++) {
       var el = required[i];
-      if (el.type === 'radio') {
-        if (!form.querySelector('input[type=radio][name="' + el.name + '"]:checked')) return el;
-      } else if (el.value.trim() === '') {
-        return el;
-      }
+      var empty = el.type === 'radio'
+        ? !form.querySelector('input[type=radio][name="' + el.name + '"]:checked')
+        : el.value.trim() === '';
+      if (empty) return { el: el, say: el.getAttribute('data-missing') || 'Please fill this in first.' };
     }
     return null;
   }
@@ -87,9 +96,9 @@
   };
 
   function submit(form, confirmed) {
-    var empty = missing(form);
-    if (empty) {
-      say(form, empty.getAttribute('data-missing') || 'Please fill this in first.', false, empty);
+    var wrong = missing(form);
+    if (wrong) {
+      say(form, wrong.say, false, wrong.el);
       return;
     }
     var confirm = form.querySelector('.confirm');
