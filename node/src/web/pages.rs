@@ -36,11 +36,6 @@ pub fn page(title: &str, body: Markup) -> Markup {
                         a.help href="/help-now" { "Need someone now?" }
                     }
                 }
-                p #notify-ask .notice hidden {
-                    "circle can tell you when someone in your circles reaches out, even while \
-                     this tab is in the background. "
-                    button #notify-button type="button" { "Turn on notifications" }
-                }
                 main #main { (body) }
             }
         }
@@ -64,8 +59,20 @@ pub fn signed_out(reason: &str) -> Markup {
 
 /// A form that sends JSON to the API (see `assets/app.js`), with a place for its error.
 fn api_form(id: &str, api: &str, then: &str, fields: Markup, submit: &str) -> Markup {
+    api_form_done(id, api, then, None, fields, submit)
+}
+
+/// [`api_form`], saying `done` once the write went through.
+fn api_form_done(
+    id: &str,
+    api: &str,
+    then: &str,
+    done: Option<&str>,
+    fields: Markup,
+    submit: &str,
+) -> Markup {
     html! {
-        form #(id) data-api=(api) data-then=(then) novalidate {
+        form #(id) data-api=(api) data-then=(then) data-done=[done] novalidate {
             (fields)
             p.error role="alert" hidden {}
             button type="submit" { (submit) }
@@ -105,11 +112,18 @@ pub fn home(circles: &[CircleInfo]) -> Markup {
                     }
                 }
             }
+            // Asked once, here rather than on every page (see `assets/app.js`).
+            p #notify-ask .notice hidden {
+                "circle can tell you when someone in your circles reaches out, even while \
+                 this tab is in the background. "
+                button #notify-button type="button" { "Turn on notifications" }
+            }
             section aria-labelledby="join-heading" {
                 h2 #join-heading { "Join with an invite" }
                 (api_form("join", "/v1/join/preview", "preview", html! {
                     label for="join-token" { "The invite you were given" }
                     textarea #join-token name="token" rows="3" required
+                        data-missing="Paste the invite you were given first."
                         autocomplete="off" spellcheck="false" {}
                 }, "Read about the circle first"))
                 div #join-preview hidden {}
@@ -118,7 +132,8 @@ pub fn home(circles: &[CircleInfo]) -> Markup {
                 h2 #create-heading { "Start a circle" }
                 (api_form("create", "/v1/circles", "circle", html! {
                     label for="create-name" { "Its name" }
-                    input #create-name name="name" required maxlength="80";
+                    input #create-name name="name" required maxlength="80"
+                        data-missing="Give the circle a name first.";
                     label for="create-format" { "Its format" }
                     select #create-format name="format" {
                         option value="" { "Not set" }
@@ -161,7 +176,26 @@ fn time(rfc3339: &str) -> Markup {
     html! { time datetime=(rfc3339) { (shown) " UTC" } }
 }
 
+/// What happened to the circle itself (someone joined, a new name, ...): one quiet line.
+const CIRCLE_EVENTS: [&str; 8] = [
+    "joined",
+    "left",
+    "removed",
+    "admin-granted",
+    "admin-revoked",
+    "policy",
+    "renamed",
+    "guidelines",
+];
+
 fn feed_item(item: &FeedItem) -> Markup {
+    if CIRCLE_EVENTS.contains(&item.kind.as_str()) {
+        // The node's text ends with where the CLI shows more (": see `circle info`").
+        let text = item.text.split(": see `").next().unwrap_or(&item.text);
+        return html! {
+            li.event data-kind=(item.kind) { (text) " · " (time(&item.sent_at)) }
+        };
+    }
     let class = if item.urgent { "item urgent" } else { "item" };
     html! {
         li class=(class) data-kind=(item.kind) {
@@ -189,13 +223,14 @@ pub fn circle(c: &CircleInfo, feed: &[FeedItem]) -> Markup {
             (circle_nav(c, ""))
             (api_form("share", &shares, "reload", html! {
                 label for="share-text" { "Share with " (c.name) }
-                textarea #share-text name="text" rows="3" required {}
+                textarea #share-text name="text" rows="3" required
+                    data-missing="Write what you want to share first." {}
             }, "Share"))
             h2 { "Recently" }
             ol.feed #feed data-live="feed" data-circle=(c.id) {
                 @for item in feed.iter().rev() { (feed_item(item)) }
+                @if feed.is_empty() { li.quiet { "Nothing has been shared here yet." } }
             }
-            @if feed.is_empty() { p.quiet { "Nothing has been shared here yet." } }
         },
     )
 }
@@ -206,7 +241,7 @@ pub fn check_in(c: &CircleInfo) -> Markup {
     page(
         &format!("Check in with {}", c.name),
         html! {
-            h1 { "Check in" }
+            h1 { "Check in with " (c.name) }
             (circle_nav(c, "/check-in"))
             (api_form("checkin", &api, &format!("/c/{}", c.id), html! {
                 fieldset {
@@ -214,7 +249,8 @@ pub fn check_in(c: &CircleInfo) -> Markup {
                     @for (i, word) in DAYS.iter().enumerate().rev() {
                         @let id = format!("day-{}", i + 1);
                         div.choice {
-                            input type="radio" name="day" id=(id) value=(i + 1) data-type="number" required;
+                            input type="radio" name="day" id=(id) value=(i + 1) data-type="number"
+                                required data-missing="Choose how today is going first.";
                             label for=(id) { (word) }
                         }
                     }
@@ -263,11 +299,39 @@ fn lines(lines: &CrisisLines) -> Markup {
             ul {
                 @for l in &lines.lines {
                     li {
-                        strong { (l.name) } ": " (l.contact)
+                        strong { (l.name) } ": " (contact(&l.contact))
                         @if let Some(h) = &l.hours { " (" (h) ")" }
                     }
                 }
             }
+        }
+    }
+}
+
+/// A crisis line's contact, one tap away: a web address, or a phone number at its end ("call
+/// or text 988", "116 123"), becomes a link.
+fn contact(contact: &str) -> Markup {
+    let phone_char = |c: char| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '(' | ')');
+    let start = contact
+        .char_indices()
+        .rev()
+        .take_while(|&(_, c)| phone_char(c))
+        .last()
+        .map_or(contact.len(), |(i, _)| i);
+    let (words, number) = contact.split_at(start);
+    let number = number.trim();
+    let digits: String = number
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == '+')
+        .collect();
+    html! {
+        @if contact.starts_with("https://") {
+            a href=(contact) rel="noreferrer" { (contact) }
+        } @else if digits.chars().filter(char::is_ascii_digit).count() >= 3 {
+            (words.trim_end()) @if !words.trim().is_empty() { " " }
+            a href={ "tel:" (digits) } { (number) }
+        } @else {
+            (contact)
         }
     }
 }
@@ -294,7 +358,12 @@ pub fn reach_out(c: &CircleInfo, crisis: &CrisisLines, mine: &[ReachOutItem]) ->
             h1 { "Reach out to " (c.name) }
             (circle_nav(c, "/reach-out"))
             (lines(crisis))
-            (api_form("reach-out", &api, "reload", html! {
+            @let done = format!(
+                "Sent. Everyone in {} whose node is on has been told; below you can see who \
+                 has seen it. If you are in danger, call one of the numbers above.",
+                c.name
+            );
+            (api_form_done("reach-out", &api, "reload", Some(&done), html! {
                 p { "This tells everyone in " (c.name) " that you need someone now. Their nodes show it at once." }
                 label for="reach-text" { "What you want to say (optional)" }
                 textarea #reach-text name="text" rows="2" {}
@@ -306,11 +375,14 @@ pub fn reach_out(c: &CircleInfo, crisis: &CrisisLines, mine: &[ReachOutItem]) ->
                     button type="button" data-confirm="no" { "Not now" }
                 }
             }, "Reach out now"))
-            @if !mine.is_empty() {
-                h2 { "Your reach-outs" }
-                ul #mine data-live="mine" {
-                    @for r in mine {
-                        li { (time(&r.sent_at)) ": " span.seen { (seen(r)) } }
+            // Always on the page, so the first reach-out shows up here without a reload.
+            section #mine data-live="mine" {
+                @if !mine.is_empty() {
+                    h2 { "Your reach-outs" }
+                    ul {
+                        @for r in mine {
+                            li { (time(&r.sent_at)) ": " span.seen { (seen(r)) } }
+                        }
                     }
                 }
             }
@@ -343,4 +415,37 @@ pub fn link_used() -> Markup {
     signed_out(
         "This link was already used, or is more than two minutes old: run `circle open` again.",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_crisis_lines_number_or_address_is_one_tap_away() {
+        let shown = |c: &str| contact(c).into_string();
+        assert_eq!(
+            shown("call or text 988"),
+            r#"call or text <a href="tel:988">988</a>"#
+        );
+        assert_eq!(shown("116 123"), r#"<a href="tel:116123">116 123</a>"#);
+        assert_eq!(
+            shown("+1 (800) 662-4357"),
+            r#"<a href="tel:+18006624357">+1 (800) 662-4357</a>"#
+        );
+        assert_eq!(
+            shown("https://findahelpline.com"),
+            r#"<a href="https://findahelpline.com" rel="noreferrer">https://findahelpline.com</a>"#
+        );
+        assert_eq!(
+            shown("your local emergency number"),
+            "your local emergency number"
+        );
+        assert_eq!(shown("javascript:alert(1)"), "javascript:alert(1)");
+        assert_eq!(
+            shown("ext 12"),
+            "ext 12",
+            "too short to be a number to call"
+        );
+    }
 }

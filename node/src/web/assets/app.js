@@ -34,15 +34,44 @@
     return out;
   }
 
-  function say(form, text, ok) {
+  // Shows a form's answer beside it; a refusal takes the focus (or gives it to `field`).
+  function say(form, text, ok, field) {
     var p = form.querySelector('[role=alert]');
     p.textContent = text;
     p.className = ok ? 'ok' : 'error';
     p.hidden = false;
     if (!ok) {
       p.setAttribute('tabindex', '-1');
-      p.focus();
+      (field || p).focus();
     }
+  }
+
+  function quiet(form) {
+    form.querySelector('[role=alert]').hidden = true;
+  }
+
+  // The first required field left empty (a radio group with nothing chosen counts), or number
+  // out of its range, with what to do about it: the person is told in plain words before
+  // anything is sent.
+  function missing(form) {
+    var numbers = form.querySelectorAll('input[type=number]');
+    for (var n = 0; n < numbers.length; n++) {
+      var box = numbers[n];
+      if (!box.checkValidity()) {
+        var name = box.labels.length ? box.labels[0].textContent.split(',')[0] : 'This';
+        return { el: box, say: name + ': use a whole number from ' + box.min + ' to ' + box.max + '.' };
+      }
+    }
+
+    var required = form.querySelectorAll('[required]');
+    for (var i = 0; i < required.length; i++) {
+      var el = required[i];
+      var empty = el.type === 'radio'
+        ? !form.querySelector('input[type=radio][name="' + el.name + '"]:checked')
+        : el.value.trim() === '';
+      if (empty) return { el: el, say: el.getAttribute('data-missing') || 'Please fill this in first.' };
+    }
+    return null;
   }
 
   function send(url, data) {
@@ -67,24 +96,44 @@
   };
 
   function submit(form, confirmed) {
+    var wrong = missing(form);
+    if (wrong) {
+      say(form, wrong.say, false, wrong.el);
+      return;
+    }
     var confirm = form.querySelector('.confirm');
+    var button = form.querySelector('button[type=submit]');
     if (confirm && !confirmed) {
+      // One question at a time: the confirmation takes the submit button's place.
+      quiet(form);
       confirm.hidden = false;
+      button.hidden = true;
       confirm.querySelector('[data-confirm=yes]').focus();
       return;
     }
     var data = body(form);
-    var button = form.querySelector('button[type=submit]');
     button.disabled = true;
     send(form.getAttribute('data-api'), data).then(function (answer) {
       if (confirm) confirm.hidden = true;
+      button.hidden = false;
+      quiet(form);
       var then = form.getAttribute('data-then');
-      if (after[then]) return after[then](form, answer, data);
+      var done = form.getAttribute('data-done');
+      if (after[then]) {
+        return Promise.resolve(after[then](form, answer, data)).then(function () {
+          if (done) say(form, done, true);
+        });
+      }
       location.assign(then);
     }).catch(function (e) {
       say(form, e.message, false);
     }).then(function () { button.disabled = false; });
   }
+
+  var FORMATS = {
+    '12-step': '12-step', smart: 'SMART Recovery', dharma: 'Recovery Dharma',
+    secular: 'Secular', other: 'Other',
+  };
 
   // An invite's circle, read before joining: its name, format and guidelines, then a choice.
   function showPreview(form, circle, token) {
@@ -95,7 +144,7 @@
     h.textContent = circle.name;
     box.appendChild(h);
     var facts = document.createElement('p');
-    facts.textContent = (circle.format ? 'Format: ' + circle.format + '. ' : '') +
+    facts.textContent = (circle.format ? 'Format: ' + (FORMATS[circle.format] || circle.format) + '. ' : '') +
       circle.members + (circle.members === 1 ? ' member.' : ' members.');
     box.appendChild(facts);
     var g = document.createElement('p');
@@ -187,8 +236,11 @@
       form.addEventListener('submit', function (e) { e.preventDefault(); submit(form, false); });
       form.querySelectorAll('[data-confirm]').forEach(function (b) {
         b.addEventListener('click', function () {
-          if (b.getAttribute('data-confirm') === 'yes') submit(form, true);
-          else form.querySelector('.confirm').hidden = true;
+          if (b.getAttribute('data-confirm') === 'yes') return submit(form, true);
+          form.querySelector('.confirm').hidden = true;
+          var button = form.querySelector('button[type=submit]');
+          button.hidden = false;
+          button.focus();
         });
       });
     });

@@ -1,0 +1,111 @@
+// Story 1: alice signs in with the one-time link `circle open` gives her; the link does not
+// work twice, and a browser without her cookie sees how to sign in, not her circles.
+'use strict';
+
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const http = require('node:http');
+const { Person, eventually, stopAll } = require('../lib/circle');
+const { context, launch } = require('../lib/browser');
+
+let alice;
+let circle;
+let browser;
+
+before(async () => {
+  alice = await Person.init('alice');
+  await alice.up();
+  circle = await alice.create('Tuesday evening');
+  browser = await launch();
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  await stopAll([alice]);
+});
+
+test('the sign-in link shows your circles once, then says it was already used', async () => {
+  const url = await alice.signInUrl();
+  const ctx = await context(browser);
+  const page = await ctx.newPage();
+
+  const first = await page.goto(url);
+  assert.equal(first.status(), 200);
+  assert.equal(new URL(page.url()).pathname, '/', 'the link lands on the home page');
+  assert.equal(await page.locator('h1').innerText(), 'Your circles');
+  await page.getByRole('link', { name: 'Tuesday evening' }).waitFor();
+  assert.ok(!page.url().includes('code='), 'the code does not stay in the address bar');
+
+  const [cookie, ...more] = await ctx.cookies();
+  assert.equal(more.length, 0, 'one cookie');
+  assert.equal(cookie.httpOnly, true, 'the page script cannot read the session');
+  assert.equal(cookie.sameSite, 'Strict', 'other sites cannot send it');
+
+  const second = await page.goto(url);
+  assert.equal(second.status(), 410);
+  assert.match(await page.locator('main').innerText(), /already used/);
+  assert.doesNotMatch(await page.locator('main').innerText(), /Tuesday evening/);
+  await ctx.close();
+});
+
+test('a browser that never signed in is told how to open circle, and sees no circle', async () => {
+  const origin = await alice.origin();
+  const ctx = await context(browser);
+  const page = await ctx.newPage();
+  const response = await page.goto(origin + '/');
+  assert.equal(response.status(), 401);
+  const main = await page.locator('main').innerText();
+  assert.match(main, /not signed in/);
+  assert.match(main, /circle open/);
+  assert.doesNotMatch(await page.content(), /Tuesday evening/);
+  await ctx.close();
+});
+
+/** Another web site on this computer (another port of 127.0.0.1, so the same "site" for the
+ * cookie's SameSite rule): its page tries to share in alice's circle with her cookie. */
+function otherSite(target) {
+  const page = `<!doctype html><title>other</title><script>
+    fetch(${JSON.stringify(target)}, {
+      method: 'POST', mode: 'no-cors', credentials: 'include',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({ text: 'written by another site' }),
+    }).then(() => { document.title = 'sent'; }, () => { document.title = 'failed'; });
+  </script>`;
+  const server = http.createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end(page);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+test("another web site on this computer cannot write with alice's session", async () => {
+  const ctx = await context(browser);
+  const page = await alice.signIn(ctx);
+  const origin = new URL(page.url()).origin;
+  const shares = `${origin}/v1/circles/${circle}/shares`;
+  const refused = page.waitForResponse((r) => r.url() === shares);
+  // What Chromium really sent (Playwright's own view of headers leaves cookies out).
+  const sent = [];
+  const cdp = await ctx.newCDPSession(page);
+  await cdp.send('Network.enable');
+  cdp.on('Network.requestWillBeSentExtraInfo', (e) => sent.push(e.headers));
+  const server = await otherSite(shares);
+  try {
+    await page.goto(`http://127.0.0.1:${server.address().port}/`);
+    const response = await refused;
+    // The browser sent her cookie (same site), so only the node's Origin check stands here.
+    // SameSite=Strict does not tell ports apart, so the browser may send her cookie here:
+    // the node's own Origin check is what refuses it.
+    assert.equal(response.status(), 403);
+    const headers = await eventually('the headers Chromium sent', () =>
+      sent.find((h) => (h.Origin || h.origin) && (h.Cookie || h.cookie)), 10_000);
+    assert.match(headers.Cookie || headers.cookie, /circle_session=/);
+    assert.equal(headers.Origin || headers.origin, `http://127.0.0.1:${server.address().port}`);
+    await page.waitForFunction(() => document.title !== 'other');
+  } finally {
+    server.close();
+  }
+  const feed = await alice.feed(circle);
+  assert.ok(!feed.some((i) => i.text === 'written by another site'), 'nothing was shared');
+  await ctx.close();
+});
