@@ -12,7 +12,7 @@
 
 use axum::{
     Router,
-    extract::{Path, Query, Request, State},
+    extract::{Query, Request, State},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Redirect, Response},
@@ -21,7 +21,7 @@ use axum::{
 use maud::Markup;
 use serde::Deserialize;
 
-use crate::{api::AppState, circles::CircleInfo, error::Error};
+use crate::api::AppState;
 
 pub(crate) mod guard;
 mod live;
@@ -39,12 +39,8 @@ const CSP: &str = "default-src 'self'; img-src 'self' data:; frame-ancestors 'no
 /// The web app's routes (the caller adds the guard and the state).
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(home))
+        .merge(pages::routes())
         .route("/sign-in", get(sign_in))
-        .route("/help-now", get(help_now))
-        .route("/c/{circle}", get(circle))
-        .route("/c/{circle}/check-in", get(check_in))
-        .route("/c/{circle}/reach-out", get(reach_out))
         .route("/app/events", get(live::events))
         .route("/assets/app.css", get(css))
         .route("/assets/app.js", get(js))
@@ -81,120 +77,6 @@ fn html(status: StatusCode, markup: Markup) -> Response {
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
-}
-
-/// A page for a signed-in person, or how to sign in.
-fn signed(
-    state: &AppState,
-    headers: &HeaderMap,
-    make: impl FnOnce() -> Result<Markup, Error>,
-) -> Response {
-    if !signed_in(state, headers) {
-        return html(
-            StatusCode::UNAUTHORIZED,
-            pages::signed_out("This browser is not signed in to your circle node."),
-        );
-    }
-    match make() {
-        Ok(markup) => html(StatusCode::OK, markup),
-        Err(e @ Error::UnknownCircle(_)) => html(
-            StatusCode::NOT_FOUND,
-            pages::page(
-                "Not found",
-                maud::html! { h1 { "Not found" } p { (e.to_string()) } a href="/" { "Your circles" } },
-            ),
-        ),
-        Err(e) => html(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            pages::page(
-                "Something went wrong",
-                maud::html! {
-                    h1 { "Something went wrong" }
-                    p { (e.to_string()) }
-                    p { "Nothing you wrote was lost. Try again, and if it keeps happening run `circle doctor`." }
-                },
-            ),
-        ),
-    }
-}
-
-/// The circle named in a path (by id), as listed.
-fn listed(state: &AppState, circle: &str) -> Result<CircleInfo, Error> {
-    let circles = state.node.circles();
-    let id = circles.resolve(circle)?.to_string();
-    circles
-        .list()?
-        .into_iter()
-        .find(|c| c.id == id)
-        .ok_or(Error::UnknownCircle(id))
-}
-
-async fn home(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    signed(&s, &headers, || Ok(pages::home(&s.node.circles().list()?)))
-}
-
-async fn help_now(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    signed(&s, &headers, || {
-        let circles = s.node.circles();
-        Ok(pages::help_now(&circles.crisis_lines()?, &circles.list()?))
-    })
-}
-
-async fn circle(
-    State(s): State<AppState>,
-    Path(circle): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    if signed_in(&s, &headers) {
-        mark_seen(&s, &circle).await;
-    }
-    signed(&s, &headers, || {
-        let c = listed(&s, &circle)?;
-        let circles = s.node.circles();
-        let id = circles.resolve(&c.id)?;
-        let feed = circles.feed(&id, 0, Some(pages::FEED_PAGE))?;
-        Ok(pages::circle(&c, &feed))
-    })
-}
-
-async fn check_in(
-    State(s): State<AppState>,
-    Path(circle): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    signed(&s, &headers, || Ok(pages::check_in(&listed(&s, &circle)?)))
-}
-
-async fn reach_out(
-    State(s): State<AppState>,
-    Path(circle): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    signed(&s, &headers, || {
-        let c = listed(&s, &circle)?;
-        let circles = s.node.circles();
-        let id = circles.resolve(&c.id)?;
-        let mine: Vec<_> = circles
-            .reach_outs(&id)?
-            .into_iter()
-            .filter(|r| r.author == c.me)
-            .collect();
-        Ok(pages::reach_out(&c, &circles.crisis_lines()?, &mine))
-    })
-}
-
-/// Tells the circle that this member has now been shown its reach-outs (the feed shows them),
-/// as `circle feed` does. Best effort: the page is shown either way.
-async fn mark_seen(s: &AppState, circle: &str) {
-    let circles = s.node.circles();
-    let Ok(id) = circles.resolve(circle) else {
-        return;
-    };
-    if circles.unseen_reach_outs(&id).is_ok_and(|u| !u.is_empty())
-        && let Err(e) = s.node.write_with(move |c| c.mark_seen(&id)).await
-    {
-        tracing::debug!("could not tell the circle its reach-outs were seen: {e}");
-    }
 }
 
 #[derive(Deserialize)]
