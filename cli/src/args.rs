@@ -254,7 +254,8 @@ pub enum Command {
         /// (needs the node running)
         #[arg(long)]
         follow: bool,
-        /// Show only the newest N messages
+        /// Show only the newest N messages (0: none of the history; with --follow, only what
+        /// arrives from now on)
         #[arg(long)]
         limit: Option<usize>,
     },

@@ -3,12 +3,30 @@
 //! When the node of `--home` runs, commands go through its local API; otherwise they open the
 //! store directly, and what they write is sent when the node next runs.
 
+// Output goes through `out`, so a closed pipe never panics (see out.rs). Defined before the
+// modules, these shadow std's macros in all of them.
+macro_rules! println {
+    () => { $crate::out::write(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::out::write(format_args!("{}\n", format_args!($($arg)*))) };
+}
+macro_rules! print {
+    ($($arg:tt)*) => { $crate::out::write(format_args!($($arg)*)) };
+}
+macro_rules! eprintln {
+    () => { $crate::out::write_err(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::out::write_err(format_args!("{}\n", format_args!($($arg)*))) };
+}
+macro_rules! eprint {
+    ($($arg:tt)*) => { $crate::out::write_err(format_args!($($arg)*)) };
+}
+
 mod args;
 mod client;
 mod ctx;
 mod logs;
 mod membership;
 mod network;
+mod out;
 mod passphrase;
 mod support;
 

@@ -10,7 +10,7 @@ use circle_node::support::{
 };
 use serde_json::{Value, json};
 
-use super::{circle_name, confirm, field, list, short, when};
+use super::{circle_name, confirm, field, list, short, when_zoned};
 use crate::{Ctx, client::Client, client::segment};
 
 /// How long `reach-out` waits for a first member to see it before it reports.
@@ -195,7 +195,7 @@ pub async fn reach_outs(ctx: &Ctx, circle: &str) -> Result<()> {
         }
         println!(
             "!! [{}] {} (#{}) reached out{said} — {}",
-            when(&r["sent_at"]),
+            when_zoned(&r["sent_at"]),
             field(&r["author_name"]),
             short(r["id"].as_str().unwrap_or_default()),
             seen_text(r)

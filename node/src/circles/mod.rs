@@ -611,6 +611,13 @@ impl Circles {
                 next = all.last().map_or(cursor, |a| a.cursor);
                 items = self.feed_items(circle, all)?;
             }
+            // None of the history, and the cursor at its end: a follower goes on from now,
+            // as `--limit 0` means with or without `--follow`.
+            Some(0) => {
+                if let Some(last) = arrivals.next_back() {
+                    next = last?.cursor;
+                }
+            }
             // Only the newest arrivals are read and decrypted, not the whole history: a batch
             // at a time until `n` are shown (some messages are not).
             Some(n) => {
