@@ -306,14 +306,47 @@ async fn up(ctx: &Ctx, args: UpArgs) -> Result<()> {
     for addr in &status.listen {
         println!("listening on {addr}");
     }
+    let reach_outs = tokio::spawn(announce_reach_outs(node.events()));
     eprintln!("Press Ctrl-C to stop.");
     wait_for_stop().await;
+    reach_outs.abort();
     eprintln!("Stopping...");
     api.stop().await;
     node.shutdown().await;
     ctx.home.remove_api();
     eprintln!("Stopped. Everything is saved.");
     Ok(())
+}
+
+/// Prints a line for every reach-out the node receives, in the terminal of `circle up`: the
+/// person's own, so it names the circle (the desktop notification, which others may see on a
+/// lock screen, names neither the circle nor the person).
+async fn announce_reach_outs(mut events: tokio::sync::broadcast::Receiver<circle_node::Event>) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        match events.recv().await {
+            Ok(circle_node::Event::ReachOut {
+                circle_name,
+                sent_at,
+                ..
+            }) => {
+                let name = clean(&circle_name);
+                println!(
+                    "!! {} someone in '{name}' is reaching out: run `circle reach-outs '{name}'`",
+                    support::time_of_day(&sent_at)
+                );
+            }
+            Ok(_) => {}
+            // Missed while busy: the feed and `circle reach-outs` still have them.
+            Err(RecvError::Lagged(missed)) => {
+                println!(
+                    "-- {missed} notices were skipped while catching up: `circle reach-outs CIRCLE` \
+                     lists any reach-out among them"
+                );
+            }
+            Err(RecvError::Closed) => return,
+        }
+    }
 }
 
 async fn wait_for_stop() {

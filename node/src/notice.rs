@@ -60,6 +60,8 @@ pub enum Event {
         author_name: String,
         /// What they said, as the feed shows it.
         text: String,
+        /// When they sent it, RFC 3339 (by their clock).
+        sent_at: String,
     },
     /// A meeting starts soon.
     Reminder {
@@ -229,6 +231,7 @@ fn on_news(
             id: item.id.clone(),
             author_name: item.author_name.clone(),
             text: item.text.clone(),
+            sent_at: item.sent_at.clone(),
         });
         // Only a fresh one: a node catching up does not ring for last week's. The text names
         // neither the circle nor the person (a lock screen is seen by others).

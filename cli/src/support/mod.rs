@@ -91,6 +91,19 @@ fn when_zoned(value: &Value) -> String {
     local_time(value, "%Y-%m-%d %H:%M %Z")
 }
 
+/// "22:14" in the person's own zone, or "Tue 22:14" for a time that is not today.
+pub fn time_of_day(at: &str) -> String {
+    let value = Value::from(at);
+    let today = jiff::Zoned::now()
+        .with_time_zone(local_zone().clone())
+        .date();
+    match at.parse::<Timestamp>() {
+        Ok(t) if t.to_zoned(local_zone().clone()).date() == today => local_time(&value, "%H:%M"),
+        Ok(_) => local_time(&value, "%a %-d %b %H:%M"),
+        Err(_) => at.to_string(),
+    }
+}
+
 /// "2026-11-22" from an RFC 3339 time (the day in the person's own zone) or a date.
 fn day(value: &Value) -> String {
     let at = value.as_str().unwrap_or("");

@@ -289,3 +289,33 @@ fn feed_limit_0_shows_none_of_the_history_and_following_shows_only_new_messages(
         "with --limit 0 the follower prints only what arrives, but it printed first:\n{first}"
     );
 }
+
+#[test]
+fn a_reach_out_is_announced_in_the_terminal_of_circle_up() {
+    let mut alice = Person::init("alice");
+    let mut bob = Person::init("bob");
+    alice.up();
+    bob.up();
+    tuesday_circle(&alice, &[&bob]);
+    bob.ok(["reach-out", TUESDAY, "I need someone.", "--yes"]);
+    let line = eventually(
+        DELIVERY_TIMEOUT,
+        "alice's `circle up` to announce bob's reach-out",
+        || {
+            alice
+                .node_output()
+                .lines()
+                .find(|l| l.starts_with("!! "))
+                .map(str::to_string)
+        },
+    );
+    assert!(
+        line.contains("someone in 'Tuesday circle' is reaching out")
+            && line.contains("`circle reach-outs 'Tuesday circle'`"),
+        "alice's node should say where someone reaches out and what to run: {line}"
+    );
+    assert!(
+        !line.contains("I need someone"),
+        "the notice tells what to run; the words are for `circle reach-outs`: {line}"
+    );
+}
