@@ -6,12 +6,12 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 use circle_node::support::{
     MAX_CALLBACK_CHARS, MAX_NOTE_BYTES, check_field, check_short,
-    crisis::{country_from_locale, defaults_for, parse_line},
+    crisis::{check_country, country_from_locale, defaults_for, parse_line},
 };
 use serde_json::{Value, json};
 
 use super::{circle_name, confirm, field, list, short, when_zoned};
-use crate::{Ctx, client::Client, client::segment};
+use crate::{Ctx, Target, client::Client, client::segment, passphrase};
 
 /// How long `reach-out` waits for a first member to see it before it reports.
 const FIRST_SEEN_WAIT: Duration = Duration::from_secs(2);
@@ -27,6 +27,25 @@ fn local_defaults() -> Value {
         "country": country,
         "lines": serde_json::to_value(defaults_for(country.as_deref())).unwrap_or_default(),
     })
+}
+
+/// The person's crisis lines while the node is not running, as the node would show them
+/// (their own lines and country), or this machine's defaults if no passphrase is at hand: a
+/// person reaching out is not asked for one first.
+async fn offline_lines(ctx: &Ctx) -> Value {
+    if passphrase::at_hand().is_some()
+        && let Ok(Target::Store(db)) = ctx.reach().await
+        && let Some(lines) = stored_lines(ctx, db)
+    {
+        return lines;
+    }
+    local_defaults()
+}
+
+/// The crisis lines kept in the store (asks for the passphrase if none is at hand).
+fn stored_lines(ctx: &Ctx, db: sled::Db) -> Option<Value> {
+    let lines = ctx.load(db).ok()?.crisis_lines().ok()?;
+    serde_json::to_value(lines).ok()
 }
 
 /// "  Samaritans: 116 123 (24/7)", one per line.
@@ -106,11 +125,11 @@ pub async fn reach_out(
     if let Some(number) = callback {
         check_short("callback number", number, MAX_CALLBACK_CHARS)?;
     }
-    // Whatever else fails, the crisis lines are shown.
+    // Whatever else fails, the crisis lines are shown (and no passphrase is asked first).
     let client = match ctx.require_node("reach out").await {
         Ok(client) => client,
         Err(e) => {
-            print_crisis_lines(&local_defaults(), ctx.json);
+            print_crisis_lines(&offline_lines(ctx).await, ctx.json);
             return Err(e);
         }
     };
@@ -212,46 +231,30 @@ pub async fn crisis_lines(
     reset: bool,
 ) -> Result<()> {
     if let Some(code) = country {
-        let code = code.trim();
-        if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_alphabetic()) {
-            bail!(
-                "'{}' is not a country code: use two letters, e.g. US, GB, IE or DE",
-                crate::clean(code)
-            );
-        }
+        check_country(code)?;
     }
     for line in add {
         parse_line(line)?;
     }
     let change = country.is_some() || !add.is_empty() || reset;
-    let client = match ctx.require_node("set them").await {
-        Ok(client) => client,
-        Err(_) if !change => {
-            // The lines matter more than the node: show this machine's usual ones.
-            let lines = local_defaults();
-            if ctx.json {
-                println!("{lines}");
-            } else {
-                println!("Crisis lines:");
-                print!("{}", lines_text(&lines));
-                eprintln!(
-                    "Your node is not running, so these are the usual lines for this machine's \
-                     country; lines of your own show when it runs."
-                );
-            }
-            return Ok(());
+    let lines = match ctx.reach().await {
+        Ok(Target::Node(client)) if change => {
+            let body = json!({
+                "country": country.map(str::trim),
+                "lines": if add.is_empty() { None } else { Some(add) },
+                "reset": reset,
+            });
+            client.put("/v1/crisis-lines", body).await?
         }
-        Err(e) => return Err(e),
-    };
-    let lines = if change {
-        let body = json!({
-            "country": country.map(str::trim),
-            "lines": if add.is_empty() { None } else { Some(add) },
-            "reset": reset,
-        });
-        client.put("/v1/crisis-lines", body).await?
-    } else {
-        client.get("/v1/crisis-lines").await?
+        Ok(Target::Node(client)) => client.get("/v1/crisis-lines").await?,
+        // The node is not running: the same lines, in the store.
+        Ok(Target::Store(db)) if change => {
+            serde_json::to_value(ctx.load(db)?.change_crisis_lines(country, add, reset)?)?
+        }
+        Ok(Target::Store(db)) => stored_lines(ctx, db).unwrap_or_else(local_defaults),
+        Err(e) if change => return Err(e),
+        // The lines matter more than the node: show this machine's usual ones.
+        Err(_) => local_defaults(),
     };
     if ctx.json {
         println!("{lines}");

@@ -319,3 +319,67 @@ fn a_reach_out_is_announced_in_the_terminal_of_circle_up() {
         "the notice tells what to run; the words are for `circle reach-outs`: {line}"
     );
 }
+
+#[test]
+fn a_sponsors_number_is_added_to_988_and_911_and_reach_out_shows_the_same_lines_with_the_node_off()
+{
+    let mut alice = Person::init("alice");
+    alice.up();
+    alice.create(TUESDAY);
+    alice.ok(["crisis-lines", "--country", "US"]);
+    let shown = alice.ok(["crisis-lines", "--add", "Sponsor: +1 555 0111"]);
+    for line in [
+        "Sponsor: +1 555 0111",
+        "call or text 988",
+        "Emergency services: 911",
+    ] {
+        assert!(
+            shown.contains(line),
+            "her own line comes with the country's, never instead: {line} missing from\n{shown}"
+        );
+    }
+    let error = alice.fails(["crisis-lines", "--country", "ZZ"]);
+    assert!(
+        error.contains("'ZZ' is not a country code") && error.contains("GB, GR"),
+        "an unknown country is refused with the known ones listed: {error}"
+    );
+    let shown = alice.ok(["crisis-lines", "--reset"]);
+    assert!(
+        shown.starts_with("Crisis lines (US):")
+            && shown.contains("988")
+            && !shown.contains("Sponsor"),
+        "--reset forgets her own lines, not her country:\n{shown}"
+    );
+    alice.ok(["crisis-lines", "--add", "Sponsor: +1 555 0111"]);
+
+    // Reaching out shows the crisis lines whatever else happens: the same with the node on ...
+    let with_node = alice
+        .circle(["reach-out", TUESDAY])
+        .env("LANG", "en_GB.UTF-8")
+        .run();
+    let lines_on = with_node.stdout.clone();
+    assert!(
+        lines_on.contains("Sponsor: +1 555 0111") && lines_on.contains("911"),
+        "{lines_on}"
+    );
+    // ... and off, even where the machine's locale names another country.
+    alice.stop();
+    let without_node = alice
+        .circle(["reach-out", TUESDAY, "--yes"])
+        .env("LANG", "en_GB.UTF-8")
+        .run();
+    assert!(
+        !without_node.status.success(),
+        "nothing is sent without the node"
+    );
+    assert_eq!(
+        without_node.stdout, lines_on,
+        "reach-out shows the same lines with the node off:\n{}",
+        without_node.stderr
+    );
+    let shown = alice.ok(["crisis-lines"]);
+    assert!(
+        shown.contains("Sponsor") && shown.contains("988"),
+        "{shown}"
+    );
+}

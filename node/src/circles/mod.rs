@@ -42,7 +42,7 @@ mod views;
 mod write;
 
 pub use admin::InviteInfo;
-pub use clocks::{ClockItem, CrisisLines, MAX_CLOCKS, MilestoneItem, Settings};
+pub use clocks::{ClockItem, CrisisLines, MAX_CLOCKS, MAX_OWN_LINES, MilestoneItem, Settings};
 pub use join::seal_key_for;
 pub use logs::{AuthorLog, CircleLog, ForkLog};
 pub use support::MIN_ID_PREFIX;
