@@ -71,7 +71,10 @@ fn main() -> ExitCode {
             } else {
                 first
             };
-            eprintln!("{first} (see `circle --help`)");
+            match suggestion(&e) {
+                Some(similar) => eprintln!("{first} (did you mean '{similar}'?)"),
+                None => eprintln!("{first} (see `circle --help`)"),
+            }
             return ExitCode::from(2);
         }
     };
@@ -89,6 +92,23 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// What clap's tip suggests for a typo (`circle shar`, `--limt`): the subcommand or option
+/// meant, e.g. `share` or `--limit`.
+fn suggestion(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue};
+    [ContextKind::SuggestedSubcommand, ContextKind::SuggestedArg]
+        .into_iter()
+        .find_map(|kind| match e.get(kind)? {
+            ContextValue::String(s) => Some(s.clone()),
+            // clap lists the likeliest last.
+            ContextValue::Strings(all) if !all.is_empty() => {
+                let likeliest: Vec<&str> = all.iter().rev().map(String::as_str).collect();
+                Some(likeliest.join("' or '"))
+            }
+            _ => None,
+        })
 }
 
 /// The error and its causes on one line, without repeating what the outer message says.

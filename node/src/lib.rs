@@ -47,7 +47,7 @@ pub use circles::{
     Settings, seal_key_for,
 };
 pub use config::{DEFAULT_PORT, NodeConfig};
-pub use content::{Body, Content, MAX_TEXT_BYTES, check_text};
+pub use content::{Body, Content, MAX_TEXT_BYTES, MAX_TEXT_CHARS, check_text};
 pub use error::{Error, Result};
 pub use home::{ApiInfo, DEFAULT_LOCK_WAIT, Home};
 pub use membership::{

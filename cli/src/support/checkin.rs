@@ -1,7 +1,7 @@
 //! Check-ins (for the circle, the partner, or only the person) and goals.
 
 use anyhow::{Result, bail};
-use circle_node::support::{Audience, Checkin, Goal};
+use circle_node::support::{Audience, Checkin, Goal, check_note};
 use serde_json::{Value, json};
 
 use super::{check_date, circle_name, day, field, list, message_ref, report, short, when};
@@ -93,6 +93,9 @@ pub async fn checkin(ctx: &Ctx, args: crate::args::CheckinArgs) -> Result<()> {
         triggers: args.triggers.iter().map(|t| t.trim().to_string()).collect(),
         note: args.note.clone(),
     };
+    if let Some(note) = &checkin.note {
+        check_note("note", note)?;
+    }
     checkin.check()?;
     let client = ctx.require_node("check in").await?;
     let body = json!({
@@ -202,6 +205,7 @@ pub async fn goal_add(
         text: text.trim().to_string(),
         by: by.map(|b| b.trim().to_string()),
     };
+    check_note("goal", &goal.text)?;
     goal.check()?;
     let client = ctx.require_node("set the goal").await?;
     let body = json!({ "text": goal.text, "by": goal.by, "to": to.as_str() });

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 use circle_node::support::{
-    MAX_CALLBACK_CHARS, MAX_NOTE_BYTES, check_field, check_short,
+    MAX_CALLBACK_CHARS, check_note, check_short,
     crisis::{check_country, country_from_locale, defaults_for, parse_line},
 };
 use serde_json::{Value, json};
@@ -120,7 +120,7 @@ pub async fn reach_out(
     yes: bool,
 ) -> Result<()> {
     if let Some(text) = text {
-        check_field("message", text, MAX_NOTE_BYTES)?;
+        check_note("message", text)?;
     }
     if let Some(number) = callback {
         check_short("callback number", number, MAX_CALLBACK_CHARS)?;

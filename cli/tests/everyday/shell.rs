@@ -383,3 +383,82 @@ fn a_sponsors_number_is_added_to_988_and_911_and_reach_out_shows_the_same_lines_
         "{shown}"
     );
 }
+
+#[test]
+fn a_typo_in_a_command_gets_a_did_you_mean() {
+    let alice = Person::init("alice");
+    let error = alice.fails(["shar", TUESDAY, "hello"]);
+    assert_eq!(
+        error,
+        "error: unrecognized subcommand 'shar' (did you mean 'share'?)"
+    );
+    let error = alice.fails(["feed", TUESDAY, "--limt", "3"]);
+    assert!(
+        error.contains("(did you mean '--limit'?)"),
+        "a mistyped option gets its tip too: {error}"
+    );
+}
+
+#[test]
+fn a_share_too_long_is_measured_in_characters_not_bytes() {
+    let alice = Person::init("alice");
+    alice.create(TUESDAY);
+    // 4096 characters of Devanagari are 12 288 bytes: allowed, as 4096 ASCII ones are.
+    let hindi = "न".repeat(4096);
+    alice
+        .circle(["share", TUESDAY, "-"])
+        .stdin(hindi.clone())
+        .ok();
+    let error = alice
+        .circle(["share", TUESDAY, "-"])
+        .stdin(format!("{hindi}न"))
+        .fails();
+    assert!(
+        error.contains("at most 4096 characters (this one has 4097)"),
+        "{error}"
+    );
+    let error = alice.fails(["goal", "add", TUESDAY, &"é".repeat(1025)]);
+    assert!(error.contains("at most 1024 characters"), "{error}");
+}
+
+#[test]
+fn doctor_on_a_fresh_laptop_finds_nothing_to_fix_and_names_no_repository_file() {
+    let mut alice = Person::init("alice");
+    // Listening on every interface, as `circle up` does by default (port 0: any free one).
+    alice.up_with(&["--listen", "/ip4/0.0.0.0/tcp/0"]);
+    let said = alice.ok(["doctor"]);
+    assert!(
+        !said.contains("!!") && said.ends_with("Nothing to fix."),
+        "a working node is not a list of warnings:\n{said}"
+    );
+    assert!(
+        !said.contains("docs/") && !said.contains(".md") && !said.contains("/ip4/"),
+        "doctor speaks in words, not files or addresses:\n{said}"
+    );
+    let json: Value = serde_json::from_str(&alice.ok(["--json", "doctor"])).expect("JSON");
+    assert_eq!(json["problems"], serde_json::json!([]), "{json}");
+}
+
+#[test]
+fn joining_while_the_inviter_is_offline_says_what_to_do_in_words_not_libp2p_ones() {
+    let mut alice = Person::init("alice");
+    let mut bob = Person::init("bob");
+    alice.up();
+    bob.up();
+    alice.create(TUESDAY);
+    let invite = alice.invite(TUESDAY, &[]);
+    alice.stop();
+    let error = bob.fails(["join", &invite, "--yes"]);
+    assert!(
+        error.contains("could not reach the inviter's node") && error.contains("circle up"),
+        "{error}"
+    );
+    for jargon in [
+        "Failed to dial",
+        "peer",
+        "Connection was closed",
+        "multiaddr",
+    ] {
+        assert!(!error.contains(jargon), "no libp2p words: {error}");
+    }
+}

@@ -2,7 +2,7 @@
 
 use circle_crypto::Invite;
 use libp2p::{Multiaddr, PeerId, request_response};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use std::time::Instant;
 
@@ -193,10 +193,57 @@ impl EventLoop {
             } => {
                 if let Some(pending) = self.joins.remove(&request_id) {
                     self.end_join(&pending);
-                    pending.reply.fail(Error::Unreachable(error.to_string()));
+                    debug!("join request failed: {error}");
+                    pending
+                        .reply
+                        .fail(Error::Unreachable(unreachable_words(&error)));
                 }
             }
             _ => {}
+        }
+    }
+}
+
+/// Why a join got no answer, in words for the person joining (libp2p's own say "Failed to
+/// dial the requested peer"); follows "could not reach the inviter's node: ".
+fn unreachable_words(error: &request_response::OutboundFailure) -> String {
+    use request_response::OutboundFailure as Failure;
+    match error {
+        Failure::DialFailure => "no connection could be made to it. They may be offline: ask \
+            them to run `circle up`, then try again (if they are online, `circle doctor` on \
+            their side says what keeps others out)"
+            .into(),
+        Failure::Timeout => "it did not answer in time: try again in a minute".into(),
+        Failure::ConnectionClosed => {
+            "the connection closed before it answered: try again in a minute".into()
+        }
+        Failure::UnsupportedProtocols => "it runs a version of circle that does not take \
+            joins this way: ask them to update circle"
+            .into(),
+        Failure::Io(_) => "the connection failed before it answered: try again".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_join_is_explained_without_libp2p_words() {
+        use request_response::OutboundFailure as Failure;
+        let io = std::io::Error::other("stream reset");
+        for failure in [
+            Failure::DialFailure,
+            Failure::Timeout,
+            Failure::ConnectionClosed,
+            Failure::UnsupportedProtocols,
+            Failure::Io(io),
+        ] {
+            let words = unreachable_words(&failure);
+            assert_ne!(words, failure.to_string());
+            for jargon in ["dial", "peer", "Connection was", "protocol", "stream"] {
+                assert!(!words.contains(jargon), "{words}");
+            }
         }
     }
 }
