@@ -177,7 +177,14 @@ async fn run(cli: Cli) -> Result<()> {
                 membership::admin(&ctx, &circle, &member, false).await
             }
         },
-        Command::Policy { circle, invites } => membership::policy(&ctx, &circle, &invites).await,
+        Command::Policy { circle, invites } => match invites {
+            Some(invites) => membership::policy(&ctx, &circle, &invites).await,
+            None => membership::show_policy(&ctx, &circle).await,
+        },
+        Command::Completions { shell } => {
+            completions(shell);
+            Ok(())
+        }
         Command::Share {
             circle,
             text,
@@ -271,6 +278,14 @@ fn init(ctx: &Ctx, name: &str) -> Result<()> {
     eprintln!("Your node is set up in {}.", ctx.home.dir().display());
     eprintln!("Start it with `circle up`, then create a circle or join one with an invite.");
     Ok(())
+}
+
+/// Prints the completion script for `shell` (through `out`, so a closed pipe is quiet).
+fn completions(shell: clap_complete::Shell) {
+    let mut script = Vec::new();
+    let mut command = <Cli as clap::CommandFactory>::command();
+    clap_complete::generate(shell, &mut command, "circle", &mut script);
+    print!("{}", String::from_utf8_lossy(&script));
 }
 
 /// Parses multiaddrs given on the command line.

@@ -231,6 +231,43 @@ pub async fn policy(ctx: &Ctx, circle: &str, invites: &str) -> Result<()> {
     Ok(())
 }
 
+/// `circle policy CIRCLE` without `--invites`: who may invite now.
+pub async fn show_policy(ctx: &Ctx, circle: &str) -> Result<()> {
+    let list = match ctx.reach().await? {
+        Target::Node(client) => client.get("/v1/circles").await?,
+        Target::Store(db) => serde_json::to_value(ctx.load(db)?.list()?)?,
+    };
+    let typed = circle.trim();
+    let found = list
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["id"] == typed || c["name"] == typed)
+        .ok_or_else(|| {
+            anyhow!(
+                "you are in no circle called '{}': see `circle circles`",
+                clean(typed)
+            )
+        })?;
+    let invites = found["invites"].as_str().unwrap_or("admins");
+    if ctx.json {
+        println!("{}", json!({ "circle": found["id"], "invites": invites }));
+        return Ok(());
+    }
+    let name = clean(found["name"].as_str().unwrap_or(typed));
+    match invites {
+        "members" => println!(
+            "Every member of '{name}' can invite people (only admins: `circle policy '{name}' \
+             --invites admins`)."
+        ),
+        _ => println!(
+            "Only admins can invite people to '{name}' (every member: `circle policy '{name}' \
+             --invites members`)."
+        ),
+    }
+    Ok(())
+}
+
 pub async fn revoke(ctx: &Ctx, circle: &str, invite: &str) -> Result<()> {
     let done = apply(ctx, circle, Change::RevokeInvite(invite.to_string())).await?;
     let line = format!(

@@ -190,14 +190,7 @@ pub async fn goal_add(
     by: Option<&str>,
     to: &str,
 ) -> Result<()> {
-    let to = match Audience::parse(to)? {
-        Audience::Me => {
-            bail!(
-                "a goal is for the circle or your partner to see: use --to circle or --to partner"
-            )
-        }
-        to => to,
-    };
+    let to = Audience::parse(to)?;
     if let Some(by) = by {
         check_date(by)?;
     }
@@ -219,7 +212,8 @@ pub async fn goal_add(
     };
     let who = match to {
         Audience::Partner => "Your accountability partner".to_string(),
-        _ => format!("Everyone in '{name}'"),
+        Audience::Me => "Only you (it stays on this node)".to_string(),
+        Audience::Circle => format!("Everyone in '{name}'"),
     };
     let line = format!(
         "Goal set: {}{by}. {who} can see it. When it is done: `circle goal done {}`.",
@@ -238,11 +232,12 @@ pub async fn goal_done(ctx: &Ctx, id: &str) -> Result<()> {
         .post(&format!("/v1/messages/{goal}/done"), json!({}))
         .await?;
     let name = circle_name(&client, r["circle"].as_str().unwrap_or_default()).await;
-    report(
-        ctx,
-        &r,
-        &format!("Well done! Marked your goal done; those who saw it in '{name}' see that too."),
-    );
+    let line = if r["to"] == "me" {
+        "Well done! Marked your goal done.".to_string()
+    } else {
+        format!("Well done! Marked your goal done; those who saw it in '{name}' see that too.")
+    };
+    report(ctx, &r, &line);
     Ok(())
 }
 

@@ -462,3 +462,99 @@ fn joining_while_the_inviter_is_offline_says_what_to_do_in_words_not_libp2p_ones
         assert!(!error.contains(jargon), "no libp2p words: {error}");
     }
 }
+
+#[test]
+fn completions_come_for_every_shell_and_help_shows_examples() {
+    let alice = Person::new("alice");
+    for (shell, sign) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef circle"),
+        ("fish", "complete -c circle"),
+        ("elvish", "edit:completion:arg-completer[circle]"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let script = alice.ok(["completions", shell]);
+        assert!(
+            script.contains(sign) && script.contains("reach-out"),
+            "`circle completions {shell}` should print a {shell} script for every command"
+        );
+    }
+    for command in [
+        "init",
+        "up",
+        "create",
+        "invite",
+        "join",
+        "share",
+        "feed",
+        "checkin",
+        "reach-out",
+        "status",
+    ] {
+        let help = alice.ok([command, "--help"]);
+        assert!(
+            help.contains("Examples:") && help.contains(&format!("circle {command}")),
+            "`circle {command} --help` should end with examples:\n{help}"
+        );
+    }
+}
+
+#[test]
+fn policy_without_a_flag_shows_who_may_invite() {
+    let alice = Person::init("alice");
+    alice.create(TUESDAY);
+    let shown = alice.ok(["policy", TUESDAY]);
+    assert!(
+        shown.starts_with("Only admins can invite people to 'Tuesday circle'"),
+        "{shown}"
+    );
+    alice.ok(["policy", TUESDAY, "--invites", "members"]);
+    let shown = alice.ok(["policy", TUESDAY]);
+    assert!(
+        shown.starts_with("Every member of 'Tuesday circle' can invite people"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn a_goal_for_me_stays_on_this_node_and_is_marked_only_you() {
+    let mut alice = Person::init("alice");
+    let mut bob = Person::init("bob");
+    alice.up();
+    bob.up();
+    tuesday_circle(&alice, &[&bob]);
+    let set = alice.ok(["goal", "add", TUESDAY, "Call my sister", "--to", "me"]);
+    assert!(set.contains("Only you"), "{set}");
+    alice.ok(["goal", "add", TUESDAY, "Go to two meetings"]);
+    let goals = alice.ok(["goals", TUESDAY]);
+    let mine = goals
+        .lines()
+        .find(|l| l.contains("Call my sister"))
+        .unwrap_or_else(|| panic!("alice sees her own goal:\n{goals}"));
+    assert!(mine.ends_with("(only you)"), "{mine}");
+    // bob gets the goal for the circle, and never the one alice kept to herself.
+    eventually(DELIVERY_TIMEOUT, "bob to see the circle's goal", || {
+        let goals = bob.ok(["goals", TUESDAY]);
+        goals.contains("Go to two meetings").then_some(())
+    });
+    let everything = format!(
+        "{}\n{}",
+        bob.ok(["goals", TUESDAY]),
+        bob.circle(["--json", "feed", TUESDAY]).ok()
+    );
+    assert!(!everything.contains("Call my sister"), "{everything}");
+
+    let id = mine
+        .strip_prefix('#')
+        .and_then(|l| l.split_whitespace().next())
+        .expect("the goal's short id");
+    let said = alice.ok(["goal", "done", id]);
+    assert!(said.starts_with("Well done!"), "{said}");
+    let goals = alice.ok(["goals", TUESDAY]);
+    assert!(
+        goals
+            .lines()
+            .any(|l| l.contains("Call my sister") && l.contains("✓ done")),
+        "{goals}"
+    );
+}

@@ -133,6 +133,11 @@ async fn withdraw(State(s): State<AppState>, Path(id): Path<String>) -> ApiResul
 }
 
 async fn goal_done(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
+    if let Some(circle) = s.node.circles().own_goal_done(&id)? {
+        return Ok(Json(
+            json!({ "id": null, "circle": circle.to_string(), "to": "me" }),
+        ));
+    }
     written_on_message(&s, &id, |c, m| c.goal_done(m)).await
 }
 
@@ -195,6 +200,14 @@ async fn goal(
         text: b.text,
         by: b.by,
     };
+    if to == Audience::Me {
+        let own = s.node.circles().own_goal(&id, goal)?;
+        return Ok(Json(json!({
+            "id": own.to_string(),
+            "circle": id.to_string(),
+            "to": "me",
+        })));
+    }
     written(&s, id, move |c| c.goal(&id, goal, to)).await
 }
 

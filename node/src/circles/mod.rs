@@ -36,6 +36,7 @@ mod feed;
 mod ingest;
 mod join;
 mod logs;
+mod own_goals;
 mod support;
 mod sync;
 mod views;

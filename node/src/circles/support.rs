@@ -276,16 +276,14 @@ impl Circles {
         }
     }
 
-    /// Writes a goal for the circle or for the member's partners.
+    /// Writes a goal for the circle or for the member's partners, or keeps it on this node
+    /// only (nothing is sent; returns no envelopes: [`Circles::own_goal`] gives its id).
     pub fn goal(&self, circle: &CircleId, goal: Goal, to: Audience) -> Result<Vec<Envelope>> {
         goal.check()?;
         match to {
             Audience::Circle => self.post(circle, Body::Goal(goal)),
             Audience::Partner => self.post_private(circle, None, Private::Goal(goal)),
-            Audience::Me => Err(Error::Invalid(
-                "a goal is shared with the circle or your partners: use --to circle or --to partner"
-                    .into(),
-            )),
+            Audience::Me => self.own_goal(circle, goal).map(|_| Vec::new()),
         }
     }
 
