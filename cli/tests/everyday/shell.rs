@@ -525,6 +525,15 @@ fn a_goal_for_me_stays_on_this_node_and_is_marked_only_you() {
     tuesday_circle(&alice, &[&bob]);
     let set = alice.ok(["goal", "add", TUESDAY, "Call my sister", "--to", "me"]);
     assert!(set.contains("Only you"), "{set}");
+    // Kept sealed at rest, like every private record.
+    for file in alice.files() {
+        let bytes = std::fs::read(&file).unwrap_or_default();
+        assert!(
+            !bytes.windows(14).any(|w| w == b"Call my sister"),
+            "{} holds the goal in the clear",
+            file.display()
+        );
+    }
     alice.ok(["goal", "add", TUESDAY, "Go to two meetings"]);
     let goals = alice.ok(["goals", TUESDAY]);
     let mine = goals
