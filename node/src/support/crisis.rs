@@ -140,15 +140,20 @@ pub fn known_countries() -> Vec<&'static str> {
 /// refused, with the known ones listed, if it has no lines of its own here: saving it would
 /// only show the generic ones.
 pub fn check_country(country: &str) -> Result<String> {
-    let code = country_code(country).filter(|c| known_countries().contains(&c.as_str()));
-    code.ok_or_else(|| {
-        Error::Invalid(format!(
-            "{} is not a country code circle knows crisis lines for: use one of {} (or set \
-             none: findahelpline.com covers every country)",
-            shown(country.trim()),
-            known_countries().join(", ")
-        ))
-    })
+    let code = country_code(country);
+    let what = if code.is_some() {
+        "a country code circle knows crisis lines for: use one of"
+    } else {
+        "a country code: use two letters, one of"
+    };
+    code.filter(|c| known_countries().contains(&c.as_str()))
+        .ok_or_else(|| {
+            Error::Invalid(format!(
+                "{} is not {what} {} (or set none: findahelpline.com covers every country)",
+                shown(country.trim()),
+                known_countries().join(", ")
+            ))
+        })
 }
 
 /// `country` as an upper-case two-letter code, if it looks like one.
