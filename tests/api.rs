@@ -543,15 +543,6 @@ async fn support_routes_refuse_bad_input_clearly_and_write_nothing() {
             "not a goal",
         ),
         (
-            "a goal kept to oneself",
-            post(
-                "/v1/circles/Evening/goals",
-                json!({ "text": "walk", "to": "me" }),
-            ),
-            400,
-            "--to circle or --to partner",
-        ),
-        (
             "a goal by a date that does not exist",
             post(
                 "/v1/circles/Evening/goals",

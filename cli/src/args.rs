@@ -21,14 +21,23 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Set up this node: its identity, protected by a passphrase (CIRCLE_PASSPHRASE or a prompt)
+    #[command(
+        after_help = "Examples:\n  circle init --name Sam\n  CIRCLE_PASSPHRASE_FILE=~/.config/circle-pass circle init --name Sam"
+    )]
     Init {
         /// Your default nickname in circles (first name or nickname; you can use another per circle)
         #[arg(long)]
         name: String,
     },
     /// Run the node in the foreground until Ctrl-C
+    #[command(
+        after_help = "Examples:\n  circle up                 keep it running in its own terminal\n  circle up --relay --external-address /ip4/203.0.113.7/tcp/7117\n                            an always-on home server for your circles"
+    )]
     Up(UpArgs),
     /// Show whether the node runs, its addresses and circles, and how each member is connected
+    #[command(
+        after_help = "Examples:\n  circle status\n  circle status | grep connected\n  circle --json status"
+    )]
     Status,
     /// Check what keeps members from reaching this node, and say what to fix
     Doctor,
@@ -48,6 +57,9 @@ pub enum Command {
         sign_out_all: bool,
     },
     /// Start a new circle; prints its id
+    #[command(
+        after_help = "Examples:\n  circle create \"Tuesday circle\"\n  circle create \"Tuesday circle\" --format 12-step --guidelines guidelines.txt"
+    )]
     Create {
         /// The circle's name
         name: String,
@@ -71,6 +83,9 @@ pub enum Command {
         circle: String,
     },
     /// Invite someone to a circle; prints the invite to send them (the node must be running)
+    #[command(
+        after_help = "Examples:\n  circle invite \"Tuesday circle\"            one person, within 7 days\n  circle invite \"Tuesday circle\" --uses 5 --expires 24h"
+    )]
     Invite {
         /// Circle id or name
         circle: String,
@@ -98,6 +113,9 @@ pub enum Command {
     },
     /// Join a circle with an invite: shows its guidelines and asks first; prints the circle id
     /// (the node must be running)
+    #[command(
+        after_help = "Examples:\n  circle join circle1...                 the invite, as you were sent it\n  circle join circle1... --name Sam      another nickname in this circle"
+    )]
     Join {
         /// The invite, as you received it (starts with circle1)
         token: String,
@@ -136,15 +154,19 @@ pub enum Command {
         #[command(subcommand)]
         change: AdminChange,
     },
-    /// Choose who may invite people into a circle
+    /// Show or choose who may invite people into a circle
     Policy {
         /// Circle id or name
         circle: String,
-        /// `admins` (the default for a new circle) or `members` (anyone in it)
+        /// `admins` (the default for a new circle) or `members` (anyone in it); without it,
+        /// shows who may invite now
         #[arg(long, value_name = "WHO")]
-        invites: String,
+        invites: Option<String>,
     },
     /// Share something with a circle; prints the message id
+    #[command(
+        after_help = "Examples:\n  circle share \"Tuesday circle\" \"Made it to day 30.\"\n  circle share \"Tuesday circle\" \"Me too.\" --reply-to 3fa9c1d2\n  circle share \"Tuesday circle\" - < story.txt\n  circle share \"Tuesday circle\" \"Rough night.\" --expires 24h"
+    )]
     Share {
         /// Circle id or name
         circle: String,
@@ -171,6 +193,9 @@ pub enum Command {
         id: String,
     },
     /// Check in: how today is going, and who sees it (the circle, your partner, or only you)
+    #[command(
+        after_help = "Examples:\n  circle checkin \"Tuesday circle\" --day 4 --mood 7 --craving 2\n  circle checkin \"Tuesday circle\" --day hard --trigger lonely --note \"Long night.\" --to partner\n  circle checkin \"Tuesday circle\" --day okay --to me"
+    )]
     Checkin(CheckinArgs),
     /// Recent check-ins you may see, and who has not checked in for a while
     Checkins {
@@ -216,6 +241,9 @@ pub enum Command {
         text: String,
     },
     /// Tell everyone in a circle that you need someone now (shows crisis lines first)
+    #[command(
+        after_help = "Examples:\n  circle reach-out \"Tuesday circle\"\n  circle reach-out \"Tuesday circle\" \"Can someone call me?\" --callback \"+1 555 0100\"\n  circle crisis-lines          the lines it shows, any time"
+    )]
     ReachOut {
         /// Circle id or name
         circle: String,
@@ -268,7 +296,18 @@ pub enum Command {
         /// Circle id or name
         circle: String,
     },
+    /// Print a completion script for your shell
+    #[command(
+        after_help = "Examples:\n  circle completions bash > ~/.local/share/bash-completion/completions/circle\n  circle completions zsh > ~/.zfunc/_circle     (with fpath+=~/.zfunc in ~/.zshrc)\n  circle completions fish > ~/.config/fish/completions/circle.fish"
+    )]
+    Completions {
+        /// bash, zsh, fish, elvish or powershell
+        shell: clap_complete::Shell,
+    },
     /// Read a circle's messages
+    #[command(
+        after_help = "Examples:\n  circle feed \"Tuesday circle\"\n  circle feed \"Tuesday circle\" --limit 20\n  circle feed \"Tuesday circle\" --follow --limit 0     only what arrives from now on\n  circle feed \"Tuesday circle\" | less"
+    )]
     Feed {
         /// Circle id or name
         circle: String,
@@ -276,7 +315,8 @@ pub enum Command {
         /// (needs the node running)
         #[arg(long)]
         follow: bool,
-        /// Show only the newest N messages
+        /// Show only the newest N messages (0: none of the history; with --follow, only what
+        /// arrives from now on)
         #[arg(long)]
         limit: Option<usize>,
     },
@@ -416,7 +456,7 @@ pub enum GoalAction {
         /// By when, YYYY-MM-DD
         #[arg(long, value_name = "YYYY-MM-DD")]
         by: Option<String>,
-        /// Who sees it: circle or partner
+        /// Who sees it: circle, partner, or me (kept on this node only)
         #[arg(long, value_name = "WHO", default_value = "circle")]
         to: String,
     },

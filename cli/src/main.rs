@@ -3,6 +3,23 @@
 //! When the node of `--home` runs, commands go through its local API; otherwise they open the
 //! store directly, and what they write is sent when the node next runs.
 
+// Output goes through `out`, so a closed pipe never panics (see out.rs). Defined before the
+// modules, these shadow std's macros in all of them.
+macro_rules! println {
+    () => { $crate::out::write(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::out::write(format_args!("{}\n", format_args!($($arg)*))) };
+}
+macro_rules! print {
+    ($($arg:tt)*) => { $crate::out::write(format_args!($($arg)*)) };
+}
+macro_rules! eprintln {
+    () => { $crate::out::write_err(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::out::write_err(format_args!("{}\n", format_args!($($arg)*))) };
+}
+macro_rules! eprint {
+    ($($arg:tt)*) => { $crate::out::write_err(format_args!($($arg)*)) };
+}
+
 mod args;
 mod client;
 mod ctx;
@@ -10,6 +27,7 @@ mod logs;
 mod membership;
 mod network;
 mod open;
+mod out;
 mod passphrase;
 mod service;
 mod support;
@@ -56,7 +74,10 @@ fn main() -> ExitCode {
             } else {
                 first
             };
-            eprintln!("{first} (see `circle --help`)");
+            match suggestion(&e) {
+                Some(similar) => eprintln!("{first} (did you mean '{similar}'?)"),
+                None => eprintln!("{first} (see `circle --help`)"),
+            }
             return ExitCode::from(2);
         }
     };
@@ -74,6 +95,23 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// What clap's tip suggests for a typo (`circle shar`, `--limt`): the subcommand or option
+/// meant, e.g. `share` or `--limit`.
+fn suggestion(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue};
+    [ContextKind::SuggestedSubcommand, ContextKind::SuggestedArg]
+        .into_iter()
+        .find_map(|kind| match e.get(kind)? {
+            ContextValue::String(s) => Some(s.clone()),
+            // clap lists the likeliest last.
+            ContextValue::Strings(all) if !all.is_empty() => {
+                let likeliest: Vec<&str> = all.iter().rev().map(String::as_str).collect();
+                Some(likeliest.join("' or '"))
+            }
+            _ => None,
+        })
 }
 
 /// The error and its causes on one line, without repeating what the outer message says.
@@ -154,7 +192,14 @@ async fn run(cli: Cli) -> Result<()> {
                 membership::admin(&ctx, &circle, &member, false).await
             }
         },
-        Command::Policy { circle, invites } => membership::policy(&ctx, &circle, &invites).await,
+        Command::Policy { circle, invites } => match invites {
+            Some(invites) => membership::policy(&ctx, &circle, &invites).await,
+            None => membership::show_policy(&ctx, &circle).await,
+        },
+        Command::Completions { shell } => {
+            completions(shell);
+            Ok(())
+        }
         Command::Share {
             circle,
             text,
@@ -252,6 +297,14 @@ fn init(ctx: &Ctx, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Prints the completion script for `shell` (through `out`, so a closed pipe is quiet).
+fn completions(shell: clap_complete::Shell) {
+    let mut script = Vec::new();
+    let mut command = <Cli as clap::CommandFactory>::command();
+    clap_complete::generate(shell, &mut command, "circle", &mut script);
+    print!("{}", String::from_utf8_lossy(&script));
+}
+
 /// Parses multiaddrs given on the command line.
 fn multiaddrs(texts: &[String]) -> Result<Vec<circle_node::Multiaddr>> {
     texts
@@ -334,14 +387,47 @@ async fn up(ctx: &Ctx, args: UpArgs) -> Result<()> {
     for addr in &status.listen {
         println!("listening on {addr}");
     }
+    let reach_outs = tokio::spawn(announce_reach_outs(node.events()));
     eprintln!("Press Ctrl-C to stop.");
     wait_for_stop().await;
+    reach_outs.abort();
     eprintln!("Stopping...");
     api.stop().await;
     node.shutdown().await;
     ctx.home.remove_api();
     eprintln!("Stopped. Everything is saved.");
     Ok(())
+}
+
+/// Prints a line for every reach-out the node receives, in the terminal of `circle up`: the
+/// person's own, so it names the circle (the desktop notification, which others may see on a
+/// lock screen, names neither the circle nor the person).
+async fn announce_reach_outs(mut events: tokio::sync::broadcast::Receiver<circle_node::Event>) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        match events.recv().await {
+            Ok(circle_node::Event::ReachOut {
+                circle_name,
+                sent_at,
+                ..
+            }) => {
+                let name = clean(&circle_name);
+                println!(
+                    "!! {} someone in '{name}' is reaching out: run `circle reach-outs '{name}'`",
+                    support::time_of_day(&sent_at)
+                );
+            }
+            Ok(_) => {}
+            // Missed while busy: the feed and `circle reach-outs` still have them.
+            Err(RecvError::Lagged(missed)) => {
+                println!(
+                    "-- {missed} notices were skipped while catching up: `circle reach-outs CIRCLE` \
+                     lists any reach-out among them"
+                );
+            }
+            Err(RecvError::Closed) => return,
+        }
+    }
 }
 
 async fn wait_for_stop() {

@@ -176,6 +176,34 @@ pub async fn policy(ctx: &Ctx, circle: &str, invites: &str) -> Result<()> {
     Ok(())
 }
 
+/// `circle policy CIRCLE` without `--invites`: who may invite now.
+pub async fn show_policy(ctx: &Ctx, circle: &str) -> Result<()> {
+    // The node finds the circle by the same rules as every command (any case, ids, ...).
+    let found = ctx
+        .api()
+        .await?
+        .get(&format!("/v1/circles/{}/info", segment(circle)))
+        .await?;
+    let typed = circle.trim();
+    let invites = found["invites"].as_str().unwrap_or("admins");
+    if ctx.json {
+        println!("{}", json!({ "circle": found["id"], "invites": invites }));
+        return Ok(());
+    }
+    let name = clean(found["name"].as_str().unwrap_or(typed));
+    match invites {
+        "members" => println!(
+            "Every member of '{name}' can invite people (only admins: `circle policy '{name}' \
+             --invites admins`)."
+        ),
+        _ => println!(
+            "Only admins can invite people to '{name}' (every member: `circle policy '{name}' \
+             --invites members`)."
+        ),
+    }
+    Ok(())
+}
+
 pub async fn revoke(ctx: &Ctx, circle: &str, invite: &str) -> Result<()> {
     let done = apply(ctx, circle, Change::RevokeInvite(invite.to_string())).await?;
     let line = format!(

@@ -69,12 +69,16 @@ pub async fn doctor(ctx: &Ctx) -> Result<()> {
             .collect();
         println!(
             "{}",
-            json!({ "running": true, "checks": checks.iter().map(|c| json!({"ok": c.ok, "text": c.text})).collect::<Vec<_>>(), "problems": problems })
+            json!({ "running": true, "checks": checks.iter().map(|c| json!({"ok": c.ok, "note": c.note, "text": c.text})).collect::<Vec<_>>(), "problems": problems })
         );
         return Ok(());
     }
     for check in &checks {
-        let mark = if check.ok { "ok" } else { "!!" };
+        let mark = match (check.ok, check.note) {
+            (true, true) => "--",
+            (true, false) => "ok",
+            (false, _) => "!!",
+        };
         let mut lines = check.text.lines();
         println!("{mark} {}", lines.next().unwrap_or_default());
         for line in lines {
@@ -92,11 +96,26 @@ pub async fn doctor(ctx: &Ctx) -> Result<()> {
 
 struct Check {
     ok: bool,
+    /// Good to know, nothing to fix (shown with `--`, not counted as a problem).
+    note: bool,
     text: String,
 }
 
 fn check(ok: bool, text: String) -> Check {
-    Check { ok, text }
+    Check {
+        ok,
+        note: false,
+        text,
+    }
+}
+
+/// Advice on a node that works: shown, never counted as a problem.
+fn note(text: String) -> Check {
+    Check {
+        ok: true,
+        note: true,
+        text,
+    }
 }
 
 fn diagnose(status: &Value) -> Vec<Check> {
@@ -123,7 +142,7 @@ fn diagnose(status: &Value) -> Vec<Check> {
             ),
         )
     } else {
-        check(true, format!("listening on {}", listen.join(", ")))
+        check(true, format!("listening {}", listening_words(&listen)))
     });
 
     let external: Vec<&str> = list(&status["external"])
@@ -145,7 +164,7 @@ fn diagnose(status: &Value) -> Vec<Check> {
         .filter(|a| !a.starts_with("/ip4/127.") && !a.starts_with("/ip6/::1/"))
         .collect();
     let forward = format!(
-        "Forward TCP and UDP port {port} on your router to this machine, or ask a member to run a home server (`circle up --relay`, see docs/HOME-SERVER.md)."
+        "Forward TCP and UDP port {port} on your router to this machine, or ask a member to run a home server (`circle up --relay`, see \"Home server\" in circle's README)."
     );
     let reachable: Vec<&str> = tests
         .iter()
@@ -195,14 +214,14 @@ fn diagnose(status: &Value) -> Vec<Check> {
                 }
             ),
         )
-    } else {
+    } else if reserved {
         check(
-            reserved,
-            if reserved {
-                "reachability from outside not tested yet; members reach you through your home server's relay".into()
-            } else {
-                "reachability from outside unknown: no home server has tested this node.\nMembers who are never online at the same time as you need a home server in the circle: one member runs `circle up --relay` on an always-on machine (docs/HOME-SERVER.md).".into()
-            },
+            true,
+            "reachability from outside not tested yet; members reach you through your home server's relay".into(),
+        )
+    } else {
+        note(
+            "reachability from outside not tested: a home server in one of your circles tests it when it connects".into(),
         )
     });
 
@@ -229,17 +248,20 @@ fn diagnose(status: &Value) -> Vec<Check> {
             });
         }
         if relays.is_empty() {
-            checks.push(check(
-                homes.is_empty() && !reachable.is_empty(),
-                if homes.is_empty() {
-                    "no home server connected: members behind a router may not reach you.\nOne member can run `circle up --relay` on an always-on machine (docs/HOME-SERVER.md).".into()
+            // No home server is advice, not a fault: a circle works without one while members
+            // are online together. Being connected to one without a reservation is a fault.
+            checks.push(Check {
+                ok: homes.is_empty(),
+                note: homes.is_empty() && reachable.is_empty(),
+                text: if homes.is_empty() {
+                    "no home server in your circles yet: members online at the same time reach each other directly.\nFor members behind a router, or rarely online together, one member can run `circle up --relay` on an always-on machine (see \"Home server\" in circle's README).".into()
                 } else {
                     format!(
                         "connected to a home server ({}) but no relay reservation yet; it is asked for automatically",
                         homes.join(", ")
                     )
                 },
-            ));
+            });
         }
     }
 
@@ -293,6 +315,35 @@ fn diagnose(status: &Value) -> Vec<Check> {
         });
     }
     checks
+}
+
+/// "on port 7117 (TCP and QUIC) at 127.0.0.1, 192.168.1.20" from the node's listen
+/// addresses; the addresses themselves if they are of another form.
+fn listening_words(listen: &[&str]) -> String {
+    let mut hosts: Vec<&str> = Vec::new();
+    // Each port with the transports on it.
+    let mut ports: Vec<(&str, Vec<&str>)> = Vec::new();
+    for addr in listen {
+        let parts: Vec<&str> = addr.split('/').collect();
+        let (host, port, transport) = match parts.as_slice() {
+            ["", "ip4" | "ip6", host, "tcp", port, ..] => (*host, *port, "TCP"),
+            ["", "ip4" | "ip6", host, "udp", port, "quic-v1", ..] => (*host, *port, "QUIC"),
+            _ => return format!("on {}", listen.join(", ")),
+        };
+        if !hosts.contains(&host) {
+            hosts.push(host);
+        }
+        match ports.iter_mut().find(|(p, _)| *p == port) {
+            Some((_, transports)) if transports.contains(&transport) => {}
+            Some((_, transports)) => transports.push(transport),
+            None => ports.push((port, vec![transport])),
+        }
+    }
+    let ports: Vec<String> = ports
+        .iter()
+        .map(|(port, transports)| format!("{port} ({})", transports.join(" and ")))
+        .collect();
+    format!("on port {} at {}", ports.join(", "), hosts.join(", "))
 }
 
 fn list(value: &Value) -> &[Value] {

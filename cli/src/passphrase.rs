@@ -20,6 +20,11 @@ pub fn get(home: &std::path::Path) -> Result<Zeroizing<String>> {
     Ok(Zeroizing::new(p))
 }
 
+/// The passphrase if it can be had without asking (CIRCLE_PASSPHRASE or its file).
+pub fn at_hand() -> Option<Zeroizing<String>> {
+    given().ok().flatten()
+}
+
 /// The passphrase given by the environment, if any: CIRCLE_PASSPHRASE, or the first line of
 /// the file CIRCLE_PASSPHRASE_FILE names.
 fn given() -> Result<Option<Zeroizing<String>>> {

@@ -105,8 +105,8 @@ fn a_member_without_a_home_server_is_told_what_to_do() {
     tuesday_circle(&alice, &[&bob]);
     let doctor = bob.ok(["doctor"]);
     assert!(
-        doctor.contains("!! no home server connected"),
-        "doctor should say there is no home server:\n{doctor}"
+        doctor.contains("-- no home server in your circles yet"),
+        "doctor should say there is no home server, as advice (nothing is wrong):\n{doctor}"
     );
     assert!(doctor.contains("circle up --relay"), "{doctor}");
     assert!(

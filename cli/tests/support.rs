@@ -892,10 +892,6 @@ fn mistakes_are_explained_in_one_line_and_change_nothing() {
             "that month has 28 days",
         ),
         (
-            &["goal", "add", TUESDAY, "Run", "--to", "me"],
-            "the circle or your partner",
-        ),
-        (
             &[
                 "meeting", "add", TUESDAY, "Group", "--weekly", "tue", "--at", "25:00", "--tz",
                 "UTC",

@@ -10,8 +10,13 @@ use crate::support::{
     Checkin, Goal, MAX_SEEN, Meeting, MilestoneNote, Post, ReachOut, Resource, sealed::Sealed,
 };
 
-/// Longest share, in bytes of UTF-8 (well under the envelope limit).
+/// Longest share or private message as it travels, in bytes of UTF-8 (well under the
+/// envelope limit): what a node accepts from others.
 pub const MAX_TEXT_BYTES: usize = 16 * 1024;
+
+/// Longest share or private message a person may write, in characters: any text this long
+/// fits [`MAX_TEXT_BYTES`] (a character takes at most 4 bytes).
+pub const MAX_TEXT_CHARS: usize = MAX_TEXT_BYTES / 4;
 
 /// The decrypted content of one message.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -139,7 +144,7 @@ impl Content {
             ));
         }
         match &content.body {
-            Body::Share { text } => check_text(text)?,
+            Body::Share { text } => check_wire_text(text)?,
             Body::Op(op) => op.check()?,
             Body::Post(p) => p.check(content.sent_at)?,
             Body::React { emoji, .. } => crate::support::check_reaction(emoji)?,
@@ -178,8 +183,22 @@ impl Content {
     }
 }
 
-/// Checks the text of a share.
+/// Checks the text of a share or private message a person writes: at most
+/// [`MAX_TEXT_CHARS`] characters, whatever their script.
 pub fn check_text(text: &str) -> Result<()> {
+    let chars = text.chars().count();
+    if chars > MAX_TEXT_CHARS {
+        return Err(Error::Invalid(format!(
+            "the text is too long: at most {MAX_TEXT_CHARS} characters (this one has {chars}); \
+             split it into two shares"
+        )));
+    }
+    check_wire_text(text)
+}
+
+/// Checks the text of a share or private message from another node: at most
+/// [`MAX_TEXT_BYTES`], as every version of circle has sent.
+pub(crate) fn check_wire_text(text: &str) -> Result<()> {
     if text.trim().is_empty() {
         return Err(Error::Invalid(
             "there is nothing to share: the text is empty".into(),
@@ -187,8 +206,7 @@ pub fn check_text(text: &str) -> Result<()> {
     }
     if text.len() > MAX_TEXT_BYTES {
         return Err(Error::Invalid(format!(
-            "the text is too long ({} bytes; at most {MAX_TEXT_BYTES})",
-            text.len()
+            "the text is too long: at most {MAX_TEXT_CHARS} characters"
         )));
     }
     Ok(())
@@ -197,6 +215,33 @@ pub fn check_text(text: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_text_is_measured_in_characters_whatever_its_script() {
+        // 4 bytes each: the longest text a person may write is still within the wire bound.
+        assert!(check_text(&"😀".repeat(MAX_TEXT_CHARS)).is_ok());
+        let error = check_text(&"😀".repeat(MAX_TEXT_CHARS + 1)).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the text is too long: at most 4096 characters (this one has 4097); split it into \
+             two shares"
+        );
+        // What an older node sent within the byte bound still reads.
+        let older = "x".repeat(MAX_TEXT_CHARS + 1);
+        assert!(check_wire_text(&older).is_ok() && check_text(&older).is_err());
+        assert!(check_wire_text(&"x".repeat(MAX_TEXT_BYTES + 1)).is_err());
+    }
+
+    #[test]
+    fn a_note_is_measured_in_characters() {
+        use crate::support::{MAX_NOTE_CHARS, check_note};
+        assert!(check_note("note", &"é".repeat(MAX_NOTE_CHARS)).is_ok());
+        let error = check_note("note", &"é".repeat(MAX_NOTE_CHARS + 1)).unwrap_err();
+        assert!(
+            error.to_string().contains("at most 1024 characters"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn round_trip_and_hostile_bytes() {

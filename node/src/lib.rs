@@ -48,7 +48,7 @@ pub use circles::{
     SYNC_PAGE_BYTES, SYNC_PAGE_MESSAGES, Settings, seal_key_for,
 };
 pub use config::{DEFAULT_PORT, NodeConfig};
-pub use content::{Body, Content, MAX_TEXT_BYTES, check_text};
+pub use content::{Body, Content, MAX_TEXT_BYTES, MAX_TEXT_CHARS, check_text};
 pub use error::{Error, Result};
 pub use home::{ApiInfo, DEFAULT_LOCK_WAIT, Home, MIN_PASSPHRASE_CHARS, check_new_passphrase};
 pub use membership::{

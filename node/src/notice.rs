@@ -64,6 +64,8 @@ pub enum Event {
         author_fingerprint: String,
         /// What they said, as the feed shows it.
         text: String,
+        /// When they sent it, RFC 3339 (by their clock).
+        sent_at: String,
     },
     /// A meeting starts soon.
     Reminder {
@@ -236,6 +238,7 @@ fn on_news(
             author_name: item.author_name.clone(),
             author_fingerprint: item.author_fingerprint.clone(),
             text: item.text.clone(),
+            sent_at: item.sent_at.clone(),
         });
         // Only a fresh one: a node catching up does not ring for last week's. The text names
         // neither the circle nor the person (a lock screen is seen by others).

@@ -1,7 +1,7 @@
 //! Check-ins (for the circle, the partner, or only the person) and goals.
 
 use anyhow::{Result, bail};
-use circle_node::support::{Audience, Checkin, Goal};
+use circle_node::support::{Audience, Checkin, Goal, check_note};
 use serde_json::{Value, json};
 
 use super::{check_date, circle_name, day, field, list, message_ref, report, short, when};
@@ -93,6 +93,9 @@ pub async fn checkin(ctx: &Ctx, args: crate::args::CheckinArgs) -> Result<()> {
         triggers: args.triggers.iter().map(|t| t.trim().to_string()).collect(),
         note: args.note.clone(),
     };
+    if let Some(note) = &checkin.note {
+        check_note("note", note)?;
+    }
     checkin.check()?;
     let client = ctx.require_node("check in").await?;
     let body = json!({
@@ -187,14 +190,7 @@ pub async fn goal_add(
     by: Option<&str>,
     to: &str,
 ) -> Result<()> {
-    let to = match Audience::parse(to)? {
-        Audience::Me => {
-            bail!(
-                "a goal is for the circle or your partner to see: use --to circle or --to partner"
-            )
-        }
-        to => to,
-    };
+    let to = Audience::parse(to)?;
     if let Some(by) = by {
         check_date(by)?;
     }
@@ -202,6 +198,7 @@ pub async fn goal_add(
         text: text.trim().to_string(),
         by: by.map(|b| b.trim().to_string()),
     };
+    check_note("goal", &goal.text)?;
     goal.check()?;
     let client = ctx.require_node("set the goal").await?;
     let body = json!({ "text": goal.text, "by": goal.by, "to": to.as_str() });
@@ -215,7 +212,8 @@ pub async fn goal_add(
     };
     let who = match to {
         Audience::Partner => "Your accountability partner".to_string(),
-        _ => format!("Everyone in '{name}'"),
+        Audience::Me => "Only you (it stays on this node)".to_string(),
+        Audience::Circle => format!("Everyone in '{name}'"),
     };
     let line = format!(
         "Goal set: {}{by}. {who} can see it. When it is done: `circle goal done {}`.",
@@ -238,11 +236,12 @@ pub async fn goal_done(ctx: &Ctx, id: &str) -> Result<()> {
         Some(_) => format!("'{}'", field(&r["goal_text"])),
         None => "your goal".to_string(),
     };
-    report(
-        ctx,
-        &r,
-        &format!("Well done! Marked {goal} done; those who saw it in '{name}' see that too."),
-    );
+    let line = if r["to"] == "me" {
+        format!("Well done! Marked {goal} done.")
+    } else {
+        format!("Well done! Marked {goal} done; those who saw it in '{name}' see that too.")
+    };
+    report(ctx, &r, &line);
     Ok(())
 }
 

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use circle_node::support::{
-    Format, MAX_NOTE_BYTES, MAX_TITLE_CHARS, check_field, check_short, check_url, clock, schedule,
+    Format, MAX_TITLE_CHARS, check_note, check_short, check_url, clock, schedule,
 };
 use serde_json::{Value, json};
 
@@ -256,7 +256,7 @@ pub async fn meetings(ctx: &Ctx, circle: &str, tz: Option<&str>) -> Result<()> {
 pub async fn resource_add(ctx: &Ctx, args: ResourceArgs) -> Result<()> {
     check_short("title", &args.title, MAX_TITLE_CHARS)?;
     if let Some(text) = &args.text {
-        check_field("text", text, MAX_NOTE_BYTES)?;
+        check_note("text", text)?;
     }
     if let Some(url) = &args.url {
         check_url(url.trim())?;

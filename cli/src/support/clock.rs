@@ -2,7 +2,7 @@
 //! milestones the circles they choose hear of. Clocks live on the person's node only.
 
 use anyhow::Result;
-use circle_node::support::{MAX_CLOCK_NAME_CHARS, check_field, check_short};
+use circle_node::support::{MAX_CLOCK_NAME_CHARS, check_short};
 use serde_json::{Value, json};
 
 use super::{check_date, check_zone, circle_name, field, list};
@@ -89,7 +89,7 @@ pub async fn clock_start(
 /// `circle clock reset`.
 pub async fn clock_reset(ctx: &Ctx, name: &str, note: Option<&str>, share: bool) -> Result<()> {
     if let Some(note) = note {
-        check_field("note", note, circle_node::support::MAX_NOTE_BYTES)?;
+        circle_node::support::check_note("note", note)?;
     }
     let client = ctx.require_node("reset the clock").await?;
     let r = client

@@ -8,8 +8,8 @@ use std::time::Duration;
 use anyhow::Result;
 use serde_json::{Value, json};
 
-use super::{field, short, when};
-use crate::{Ctx, client::Client, client::segment, who, whos};
+use super::{field, local_time, short, when, when_zoned};
+use crate::{Ctx, client::Client, client::segment, out, who, whos};
 
 /// How long one feed long-poll waits.
 const FOLLOW_WAIT: Duration = Duration::from_secs(30);
@@ -17,6 +17,8 @@ const FOLLOW_WAIT: Duration = Duration::from_secs(30);
 const EVENTS_LIMIT: Duration = Duration::from_secs(24 * 3600);
 /// How long to wait before opening the event stream again after it closed or failed.
 const EVENTS_RETRY: Duration = Duration::from_secs(5);
+/// How often `--follow` looks whether its reader went away.
+const CLOSED_CHECK: Duration = Duration::from_millis(200);
 /// Longest event (or line of one) read from the stream; a longer one is dropped.
 const MAX_EVENT_BYTES: usize = 64 * 1024;
 
@@ -156,7 +158,8 @@ pub async fn feed(ctx: &Ctx, circle: &str, follow: bool, limit: Option<usize>) -
     if print_items(ctx.json, &first["items"]) {
         acknowledge(&client, circle).await;
     }
-    if !follow {
+    // Whoever reads has stopped reading (`circle feed T --follow | head -3`).
+    if !follow || out::closed() {
         return Ok(());
     }
     let cursor = first["cursor"].as_u64().unwrap_or(0);
@@ -164,6 +167,14 @@ pub async fn feed(ctx: &Ctx, circle: &str, follow: bool, limit: Option<usize>) -
     tokio::select! {
         result = follow_feed(ctx.json, &client, circle, &base, cursor) => result,
         () = notices(ctx.json, &client, &id) => Ok(()),
+        () = until_closed() => Ok(()),
+    }
+}
+
+/// Returns once standard output was found closed (after a write to it failed).
+async fn until_closed() {
+    while !out::closed() {
+        tokio::time::sleep(CLOSED_CHECK).await;
     }
 }
 
@@ -296,14 +307,14 @@ fn notice(json: bool, circle: &str, data: &str) {
             println!(
                 "-- reminder: '{}' starts at {} (in {} min){link}",
                 field(&event["title"]),
-                field(&event["starts_local"]),
+                local_time(&event["starts_at"], "%a %-d %b %H:%M %Z"),
                 event["minutes"].as_u64().unwrap_or(0)
             );
         }
         _ => {
             let name = who(&event["name"], &event["fingerprint"]);
             let since = match event["last_checkin"].as_str() {
-                Some(_) => format!("hasn't since {}", when(&event["last_checkin"])),
+                Some(_) => format!("hasn't since {}", when_zoned(&event["last_checkin"])),
                 None => "hasn't yet".to_string(),
             };
             println!(

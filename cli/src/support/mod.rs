@@ -15,9 +15,13 @@ mod partner;
 mod reach;
 mod share;
 
-use std::io::{BufRead, IsTerminal, Read, Write};
+use std::{
+    io::{BufRead, IsTerminal, Read, Write},
+    sync::OnceLock,
+};
 
 use anyhow::{Context, Result, anyhow, bail};
+use jiff::{Timestamp, tz::TimeZone};
 use serde_json::{Value, json};
 
 use crate::{Ctx, clean, client::Client, client::segment};
@@ -58,16 +62,55 @@ fn message_ref(typed: &str) -> Result<String> {
     Ok(segment(id))
 }
 
-/// "2026-11-22 10:00" from an RFC 3339 time (UTC, as the node writes them).
-fn when(value: &Value) -> String {
-    let at = value.as_str().unwrap_or("");
-    at.get(..16).unwrap_or(at).replace('T', " ")
+/// The zone people read times in: the system's (`TZ` when set), UTC when it cannot be told.
+fn local_zone() -> &'static TimeZone {
+    static ZONE: OnceLock<TimeZone> = OnceLock::new();
+    ZONE.get_or_init(|| TimeZone::try_system().unwrap_or(TimeZone::UTC))
 }
 
-/// "2026-11-22" from an RFC 3339 time or a date.
+/// An RFC 3339 time (the node writes them in UTC) in the person's own zone, as `format`
+/// (jiff's strftime); the text as given if it is not a time.
+fn local_time(value: &Value, format: &str) -> String {
+    let at = value.as_str().unwrap_or("");
+    match at.parse::<Timestamp>() {
+        Ok(t) => jiff::fmt::strtime::format(format, &t.to_zoned(local_zone().clone()))
+            .unwrap_or_else(|_| at.to_string()),
+        Err(_) => at.to_string(),
+    }
+}
+
+/// "2026-11-22 10:00" in the person's own zone, from an RFC 3339 time, for lists whose times
+/// are all the reader's (the feed, check-ins).
+fn when(value: &Value) -> String {
+    local_time(value, "%Y-%m-%d %H:%M")
+}
+
+/// "2026-11-22 10:00 EST": [`when`] with its zone, for a time that stands alone in a sentence
+/// and could be taken for someone else's (a partner's last check-in, a reach-out).
+fn when_zoned(value: &Value) -> String {
+    local_time(value, "%Y-%m-%d %H:%M %Z")
+}
+
+/// "22:14" in the person's own zone, or "Tue 22:14" for a time that is not today.
+pub fn time_of_day(at: &str) -> String {
+    let value = Value::from(at);
+    let today = jiff::Zoned::now()
+        .with_time_zone(local_zone().clone())
+        .date();
+    match at.parse::<Timestamp>() {
+        Ok(t) if t.to_zoned(local_zone().clone()).date() == today => local_time(&value, "%H:%M"),
+        Ok(_) => local_time(&value, "%a %-d %b %H:%M"),
+        Err(_) => at.to_string(),
+    }
+}
+
+/// "2026-11-22" from an RFC 3339 time (the day in the person's own zone) or a date.
 fn day(value: &Value) -> String {
     let at = value.as_str().unwrap_or("");
-    at.get(..10).unwrap_or(at).to_string()
+    match at.parse::<Timestamp>() {
+        Ok(_) => local_time(value, "%Y-%m-%d"),
+        Err(_) => at.get(..10).unwrap_or(at).to_string(),
+    }
 }
 
 /// A string field of someone else's making, safe for the terminal (empty when absent).

@@ -3,7 +3,7 @@
 use anyhow::Result;
 use serde_json::json;
 
-use super::{circle_name, list, report, text_or_stdin, when};
+use super::{circle_name, day, list, report, text_or_stdin, when_zoned};
 use crate::{Ctx, args::PartnerStep, client::segment, who};
 
 /// `circle partner request|accept|decline|end CIRCLE MEMBER`.
@@ -68,15 +68,15 @@ pub async fn partners(ctx: &Ctx, circle: &str) -> Result<()> {
             Some("asked-you") => format!(
                 "asked you to be partners on {}: answer with `circle partner accept '{name}' \
                  {words}` (or decline)",
-                when(&p["since"])
+                day(&p["since"])
             ),
             Some("you-asked") => format!(
                 "you asked on {}; waiting for their answer",
-                when(&p["since"])
+                day(&p["since"])
             ),
             _ => {
                 let last = match p["last_checkin"].as_str() {
-                    Some(_) => format!("; last check-in {}", when(&p["last_checkin"])),
+                    Some(_) => format!("; last check-in {}", when_zoned(&p["last_checkin"])),
                     None => "; no check-in yet".to_string(),
                 };
                 let missed = if p["missed_checkin"] == true {
@@ -84,7 +84,7 @@ pub async fn partners(ctx: &Ctx, circle: &str) -> Result<()> {
                 } else {
                     ""
                 };
-                format!("partner since {}{last}{missed}", when(&p["since"]))
+                format!("partner since {}{last}{missed}", day(&p["since"]))
             }
         };
         println!("{who}: {state}");

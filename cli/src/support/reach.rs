@@ -5,13 +5,13 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 use circle_node::support::{
-    MAX_CALLBACK_CHARS, MAX_NOTE_BYTES, check_field, check_short,
-    crisis::{country_from_locale, defaults_for, parse_line},
+    MAX_CALLBACK_CHARS, check_note, check_short,
+    crisis::{check_country, country_from_locale, defaults_for, parse_line},
 };
 use serde_json::{Value, json};
 
-use super::{circle_name, confirm, field, list, short, when};
-use crate::{Ctx, client::Client, client::segment, who, whos};
+use super::{circle_name, confirm, field, list, short, when_zoned};
+use crate::{Ctx, Target, client::Client, client::segment, passphrase, who, whos};
 
 /// How long `reach-out` waits for a first member to see it before it reports.
 const FIRST_SEEN_WAIT: Duration = Duration::from_secs(2);
@@ -27,6 +27,25 @@ fn local_defaults() -> Value {
         "country": country,
         "lines": serde_json::to_value(defaults_for(country.as_deref())).unwrap_or_default(),
     })
+}
+
+/// The person's crisis lines while the node is not running, as the node would show them
+/// (their own lines and country), or this machine's defaults if no passphrase is at hand: a
+/// person reaching out is not asked for one first.
+async fn offline_lines(ctx: &Ctx) -> Value {
+    if passphrase::at_hand().is_some()
+        && let Ok(Target::Store(db)) = ctx.reach().await
+        && let Some(lines) = stored_lines(ctx, db)
+    {
+        return lines;
+    }
+    local_defaults()
+}
+
+/// The crisis lines kept in the store (asks for the passphrase if none is at hand).
+fn stored_lines(ctx: &Ctx, db: sled::Db) -> Option<Value> {
+    let lines = ctx.load(db).ok()?.crisis_lines().ok()?;
+    serde_json::to_value(lines).ok()
 }
 
 /// "  Samaritans: 116 123 (24/7)", one per line.
@@ -104,27 +123,37 @@ pub async fn reach_out(
     yes: bool,
 ) -> Result<()> {
     if let Some(text) = text {
-        check_field("message", text, MAX_NOTE_BYTES)?;
+        check_note("message", text)?;
     }
     if let Some(number) = callback {
         check_short("callback number", number, MAX_CALLBACK_CHARS)?;
     }
-    // Whatever else fails, the crisis lines are shown.
-    let client = match ctx.require_node("reach out").await {
-        Ok(client) => client,
-        Err(e) => {
-            print_crisis_lines(&local_defaults(), ctx.json);
-            return Err(e);
-        }
+    // The crisis lines come first, before anything is asked of the person (not even a
+    // passphrase), and whatever else fails.
+    let running = ctx.client().await;
+    let lines = match &running {
+        Some(client) => client
+            .get("/v1/crisis-lines")
+            .await
+            .unwrap_or_else(|_| local_defaults()),
+        None => offline_lines(ctx).await,
     };
-    let lines = client
-        .get("/v1/crisis-lines")
-        .await
-        .unwrap_or_else(|_| local_defaults());
     let asking = !yes && std::io::IsTerminal::is_terminal(&std::io::stdin());
     if !ctx.json || asking {
         print_crisis_lines(&lines, ctx.json);
     }
+    let client = match running {
+        Some(client) => client,
+        None => match ctx.api().await {
+            Ok(client) => client,
+            Err(e) => {
+                if ctx.json && !asking {
+                    print_crisis_lines(&lines, true);
+                }
+                return Err(e);
+            }
+        },
+    };
     let name = circle_name(&client, circle).await;
     if !yes {
         if !asking {
@@ -210,7 +239,7 @@ pub async fn reach_outs(ctx: &Ctx, circle: &str) -> Result<()> {
         }
         println!(
             "!! [{}] {} (#{}) reached out{said} — {}",
-            when(&r["sent_at"]),
+            when_zoned(&r["sent_at"]),
             who(&r["author_name"], &r["author_fingerprint"]),
             short(r["id"].as_str().unwrap_or_default()),
             seen_text(r)
@@ -231,46 +260,25 @@ pub async fn crisis_lines(
     reset: bool,
 ) -> Result<()> {
     if let Some(code) = country {
-        let code = code.trim();
-        if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_alphabetic()) {
-            bail!(
-                "'{}' is not a country code: use two letters, e.g. US, GB, IE or DE",
-                crate::clean(code)
-            );
-        }
+        check_country(code)?;
     }
     for line in add {
         parse_line(line)?;
     }
     let change = country.is_some() || !add.is_empty() || reset;
-    let client = match ctx.require_node("set them").await {
-        Ok(client) => client,
-        Err(_) if !change => {
-            // The lines matter more than the node: show this machine's usual ones.
-            let lines = local_defaults();
-            if ctx.json {
-                println!("{lines}");
-            } else {
-                println!("Crisis lines:");
-                print!("{}", lines_text(&lines));
-                eprintln!(
-                    "Your node is not running, so these are the usual lines for this machine's \
-                     country; lines of your own show when it runs."
-                );
-            }
-            return Ok(());
+    let lines = match ctx.api().await {
+        Ok(client) if change => {
+            let body = json!({
+                "country": country.map(str::trim),
+                "lines": if add.is_empty() { None } else { Some(add) },
+                "reset": reset,
+            });
+            client.put("/v1/crisis-lines", body).await?
         }
-        Err(e) => return Err(e),
-    };
-    let lines = if change {
-        let body = json!({
-            "country": country.map(str::trim),
-            "lines": if add.is_empty() { None } else { Some(add) },
-            "reset": reset,
-        });
-        client.put("/v1/crisis-lines", body).await?
-    } else {
-        client.get("/v1/crisis-lines").await?
+        Ok(client) => client.get("/v1/crisis-lines").await?,
+        Err(e) if change => return Err(e),
+        // The lines matter more than the node: show this machine's usual ones.
+        Err(_) => local_defaults(),
     };
     if ctx.json {
         println!("{lines}");

@@ -208,6 +208,11 @@ impl Person {
         child.wait().expect("can wait for the node");
     }
 
+    /// What their latest `circle up` wrote on stdout so far.
+    pub fn node_output(&self) -> String {
+        read(&self.up_log("out"))
+    }
+
     /// What their latest `circle up` wrote on stderr so far.
     pub fn node_log(&self) -> String {
         read(&self.up_log("err"))

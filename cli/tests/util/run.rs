@@ -66,6 +66,12 @@ impl Invocation {
         self
     }
 
+    /// Runs it with `key` set to `value` in its environment (such as `TZ`).
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.command.env(key, value);
+        self
+    }
+
     /// Feeds `input` to its standard input.
     pub fn stdin(mut self, input: impl Into<Vec<u8>>) -> Self {
         self.stdin = Some(input.into());

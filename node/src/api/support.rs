@@ -20,8 +20,7 @@ use crate::{
     circles::Circles,
     error::{Error, Result},
     support::{
-        Audience, Checkin, Format, Goal, Meeting, PartnerStep, ReachOut, Resource, clock, crisis,
-        schedule,
+        Audience, Checkin, Format, Goal, Meeting, PartnerStep, ReachOut, Resource, clock, schedule,
     },
     time::now_ms,
 };
@@ -134,6 +133,11 @@ async fn withdraw(State(s): State<AppState>, Path(id): Path<String>) -> ApiResul
 }
 
 async fn goal_done(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
+    if let Some(circle) = s.node.circles().own_goal_done(&id)? {
+        return Ok(Json(
+            json!({ "id": null, "circle": circle.to_string(), "to": "me" }),
+        ));
+    }
     let Json(mut answer) = written_on_message(&s, &id, |c, m| c.goal_done(m)).await?;
     // Which goal, in its own words, as the feed shows it.
     let circle = answer["circle"].as_str().and_then(|c| c.parse().ok());
@@ -205,6 +209,14 @@ async fn goal(
         text: b.text,
         by: b.by,
     };
+    if to == Audience::Me {
+        let own = s.node.circles().own_goal(&id, goal)?;
+        return Ok(Json(json!({
+            "id": own.to_string(),
+            "circle": id.to_string(),
+            "to": "me",
+        })));
+    }
     written(&s, id, move |c| c.goal(&id, goal, to)).await
 }
 
@@ -428,32 +440,13 @@ struct CrisisBody {
 }
 
 async fn set_crisis_lines(State(s): State<AppState>, Json(b): Json<CrisisBody>) -> ApiResult {
+    let add = b.lines.unwrap_or_default();
+    if add.len() > crate::circles::MAX_OWN_LINES {
+        return Err(Error::Invalid("too many crisis lines at once".into()));
+    }
     let circles = s.node.circles();
-    let mut settings = if b.reset {
-        crate::circles::Settings::default()
-    } else {
-        circles.settings()?
-    };
-    if let Some(country) = b.country {
-        let country = country.trim().to_ascii_uppercase();
-        if country.len() != 2 || !country.chars().all(|c| c.is_ascii_alphabetic()) {
-            return Err(Error::Invalid(format!(
-                "'{country}' is not a country code: use two letters, e.g. US, GB, DE"
-            )));
-        }
-        settings.country = Some(country);
-    }
-    if let Some(lines) = b.lines {
-        if lines.len() > 20 {
-            return Err(Error::Invalid("at most 20 crisis lines".into()));
-        }
-        for line in lines {
-            settings.lines.push(crisis::parse_line(&line)?);
-        }
-        settings.lines.truncate(20);
-    }
-    circles.set_settings(&settings)?;
-    Ok(Json(json!(circles.crisis_lines()?)))
+    let shown = circles.change_crisis_lines(b.country.as_deref(), &add, b.reset)?;
+    Ok(Json(json!(shown)))
 }
 
 async fn clocks(State(s): State<AppState>) -> ApiResult {

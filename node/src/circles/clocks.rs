@@ -69,7 +69,7 @@ pub struct ClockItem {
 pub struct Settings {
     /// Country (ISO 3166-1 alpha-2) for default crisis lines; from the locale when unset.
     pub country: Option<String>,
-    /// Crisis lines the person set; the country's defaults when empty.
+    /// Crisis lines the person added; shown before the country's, which always show.
     pub lines: Vec<CrisisLine>,
 }
 
@@ -78,7 +78,7 @@ pub struct Settings {
 pub struct CrisisLines {
     /// The country the defaults are for, if known.
     pub country: Option<String>,
-    /// Whether these are the person's own lines (else the country's defaults).
+    /// Whether the person added lines of their own (they come first).
     pub custom: bool,
     /// The lines.
     pub lines: Vec<CrisisLine>,
@@ -372,8 +372,36 @@ impl Circles {
         self.store().flush()
     }
 
-    /// The crisis lines to show: the person's own, else their country's defaults (the
-    /// country set, else read from the locale in the environment).
+    /// Changes the person's crisis lines: `reset` forgets the lines they added (not their
+    /// country), then `country` is set and `add` is added. Returns what is shown now.
+    pub fn change_crisis_lines(
+        &self,
+        country: Option<&str>,
+        add: &[String],
+        reset: bool,
+    ) -> Result<CrisisLines> {
+        let mut settings = self.settings()?;
+        if reset {
+            settings.lines.clear();
+        }
+        if let Some(country) = country {
+            settings.country = Some(crisis::check_country(country)?);
+        }
+        if settings.lines.len() + add.len() > MAX_OWN_LINES {
+            return Err(Error::Invalid(format!(
+                "at most {MAX_OWN_LINES} crisis lines of your own: `--reset` forgets the ones \
+                 you added"
+            )));
+        }
+        for line in add {
+            settings.lines.push(crisis::parse_line(line)?);
+        }
+        self.set_settings(&settings)?;
+        self.crisis_lines()
+    }
+
+    /// The crisis lines to show: the person's own first, then their country's defaults (the
+    /// country set, else read from the locale in the environment), which are never hidden.
     pub fn crisis_lines(&self) -> Result<CrisisLines> {
         let settings = self.settings()?;
         let country = settings.country.clone().or_else(|| {
@@ -383,20 +411,19 @@ impl Circles {
                 std::env::var("LANG").ok(),
             ])
         });
-        if !settings.lines.is_empty() {
-            return Ok(CrisisLines {
-                country,
-                custom: true,
-                lines: settings.lines,
-            });
-        }
+        let custom = !settings.lines.is_empty();
+        let mut lines = settings.lines;
+        lines.extend(crisis::defaults_for(country.as_deref()));
         Ok(CrisisLines {
-            lines: crisis::defaults_for(country.as_deref()),
+            lines,
             country,
-            custom: false,
+            custom,
         })
     }
 }
+
+/// Most crisis lines a person may add of their own.
+pub const MAX_OWN_LINES: usize = 20;
 
 fn no_clock(name: &str) -> Error {
     Error::Invalid(format!(

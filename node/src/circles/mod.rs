@@ -37,13 +37,14 @@ mod ingest;
 mod join;
 mod logs;
 mod names;
+mod own_goals;
 mod support;
 mod sync;
 mod views;
 mod write;
 
 pub use admin::InviteInfo;
-pub use clocks::{ClockItem, CrisisLines, MAX_CLOCKS, MilestoneItem, Settings};
+pub use clocks::{ClockItem, CrisisLines, MAX_CLOCKS, MAX_OWN_LINES, MilestoneItem, Settings};
 pub use join::seal_key_for;
 pub use logs::{AuthorLog, CircleLog, ForkLog};
 pub use support::MIN_ID_PREFIX;
@@ -747,6 +748,13 @@ impl Circles {
                 let all: Vec<_> = arrivals.collect::<Result<_>>()?;
                 next = all.last().map_or(cursor, |a| a.cursor);
                 items = self.feed_items(circle, all)?;
+            }
+            // None of the history, and the cursor at its end: a follower goes on from now,
+            // as `--limit 0` means with or without `--follow`.
+            Some(0) => {
+                if let Some(last) = arrivals.next_back() {
+                    next = last?.cursor;
+                }
             }
             // Only the newest arrivals are read and decrypted, not the whole history: a batch
             // at a time until `n` are shown (some messages are not).

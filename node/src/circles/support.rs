@@ -284,8 +284,10 @@ impl Circles {
         }
     }
 
-    /// Writes a goal for the circle or for the member's partners. A date it is due by must
-    /// not have passed: today, in this machine's time zone (the person's), is the earliest.
+    /// Writes a goal for the circle or for the member's partners, or keeps it on this node
+    /// only (nothing is sent; returns no envelopes: [`Circles::own_goal`] gives its id). A date
+    /// it is due by must not have passed: today, in this machine's time zone (the person's),
+    /// is the earliest.
     pub fn goal(&self, circle: &CircleId, goal: Goal, to: Audience) -> Result<Vec<Envelope>> {
         goal.check()?;
         if let Some(by) = &goal.by {
@@ -301,10 +303,7 @@ impl Circles {
         match to {
             Audience::Circle => self.post(circle, Body::Goal(goal)),
             Audience::Partner => self.post_private(circle, None, Private::Goal(goal)),
-            Audience::Me => Err(Error::Invalid(
-                "a goal is shared with the circle or your partners: use --to circle or --to partner"
-                    .into(),
-            )),
+            Audience::Me => self.own_goal(circle, goal).map(|_| Vec::new()),
         }
     }
 

@@ -89,7 +89,7 @@ pub struct GoalItem {
     pub author_name: String,
     /// Their fingerprint ([`MemberKey::fingerprint`]).
     pub author_fingerprint: String,
-    /// `circle` or `partner`.
+    /// `circle`, `partner` or `me` (kept on this node only).
     pub to: &'static str,
     /// What.
     pub text: String,
@@ -288,6 +288,7 @@ impl Circles {
     /// The goals this node's member may see, oldest first.
     pub fn goals(&self, circle: &CircleId) -> Result<Vec<GoalItem>> {
         let msgs = self.messages(circle)?;
+        let own = self.own_goal_items(circle)?;
         self.with_circle(circle, |c| {
             let mut done: BTreeMap<(MemberKey, MessageId), u64> = BTreeMap::new();
             for m in &msgs {
@@ -319,6 +320,8 @@ impl Circles {
                     sent_at: crate::time::rfc3339(m.sent_at),
                 });
             }
+            out.extend(own);
+            out.sort_by(|a, b| a.sent_at.cmp(&b.sent_at));
             Ok(out)
         })
     }

@@ -234,3 +234,27 @@ fn unanswered(error: &request_response::OutboundFailure) -> &'static str {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_join_is_explained_without_libp2p_words() {
+        use request_response::OutboundFailure as Failure;
+        let io = std::io::Error::other("stream reset");
+        for failure in [
+            Failure::DialFailure,
+            Failure::Timeout,
+            Failure::ConnectionClosed,
+            Failure::UnsupportedProtocols,
+            Failure::Io(io),
+        ] {
+            let words = unanswered(&failure);
+            assert_ne!(words, failure.to_string());
+            for jargon in ["dial", "peer", "Connection was", "protocol", "stream"] {
+                assert!(!words.contains(jargon), "{words}");
+            }
+        }
+    }
+}

@@ -1,8 +1,8 @@
 //! Crisis lines to show when someone reaches out.
 //!
-//! `reach-out` always shows crisis lines next to the call to the circle. A node's
-//! configuration can list its own (a sponsor, a local service); when it lists none, the
-//! defaults here are shown for the person's country. Only lines we are sure are real and
+//! `reach-out` always shows crisis lines next to the call to the circle: the person's own
+//! (a sponsor, a local service), if they added some, then the defaults here for their
+//! country. Only lines we are sure are real and
 //! current are listed; every list names the local emergency number and ends with
 //! findahelpline.com, which covers most countries.
 
@@ -125,6 +125,35 @@ pub fn defaults_for(country: Option<&str>) -> Vec<CrisisLine> {
     });
     lines.push(line(FALLBACK_NAME, FALLBACK_CONTACT, None));
     lines
+}
+
+/// Countries with lines or an emergency number of their own here, sorted: the ones
+/// `--country` accepts.
+pub fn known_countries() -> Vec<&'static str> {
+    let mut known = vec!["US", "CA", "GB", "IE", "AU", "NZ"];
+    known.extend(EUROPE_112);
+    known.sort_unstable();
+    known
+}
+
+/// A country a person chose for their crisis lines, as its upper-case code (`uk` gives `GB`);
+/// refused, with the known ones listed, if it has no lines of its own here: saving it would
+/// only show the generic ones.
+pub fn check_country(country: &str) -> Result<String> {
+    let code = country_code(country);
+    let what = if code.is_some() {
+        "a country code circle knows crisis lines for: use one of"
+    } else {
+        "a country code: use two letters, one of"
+    };
+    code.filter(|c| known_countries().contains(&c.as_str()))
+        .ok_or_else(|| {
+            Error::Invalid(format!(
+                "{} is not {what} {} (or set none: findahelpline.com covers every country)",
+                shown(country.trim()),
+                known_countries().join(", ")
+            ))
+        })
 }
 
 /// `country` as an upper-case two-letter code, if it looks like one.

@@ -244,6 +244,22 @@ fn refuse<T>(why: impl Into<String>) -> Result<T> {
     Err(Error::Refused(why.into()))
 }
 
+/// Longest note, goal or reach-out text a person may write, in characters: any text this
+/// long fits [`MAX_NOTE_BYTES`].
+pub const MAX_NOTE_CHARS: usize = MAX_NOTE_BYTES / 4;
+
+/// Checks a note, goal or message a person writes: not blank, at most [`MAX_NOTE_CHARS`]
+/// characters.
+pub fn check_note(what: &str, text: &str) -> Result<()> {
+    let chars = text.chars().count();
+    if chars > MAX_NOTE_CHARS {
+        return Err(Error::Invalid(format!(
+            "the {what} is too long: at most {MAX_NOTE_CHARS} characters (this one has {chars})"
+        )));
+    }
+    check_field(what, text, MAX_NOTE_BYTES)
+}
+
 /// Checks a free text field: not blank when required, at most `max` bytes, no control
 /// characters but line breaks and tabs.
 pub fn check_field(what: &str, text: &str, max: usize) -> Result<()> {
@@ -252,8 +268,8 @@ pub fn check_field(what: &str, text: &str, max: usize) -> Result<()> {
     }
     if text.len() > max {
         return Err(Error::Invalid(format!(
-            "the {what} is too long ({} bytes; at most {max})",
-            text.len()
+            "the {what} is too long: at most {} characters",
+            max / 4
         )));
     }
     Ok(())
@@ -296,7 +312,7 @@ pub fn check_url(url: &str) -> Result<()> {
 impl Post {
     /// Checks sizes and the expiry's reach.
     pub fn check(&self, sent_at: u64) -> Result<()> {
-        crate::content::check_text(&self.text)?;
+        crate::content::check_wire_text(&self.text)?;
         if let Some(at) = self.expires_at
             && (at <= sent_at || at - sent_at > MAX_EXPIRY_MS)
         {
@@ -399,7 +415,7 @@ impl Private {
         match self {
             Private::Checkin(c) => c.check(),
             Private::Goal(g) => g.check(),
-            Private::Dm { text } => crate::content::check_text(text),
+            Private::Dm { text } => crate::content::check_wire_text(text),
             Private::GoalDone { .. } | Private::Partner { .. } => Ok(()),
         }
     }

@@ -226,6 +226,25 @@ fn names_and_contacts_have_length_limits() {
 }
 
 #[test]
+fn a_country_without_lines_here_is_refused_with_the_known_ones_listed() {
+    assert_eq!(check_country(" us ").unwrap(), "US");
+    assert_eq!(check_country("uk").unwrap(), "GB");
+    for known in known_countries() {
+        assert!(defaults_for(Some(known)).iter().any(|l| l.hours.is_some()));
+    }
+    let refused = error(check_country("ZZ").map(|_| line("", "", None)));
+    assert!(
+        refused.starts_with("'ZZ' is not a country code"),
+        "{refused}"
+    );
+    assert!(
+        refused.contains("AT, AU, BE,") && refused.contains("US"),
+        "{refused}"
+    );
+    assert!(check_country("England").is_err());
+}
+
+#[test]
 fn a_line_is_plain_json() {
     let line = parse_line("My sponsor: +44 7700 900123").unwrap();
     let json = serde_json::to_string(&line).unwrap();
