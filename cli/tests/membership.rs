@@ -382,7 +382,6 @@ fn everyday_membership_mistakes_are_explained_in_one_line() {
             (&["revoke", TUESDAY, "nosuchinvite"], "no invite"),
             (&["invites", "Wednesday circle"], "no circle called"),
             (&["invite", TUESDAY, "--for", "my-laptop"], "peer id"),
-            (&["policy", TUESDAY], "--invites"),
         ] {
             let error = alice.fails(args);
             assert!(
