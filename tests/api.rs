@@ -489,6 +489,23 @@ async fn support_routes_refuse_bad_input_clearly_and_write_nothing() {
             "day",
         ),
         (
+            "a note one character too long, counted in characters not bytes",
+            checkin(
+                json!({ "day": 3, "note": "x".repeat(circle::node::support::MAX_NOTE_CHARS + 1) }),
+            ),
+            400,
+            "at most 1024 characters",
+        ),
+        (
+            "a goal one character too long",
+            post(
+                "/v1/circles/Evening/goals",
+                json!({ "text": "x".repeat(circle::node::support::MAX_NOTE_CHARS + 1) }),
+            ),
+            400,
+            "at most 1024 characters",
+        ),
+        (
             "a share expiring in a year and a half",
             post(
                 "/v1/circles/Evening/shares",

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::*;
 use crate::support::{
-    MAX_CLOCK_NAME_CHARS, MilestoneNote, check_field, check_short, clock,
+    MAX_CLOCK_NAME_CHARS, MilestoneNote, check_short, clock,
     crisis::{self, CrisisLine},
 };
 
@@ -202,7 +202,7 @@ impl Circles {
         now: u64,
     ) -> Result<(ClockItem, Vec<Envelope>)> {
         if let Some(n) = note {
-            check_field("note", n, crate::support::MAX_NOTE_BYTES)?;
+            crate::support::check_note("note", n)?;
         }
         let record = self.change_clock(name, |record| {
             let tz = clock::parse_zone(&record.zone)?;

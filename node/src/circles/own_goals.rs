@@ -45,6 +45,7 @@ impl Circles {
     /// Keeps a goal on this node only; returns its id.
     pub fn own_goal(&self, circle: &CircleId, goal: Goal) -> Result<MessageId> {
         goal.check()?;
+        crate::support::check_note("goal", &goal.text)?;
         self.with_circle(circle, |c| c.check_member().map(|_| ()))?;
         let mut goals = self.own_goals()?;
         if goals.len() >= MAX_OWN_GOALS {

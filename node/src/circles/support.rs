@@ -12,7 +12,7 @@ use super::*;
 use crate::store::Gone;
 use crate::support::{
     Audience, Checkin, Format, Goal, Meeting, PartnerStep, Post, Private, ReachOut, Resource,
-    clock,
+    check_note, clock,
     schedule::{self, Schedule},
     sealed::Sealed,
 };
@@ -266,6 +266,11 @@ impl Circles {
         to: Audience,
     ) -> Result<Vec<Envelope>> {
         checkin.check()?;
+        // What this person writes is measured in characters (what arrives from others, in
+        // bytes: older nodes counted them so).
+        if let Some(note) = &checkin.note {
+            check_note("note", note)?;
+        }
         match to {
             Audience::Circle => self.post(circle, Body::Checkin(checkin)),
             Audience::Partner => self.post_private(circle, None, Private::Checkin(checkin)),
@@ -290,6 +295,7 @@ impl Circles {
     /// is the earliest.
     pub fn goal(&self, circle: &CircleId, goal: Goal, to: Audience) -> Result<Vec<Envelope>> {
         goal.check()?;
+        check_note("goal", &goal.text)?;
         if let Some(by) = &goal.by {
             let zone = clock::parse_zone(&clock::system_zone_name())?;
             let today = clock::today_in(&zone, timestamp(now_ms())?);
@@ -462,6 +468,9 @@ impl Circles {
     /// Reaches out to the circle.
     pub fn reach_out(&self, circle: &CircleId, reach_out: ReachOut) -> Result<Vec<Envelope>> {
         reach_out.check()?;
+        if let Some(text) = &reach_out.text {
+            check_note("message", text)?;
+        }
         self.post(circle, Body::ReachOut(reach_out))
     }
 
