@@ -103,12 +103,6 @@ impl Ctx {
         }
     }
 
-    /// The node's API, running or not (see [`Ctx::api`]).
-    // TODO(lead): renamed to `api` once the parallel branches are merged.
-    pub async fn require_node(&self, _what: &str) -> Result<Client> {
-        self.api().await
-    }
-
     /// The running node's API, or an error saying to start it and then `what` again: for
     /// what needs other members' nodes now (inviting, joining, following live).
     pub async fn require_running(&self, what: &str) -> Result<Client> {

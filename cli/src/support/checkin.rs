@@ -97,7 +97,7 @@ pub async fn checkin(ctx: &Ctx, args: crate::args::CheckinArgs) -> Result<()> {
         check_note("note", note)?;
     }
     checkin.check()?;
-    let client = ctx.require_node("check in").await?;
+    let client = ctx.api().await?;
     let body = json!({
         "day": checkin.day,
         "mood": checkin.mood,
@@ -138,7 +138,7 @@ pub async fn checkin(ctx: &Ctx, args: crate::args::CheckinArgs) -> Result<()> {
 
 /// `circle checkins`.
 pub async fn checkins(ctx: &Ctx, circle: &str) -> Result<()> {
-    let client = ctx.require_node("look at the check-ins").await?;
+    let client = ctx.api().await?;
     let view = client
         .get(&format!("/v1/circles/{}/checkins", segment(circle)))
         .await?;
@@ -200,7 +200,7 @@ pub async fn goal_add(
     };
     check_note("goal", &goal.text)?;
     goal.check()?;
-    let client = ctx.require_node("set the goal").await?;
+    let client = ctx.api().await?;
     let body = json!({ "text": goal.text, "by": goal.by, "to": to.as_str() });
     let r = client
         .post(&format!("/v1/circles/{}/goals", segment(circle)), body)
@@ -227,7 +227,7 @@ pub async fn goal_add(
 /// `circle goal done`.
 pub async fn goal_done(ctx: &Ctx, id: &str) -> Result<()> {
     let goal = message_ref(id)?;
-    let client = ctx.require_node("mark the goal done").await?;
+    let client = ctx.api().await?;
     let r = client
         .post(&format!("/v1/messages/{goal}/done"), json!({}))
         .await?;
@@ -247,7 +247,7 @@ pub async fn goal_done(ctx: &Ctx, id: &str) -> Result<()> {
 
 /// `circle goals`.
 pub async fn goals(ctx: &Ctx, circle: &str) -> Result<()> {
-    let client = ctx.require_node("look at the goals").await?;
+    let client = ctx.api().await?;
     let goals = client
         .get(&format!("/v1/circles/{}/goals", segment(circle)))
         .await?;

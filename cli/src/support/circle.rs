@@ -82,7 +82,7 @@ pub async fn create(
 
 /// `circle info`.
 pub async fn info(ctx: &Ctx, circle: &str) -> Result<()> {
-    let client = ctx.require_node("look at the circle").await?;
+    let client = ctx.api().await?;
     let info = client
         .get(&format!("/v1/circles/{}/info", segment(circle)))
         .await?;
@@ -184,7 +184,7 @@ pub async fn meeting_add(ctx: &Ctx, args: MeetingArgs) -> Result<()> {
     if let Some(link) = &args.link {
         check_url(link.trim())?;
     }
-    let client = ctx.require_node("add the meeting").await?;
+    let client = ctx.api().await?;
     let body = json!({
         "title": args.title.trim(),
         "weekly": args.weekly.as_deref().map(str::trim),
@@ -220,7 +220,7 @@ pub async fn meetings(ctx: &Ctx, circle: &str, tz: Option<&str>) -> Result<()> {
         }
         None => clock::system_zone_name(),
     };
-    let client = ctx.require_node("look at the meetings").await?;
+    let client = ctx.api().await?;
     let all = client
         .get(&format!(
             "/v1/circles/{}/meetings?tz={}",
@@ -261,7 +261,7 @@ pub async fn resource_add(ctx: &Ctx, args: ResourceArgs) -> Result<()> {
     if let Some(url) = &args.url {
         check_url(url.trim())?;
     }
-    let client = ctx.require_node("pin it").await?;
+    let client = ctx.api().await?;
     let body = json!({
         "title": args.title.trim(),
         "text": args.text,
@@ -284,7 +284,7 @@ pub async fn resource_add(ctx: &Ctx, args: ResourceArgs) -> Result<()> {
 
 /// `circle resources`.
 pub async fn resources(ctx: &Ctx, circle: &str) -> Result<()> {
-    let client = ctx.require_node("look at the resources").await?;
+    let client = ctx.api().await?;
     let all = client
         .get(&format!("/v1/circles/{}/resources", segment(circle)))
         .await?;

@@ -64,7 +64,7 @@ pub async fn clock_start(
     if let Some(tz) = tz {
         check_zone(tz)?;
     }
-    let client = ctx.require_node("start the clock").await?;
+    let client = ctx.api().await?;
     let body = json!({
         "name": name.trim(),
         "since": since.trim(),
@@ -91,7 +91,7 @@ pub async fn clock_reset(ctx: &Ctx, name: &str, note: Option<&str>, share: bool)
     if let Some(note) = note {
         circle_node::support::check_note("note", note)?;
     }
-    let client = ctx.require_node("reset the clock").await?;
+    let client = ctx.api().await?;
     let r = client
         .post(
             &format!("/v1/clocks/{}/reset", segment(name.trim())),
@@ -122,7 +122,7 @@ pub async fn clock_reset(ctx: &Ctx, name: &str, note: Option<&str>, share: bool)
 
 /// `circle clock share`.
 pub async fn clock_share(ctx: &Ctx, name: &str, circle: &str, now: bool) -> Result<()> {
-    let client = ctx.require_node("share the clock").await?;
+    let client = ctx.api().await?;
     let clock = client
         .post(
             &format!("/v1/clocks/{}/share", segment(name.trim())),
@@ -150,7 +150,7 @@ pub async fn clock_share(ctx: &Ctx, name: &str, circle: &str, now: bool) -> Resu
 
 /// `circle clock list`.
 pub async fn clock_list(ctx: &Ctx) -> Result<()> {
-    let client = ctx.require_node("list your clocks").await?;
+    let client = ctx.api().await?;
     let clocks = client.get("/v1/clocks").await?;
     let empty = "No clocks yet. Start one with `circle clock start NAME --since YYYY-MM-DD`.";
     list(ctx, &clocks, empty, |c| println!("{}", describe(c)));

@@ -8,13 +8,13 @@ use crate::{Ctx, args::PartnerStep, client::segment, who};
 
 /// `circle partner request|accept|decline|end CIRCLE MEMBER`.
 pub async fn partner(ctx: &Ctx, step: PartnerStep, circle: &str, member: &str) -> Result<()> {
-    let (word, again) = match step {
-        PartnerStep::Request => ("request", "ask"),
-        PartnerStep::Accept => ("accept", "accept"),
-        PartnerStep::Decline => ("decline", "decline"),
-        PartnerStep::End => ("end", "end the partnership"),
+    let word = match step {
+        PartnerStep::Request => "request",
+        PartnerStep::Accept => "accept",
+        PartnerStep::Decline => "decline",
+        PartnerStep::End => "end",
     };
-    let client = ctx.require_node(again).await?;
+    let client = ctx.api().await?;
     let r = client
         .post(
             &format!("/v1/circles/{}/partners", segment(circle)),
@@ -51,7 +51,7 @@ pub async fn partner(ctx: &Ctx, step: PartnerStep, circle: &str, member: &str) -
 
 /// `circle partners`.
 pub async fn partners(ctx: &Ctx, circle: &str) -> Result<()> {
-    let client = ctx.require_node("look at your partners").await?;
+    let client = ctx.api().await?;
     let list_of = client
         .get(&format!("/v1/circles/{}/partners", segment(circle)))
         .await?;
@@ -96,7 +96,7 @@ pub async fn partners(ctx: &Ctx, circle: &str) -> Result<()> {
 pub async fn dm(ctx: &Ctx, circle: &str, member: &str, text: &str) -> Result<()> {
     let text = text_or_stdin(text)?;
     circle_node::check_text(&text)?;
-    let client = ctx.require_node("send it").await?;
+    let client = ctx.api().await?;
     let r = client
         .post(
             &format!("/v1/circles/{}/dms", segment(circle)),

@@ -223,7 +223,7 @@ pub async fn reach_out(
 
 /// `circle reach-outs`.
 pub async fn reach_outs(ctx: &Ctx, circle: &str) -> Result<()> {
-    let client = ctx.require_node("look at the reach-outs").await?;
+    let client = ctx.api().await?;
     let all = client
         .get(&format!("/v1/circles/{}/reach-outs", segment(circle)))
         .await?;

@@ -73,7 +73,7 @@ pub async fn react(ctx: &Ctx, id: &str, emoji: &str) -> Result<()> {
     let message = message_ref(id)?;
     let emoji = emoji.trim();
     circle_node::support::check_reaction(emoji)?;
-    let client = ctx.require_node("react").await?;
+    let client = ctx.api().await?;
     let r = client
         .post(
             &format!("/v1/messages/{message}/reactions"),
@@ -94,7 +94,7 @@ pub async fn react(ctx: &Ctx, id: &str, emoji: &str) -> Result<()> {
 /// `circle withdraw ID`.
 pub async fn withdraw(ctx: &Ctx, id: &str) -> Result<()> {
     let message = message_ref(id)?;
-    let client = ctx.require_node("withdraw it").await?;
+    let client = ctx.api().await?;
     let r = client
         .post(&format!("/v1/messages/{message}/withdraw"), json!({}))
         .await?;
