@@ -15,7 +15,7 @@ use crate::{
 };
 
 /// A node's circles in a fresh home, with no network.
-fn offline(nick: &str) -> anyhow::Result<(Circles, TempDir)> {
+pub(crate) fn offline(nick: &str) -> anyhow::Result<(Circles, TempDir)> {
     let dir = tempfile::tempdir().context("could not make a temporary home")?;
     let store = Home::new(dir.path()).init(PASSPHRASE, nick)?;
     Ok((Circles::load(store)?, dir))
@@ -38,7 +38,7 @@ fn admit(admin: &Circles, circle: &CircleId, joiner: &Circles) -> anyhow::Result
 
 /// Writes `count` 1 KiB shares by `circles`' member (each sealed, signed and flushed, as a
 /// share is); returns their wire bytes.
-fn write(
+pub(crate) fn write(
     circles: &Circles,
     circle: &CircleId,
     tag: &str,

@@ -19,6 +19,7 @@ mod plot;
 mod raw;
 mod report;
 mod resources;
+mod web;
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};
 
@@ -61,6 +62,8 @@ enum Which {
     /// Memory, disk and start-up of the circle binary (needs a node holding many messages:
     /// runs catch-up first)
     Resources,
+    /// The web app's pages with a circle of many messages
+    Web,
 }
 
 /// How big each scenario runs.
@@ -72,6 +75,7 @@ struct Sizes {
     ingest: usize,
     join_history: usize,
     catch_up: Vec<usize>,
+    web_messages: usize,
     idle: Duration,
     crypto_budget: Duration,
     sled_inserts: usize,
@@ -95,6 +99,7 @@ impl Sizes {
                 ingest: 2_000,
                 join_history: 200,
                 catch_up: vec![500, 2_000],
+                web_messages: 500,
                 idle: Duration::from_secs(2),
                 crypto_budget: Duration::from_millis(200),
                 sled_inserts: 5_000,
@@ -115,6 +120,7 @@ impl Sizes {
                 ingest: 20_000,
                 join_history: 1_000,
                 catch_up: vec![10_000, 100_000],
+                web_messages: 10_000,
                 idle: Duration::from_secs(10),
                 crypto_budget: Duration::from_secs(1),
                 sled_inserts: 50_000,
@@ -200,6 +206,11 @@ async fn run(which: Which, quick: bool) -> anyhow::Result<()> {
         && let Err(e) = history::join(sizes.join_history, crypto, &mut report).await
     {
         failed(&mut report, "join", &e);
+    }
+    if (every || which == Which::Web)
+        && let Err(e) = web::pages(sizes.web_messages, &mut report).await
+    {
+        failed(&mut report, "web pages", &e);
     }
     if every || which == Which::CatchUp || which == Which::Resources {
         match history::catch_up(&sizes.catch_up, crypto, &mut report).await {
