@@ -4,7 +4,7 @@
 use axum::{Router, extract::State, http::HeaderMap, response::Response, routing::get};
 use maud::{Markup, html};
 
-use super::{api_form, page, signed};
+use super::{page, signed};
 use crate::{api::AppState, circles::CrisisLines, net::NetStatus};
 
 pub(super) fn routes() -> Router<AppState> {
@@ -137,7 +137,7 @@ fn this_node(online: bool, net: &NetStatus, crisis: &CrisisLines) -> Markup {
                      now?\u{201d} page: your own lines first, then always your country's."
                 }
                 (super::reach::lines(crisis))
-                (api_form("crisis", "/v1/crisis-lines", "/node", html! {
+                form #crisis data-api="/v1/crisis-lines" data-method="PUT" data-then="/node" novalidate {
                     label for="crisis-country" { "Your country, as two letters (for example US, GB, DE)" }
                     input #crisis-country name="country" maxlength="2" autocomplete="country"
                         value=[crisis.country.as_deref()];
@@ -152,7 +152,9 @@ fn this_node(online: bool, net: &NetStatus, crisis: &CrisisLines) -> Markup {
                             label for="crisis-reset" { "Forget the lines I added before (your country's stay)" }
                         }
                     }
-                }, "Save crisis lines"))
+                    p.error role="alert" hidden {}
+                    button type="submit" { "Save crisis lines" }
+                }
             }
         },
     )
