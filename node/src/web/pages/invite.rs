@@ -130,7 +130,7 @@ fn invite(c: &CircleInfo, open: &[InviteInfo]) -> Markup {
                 section #invite-made .preview aria-labelledby="invite-made-heading" hidden {
                     h2 #invite-made-heading { "Your invite" }
                     p #invite-facts {}
-                    p { "Meeting in person? They scan this with their phone or its circle app:" }
+                    p { "Meeting in person? They can scan this with their phone's camera to get the invite:" }
                     img #invite-qr .qr data-src={ (here) "/qr?token=" } width="320" height="320"
                         alt="The invite as a QR code";
                     label for="invite-text" { "Or copy it and send it privately" }

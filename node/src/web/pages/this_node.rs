@@ -12,14 +12,13 @@ pub(super) fn routes() -> Router<AppState> {
 }
 
 async fn node_page(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    // Asked of the network only for a signed-in person.
-    let net = if crate::web::signed_in(&s, &headers) {
-        Some(s.node.status().await)
-    } else {
-        None
-    };
+    // The network is asked only for a signed-in person; anyone else is told how to sign in.
+    if !crate::web::signed_in(&s, &headers) {
+        return signed(&s, &headers, || Ok(html! {}));
+    }
+    let net = s.node.status().await;
     signed(&s, &headers, || {
-        let net = net.expect("signed in")?;
+        let net = net?;
         Ok(this_node(
             s.node.is_online(),
             &net,
