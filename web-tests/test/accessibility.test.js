@@ -53,6 +53,9 @@ const pages = () => ({
   'check-in': `/c/${circle}/check-in`,
   'reach-out': `/c/${circle}/reach-out`,
   'help-now': '/help-now',
+  members: `/c/${circle}/members`,
+  invite: `/c/${circle}/invite`,
+  node: '/node',
 });
 
 async function seriousViolations(p) {

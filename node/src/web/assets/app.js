@@ -15,7 +15,7 @@
   }
 
   // A form's fields as the API's JSON: empty fields left out, numbers as numbers, ticked
-  // boxes of one name as a list.
+  // boxes of one name as a list, a text of lines as a list, a ticked `bool` box as true.
   function body(form) {
     var out = {};
     Array.prototype.forEach.call(form.elements, function (el) {
@@ -26,7 +26,13 @@
         if (el.checked) out[el.name].push(el.value);
         return;
       }
+      if (type === 'lines') {
+        var lines = el.value.split('\n').map(function (l) { return l.trim(); }).filter(Boolean);
+        if (lines.length) out[el.name] = lines;
+        return;
+      }
       if ((el.type === 'radio' || el.type === 'checkbox') && !el.checked) return;
+      if (type === 'bool') { out[el.name] = true; return; }
       var value = el.value.trim();
       if (value === '') return;
       out[el.name] = type === 'number' ? Number(value) : value;
@@ -74,9 +80,9 @@
     return null;
   }
 
-  function send(url, data) {
+  function send(url, data, method) {
     return fetch(url, {
-      method: 'POST',
+      method: method || 'POST',
       headers: { 'content-type': 'application/json' },
       credentials: 'same-origin',
       body: JSON.stringify(data),
@@ -93,6 +99,7 @@
     reload: function (form) { form.reset(); return refresh(); },
     circle: function (form, answer) { location.assign('/c/' + answer.id); },
     preview: function (form, answer, sent) { showPreview(form, answer, sent.token); },
+    invite: function (form, answer, sent) { showInvite(answer, sent); return refresh(); },
   };
 
   function submit(form, confirmed) {
@@ -113,7 +120,7 @@
     }
     var data = body(form);
     button.disabled = true;
-    send(form.getAttribute('data-api'), data).then(function (answer) {
+    send(form.getAttribute('data-api'), data, form.getAttribute('data-method')).then(function (answer) {
       if (confirm) confirm.hidden = true;
       button.hidden = false;
       quiet(form);
@@ -166,6 +173,37 @@
     h.focus();
   }
 
+  // A new invite, to show or send: its QR code (drawn by the node), its text with a Copy
+  // button, and how long and for how many it works, in words.
+  function showInvite(answer, sent) {
+    var box = document.getElementById('invite-made');
+    var qr = document.getElementById('invite-qr');
+    qr.src = qr.getAttribute('data-src') + encodeURIComponent(answer.token);
+    document.getElementById('invite-text').value = answer.token;
+    var until = new Date(answer.expires_at * 1000).toLocaleString([], { dateStyle: 'full', timeStyle: 'short' });
+    var people = sent.uses === 1 ? 'one person' : sent.uses + ' people';
+    document.getElementById('invite-facts').textContent =
+      'It lets in ' + people + ', until ' + until + '.';
+    document.getElementById('invite-copied').textContent = '';
+    box.hidden = false;
+    var h = box.querySelector('h2');
+    h.setAttribute('tabindex', '-1');
+    h.focus();
+  }
+
+  // Buttons with data-copy copy the text of the field it names, and say so.
+  function copy(button) {
+    var field = document.getElementById(button.getAttribute('data-copy'));
+    var said = document.getElementById(button.getAttribute('data-said'));
+    var done = function () { said.textContent = 'Copied.'; };
+    var select = function () {
+      field.select();
+      try { document.execCommand('copy'); done(); } catch (e) { said.textContent = 'Select the text and copy it.'; }
+    };
+    if (navigator.clipboard) navigator.clipboard.writeText(field.value).then(done, select);
+    else select();
+  }
+
   // Reloads what the page shows live (elements with data-live), keeping the rest as it is.
   function refresh() {
     return fetch(location.href, { credentials: 'same-origin' }).then(function (r) {
@@ -177,6 +215,7 @@
         if (next) {
           el.replaceWith(next);
           localTimes(next);
+          wire(next);
         }
       });
     });
@@ -230,9 +269,12 @@
     });
   }
 
-  document.addEventListener('DOMContentLoaded', function () {
-    localTimes(document);
-    document.querySelectorAll('form[data-api]').forEach(function (form) {
+  // Gives the forms under `root` their behaviour (again after a live part was reloaded).
+  function wire(root) {
+    root.querySelectorAll('button[data-copy]').forEach(function (b) {
+      b.addEventListener('click', function () { copy(b); });
+    });
+    root.querySelectorAll('form[data-api]').forEach(function (form) {
       form.addEventListener('submit', function (e) { e.preventDefault(); submit(form, false); });
       form.querySelectorAll('[data-confirm]').forEach(function (b) {
         b.addEventListener('click', function () {
@@ -244,6 +286,11 @@
         });
       });
     });
+  }
+
+  document.addEventListener('DOMContentLoaded', function () {
+    localTimes(document);
+    wire(document);
     askForNotifications();
     live();
   });

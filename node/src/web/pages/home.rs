@@ -75,6 +75,7 @@ fn home(circles: &[CircleInfo]) -> Markup {
                 }, "Read about the circle first"))
                 div #join-preview hidden {}
             }
+            p { a href="/node" { "This node: is it running, who was seen when, your crisis lines" } }
             section aria-labelledby="create-heading" {
                 h2 #create-heading { "Start a circle" }
                 (api_form("create", "/v1/circles", "circle", html! {

@@ -19,7 +19,10 @@ use crate::{api::AppState, circles::CircleInfo, error::Error};
 mod checkin;
 mod feed;
 mod home;
+mod invite;
+mod members;
 mod reach;
+mod this_node;
 
 /// The pages' routes.
 pub(super) fn routes() -> Router<AppState> {
@@ -28,6 +31,9 @@ pub(super) fn routes() -> Router<AppState> {
         .merge(feed::routes())
         .merge(checkin::routes())
         .merge(reach::routes())
+        .merge(members::routes())
+        .merge(invite::routes())
+        .merge(this_node::routes())
 }
 
 /// A whole page: the calm frame every screen shares, with help one step away.
@@ -155,6 +161,7 @@ pub(super) fn circle_nav(c: &CircleInfo, here: &str) -> Markup {
     html! {
         nav.circle-nav aria-label={ "In " (c.name) } {
             (link("", "Feed")) (link("/check-in", "Check in")) (link("/reach-out", "Reach out"))
+            (link("/members", "Members")) (link("/invite", "Invite"))
         }
     }
 }
