@@ -786,6 +786,40 @@ impl Circles {
         Ok((items, next))
     }
 
+    /// The newest `n` feed items that arrived before `before` (all of them for `None`), read
+    /// from the newest back, a batch at a time, so a page costs only what it shows; and the
+    /// cursor to pass back for the page before it, if older messages remain.
+    pub fn feed_before(
+        &self,
+        circle: &CircleId,
+        before: Option<u64>,
+        n: usize,
+    ) -> Result<(Vec<FeedItem>, Option<u64>)> {
+        let mut arrivals = self
+            .store()
+            .arrivals_before(circle, before.unwrap_or(u64::MAX))
+            .rev()
+            .peekable();
+        let mut items = Vec::new();
+        let mut oldest = None;
+        while items.len() < n {
+            // Never more arrivals than items still wanted: each shows at most one item.
+            let mut batch: Vec<_> = arrivals
+                .by_ref()
+                .take(n - items.len())
+                .collect::<Result<_>>()?;
+            let Some(last) = batch.last() else {
+                break;
+            };
+            oldest = Some(last.cursor);
+            batch.reverse();
+            items.extend(self.feed_items(circle, batch)?);
+        }
+        let older = oldest.filter(|_| arrivals.peek().is_some());
+        items.sort_by(|a, b| (a.sent_at_ms, &a.id).cmp(&(b.sent_at_ms, &b.id)));
+        Ok((items, older))
+    }
+
     fn feed_items(
         &self,
         circle: &CircleId,

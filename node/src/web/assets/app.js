@@ -15,11 +15,15 @@
   }
 
   // A form's fields as the API's JSON: empty fields left out, numbers as numbers, ticked
-  // boxes of one name as a list.
-  function body(form) {
+  // boxes of one name as a list; of buttons with a name, only the one pressed.
+  function body(form, pressed) {
     var out = {};
     Array.prototype.forEach.call(form.elements, function (el) {
       if (!el.name || el.disabled) return;
+      if (el.tagName === 'BUTTON') {
+        if (el === pressed) out[el.name] = el.value;
+        return;
+      }
       var type = el.getAttribute('data-type');
       if (type === 'list') {
         out[el.name] = out[el.name] || [];
@@ -95,7 +99,7 @@
     preview: function (form, answer, sent) { showPreview(form, answer, sent.token); },
   };
 
-  function submit(form, confirmed) {
+  function submit(form, confirmed, pressed) {
     var wrong = missing(form);
     if (wrong) {
       say(form, wrong.say, false, wrong.el);
@@ -111,7 +115,7 @@
       confirm.querySelector('[data-confirm=yes]').focus();
       return;
     }
-    var data = body(form);
+    var data = body(form, pressed);
     button.disabled = true;
     send(form.getAttribute('data-api'), data).then(function (answer) {
       if (confirm) confirm.hidden = true;
@@ -166,6 +170,12 @@
     h.focus();
   }
 
+  function writing(el) {
+    return Array.prototype.some.call(el.querySelectorAll('textarea'), function (t) {
+      return t.value.trim() !== '';
+    });
+  }
+
   // Reloads what the page shows live (elements with data-live), keeping the rest as it is.
   function refresh() {
     return fetch(location.href, { credentials: 'same-origin' }).then(function (r) {
@@ -173,6 +183,8 @@
     }).then(function (html) {
       var fresh = new DOMParser().parseFromString(html, 'text/html');
       document.querySelectorAll('[data-live]').forEach(function (el) {
+        // Words being written (a reply in the feed) are not swept away by someone else's news.
+        if (writing(el)) return;
         var next = fresh.getElementById(el.id);
         if (next) {
           el.replaceWith(next);
@@ -232,17 +244,22 @@
 
   document.addEventListener('DOMContentLoaded', function () {
     localTimes(document);
-    document.querySelectorAll('form[data-api]').forEach(function (form) {
-      form.addEventListener('submit', function (e) { e.preventDefault(); submit(form, false); });
-      form.querySelectorAll('[data-confirm]').forEach(function (b) {
-        b.addEventListener('click', function () {
-          if (b.getAttribute('data-confirm') === 'yes') return submit(form, true);
-          form.querySelector('.confirm').hidden = true;
-          var button = form.querySelector('button[type=submit]');
-          button.hidden = false;
-          button.focus();
-        });
-      });
+    // Listened for on the document, so forms inside live parts keep working once refreshed.
+    document.addEventListener('submit', function (e) {
+      var form = e.target.closest('form[data-api]');
+      if (!form) return;
+      e.preventDefault();
+      submit(form, false, e.submitter);
+    });
+    document.addEventListener('click', function (e) {
+      var b = e.target.closest('[data-confirm]');
+      var form = b && b.closest('form[data-api]');
+      if (!form) return;
+      if (b.getAttribute('data-confirm') === 'yes') return submit(form, true);
+      form.querySelector('.confirm').hidden = true;
+      var button = form.querySelector('button[type=submit]');
+      button.hidden = false;
+      button.focus();
     });
     askForNotifications();
     live();
