@@ -52,6 +52,7 @@ const pages = () => ({
   circle: `/c/${circle}`,
   'check-in': `/c/${circle}/check-in`,
   'reach-out': `/c/${circle}/reach-out`,
+  goals: `/c/${circle}/goals`,
   'help-now': '/help-now',
 });
 

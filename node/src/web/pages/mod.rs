@@ -18,6 +18,7 @@ use crate::{api::AppState, circles::CircleInfo, error::Error};
 
 mod checkin;
 mod feed;
+mod goals;
 mod home;
 mod reach;
 
@@ -28,6 +29,7 @@ pub(super) fn routes() -> Router<AppState> {
         .merge(feed::routes())
         .merge(checkin::routes())
         .merge(reach::routes())
+        .merge(goals::routes())
 }
 
 /// A whole page: the calm frame every screen shares, with help one step away.
@@ -155,6 +157,7 @@ pub(super) fn circle_nav(c: &CircleInfo, here: &str) -> Markup {
     html! {
         nav.circle-nav aria-label={ "In " (c.name) } {
             (link("", "Feed")) (link("/check-in", "Check in")) (link("/reach-out", "Reach out"))
+            (link("/goals", "Goals"))
         }
     }
 }
