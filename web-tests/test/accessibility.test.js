@@ -53,6 +53,7 @@ const pages = () => ({
   'check-in': `/c/${circle}/check-in`,
   'reach-out': `/c/${circle}/reach-out`,
   goals: `/c/${circle}/goals`,
+  clocks: '/clocks',
   'help-now': '/help-now',
 });
 

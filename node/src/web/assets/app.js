@@ -25,6 +25,10 @@
         return;
       }
       var type = el.getAttribute('data-type');
+      if (type === 'bool') {
+        out[el.name] = el.checked;
+        return;
+      }
       if (type === 'list') {
         out[el.name] = out[el.name] || [];
         if (el.checked) out[el.name].push(el.value);
@@ -244,6 +248,10 @@
 
   document.addEventListener('DOMContentLoaded', function () {
     localTimes(document);
+    // Fields that start with this browser's own time zone.
+    document.querySelectorAll('input[data-default=timezone]').forEach(function (el) {
+      if (!el.value) el.value = Intl.DateTimeFormat().resolvedOptions().timeZone || '';
+    });
     // Listened for on the document, so forms inside live parts keep working once refreshed.
     document.addEventListener('submit', function (e) {
       var form = e.target.closest('form[data-api]');

@@ -17,6 +17,7 @@ use super::{html as respond, signed_in};
 use crate::{api::AppState, circles::CircleInfo, error::Error};
 
 mod checkin;
+mod clocks;
 mod feed;
 mod goals;
 mod home;
@@ -30,6 +31,7 @@ pub(super) fn routes() -> Router<AppState> {
         .merge(checkin::routes())
         .merge(reach::routes())
         .merge(goals::routes())
+        .merge(clocks::routes())
 }
 
 /// A whole page: the calm frame every screen shares, with help one step away.
