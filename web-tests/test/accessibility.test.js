@@ -54,6 +54,7 @@ const pages = () => ({
   'reach-out': `/c/${circle}/reach-out`,
   goals: `/c/${circle}/goals`,
   clocks: '/clocks',
+  partners: `/c/${circle}/partners`,
   'help-now': '/help-now',
 });
 

@@ -21,6 +21,7 @@ mod clocks;
 mod feed;
 mod goals;
 mod home;
+mod partners;
 mod reach;
 
 /// The pages' routes.
@@ -32,6 +33,7 @@ pub(super) fn routes() -> Router<AppState> {
         .merge(reach::routes())
         .merge(goals::routes())
         .merge(clocks::routes())
+        .merge(partners::routes())
 }
 
 /// A whole page: the calm frame every screen shares, with help one step away.
@@ -160,6 +162,7 @@ pub(super) fn circle_nav(c: &CircleInfo, here: &str) -> Markup {
         nav.circle-nav aria-label={ "In " (c.name) } {
             (link("", "Feed")) (link("/check-in", "Check in")) (link("/reach-out", "Reach out"))
             (link("/goals", "Goals"))
+            (link("/partners", "Partners"))
         }
     }
 }
