@@ -55,6 +55,7 @@ const pages = () => ({
   goals: `/c/${circle}/goals`,
   clocks: '/clocks',
   partners: `/c/${circle}/partners`,
+  meetings: `/c/${circle}/meetings`,
   'help-now': '/help-now',
 });
 

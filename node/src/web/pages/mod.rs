@@ -21,6 +21,7 @@ mod clocks;
 mod feed;
 mod goals;
 mod home;
+mod meetings;
 mod partners;
 mod reach;
 
@@ -34,6 +35,7 @@ pub(super) fn routes() -> Router<AppState> {
         .merge(goals::routes())
         .merge(clocks::routes())
         .merge(partners::routes())
+        .merge(meetings::routes())
 }
 
 /// A whole page: the calm frame every screen shares, with help one step away.
@@ -163,6 +165,7 @@ pub(super) fn circle_nav(c: &CircleInfo, here: &str) -> Markup {
             (link("", "Feed")) (link("/check-in", "Check in")) (link("/reach-out", "Reach out"))
             (link("/goals", "Goals"))
             (link("/partners", "Partners"))
+            (link("/meetings", "Meetings"))
         }
     }
 }
