@@ -100,7 +100,7 @@ fn time_left(expires_at: &str, now_ms: u64) -> Option<String> {
     })
 }
 
-/// Reactions grouped by emoji, in the order first given: ("❤", ["bob · …", ...]).
+/// Reactions grouped by emoji, in the order first given, each with who gave it.
 fn grouped<'a>(reactions: &[&'a FeedItem]) -> Vec<(&'a str, Vec<&'a FeedItem>)> {
     let mut groups: Vec<(&str, Vec<&FeedItem>)> = Vec::new();
     for r in reactions {
