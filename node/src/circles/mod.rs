@@ -786,6 +786,40 @@ impl Circles {
         Ok((items, next))
     }
 
+    /// The newest `n` feed items that arrived before `before` (all of them for `None`), read
+    /// from the newest back, a batch at a time, so a page costs only what it shows; and the
+    /// cursor to pass back for the page before it, if older messages remain.
+    pub fn feed_before(
+        &self,
+        circle: &CircleId,
+        before: Option<u64>,
+        n: usize,
+    ) -> Result<(Vec<FeedItem>, Option<u64>)> {
+        let mut arrivals = self
+            .store()
+            .arrivals_before(circle, before.unwrap_or(u64::MAX))
+            .rev()
+            .peekable();
+        let mut items = Vec::new();
+        let mut oldest = None;
+        while items.len() < n {
+            // Never more arrivals than items still wanted: each shows at most one item.
+            let mut batch: Vec<_> = arrivals
+                .by_ref()
+                .take(n - items.len())
+                .collect::<Result<_>>()?;
+            let Some(last) = batch.last() else {
+                break;
+            };
+            oldest = Some(last.cursor);
+            batch.reverse();
+            items.extend(self.feed_items(circle, batch)?);
+        }
+        let older = oldest.filter(|_| arrivals.peek().is_some());
+        items.sort_by(|a, b| (a.sent_at_ms, &a.id).cmp(&(b.sent_at_ms, &b.id)));
+        Ok((items, older))
+    }
+
     fn feed_items(
         &self,
         circle: &CircleId,
@@ -852,5 +886,45 @@ impl Circles {
     /// Whether this node is in `circle`.
     pub fn contains(&self, circle: &CircleId) -> bool {
         self.read(|s| s.contains_key(circle)).unwrap_or(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_feed_page_before_a_cursor_holds_the_newest_n_before_it_and_says_where_to_go_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::Config::new().path(dir.path()).open().unwrap();
+        let keypair = libp2p::identity::Keypair::generate_ed25519();
+        let key = keypair.to_protobuf_encoding().unwrap();
+        let peer = keypair.public().to_peer_id().to_string();
+        let store = Store::create(db, b"passphrase", &key, &peer).unwrap();
+        let circles = Circles::load(store).unwrap();
+        let circle = circles.create("Tuesday", Some("alice")).unwrap();
+        for n in 1..=7 {
+            circles.share(&circle, &format!("note {n}")).unwrap();
+        }
+        // Sorted: shares written within one millisecond have no order by time.
+        let texts = |items: &[FeedItem]| -> Vec<String> {
+            let mut t: Vec<String> = items
+                .iter()
+                .filter(|i| i.kind == "share")
+                .map(|i| i.text.clone())
+                .collect();
+            t.sort();
+            t
+        };
+
+        let (first, older) = circles.feed_before(&circle, None, 3).unwrap();
+        assert_eq!(texts(&first), ["note 5", "note 6", "note 7"]);
+        let (second, older) = circles.feed_before(&circle, older, 3).unwrap();
+        assert_eq!(texts(&second), ["note 2", "note 3", "note 4"]);
+        // The last page: "note 1" and what the circle began with, and nothing before it.
+        let (last, older) = circles.feed_before(&circle, older, 3).unwrap();
+        assert_eq!(texts(&last), ["note 1"]);
+        assert_eq!(older, None);
+        assert!(circles.feed_before(&circle, None, 0).unwrap().0.is_empty());
     }
 }

@@ -561,6 +561,26 @@ impl Store {
         })
     }
 
+    /// Envelopes of `circle` in arrival order, before `cursor` (exclusive): read from the
+    /// back, a page of older history costs only that page.
+    pub fn arrivals_before(
+        &self,
+        circle: &CircleId,
+        cursor: u64,
+    ) -> impl DoubleEndedIterator<Item = Result<Arrival>> + use<> {
+        let start = keys::epoch_key(circle, 1);
+        let end = keys::epoch_key(circle, cursor);
+        let store = self.clone();
+        self.arrivals.range(start..end).map(move |item| {
+            let (k, id) = item?;
+            let key = store
+                .ids
+                .get(&id)?
+                .ok_or_else(|| Error::Refused("arrival without message".into()))?;
+            store.arrival(seq_of(&k), MessageId::from_bytes(&id)?, &key)
+        })
+    }
+
     /// The cursor of the last arrival in `circle` (0 if none).
     pub fn last_cursor(&self, circle: &CircleId) -> Result<u64> {
         Ok(self

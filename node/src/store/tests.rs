@@ -298,3 +298,31 @@ fn a_wrong_passphrase_opens_nothing() {
         b"node key"
     );
 }
+
+#[test]
+fn arrivals_before_a_cursor_are_only_the_older_ones_newest_last() {
+    let (_dir, store) = temp_store();
+    let a = one_author();
+    for e in &a.chain(5) {
+        put(&store, e);
+    }
+    let all: Vec<_> = store
+        .arrivals_after(&a.circle, 0)
+        .map(|r| r.unwrap().cursor)
+        .collect();
+    assert_eq!(all.len(), 5);
+    let before: Vec<_> = store
+        .arrivals_before(&a.circle, all[3])
+        .map(|r| r.unwrap().cursor)
+        .collect();
+    assert_eq!(before, all[..3]);
+    // Read from the back, a page costs only what it takes.
+    let newest: Vec<_> = store
+        .arrivals_before(&a.circle, u64::MAX)
+        .rev()
+        .take(2)
+        .map(|r| r.unwrap().cursor)
+        .collect();
+    assert_eq!(newest, [all[4], all[3]]);
+    assert_eq!(store.arrivals_before(&a.circle, all[0]).count(), 0);
+}

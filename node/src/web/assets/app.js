@@ -15,12 +15,21 @@
   }
 
   // A form's fields as the API's JSON: empty fields left out, numbers as numbers, ticked
-  // boxes of one name as a list, a text of lines as a list, a ticked `bool` box as true.
-  function body(form) {
+  // boxes of one name as a list, a text of lines as a list, a `bool` box as true or false;
+  // of buttons with a name, only the one pressed.
+  function body(form, pressed) {
     var out = {};
     Array.prototype.forEach.call(form.elements, function (el) {
       if (!el.name || el.disabled) return;
+      if (el.tagName === 'BUTTON') {
+        if (el === pressed) out[el.name] = el.value;
+        return;
+      }
       var type = el.getAttribute('data-type');
+      if (type === 'bool') {
+        out[el.name] = el.checked;
+        return;
+      }
       if (type === 'list') {
         out[el.name] = out[el.name] || [];
         if (el.checked) out[el.name].push(el.value);
@@ -32,7 +41,6 @@
         return;
       }
       if ((el.type === 'radio' || el.type === 'checkbox') && !el.checked) return;
-      if (type === 'bool') { out[el.name] = true; return; }
       var value = el.value.trim();
       if (value === '') return;
       out[el.name] = type === 'number' ? Number(value) : value;
@@ -102,7 +110,7 @@
     invite: function (form, answer, sent) { showInvite(answer, sent); return refresh(); },
   };
 
-  function submit(form, confirmed) {
+  function submit(form, confirmed, pressed) {
     var wrong = missing(form);
     if (wrong) {
       say(form, wrong.say, false, wrong.el);
@@ -118,7 +126,7 @@
       confirm.querySelector('[data-confirm=yes]').focus();
       return;
     }
-    var data = body(form);
+    var data = body(form, pressed);
     button.disabled = true;
     send(form.getAttribute('data-api'), data, form.getAttribute('data-method')).then(function (answer) {
       if (confirm) confirm.hidden = true;
@@ -204,6 +212,13 @@
     else select();
   }
 
+  // Whether someone is writing in a part of the page (an open reply box).
+  function writing(el) {
+    return Array.prototype.some.call(el.querySelectorAll('textarea'), function (t) {
+      return t.value.trim() !== '';
+    });
+  }
+
   // Reloads what the page shows live (elements with data-live), keeping the rest as it is.
   function refresh() {
     return fetch(location.href, { credentials: 'same-origin' }).then(function (r) {
@@ -211,11 +226,12 @@
     }).then(function (html) {
       var fresh = new DOMParser().parseFromString(html, 'text/html');
       document.querySelectorAll('[data-live]').forEach(function (el) {
+        // Words being written (a reply in the feed) are not swept away by someone else's news.
+        if (writing(el)) return;
         var next = fresh.getElementById(el.id);
         if (next) {
           el.replaceWith(next);
           localTimes(next);
-          wire(next);
         }
       });
     });
@@ -269,28 +285,33 @@
     });
   }
 
-  // Gives the forms under `root` their behaviour (again after a live part was reloaded).
-  function wire(root) {
-    root.querySelectorAll('button[data-copy]').forEach(function (b) {
-      b.addEventListener('click', function () { copy(b); });
-    });
-    root.querySelectorAll('form[data-api]').forEach(function (form) {
-      form.addEventListener('submit', function (e) { e.preventDefault(); submit(form, false); });
-      form.querySelectorAll('[data-confirm]').forEach(function (b) {
-        b.addEventListener('click', function () {
-          if (b.getAttribute('data-confirm') === 'yes') return submit(form, true);
-          form.querySelector('.confirm').hidden = true;
-          var button = form.querySelector('button[type=submit]');
-          button.hidden = false;
-          button.focus();
-        });
-      });
-    });
-  }
-
   document.addEventListener('DOMContentLoaded', function () {
     localTimes(document);
-    wire(document);
+    // Fields that start with this browser's own time zone.
+    document.querySelectorAll('input[data-default=timezone]').forEach(function (el) {
+      if (!el.value) el.value = Intl.DateTimeFormat().resolvedOptions().timeZone || '';
+    });
+    // Listened for on the document, so forms inside live parts keep working once refreshed.
+    document.addEventListener('submit', function (e) {
+      var form = e.target.closest('form[data-api]');
+      if (!form) return;
+      e.preventDefault();
+      submit(form, false, e.submitter);
+    });
+    document.addEventListener('click', function (e) {
+      var b = e.target.closest('[data-confirm]');
+      var form = b && b.closest('form[data-api]');
+      if (!form) return;
+      if (b.getAttribute('data-confirm') === 'yes') return submit(form, true);
+      form.querySelector('.confirm').hidden = true;
+      var button = form.querySelector('button[type=submit]');
+      button.hidden = false;
+      button.focus();
+    });
+    document.addEventListener('click', function (e) {
+      var b = e.target.closest('button[data-copy]');
+      if (b) copy(b);
+    });
     askForNotifications();
     live();
   });

@@ -59,6 +59,7 @@ fn home(circles: &[CircleInfo]) -> Markup {
                     }
                 }
             }
+            p { a href="/clocks" { "Your recovery clocks" } }
             // Asked once, here rather than on every page (see `assets/app.js`).
             p #notify-ask .notice hidden {
                 "circle can tell you when someone in your circles reaches out, even while \

@@ -17,10 +17,14 @@ use super::{html as respond, signed_in};
 use crate::{api::AppState, circles::CircleInfo, error::Error};
 
 mod checkin;
+mod clocks;
 mod feed;
+mod goals;
 mod home;
 mod invite;
+mod meetings;
 mod members;
+mod partners;
 mod reach;
 mod this_node;
 
@@ -31,6 +35,10 @@ pub(super) fn routes() -> Router<AppState> {
         .merge(feed::routes())
         .merge(checkin::routes())
         .merge(reach::routes())
+        .merge(goals::routes())
+        .merge(clocks::routes())
+        .merge(partners::routes())
+        .merge(meetings::routes())
         .merge(members::routes())
         .merge(invite::routes())
         .merge(this_node::routes())
@@ -161,6 +169,9 @@ pub(super) fn circle_nav(c: &CircleInfo, here: &str) -> Markup {
     html! {
         nav.circle-nav aria-label={ "In " (c.name) } {
             (link("", "Feed")) (link("/check-in", "Check in")) (link("/reach-out", "Reach out"))
+            (link("/goals", "Goals"))
+            (link("/partners", "Partners"))
+            (link("/meetings", "Meetings"))
             (link("/members", "Members")) (link("/invite", "Invite"))
         }
     }
