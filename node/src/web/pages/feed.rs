@@ -12,9 +12,12 @@ use axum::{
 use maud::{Markup, html};
 
 use super::{api_form, circle_nav, listed, page, signed, time};
+use circle_crypto::CircleId;
+
 use crate::{
     api::AppState,
     circles::{CircleInfo, FeedItem},
+    error::Error,
     time::now_ms,
     web::signed_in,
 };
@@ -41,25 +44,30 @@ async fn circle_page(
     Query(q): Query<PageQuery>,
     headers: HeaderMap,
 ) -> Response {
-    if signed_in(&s, &headers) {
-        mark_seen(&s, &circle).await;
-    }
-    signed(&s, &headers, || {
+    let shown = signed_in(&s, &headers).then(|| -> Result<_, Error> {
         let c = listed(&s, &circle)?;
-        let circles = s.node.circles();
-        let id = circles.resolve(&c.id)?;
-        let (feed, older) = circles.feed_before(&id, q.before, FEED_PAGE)?;
+        let id = s.node.circles().resolve(&c.id)?;
+        let (feed, older) = s.node.circles().feed_before(&id, q.before, FEED_PAGE)?;
+        Ok((c, id, feed, older))
+    });
+    // A reach-out on this screen is now seen, as `circle feed` tells the circle; only then is
+    // the whole circle read for what is unseen, so an ordinary screen reads its own page alone.
+    if let Some(Ok((c, id, feed, _))) = &shown
+        && feed.iter().any(|i| i.urgent && i.author != c.me)
+    {
+        mark_seen(&s, *id).await;
+    }
+    signed(&s, &headers, move || {
+        let (c, _, feed, older) =
+            shown.unwrap_or_else(|| Err(Error::Invalid("not signed in".into())))?;
         Ok(feed_page(&c, &feed, q.before.is_some(), older, now_ms()))
     })
 }
 
 /// Tells the circle that this member has now been shown its reach-outs (the feed shows them),
 /// as `circle feed` does. Best effort: the page is shown either way.
-async fn mark_seen(s: &AppState, circle: &str) {
+async fn mark_seen(s: &AppState, id: CircleId) {
     let circles = s.node.circles();
-    let Ok(id) = circles.resolve(circle) else {
-        return;
-    };
     if circles.unseen_reach_outs(&id).is_ok_and(|u| !u.is_empty())
         && let Err(e) = s.node.write_with(move |c| c.mark_seen(&id)).await
     {
