@@ -1,0 +1,129 @@
+// Two first-run stories: a node started locked is unlocked through its page, and a new person
+// goes from an empty home to a joined circle and a first check-in, all in the browser.
+'use strict';
+
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const { CIRCLE, Person, eventually, stopAll } = require('../lib/circle');
+const { context, launch } = require('../lib/browser');
+
+const PASSPHRASE = 'one day at a time';
+
+/** Starts `circle up --locked` with NO passphrase in its environment; waits until the
+ * CLI finds the locked node (through H/api.json) and gives a sign-in link. */
+async function upLocked(person) {
+  const log = fs.openSync(path.join(person.dir, 'node.log'), 'w');
+  const env = { ...process.env };
+  delete env.CIRCLE_PASSPHRASE;
+  delete env.CIRCLE_PASSPHRASE_FILE;
+  delete env.CIRCLE_HOME;
+  person.node = spawn(
+    CIRCLE,
+    ['--home', person.home, 'up', '--locked', '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns'],
+    { env, stdio: ['ignore', log, log] },
+  );
+  fs.closeSync(log);
+  let exited = null;
+  person.node.on('exit', (code, signal) => { exited = signal || code; });
+  return eventually(`${person.name}'s locked node to give a sign-in link`, async () => {
+    if (exited !== null) throw new Error(`it stopped (${exited}): ${person.log().trim()}`);
+    return person.signInUrl();
+  }, 30_000);
+}
+
+let alice;
+let dana;
+let erin;
+let browser;
+
+before(async () => {
+  browser = await launch();
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  await stopAll([alice, dana, erin]);
+});
+
+test('a locked node is unlocked through its page', async () => {
+  dana = await Person.init('dana');
+  // A circle made earlier with the CLI, while the node was not running.
+  await dana.create('Thursday morning');
+  const url = await upLocked(dana);
+  const ctx = await context(browser);
+  const page = await ctx.newPage();
+  await page.goto(url);
+  await page.getByRole('heading', { name: 'Unlock circle' }).waitFor();
+
+  await page.getByLabel('Your passphrase').fill('one day at a tim');
+  await page.getByRole('button', { name: 'Unlock' }).click();
+  const refusal = page.locator('#unlock').getByRole('alert');
+  await refusal.waitFor();
+  const said = (await refusal.innerText()).trim();
+  assert.equal(said, "the passphrase does not open this node's keys: try again");
+  // Nothing opened: still the unlock page, and the node still says it is locked.
+  assert.equal(new URL(page.url()).pathname, '/');
+  await page.getByRole('heading', { name: 'Unlock circle' }).waitFor();
+  const [status] = await dana.json(['status']);
+  assert.notEqual(status.running, true, 'the node stays locked after a wrong passphrase');
+
+  await page.getByLabel('Your passphrase').fill(PASSPHRASE);
+  await page.getByRole('button', { name: 'Unlock' }).click();
+  await page.getByRole('heading', { name: 'Your circles' }).waitFor({ timeout: 60_000 });
+  await page.getByRole('link', { name: 'Thursday morning' }).waitFor();
+  await ctx.close();
+});
+
+test('first run from an empty home to a joined circle and a first check-in', async () => {
+  alice = await Person.init('alice');
+  await alice.up();
+  const circle = await alice.create('Tuesday evening');
+  const invite = await alice.invite('Tuesday evening');
+
+  erin = new Person('erin');
+  const url = await upLocked(erin);
+  const ctx = await context(browser);
+  const page = await ctx.newPage();
+  await page.goto(url);
+  await page.getByRole('heading', { name: 'Welcome to circle' }).waitFor();
+
+  await page.getByLabel('Your nickname').fill('erin');
+  await page.getByLabel(/^A passphrase/).fill(PASSPHRASE);
+  await page.getByLabel('The same passphrase again').fill('one day at a timex');
+  await page.getByRole('button', { name: 'Set up circle' }).click();
+  const refusal = page.locator('#setup').getByRole('alert');
+  await refusal.waitFor();
+  const said = (await refusal.innerText()).trim();
+  assert.equal(said, 'the two passphrases differ: type the same one twice');
+  // Nothing was set up: still the welcome page, and the CLI still finds no node set up.
+  await page.getByRole('heading', { name: 'Welcome to circle' }).waitFor();
+  await assert.rejects(erin.json(['status']), /no circle node is set up/);
+
+  await page.getByLabel('The same passphrase again').fill(PASSPHRASE);
+  await page.getByRole('button', { name: 'Set up circle' }).click();
+  await page.getByText('You are in no circle yet').waitFor({ timeout: 60_000 });
+
+  await page.getByLabel('The invite you were given').fill(invite);
+  await page.getByRole('button', { name: 'Read about the circle first' }).click();
+  const preview = page.locator('#join-preview');
+  await preview.getByRole('heading', { name: 'Tuesday evening' }).waitFor();
+  await preview.getByRole('button', { name: 'I have read this: join Tuesday evening' }).click();
+  await page.waitForURL(new RegExp(`/c/${circle}$`), { timeout: 60_000 });
+
+  const origin = new URL(page.url()).origin;
+  await page.goto(`${origin}/c/${circle}/check-in`);
+  await page.getByLabel('Okay', { exact: true }).check();
+  await page.getByLabel(/^Mood/).fill('7');
+  await page.getByLabel('A note (optional)').fill('my first week');
+  await page.getByLabel(/^Everyone in/).check();
+  await page.getByRole('button', { name: 'Check in' }).click();
+  await page.waitForURL(`${origin}/c/${circle}`);
+
+  const arrived = await eventually("erin's check-in in alice's feed", async () =>
+    (await alice.feed(circle)).find((i) => i.kind === 'checkin' && i.author_name === 'erin'));
+  assert.ok(arrived);
+  await ctx.close();
+});
