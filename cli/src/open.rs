@@ -47,7 +47,13 @@ pub async fn open(ctx: &Ctx, print: bool, sign_out_all: bool) -> Result<()> {
 async fn start_in_background(ctx: &Ctx) -> Result<Client> {
     ctx.home.create_dir()?;
     let log = ctx.home.dir().join("node.log");
-    let out = std::fs::File::create(&log)
+    // Readable by this user alone: it may name a circle someone reached out in.
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let out = options
+        .open(&log)
         .with_context(|| format!("cannot write the node's log {}", log.display()))?;
     let mut up = Command::new(std::env::current_exe().context("cannot find the circle program")?);
     up.arg("--home")
