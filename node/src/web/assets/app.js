@@ -212,8 +212,10 @@
     else select();
   }
 
-  // Whether someone is writing in a part of the page (an open reply box).
+  // Whether someone is writing in a part of the page (an open reply box),
+  // or is being asked to confirm something (a refresh would hide the question).
   function writing(el) {
+    if (el.querySelector('.confirm:not([hidden])')) return true;
     return Array.prototype.some.call(el.querySelectorAll('textarea'), function (t) {
       return t.value.trim() !== '';
     });
