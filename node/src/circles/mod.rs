@@ -37,6 +37,7 @@ mod ingest;
 mod join;
 mod logs;
 mod names;
+mod notable;
 mod own_goals;
 mod support;
 mod sync;
@@ -303,6 +304,8 @@ struct Inner {
     /// every sync page repeats the circle's records, and verifying each again cost most of
     /// a 32-node circle's CPU (see BENCHMARKS.md).
     known_records: Mutex<HashSet<[u8; 32]>>,
+    /// Where each circle's notable messages are (in memory only).
+    notable: notable::NotableIndex,
 }
 
 /// The circles of one node. Cheap to clone.
@@ -362,6 +365,7 @@ impl Circles {
                 news: tokio::sync::broadcast::channel(NEWS_CAPACITY).0,
                 membership: watch::channel(0).0,
                 known_records: Mutex::new(HashSet::new()),
+                notable: notable::NotableIndex::default(),
             }),
         })
     }
@@ -841,7 +845,7 @@ impl Circles {
         if !ends.is_empty() {
             // Whether an end took back a request or ended a partnership depends on the steps
             // before it: read them only when the page has one.
-            let taken_back = views::requests_taken_back(&self.messages(circle)?);
+            let taken_back = views::requests_taken_back(&self.notable(circle)?);
             for item in items.iter_mut().filter(|i| taken_back.contains(&i.id)) {
                 let other = item
                     .private_to

@@ -332,7 +332,7 @@ impl Circles {
             ));
         }
         // Reached once is reached: a second note would tell the circle twice.
-        let done_at = self.messages(&circle)?.iter().find_map(|m| {
+        let done_at = self.notable(&circle)?.iter().find_map(|m| {
             let done = match (&m.body, &m.private) {
                 (Some(Body::GoalDone { goal }), _) | (_, Some(Private::GoalDone { goal })) => {
                     *goal == id

@@ -213,16 +213,6 @@ pub const QUIET_AFTER_MS: u64 = 3 * 24 * 3600 * 1000;
 pub const RECENT_MS: u64 = 14 * 24 * 3600 * 1000;
 
 impl Circles {
-    /// Every message of `circle` that counts, decrypted for this node's member, in arrival
-    /// order. Messages that cannot be opened are left out (the feed shows the same).
-    pub(crate) fn messages(&self, circle: &CircleId) -> Result<Vec<Msg>> {
-        let arrivals: Vec<_> = self
-            .store()
-            .arrivals_after(circle, 0)
-            .collect::<Result<_>>()?;
-        self.with_circle(circle, |c| Ok(decrypt(c, circle, arrivals)))
-    }
-
     /// One message of `circle` by id, decrypted for this node's member (only that one is
     /// read), if it is held and counts.
     pub(crate) fn message(&self, circle: &CircleId, id: &MessageId) -> Result<Option<Msg>> {
@@ -234,7 +224,7 @@ impl Circles {
 
     /// Recent check-ins this node's member may see, and who has gone quiet.
     pub fn checkins(&self, circle: &CircleId, now: u64) -> Result<CheckinsView> {
-        let msgs = self.messages(circle)?;
+        let msgs = self.notable(circle)?;
         let own: Vec<OwnCheckin> = self.store().private_entries(circle)?;
         self.with_circle(circle, |c| {
             let me = c.me.public();
@@ -287,7 +277,7 @@ impl Circles {
 
     /// The goals this node's member may see, oldest first.
     pub fn goals(&self, circle: &CircleId) -> Result<Vec<GoalItem>> {
-        let msgs = self.messages(circle)?;
+        let msgs = self.notable(circle)?;
         let own = self.own_goal_items(circle)?;
         self.with_circle(circle, |c| {
             let mut done: BTreeMap<(MemberKey, MessageId), u64> = BTreeMap::new();
@@ -328,7 +318,7 @@ impl Circles {
 
     /// This node's member's partners and partner requests in `circle`.
     pub fn partners(&self, circle: &CircleId, now: u64) -> Result<Vec<PartnerItem>> {
-        let msgs = self.messages(circle)?;
+        let msgs = self.notable(circle)?;
         self.with_circle(circle, |c| {
             let me = c.me.public();
             let states = partner_states(&me, &msgs);
@@ -362,7 +352,7 @@ impl Circles {
 
     /// This node's member's current partners in `circle`.
     pub(crate) fn partner_keys(&self, circle: &CircleId) -> Result<Vec<MemberKey>> {
-        let msgs = self.messages(circle)?;
+        let msgs = self.notable(circle)?;
         self.with_circle(circle, |c| {
             let me = c.me.public();
             Ok(partner_states(&me, &msgs)
@@ -381,7 +371,7 @@ impl Circles {
         circle: &CircleId,
         other: &MemberKey,
     ) -> Result<(&'static str, Option<u64>)> {
-        let msgs = self.messages(circle)?;
+        let msgs = self.notable(circle)?;
         let me = self.my_key(circle)?;
         let last = msgs
             .iter()
@@ -403,7 +393,7 @@ impl Circles {
 
     /// The circle's reach-outs, newest last, with who has seen each.
     pub fn reach_outs(&self, circle: &CircleId) -> Result<Vec<ReachOutItem>> {
-        let msgs = self.messages(circle)?;
+        let msgs = self.notable(circle)?;
         self.with_circle(circle, |c| {
             let mut seen: BTreeMap<MessageId, BTreeSet<MemberKey>> = BTreeMap::new();
             for m in &msgs {
@@ -443,7 +433,7 @@ impl Circles {
 
     /// Reach-outs by others this node's member has not yet said they saw.
     pub(crate) fn unseen_reach_outs(&self, circle: &CircleId) -> Result<Vec<MessageId>> {
-        let msgs = self.messages(circle)?;
+        let msgs = self.notable(circle)?;
         let me = self.my_key(circle)?;
         let acknowledged: BTreeSet<MessageId> = msgs
             .iter()
@@ -465,7 +455,7 @@ impl Circles {
     /// The circle's meetings, next first, shown in `viewer`'s time zone.
     pub fn meetings(&self, circle: &CircleId, viewer: &str, now: u64) -> Result<Vec<MeetingItem>> {
         let viewer = clock::parse_zone(viewer)?;
-        let msgs = self.messages(circle)?;
+        let msgs = self.notable(circle)?;
         let now_ts = jiff::Timestamp::from_millisecond(now as i64)
             .map_err(|e| Error::Invalid(format!("the clock is off: {e}")))?;
         let mut out = self.with_circle(circle, |c| {
@@ -484,7 +474,7 @@ impl Circles {
 
     /// The circle's pinned resources, oldest first.
     pub fn resources(&self, circle: &CircleId) -> Result<Vec<ResourceItem>> {
-        let msgs = self.messages(circle)?;
+        let msgs = self.notable(circle)?;
         self.with_circle(circle, |c| {
             Ok(msgs
                 .iter()
