@@ -5,7 +5,11 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow};
-use circle_node::{Api, Node};
+use circle_crypto::CircleId;
+use circle_node::{
+    Api, Circles, Node,
+    support::{Audience, Checkin, Goal, ReachOut},
+};
 
 use crate::{
     history::{offline, write},
@@ -20,6 +24,32 @@ const SAMPLES: usize = 30;
 /// shows the newest 50), so the two screens show as much and differ only in what lies behind.
 const SMALL: usize = 50;
 
+/// How many check-ins, goals and reach-outs the big circle holds (one of each per round).
+const NOTABLE_ROUNDS: usize = 10;
+
+/// One check-in, one goal and one reach-out by `circles`' member.
+fn notable(circles: &Circles, circle: &CircleId, round: usize) -> anyhow::Result<()> {
+    let checkin = Checkin {
+        day: 3,
+        mood: Some(5),
+        craving: Some(2),
+        triggers: vec!["work".into()],
+        note: Some(format!("round {round}")),
+    };
+    circles.checkin(circle, checkin, Audience::Circle)?;
+    let goal = Goal {
+        text: format!("call my sponsor ({round})"),
+        by: None,
+    };
+    circles.goal(circle, goal, Audience::Circle)?;
+    let reach = ReachOut {
+        text: Some(format!("a hard evening ({round})")),
+        callback: None,
+    };
+    circles.reach_out(circle, reach)?;
+    Ok(())
+}
+
 /// Times every page of a node holding a circle of `messages` shares.
 pub async fn pages(messages: usize, report: &mut Report) -> anyhow::Result<()> {
     report.progress(format!("web pages: alice's circle of {messages} messages"));
@@ -28,7 +58,17 @@ pub async fn pages(messages: usize, report: &mut Report) -> anyhow::Result<()> {
     let small = circles.create("small", None)?;
     let writer = circles.clone();
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-        write(&writer, &big, "w", messages)?;
+        // Mostly shares, as a circle's talk is, with check-ins, goals and reach-outs among
+        // them: one of each after every tenth of the shares.
+        for part in 0..NOTABLE_ROUNDS {
+            write(
+                &writer,
+                &big,
+                &format!("w{part}"),
+                messages / NOTABLE_ROUNDS,
+            )?;
+            notable(&writer, &big, part)?;
+        }
         write(&writer, &small, "s", SMALL)?;
         Ok(())
     })
@@ -58,6 +98,13 @@ pub async fn pages(messages: usize, report: &mut Report) -> anyhow::Result<()> {
         ("feed", format!("/c/{big}")),
         ("check-in", format!("/c/{big}/check-in")),
         ("reach out", format!("/c/{big}/reach-out")),
+        ("goals", format!("/c/{big}/goals")),
+        ("partners", format!("/c/{big}/partners")),
+        ("meetings", format!("/c/{big}/meetings")),
+        ("members", format!("/c/{big}/members")),
+        ("invite", format!("/c/{big}/invite")),
+        ("clocks", "/clocks".to_string()),
+        ("this node", "/node".to_string()),
         ("help now", "/help-now".to_string()),
     ] {
         let times = page(path).await?;

@@ -350,6 +350,24 @@ impl Circles {
         })
     }
 
+    /// The newest `limit` private messages this node's member can read in `circle`, oldest
+    /// first, as the feed shows them (withdrawn ones left out): read from the circle's notable
+    /// messages, so a long history of shares costs nothing.
+    pub fn direct_messages(&self, circle: &CircleId, limit: usize) -> Result<Vec<FeedItem>> {
+        let msgs = self.notable(circle)?;
+        let mut items = self.with_circle(circle, |c| {
+            Ok(msgs
+                .iter()
+                .filter(|m| matches!(m.private, Some(Private::Dm { .. })) && m.gone.is_none())
+                .filter_map(|m| feed::item(c, circle, m))
+                .collect::<Vec<_>>())
+        })?;
+        items.sort_by(|a, b| (a.sent_at_ms, &a.id).cmp(&(b.sent_at_ms, &b.id)));
+        let skip = items.len().saturating_sub(limit);
+        items.drain(..skip);
+        Ok(items)
+    }
+
     /// This node's member's current partners in `circle`.
     pub(crate) fn partner_keys(&self, circle: &CircleId) -> Result<Vec<MemberKey>> {
         let msgs = self.notable(circle)?;

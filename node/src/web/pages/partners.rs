@@ -17,8 +17,8 @@ use crate::{
     time::now_ms,
 };
 
-/// Feed items read for the private messages shown here (the newest only).
-const DM_WINDOW: usize = 200;
+/// The newest private messages shown here.
+const DMS_SHOWN: usize = 50;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new().route("/c/{circle}/partners", get(partners_page))
@@ -35,11 +35,7 @@ async fn partners_page(
         let id = circles.resolve(&c.id)?;
         let partners = circles.partners(&id, now_ms())?;
         let members = circles.members(&id)?;
-        let (recent, _) = circles.feed_before(&id, None, DM_WINDOW)?;
-        let dms: Vec<FeedItem> = recent
-            .into_iter()
-            .filter(|i| i.kind == "dm" && i.gone.is_none())
-            .collect();
+        let dms = circles.direct_messages(&id, DMS_SHOWN)?;
         Ok(partners_screen(&c, &partners, &members, &dms))
     })
 }
