@@ -64,3 +64,19 @@ test("a meeting added in New York time shows in bob's own time zone, with the pi
   await b.page.locator('#resources .resource', { hasText: 'Play the tape forward.' }).waitFor();
   await b.ctx.close();
 });
+
+test('a meeting with neither a weekday nor a date is refused in plain words, naming no command', async () => {
+  const a = await open(alice, { timezoneId: 'Europe/Berlin' });
+  await a.page.getByText('Add a meeting').click();
+  await a.page.getByLabel('What it is called').fill('Someday meeting');
+  await a.page.getByLabel('At', { exact: true }).fill('18:00');
+  await a.page.getByRole('button', { name: 'Add the meeting' }).click();
+  const error = a.page.locator('form p.error[role="alert"]:visible');
+  await error.waitFor();
+  const words = await error.innerText();
+  assert.match(words, /every week on a day, or once on a date/);
+  assert.doesNotMatch(words, /--/);
+  assert.equal(await a.page.locator('#meetings .meeting', { hasText: 'Someday meeting' }).count(), 0);
+  await a.ctx.close();
+  assert.ok(!(await alice.json(['meetings', circle])).flat().some((m) => m.title === 'Someday meeting'));
+});

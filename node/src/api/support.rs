@@ -341,8 +341,8 @@ async fn meeting(
         (None, Some(date)) => schedule::once(date, &b.at)?,
         _ => {
             return Err(Error::Invalid(
-                "say when: either every week on a day (--weekly tuesday) or once on a date \
-                 (--on 2026-12-01)"
+                "say when the meeting is: every week on a day, or once on a date (one of the \
+                 two, not both)"
                     .into(),
             ));
         }

@@ -54,7 +54,7 @@ impl Circles {
                 let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
                 if !(1000..=crate::support::MAX_EXPIRY_MS).contains(&ms) {
                     return Err(Error::Invalid(
-                        "a share can expire after 1 second to 366 days: e.g. --expires 24h".into(),
+                        "a share can expire after 1 second to 366 days (for example 24h)".into(),
                     ));
                 }
                 Some(now_ms().saturating_add(ms))

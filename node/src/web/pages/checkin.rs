@@ -9,7 +9,7 @@ use axum::{
 };
 use maud::{Markup, html};
 
-use super::{api_form, circle_nav, listed, page, signed};
+use super::{api_form, audience_choice, circle_nav, listed, page, signed};
 use crate::{api::AppState, circles::CircleInfo};
 
 /// The day ratings, 1 to 5, as people say them.
@@ -67,21 +67,7 @@ fn check_in(c: &CircleInfo) -> Markup {
                 }
                 label for="note" { "A note (optional)" }
                 textarea #note name="note" rows="3" {}
-                fieldset {
-                    legend { "Who sees it" }
-                    div.choice {
-                        input type="radio" name="to" id="to-circle" value="circle" checked;
-                        label for="to-circle" { "Everyone in " (c.name) }
-                    }
-                    div.choice {
-                        input type="radio" name="to" id="to-partner" value="partner";
-                        label for="to-partner" { "Only my accountability partner" }
-                    }
-                    div.choice {
-                        input type="radio" name="to" id="to-me" value="me";
-                        label for="to-me" { "Only me (never leaves this computer)" }
-                    }
-                }
+                (audience_choice("to", &c.name))
             }, "Check in"))
         },
     )

@@ -10,7 +10,7 @@ use axum::{
 };
 use maud::{Markup, html};
 
-use super::{api_form, circle_nav, listed, page, signed, time};
+use super::{api_form, audience_choice, circle_nav, listed, page, signed, time};
 use crate::{
     api::AppState,
     circles::{CircleInfo, GoalItem},
@@ -80,21 +80,7 @@ fn goals_screen(c: &CircleInfo, goals: &[GoalItem]) -> Markup {
                     data-missing="Write the goal first.";
                 label for="goal-by" { "By when (optional)" }
                 input #goal-by name="by" type="date";
-                fieldset {
-                    legend { "Who sees it" }
-                    div.choice {
-                        input type="radio" name="to" id="goal-to-circle" value="circle" checked;
-                        label for="goal-to-circle" { "Everyone in " (c.name) }
-                    }
-                    div.choice {
-                        input type="radio" name="to" id="goal-to-partner" value="partner";
-                        label for="goal-to-partner" { "Only my accountability partner" }
-                    }
-                    div.choice {
-                        input type="radio" name="to" id="goal-to-me" value="me";
-                        label for="goal-to-me" { "Only me (never leaves this computer)" }
-                    }
-                }
+                (audience_choice("goal-to", &c.name))
             }, "Set the goal"))
             h2 { "Working on" }
             @if open.is_empty() {

@@ -178,6 +178,28 @@ pub(super) fn circle_nav(c: &CircleInfo, here: &str) -> Markup {
 }
 
 /// `<time>` in UTC; the script shows it in the browser's own time zone.
+/// Who sees a check-in or a goal, chosen plainly: the circle (the default), the person's
+/// partner, or only them. `id` prefixes the inputs' ids (two forms may share a screen).
+pub(super) fn audience_choice(id: &str, circle_name: &str) -> Markup {
+    let choices = [
+        ("circle", format!("Everyone in {circle_name}")),
+        ("partner", "Only my accountability partner".to_string()),
+        ("me", "Only me (never leaves this computer)".to_string()),
+    ];
+    html! {
+        fieldset {
+            legend { "Who sees it" }
+            @for (n, (value, words)) in choices.iter().enumerate() {
+                @let input_id = format!("{id}-{value}");
+                div.choice {
+                    input type="radio" name="to" id=(input_id) value=(value) checked[n == 0];
+                    label for=(input_id) { (words) }
+                }
+            }
+        }
+    }
+}
+
 pub(super) fn time(rfc3339: &str) -> Markup {
     let shown = rfc3339.get(..16).unwrap_or(rfc3339).replace('T', " ");
     html! { time datetime=(rfc3339) { (shown) " UTC" } }
