@@ -14,6 +14,7 @@
 //! - [`seal_to`] / [`open_sealed`]: HPKE to one member, for handing out circle keys.
 //! - [`Invite`]: a signed one-time ticket into a circle, as `circle1...` text.
 //! - [`StoreKey`]: sealing secrets on disk, optionally under a passphrase.
+//! - [`recovery`] and [`backup`]: the recovery phrase, and backup files sealed under it.
 //! - [`text`] ([`encode`] / [`decode`], also at the root): the base32 text form used for
 //!   keys, ids and tokens.
 //!
@@ -48,12 +49,14 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod backup;
 mod circle;
 mod envelope;
 mod error;
 mod fingerprint;
 mod invite;
 mod key;
+pub mod recovery;
 mod rng;
 mod seal;
 mod sym;
