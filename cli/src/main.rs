@@ -378,7 +378,7 @@ async fn up(ctx: &Ctx, args: UpArgs) -> Result<()> {
     } else {
         let circles = ctx.open_local()?;
         let node = Node::start(circles, config).await?;
-        let api = Api::start(node.clone()).await?;
+        let api = Api::start_in(&ctx.home, node.clone()).await?;
         ctx.home.write_api(&api.info)?;
         (node, api)
     };

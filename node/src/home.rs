@@ -3,6 +3,8 @@
 //! ```text
 //! HOME/store/     sled database (sealed; see the store module)
 //! HOME/api.json   {"url": ..., "token": ..., "pid": ...} while the node runs; mode 0600
+//! HOME/web-name   the web app's secret host name, `<random>.localhost`; mode 0600
+//! HOME/open.html  `circle open`'s hand-over to the browser, for a moment; mode 0600
 //! ```
 
 use std::{
@@ -84,6 +86,27 @@ impl Home {
 
     fn api_file(&self) -> PathBuf {
         self.dir.join("api.json")
+    }
+
+    fn web_name_file(&self) -> PathBuf {
+        self.dir.join("web-name")
+    }
+
+    /// The web app's secret host name, `<random>.localhost` (made on first use, kept in the
+    /// home with mode 0600). The browser keeps the session cookie for this name only, so a
+    /// server of another user on another 127.0.0.1 port, which cannot guess it, never
+    /// receives the cookie.
+    pub fn web_name(&self) -> Result<String> {
+        if let Ok(text) = fs::read_to_string(self.web_name_file()) {
+            let name = text.trim();
+            if is_web_name(name) {
+                return Ok(name.to_string());
+            }
+        }
+        create_private_dir(&self.dir)?;
+        let name = new_web_name();
+        self.write_private(&self.web_name_file(), name.as_bytes())?;
+        Ok(name)
     }
 
     /// Whether a node has been set up here.
@@ -229,9 +252,16 @@ impl Home {
 
     /// Records where the running node's API is (file mode 0600).
     pub fn write_api(&self, info: &ApiInfo) -> Result<()> {
-        let path = self.api_file();
-        let tmp = self.dir.join("api.json.tmp");
         let json = serde_json::to_vec(info).expect("api info encodes");
+        self.write_private(&self.api_file(), &json)
+    }
+
+    /// Writes `path` in the home, readable by this user alone: a new temporary file, then
+    /// renamed.
+    pub fn write_private(&self, path: &Path, bytes: &[u8]) -> Result<()> {
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
         // The mode applies only to a new file: never reuse a leftover temporary one.
         let _ = fs::remove_file(&tmp);
         let mut options = fs::OpenOptions::new();
@@ -241,11 +271,10 @@ impl Home {
         let mut file = options
             .open(&tmp)
             .map_err(|e| Error::io(format!("cannot write {}", tmp.display()), e))?;
-        file.write_all(&json)
+        file.write_all(bytes)
             .and_then(|_| file.sync_all())
             .map_err(|e| Error::io(format!("cannot write {}", tmp.display()), e))?;
-        fs::rename(&tmp, &path)
-            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
+        fs::rename(&tmp, path).map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
     }
 
     /// Where the node's API was last announced (it may have stopped since).
@@ -265,6 +294,24 @@ fn sync_dir(dir: &Path) {
     if let Ok(d) = fs::File::open(dir) {
         let _ = d.sync_all();
     }
+}
+
+/// A new secret host name for the web app: 130 random bits, as a DNS label.
+pub fn new_web_name() -> String {
+    format!(
+        "{}.localhost",
+        circle_crypto::text::encode(&rand::random::<[u8; 16]>())
+    )
+}
+
+/// Whether `name` is a host name [`new_web_name`] could have made.
+fn is_web_name(name: &str) -> bool {
+    name.strip_suffix(".localhost").is_some_and(|label| {
+        label.len() == 26
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))
+    })
 }
 
 fn create_private_dir(dir: &Path) -> Result<()> {

@@ -1,9 +1,9 @@
 //! The first check on every request to the node's local server, API and pages alike, as
 //! Syncthing and Kubo guard theirs: the `Host` must be this node's own loopback address and
-//! port (a web page that points its own host name at 127.0.0.1, DNS rebinding, is refused),
-//! and a request that says it comes from another web site (`Origin`) is refused, whatever it
-//! carries. No CORS headers are ever sent, so browsers keep other sites' pages from reading
-//! any answer.
+//! port, or the web app's secret `*.localhost` name on that port (a web page that points its
+//! own host name at 127.0.0.1, DNS rebinding, is refused), and a request that says it comes
+//! from another web site (`Origin`) is refused, whatever it carries. No CORS headers are ever
+//! sent, so browsers keep other sites' pages from reading any answer.
 
 use axum::{
     Json,
@@ -29,14 +29,15 @@ fn allowed_host(port: u16, host: &str) -> bool {
         .any(|name| host.strip_prefix(name) == Some(&format!(":{port}")))
 }
 
-/// Checks `Host` and `Origin` (see the module's documentation).
-pub(crate) fn check(port: u16, headers: &HeaderMap) -> Result<(), Refusal> {
+/// Checks `Host` and `Origin` (see the module's documentation); `app_host` is the web app's
+/// secret name and port.
+pub(crate) fn check(port: u16, app_host: &str, headers: &HeaderMap) -> Result<(), Refusal> {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .map(str::trim)
         .unwrap_or_default();
-    if !allowed_host(port, host) {
+    if !allowed_host(port, host) && !host.eq_ignore_ascii_case(app_host) {
         return Err(Refusal(
             "this node answers only at its own address on 127.0.0.1: open it with `circle open`",
         ));
@@ -66,9 +67,15 @@ mod tests {
         map
     }
 
+    const APP: &str = "secret.localhost:4000";
+
+    fn check(port: u16, headers: &HeaderMap) -> Result<(), Refusal> {
+        super::check(port, APP, headers)
+    }
+
     #[test]
     fn only_this_nodes_own_loopback_host_and_origin_pass() {
-        for host in ["127.0.0.1:4000", "localhost:4000", "[::1]:4000"] {
+        for host in ["127.0.0.1:4000", "localhost:4000", "[::1]:4000", APP] {
             assert_eq!(check(4000, &headers(&[("host", host)])), Ok(()), "{host}");
             let origin = format!("http://{host}");
             assert_eq!(
@@ -82,6 +89,8 @@ mod tests {
             "127.0.0.1",
             "127.0.0.1:4000.evil.example",
             "localhost.evil.example:4000",
+            "other.localhost:4000",
+            "secret.localhost:4001",
             "",
         ] {
             assert!(check(4000, &headers(&[("host", host)])).is_err(), "{host}");
