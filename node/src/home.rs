@@ -283,9 +283,18 @@ impl Home {
         serde_json::from_slice(&bytes).ok()
     }
 
-    /// Removes the API file (on clean shutdown).
+    /// Removes the API file, and `circle open`'s hand-over page (on clean shutdown: the
+    /// sign-in code in it ends with the node anyway).
     pub fn remove_api(&self) {
         let _ = fs::remove_file(self.api_file());
+        let _ = fs::remove_file(self.open_page());
+    }
+
+    /// Where `circle open` leaves the page that hands a sign-in link to the browser (mode
+    /// 0600): an opener's arguments are readable by every user of the computer, this file is
+    /// not.
+    pub fn open_page(&self) -> PathBuf {
+        self.dir.join("open.html")
     }
 }
 

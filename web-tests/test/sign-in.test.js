@@ -4,8 +4,13 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
 const http = require('node:http');
-const { Person, eventually, landed, stopAll } = require('../lib/circle');
+const os = require('node:os');
+const path = require('node:path');
+const { promisify } = require('node:util');
+const { execFile } = require('node:child_process');
+const { CIRCLE, Person, eventually, landed, stopAll } = require('../lib/circle');
 const { context, launch } = require('../lib/browser');
 
 let alice;
@@ -48,6 +53,31 @@ test('the sign-in link shows your circles once, then says it was already used', 
   assert.match(await page.locator('main').innerText(), /already used/);
   assert.doesNotMatch(await page.locator('main').innerText(), /Tuesday evening/);
   await ctx.close();
+});
+
+test('the private page `circle open` hands to the browser signs it in', async () => {
+  // A stand-in for the desktop's opener that records what it was given, as the browser would
+  // be: the path of a page in alice's home, never the sign-in link.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'circle-opener-'));
+  const asked = path.join(dir, 'args');
+  fs.writeFileSync(path.join(dir, 'xdg-open'), `#!/bin/sh\nprintf '%s' "$1" > '${asked}'\n`, { mode: 0o755 });
+  try {
+    await promisify(execFile)(CIRCLE, ['--home', alice.home, 'open'], {
+      env: { ...alice.env(), PATH: `${dir}:${process.env.PATH}` },
+    });
+    const target = fs.readFileSync(asked, 'utf8');
+    assert.match(target, /^file:\/\/.*\/open\.html$/);
+    const ctx = await context(browser);
+    const page = await ctx.newPage();
+    await page.goto(target);
+    await landed(page);
+    assert.match(new URL(page.url()).hostname, /^[a-z2-7]{26}\.localhost$/);
+    assert.equal(await page.locator('h1').innerText(), 'Your circles');
+    await page.getByRole('link', { name: 'Tuesday evening' }).waitFor();
+    await ctx.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a browser that never signed in is told how to open circle, and sees no circle', async () => {

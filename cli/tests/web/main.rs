@@ -350,6 +350,69 @@ fn script_in_a_members_share_name_and_guidelines_is_shown_as_text() {
     assert!(csp.starts_with("default-src 'self'"), "{csp}");
 }
 
+#[test]
+fn circle_open_hands_the_link_to_the_browser_in_a_private_file_not_in_the_openers_arguments() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut alice = Person::init("alice");
+    alice.up();
+    // A stand-in for the desktop's opener, which records the arguments it was given: what
+    // every user of the computer can read in the process list.
+    let dir = tempfile::tempdir().unwrap();
+    let asked = dir.path().join("xdg-open.args");
+    let opener = dir.path().join("xdg-open");
+    std::fs::write(
+        &opener,
+        format!("#!/bin/sh\nprintf '%s\\n' \"$@\" > '{}'\n", asked.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&opener, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        dir.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let opened = std::process::Command::new(util::CIRCLE)
+        .arg("--home")
+        .arg(alice.home())
+        .arg("open")
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert!(opened.status.success(), "{opened:?}");
+    assert!(
+        !String::from_utf8_lossy(&opened.stdout).contains("code="),
+        "nothing to copy when the browser opened"
+    );
+    let args = std::fs::read_to_string(&asked).expect("the opener ran");
+    assert!(
+        !args.contains("code=") && !args.contains("sign-in"),
+        "no sign-in code in the opener's arguments: {args}"
+    );
+    let file = alice.home().join("open.html");
+    assert_eq!(args.trim(), format!("file://{}", file.display()));
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "readable by alice alone");
+    let page = std::fs::read_to_string(&file).unwrap();
+    assert!(!page.contains("src="), "it loads nothing: {page}");
+    let url = page
+        .split("url=")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a refresh to the sign-in link")
+        .replace("&amp;", "&");
+    let rest = url.strip_prefix("http://").expect("an http link");
+    let (host, path) = rest.split_once('/').unwrap();
+    let port: u16 = host.rsplit_once(':').unwrap().1.parse().unwrap();
+    let signed = get(port, &format!("/{path}"), &[("host", host)]);
+    assert_eq!(
+        signed.status, 200,
+        "the page leads to a working sign-in: {signed:?}"
+    );
+    assert!(signed.header("set-cookie").is_some());
+    alice.stop();
+    assert!(!file.exists(), "gone when the node stops");
+}
+
 /// Waits until the node of `person` answers (locked or not).
 fn answering(person: &Person) -> serde_json::Value {
     eventually(DELIVERY_TIMEOUT, "the node to answer", || {
