@@ -21,6 +21,9 @@ pub async fn open(ctx: &Ctx, print: bool, sign_out_all: bool) -> Result<()> {
         eprintln!("Every browser is signed out. Run `circle open` to sign in again.");
         return Ok(());
     }
+    // The sign-in link passes through the home: it must be private, also if it was made
+    // before circle kept it so.
+    ctx.home.create_private()?;
     let client = match ctx.client().await {
         Some(client) => client,
         None => start_in_background(ctx).await?,

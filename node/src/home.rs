@@ -124,6 +124,25 @@ impl Home {
         create_private_dir(&self.dir)
     }
 
+    /// [`Home::create_dir`], and makes an existing home readable by its owner only (mode 0700)
+    /// if it was not: it holds the page that hands a sign-in link to the browser.
+    pub fn create_private(&self) -> Result<()> {
+        create_private_dir(&self.dir)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&self.dir)
+                .map_err(|e| Error::io(format!("cannot read {}", self.display()), e))?
+                .permissions()
+                .mode();
+            if mode & 0o077 != 0 {
+                fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700))
+                    .map_err(|e| Error::io(format!("cannot make {} private", self.display()), e))?;
+            }
+        }
+        Ok(())
+    }
+
     /// Sets up a new node: its network identity and default nickname, protected by `passphrase`.
     pub fn init(&self, passphrase: &[u8], nick: &str) -> Result<Store> {
         let nick = check_name("nickname", nick, MAX_NAME_CHARS)?;

@@ -213,6 +213,67 @@ fn a_session_cookie_replayed_to_a_plain_loopback_host_opens_nothing() {
 }
 
 #[test]
+fn a_signed_in_request_that_another_site_started_is_refused() {
+    // SameSite=Strict and the secret name keep a browser from sending the cookie for another
+    // site's page; should one send it anyway, the browser's own `Sec-Fetch-Site` tells.
+    let mut alice = Person::init("alice");
+    alice.up();
+    let circle = alice.create(TUESDAY);
+    let app = signed_in(&alice);
+    let feed = format!("/c/{circle}");
+    for site in ["same-site", "cross-site"] {
+        for path in ["/", "/v1/circles", feed.as_str(), "/app/events"] {
+            let answer = get(app.port, path, &app.headers(&[("sec-fetch-site", site)]));
+            assert_eq!(answer.status, 403, "{site} {path}: {answer:?}");
+            assert!(!answer.body.contains(TUESDAY), "{site} {path}");
+        }
+    }
+    let origin = app.origin();
+    let shares = format!("/v1/circles/{circle}/shares");
+    for extra in [
+        vec![("origin", origin.as_str()), ("sec-fetch-site", "same-site")],
+        // A browser that sends an Origin says where from, or is not believed.
+        vec![("origin", origin.as_str())],
+    ] {
+        let answer = post(
+            app.port,
+            &shares,
+            &app.headers(&extra),
+            r#"{"text":"written from next door"}"#,
+        );
+        assert_eq!(answer.status, 403, "{extra:?}: {answer:?}");
+    }
+    assert!(
+        !alice
+            .feed(TUESDAY)
+            .iter()
+            .any(|i| text(&i["text"]).contains("next door")),
+        "nothing was written"
+    );
+    for site in ["same-origin", "none"] {
+        let answer = get(app.port, "/", &app.headers(&[("sec-fetch-site", site)]));
+        assert_eq!(answer.status, 200, "{site}: {answer:?}");
+    }
+    assert_eq!(
+        app.get("/").status,
+        200,
+        "a browser too old to say, with no Origin"
+    );
+}
+
+#[test]
+fn circle_open_makes_a_home_that_others_could_read_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut alice = Person::init("alice");
+    alice.up();
+    let home = alice.home();
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o755)).unwrap();
+    alice.ok(["open", "--print"]);
+    let mode = std::fs::metadata(&home).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700, "readable by alice alone");
+}
+
+#[test]
 fn the_sign_in_link_names_a_secret_host_of_its_own_in_every_home() {
     let mut alice = Person::init("alice");
     let mut bob = Person::init("bob");
