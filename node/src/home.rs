@@ -104,9 +104,21 @@ impl Home {
             }
         }
         create_private_dir(&self.dir)?;
+        // Made whole, then linked in only if there is none yet: two nodes starting at once in
+        // one home agree on one name.
+        let path = self.web_name_file();
         let name = new_web_name();
-        self.write_private(&self.web_name_file(), name.as_bytes())?;
-        Ok(name)
+        let tmp = self.private_temp(&path, name.as_bytes())?;
+        let linked = fs::hard_link(&tmp, &path);
+        let _ = fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => Ok(name),
+            Err(_) => match fs::read_to_string(&path) {
+                Ok(text) if is_web_name(text.trim()) => Ok(text.trim().to_string()),
+                // Damaged, or a file system without links: replace it.
+                _ => self.write_private(&path, name.as_bytes()).map(|()| name),
+            },
+        }
     }
 
     /// Whether a node has been set up here.
@@ -275,25 +287,39 @@ impl Home {
         self.write_private(&self.api_file(), &json)
     }
 
-    /// Writes `path` in the home, readable by this user alone: a new temporary file, then
-    /// renamed.
+    /// Writes `path` in the home, readable by this user alone: a new temporary file of this
+    /// writer's own (two nodes starting at once must not write into each other's), then
+    /// renamed over `path`.
     pub fn write_private(&self, path: &Path, bytes: &[u8]) -> Result<()> {
+        let tmp = self.private_temp(path, bytes)?;
+        fs::rename(&tmp, path).map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            Error::io(format!("cannot write {}", path.display()), e)
+        })
+    }
+
+    /// Writes `bytes` to a new file next to `path`, mode 0600; its path.
+    fn private_temp(&self, path: &Path, bytes: &[u8]) -> Result<PathBuf> {
         let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".tmp");
+        tmp.push(format!(
+            ".{}-{:08x}.tmp",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
         let tmp = PathBuf::from(tmp);
-        // The mode applies only to a new file: never reuse a leftover temporary one.
-        let _ = fs::remove_file(&tmp);
         let mut options = fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
+        // A new file only, so the mode always applies.
+        options.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let mut file = options
             .open(&tmp)
             .map_err(|e| Error::io(format!("cannot write {}", tmp.display()), e))?;
-        file.write_all(bytes)
-            .and_then(|_| file.sync_all())
-            .map_err(|e| Error::io(format!("cannot write {}", tmp.display()), e))?;
-        fs::rename(&tmp, path).map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
+        if let Err(e) = file.write_all(bytes).and_then(|_| file.sync_all()) {
+            let _ = fs::remove_file(&tmp);
+            return Err(Error::io(format!("cannot write {}", tmp.display()), e));
+        }
+        Ok(tmp)
     }
 
     /// Where the node's API was last announced (it may have stopped since).
