@@ -570,6 +570,28 @@ fn a_locked_node_reads_nothing_until_the_passphrase_is_given_in_the_browser() {
     alice.stop();
 }
 
+#[test]
+fn status_in_a_new_home_says_the_node_runs_and_waits_to_be_set_up_in_the_browser() {
+    let mut sam = Person::new("sam");
+    // As `circle open` or the login service starts it: locked, in a home not set up yet.
+    sam.start_up_with(&["--locked"]);
+    eventually(DELIVERY_TIMEOUT, "the node to say where it is", || {
+        sam.api_file().exists().then_some(())
+    });
+    let said = eventually(DELIVERY_TIMEOUT, "status to find the node", || {
+        let said = sam.ok(["status"]);
+        said.contains("running").then_some(said)
+    });
+    assert!(
+        said.contains("waiting to be set up in your browser") && said.contains("circle open"),
+        "{said}"
+    );
+    assert!(!said.contains("no circle node is set up"), "{said}");
+    let status = sam.status();
+    assert_eq!(status["locked"], true, "{status}");
+    assert_eq!(status["initialized"], false, "{status}");
+}
+
 /// Ends a process (SIGTERM) when dropped.
 struct KillOnDrop(u64);
 
