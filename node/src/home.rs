@@ -350,7 +350,7 @@ fn sync_dir(dir: &Path) {
     }
 }
 
-/// A new secret host name for the web app: 130 random bits, as a DNS label.
+/// A new secret host name for the web app: 128 random bits, as a DNS label.
 pub fn new_web_name() -> String {
     format!(
         "{}.localhost",

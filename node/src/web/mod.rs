@@ -1,9 +1,12 @@
 //! The local web app: pages served by the node on the same 127.0.0.1 port as its API, for a
 //! person who will never open a terminal.
 //!
-//! - [`guard`]: every request, API included, must name this node's own loopback address as its
-//!   `Host` (against DNS rebinding) and carry no other site's `Origin`.
-//! - [`session`]: one-time sign-in codes from `circle open`, exchanged for a session cookie.
+//! - [`guard`]: every request, API included, must name this node's own loopback address or
+//!   the app's secret `*.localhost` name as its `Host` (against DNS rebinding), carry no other
+//!   site's `Origin`, and, with the session cookie, come from the app's own pages
+//!   (`Sec-Fetch-Site`).
+//! - [`session`]: one-time sign-in codes from `circle open`, exchanged for a session cookie
+//!   that counts only at the app's secret host name.
 //! - [`pages`]: the pages, rendered here; writes go through the JSON API from the page's
 //!   script, with the session cookie and a same-origin `Origin`.
 //!
