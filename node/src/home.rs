@@ -383,6 +383,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_web_name_is_made_once_kept_private_and_replaced_if_damaged() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::new(dir.path().join("home"));
+        let name = home.web_name().unwrap();
+        assert!(is_web_name(&name), "{name}");
+        assert_eq!(home.web_name().unwrap(), name, "the same name every time");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(home.web_name_file())
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert_ne!(
+            Home::new(dir.path().join("other")).web_name().unwrap(),
+            name
+        );
+        fs::write(home.web_name_file(), "evil.example").unwrap();
+        let fresh = home.web_name().unwrap();
+        assert!(is_web_name(&fresh) && fresh != name, "{fresh}");
+        let leftovers = fs::read_dir(home.dir()).unwrap().count();
+        assert_eq!(leftovers, 1, "no temporary file is left behind");
+    }
+
+    #[test]
     fn opening_waits_for_another_holder_of_the_store_instead_of_failing() {
         let dir = tempfile::tempdir().unwrap();
         let home = Home::new(dir.path());
