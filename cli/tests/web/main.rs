@@ -382,6 +382,26 @@ fn signing_out_everywhere_ends_every_session() {
 }
 
 #[test]
+fn a_session_ends_when_the_node_stops() {
+    let mut alice = Person::init("alice");
+    alice.up();
+    let before = signed_in(&alice);
+    assert_eq!(before.get("/").status, 200);
+    alice.stop();
+    alice.up();
+    // The browser would send the old cookie to the node's new port (same name, cookies are
+    // per host): it opens nothing there.
+    let link = sign_in_link(&alice);
+    assert_eq!(link.host.split(':').next(), before.host.split(':').next());
+    let after = App {
+        host: link.host,
+        port: link.port,
+        cookie: before.cookie.clone(),
+    };
+    assert_eq!(after.get("/").status, 401);
+}
+
+#[test]
 fn script_in_a_members_share_name_and_guidelines_is_shown_as_text() {
     let mut alice = Person::init("alice");
     let mut bob = Person::init_as("bob", "<img src=x onerror=alert(1)>");
