@@ -51,8 +51,7 @@ fn from_this_site(headers: &HeaderMap) -> bool {
 }
 
 /// Checks `Host` and `Origin` (see the module's documentation), and, on a request that carries
-/// the session cookie, `Sec-Fetch-Site`; `app_host` is the web app's
-/// secret name and port.
+/// the session cookie, `Sec-Fetch-Site`; `app_host` is the web app's secret name and port.
 pub(crate) fn check(port: u16, app_host: &str, headers: &HeaderMap) -> Result<(), Refusal> {
     let host = headers
         .get(header::HOST)
