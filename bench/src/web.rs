@@ -75,11 +75,17 @@ pub async fn pages(messages: usize, report: &mut Report) -> anyhow::Result<()> {
     .await
     .map_err(|e| anyhow!("the writer failed: {e}"))??;
     let api = Api::start(Node::offline(circles)?).await?;
+    // The app lives at a secret `*.localhost` name, which browsers (not every system
+    // resolver) take for this computer.
+    let link = reqwest::Url::parse(&api.sign_in_link())?;
+    let host = link.host_str().context("the sign-in link names no host")?;
+    let port = link.port().context("the sign-in link names no port")?;
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
+        .resolve(host, std::net::SocketAddr::from(([127, 0, 0, 1], port)))
         .build()?;
-    let signed = http.get(api.sign_in_link()).send().await?;
+    let signed = http.get(link.clone()).send().await?;
     let cookie = signed
         .headers()
         .get("set-cookie")
@@ -87,7 +93,7 @@ pub async fn pages(messages: usize, report: &mut Report) -> anyhow::Result<()> {
         .and_then(|v| v.split(';').next())
         .context("the sign-in link set no cookie")?
         .to_string();
-    let base = api.info.url.clone();
+    let base = link.origin().ascii_serialization();
     let page = |path: String| {
         let (http, cookie, url) = (http.clone(), cookie.clone(), format!("{base}{path}"));
         async move { time_page(&http, &url, &cookie).await }

@@ -378,7 +378,7 @@ async fn up(ctx: &Ctx, args: UpArgs) -> Result<()> {
     } else {
         let circles = ctx.open_local()?;
         let node = Node::start(circles, config).await?;
-        let api = Api::start(node.clone()).await?;
+        let api = Api::start_in(&ctx.home, node.clone()).await?;
         ctx.home.write_api(&api.info)?;
         (node, api)
     };
@@ -453,7 +453,17 @@ async fn wait_for_stop() {
 }
 
 async fn status(ctx: &Ctx) -> Result<()> {
-    let status = match ctx.reach().await? {
+    let waiting = match ctx.home.is_initialized() {
+        // A node that `circle open` started in a new home runs, waiting to be set up in the
+        // browser.
+        false => ctx.client().await,
+        true => None,
+    };
+    let target = match waiting {
+        Some(client) => Target::Node(client),
+        None => ctx.reach().await?,
+    };
+    let status = match target {
         Target::Node(client) => client.get("/v1/status").await?,
         Target::Store(db) => {
             json!({
@@ -475,6 +485,8 @@ async fn status(ctx: &Ctx) -> Result<()> {
         "node:      {}",
         if running {
             "running"
+        } else if status["locked"] == true && status["initialized"] == false {
+            "running, waiting to be set up in your browser (`circle open`)"
         } else if status["locked"] == true {
             "locked (unlock it in your browser: `circle open`)"
         } else {

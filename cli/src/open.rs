@@ -21,6 +21,9 @@ pub async fn open(ctx: &Ctx, print: bool, sign_out_all: bool) -> Result<()> {
         eprintln!("Every browser is signed out. Run `circle open` to sign in again.");
         return Ok(());
     }
+    // The sign-in link passes through the home: it must be private, also if it was made
+    // before circle kept it so.
+    ctx.home.create_private()?;
     let client = match ctx.client().await {
         Some(client) => client,
         None => start_in_background(ctx).await?,
@@ -34,11 +37,52 @@ pub async fn open(ctx: &Ctx, print: bool, sign_out_all: bool) -> Result<()> {
         return Ok(());
     }
     eprintln!("Opening circle in your browser...");
-    if let Err(e) = open_browser(url) {
+    // The opener's arguments are readable by every user of this computer (the process list):
+    // it gets a private file that leads on to the link, never the link itself.
+    let page = ctx.home.open_page();
+    ctx.home
+        .write_private(&page, hand_over(url).as_bytes())
+        .context("cannot write the page that opens circle in your browser")?;
+    let target = if cfg!(windows) {
+        page.display().to_string()
+    } else {
+        file_url(&page)
+    };
+    if let Err(e) = open_browser(&target) {
+        let _ = std::fs::remove_file(&page);
         eprintln!("Could not open a browser ({e}). Open this link yourself within two minutes:");
         println!("{url}");
     }
     Ok(())
+}
+
+/// A page that goes on to `url` at once, and loads nothing else.
+fn hand_over(url: &str) -> String {
+    let url = url
+        .replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;");
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"referrer\" content=\"no-referrer\">\
+         <meta http-equiv=\"refresh\" content=\"0; url={url}\">\
+         <title>Opening circle</title></head>\n\
+         <body><p><a href=\"{url}\">Open circle</a></p></body></html>\n"
+    )
+}
+
+/// `path` as a `file://` URL (bytes other than letters, digits and `/._~-` percent-encoded).
+fn file_url(path: &std::path::Path) -> String {
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut url = String::from("file://");
+    for byte in path.to_string_lossy().bytes() {
+        if byte.is_ascii_alphanumeric() || b"/._~-".contains(&byte) {
+            url.push(byte as char);
+        } else {
+            url.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    url
 }
 
 /// Starts `circle up --locked` for this home as a process of its own that outlives this
@@ -103,7 +147,8 @@ async fn start_in_background(ctx: &Ctx) -> Result<Client> {
     }
 }
 
-/// Opens `url` in the default browser.
+/// Opens `url` in the default browser (the program the operating system uses to open
+/// links: `xdg-open`, found on `PATH`, on Linux).
 fn open_browser(url: &str) -> Result<()> {
     let mut command = if cfg!(target_os = "macos") {
         Command::new("open")

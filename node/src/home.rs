@@ -3,6 +3,8 @@
 //! ```text
 //! HOME/store/     sled database (sealed; see the store module)
 //! HOME/api.json   {"url": ..., "token": ..., "pid": ...} while the node runs; mode 0600
+//! HOME/web-name   the web app's secret host name, `<random>.localhost`; mode 0600
+//! HOME/open.html  `circle open`'s hand-over to the browser, for a moment; mode 0600
 //! ```
 
 use std::{
@@ -86,6 +88,39 @@ impl Home {
         self.dir.join("api.json")
     }
 
+    fn web_name_file(&self) -> PathBuf {
+        self.dir.join("web-name")
+    }
+
+    /// The web app's secret host name, `<random>.localhost` (made on first use, kept in the
+    /// home with mode 0600). The browser keeps the session cookie for this name only, so a
+    /// server of another user on another 127.0.0.1 port, which cannot guess it, never
+    /// receives the cookie.
+    pub fn web_name(&self) -> Result<String> {
+        if let Ok(text) = fs::read_to_string(self.web_name_file()) {
+            let name = text.trim();
+            if is_web_name(name) {
+                return Ok(name.to_string());
+            }
+        }
+        create_private_dir(&self.dir)?;
+        // Made whole, then linked in only if there is none yet: two nodes starting at once in
+        // one home agree on one name.
+        let path = self.web_name_file();
+        let name = new_web_name();
+        let tmp = self.private_temp(&path, name.as_bytes())?;
+        let linked = fs::hard_link(&tmp, &path);
+        let _ = fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => Ok(name),
+            Err(_) => match fs::read_to_string(&path) {
+                Ok(text) if is_web_name(text.trim()) => Ok(text.trim().to_string()),
+                // Damaged, or a file system without links: replace it.
+                _ => self.write_private(&path, name.as_bytes()).map(|()| name),
+            },
+        }
+    }
+
     /// Whether a node has been set up here.
     pub fn is_initialized(&self) -> bool {
         Store::exists(&self.store_dir())
@@ -99,6 +134,25 @@ impl Home {
     /// node that is not set up yet can write `api.json` there.
     pub fn create_dir(&self) -> Result<()> {
         create_private_dir(&self.dir)
+    }
+
+    /// [`Home::create_dir`], and makes an existing home readable by its owner only (mode 0700)
+    /// if it was not: it holds the page that hands a sign-in link to the browser.
+    pub fn create_private(&self) -> Result<()> {
+        create_private_dir(&self.dir)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&self.dir)
+                .map_err(|e| Error::io(format!("cannot read {}", self.display()), e))?
+                .permissions()
+                .mode();
+            if mode & 0o077 != 0 {
+                fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700))
+                    .map_err(|e| Error::io(format!("cannot make {} private", self.display()), e))?;
+            }
+        }
+        Ok(())
     }
 
     /// Sets up a new node: its network identity and default nickname, protected by `passphrase`.
@@ -229,23 +283,43 @@ impl Home {
 
     /// Records where the running node's API is (file mode 0600).
     pub fn write_api(&self, info: &ApiInfo) -> Result<()> {
-        let path = self.api_file();
-        let tmp = self.dir.join("api.json.tmp");
         let json = serde_json::to_vec(info).expect("api info encodes");
-        // The mode applies only to a new file: never reuse a leftover temporary one.
-        let _ = fs::remove_file(&tmp);
+        self.write_private(&self.api_file(), &json)
+    }
+
+    /// Writes `path` in the home, readable by this user alone: a new temporary file of this
+    /// writer's own (two nodes starting at once must not write into each other's), then
+    /// renamed over `path`.
+    pub fn write_private(&self, path: &Path, bytes: &[u8]) -> Result<()> {
+        let tmp = self.private_temp(path, bytes)?;
+        fs::rename(&tmp, path).map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            Error::io(format!("cannot write {}", path.display()), e)
+        })
+    }
+
+    /// Writes `bytes` to a new file next to `path`, mode 0600; its path.
+    fn private_temp(&self, path: &Path, bytes: &[u8]) -> Result<PathBuf> {
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(format!(
+            ".{}-{:08x}.tmp",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        let tmp = PathBuf::from(tmp);
         let mut options = fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
+        // A new file only, so the mode always applies.
+        options.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let mut file = options
             .open(&tmp)
             .map_err(|e| Error::io(format!("cannot write {}", tmp.display()), e))?;
-        file.write_all(&json)
-            .and_then(|_| file.sync_all())
-            .map_err(|e| Error::io(format!("cannot write {}", tmp.display()), e))?;
-        fs::rename(&tmp, &path)
-            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
+        if let Err(e) = file.write_all(bytes).and_then(|_| file.sync_all()) {
+            let _ = fs::remove_file(&tmp);
+            return Err(Error::io(format!("cannot write {}", tmp.display()), e));
+        }
+        Ok(tmp)
     }
 
     /// Where the node's API was last announced (it may have stopped since).
@@ -254,9 +328,18 @@ impl Home {
         serde_json::from_slice(&bytes).ok()
     }
 
-    /// Removes the API file (on clean shutdown).
+    /// Removes the API file, and `circle open`'s hand-over page (on clean shutdown: the
+    /// sign-in code in it ends with the node anyway).
     pub fn remove_api(&self) {
         let _ = fs::remove_file(self.api_file());
+        let _ = fs::remove_file(self.open_page());
+    }
+
+    /// Where `circle open` leaves the page that hands a sign-in link to the browser (mode
+    /// 0600): an opener's arguments are readable by every user of the computer, this file is
+    /// not.
+    pub fn open_page(&self) -> PathBuf {
+        self.dir.join("open.html")
     }
 }
 
@@ -265,6 +348,24 @@ fn sync_dir(dir: &Path) {
     if let Ok(d) = fs::File::open(dir) {
         let _ = d.sync_all();
     }
+}
+
+/// A new secret host name for the web app: 128 random bits, as a DNS label.
+pub fn new_web_name() -> String {
+    format!(
+        "{}.localhost",
+        circle_crypto::text::encode(&rand::random::<[u8; 16]>())
+    )
+}
+
+/// Whether `name` is a host name [`new_web_name`] could have made.
+fn is_web_name(name: &str) -> bool {
+    name.strip_suffix(".localhost").is_some_and(|label| {
+        label.len() == 26
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))
+    })
 }
 
 fn create_private_dir(dir: &Path) -> Result<()> {
@@ -280,6 +381,33 @@ fn create_private_dir(dir: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_web_name_is_made_once_kept_private_and_replaced_if_damaged() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::new(dir.path().join("home"));
+        let name = home.web_name().unwrap();
+        assert!(is_web_name(&name), "{name}");
+        assert_eq!(home.web_name().unwrap(), name, "the same name every time");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(home.web_name_file())
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert_ne!(
+            Home::new(dir.path().join("other")).web_name().unwrap(),
+            name
+        );
+        fs::write(home.web_name_file(), "evil.example").unwrap();
+        let fresh = home.web_name().unwrap();
+        assert!(is_web_name(&fresh) && fresh != name, "{fresh}");
+        let leftovers = fs::read_dir(home.dir()).unwrap().count();
+        assert_eq!(leftovers, 1, "no temporary file is left behind");
+    }
 
     #[test]
     fn opening_waits_for_another_holder_of_the_store_instead_of_failing() {

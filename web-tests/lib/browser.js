@@ -83,4 +83,30 @@ async function screenshot(page, name) {
   return file;
 }
 
-module.exports = { context, launch, openLive, recordAlertsAndNotifications, screenshot };
+/** The serious and critical findings of an axe-core scan of `page`, one line each. */
+async function seriousViolations(page) {
+  const { AxeBuilder } = require('@axe-core/playwright');
+  const { violations } = await new AxeBuilder({ page }).analyze();
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+/** Presses Tab until the focused element matches `selector` (at most 60 times). */
+async function tabTo(page, selector) {
+  for (let i = 0; i < 60; i++) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate((s) => document.activeElement.matches(s), selector)) return;
+  }
+  throw new Error(`Tab never reached ${selector}`);
+}
+
+module.exports = {
+  context,
+  launch,
+  openLive,
+  recordAlertsAndNotifications,
+  screenshot,
+  seriousViolations,
+  tabTo,
+};

@@ -149,16 +149,16 @@ class Person {
     return this.json(['feed', circle]);
   }
 
-  /** A one-time sign-in link to their node's web app. */
+  /** A one-time sign-in link to their node's web app, at its secret host name. */
   async signInUrl() {
     const url = await this.ok(['open', '--print']);
-    if (!/^http:\/\/127\.0\.0\.1:\d+\/sign-in\?code=/.test(url)) {
+    if (!/^http:\/\/[a-z2-7]{26}\.localhost:\d+\/sign-in\?code=/.test(url)) {
       throw new Error(`${this.name}: circle open --print printed ${JSON.stringify(url)}`);
     }
     return url;
   }
 
-  /** Their node's web address (http://127.0.0.1:PORT). */
+  /** Their node's web address (http://SECRET.localhost:PORT). */
   async origin() {
     return new URL(await this.signInUrl()).origin;
   }
@@ -167,9 +167,10 @@ class Person {
   async signIn(context) {
     const page = await context.newPage();
     const response = await page.goto(await this.signInUrl());
-    if (response.status() !== 200 || new URL(page.url()).pathname !== '/') {
+    if (response.status() !== 200) {
       throw new Error(`${this.name}: signing in ended at ${page.url()} (${response.status()})`);
     }
+    await landed(page);
     return page;
   }
 
@@ -196,6 +197,13 @@ class Person {
   }
 }
 
+/** Waits until a page that just signed in has gone on to the home page (the sign-in page
+ * does that itself, so that the browser sends the SameSite=Strict cookie). */
+async function landed(page) {
+  await page.waitForURL((u) => u.pathname === '/', { timeout: PAGE_TIMEOUT });
+  await page.waitForLoadState('load');
+}
+
 /** Stops everyone's node (call it in `after`, so it runs when a test failed too). */
 async function stopAll(people) {
   await Promise.all(people.filter(Boolean).map((p) => p.stop()));
@@ -219,5 +227,6 @@ module.exports = {
   Person,
   circleOf,
   eventually,
+  landed,
   stopAll,
 };

@@ -7,9 +7,8 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { AxeBuilder } = require('@axe-core/playwright');
 const { Person, circleOf, eventually, stopAll } = require('../lib/circle');
-const { context, launch, screenshot } = require('../lib/browser');
+const { context, launch, screenshot, seriousViolations, tabTo } = require('../lib/browser');
 
 let alice;
 let bob;
@@ -62,13 +61,6 @@ const pages = () => ({
   node: '/node',
 });
 
-async function seriousViolations(p) {
-  const { violations } = await new AxeBuilder({ page: p }).analyze();
-  return violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
-
 test('every page has no serious or critical accessibility violations', async () => {
   for (const [name, route] of Object.entries(pages())) {
     await page.setViewportSize({ width: 1280, height: 900 });
@@ -91,15 +83,6 @@ test('at 360 px wide nothing runs off the side of any page', async () => {
     assert.ok(width <= 360, `${name} is ${width} px wide`);
   }
 });
-
-/** Presses Tab until the focused element matches `selector` (at most 60 times). */
-async function tabTo(p, selector) {
-  for (let i = 0; i < 60; i++) {
-    await p.keyboard.press('Tab');
-    if (await p.evaluate((s) => document.activeElement.matches(s), selector)) return;
-  }
-  throw new Error(`Tab never reached ${selector}`);
-}
 
 test('the check-in can be filled in and sent with the keyboard alone', async () => {
   await page.setViewportSize({ width: 1280, height: 900 });

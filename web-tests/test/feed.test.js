@@ -5,8 +5,9 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { Person, circleOf, eventually, stopAll } = require('../lib/circle');
-const { context, launch } = require('../lib/browser');
+const { eventually } = require('../lib/circle');
+const { context } = require('../lib/browser');
+const { setUp, tearDown } = require('../lib/story');
 
 let alice;
 let bob;
@@ -15,18 +16,10 @@ let circle;
 let browser;
 
 before(async () => {
-  alice = await Person.init('alice');
-  bob = await Person.init('bob');
-  carol = await Person.init('carol');
-  await Promise.all([alice.up(), bob.up(), carol.up()]);
-  circle = await circleOf(alice, [bob, carol]);
-  browser = await launch();
+  ({ alice, bob, carol, circle, browser } = await setUp(['alice', 'bob', 'carol'], { circle: true }));
 });
 
-after(async () => {
-  if (browser) await browser.close();
-  await stopAll([alice, bob, carol]);
-});
+after(tearDown);
 
 /** Someone's circle page, signed in, in a fresh browser context. */
 async function circlePage(person) {

@@ -8,7 +8,7 @@ const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { CIRCLE, Person, eventually, stopAll } = require('../lib/circle');
-const { context, launch } = require('../lib/browser');
+const { context, launch, seriousViolations, tabTo } = require('../lib/browser');
 
 const PASSPHRASE = 'one day at a time';
 
@@ -30,13 +30,16 @@ async function upLocked(person) {
   person.node.on('exit', (code, signal) => { exited = signal || code; });
   return eventually(`${person.name}'s locked node to give a sign-in link`, async () => {
     if (exited !== null) throw new Error(`it stopped (${exited}): ${person.log().trim()}`);
-    return person.signInUrl();
+    // Not before it says where it is: `circle open` would start a node of its own.
+    return fs.existsSync(path.join(person.home, 'api.json')) && person.signInUrl();
   }, 30_000);
 }
 
 let alice;
 let dana;
 let erin;
+let fay;
+let gus;
 let browser;
 
 before(async () => {
@@ -45,7 +48,7 @@ before(async () => {
 
 after(async () => {
   if (browser) await browser.close();
-  await stopAll([alice, dana, erin]);
+  await stopAll([alice, dana, erin, fay, gus]);
 });
 
 test('a locked node is unlocked through its page', async () => {
@@ -100,7 +103,9 @@ test('first run from an empty home to a joined circle and a first check-in', asy
   assert.equal(said, 'the two passphrases differ: type the same one twice');
   // Nothing was set up: still the welcome page, and the CLI still finds no node set up.
   await page.getByRole('heading', { name: 'Welcome to circle' }).waitFor();
-  await assert.rejects(erin.json(['status']), /no circle node is set up/);
+  const [waiting] = await erin.json(['status']);
+  assert.equal(waiting.locked, true);
+  assert.equal(waiting.initialized, false, 'the CLI finds the node, still waiting to be set up');
 
   await page.getByLabel('The same passphrase again').fill(PASSPHRASE);
   await page.getByRole('button', { name: 'Set up circle' }).click();
@@ -125,5 +130,56 @@ test('first run from an empty home to a joined circle and a first check-in', asy
   const arrived = await eventually("erin's check-in in alice's feed", async () =>
     (await alice.feed(circle)).find((i) => i.kind === 'checkin' && i.author_name === 'erin'));
   assert.ok(arrived);
+  await ctx.close();
+});
+
+test('the locked, welcome and unlock pages pass the accessibility scan and work by keyboard alone', async () => {
+  // A new home: the welcome (first-run) page, and what a browser that is not signed in sees.
+  fay = new Person('fay');
+  const welcome = await upLocked(fay);
+  const stranger = await context(browser);
+  const signedOut = await stranger.newPage();
+  const origin = new URL(welcome).origin;
+  assert.equal((await signedOut.goto(origin + '/')).status(), 401);
+  assert.deepEqual(await seriousViolations(signedOut), [], 'the locked node, signed out');
+  await stranger.close();
+
+  let ctx = await context(browser);
+  let page = await ctx.newPage();
+  await page.goto(welcome);
+  await page.getByRole('heading', { name: 'Welcome to circle' }).waitFor();
+  assert.deepEqual(await seriousViolations(page), [], 'the welcome page');
+  await tabTo(page, '#name');
+  await page.keyboard.type('fay');
+  await tabTo(page, '#passphrase');
+  await page.keyboard.type('short');
+  await tabTo(page, '#again');
+  await page.keyboard.type('short');
+  await page.keyboard.press('Enter');
+  await page.locator('#setup').getByRole('alert').waitFor();
+  assert.deepEqual(await seriousViolations(page), [], 'the welcome page, saying what to fix');
+  await page.locator('#passphrase').fill(PASSPHRASE);
+  await page.locator('#again').fill(PASSPHRASE);
+  await tabTo(page, 'button[type=submit]');
+  await page.keyboard.press('Enter');
+  await page.getByText('You are in no circle yet').waitFor({ timeout: 60_000 });
+  await ctx.close();
+
+  // A home set up before: the unlock page.
+  gus = await Person.init('gus');
+  const unlock = await upLocked(gus);
+  ctx = await context(browser);
+  page = await ctx.newPage();
+  await page.goto(unlock);
+  await page.getByRole('heading', { name: 'Unlock circle' }).waitFor();
+  assert.deepEqual(await seriousViolations(page), [], 'the unlock page');
+  await tabTo(page, '#passphrase');
+  await page.keyboard.type('not my passphrase');
+  await page.keyboard.press('Enter');
+  await page.locator('#unlock').getByRole('alert').waitFor();
+  assert.deepEqual(await seriousViolations(page), [], 'the unlock page, saying it was wrong');
+  await page.locator('#passphrase').fill(PASSPHRASE);
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: 'Your circles' }).waitFor({ timeout: 60_000 });
   await ctx.close();
 });

@@ -4,8 +4,9 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { Person, circleOf, eventually, stopAll } = require('../lib/circle');
-const { context, launch, openLive } = require('../lib/browser');
+const { eventually } = require('../lib/circle');
+const { context, openLive } = require('../lib/browser');
+const { setUp, tearDown } = require('../lib/story');
 
 let alice;
 let bob;
@@ -13,17 +14,10 @@ let circle;
 let browser;
 
 before(async () => {
-  alice = await Person.init('alice');
-  bob = await Person.init('bob');
-  await Promise.all([alice.up(), bob.up()]);
-  circle = await circleOf(alice, [bob]);
-  browser = await launch();
+  ({ alice, bob, circle, browser } = await setUp(['alice', 'bob'], { circle: true }));
 });
 
-after(async () => {
-  if (browser) await browser.close();
-  await stopAll([alice, bob]);
-});
+after(tearDown);
 
 /** Marks a page, so a reload (which forgets the mark) can be told from a live update. */
 async function mark(page) {

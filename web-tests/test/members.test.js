@@ -6,8 +6,9 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { Person, circleOf, eventually, stopAll } = require('../lib/circle');
-const { context, launch } = require('../lib/browser');
+const { eventually } = require('../lib/circle');
+const { context } = require('../lib/browser');
+const { setUp, tearDown } = require('../lib/story');
 
 let alice;
 let bob;
@@ -16,20 +17,12 @@ let circle;
 let browser;
 
 before(async () => {
-  alice = await Person.init('alice');
-  bob = await Person.init('bob');
-  carol = await Person.init('carol');
-  await Promise.all([alice.up(), bob.up(), carol.up()]);
-  circle = await circleOf(alice, [bob, carol]);
+  ({ alice, bob, carol, circle, browser } = await setUp(['alice', 'bob', 'carol'], { circle: true }));
   await eventually('bob and carol on alice\'s node', async () =>
     (await alice.json(['members', circle])).length === 3);
-  browser = await launch();
 });
 
-after(async () => {
-  if (browser) await browser.close();
-  await stopAll([alice, bob, carol]);
-});
+after(tearDown);
 
 /** Someone's member entry, as their own node lists it in `circle`. */
 async function member(person, name) {

@@ -5,8 +5,8 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { Person, circleOf, stopAll } = require('../lib/circle');
-const { context, launch } = require('../lib/browser');
+const { context } = require('../lib/browser');
+const { setUp, tearDown } = require('../lib/story');
 
 let alice;
 let bob;
@@ -14,17 +14,10 @@ let circle;
 let browser;
 
 before(async () => {
-  alice = await Person.init('alice');
-  bob = await Person.init('bob');
-  await Promise.all([alice.up(), bob.up()]);
-  circle = await circleOf(alice, [bob]);
-  browser = await launch();
+  ({ alice, bob, circle, browser } = await setUp(['alice', 'bob'], { circle: true }));
 });
 
-after(async () => {
-  if (browser) await browser.close();
-  await stopAll([alice, bob]);
-});
+after(tearDown);
 
 test('this node says it runs and who was seen, and a crisis line of her own keeps 988 and 911', async () => {
   assert.ok(circle);

@@ -230,7 +230,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .layer(middleware::map_response(json_errors))
         // Outermost: nothing runs for a foreign Host or Origin.
         .layer(middleware::from_fn_with_state(
-            state.port,
+            (state.port, state.sessions.clone()),
             crate::web::guard_layer,
         ))
 }
@@ -304,7 +304,7 @@ async fn sign_in_link(
         ));
     }
     Ok(Json(json!({
-        "url": crate::web::sign_in_url(s.port, &s.sessions),
+        "url": crate::web::sign_in_url(&s.sessions),
         "expires_in_secs": crate::web::CODE_TTL.as_secs(),
     })))
 }

@@ -14,7 +14,12 @@ use futures::future::BoxFuture;
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 
 use super::{AppState, router};
-use crate::{error::Error, home::ApiInfo, node::Node, web::session::Sessions};
+use crate::{
+    error::Error,
+    home::{ApiInfo, Home},
+    node::Node,
+    web::session::Sessions,
+};
 
 /// Routes that can be replaced while the server runs.
 #[derive(Clone)]
@@ -56,15 +61,24 @@ pub struct Api {
 }
 
 impl Api {
-    /// Serves `node`'s API and web app on 127.0.0.1 at a free port.
+    /// Serves `node`'s API and web app on 127.0.0.1 at a free port, the web app at a new
+    /// secret host name (see [`Api::start_in`] for a home's own).
     pub async fn start(node: Node) -> Result<Api, Error> {
-        let api = Api::bind().await?;
+        let api = Api::bind(&crate::home::new_web_name()).await?;
         api.serve(node);
         Ok(api)
     }
 
-    /// Listens on a free port, answering nothing yet but what `Router::default` does.
-    pub(crate) async fn bind() -> Result<Api, Error> {
+    /// [`Api::start`], with the web app at `home`'s secret host name ([`Home::web_name`]).
+    pub async fn start_in(home: &Home, node: Node) -> Result<Api, Error> {
+        let api = Api::bind(&home.web_name()?).await?;
+        api.serve(node);
+        Ok(api)
+    }
+
+    /// Listens on a free port, answering nothing yet but what `Router::default` does; the web
+    /// app will live at `web_name` (a secret `*.localhost` name) on that port.
+    pub(crate) async fn bind(web_name: &str) -> Result<Api, Error> {
         let token = circle_crypto::text::encode(&rand::random::<[u8; 32]>());
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
             .await
@@ -92,7 +106,7 @@ impl Api {
             door: Door {
                 port: addr.port(),
                 token,
-                sessions: Arc::default(),
+                sessions: Arc::new(Sessions::new(web_name, addr.port())),
                 stopping,
             },
             routes,
@@ -121,7 +135,7 @@ impl Api {
     /// A one-time link that signs a browser in to the web app (what `circle open` asks for):
     /// it works once, within [`crate::web::CODE_TTL`].
     pub fn sign_in_link(&self) -> String {
-        crate::web::sign_in_url(self.door.port, &self.door.sessions)
+        crate::web::sign_in_url(&self.door.sessions)
     }
 
     /// Stops serving.

@@ -15,29 +15,38 @@ use axum::{
 use futures::Stream;
 use serde_json::json;
 
+use super::session::SessionKey;
 use crate::api::AppState;
 
 /// Changes closer together than this reach the page as one.
 const SETTLE: Duration = Duration::from_millis(150);
+/// How often an open stream counts as its session's activity (and ends if the session did).
+const KEEP_ALIVE: Duration = Duration::from_secs(60);
 
 pub(super) async fn events(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    if !super::signed_in(&s, &headers) {
+    let Some(session) = s.sessions.session(&headers) else {
         return (StatusCode::UNAUTHORIZED, "not signed in").into_response();
-    }
-    Sse::new(stream(s))
+    };
+    Sse::new(stream(s, session))
         .keep_alive(KeepAlive::default())
         .into_response()
 }
 
-fn stream(s: AppState) -> impl Stream<Item = Result<SseEvent, Infallible>> {
+fn stream(s: AppState, session: SessionKey) -> impl Stream<Item = Result<SseEvent, Infallible>> {
     let (tx, rx) = tokio::sync::mpsc::channel::<SseEvent>(16);
     tokio::spawn(async move {
         let mut arrivals = s.node.circles().watch();
         let mut membership = s.node.circles().watch_membership();
         let mut events = s.node.events();
         let mut stopping = s.stopping.clone();
+        let mut alive = tokio::time::interval(KEEP_ALIVE);
         loop {
             let data = tokio::select! {
+                _ = alive.tick() => {
+                    // A person's open tab keeps them signed in; signing out ends it.
+                    if !s.sessions.keep_alive(session) { return; }
+                    continue;
+                }
                 changed = arrivals.changed() => {
                     if changed.is_err() { return; }
                     settle(&mut arrivals).await;

@@ -53,7 +53,7 @@ impl Locked {
     /// Serves the unlock (or first-run) page for `home` on 127.0.0.1 at a free port.
     pub async fn start(home: Home) -> Result<Locked> {
         home.create_dir()?;
-        let api = Api::bind().await?;
+        let api = Api::bind(&home.web_name()?).await?;
         let (tx, opened) = mpsc::channel(1);
         let d = &api.door;
         let state = LockedState {
@@ -108,7 +108,7 @@ impl Locked {
 }
 
 fn routes(state: LockedState) -> Router {
-    let port = state.port;
+    let gate = (state.port, state.sessions.clone());
     let open = Router::new()
         .route("/v1/unlock", post(unlock))
         .route("/v1/setup", post(setup))
@@ -124,7 +124,7 @@ fn routes(state: LockedState) -> Router {
         .route("/v1/{*rest}", axum::routing::any(still_locked))
         .fallback(get(page))
         .with_state(state)
-        .layer(middleware::from_fn_with_state(port, super::guard_layer))
+        .layer(middleware::from_fn_with_state(gate, super::guard_layer))
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
@@ -158,7 +158,7 @@ async fn hello(State(s): State<LockedState>, Query(q): Query<Challenge>) -> Resp
 
 async fn sign_in_link(State(s): State<LockedState>) -> Response {
     Json(json!({
-        "url": super::sign_in_url(s.port, &s.sessions),
+        "url": super::sign_in_url(&s.sessions),
         "expires_in_secs": super::CODE_TTL.as_secs(),
     }))
     .into_response()
@@ -169,8 +169,12 @@ struct SignInQuery {
     code: String,
 }
 
-async fn sign_in(State(s): State<LockedState>, Query(q): Query<SignInQuery>) -> Response {
-    super::sign_in_with(&s.sessions, &q.code)
+async fn sign_in(
+    State(s): State<LockedState>,
+    headers: HeaderMap,
+    Query(q): Query<SignInQuery>,
+) -> Response {
+    super::sign_in_with(&s.sessions, &headers, &q.code)
 }
 
 async fn status(State(s): State<LockedState>) -> Response {

@@ -1,9 +1,12 @@
 //! The local web app: pages served by the node on the same 127.0.0.1 port as its API, for a
 //! person who will never open a terminal.
 //!
-//! - [`guard`]: every request, API included, must name this node's own loopback address as its
-//!   `Host` (against DNS rebinding) and carry no other site's `Origin`.
-//! - [`session`]: one-time sign-in codes from `circle open`, exchanged for a session cookie.
+//! - [`guard`]: every request, API included, must name this node's own loopback address or
+//!   the app's secret `*.localhost` name as its `Host` (against DNS rebinding), carry no other
+//!   site's `Origin`, and, with the session cookie, come from the app's own pages
+//!   (`Sec-Fetch-Site`).
+//! - [`session`]: one-time sign-in codes from `circle open`, exchanged for a session cookie
+//!   that counts only at the app's secret host name.
 //! - [`pages`]: the pages, rendered here; writes go through the JSON API from the page's
 //!   script, with the session cookie and a same-origin `Origin`.
 //!
@@ -46,10 +49,11 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/assets/app.js", get(js))
 }
 
-/// A new one-time sign-in link for the server on `port`.
-pub(crate) fn sign_in_url(port: u16, sessions: &session::Sessions) -> String {
+/// A new one-time sign-in link, at the web app's secret host name.
+pub(crate) fn sign_in_url(sessions: &session::Sessions) -> String {
     format!(
-        "http://127.0.0.1:{port}/sign-in?code={}",
+        "http://{}/sign-in?code={}",
+        sessions.host(),
         sessions.new_code()
     )
 }
@@ -85,22 +89,41 @@ struct SignInQuery {
 }
 
 /// Exchanges a one-time code for a session cookie, then shows the circles.
-async fn sign_in(State(s): State<AppState>, Query(q): Query<SignInQuery>) -> Response {
-    sign_in_with(&s.sessions, &q.code)
+async fn sign_in(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<SignInQuery>,
+) -> Response {
+    sign_in_with(&s.sessions, &headers, &q.code)
 }
 
-/// The answer to a sign-in link: a session cookie and the way home, or why not.
-fn sign_in_with(sessions: &session::Sessions, code: &str) -> Response {
-    match sessions.sign_in(code.trim()) {
+/// The answer to a sign-in link: a session cookie and the way home, or why not. A link that
+/// names 127.0.0.1 (or `localhost`) leads on to the app's secret host name, and only while
+/// its code works, so that the name is told to no one without a code; the cookie is set only
+/// there.
+fn sign_in_with(sessions: &session::Sessions, headers: &HeaderMap, code: &str) -> Response {
+    let code = code.trim();
+    if !sessions.is_app_host(headers) {
+        if !sessions.code_is_live(code) {
+            return html(StatusCode::GONE, pages::link_used());
+        }
+        let to = format!("http://{}/sign-in?code={code}", sessions.host());
+        let mut response = Redirect::to(&to).into_response();
+        response.headers_mut().insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
+        return response;
+    }
+    match sessions.sign_in(code) {
         SignIn::Session(session) => {
-            let mut response = Redirect::to("/").into_response();
+            // A page of the app's own that goes on home, rather than a redirect: a browser
+            // sends a SameSite=Strict cookie on a navigation only if the app's own page
+            // started it, and the sign-in link may come from a file (`circle open`).
+            let mut response = html(StatusCode::OK, pages::signed_in_now());
             if let Ok(cookie) = HeaderValue::from_str(&session::set_cookie(&session)) {
                 response.headers_mut().insert(header::SET_COOKIE, cookie);
             }
-            response.headers_mut().insert(
-                header::REFERRER_POLICY,
-                HeaderValue::from_static("no-referrer"),
-            );
             response
         }
         SignIn::Refused => html(StatusCode::GONE, pages::link_used()),
@@ -134,9 +157,16 @@ pub(crate) fn is_read(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-/// Runs the guard before anything else (see [`guard::check`]), for the server on `port`.
-pub(crate) async fn guard_layer(State(port): State<u16>, request: Request, next: Next) -> Response {
-    match guard::check(port, request.headers()) {
+/// What the guard knows: the server's port and its web app's sessions (and so its host name).
+pub(crate) type Gate = (u16, std::sync::Arc<session::Sessions>);
+
+/// Runs the guard before anything else (see [`guard::check`]).
+pub(crate) async fn guard_layer(
+    State((port, sessions)): State<Gate>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match guard::check(port, sessions.host(), request.headers()) {
         Ok(()) => next.run(request).await,
         Err(refusal) => refusal.into_response(),
     }

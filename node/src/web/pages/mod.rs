@@ -205,6 +205,29 @@ pub(super) fn time(rfc3339: &str) -> Markup {
     html! { time datetime=(rfc3339) { (shown) " UTC" } }
 }
 
+/// The answer to a sign-in link that worked: on to the circles, by the page itself (see
+/// `web::sign_in_with`), with a link for a browser that does not follow it.
+pub fn signed_in_now() -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta http-equiv="refresh" content="0; url=/";
+                title { "Signed in · circle" }
+                link rel="stylesheet" href="/assets/app.css";
+            }
+            body {
+                main #main {
+                    h1 { "You are signed in" }
+                    p { a href="/" { "Go to your circles" } }
+                }
+            }
+        }
+    }
+}
+
 /// The answer to a sign-in link that was used already or is too old.
 pub fn link_used() -> Markup {
     signed_out(
