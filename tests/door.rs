@@ -1,0 +1,260 @@
+//! The door: what a node that is not a member's learns from a circle node and can do to it.
+//!
+//! alice is a real node with a circle. The stranger is a plain libp2p node written here (TCP,
+//! Noise, Yamux, gossipsub, identify and circle's sync protocol, as a modified client would
+//! run them): it connects while alice has an invite out (the door is open, for join requests
+//! only), asks for everything it can, and records what it hears until alice closes the
+//! connection. Nothing here waits a fixed time: a visit lasts until alice ends it.
+
+mod util;
+
+use std::time::{Duration, Instant};
+
+use circle::crypto::{CircleId, Invite, MemberSecret};
+use circle::node::{Codec, NodeConfig, SYNC_PROTOCOL, SyncRequest, SyncResponse};
+use futures::StreamExt;
+use libp2p::{
+    Multiaddr, Swarm, gossipsub, identify, noise, request_response,
+    swarm::{NetworkBehaviour, SwarmEvent},
+    tcp, yamux,
+};
+use util::{Member, PATIENCE};
+
+#[derive(NetworkBehaviour)]
+struct StrangerBehaviour {
+    gossipsub: gossipsub::Behaviour,
+    identify: identify::Behaviour,
+    sync: request_response::Behaviour<Codec<SyncRequest, SyncResponse>>,
+}
+
+/// What a stranger heard during one stay.
+#[derive(Debug, Default)]
+struct Visit {
+    /// Whether the connection was let in (established) at all.
+    connected: bool,
+    /// How long after it was established alice closed it.
+    stayed: Option<Duration>,
+    /// Topics alice told it she is subscribed to (gossipsub's hello).
+    topics: Vec<gossipsub::TopicHash>,
+    /// Whether alice would not speak gossipsub on this connection.
+    gossip_refused: bool,
+    /// The protocols alice listed (identify).
+    protocols: Vec<String>,
+    /// Whether alice would not speak identify on this connection.
+    identify_refused: bool,
+    /// Sync requests alice sent it (each names a circle, her member key and every count).
+    sync_requests: Vec<SyncRequest>,
+    /// What alice answered its own sync request with.
+    sync_answer: Option<String>,
+    /// Whether anything it published went out to alice.
+    published: bool,
+}
+
+fn stranger_swarm() -> Swarm<StrangerBehaviour> {
+    libp2p::SwarmBuilder::with_new_identity()
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .expect("tcp")
+        .with_behaviour(|key| {
+            let config = gossipsub::ConfigBuilder::default()
+                .heartbeat_interval(Duration::from_millis(100))
+                .validation_mode(gossipsub::ValidationMode::Anonymous)
+                .message_id_fn(|m: &gossipsub::Message| {
+                    gossipsub::MessageId::from(blake3_like(&m.data))
+                })
+                .flood_publish(true)
+                .build()
+                .expect("gossipsub config");
+            StrangerBehaviour {
+                gossipsub: gossipsub::Behaviour::new(
+                    gossipsub::MessageAuthenticity::Anonymous,
+                    config,
+                )
+                .expect("gossipsub"),
+                identify: identify::Behaviour::new(identify::Config::new(
+                    "/circle/id/1".into(),
+                    key.public(),
+                )),
+                sync: request_response::Behaviour::new(
+                    [(SYNC_PROTOCOL, request_response::ProtocolSupport::Full)],
+                    request_response::Config::default(),
+                ),
+            }
+        })
+        .expect("behaviour")
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
+        .build()
+}
+
+/// A content id without another dependency: the bytes' own hash from std is enough here.
+fn blake3_like(data: &[u8]) -> Vec<u8> {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    data.hash(&mut h);
+    h.finish().to_be_bytes().to_vec()
+}
+
+/// A sync request for `circle` signed by a key that is no member's.
+fn sync_request_from_nobody(circle: CircleId) -> SyncRequest {
+    let nobody = MemberSecret::generate();
+    SyncRequest {
+        circle,
+        member: nobody.public(),
+        proof: nobody.sign("circle/sync-proof/v1", b"anything"),
+        heads: Vec::new(),
+        versions: Vec::new(),
+        held: Vec::new(),
+    }
+}
+
+/// The stranger connects to `addr`, subscribes to `topic`, asks for a sync of `circle`,
+/// publishes, and listens until the connection is closed (or [`PATIENCE`] runs out).
+async fn visit(addr: &str, circle: CircleId) -> Visit {
+    let mut swarm = stranger_swarm();
+    let topic = gossipsub::IdentTopic::new(circle::crypto::topic_for(&circle));
+    swarm
+        .behaviour_mut()
+        .gossipsub
+        .subscribe(&topic)
+        .expect("subscribe");
+    let addr: Multiaddr = addr.parse().expect("address");
+    swarm.dial(addr).expect("dial");
+    let mut visit = Visit::default();
+    let mut since = None;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let mut publish = |swarm: &mut Swarm<StrangerBehaviour>, visit: &mut Visit| {
+        if swarm
+            .behaviour_mut()
+            .gossipsub
+            .publish(topic.clone(), b"from a stranger".to_vec())
+            .is_ok()
+        {
+            visit.published = true;
+        }
+    };
+    loop {
+        let event = match tokio::time::timeout_at(deadline, swarm.select_next_some()).await {
+            Ok(event) => event,
+            Err(_) => break,
+        };
+        match event {
+            SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+                visit.connected = true;
+                since = Some(Instant::now());
+                swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_request(&peer_id, sync_request_from_nobody(circle));
+                publish(&mut swarm, &mut visit);
+            }
+            SwarmEvent::ConnectionClosed { .. } | SwarmEvent::OutgoingConnectionError { .. } => {
+                visit.stayed = Some(since.map(|s| s.elapsed()).unwrap_or_default());
+                break;
+            }
+            SwarmEvent::Behaviour(StrangerBehaviourEvent::Gossipsub(event)) => match event {
+                gossipsub::Event::Subscribed { topic: t, .. } => {
+                    visit.topics.push(t);
+                    publish(&mut swarm, &mut visit);
+                }
+                gossipsub::Event::GossipsubNotSupported { .. } => visit.gossip_refused = true,
+                _ => {}
+            },
+            SwarmEvent::Behaviour(StrangerBehaviourEvent::Identify(event)) => match event {
+                identify::Event::Received { info, .. } => {
+                    visit.protocols = info.protocols.iter().map(|p| p.to_string()).collect();
+                }
+                identify::Event::Error { .. } => visit.identify_refused = true,
+                _ => {}
+            },
+            SwarmEvent::Behaviour(StrangerBehaviourEvent::Sync(event)) => {
+                use request_response::{Event, Message};
+                match event {
+                    Event::Message {
+                        message: Message::Request { request, .. },
+                        ..
+                    } => visit.sync_requests.push(request),
+                    Event::Message {
+                        message: Message::Response { response, .. },
+                        ..
+                    } => {
+                        visit.sync_answer = Some(match response {
+                            SyncResponse::Page(_) => "a page".into(),
+                            SyncResponse::Refused { reason } => format!("refused: {reason}"),
+                        })
+                    }
+                    Event::OutboundFailure { error, .. } => {
+                        visit.sync_answer = Some(format!("failed: {error}"))
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    visit
+}
+
+/// alice with a circle (bob in it, so there are two authors to count) and her first listen
+/// address.
+async fn alice_with_a_circle(config: NodeConfig) -> (Member, Member, CircleId, String) {
+    let alice = Member::with_config("alice", config).await;
+    let bob = Member::new("bob").await;
+    let circle = alice.node.create("Tuesday evening", None).await.unwrap();
+    alice.bring_in(&circle, &bob).await;
+    alice.node.share(&circle, "Day 30 today.").await.unwrap();
+    let addr = alice.node.status().await.unwrap().listen[0].clone();
+    (alice, bob, circle, addr)
+}
+
+/// The door opened: an invite of alice's is live.
+async fn open_the_door(alice: &Member, circle: &CircleId) -> Invite {
+    alice
+        .node
+        .invite(circle, Duration::from_secs(3600), 1)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_let_in_while_an_invite_is_live_is_sent_no_sync_and_gets_no_page() {
+    let (alice, _bob, circle, addr) = alice_with_a_circle(NodeConfig::local()).await;
+    open_the_door(&alice, &circle).await;
+
+    let visit = visit(&addr, circle).await;
+
+    assert!(visit.connected, "the door was open: {visit:?}");
+    assert!(visit.stayed.is_some(), "alice closed the connection");
+    assert!(
+        visit.sync_requests.is_empty(),
+        "alice asked a stranger to sync, naming her circle {} and her member key: {:?}",
+        circle.short(),
+        visit.sync_requests.first().map(|r| r.member)
+    );
+    let answer = visit.sync_answer.unwrap_or_default();
+    assert!(
+        !answer.contains("a page"),
+        "a stranger got a sync page: {answer}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_is_closed_right_after_the_handshake_when_no_invite_is_out() {
+    // No grace after the invite that brought bob in is used up: the door shuts at once.
+    let config = NodeConfig::local().with_ended_invite_grace(Duration::ZERO);
+    let (_alice, _bob, circle, addr) = alice_with_a_circle(config).await;
+
+    let visit = visit(&addr, circle).await;
+
+    // Closed by the gate, not by the stranger's join time running out.
+    let stayed = visit.stayed.unwrap_or_default();
+    assert!(
+        visit.stayed.is_some() && stayed < Duration::from_secs(5),
+        "the stranger stayed {stayed:?}: {visit:?}"
+    );
+    assert!(visit.topics.is_empty() && visit.protocols.is_empty());
+    assert!(visit.sync_requests.is_empty());
+}
