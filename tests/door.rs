@@ -11,7 +11,10 @@ mod util;
 use std::time::{Duration, Instant};
 
 use circle::crypto::{CircleId, Invite, MemberSecret};
-use circle::node::{Codec, NodeConfig, SYNC_PROTOCOL, SyncRequest, SyncResponse};
+use circle::node::{
+    Codec, JOIN_PROTOCOL, JoinRequest, JoinResponse, NodeConfig, SYNC_PROTOCOL, SyncRequest,
+    SyncResponse,
+};
 use futures::StreamExt;
 use libp2p::{
     Multiaddr, Swarm, gossipsub, identify, noise, request_response,
@@ -25,6 +28,7 @@ struct StrangerBehaviour {
     gossipsub: gossipsub::Behaviour,
     identify: identify::Behaviour,
     sync: request_response::Behaviour<Codec<SyncRequest, SyncResponse>>,
+    join: request_response::Behaviour<Codec<JoinRequest, JoinResponse>>,
 }
 
 /// What a stranger heard during one stay.
@@ -83,6 +87,10 @@ fn stranger_swarm() -> Swarm<StrangerBehaviour> {
                     [(SYNC_PROTOCOL, request_response::ProtocolSupport::Full)],
                     request_response::Config::default(),
                 ),
+                join: request_response::Behaviour::new(
+                    [(JOIN_PROTOCOL, request_response::ProtocolSupport::Full)],
+                    request_response::Config::default(),
+                ),
             }
         })
         .expect("behaviour")
@@ -111,18 +119,26 @@ fn sync_request_from_nobody(circle: CircleId) -> SyncRequest {
     }
 }
 
-/// The stranger connects to `addr`, subscribes to `topic`, asks for a sync of `circle`,
+/// The stranger connects to `addr`, subscribes to `circle`'s topic, asks for a sync of it,
 /// publishes, and listens until the connection is closed (or [`PATIENCE`] runs out).
 async fn visit(addr: &str, circle: CircleId) -> Visit {
     let mut swarm = stranger_swarm();
+    let addr: Multiaddr = addr.parse().expect("address");
+    swarm.dial(addr).expect("dial");
+    stay(swarm, circle, false).await
+}
+
+/// What the stranger hears on one connection, until it closes. When `answer_join`, it is the
+/// node a token names as the inviter: it refuses the join request once it knows whether the
+/// joining node speaks gossipsub and identify to it.
+async fn stay(mut swarm: Swarm<StrangerBehaviour>, circle: CircleId, answer_join: bool) -> Visit {
     let topic = gossipsub::IdentTopic::new(circle::crypto::topic_for(&circle));
     swarm
         .behaviour_mut()
         .gossipsub
         .subscribe(&topic)
         .expect("subscribe");
-    let addr: Multiaddr = addr.parse().expect("address");
-    swarm.dial(addr).expect("dial");
+    let mut held = None;
     let mut visit = Visit::default();
     let mut since = None;
     let deadline = tokio::time::Instant::now() + PATIENCE;
@@ -145,12 +161,24 @@ async fn visit(addr: &str, circle: CircleId) -> Visit {
             SwarmEvent::ConnectionEstablished { peer_id, .. } => {
                 visit.connected = true;
                 since = Some(Instant::now());
-                swarm
-                    .behaviour_mut()
-                    .sync
-                    .send_request(&peer_id, sync_request_from_nobody(circle));
+                if !answer_join {
+                    swarm
+                        .behaviour_mut()
+                        .sync
+                        .send_request(&peer_id, sync_request_from_nobody(circle));
+                }
                 publish(&mut swarm, &mut visit);
             }
+            SwarmEvent::Behaviour(StrangerBehaviourEvent::Join(
+                request_response::Event::Message {
+                    message: request_response::Message::Request { channel, .. },
+                    ..
+                },
+            )) => held = Some(channel),
+            // Her answer is out: the stay is over.
+            SwarmEvent::Behaviour(StrangerBehaviourEvent::Join(
+                request_response::Event::ResponseSent { .. },
+            )) => break,
             SwarmEvent::ConnectionClosed { .. } | SwarmEvent::OutgoingConnectionError { .. } => {
                 visit.stayed = Some(since.map(|s| s.elapsed()).unwrap_or_default());
                 break;
@@ -193,6 +221,17 @@ async fn visit(addr: &str, circle: CircleId) -> Visit {
                 }
             }
             _ => {}
+        }
+        let heard_gossip = visit.gossip_refused || !visit.topics.is_empty();
+        let heard_identify = visit.identify_refused || !visit.protocols.is_empty();
+        if heard_gossip
+            && heard_identify
+            && let Some(channel) = held.take()
+        {
+            let refused = JoinResponse::Refused {
+                reason: "not today".into(),
+            };
+            let _ = swarm.behaviour_mut().join.send_response(channel, refused);
         }
     }
     visit
@@ -242,6 +281,38 @@ async fn a_stranger_let_in_while_an_invite_is_live_is_sent_no_sync_and_gets_no_p
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_let_in_while_an_invite_is_live_runs_the_join_exchange_alone() {
+    let (alice, _bob, circle, addr) = alice_with_a_circle(NodeConfig::local()).await;
+    open_the_door(&alice, &circle).await;
+
+    let visit = visit(&addr, circle).await;
+
+    assert!(visit.connected, "the door was open: {visit:?}");
+    assert!(visit.stayed.is_some(), "alice closed the connection");
+    assert!(
+        visit.topics.is_empty(),
+        "the stranger learned alice's topics: {:?}",
+        visit.topics
+    );
+    assert!(visit.gossip_refused, "alice spoke gossipsub: {visit:?}");
+    assert!(
+        visit.protocols.is_empty(),
+        "the stranger was told alice's protocols: {:?}",
+        visit.protocols
+    );
+    assert!(visit.identify_refused, "alice spoke identify: {visit:?}");
+    let answer = visit.sync_answer.clone().unwrap_or_default();
+    assert!(
+        answer.starts_with("failed"),
+        "the stranger could open the sync protocol: {answer}"
+    );
+    assert!(
+        !visit.published,
+        "the stranger could publish to alice: {visit:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stranger_is_closed_right_after_the_handshake_when_no_invite_is_out() {
     // No grace after the invite that brought bob in is used up: the door shuts at once.
     let config = NodeConfig::local().with_ended_invite_grace(Duration::ZERO);
@@ -257,4 +328,49 @@ async fn a_stranger_is_closed_right_after_the_handshake_when_no_invite_is_out() 
     );
     assert!(visit.topics.is_empty() && visit.protocols.is_empty());
     assert!(visit.sync_requests.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inviter_named_in_a_token_learns_nothing_but_the_join_request() {
+    let (alice, _bob, circle, _) = alice_with_a_circle(NodeConfig::local()).await;
+    // mallory listens, and writes a well-formed token that names her node as the inviter.
+    let mut mallory = stranger_swarm();
+    mallory
+        .listen_on("/ip4/127.0.0.1/tcp/0".parse().unwrap())
+        .unwrap();
+    let addr = loop {
+        if let SwarmEvent::NewListenAddr { address, .. } = mallory.select_next_some().await {
+            break format!("{address}/p2p/{}", mallory.local_peer_id());
+        }
+    };
+    let bait = Invite::create(
+        &MemberSecret::generate(),
+        CircleId::random(),
+        "Open meeting",
+        circle::node::now_secs() + 3600,
+        vec![addr],
+    );
+    let stay = tokio::spawn(stay(mallory, circle, true));
+
+    // alice only looks at what the circle is.
+    let preview = alice.node.preview_join(&bait.to_token(), Some("al")).await;
+    assert!(preview.is_err(), "mallory refused the join");
+    let visit = stay.await.unwrap();
+
+    assert!(visit.connected, "alice's node came: {visit:?}");
+    assert!(
+        visit.topics.is_empty(),
+        "mallory learned the topics of alice's circles: {:?}",
+        visit.topics
+    );
+    assert!(
+        visit.gossip_refused,
+        "alice's node spoke gossipsub: {visit:?}"
+    );
+    assert!(
+        visit.protocols.is_empty(),
+        "mallory was told alice's protocols: {:?}",
+        visit.protocols
+    );
+    assert!(visit.sync_requests.is_empty(), "{visit:?}");
 }

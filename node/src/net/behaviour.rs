@@ -9,6 +9,7 @@ use libp2p::{
     swarm::{NetworkBehaviour, behaviour::toggle::Toggle},
 };
 
+use super::serve::MembersOnly;
 use crate::{
     config::NodeConfig,
     error::{Error, Result},
@@ -20,27 +21,30 @@ use crate::{
 /// Largest gossip message: one envelope.
 pub const MAX_GOSSIP_BYTES: usize = circle_crypto::MAX_ENVELOPE_BYTES;
 
-/// Everything a circle node speaks.
+/// Everything a circle node speaks. On a connection of a node that is not a member's (a
+/// stranger let in to join, an inviter or home server named in a token being redeemed) only the
+/// join exchange, and on a home server the strangers' relayed connections, run: every protocol
+/// wrapped in [`MembersOnly`] is not spoken there at all.
 #[derive(NetworkBehaviour)]
 pub struct Behaviour {
     /// First, so a connection it refuses never reaches the protocols below.
     pub gate: super::gate::Gate,
-    pub gossipsub: gossipsub::Behaviour,
+    pub gossipsub: MembersOnly<gossipsub::Behaviour>,
     pub join: request_response::Behaviour<Codec<JoinRequest, JoinResponse>>,
-    pub sync: request_response::Behaviour<Codec<SyncRequest, SyncResponse>>,
-    pub identify: identify::Behaviour,
-    pub ping: ping::Behaviour,
+    pub sync: MembersOnly<request_response::Behaviour<Codec<SyncRequest, SyncResponse>>>,
+    pub identify: MembersOnly<identify::Behaviour>,
+    pub ping: MembersOnly<ping::Behaviour>,
     pub mdns: Toggle<mdns::tokio::Behaviour>,
     /// Reserving relayed addresses at home servers, and dialing through them.
     pub relay_client: relay::client::Behaviour,
     /// Upgrading relayed connections to direct ones (hole punching).
-    pub dcutr: dcutr::Behaviour,
+    pub dcutr: MembersOnly<dcutr::Behaviour>,
     /// Asking home servers whether this node is reachable from outside.
-    pub autonat: autonat::v2::client::Behaviour,
+    pub autonat: MembersOnly<autonat::v2::client::Behaviour>,
     /// On a home server (`relay`): relaying for members' nodes only.
     pub relay: Toggle<relay::Behaviour>,
     /// On a home server: answering members' reachability questions.
-    pub autonat_server: Toggle<autonat::v2::server::Behaviour>,
+    pub autonat_server: MembersOnly<Toggle<autonat::v2::server::Behaviour>>,
 }
 
 fn gossip_config(config: &NodeConfig) -> Result<gossipsub::Config> {
@@ -102,35 +106,48 @@ pub fn build_swarm(
             )?;
             Ok(Behaviour {
                 gate: super::gate::Gate::default(),
-                gossipsub,
+                gossipsub: MembersOnly::new(gossipsub, access.clone()),
                 join: request_response::Behaviour::new(
                     [(JOIN_PROTOCOL, request_response::ProtocolSupport::Full)],
                     rr.clone(),
                 ),
-                sync: request_response::Behaviour::new(
-                    [(SYNC_PROTOCOL, request_response::ProtocolSupport::Full)],
-                    rr,
+                sync: MembersOnly::new(
+                    request_response::Behaviour::new(
+                        [(SYNC_PROTOCOL, request_response::ProtocolSupport::Full)],
+                        rr,
+                    ),
+                    access.clone(),
                 ),
-                identify: identify::Behaviour::new(identify::Config::new(
-                    "/circle/id/1".into(),
-                    key.public(),
-                )),
+                identify: MembersOnly::new(
+                    identify::Behaviour::new(identify::Config::new(
+                        "/circle/id/1".into(),
+                        key.public(),
+                    )),
+                    access.clone(),
+                ),
                 // A dead path is noticed within about half a minute (libp2p lets the first
                 // failure pass; the connection closes on the second).
-                ping: ping::Behaviour::new(
-                    ping::Config::new()
-                        .with_interval(Duration::from_secs(10))
-                        .with_timeout(Duration::from_secs(10)),
+                ping: MembersOnly::new(
+                    ping::Behaviour::new(
+                        ping::Config::new()
+                            .with_interval(Duration::from_secs(10))
+                            .with_timeout(Duration::from_secs(10)),
+                    ),
+                    access.clone(),
                 ),
                 mdns: Toggle::from(mdns),
                 relay_client,
-                dcutr: dcutr::Behaviour::new(peer_id),
-                autonat: autonat::v2::client::Behaviour::default(),
+                dcutr: MembersOnly::new(dcutr::Behaviour::new(peer_id), access.clone()),
+                autonat: MembersOnly::new(
+                    autonat::v2::client::Behaviour::default(),
+                    access.clone(),
+                ),
                 relay: Toggle::from(
                     relay_on.then(|| relay::Behaviour::new(peer_id, access.relay_config())),
                 ),
-                autonat_server: Toggle::from(
-                    relay_on.then(autonat::v2::server::Behaviour::default),
+                autonat_server: MembersOnly::new(
+                    Toggle::from(relay_on.then(autonat::v2::server::Behaviour::default)),
+                    access.clone(),
                 ),
             })
         })

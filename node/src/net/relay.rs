@@ -66,7 +66,7 @@ impl Access {
         }
     }
 
-    fn is_member(&self, peer: &PeerId) -> bool {
+    pub(super) fn is_member(&self, peer: &PeerId) -> bool {
         self.0
             .read()
             .map(|a| a.members.contains(peer))
