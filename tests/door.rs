@@ -374,3 +374,61 @@ async fn an_inviter_named_in_a_token_learns_nothing_but_the_join_request() {
     );
     assert!(visit.sync_requests.is_empty(), "{visit:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_strangers_connecting_at_once_from_one_address_are_let_in_only_a_few_at_a_time() {
+    let (alice, _bob, circle, addr) = alice_with_a_circle(NodeConfig::local()).await;
+    open_the_door(&alice, &circle).await;
+
+    // Twelve nodes from 127.0.0.1, all at once, each with a fresh peer id.
+    let visits = futures::future::join_all((0..12).map(|_| visit(&addr, circle))).await;
+
+    // Let in: the connection stayed until the join time ran out. Refused: closed at once.
+    let let_in = visits
+        .iter()
+        .filter(|v| v.stayed.unwrap_or_default() >= Duration::from_secs(5))
+        .count();
+    assert!(let_in >= 1, "the door was open: {visits:?}");
+    assert!(
+        let_in <= NodeConfig::default().strangers_per_ip,
+        "{let_in} strangers from one address were let in at once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_sending_join_request_after_join_request_is_told_to_wait() {
+    let (alice, _bob, circle, addr) = alice_with_a_circle(NodeConfig::local()).await;
+    open_the_door(&alice, &circle).await;
+    let mallory = Member::new("mallory").await;
+    // Well-formed invites alice never made, pointing at alice's node.
+    let forged = || {
+        Invite::create(
+            &MemberSecret::generate(),
+            circle,
+            "Tuesday evening",
+            circle::node::now_secs() + 3600,
+            vec![addr.clone()],
+        )
+        .to_token()
+    };
+
+    let mut answers = Vec::new();
+    let told_to_wait = loop {
+        let answer = match mallory.node.preview_join(&forged(), Some("m")).await {
+            Ok(_) => panic!("a forged invite was answered with a preview"),
+            Err(e) => e.to_string(),
+        };
+        if answer.contains("too many join requests") {
+            break true;
+        }
+        answers.push(answer);
+        if answers.len() > 30 {
+            break false;
+        }
+    };
+    assert!(told_to_wait, "never held back: {answers:?}");
+    // Each of the address's requests for the minute was answered, and only those (bob's join,
+    // from the same address a moment ago, was one of them).
+    let answered = answers.iter().filter(|a| a.contains("not known")).count();
+    assert_eq!(answered, NodeConfig::default().joins_per_ip - 1, "{answers:?}");
+}

@@ -3,13 +3,13 @@
 use std::time::Duration;
 
 use libp2p::{
-    Swarm, autonat, dcutr, gossipsub, identify,
+    Swarm, autonat, connection_limits, dcutr, gossipsub, identify,
     identity::Keypair,
     mdns, ping, relay, request_response,
     swarm::{NetworkBehaviour, behaviour::toggle::Toggle},
 };
 
-use super::serve::MembersOnly;
+use super::serve::{GlobalDialsOnly, MembersOnly};
 use crate::{
     config::NodeConfig,
     error::{Error, Result},
@@ -27,7 +27,9 @@ pub const MAX_GOSSIP_BYTES: usize = circle_crypto::MAX_ENVELOPE_BYTES;
 /// wrapped in [`MembersOnly`] is not spoken there at all.
 #[derive(NetworkBehaviour)]
 pub struct Behaviour {
-    /// First, so a connection it refuses never reaches the protocols below.
+    /// Connections in total, pending and established, and per node (see [`limits`]).
+    pub limits: connection_limits::Behaviour,
+    /// Before the protocols, so a connection it refuses never reaches them.
     pub gate: super::gate::Gate,
     pub gossipsub: MembersOnly<gossipsub::Behaviour>,
     pub join: request_response::Behaviour<Codec<JoinRequest, JoinResponse>>,
@@ -43,8 +45,25 @@ pub struct Behaviour {
     pub autonat: MembersOnly<autonat::v2::client::Behaviour>,
     /// On a home server (`relay`): relaying for members' nodes only.
     pub relay: Toggle<relay::Behaviour>,
-    /// On a home server: answering members' reachability questions.
-    pub autonat_server: MembersOnly<Toggle<autonat::v2::server::Behaviour>>,
+    /// On a home server: answering members' reachability questions, by dialling back global
+    /// addresses only.
+    pub autonat_server: MembersOnly<GlobalDialsOnly<Toggle<autonat::v2::server::Behaviour>>>,
+}
+
+/// libp2p's connection limits. A circle has at most 250 members, and a node keeps one or two
+/// connections (direct, relayed) with each member's node across all its circles: these leave
+/// room for several full circles and a home server's relaying, and stop a flood of handshakes
+/// (each costs a key exchange) or of one node's connections.
+pub fn limits() -> connection_limits::ConnectionLimits {
+    connection_limits::ConnectionLimits::default()
+        // Handshakes in flight: strangers and members reconnecting after a restart.
+        .with_max_pending_incoming(Some(64))
+        // A node redials every member's node it knows at once after a restart.
+        .with_max_pending_outgoing(Some(256))
+        .with_max_established_incoming(Some(768))
+        .with_max_established(Some(1024))
+        // Direct and relayed, TCP and QUIC, and a redial crossing an old connection.
+        .with_max_established_per_peer(Some(8))
 }
 
 fn gossip_config(config: &NodeConfig) -> Result<gossipsub::Config> {
@@ -74,6 +93,7 @@ pub fn build_swarm(
     let gossip = gossip_config(config)?;
     let rr = request_response::Config::default().with_request_timeout(config.request_timeout);
     let (mdns_on, relay_on) = (config.mdns, config.relay);
+    let strangers_per_ip = config.strangers_per_ip;
     let swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
         .with_tcp(
@@ -105,7 +125,8 @@ pub fn build_swarm(
                 gossipsub::PeerScoreThresholds::default(),
             )?;
             Ok(Behaviour {
-                gate: super::gate::Gate::default(),
+                limits: connection_limits::Behaviour::new(limits()),
+                gate: super::gate::Gate::new(strangers_per_ip),
                 gossipsub: MembersOnly::new(gossipsub, access.clone()),
                 join: request_response::Behaviour::new(
                     [(JOIN_PROTOCOL, request_response::ProtocolSupport::Full)],
@@ -146,7 +167,9 @@ pub fn build_swarm(
                     relay_on.then(|| relay::Behaviour::new(peer_id, access.relay_config())),
                 ),
                 autonat_server: MembersOnly::new(
-                    Toggle::from(relay_on.then(autonat::v2::server::Behaviour::default)),
+                    GlobalDialsOnly::new(Toggle::from(
+                        relay_on.then(autonat::v2::server::Behaviour::default),
+                    )),
                     access.clone(),
                 ),
             })

@@ -187,6 +187,8 @@ pub(crate) struct EventLoop {
     /// Inviters' nodes to dial again once the connection used for joining has closed.
     reconnect: HashMap<PeerId, Vec<String>>,
     limiter: limit::Limiter,
+    /// Join requests per stranger's IP address and minute ([`NodeConfig::joins_per_ip`]).
+    join_budget: limit::Budget<std::net::IpAddr>,
     /// Who may use this node as a relay (shared with the relay behaviour).
     access: Access,
     relay: relay::RelayState,
@@ -214,6 +216,7 @@ impl EventLoop {
         EventLoop {
             membership: circles.watch_membership(),
             limiter: limit::Limiter::new(config.author_rate, config.author_burst),
+            join_budget: limit::Budget::new(config.joins_per_ip, Duration::from_secs(60)),
             probation: HashMap::new(),
             limited: HashMap::new(),
             last_live_invite: None,
@@ -595,6 +598,7 @@ impl EventLoop {
             self.swarm.close_connection(id);
         }
         self.limiter.prune(now);
+        self.join_budget.prune(now);
         self.update_door();
         self.retry_due();
         self.ensure_reservations();

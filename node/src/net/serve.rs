@@ -220,3 +220,198 @@ impl<B: NetworkBehaviour> NetworkBehaviour for MembersOnly<B> {
         }
     }
 }
+
+/// `B` (the AutoNAT server), dialling only global addresses: a member's node asks a home server
+/// to dial an address of its choosing, which must not turn the home server into a scanner of
+/// its own network (loopback, private ranges) or of anyone else's.
+pub struct GlobalDialsOnly<B> {
+    inner: B,
+    /// Dials `inner` asked for, until the swarm has looked at their addresses.
+    dials: HashSet<ConnectionId>,
+}
+
+impl<B> GlobalDialsOnly<B> {
+    pub fn new(inner: B) -> Self {
+        GlobalDialsOnly {
+            inner,
+            dials: HashSet::new(),
+        }
+    }
+}
+
+/// Why a dial-back was refused.
+#[derive(Debug)]
+struct NotGlobal;
+
+impl std::fmt::Display for NotGlobal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("only global addresses are dialled back")
+    }
+}
+
+impl std::error::Error for NotGlobal {}
+
+/// Whether `addr` is a direct address on the public internet: an IP address outside the
+/// loopback, private, shared (CGNAT), link-local, documentation, multicast and reserved
+/// ranges; no DNS name (it could resolve to anything), no relayed address.
+pub fn is_global(addr: &Multiaddr) -> bool {
+    use libp2p::multiaddr::Protocol;
+    let mut ip = None;
+    for p in addr.iter() {
+        match p {
+            Protocol::Ip4(v4) => ip = Some(std::net::IpAddr::V4(v4)),
+            Protocol::Ip6(v6) => ip = Some(std::net::IpAddr::V6(v6)),
+            Protocol::Dns(_)
+            | Protocol::Dns4(_)
+            | Protocol::Dns6(_)
+            | Protocol::Dnsaddr(_)
+            | Protocol::P2pCircuit => return false,
+            _ => {}
+        }
+    }
+    match ip {
+        Some(std::net::IpAddr::V4(v4)) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_unspecified()
+                || v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.is_multicast()
+                || a == 0
+                || a >= 240
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 198 && (18..20).contains(&b))
+                || (a == 192 && b == 0))
+        }
+        Some(std::net::IpAddr::V6(v6)) => {
+            let first = v6.segments()[0];
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_global(&Multiaddr::empty().with(Protocol::Ip4(v4)));
+            }
+            !(v6.is_unspecified()
+                || v6.is_loopback()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || first == 0x2001 && v6.segments()[1] == 0x0db8)
+        }
+        None => false,
+    }
+}
+
+impl<B: NetworkBehaviour> NetworkBehaviour for GlobalDialsOnly<B> {
+    type ConnectionHandler = THandler<B>;
+    type ToSwarm = B::ToSwarm;
+
+    fn handle_pending_inbound_connection(
+        &mut self,
+        id: ConnectionId,
+        local: &Multiaddr,
+        remote: &Multiaddr,
+    ) -> Result<(), ConnectionDenied> {
+        self.inner
+            .handle_pending_inbound_connection(id, local, remote)
+    }
+
+    fn handle_established_inbound_connection(
+        &mut self,
+        id: ConnectionId,
+        peer: PeerId,
+        local: &Multiaddr,
+        remote: &Multiaddr,
+    ) -> Result<THandler<Self>, ConnectionDenied> {
+        self.inner
+            .handle_established_inbound_connection(id, peer, local, remote)
+    }
+
+    fn handle_pending_outbound_connection(
+        &mut self,
+        id: ConnectionId,
+        peer: Option<PeerId>,
+        addresses: &[Multiaddr],
+        role: Endpoint,
+    ) -> Result<Vec<Multiaddr>, ConnectionDenied> {
+        // The swarm reports the refusal to every behaviour as a failed dial: the server answers
+        // its client that the dial-back failed.
+        if self.dials.remove(&id) && !addresses.iter().all(is_global) {
+            return Err(ConnectionDenied::new(NotGlobal));
+        }
+        self.inner
+            .handle_pending_outbound_connection(id, peer, addresses, role)
+    }
+
+    fn handle_established_outbound_connection(
+        &mut self,
+        id: ConnectionId,
+        peer: PeerId,
+        addr: &Multiaddr,
+        role: Endpoint,
+        port_use: PortUse,
+    ) -> Result<THandler<Self>, ConnectionDenied> {
+        self.inner
+            .handle_established_outbound_connection(id, peer, addr, role, port_use)
+    }
+
+    fn on_swarm_event(&mut self, event: FromSwarm) {
+        if let FromSwarm::DialFailure(e) = &event {
+            self.dials.remove(&e.connection_id);
+        }
+        self.inner.on_swarm_event(event)
+    }
+
+    fn on_connection_handler_event(
+        &mut self,
+        peer: PeerId,
+        id: ConnectionId,
+        event: THandlerOutEvent<Self>,
+    ) {
+        self.inner.on_connection_handler_event(peer, id, event)
+    }
+
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<ToSwarm<B::ToSwarm, THandlerInEvent<Self>>> {
+        let event = self.inner.poll(cx);
+        if let Poll::Ready(ToSwarm::Dial { opts }) = &event {
+            self.dials.insert(opts.connection_id());
+        }
+        event
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_home_server_dials_back_only_addresses_on_the_public_internet() {
+        for addr in [
+            "/ip4/127.0.0.1/tcp/7117",
+            "/ip4/10.0.0.5/tcp/7117",
+            "/ip4/192.168.1.20/udp/7117/quic-v1",
+            "/ip4/172.16.0.1/tcp/1",
+            "/ip4/100.64.0.1/tcp/1",
+            "/ip4/169.254.1.1/tcp/1",
+            "/ip4/0.0.0.0/tcp/1",
+            "/ip4/224.0.0.1/tcp/1",
+            "/ip4/203.0.113.9/tcp/1",
+            "/ip6/::1/tcp/1",
+            "/ip6/fd00::1/tcp/1",
+            "/ip6/fe80::1/tcp/1",
+            "/ip6/::ffff:192.168.0.1/tcp/1",
+            "/dns4/localhost/tcp/1",
+            "/ip4/8.8.8.8/tcp/1/p2p/12D3KooWBY9T98CkPLCkuC96QXPHayDyzVio7kLrw1YiqjybCf89/p2p-circuit",
+        ] {
+            let addr: Multiaddr = addr.parse().unwrap();
+            assert!(!is_global(&addr), "{addr} is not dialled back");
+        }
+        for addr in [
+            "/ip4/8.8.8.8/tcp/7117",
+            "/ip4/81.2.69.160/udp/7117/quic-v1",
+            "/ip6/2a00:1450:4001::1/tcp/7117",
+        ] {
+            let addr: Multiaddr = addr.parse().unwrap();
+            assert!(is_global(&addr), "{addr} is dialled back");
+        }
+    }
+}
