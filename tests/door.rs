@@ -430,5 +430,92 @@ async fn a_stranger_sending_join_request_after_join_request_is_told_to_wait() {
     // Each of the address's requests for the minute was answered, and only those (bob's join,
     // from the same address a moment ago, was one of them).
     let answered = answers.iter().filter(|a| a.contains("not known")).count();
-    assert_eq!(answered, NodeConfig::default().joins_per_ip - 1, "{answers:?}");
+    assert_eq!(
+        answered,
+        NodeConfig::default().joins_per_ip - 1,
+        "{answers:?}"
+    );
+}
+
+/// Why the js-libp2p stranger cannot run here, if it cannot: `node` or the js packages
+/// (installed by bench/js/install.sh from the lockfile) are missing.
+fn js_missing(dir: &std::path::Path) -> Option<String> {
+    let node = std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !node {
+        return Some("`node` is not installed (Node 20 or later)".into());
+    }
+    if !dir.join("node_modules").join("libp2p").exists() {
+        return Some(format!(
+            "the js-libp2p packages are not installed: run `bash {}/install.sh`",
+            dir.display()
+        ));
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_js_libp2p_stranger_learns_no_topic_no_protocol_list_cannot_sync_and_injects_nothing() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/js");
+    if let Some(why) = js_missing(&dir) {
+        // CI installs them (.ci/run) and says so: there it must run, not skip.
+        assert!(
+            std::env::var_os("CIRCLE_REQUIRE_JS").is_none(),
+            "CIRCLE_REQUIRE_JS is set, but {why}"
+        );
+        println!("skipped: {why}");
+        return;
+    }
+    let (alice, _bob, circle, addr) = alice_with_a_circle(NodeConfig::local()).await;
+    let shares_before = alice.shares(&circle);
+    open_the_door(&alice, &circle).await;
+
+    let out = tokio::process::Command::new("node")
+        .arg(dir.join("stranger.mjs"))
+        .args([
+            "--addr",
+            &addr,
+            "--topic",
+            &circle::crypto::topic_for(&circle),
+        ])
+        .args(["--patience-ms", &PATIENCE.as_millis().to_string()])
+        .output()
+        .await
+        .expect("run node");
+    assert!(
+        out.status.success(),
+        "the js stranger failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("one JSON line from the js stranger");
+
+    assert_eq!(seen["connected"], true, "the door was open: {seen}");
+    assert!(
+        seen["stayed_ms"].is_u64(),
+        "alice closed the connection: {seen}"
+    );
+    assert_eq!(
+        seen["topics"],
+        serde_json::json!([]),
+        "it learned a topic: {seen}"
+    );
+    assert_eq!(
+        seen["protocols"],
+        serde_json::json!([]),
+        "it was told alice's protocols: {seen}"
+    );
+    assert_eq!(seen["identify"], "refused", "{seen}");
+    assert_eq!(
+        seen["sync"], "refused",
+        "it opened the sync protocol: {seen}"
+    );
+    assert_eq!(
+        seen["published_to"], 0,
+        "what it published went to alice: {seen}"
+    );
+    assert_eq!(alice.shares(&circle), shares_before);
 }
