@@ -68,7 +68,7 @@ fn stranger_swarm() -> Swarm<StrangerBehaviour> {
                 .heartbeat_interval(Duration::from_millis(100))
                 .validation_mode(gossipsub::ValidationMode::Anonymous)
                 .message_id_fn(|m: &gossipsub::Message| {
-                    gossipsub::MessageId::from(blake3_like(&m.data))
+                    gossipsub::MessageId::from(content_id(&m.data))
                 })
                 .flood_publish(true)
                 .build()
@@ -98,8 +98,8 @@ fn stranger_swarm() -> Swarm<StrangerBehaviour> {
         .build()
 }
 
-/// A content id without another dependency: the bytes' own hash from std is enough here.
-fn blake3_like(data: &[u8]) -> Vec<u8> {
+/// A content id for the stranger's gossipsub (no signatures, so ids come from the bytes).
+fn content_id(data: &[u8]) -> Vec<u8> {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     data.hash(&mut h);
@@ -142,7 +142,7 @@ async fn stay(mut swarm: Swarm<StrangerBehaviour>, circle: CircleId, answer_join
     let mut visit = Visit::default();
     let mut since = None;
     let deadline = tokio::time::Instant::now() + PATIENCE;
-    let mut publish = |swarm: &mut Swarm<StrangerBehaviour>, visit: &mut Visit| {
+    let publish = |swarm: &mut Swarm<StrangerBehaviour>, visit: &mut Visit| {
         if swarm
             .behaviour_mut()
             .gossipsub
