@@ -382,6 +382,82 @@ impl<B: NetworkBehaviour> NetworkBehaviour for GlobalDialsOnly<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use libp2p::swarm::dial_opts::DialOpts;
+
+    /// Stands in for the AutoNAT server: asks for one dial-back to `addr`.
+    struct DialsBack(Option<DialOpts>);
+
+    impl NetworkBehaviour for DialsBack {
+        type ConnectionHandler = dummy::ConnectionHandler;
+        type ToSwarm = std::convert::Infallible;
+
+        fn handle_established_inbound_connection(
+            &mut self,
+            _: ConnectionId,
+            _: PeerId,
+            _: &Multiaddr,
+            _: &Multiaddr,
+        ) -> Result<THandler<Self>, ConnectionDenied> {
+            Ok(dummy::ConnectionHandler)
+        }
+
+        fn handle_established_outbound_connection(
+            &mut self,
+            _: ConnectionId,
+            _: PeerId,
+            _: &Multiaddr,
+            _: Endpoint,
+            _: PortUse,
+        ) -> Result<THandler<Self>, ConnectionDenied> {
+            Ok(dummy::ConnectionHandler)
+        }
+
+        fn on_swarm_event(&mut self, _: FromSwarm) {}
+
+        fn on_connection_handler_event(
+            &mut self,
+            _: PeerId,
+            _: ConnectionId,
+            event: THandlerOutEvent<Self>,
+        ) {
+            match event {}
+        }
+
+        fn poll(
+            &mut self,
+            _: &mut Context<'_>,
+        ) -> Poll<ToSwarm<Self::ToSwarm, THandlerInEvent<Self>>> {
+            match self.0.take() {
+                Some(opts) => Poll::Ready(ToSwarm::Dial { opts }),
+                None => Poll::Pending,
+            }
+        }
+    }
+
+    /// Whether the swarm would start the dial-back a member asked for to `addr`.
+    fn dialled_back(addr: &str) -> bool {
+        let addr: Multiaddr = addr.parse().unwrap();
+        let opts = DialOpts::peer_id(PeerId::random())
+            .addresses(vec![addr.clone()])
+            .build();
+        let id = opts.connection_id();
+        let mut server = GlobalDialsOnly::new(DialsBack(Some(opts)));
+        let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+        assert!(matches!(
+            server.poll(&mut cx),
+            Poll::Ready(ToSwarm::Dial { .. })
+        ));
+        server
+            .handle_pending_outbound_connection(id, None, &[addr], Endpoint::Dialer)
+            .is_ok()
+    }
+
+    #[test]
+    fn a_members_request_to_dial_back_a_private_address_is_refused_before_it_starts() {
+        assert!(!dialled_back("/ip4/127.0.0.1/tcp/22"));
+        assert!(!dialled_back("/ip4/192.168.1.1/tcp/80"));
+        assert!(dialled_back("/ip4/8.8.8.8/tcp/7117"));
+    }
 
     #[test]
     fn a_home_server_dials_back_only_addresses_on_the_public_internet() {
