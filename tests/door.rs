@@ -125,13 +125,24 @@ async fn visit(addr: &str, circle: CircleId) -> Visit {
     let mut swarm = stranger_swarm();
     let addr: Multiaddr = addr.parse().expect("address");
     swarm.dial(addr).expect("dial");
-    stay(swarm, circle, false).await
+    stay(swarm, circle, Role::Visitor).await
 }
 
-/// What the stranger hears on one connection, until it closes. When `answer_join`, it is the
-/// node a token names as the inviter: it refuses the join request once it knows whether the
-/// joining node speaks gossipsub and identify to it.
-async fn stay(mut swarm: Swarm<StrangerBehaviour>, circle: CircleId, answer_join: bool) -> Visit {
+/// Who the stranger is on the connection.
+#[derive(Clone, Copy, PartialEq)]
+enum Role {
+    /// It connected to a circle node, and stays until that node closes the connection.
+    Visitor,
+    /// A token names it as the inviter: it refuses the join request once it knows whether the
+    /// joining node speaks gossipsub and identify to it.
+    Inviter,
+    /// A token names it as the home server to reach the inviter through (it relays nothing):
+    /// it stays until it knows whether the joining node speaks gossipsub and identify to it.
+    Relay,
+}
+
+/// What the stranger hears on one connection, until it closes or its role is played out.
+async fn stay(mut swarm: Swarm<StrangerBehaviour>, circle: CircleId, role: Role) -> Visit {
     let topic = gossipsub::IdentTopic::new(circle::crypto::topic_for(&circle));
     swarm
         .behaviour_mut()
@@ -161,7 +172,7 @@ async fn stay(mut swarm: Swarm<StrangerBehaviour>, circle: CircleId, answer_join
             SwarmEvent::ConnectionEstablished { peer_id, .. } => {
                 visit.connected = true;
                 since = Some(Instant::now());
-                if !answer_join {
+                if role == Role::Visitor {
                     swarm
                         .behaviour_mut()
                         .sync
@@ -232,6 +243,9 @@ async fn stay(mut swarm: Swarm<StrangerBehaviour>, circle: CircleId, answer_join
                 reason: "not today".into(),
             };
             let _ = swarm.behaviour_mut().join.send_response(channel, refused);
+        }
+        if role == Role::Relay && heard_gossip && heard_identify {
+            break;
         }
     }
     visit
@@ -330,19 +344,67 @@ async fn a_stranger_is_closed_right_after_the_handshake_when_no_invite_is_out() 
     assert!(visit.sync_requests.is_empty());
 }
 
+/// A stranger listening on loopback, and its address.
+async fn listening_stranger() -> (Swarm<StrangerBehaviour>, String) {
+    let mut swarm = stranger_swarm();
+    swarm
+        .listen_on("/ip4/127.0.0.1/tcp/0".parse().unwrap())
+        .unwrap();
+    loop {
+        if let SwarmEvent::NewListenAddr { address, .. } = swarm.select_next_some().await {
+            let addr = format!("{address}/p2p/{}", swarm.local_peer_id());
+            return (swarm, addr);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_home_server_named_in_a_token_learns_nothing_from_the_joining_node() {
+    let (alice, _bob, circle, _) = alice_with_a_circle(NodeConfig::local()).await;
+    // mallory's token sends alice's node through mallory's node, as if it were the circle's
+    // home server, to an inviter behind it.
+    let (mallory, addr) = listening_stranger().await;
+    let behind = libp2p::PeerId::random();
+    let bait = Invite::create(
+        &MemberSecret::generate(),
+        CircleId::random(),
+        "Open meeting",
+        circle::node::now_secs() + 3600,
+        vec![format!("{addr}/p2p-circuit/p2p/{behind}")],
+    );
+    let stay = tokio::spawn(stay(mallory, circle, Role::Relay));
+
+    // mallory relays nothing: alice's node cannot reach the inviter.
+    let preview = alice.node.preview_join(&bait.to_token(), Some("al")).await;
+    assert!(preview.is_err());
+    let visit = tokio::time::timeout(PATIENCE, stay)
+        .await
+        .expect("mallory heard what alice's node speaks to her")
+        .unwrap();
+
+    assert!(visit.connected, "alice's node came: {visit:?}");
+    assert!(
+        visit.topics.is_empty(),
+        "mallory learned the topics of alice's circles: {:?}",
+        visit.topics
+    );
+    assert!(
+        visit.gossip_refused,
+        "alice's node spoke gossipsub: {visit:?}"
+    );
+    assert!(
+        visit.protocols.is_empty(),
+        "mallory was told alice's protocols: {:?}",
+        visit.protocols
+    );
+    assert!(visit.sync_requests.is_empty(), "{visit:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_inviter_named_in_a_token_learns_nothing_but_the_join_request() {
     let (alice, _bob, circle, _) = alice_with_a_circle(NodeConfig::local()).await;
     // mallory listens, and writes a well-formed token that names her node as the inviter.
-    let mut mallory = stranger_swarm();
-    mallory
-        .listen_on("/ip4/127.0.0.1/tcp/0".parse().unwrap())
-        .unwrap();
-    let addr = loop {
-        if let SwarmEvent::NewListenAddr { address, .. } = mallory.select_next_some().await {
-            break format!("{address}/p2p/{}", mallory.local_peer_id());
-        }
-    };
+    let (mallory, addr) = listening_stranger().await;
     let bait = Invite::create(
         &MemberSecret::generate(),
         CircleId::random(),
@@ -350,7 +412,7 @@ async fn an_inviter_named_in_a_token_learns_nothing_but_the_join_request() {
         circle::node::now_secs() + 3600,
         vec![addr],
     );
-    let stay = tokio::spawn(stay(mallory, circle, true));
+    let stay = tokio::spawn(stay(mallory, circle, Role::Inviter));
 
     // alice only looks at what the circle is.
     let preview = alice.node.preview_join(&bait.to_token(), Some("al")).await;
