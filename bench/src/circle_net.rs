@@ -22,9 +22,12 @@ pub const PATIENCE: Duration = Duration::from_secs(60);
 
 /// Node settings for the benchmarks: [`NodeConfig::local`] (loopback, 100 ms heartbeat, 2 s
 /// sync), with the per-author gossip limit (a flood defence of 10 messages a second) raised,
-/// so bursts measure the stack rather than the limiter.
+/// so bursts measure the stack rather than the limiter, and the door's per-address limits
+/// raised (every member joins from 127.0.0.1, all at once).
 pub fn config() -> NodeConfig {
-    NodeConfig::local().with_author_limit(1_000_000, 1_000_000)
+    NodeConfig::local()
+        .with_author_limit(1_000_000, 1_000_000)
+        .with_door_limits(100_000, 1_000_000)
 }
 
 /// A member with a node running in this process.

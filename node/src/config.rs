@@ -50,6 +50,14 @@ pub struct NodeConfig {
     /// finding the door shut. Default 15 min: long enough for the person who was sent it to
     /// try it that evening; after that they are told it is no longer valid, without the why.
     pub ended_invite_grace: Duration,
+    /// Strangers' connections (let in to bring a join request while an invite is live) taken
+    /// from one IP address at once. Default 4: one person joining needs one, a preview or a
+    /// retry beside it a second.
+    pub strangers_per_ip: usize,
+    /// Join requests (previews included) taken from strangers at one IP address per minute.
+    /// Default 10: a person joining sends one or two, and each costs signature checks and a
+    /// store write.
+    pub joins_per_ip: usize,
 }
 
 impl Default for NodeConfig {
@@ -76,6 +84,8 @@ impl Default for NodeConfig {
             desktop_notifications: true,
             reminder_before: Duration::from_secs(15 * 60),
             ended_invite_grace: Duration::from_secs(15 * 60),
+            strangers_per_ip: 4,
+            joins_per_ip: 10,
         }
     }
 }
@@ -128,6 +138,14 @@ impl NodeConfig {
     /// Sets how long the door stays open after the last live invite ended.
     pub fn with_ended_invite_grace(mut self, d: Duration) -> Self {
         self.ended_invite_grace = d;
+        self
+    }
+
+    /// Sets the door's limits per IP address: strangers' connections at once, and their join
+    /// requests per minute (many nodes joining from one machine, as in benchmarks, need more).
+    pub fn with_door_limits(mut self, strangers_per_ip: usize, joins_per_ip: usize) -> Self {
+        self.strangers_per_ip = strangers_per_ip;
+        self.joins_per_ip = joins_per_ip;
         self
     }
 

@@ -59,9 +59,9 @@ pub use net::NetStatus;
 pub use node::{MAX_INVITE_TTL, MIN_INVITE_TTL, Node, check_invite_ttl};
 pub use notice::{EVENT_CAPACITY, Event, NoticeConfig};
 pub use protocol::{
-    CirclePreview, JOIN_PROTOCOL, JoinRequest, JoinResponse, MAX_HELD_RANGES, MAX_REQUEST_BYTES,
-    MAX_RESPONSE_BYTES, MAX_SYNC_VERSIONS, Returning, SYNC_PROTOCOL, SealedKey, SyncPage,
-    SyncRequest, SyncResponse, Welcome,
+    CirclePreview, Codec, JOIN_PROTOCOL, JoinRequest, JoinResponse, MAX_HELD_RANGES,
+    MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, MAX_SYNC_VERSIONS, Returning, SYNC_PROTOCOL, SealedKey,
+    SyncPage, SyncRequest, SyncResponse, Welcome,
 };
 pub use store::{ForkedSeq, Gone, GoneRecord, MAX_FORK_VERSIONS, OpRecord, Store, Stored};
 pub use time::{now_ms, now_secs, rfc3339};

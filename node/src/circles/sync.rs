@@ -112,6 +112,13 @@ impl Circles {
         })
     }
 
+    /// The answer to a sync request this node does not serve (it says nothing about why).
+    pub fn not_served(&self) -> SyncResponse {
+        SyncResponse::Refused {
+            reason: NOT_SERVED.into(),
+        }
+    }
+
     /// Answers a sync request from `remote` (the connection's peer) to this node (`local`).
     pub fn answer_sync(
         &self,

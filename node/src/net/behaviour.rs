@@ -3,12 +3,13 @@
 use std::time::Duration;
 
 use libp2p::{
-    Swarm, autonat, dcutr, gossipsub, identify,
+    Swarm, autonat, connection_limits, dcutr, gossipsub, identify,
     identity::Keypair,
     mdns, ping, relay, request_response,
     swarm::{NetworkBehaviour, behaviour::toggle::Toggle},
 };
 
+use super::serve::{GlobalDialsOnly, MembersOnly};
 use crate::{
     config::NodeConfig,
     error::{Error, Result},
@@ -20,27 +21,49 @@ use crate::{
 /// Largest gossip message: one envelope.
 pub const MAX_GOSSIP_BYTES: usize = circle_crypto::MAX_ENVELOPE_BYTES;
 
-/// Everything a circle node speaks.
+/// Everything a circle node speaks. On a connection of a node that is not a member's (a
+/// stranger let in to join, an inviter or home server named in a token being redeemed) only the
+/// join exchange, and on a home server the strangers' relayed connections, run: every protocol
+/// wrapped in [`MembersOnly`] is not spoken there at all.
 #[derive(NetworkBehaviour)]
 pub struct Behaviour {
-    /// First, so a connection it refuses never reaches the protocols below.
+    /// Connections in total, pending and established, and per node (see [`limits`]).
+    pub limits: connection_limits::Behaviour,
+    /// Before the protocols, so a connection it refuses never reaches them.
     pub gate: super::gate::Gate,
-    pub gossipsub: gossipsub::Behaviour,
+    pub gossipsub: MembersOnly<gossipsub::Behaviour>,
     pub join: request_response::Behaviour<Codec<JoinRequest, JoinResponse>>,
-    pub sync: request_response::Behaviour<Codec<SyncRequest, SyncResponse>>,
-    pub identify: identify::Behaviour,
-    pub ping: ping::Behaviour,
+    pub sync: MembersOnly<request_response::Behaviour<Codec<SyncRequest, SyncResponse>>>,
+    pub identify: MembersOnly<identify::Behaviour>,
+    pub ping: MembersOnly<ping::Behaviour>,
     pub mdns: Toggle<mdns::tokio::Behaviour>,
     /// Reserving relayed addresses at home servers, and dialing through them.
     pub relay_client: relay::client::Behaviour,
     /// Upgrading relayed connections to direct ones (hole punching).
-    pub dcutr: dcutr::Behaviour,
+    pub dcutr: MembersOnly<dcutr::Behaviour>,
     /// Asking home servers whether this node is reachable from outside.
-    pub autonat: autonat::v2::client::Behaviour,
+    pub autonat: MembersOnly<autonat::v2::client::Behaviour>,
     /// On a home server (`relay`): relaying for members' nodes only.
     pub relay: Toggle<relay::Behaviour>,
-    /// On a home server: answering members' reachability questions.
-    pub autonat_server: Toggle<autonat::v2::server::Behaviour>,
+    /// On a home server: answering members' reachability questions, by dialling back global
+    /// addresses only.
+    pub autonat_server: MembersOnly<GlobalDialsOnly<Toggle<autonat::v2::server::Behaviour>>>,
+}
+
+/// libp2p's connection limits. A circle has at most 250 members, and a node keeps one or two
+/// connections (direct, relayed) with each member's node across all its circles: these leave
+/// room for several full circles and a home server's relaying, and stop a flood of handshakes
+/// (each costs a key exchange) or of one node's connections.
+pub fn limits() -> connection_limits::ConnectionLimits {
+    connection_limits::ConnectionLimits::default()
+        // Handshakes in flight: strangers and members reconnecting after a restart.
+        .with_max_pending_incoming(Some(64))
+        // A node redials every member's node it knows at once after a restart.
+        .with_max_pending_outgoing(Some(256))
+        .with_max_established_incoming(Some(768))
+        .with_max_established(Some(1024))
+        // Direct and relayed, TCP and QUIC, and a redial crossing an old connection.
+        .with_max_established_per_peer(Some(8))
 }
 
 fn gossip_config(config: &NodeConfig) -> Result<gossipsub::Config> {
@@ -70,6 +93,7 @@ pub fn build_swarm(
     let gossip = gossip_config(config)?;
     let rr = request_response::Config::default().with_request_timeout(config.request_timeout);
     let (mdns_on, relay_on) = (config.mdns, config.relay);
+    let strangers_per_ip = config.strangers_per_ip;
     let swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
         .with_tcp(
@@ -101,36 +125,52 @@ pub fn build_swarm(
                 gossipsub::PeerScoreThresholds::default(),
             )?;
             Ok(Behaviour {
-                gate: super::gate::Gate::default(),
-                gossipsub,
+                limits: connection_limits::Behaviour::new(limits()),
+                gate: super::gate::Gate::new(strangers_per_ip),
+                gossipsub: MembersOnly::new(gossipsub, access.clone()),
                 join: request_response::Behaviour::new(
                     [(JOIN_PROTOCOL, request_response::ProtocolSupport::Full)],
                     rr.clone(),
                 ),
-                sync: request_response::Behaviour::new(
-                    [(SYNC_PROTOCOL, request_response::ProtocolSupport::Full)],
-                    rr,
+                sync: MembersOnly::new(
+                    request_response::Behaviour::new(
+                        [(SYNC_PROTOCOL, request_response::ProtocolSupport::Full)],
+                        rr,
+                    ),
+                    access.clone(),
                 ),
-                identify: identify::Behaviour::new(identify::Config::new(
-                    "/circle/id/1".into(),
-                    key.public(),
-                )),
+                identify: MembersOnly::new(
+                    identify::Behaviour::new(identify::Config::new(
+                        "/circle/id/1".into(),
+                        key.public(),
+                    )),
+                    access.clone(),
+                ),
                 // A dead path is noticed within about half a minute (libp2p lets the first
                 // failure pass; the connection closes on the second).
-                ping: ping::Behaviour::new(
-                    ping::Config::new()
-                        .with_interval(Duration::from_secs(10))
-                        .with_timeout(Duration::from_secs(10)),
+                ping: MembersOnly::new(
+                    ping::Behaviour::new(
+                        ping::Config::new()
+                            .with_interval(Duration::from_secs(10))
+                            .with_timeout(Duration::from_secs(10)),
+                    ),
+                    access.clone(),
                 ),
                 mdns: Toggle::from(mdns),
                 relay_client,
-                dcutr: dcutr::Behaviour::new(peer_id),
-                autonat: autonat::v2::client::Behaviour::default(),
+                dcutr: MembersOnly::new(dcutr::Behaviour::new(peer_id), access.clone()),
+                autonat: MembersOnly::new(
+                    autonat::v2::client::Behaviour::default(),
+                    access.clone(),
+                ),
                 relay: Toggle::from(
                     relay_on.then(|| relay::Behaviour::new(peer_id, access.relay_config())),
                 ),
-                autonat_server: Toggle::from(
-                    relay_on.then(autonat::v2::server::Behaviour::default),
+                autonat_server: MembersOnly::new(
+                    GlobalDialsOnly::new(Toggle::from(
+                        relay_on.then(autonat::v2::server::Behaviour::default),
+                    )),
+                    access.clone(),
                 ),
             })
         })

@@ -6,19 +6,51 @@
 //! protocol runs on the connection.
 
 use std::{
-    collections::HashSet,
+    collections::{HashMap, HashSet},
     convert::Infallible,
+    net::IpAddr,
     task::{Context, Poll},
 };
 
 use libp2p::{
     Multiaddr, PeerId,
     core::{Endpoint, transport::PortUse},
+    multiaddr::Protocol,
     swarm::{
         ConnectionDenied, ConnectionId, FromSwarm, NetworkBehaviour, THandler, THandlerInEvent,
         THandlerOutEvent, ToSwarm, dummy,
     },
 };
+
+/// Inbound handshakes in progress from one IP address at once (members' nodes behind one NAT
+/// included: a redial storm of a whole household stays under it).
+pub const MAX_PENDING_PER_IP: usize = 8;
+/// Strangers' connections at once, from everywhere.
+pub const MAX_STRANGERS: usize = 64;
+
+/// Why a stranger's connection was refused although the door is open.
+#[derive(Debug)]
+struct TooMany(&'static str);
+
+impl std::fmt::Display for TooMany {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "too many {}", self.0)
+    }
+}
+
+impl std::error::Error for TooMany {}
+
+/// The IP address a connection comes from, if it names one (a relayed one does not).
+fn ip_of(addr: &Multiaddr) -> Option<IpAddr> {
+    if addr.iter().any(|p| matches!(p, Protocol::P2pCircuit)) {
+        return None;
+    }
+    addr.iter().find_map(|p| match p {
+        Protocol::Ip4(ip) => Some(ip.into()),
+        Protocol::Ip6(ip) => Some(ip.into()),
+        _ => None,
+    })
+}
 
 /// Why a connection was refused.
 #[derive(Debug)]
@@ -35,14 +67,31 @@ impl std::error::Error for NotAMember {}
 /// The gate: a behaviour with no protocol of its own that admits or refuses connections.
 #[derive(Default)]
 pub struct Gate {
+    /// Strangers' connections from one IP address at once ([`NodeConfig::strangers_per_ip`]).
+    ///
+    /// [`NodeConfig::strangers_per_ip`]: crate::NodeConfig::strangers_per_ip
+    strangers_per_ip: usize,
     members: HashSet<PeerId>,
     joining: HashSet<PeerId>,
     door_open: bool,
     /// Nodes refused whatever else holds (partition tests).
     cut: HashSet<PeerId>,
+    /// Inbound handshakes in progress, by where they come from.
+    pending: HashMap<ConnectionId, Option<IpAddr>>,
+    /// Strangers' open connections, by where they come from.
+    strangers: HashMap<ConnectionId, Option<IpAddr>>,
 }
 
 impl Gate {
+    /// A gate with the door shut, taking at most `strangers_per_ip` strangers' connections
+    /// from one IP address once it opens.
+    pub fn new(strangers_per_ip: usize) -> Gate {
+        Gate {
+            strangers_per_ip,
+            ..Gate::default()
+        }
+    }
+
     /// Sets the member nodes; returns those that were let in before and no longer are.
     pub fn set_members(&mut self, members: HashSet<PeerId>) -> Vec<PeerId> {
         let gone = self
@@ -99,14 +148,49 @@ impl NetworkBehaviour for Gate {
     type ConnectionHandler = dummy::ConnectionHandler;
     type ToSwarm = Infallible;
 
+    fn handle_pending_inbound_connection(
+        &mut self,
+        id: ConnectionId,
+        _: &Multiaddr,
+        remote: &Multiaddr,
+    ) -> Result<(), ConnectionDenied> {
+        let ip = ip_of(remote);
+        let from_there = self.pending.values().filter(|p| ip.is_some() && **p == ip);
+        if from_there.count() >= MAX_PENDING_PER_IP {
+            return Err(ConnectionDenied::new(TooMany(
+                "handshakes from one address",
+            )));
+        }
+        self.pending.insert(id, ip);
+        Ok(())
+    }
+
     fn handle_established_inbound_connection(
         &mut self,
-        _: ConnectionId,
+        id: ConnectionId,
         peer: PeerId,
         _: &Multiaddr,
-        _: &Multiaddr,
+        remote: &Multiaddr,
     ) -> Result<THandler<Self>, ConnectionDenied> {
+        self.pending.remove(&id);
         self.check(&peer, true)?;
+        if !self.is_trusted(&peer) {
+            // A stranger let in through the open door: within the strangers' limits.
+            let ip = ip_of(remote);
+            if self.strangers.len() >= MAX_STRANGERS {
+                return Err(ConnectionDenied::new(TooMany("strangers' connections")));
+            }
+            let from_there = self
+                .strangers
+                .values()
+                .filter(|s| ip.is_some() && **s == ip);
+            if from_there.count() >= self.strangers_per_ip {
+                return Err(ConnectionDenied::new(TooMany(
+                    "strangers' connections from one address",
+                )));
+            }
+            self.strangers.insert(id, ip);
+        }
         Ok(dummy::ConnectionHandler)
     }
 
@@ -122,7 +206,21 @@ impl NetworkBehaviour for Gate {
         Ok(dummy::ConnectionHandler)
     }
 
-    fn on_swarm_event(&mut self, _: FromSwarm) {}
+    fn on_swarm_event(&mut self, event: FromSwarm) {
+        match event {
+            FromSwarm::ConnectionClosed(e) => {
+                self.strangers.remove(&e.connection_id);
+            }
+            FromSwarm::ListenFailure(e) => {
+                self.pending.remove(&e.connection_id);
+                self.strangers.remove(&e.connection_id);
+            }
+            FromSwarm::ConnectionEstablished(e) => {
+                self.pending.remove(&e.connection_id);
+            }
+            _ => {}
+        }
+    }
 
     fn on_connection_handler_event(
         &mut self,

@@ -56,6 +56,7 @@ impl EventLoop {
                     .report_message_validation_result(&message_id, &propagation_source, acceptance);
             }
             gossipsub::Event::Subscribed { peer_id, topic } => {
+                // Knowing a circle's topic proves nothing: `start_sync` asks only members' nodes.
                 if let Some(circle) = self.topics.get(&topic).copied() {
                     self.start_sync(peer_id, circle);
                 }

@@ -1,10 +1,10 @@
 //! The join exchange, both sides.
 
 use circle_crypto::Invite;
-use libp2p::{Multiaddr, PeerId, request_response};
-use tracing::{info, warn};
+use libp2p::{Multiaddr, PeerId, multiaddr::Protocol, request_response, swarm::ConnectionId};
+use tracing::{debug, info, warn};
 
-use std::time::Instant;
+use std::{net::IpAddr, time::Instant};
 
 use super::{EventLoop, JoinReply, PendingJoin, REFUSED_GRACE, peer_of, relay::relay_of};
 use crate::{
@@ -14,7 +14,36 @@ use crate::{
     time::now_secs,
 };
 
+/// What a joiner over its address's budget is told.
+const JOIN_BUDGET_SPENT: &str =
+    "too many join requests from this address: wait a minute, then try again";
+
 impl EventLoop {
+    /// Takes one join request from `peer` on `connection` out of its IP address's budget.
+    /// Members' nodes and connections with no IP address of their own (relayed) are not
+    /// counted here (a relayed one is counted by the home server's circuit budget).
+    fn join_allowed(&mut self, peer: &PeerId, connection: ConnectionId) -> bool {
+        if self.swarm.behaviour().gate.is_member(peer) {
+            return true;
+        }
+        let Some(ip) = self
+            .relay
+            .paths
+            .get(&connection)
+            .filter(|p| !p.relayed)
+            .and_then(|p| {
+                p.address.iter().find_map(|proto| match proto {
+                    Protocol::Ip4(ip) => Some(IpAddr::from(ip)),
+                    Protocol::Ip6(ip) => Some(IpAddr::from(ip)),
+                    _ => None,
+                })
+            })
+        else {
+            return true;
+        };
+        self.join_budget.take(&ip, Instant::now())
+    }
+
     pub(super) fn start_join(&mut self, invite: Box<Invite>, nick: String, reply: JoinReply) {
         let addrs: Vec<Multiaddr> = invite.addrs.iter().filter_map(|a| a.parse().ok()).collect();
         let Some(inviter) = addrs.iter().find_map(peer_of) else {
@@ -75,12 +104,25 @@ impl EventLoop {
         match event {
             Event::Message {
                 peer,
+                connection_id,
                 message:
                     Message::Request {
                         request, channel, ..
                     },
-                ..
             } => {
+                if !self.join_allowed(&peer, connection_id) {
+                    debug!(%peer, "join request over the budget of its address");
+                    self.hasten_probation(&peer, Instant::now() + REFUSED_GRACE);
+                    let refused = JoinResponse::Refused {
+                        reason: JOIN_BUDGET_SPENT.into(),
+                    };
+                    let _ = self
+                        .swarm
+                        .behaviour_mut()
+                        .join
+                        .send_response(channel, refused);
+                    return;
+                }
                 let circle = self.circles.invite_circle(&request.invite);
                 let peers = match circle {
                     Some(circle) => self.member_addrs(&circle, &peer),

@@ -61,10 +61,66 @@ impl Limiter {
     }
 }
 
+/// How many times each key (a source address, a node) may do something within a window: a
+/// fixed budget per key, so one source using up its own leaves everyone else theirs.
+pub struct Budget<K> {
+    per_key: usize,
+    window: Duration,
+    used: HashMap<K, Vec<Instant>>,
+}
+
+impl<K: std::hash::Hash + Eq + Clone> Budget<K> {
+    /// `per_key` uses per `window` for each key.
+    pub fn new(per_key: usize, window: Duration) -> Self {
+        Budget {
+            per_key,
+            window,
+            used: HashMap::new(),
+        }
+    }
+
+    /// Takes one use for `key` at `now`; false (and nothing taken) if its budget is spent.
+    pub fn take(&mut self, key: &K, now: Instant) -> bool {
+        let window = self.window;
+        let used = self.used.entry(key.clone()).or_default();
+        used.retain(|t| now.saturating_duration_since(*t) < window);
+        if used.len() >= self.per_key {
+            return false;
+        }
+        used.push(now);
+        true
+    }
+
+    /// Forgets keys with no use inside the window, so the table stays small.
+    pub fn prune(&mut self, now: Instant) {
+        let window = self.window;
+        self.used.retain(|_, used| {
+            used.retain(|t| now.saturating_duration_since(*t) < window);
+            !used.is_empty()
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use circle_crypto::MemberSecret;
+
+    #[test]
+    fn one_source_spending_its_budget_leaves_the_others_theirs() {
+        let mut budget = Budget::new(3, Duration::from_secs(60));
+        let t0 = Instant::now();
+        let spent = (0..10).filter(|_| budget.take(&"mallory", t0)).count();
+        assert_eq!(spent, 3, "only her own budget");
+        assert!(budget.take(&"bob", t0), "bob still has his");
+        assert!(!budget.take(&"mallory", t0 + Duration::from_secs(59)));
+        assert!(
+            budget.take(&"mallory", t0 + Duration::from_secs(61)),
+            "a new window, a new budget"
+        );
+        budget.prune(t0 + Duration::from_secs(600));
+        assert!(budget.used.is_empty(), "quiet sources are forgotten");
+    }
 
     #[test]
     fn a_burst_passes_then_the_rate_holds_and_others_are_not_affected() {

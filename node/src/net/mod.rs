@@ -13,6 +13,7 @@ mod limit;
 mod peers;
 mod records;
 mod relay;
+mod serve;
 mod status;
 mod sync;
 
@@ -174,6 +175,9 @@ pub(crate) struct EventLoop {
     /// Strangers' connections (possible joiners) and when they must be gone.
     /// (By connection: a stranger's node may open a member's connection beside it.)
     probation: HashMap<libp2p::swarm::ConnectionId, (PeerId, Instant)>,
+    /// Connections opened while their node was not a member's: the join exchange alone runs
+    /// on them (see `serve.rs`), so once the node is a member's they are replaced.
+    limited: HashMap<libp2p::swarm::ConnectionId, PeerId>,
     /// When this node last had a live invite out: the door stays open a while after (see
     /// [`NodeConfig::ended_invite_grace`]), so whoever comes with an invite that just ended is
     /// told why it no longer works rather than finding the door shut. A stranger learns no
@@ -183,6 +187,8 @@ pub(crate) struct EventLoop {
     /// Inviters' nodes to dial again once the connection used for joining has closed.
     reconnect: HashMap<PeerId, Vec<String>>,
     limiter: limit::Limiter,
+    /// Join requests per stranger's IP address and minute ([`NodeConfig::joins_per_ip`]).
+    join_budget: limit::Budget<std::net::IpAddr>,
     /// Who may use this node as a relay (shared with the relay behaviour).
     access: Access,
     relay: relay::RelayState,
@@ -210,7 +216,9 @@ impl EventLoop {
         EventLoop {
             membership: circles.watch_membership(),
             limiter: limit::Limiter::new(config.author_rate, config.author_burst),
+            join_budget: limit::Budget::new(config.joins_per_ip, Duration::from_secs(60)),
             probation: HashMap::new(),
+            limited: HashMap::new(),
             last_live_invite: None,
             reconnect: HashMap::new(),
             swarm,
@@ -381,6 +389,10 @@ impl EventLoop {
             } => {
                 debug!(peer = %peer_id, addr = %endpoint.get_remote_address(), "connected");
                 self.path_opened(peer_id, connection_id, &endpoint);
+                let member = self.swarm.behaviour().gate.is_member(&peer_id);
+                if !member {
+                    self.limited.insert(connection_id, peer_id);
+                }
                 if !self.swarm.behaviour().gate.is_trusted(&peer_id) {
                     // A stranger let in through the open door: the join exchange only.
                     self.swarm
@@ -389,7 +401,7 @@ impl EventLoop {
                         .blacklist_peer(&peer_id);
                     self.probation
                         .insert(connection_id, (peer_id, Instant::now() + JOIN_GRACE));
-                } else {
+                } else if member {
                     // A member's node: compare logs now rather than at the next tick.
                     self.sync_with(peer_id);
                 }
@@ -401,6 +413,7 @@ impl EventLoop {
                 ..
             } if num_established > 0 => {
                 self.probation.remove(&connection_id);
+                self.limited.remove(&connection_id);
                 self.path_closed(peer_id, connection_id, num_established);
             }
             SwarmEvent::ConnectionClosed {
@@ -410,6 +423,7 @@ impl EventLoop {
             } => {
                 debug!(peer = %peer_id, "disconnected");
                 self.probation.remove(&connection_id);
+                self.limited.remove(&connection_id);
                 let lived = self.path_closed(peer_id, connection_id, 0);
                 self.lost(peer_id, lived);
                 if let Some(addrs) = self.reconnect.remove(&peer_id) {
@@ -495,6 +509,19 @@ impl EventLoop {
             // once the join answer is out, and both sides reconnect as members.
             self.hasten_probation(peer, soon);
         }
+        // Connections opened before their node was a member's (the joiner's to the inviter and
+        // its home servers) carry the join exchange alone: they close once the answer is out,
+        // and the member's node is dialled again.
+        let upgraded: Vec<_> = self
+            .limited
+            .iter()
+            .filter(|(_, p)| members.contains(p))
+            .map(|(id, p)| (*id, *p))
+            .collect();
+        for (id, peer) in upgraded {
+            let deadline = self.probation.entry(id).or_insert((peer, soon));
+            deadline.1 = deadline.1.min(soon);
+        }
         let gone = self.swarm.behaviour_mut().gate.set_members(members.clone());
         self.access.set_members(members);
         for peer in gone {
@@ -571,6 +598,7 @@ impl EventLoop {
             self.swarm.close_connection(id);
         }
         self.limiter.prune(now);
+        self.join_budget.prune(now);
         self.update_door();
         self.retry_due();
         self.ensure_reservations();

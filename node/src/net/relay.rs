@@ -19,7 +19,7 @@ use libp2p::{
 };
 use tracing::{debug, info, warn};
 
-use super::{EventLoop, MAX_SHARED_ADDRS};
+use super::{EventLoop, MAX_SHARED_ADDRS, limit::Budget};
 use crate::circles::is_unspecified;
 
 /// How long a relayed connection may last before the member's node opens a new one. A chat
@@ -38,6 +38,9 @@ const MAX_CIRCUITS_PER_PEER: usize = 64;
 /// Relayed connections strangers (joiners) may open through a home server per minute, all
 /// together: enough for people joining, too few to use it as an open relay.
 const STRANGER_CIRCUITS_PER_MINUTE: usize = 20;
+/// Of those, how many may come from one source address: a joiner needs one (a retry or two at
+/// most), so one source cannot use up the budget of everyone else joining.
+const STRANGER_CIRCUITS_PER_SOURCE: usize = 4;
 
 /// Who may use this node as a relay, shared with the relay behaviour's filters: the nodes of
 /// current members, and (for circuits only, while an invite of the circle is live, within a
@@ -51,6 +54,28 @@ struct AccessInner {
     door_open: bool,
     /// When strangers' circuits were allowed in the last minute.
     strangers: VecDeque<Instant>,
+    /// Strangers' circuits per source address in the last minute.
+    sources: Option<Budget<Source>>,
+}
+
+/// Where a stranger's circuit comes from: its IP address (new peer ids cost nothing), or its
+/// peer id when the address names no IP.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+enum Source {
+    Ip(std::net::IpAddr),
+    Peer(PeerId),
+}
+
+impl Source {
+    fn of(peer: &PeerId, addr: &Multiaddr) -> Source {
+        addr.iter()
+            .find_map(|p| match p {
+                Protocol::Ip4(ip) => Some(Source::Ip(ip.into())),
+                Protocol::Ip6(ip) => Some(Source::Ip(ip.into())),
+                _ => None,
+            })
+            .unwrap_or(Source::Peer(*peer))
+    }
 }
 
 impl Access {
@@ -66,15 +91,15 @@ impl Access {
         }
     }
 
-    fn is_member(&self, peer: &PeerId) -> bool {
+    pub(super) fn is_member(&self, peer: &PeerId) -> bool {
         self.0
             .read()
             .map(|a| a.members.contains(peer))
             .unwrap_or(false)
     }
 
-    /// Whether `peer` may open a relayed connection now.
-    fn allows_circuit(&self, peer: &PeerId, now: Instant) -> bool {
+    /// Whether `peer`, connected from `addr`, may open a relayed connection now.
+    fn allows_circuit(&self, peer: &PeerId, addr: &Multiaddr, now: Instant) -> bool {
         let Ok(mut a) = self.0.write() else {
             return false;
         };
@@ -92,6 +117,13 @@ impl Access {
             a.strangers.pop_front();
         }
         if a.strangers.len() >= STRANGER_CIRCUITS_PER_MINUTE {
+            return false;
+        }
+        let sources = a.sources.get_or_insert_with(|| {
+            Budget::new(STRANGER_CIRCUITS_PER_SOURCE, Duration::from_secs(60))
+        });
+        sources.prune(now);
+        if !sources.take(&Source::of(peer, addr), now) {
             return false;
         }
         a.strangers.push_back(now);
@@ -116,16 +148,12 @@ impl Access {
             max_circuit_bytes: CIRCUIT_BYTES,
             circuit_src_rate_limiters: Vec::new(),
         };
-        config
-            .reservation_rate_limiters
-            .push(Box::new(Filter(move |peer: &PeerId, _| {
-                reservations.is_member(peer)
-            })));
-        config
-            .circuit_src_rate_limiters
-            .push(Box::new(Filter(move |peer: &PeerId, now| {
-                circuits.allows_circuit(peer, now)
-            })));
+        config.reservation_rate_limiters.push(Box::new(Filter(
+            move |peer: &PeerId, _: &Multiaddr, _| reservations.is_member(peer),
+        )));
+        config.circuit_src_rate_limiters.push(Box::new(Filter(
+            move |peer: &PeerId, addr: &Multiaddr, now| circuits.allows_circuit(peer, addr, now),
+        )));
         config
             .reservation_rate_per_peer(
                 NonZeroU32::new(60).expect("non-zero"),
@@ -142,9 +170,9 @@ impl Access {
 /// uses up no one's tokens).
 struct Filter<F>(F);
 
-impl<F: FnMut(&PeerId, Instant) -> bool + Send> relay::RateLimiter for Filter<F> {
-    fn try_next(&mut self, peer: PeerId, _: &Multiaddr, now: Instant) -> bool {
-        (self.0)(&peer, now)
+impl<F: FnMut(&PeerId, &Multiaddr, Instant) -> bool + Send> relay::RateLimiter for Filter<F> {
+    fn try_next(&mut self, peer: PeerId, addr: &Multiaddr, now: Instant) -> bool {
+        (self.0)(&peer, addr, now)
     }
 }
 
@@ -478,4 +506,37 @@ fn strip_peer(addr: &Multiaddr) -> Multiaddr {
         addr.pop();
     }
     addr
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_stranger_cannot_use_up_the_relays_stranger_circuits_for_others() {
+        let access = Access::default();
+        access.set_door(true);
+        let now = Instant::now();
+        let mallory: Multiaddr = "/ip4/203.0.113.9/tcp/4001".parse().unwrap();
+        // Fresh peer ids cost her nothing: a new one for every try.
+        let taken = (0..100)
+            .filter(|_| access.allows_circuit(&PeerId::random(), &mallory, now))
+            .count();
+        assert_eq!(taken, STRANGER_CIRCUITS_PER_SOURCE, "her own budget only");
+        let joiner: Multiaddr = "/ip4/198.51.100.20/tcp/51000".parse().unwrap();
+        assert!(
+            access.allows_circuit(&PeerId::random(), &joiner, now),
+            "someone else joining still gets through"
+        );
+        // And no more than the home server's budget for everyone, per minute.
+        let others = (0..100u8)
+            .filter(|i| {
+                let addr: Multiaddr = format!("/ip4/198.51.100.{i}/tcp/1").parse().unwrap();
+                access.allows_circuit(&PeerId::random(), &addr, now)
+            })
+            .count();
+        assert!(taken + 1 + others <= STRANGER_CIRCUITS_PER_MINUTE);
+        access.set_door(false);
+        assert!(!access.allows_circuit(&PeerId::random(), &joiner, now + Duration::from_secs(61)));
+    }
 }

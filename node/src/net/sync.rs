@@ -8,7 +8,15 @@ use super::EventLoop;
 use crate::protocol::{SyncPage, SyncRequest, SyncResponse};
 
 impl EventLoop {
+    /// Asks `peer` for what this node lacks of `circle`, if `peer` is the node of one of its
+    /// members. A request names the circle, this node's member key and every author's count,
+    /// so it never goes to any other node (a stranger let in to join, an inviter or home server
+    /// named in a token, a member of another circle).
     pub(super) fn start_sync(&mut self, peer: PeerId, circle: CircleId) {
+        if !self.circles.is_member_node(&circle, &peer.to_bytes()) {
+            debug!(%peer, circle = %circle.short(), "no sync with a node that is not a member's");
+            return;
+        }
         if !self.syncing.insert((peer, circle)) {
             return;
         }
@@ -63,13 +71,21 @@ impl EventLoop {
                 ..
             } => {
                 let local = *self.swarm.local_peer_id();
-                let records = self.records_for(&request.circle, &peer);
-                let response = self
+                // Served only to the node of a member of that circle (the proof in the
+                // request then shows the member key is held on this very connection).
+                let response = if self
                     .circles
-                    .answer_sync(&request, &peer, &local, records)
-                    .unwrap_or_else(|e| SyncResponse::Refused {
-                        reason: e.to_string(),
-                    });
+                    .is_member_node(&request.circle, &peer.to_bytes())
+                {
+                    let records = self.records_for(&request.circle, &peer);
+                    self.circles
+                        .answer_sync(&request, &peer, &local, records)
+                        .unwrap_or_else(|e| SyncResponse::Refused {
+                            reason: e.to_string(),
+                        })
+                } else {
+                    self.circles.not_served()
+                };
                 if matches!(response, SyncResponse::Page(_)) {
                     // The request carried a valid membership proof for this connection.
                     self.proven_member(peer, request.circle, &[]);
