@@ -181,7 +181,8 @@ async fn no_node_keeps_the_plaintext_of_a_share_on_disk() {
         bob.shares(&circle).len() == 1
     })
     .await;
-    // The sealed form must be on disk, so the scan below is able to find what is stored.
+    // The share's id is kept in clear (it names no one): the scan below must find it, so it
+    // is able to find what is stored.
     let alice_key = alice.circles().my_key(&circle).unwrap();
     let seq = alice.circles().store().head(&circle, &alice_key).unwrap();
     let sealed = alice
@@ -190,14 +191,14 @@ async fn no_node_keeps_the_plaintext_of_a_share_on_disk() {
         .envelope_at(&circle, &alice_key, seq)
         .unwrap()
         .unwrap();
-    let sealed_tail = sealed.to_bytes()[sealed.to_bytes().len() - 48..].to_vec();
+    let id = sealed.id();
 
     let (_, alice_dir) = alice.stop().await;
     let (_, bob_dir) = bob.stop().await;
     for dir in [&alice_dir, &bob_dir] {
         assert!(
-            disk_contains(dir.path(), &sealed_tail).is_some(),
-            "the sealed share should be on disk"
+            disk_contains(dir.path(), id.as_bytes()).is_some(),
+            "the share's id should be on disk"
         );
         for needle in [
             text,
@@ -209,6 +210,70 @@ async fn no_node_keeps_the_plaintext_of_a_share_on_disk() {
                 disk_contains(dir.path(), needle.as_bytes()),
                 None,
                 "{needle:?} found on disk"
+            );
+        }
+    }
+}
+
+/// Every form in which `bytes` could sit in a file: raw, base32 (the text form of ids and
+/// keys, either case) and hex.
+fn forms(bytes: &[u8]) -> Vec<Vec<u8>> {
+    let base32 = circle::crypto::text::encode(bytes);
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    vec![
+        bytes.to_vec(),
+        base32.clone().into_bytes(),
+        base32.to_uppercase().into_bytes(),
+        hex.clone().into_bytes(),
+        hex.to_uppercase().into_bytes(),
+    ]
+}
+
+/// What someone who takes a node's store (a stolen laptop, a copied backup) can read without
+/// the passphrase: not which circle it is in, not who is in it, not whose nodes it talks to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stolen_store_names_no_circle_no_member_and_no_fellow_members_node() {
+    let alice = Member::new("alice").await;
+    let bob = Member::new("bob").await;
+    let circle = alice.node.create("Wednesday mornings", None).await.unwrap();
+    alice.bring_in(&circle, &bob).await;
+    alice.node.share(&circle, "Day 12.").await.unwrap();
+    bob.node.share(&circle, "Glad you are here.").await.unwrap();
+    eventually("each holds the other's share", || async {
+        alice.shares(&circle).len() == 2 && bob.shares(&circle).len() == 2
+    })
+    .await;
+    let keys = [
+        alice.circles().my_key(&circle).unwrap(),
+        bob.circles().my_key(&circle).unwrap(),
+    ];
+    let peers = [util::peer_of(alice.circles()), util::peer_of(bob.circles())];
+
+    let (_, alice_dir) = alice.stop().await;
+    let (_, bob_dir) = bob.stop().await;
+    // The store is what is taken: HOME/store.
+    for (me, dir) in [(0, &alice_dir), (1, &bob_dir)] {
+        let store = dir.path().join("store");
+        let other = peers[1 - me];
+        let mut needles: Vec<(String, Vec<u8>)> = Vec::new();
+        for form in forms(circle.as_bytes()) {
+            needles.push(("the circle id".into(), form));
+        }
+        for key in &keys {
+            for form in forms(&key.to_bytes()) {
+                needles.push((format!("member key {key}"), form));
+            }
+        }
+        for form in forms(&other.to_bytes()) {
+            needles.push((format!("peer id {other}"), form));
+        }
+        needles.push((format!("peer id {other}"), other.to_base58().into_bytes()));
+        for (what, needle) in needles {
+            assert_eq!(
+                disk_contains(&store, &needle),
+                None,
+                "{what} found in a stolen store, as {}",
+                String::from_utf8_lossy(&needle)
             );
         }
     }
