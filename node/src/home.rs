@@ -15,11 +15,18 @@ use std::{
 use libp2p::identity::Keypair;
 use serde::{Deserialize, Serialize};
 
+use circle_crypto::KdfParams;
+
 use crate::{
     error::{Error, Result},
     membership::{MAX_NAME_CHARS, check_name},
-    store::Store,
+    store::{Store, Unlocked, Upgrade},
 };
+
+/// Set to `cheap` in the environment of a debug build (tests), new homes' vaults are sealed
+/// under the cheapest argon2id parameters ([`KdfParams::TESTS_ONLY`]) and existing ones are
+/// not upgraded: test suites make hundreds of homes. A release build ignores it.
+pub const TEST_KDF_ENV: &str = "CIRCLE_TEST_KDF";
 
 /// How long to wait for another process that holds the store before giving up.
 pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(60);
@@ -65,12 +72,37 @@ const INIT_REOPEN_WAIT: Duration = Duration::from_secs(10);
 #[derive(Clone, Debug)]
 pub struct Home {
     dir: PathBuf,
+    cheap_kdf: bool,
 }
 
 impl Home {
     /// The home at `dir` (not created until [`Home::init`]).
     pub fn new(dir: impl Into<PathBuf>) -> Home {
-        Home { dir: dir.into() }
+        Home {
+            dir: dir.into(),
+            cheap_kdf: false,
+        }
+    }
+
+    /// Tests only: like [`TEST_KDF_ENV`], for homes made in the test's own process. Has no
+    /// effect in a release build.
+    #[doc(hidden)]
+    pub fn with_cheap_kdf_for_tests(mut self) -> Home {
+        self.cheap_kdf = true;
+        self
+    }
+
+    /// The argon2id parameters a vault made or opened here is sealed under:
+    /// [`KdfParams::RECOMMENDED`], except in tests (see [`TEST_KDF_ENV`]).
+    pub fn kdf(&self) -> KdfParams {
+        let asked = self.cheap_kdf
+            || cfg!(test)
+            || std::env::var_os(TEST_KDF_ENV).is_some_and(|v| v == "cheap");
+        if cfg!(debug_assertions) && asked {
+            KdfParams::TESTS_ONLY
+        } else {
+            KdfParams::RECOMMENDED
+        }
     }
 
     /// The directory.
@@ -86,9 +118,14 @@ impl Home {
         self.dir.join("api.json")
     }
 
+    /// Where an upgraded store is built, and where the store it replaces waits to be deleted.
+    fn upgrade_dirs(&self) -> (PathBuf, PathBuf) {
+        (self.dir.join("store.upgrading"), self.dir.join("store.old"))
+    }
+
     /// Whether a node has been set up here.
     pub fn is_initialized(&self) -> bool {
-        Store::exists(&self.store_dir())
+        Store::exists(&self.store_dir()) || Store::exists(&self.upgrade_dirs().1)
     }
 
     fn display(&self) -> String {
@@ -134,7 +171,7 @@ impl Home {
                     .map_err(|e| Error::Net(e.to_string()))?,
             );
             let peer_id = keypair.public().to_peer_id().to_string();
-            let store = Store::create(db, passphrase, &encoded, &peer_id)?;
+            let store = Store::create(db, passphrase, &encoded, &peer_id, &self.kdf())?;
             store.set_nickname(&nick)?;
             store.flush()?;
         }
@@ -221,10 +258,80 @@ impl Home {
         wait: Duration,
         on_wait: impl FnMut(Duration),
     ) -> Result<Store> {
+        self.finish_interrupted_upgrade()?;
         if !self.is_initialized() {
             return Err(Error::NotInitialized(self.display()));
         }
-        Store::open(self.open_db(wait, on_wait)?, passphrase)
+        self.unlock(self.open_db(wait, on_wait)?, passphrase)
+    }
+
+    /// Opens the store in `db` (this home's, opened with [`Home::open_db`]) with
+    /// `passphrase`. A store of an older format, or whose vault is sealed under weaker
+    /// argon2id parameters than [`Home::kdf`], is rewritten first, once.
+    pub fn unlock(&self, db: sled::Db, passphrase: &[u8]) -> Result<Store> {
+        let kdf = self.kdf();
+        match Store::unlock(db, passphrase, &kdf)? {
+            Unlocked::Ready(store) => Ok(store),
+            Unlocked::Upgrade(old) => self.upgrade(old, passphrase, &kdf),
+        }
+    }
+
+    /// Rewrites the store into `HOME/store.upgrading/`, then swaps it in: `store/` becomes
+    /// `store.old/` (deleted at once, or at the next open) and `store.upgrading/` becomes
+    /// `store/`. Interrupted at any moment, the next open finds either the old store whole or
+    /// the new one whole ([`Home::finish_interrupted_upgrade`]).
+    fn upgrade(&self, old: Upgrade, passphrase: &[u8], kdf: &KdfParams) -> Result<Store> {
+        let (building, aside) = self.upgrade_dirs();
+        remove_dir(&building)?;
+        create_private_dir(&building)?;
+        let db = sled::Config::new().path(&building).open()?;
+        Store::upgrade_into(&old, db, passphrase, kdf)?;
+        let data_key = old.data_key();
+        drop(old);
+        sync_dir(&building);
+        fs::rename(self.store_dir(), &aside)
+            .map_err(|e| Error::io(format!("cannot upgrade the store in {}", self.display()), e))?;
+        fs::rename(&building, self.store_dir())
+            .map_err(|e| Error::io(format!("cannot upgrade the store in {}", self.display()), e))?;
+        sync_dir(&self.dir);
+        self.remove_old_store();
+        Store::reopen(self.open_db(INIT_REOPEN_WAIT, |_| {})?, data_key)
+    }
+
+    /// Deletes `store.old/`, the store an upgrade replaced; sled may still be letting go of
+    /// it, so this tries for a few seconds, and the next open tries again.
+    fn remove_old_store(&self) {
+        let (_, aside) = self.upgrade_dirs();
+        let start = Instant::now();
+        while aside.exists() {
+            match fs::remove_dir_all(&aside) {
+                Ok(()) => break,
+                Err(e) if start.elapsed() > Duration::from_secs(5) => {
+                    tracing::warn!(
+                        "cannot delete the store an upgrade replaced, {}: {e}",
+                        aside.display()
+                    );
+                    break;
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
+
+    /// Finishes what an interrupted upgrade left: the old store put back if the new one never
+    /// took its place, a replaced one deleted, a half-built one cleared.
+    fn finish_interrupted_upgrade(&self) -> Result<()> {
+        let (building, aside) = self.upgrade_dirs();
+        if !Store::exists(&self.store_dir()) && Store::exists(&aside) {
+            fs::rename(&aside, self.store_dir()).map_err(|e| {
+                Error::io(format!("cannot restore the store in {}", self.display()), e)
+            })?;
+            sync_dir(&self.dir);
+        }
+        if aside.exists() {
+            self.remove_old_store();
+        }
+        remove_dir(&building)
     }
 
     /// Records where the running node's API is (file mode 0600).
@@ -265,6 +372,15 @@ fn sync_dir(dir: &Path) {
     if let Ok(d) = fs::File::open(dir) {
         let _ = d.sync_all();
     }
+}
+
+/// Removes `dir` and everything in it, if it exists.
+fn remove_dir(dir: &Path) -> Result<()> {
+    if dir.exists() {
+        fs::remove_dir_all(dir)
+            .map_err(|e| Error::io(format!("cannot clear {}", dir.display()), e))?;
+    }
+    Ok(())
 }
 
 fn create_private_dir(dir: &Path) -> Result<()> {

@@ -68,7 +68,8 @@ class Person {
   }
 
   env() {
-    const env = { ...process.env, CIRCLE_PASSPHRASE: PASSPHRASE };
+    // CIRCLE_TEST_KDF: cheap argon2id for test homes (honoured by debug builds only).
+    const env = { ...process.env, CIRCLE_PASSPHRASE: PASSPHRASE, CIRCLE_TEST_KDF: 'cheap' };
     delete env.CIRCLE_PASSPHRASE_FILE;
     delete env.CIRCLE_HOME;
     return env;

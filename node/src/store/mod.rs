@@ -25,12 +25,14 @@ mod addresses;
 mod chain;
 mod gone;
 mod keys;
+mod migrate;
 mod private;
 
 use std::path::Path;
 
 use circle_crypto::{
-    CircleId, CircleKey, Envelope, InviteId, MemberKey, MessageId, PassphraseSalt, StoreKey,
+    CircleId, CircleKey, Envelope, InviteId, KdfParams, MemberKey, MessageId, PassphraseSalt,
+    StoreKey,
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use zeroize::Zeroizing;
@@ -162,31 +164,71 @@ impl std::fmt::Debug for Store {
 
 const DATA_KEY_AAD: &[u8] = b"circle/data-key/v1";
 
+/// Seals `data_key` under `passphrase` with a fresh salt and `kdf`, and writes the vault
+/// (salt, parameters, sealed key) into `meta` in one batch.
+fn write_vault(
+    meta: &sled::Tree,
+    passphrase: &[u8],
+    data_key: &StoreKey,
+    kdf: &KdfParams,
+) -> Result<()> {
+    let salt = PassphraseSalt::generate();
+    let wrap = StoreKey::from_passphrase(passphrase, &salt, kdf)?;
+    let mut batch = sled::Batch::default();
+    batch.insert("salt", salt.as_bytes().as_slice());
+    batch.insert("kdf", kdf.to_bytes().as_slice());
+    batch.insert(
+        "data_key",
+        wrap.seal(DATA_KEY_AAD, data_key.to_bytes().as_slice()),
+    );
+    meta.apply_batch(batch)?;
+    Ok(())
+}
+
+/// What unlocking a store gave.
+pub(crate) enum Unlocked {
+    /// The store, ready.
+    Ready(Store),
+    /// The passphrase is right, but the store is to be rewritten first: an older format, or a
+    /// vault under weaker argon2id parameters than asked for.
+    Upgrade(Upgrade),
+}
+
+/// A store unlocked for its upgrade: its database and data key.
+pub(crate) struct Upgrade {
+    db: sled::Db,
+    data_key: StoreKey,
+    format: u8,
+}
+
+impl Upgrade {
+    /// The data key (the upgraded store keeps it).
+    pub(crate) fn data_key(&self) -> StoreKey {
+        self.data_key.clone()
+    }
+}
+
 impl Store {
     /// Whether a store exists at `path`.
     pub fn exists(path: &Path) -> bool {
         path.join("conf").exists()
     }
 
-    /// Creates a new store protected by `passphrase`, holding the node's network key.
+    /// Creates a new store protected by `passphrase` (stretched with argon2id under `kdf`),
+    /// holding the node's network key.
     pub fn create(
         db: sled::Db,
         passphrase: &[u8],
         node_key: &[u8],
         peer_id: &str,
+        kdf: &KdfParams,
     ) -> Result<Store> {
         let meta = db.open_tree("meta")?;
         if meta.get("format")?.is_some() {
             return Err(Error::AlreadyInitialized("this store".into()));
         }
-        let salt = PassphraseSalt::generate();
-        let wrap = StoreKey::from_passphrase(passphrase, &salt)?;
         let data_key = StoreKey::generate();
-        meta.insert("salt", salt.as_bytes().as_slice())?;
-        meta.insert(
-            "data_key",
-            wrap.seal(DATA_KEY_AAD, data_key.to_bytes().as_slice()),
-        )?;
+        write_vault(&meta, passphrase, &data_key, kdf)?;
         meta.insert("peer_id", peer_id.as_bytes())?;
         let store = Store::with_key(db, data_key)?;
         store.put_sealed(&store.meta, b"node_key", node_key)?;
@@ -195,11 +237,14 @@ impl Store {
         Ok(store)
     }
 
-    /// Opens an existing store with `passphrase`.
-    pub fn open(db: sled::Db, passphrase: &[u8]) -> Result<Store> {
+    /// Opens an existing store with `passphrase`. A store of an older format, or whose vault
+    /// was sealed under weaker argon2id parameters than `kdf`, comes back as
+    /// [`Unlocked::Upgrade`]: the home rewrites it ([`Store::upgrade_into`]).
+    pub(crate) fn unlock(db: sled::Db, passphrase: &[u8], kdf: &KdfParams) -> Result<Unlocked> {
         let meta = db.open_tree("meta")?;
-        match meta.get("format")? {
-            Some(v) if v.as_ref() == [STORE_FORMAT] => {}
+        let format = match meta.get("format")? {
+            Some(v) if v.as_ref() == [STORE_FORMAT] => STORE_FORMAT,
+            Some(v) if v.as_ref() == [migrate::FORMAT_2] => migrate::FORMAT_2,
             Some(v) => {
                 return Err(Error::Refused(format!(
                     "store format {:?} is not supported by this version",
@@ -207,12 +252,17 @@ impl Store {
                 )));
             }
             None => return Err(Error::NotInitialized("this home".into())),
-        }
+        };
         let salt = meta
             .get("salt")?
             .ok_or_else(|| Error::Refused("store has no salt".into()))?;
         let salt = PassphraseSalt::from_bytes(&salt)?;
-        let wrap = StoreKey::from_passphrase(passphrase, &salt)?;
+        // A vault without parameters was sealed before they were stored.
+        let held = match meta.get("kdf")? {
+            Some(bytes) => KdfParams::from_bytes(&bytes)?,
+            None => KdfParams::FORMAT_2,
+        };
+        let wrap = StoreKey::from_passphrase(passphrase, &salt, &held)?;
         let sealed = meta
             .get("data_key")?
             .ok_or_else(|| Error::Refused("store has no data key".into()))?;
@@ -220,7 +270,31 @@ impl Store {
             .open(DATA_KEY_AAD, &sealed)
             .map_err(|_| Error::WrongPassphrase)?;
         let data_key = StoreKey::from_bytes(&data_key)?;
+        if format == STORE_FORMAT && !held.weaker_than(kdf) {
+            return Ok(Unlocked::Ready(Store::with_key(db, data_key)?));
+        }
+        Ok(Unlocked::Upgrade(Upgrade {
+            db,
+            data_key,
+            format,
+        }))
+    }
+
+    /// Opens a store of the current format whose data key is known (after an upgrade).
+    pub(crate) fn reopen(db: sled::Db, data_key: StoreKey) -> Result<Store> {
+        let meta = db.open_tree("meta")?;
+        if meta.get("format")?.as_deref() != Some([STORE_FORMAT].as_slice()) {
+            return Err(Error::Refused("the upgraded store is not complete".into()));
+        }
         Store::with_key(db, data_key)
+    }
+
+    /// The argon2id parameters this store's vault is sealed under.
+    pub fn kdf(&self) -> Result<KdfParams> {
+        Ok(match self.meta.get("kdf")? {
+            Some(bytes) => KdfParams::from_bytes(&bytes)?,
+            None => KdfParams::FORMAT_2,
+        })
     }
 
     fn with_key(db: sled::Db, data_key: StoreKey) -> Result<Store> {
