@@ -55,14 +55,71 @@ impl std::fmt::Debug for ApiInfo {
 /// Fewest characters a new passphrase may have.
 pub const MIN_PASSPHRASE_CHARS: usize = 8;
 
-/// Checks a new passphrase against the rules every way of setting up a node applies.
+/// Lowest zxcvbn score a new passphrase may have: 3, "safely unguessable: moderate
+/// protection from an offline slow-hash scenario" (about 10^10 guesses), which is the attack a
+/// copied store allows (SECURITY.md section 2.8).
+pub const MIN_PASSPHRASE_SCORE: u8 = 3;
+
+/// Words an attacker of a recovery app tries first: its own name and the fellowships'
+/// sayings, which zxcvbn's dictionaries do not know as phrases.
+const GUESSED_FIRST: [&str; 14] = [
+    "circle",
+    "recovery",
+    "sobriety",
+    "one day at a time",
+    "just for today",
+    "easy does it",
+    "keep coming back",
+    "first things first",
+    "live and let live",
+    "let go and let god",
+    "this too shall pass",
+    "progress not perfection",
+    "serenity prayer",
+    "higher power",
+];
+
+/// How much of a passphrase zxcvbn looks at: its matching grows fast with length, and what
+/// follows only adds strength.
+const SCORED_CHARS: usize = 100;
+
+/// Checks a new passphrase against the rules every way of setting up a node applies: at
+/// least [`MIN_PASSPHRASE_CHARS`] characters, and not easy to guess (zxcvbn's score at least
+/// [`MIN_PASSPHRASE_SCORE`]); a refusal says why in plain words, from zxcvbn's feedback.
 pub fn check_new_passphrase(passphrase: &str) -> Result<()> {
     if passphrase.chars().count() < MIN_PASSPHRASE_CHARS {
         return Err(Error::Invalid(format!(
             "the passphrase is too short: use at least {MIN_PASSPHRASE_CHARS} characters"
         )));
     }
-    Ok(())
+    let scored: String = passphrase.chars().take(SCORED_CHARS).collect();
+    let estimate = zxcvbn::zxcvbn(&scored, &GUESSED_FIRST);
+    if u8::from(estimate.score()) >= MIN_PASSPHRASE_SCORE {
+        return Ok(());
+    }
+    let mut why: Vec<String> = Vec::new();
+    if let Some(feedback) = estimate.feedback() {
+        why.extend(feedback.warning().map(|w| plain(&w.to_string())));
+        why.extend(feedback.suggestions().iter().map(|s| plain(&s.to_string())));
+    }
+    why.retain(|w| !w.is_empty());
+    if why.is_empty() {
+        why.push("it would be guessed quickly".into());
+    }
+    Err(Error::Invalid(format!(
+        "the passphrase is too easy to guess: {}; several unrelated words make a strong one",
+        why.join("; ")
+    )))
+}
+
+/// zxcvbn's sentence as part of a line: lowercase first letter, no final period.
+fn plain(sentence: &str) -> String {
+    let sentence = sentence.trim().trim_end_matches('.');
+    let mut chars = sentence.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 /// How long `init` waits to reopen the store it just wrote.
@@ -396,6 +453,49 @@ fn create_private_dir(dir: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every passphrase the repository's tests, examples and docs set up homes with.
+    const REPO_PASSPHRASES: [&str; 6] = [
+        "tests only: a long enough passphrase",
+        "benchmarks only: a long enough passphrase",
+        "demo passphrase, not a real one",
+        "cli tests: seven quiet lanterns by the river",
+        "web tests: seven quiet lanterns by the river",
+        "maple-river-quiet-lantern-seven",
+    ];
+
+    #[test]
+    fn a_weak_passphrase_is_refused_with_a_reason_and_a_strong_one_is_taken() {
+        for weak in [
+            "password",
+            "12345678",
+            "one day at a time",
+            "qwertyuiop",
+            "circle123",
+        ] {
+            let Err(Error::Invalid(why)) = check_new_passphrase(weak) else {
+                panic!("{weak:?} is taken");
+            };
+            assert!(
+                why.starts_with("the passphrase is too easy to guess: "),
+                "{why}"
+            );
+            assert!(!why.ends_with('.') && !why.contains('\n'), "{why}");
+        }
+        let Err(Error::Invalid(why)) = check_new_passphrase("short") else {
+            panic!("a short passphrase is taken");
+        };
+        assert!(why.contains("too short"), "{why}");
+        for strong in REPO_PASSPHRASES {
+            assert!(
+                check_new_passphrase(strong).is_ok(),
+                "{strong:?} is refused"
+            );
+        }
+        // A long input is judged quickly and without panic.
+        let long = "word ".repeat(10_000) + "lantern";
+        let _ = check_new_passphrase(&long);
+    }
 
     #[test]
     fn opening_waits_for_another_holder_of_the_store_instead_of_failing() {
