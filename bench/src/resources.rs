@@ -143,6 +143,36 @@ fn disk_bytes(dir: &Path) -> anyhow::Result<u64> {
     Ok(total)
 }
 
+/// The unlock: argon2id of the passphrase under the parameters a new home gets (the median of
+/// five), the part of every start-up and every command run with the node stopped that is
+/// there on purpose.
+fn unlock_figure(scenario: &str) -> anyhow::Result<Figure> {
+    use circle_crypto::{KdfParams, PassphraseSalt, StoreKey};
+    let params = KdfParams::RECOMMENDED;
+    let salt = PassphraseSalt::generate();
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let start = Instant::now();
+        StoreKey::from_passphrase(passphrase().as_bytes(), &salt, &params)
+            .map_err(|e| anyhow!("argon2id failed: {e}"))?;
+        times.push(start.elapsed().as_secs_f64() * 1000.0);
+    }
+    let median = crate::report::percentile(&crate::report::sorted(times), 50.0).unwrap_or(0.0);
+    Ok(Figure::new(
+        scenario,
+        "unlock: argon2id of the passphrase",
+        median,
+        Unit::Ms,
+    )
+    .target(Target::at_most(1000.0, "≤ 1 s on a laptop core"))
+    .note(format!(
+        "{} MiB, {} passes, {} lane (the vault's parameters for new homes); median of 5",
+        params.memory_kib / 1024,
+        params.passes,
+        params.lanes
+    )))
+}
+
 /// Runs the resource scenario; `holding` is a stopped node's home with many messages.
 pub fn run(holding: &Holding, idle: Duration, report: &mut Report) -> anyhow::Result<()> {
     report.progress("resources: building the circle binary if needed");
@@ -167,6 +197,7 @@ pub fn run(holding: &Holding, idle: Duration, report: &mut Report) -> anyhow::Re
     drop(up);
 
     let scenario = "memory, disk, start-up (the circle binary)";
+    report.add(unlock_figure(scenario)?);
     report.add(
         Figure::new(
             scenario,

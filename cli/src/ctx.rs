@@ -88,10 +88,7 @@ impl Ctx {
     /// Opens the circles of a store reached directly (asks for the passphrase).
     pub fn load(&self, db: sled::Db) -> Result<Circles> {
         let pass = passphrase::get(self.home.dir())?;
-        Ok(Circles::load(circle_node::Store::open(
-            db,
-            pass.as_bytes(),
-        )?)?)
+        Ok(Circles::load(self.home.unlock(db, pass.as_bytes())?)?)
     }
 
     /// The node's API: the running node's, or else the same API served in this process over

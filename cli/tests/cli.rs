@@ -424,13 +424,23 @@ fn commands_before_init_say_how_to_set_up() {
 }
 
 #[test]
-fn setting_up_needs_a_long_enough_passphrase_and_happens_once() {
+fn setting_up_needs_a_long_enough_passphrase_hard_to_guess_and_happens_once() {
     let alice = Person::new("alice");
     let error = alice
         .circle(["init", "--name", "alice"])
         .passphrase("short")
         .fails();
     assert!(error.contains("too short"), "{error}");
+    // Long enough, but the first thing anyone would try on a recovery app.
+    for weak in ["one day at a time", "password1234"] {
+        let error = alice
+            .circle(["init", "--name", "alice"])
+            .passphrase(weak)
+            .fails();
+        assert!(error.contains("too easy to guess"), "{weak:?}: {error}");
+        assert_eq!(error.trim().lines().count(), 1, "one line: {error}");
+    }
+    assert!(!alice.home().join("store").exists(), "nothing is set up");
     let error = alice
         .circle(["init", "--name", "alice"])
         .no_passphrase()

@@ -13,6 +13,7 @@ use util::{PASSPHRASE, Person, TUESDAY, named};
 /// alice's modified program writes another version of her message `seq` into her store.
 fn write_another_version(alice: &Person, circle: &str, seq: u64, text: &str) {
     let store = Home::new(alice.home())
+        .with_cheap_kdf_for_tests()
         .open(PASSPHRASE.as_bytes(), DEFAULT_LOCK_WAIT, |_| {})
         .expect("alice's store opens");
     let circles = Circles::load(store).expect("alice's circles load");

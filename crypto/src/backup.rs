@@ -25,8 +25,8 @@ use chacha20poly1305::{KeyInit, XChaCha20Poly1305, aead::Payload};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::recovery::{KdfParams, RecoveryKeys};
-use crate::{CryptoError, rng};
+use crate::recovery::RecoveryKeys;
+use crate::{CryptoError, KdfParams, rng};
 
 /// The file's first line.
 pub const BACKUP_MAGIC: &[u8] = b"circle backup\n";

@@ -72,4 +72,4 @@ pub use invite::{INVITE_VERSION, Invite, InviteId, InviteSecret, MAX_INVITE_TOKE
 pub use key::{ExchangeKey, MemberKey, MemberSecret, Signature};
 pub use seal::{open_sealed, seal_to};
 pub use text::{decode, encode};
-pub use vault::{PassphraseSalt, StoreKey};
+pub use vault::{KdfParams, PassphraseSalt, StoreKey};

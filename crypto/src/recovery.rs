@@ -15,13 +15,11 @@
 //! memory-hard step only makes a stolen backup file cost more to attack if a phrase was
 //! generated badly.
 
-use argon2::{Algorithm, Argon2, Params, Version};
 use bip39::{Language, Mnemonic};
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
-use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::{CryptoError, rng};
+use crate::{CryptoError, KdfParams, rng};
 
 /// Words in a recovery phrase.
 pub const PHRASE_WORDS: usize = 24;
@@ -33,45 +31,6 @@ const BACKUP_CONTEXT: &str = "circle 2026-12 recovery: backup key";
 const HOLDER_CONTEXT: &str = "circle 2026-12 recovery: holder key";
 /// What a holder key signs to prove it holds the phrase: this, then the server's challenge.
 pub const HOLDER_PROOF_DOMAIN: &[u8] = b"circle recovery holder proof v1";
-
-/// argon2id parameters, stored beside what they protect.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KdfParams {
-    /// Memory, in KiB.
-    pub m_kib: u32,
-    /// Passes.
-    pub t: u32,
-    /// Lanes.
-    pub p: u32,
-}
-
-impl KdfParams {
-    /// What new phrases use: 64 MiB, 3 passes, 1 lane.
-    pub const RECOMMENDED: KdfParams = KdfParams {
-        m_kib: 64 * 1024,
-        t: 3,
-        p: 1,
-    };
-
-    /// Most memory a file may ask for (4 GiB): a hostile file must not exhaust the machine.
-    const MAX_M_KIB: u32 = 4 * 1024 * 1024;
-    /// Most passes a file may ask for.
-    const MAX_T: u32 = 64;
-
-    fn argon2(&self) -> Result<Argon2<'static>, CryptoError> {
-        if self.m_kib > Self::MAX_M_KIB || self.t > Self::MAX_T || self.p > 16 {
-            return Err(CryptoError::Kdf(format!(
-                "the key derivation asks for too much ({} MiB, {} passes, {} lanes)",
-                self.m_kib / 1024,
-                self.t,
-                self.p
-            )));
-        }
-        let params = Params::new(self.m_kib, self.t, self.p, Some(32))
-            .map_err(|e| CryptoError::Kdf(e.to_string()))?;
-        Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
-    }
-}
 
 /// A recovery phrase. Wiped from memory on drop; `Debug` prints `RecoveryPhrase(..)`.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
@@ -154,10 +113,7 @@ impl RecoveryPhrase {
     /// Derives the keys the phrase opens (argon2id with `params`; slow on purpose).
     pub fn keys(&self, params: KdfParams) -> Result<RecoveryKeys, CryptoError> {
         let mut root = Zeroizing::new([0u8; 32]);
-        params
-            .argon2()?
-            .hash_password_into(&self.entropy, PHRASE_SALT, root.as_mut())
-            .map_err(|e| CryptoError::Kdf(e.to_string()))?;
+        params.derive(&self.entropy, PHRASE_SALT, &mut root)?;
         let holder = Zeroizing::new(blake3::derive_key(HOLDER_CONTEXT, root.as_ref()));
         Ok(RecoveryKeys {
             backup: blake3::derive_key(BACKUP_CONTEXT, root.as_ref()),
@@ -223,11 +179,7 @@ pub fn verify_holder_proof(
 }
 
 #[cfg(test)]
-pub(crate) const TEST_KDF: KdfParams = KdfParams {
-    m_kib: 64,
-    t: 1,
-    p: 1,
-};
+pub(crate) const TEST_KDF: KdfParams = KdfParams::TESTS_ONLY;
 
 #[cfg(test)]
 mod tests {
@@ -294,7 +246,10 @@ mod tests {
         assert_ne!(a.backup_key(), other.backup_key());
         assert_ne!(a.holder_key(), other.holder_key());
         // Stronger parameters give other keys: they are part of what the phrase opens.
-        let stronger = KdfParams { t: 2, ..TEST_KDF };
+        let stronger = KdfParams {
+            passes: 2,
+            ..TEST_KDF
+        };
         assert_ne!(phrase.keys(stronger).unwrap().backup_key(), a.backup_key());
     }
 
@@ -323,9 +278,8 @@ mod tests {
     fn a_file_asking_for_absurd_kdf_parameters_is_refused_before_any_work() {
         let phrase = RecoveryPhrase::generate();
         let greedy = KdfParams {
-            m_kib: u32::MAX,
-            t: 3,
-            p: 1,
+            memory_kib: u32::MAX,
+            ..KdfParams::RECOMMENDED
         };
         assert!(matches!(phrase.keys(greedy), Err(CryptoError::Kdf(_))));
     }

@@ -37,6 +37,120 @@ impl PassphraseSalt {
     }
 }
 
+/// argon2id's cost parameters, stored beside the salt so that they can rise later: a vault
+/// sealed under weaker ones than a node now asks for is sealed again on its next unlock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KdfParams {
+    /// Memory, in KiB.
+    pub memory_kib: u32,
+    /// Passes over that memory.
+    pub passes: u32,
+    /// Lanes.
+    pub lanes: u32,
+}
+
+impl KdfParams {
+    /// What a new vault gets: 64 MiB, 3 passes, 1 lane. Above OWASP's argon2id minimums
+    /// (19 MiB with 2 passes; RFC 9106's second recommendation is 64 MiB with 3 passes). One
+    /// lane: the argon2 crate runs lanes one after another, so more lanes would cost a person
+    /// time without costing an attacker's parallel hardware more.
+    pub const RECOMMENDED: KdfParams = KdfParams {
+        memory_kib: 64 * 1024,
+        passes: 3,
+        lanes: 1,
+    };
+
+    /// What vaults got before the parameters were stored: the argon2 crate's defaults of
+    /// the time (19 MiB, 2 passes, 1 lane). A vault without parameters was sealed with these.
+    pub const FORMAT_2: KdfParams = KdfParams {
+        memory_kib: 19 * 1024,
+        passes: 2,
+        lanes: 1,
+    };
+
+    /// The cheapest argon2id allows (8 KiB, 1 pass): for test suites that make hundreds of
+    /// homes, and nothing else. Never a default; see the node's home for how tests ask for it.
+    pub const TESTS_ONLY: KdfParams = KdfParams {
+        memory_kib: 8,
+        passes: 1,
+        lanes: 1,
+    };
+
+    /// Most memory a stored vault may ask for (4 GiB).
+    pub const MAX_MEMORY_KIB: u32 = 4 * 1024 * 1024;
+    /// Most passes a stored vault may ask for.
+    pub const MAX_PASSES: u32 = 64;
+    /// Most lanes a stored vault may ask for.
+    pub const MAX_LANES: u32 = 16;
+
+    /// Refuses parameters argon2 does not take or that are beyond the maxima above.
+    pub fn check(&self) -> Result<(), CryptoError> {
+        if self.lanes == 0
+            || self.lanes > Self::MAX_LANES
+            || self.passes == 0
+            || self.passes > Self::MAX_PASSES
+            || self.memory_kib < 8 * self.lanes
+            || self.memory_kib > Self::MAX_MEMORY_KIB
+        {
+            return Err(CryptoError::Kdf(format!(
+                "argon2id parameters out of bounds: {} KiB, {} passes, {} lanes",
+                self.memory_kib, self.passes, self.lanes
+            )));
+        }
+        Ok(())
+    }
+
+    /// argon2id (version 0x13) of `secret` with `salt` under these parameters, into `out`
+    /// (checked first: parameters read from a file cannot ask for more than the maxima).
+    pub(crate) fn derive(
+        &self,
+        secret: &[u8],
+        salt: &[u8],
+        out: &mut [u8; 32],
+    ) -> Result<(), CryptoError> {
+        self.check()?;
+        let params = Params::new(self.memory_kib, self.passes, self.lanes, Some(32))
+            .map_err(|e| CryptoError::Kdf(e.to_string()))?;
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+            .hash_password_into(secret, salt, out)
+            .map_err(|e| CryptoError::Kdf(e.to_string()))
+    }
+
+    /// Whether these cost less than `other` in memory or in passes (a vault sealed under them
+    /// should be sealed again under `other`).
+    pub fn weaker_than(&self, other: &KdfParams) -> bool {
+        self.memory_kib < other.memory_kib || self.passes < other.passes
+    }
+
+    /// memory (4) ‖ passes (4) ‖ lanes (4), big-endian.
+    pub fn to_bytes(self) -> [u8; 12] {
+        let mut out = [0u8; 12];
+        out[..4].copy_from_slice(&self.memory_kib.to_be_bytes());
+        out[4..8].copy_from_slice(&self.passes.to_be_bytes());
+        out[8..].copy_from_slice(&self.lanes.to_be_bytes());
+        out
+    }
+
+    /// Reads [`KdfParams::to_bytes`] and checks the result ([`KdfParams::check`]).
+    pub fn from_bytes(bytes: &[u8]) -> Result<KdfParams, CryptoError> {
+        let bytes: &[u8; 12] = bytes.try_into().map_err(|_| {
+            CryptoError::Malformed(format!(
+                "argon2id parameters are 12 bytes, not {}",
+                bytes.len()
+            ))
+        })?;
+        let word =
+            |i: usize| u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+        let params = KdfParams {
+            memory_kib: word(0),
+            passes: word(4),
+            lanes: word(8),
+        };
+        params.check()?;
+        Ok(params)
+    }
+}
+
 /// A 32-byte key that seals data at rest with XChaCha20-Poly1305.
 ///
 /// Wiped from memory on drop; `Debug` prints `StoreKey(..)`.
@@ -49,21 +163,19 @@ impl StoreKey {
         Self(rng::array())
     }
 
-    /// Derives a key from a passphrase with argon2id (version 0x13) and the argon2 crate's
-    /// default parameters, which follow OWASP's recommendation: 19 MiB of memory, 2 passes,
-    /// 1 lane. About 20 ms on a laptop core; the same passphrase and salt always give the
-    /// same key.
+    /// Derives a key from a passphrase with argon2id (version 0x13) and `params`; the same
+    /// passphrase, salt and parameters always give the same key.
     ///
+    /// Parameters outside [`KdfParams::check`]'s bounds are [`CryptoError::Kdf`] (they come
+    /// from disk: a damaged or planted vault must not make opening allocate gigabytes).
     /// An empty passphrase is accepted here; whether to allow one is the caller's policy.
     pub fn from_passphrase(
         passphrase: &[u8],
         salt: &PassphraseSalt,
+        params: &KdfParams,
     ) -> Result<StoreKey, CryptoError> {
-        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::default());
         let mut key = StoreKey([0; 32]);
-        argon2
-            .hash_password_into(passphrase, salt.as_bytes(), &mut key.0)
-            .map_err(|e| CryptoError::Kdf(e.to_string()))?;
+        params.derive(passphrase, salt.as_bytes(), &mut key.0)?;
         Ok(key)
     }
 
@@ -170,15 +282,20 @@ mod tests {
     #[test]
     fn a_passphrase_gives_the_same_key_for_the_same_salt_only() {
         let salt = PassphraseSalt::generate();
-        let a = StoreKey::from_passphrase(b"correct horse", &salt).unwrap();
-        let b = StoreKey::from_passphrase(b"correct horse", &salt).unwrap();
+        let a = StoreKey::from_passphrase(b"correct horse", &salt, &KdfParams::TESTS_ONLY).unwrap();
+        let b = StoreKey::from_passphrase(b"correct horse", &salt, &KdfParams::TESTS_ONLY).unwrap();
         assert_eq!(a.to_bytes(), b.to_bytes());
 
-        let other_salt = StoreKey::from_passphrase(b"correct horse", &PassphraseSalt::generate());
+        let other_salt = StoreKey::from_passphrase(
+            b"correct horse",
+            &PassphraseSalt::generate(),
+            &KdfParams::TESTS_ONLY,
+        );
         assert_ne!(other_salt.unwrap().to_bytes(), a.to_bytes());
-        let other_words = StoreKey::from_passphrase(b"correct horsf", &salt).unwrap();
+        let other_words =
+            StoreKey::from_passphrase(b"correct horsf", &salt, &KdfParams::TESTS_ONLY).unwrap();
         assert_ne!(other_words.to_bytes(), a.to_bytes());
-        assert!(StoreKey::from_passphrase(b"", &salt).is_ok());
+        assert!(StoreKey::from_passphrase(b"", &salt, &KdfParams::TESTS_ONLY).is_ok());
 
         // The data-key layout: a random key sealed under the passphrase key.
         let data_key = StoreKey::generate();
@@ -192,10 +309,9 @@ mod tests {
 
     #[test]
     fn argon2id_matches_a_known_answer() {
-        // Pins the parameters: if a dependency update changed the defaults, stored
-        // passphrase-sealed keys would no longer open.
+        // Pins the parameters: vaults of format 2 carry none, and must keep opening.
         let salt = PassphraseSalt::from_bytes(&[0x5a; 16]).unwrap();
-        let key = StoreKey::from_passphrase(b"circle", &salt).unwrap();
+        let key = StoreKey::from_passphrase(b"circle", &salt, &KdfParams::FORMAT_2).unwrap();
         let expected = Argon2::new(
             Algorithm::Argon2id,
             Version::V0x13,
@@ -206,6 +322,37 @@ mod tests {
             .hash_password_into(b"circle", &[0x5a; 16], &mut out)
             .unwrap();
         assert_eq!(*key.to_bytes(), out);
+        assert_eq!(
+            (Params::DEFAULT_M_COST, Params::DEFAULT_T_COST),
+            (19 * 1024, 2),
+            "format 2 used the argon2 crate's defaults"
+        );
+    }
+
+    #[test]
+    fn stored_argon2_parameters_round_trip_and_out_of_bounds_ones_are_refused() {
+        let p = KdfParams::RECOMMENDED;
+        assert_eq!(KdfParams::from_bytes(&p.to_bytes()).unwrap(), p);
+        assert!(p.memory_kib >= 64 * 1024 && p.passes >= 3);
+        assert!(KdfParams::FORMAT_2.weaker_than(&p));
+        assert!(!p.weaker_than(&KdfParams::FORMAT_2));
+        for bad in [
+            KdfParams {
+                memory_kib: u32::MAX,
+                ..p
+            },
+            KdfParams { passes: 0, ..p },
+            KdfParams { passes: 1000, ..p },
+            KdfParams { lanes: 0, ..p },
+            KdfParams { memory_kib: 4, ..p },
+        ] {
+            assert!(KdfParams::from_bytes(&bad.to_bytes()).is_err(), "{bad:?}");
+            assert!(
+                StoreKey::from_passphrase(b"x", &PassphraseSalt::generate(), &bad).is_err(),
+                "{bad:?}"
+            );
+        }
+        assert!(KdfParams::from_bytes(&[0; 11]).is_err());
     }
 
     #[test]

@@ -111,7 +111,7 @@ fn world() -> &'static World {
         DIR.set(dir.clone()).unwrap();
         // libFuzzer ends a run with exit(): the store goes with it.
         unsafe { libc::atexit(remove_store) };
-        let store = Home::new(&dir).init(b"fuzz passphrase", "carol").unwrap();
+        let store = Home::new(&dir).with_cheap_kdf_for_tests().init(b"fuzz passphrase", "carol").unwrap();
         World {
             people: (1..=3 + STRANGERS as u8).map(person).collect(),
             key: CircleKey::from_bytes(&[9; 32]).unwrap(),

@@ -17,11 +17,18 @@ use std::{
 use libp2p::identity::Keypair;
 use serde::{Deserialize, Serialize};
 
+use circle_crypto::KdfParams;
+
 use crate::{
     error::{Error, Result},
     membership::{MAX_NAME_CHARS, check_name},
-    store::Store,
+    store::{Store, Unlocked, Upgrade},
 };
+
+/// Set to `cheap` in the environment of a debug build (tests), new homes' vaults are sealed
+/// under the cheapest argon2id parameters ([`KdfParams::TESTS_ONLY`]) and existing ones are
+/// not upgraded: test suites make hundreds of homes. A release build ignores it.
+pub const TEST_KDF_ENV: &str = "CIRCLE_TEST_KDF";
 
 /// How long to wait for another process that holds the store before giving up.
 pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(60);
@@ -50,14 +57,71 @@ impl std::fmt::Debug for ApiInfo {
 /// Fewest characters a new passphrase may have.
 pub const MIN_PASSPHRASE_CHARS: usize = 8;
 
-/// Checks a new passphrase against the rules every way of setting up a node applies.
+/// Lowest zxcvbn score a new passphrase may have: 3, "safely unguessable: moderate
+/// protection from an offline slow-hash scenario" (about 10^10 guesses), which is the attack a
+/// copied store allows (SECURITY.md section 2.8).
+pub const MIN_PASSPHRASE_SCORE: u8 = 3;
+
+/// Words an attacker of a recovery app tries first: its own name and the fellowships'
+/// sayings, which zxcvbn's dictionaries do not know as phrases.
+const GUESSED_FIRST: [&str; 14] = [
+    "circle",
+    "recovery",
+    "sobriety",
+    "one day at a time",
+    "just for today",
+    "easy does it",
+    "keep coming back",
+    "first things first",
+    "live and let live",
+    "let go and let god",
+    "this too shall pass",
+    "progress not perfection",
+    "serenity prayer",
+    "higher power",
+];
+
+/// How much of a passphrase zxcvbn looks at: its matching grows fast with length, and what
+/// follows only adds strength.
+const SCORED_CHARS: usize = 100;
+
+/// Checks a new passphrase against the rules every way of setting up a node applies: at
+/// least [`MIN_PASSPHRASE_CHARS`] characters, and not easy to guess (zxcvbn's score at least
+/// [`MIN_PASSPHRASE_SCORE`]); a refusal says why in plain words, from zxcvbn's feedback.
 pub fn check_new_passphrase(passphrase: &str) -> Result<()> {
     if passphrase.chars().count() < MIN_PASSPHRASE_CHARS {
         return Err(Error::Invalid(format!(
             "the passphrase is too short: use at least {MIN_PASSPHRASE_CHARS} characters"
         )));
     }
-    Ok(())
+    let scored: String = passphrase.chars().take(SCORED_CHARS).collect();
+    let estimate = zxcvbn::zxcvbn(&scored, &GUESSED_FIRST);
+    if u8::from(estimate.score()) >= MIN_PASSPHRASE_SCORE {
+        return Ok(());
+    }
+    let mut why: Vec<String> = Vec::new();
+    if let Some(feedback) = estimate.feedback() {
+        why.extend(feedback.warning().map(|w| plain(&w.to_string())));
+        why.extend(feedback.suggestions().iter().map(|s| plain(&s.to_string())));
+    }
+    why.retain(|w| !w.is_empty());
+    if why.is_empty() {
+        why.push("it would be guessed quickly".into());
+    }
+    Err(Error::Invalid(format!(
+        "the passphrase is too easy to guess: {}; several unrelated words make a strong one",
+        why.join("; ")
+    )))
+}
+
+/// zxcvbn's sentence as part of a line: lowercase first letter, no final period.
+fn plain(sentence: &str) -> String {
+    let sentence = sentence.trim().trim_end_matches('.');
+    let mut chars = sentence.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 /// How long `init` waits to reopen the store it just wrote.
@@ -67,12 +131,37 @@ const INIT_REOPEN_WAIT: Duration = Duration::from_secs(10);
 #[derive(Clone, Debug)]
 pub struct Home {
     dir: PathBuf,
+    cheap_kdf: bool,
 }
 
 impl Home {
     /// The home at `dir` (not created until [`Home::init`]).
     pub fn new(dir: impl Into<PathBuf>) -> Home {
-        Home { dir: dir.into() }
+        Home {
+            dir: dir.into(),
+            cheap_kdf: false,
+        }
+    }
+
+    /// Tests only: like [`TEST_KDF_ENV`], for homes made in the test's own process. Has no
+    /// effect in a release build.
+    #[doc(hidden)]
+    pub fn with_cheap_kdf_for_tests(mut self) -> Home {
+        self.cheap_kdf = true;
+        self
+    }
+
+    /// The argon2id parameters a vault made or opened here is sealed under:
+    /// [`KdfParams::RECOMMENDED`], except in tests (see [`TEST_KDF_ENV`]).
+    pub fn kdf(&self) -> KdfParams {
+        let asked = self.cheap_kdf
+            || cfg!(test)
+            || std::env::var_os(TEST_KDF_ENV).is_some_and(|v| v == "cheap");
+        if cfg!(debug_assertions) && asked {
+            KdfParams::TESTS_ONLY
+        } else {
+            KdfParams::RECOMMENDED
+        }
     }
 
     /// The directory.
@@ -121,9 +210,14 @@ impl Home {
         }
     }
 
+    /// Where an upgraded store is built, and where the store it replaces waits to be deleted.
+    fn upgrade_dirs(&self) -> (PathBuf, PathBuf) {
+        (self.dir.join("store.upgrading"), self.dir.join("store.old"))
+    }
+
     /// Whether a node has been set up here.
     pub fn is_initialized(&self) -> bool {
-        Store::exists(&self.store_dir())
+        Store::exists(&self.store_dir()) || Store::exists(&self.upgrade_dirs().1)
     }
 
     fn display(&self) -> String {
@@ -188,7 +282,7 @@ impl Home {
                     .map_err(|e| Error::Net(e.to_string()))?,
             );
             let peer_id = keypair.public().to_peer_id().to_string();
-            let store = Store::create(db, passphrase, &encoded, &peer_id)?;
+            let store = Store::create(db, passphrase, &encoded, &peer_id, &self.kdf())?;
             store.set_nickname(&nick)?;
             store.flush()?;
         }
@@ -275,10 +369,80 @@ impl Home {
         wait: Duration,
         on_wait: impl FnMut(Duration),
     ) -> Result<Store> {
+        self.finish_interrupted_upgrade()?;
         if !self.is_initialized() {
             return Err(Error::NotInitialized(self.display()));
         }
-        Store::open(self.open_db(wait, on_wait)?, passphrase)
+        self.unlock(self.open_db(wait, on_wait)?, passphrase)
+    }
+
+    /// Opens the store in `db` (this home's, opened with [`Home::open_db`]) with
+    /// `passphrase`. A store of an older format, or whose vault is sealed under weaker
+    /// argon2id parameters than [`Home::kdf`], is rewritten first, once.
+    pub fn unlock(&self, db: sled::Db, passphrase: &[u8]) -> Result<Store> {
+        let kdf = self.kdf();
+        match Store::unlock(db, passphrase, &kdf)? {
+            Unlocked::Ready(store) => Ok(store),
+            Unlocked::Upgrade(old) => self.upgrade(old, passphrase, &kdf),
+        }
+    }
+
+    /// Rewrites the store into `HOME/store.upgrading/`, then swaps it in: `store/` becomes
+    /// `store.old/` (deleted at once, or at the next open) and `store.upgrading/` becomes
+    /// `store/`. Interrupted at any moment, the next open finds either the old store whole or
+    /// the new one whole ([`Home::finish_interrupted_upgrade`]).
+    fn upgrade(&self, old: Upgrade, passphrase: &[u8], kdf: &KdfParams) -> Result<Store> {
+        let (building, aside) = self.upgrade_dirs();
+        remove_dir(&building)?;
+        create_private_dir(&building)?;
+        let db = sled::Config::new().path(&building).open()?;
+        Store::upgrade_into(&old, db, passphrase, kdf)?;
+        let data_key = old.data_key();
+        drop(old);
+        sync_dir(&building);
+        fs::rename(self.store_dir(), &aside)
+            .map_err(|e| Error::io(format!("cannot upgrade the store in {}", self.display()), e))?;
+        fs::rename(&building, self.store_dir())
+            .map_err(|e| Error::io(format!("cannot upgrade the store in {}", self.display()), e))?;
+        sync_dir(&self.dir);
+        self.remove_old_store();
+        Store::reopen(self.open_db(INIT_REOPEN_WAIT, |_| {})?, data_key)
+    }
+
+    /// Deletes `store.old/`, the store an upgrade replaced; sled may still be letting go of
+    /// it, so this tries for a few seconds, and the next open tries again.
+    fn remove_old_store(&self) {
+        let (_, aside) = self.upgrade_dirs();
+        let start = Instant::now();
+        while aside.exists() {
+            match fs::remove_dir_all(&aside) {
+                Ok(()) => break,
+                Err(e) if start.elapsed() > Duration::from_secs(5) => {
+                    tracing::warn!(
+                        "cannot delete the store an upgrade replaced, {}: {e}",
+                        aside.display()
+                    );
+                    break;
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
+
+    /// Finishes what an interrupted upgrade left: the old store put back if the new one never
+    /// took its place, a replaced one deleted, a half-built one cleared.
+    fn finish_interrupted_upgrade(&self) -> Result<()> {
+        let (building, aside) = self.upgrade_dirs();
+        if !Store::exists(&self.store_dir()) && Store::exists(&aside) {
+            fs::rename(&aside, self.store_dir()).map_err(|e| {
+                Error::io(format!("cannot restore the store in {}", self.display()), e)
+            })?;
+            sync_dir(&self.dir);
+        }
+        if aside.exists() {
+            self.remove_old_store();
+        }
+        remove_dir(&building)
     }
 
     /// Records where the running node's API is (file mode 0600).
@@ -368,6 +532,15 @@ fn is_web_name(name: &str) -> bool {
     })
 }
 
+/// Removes `dir` and everything in it, if it exists.
+fn remove_dir(dir: &Path) -> Result<()> {
+    if dir.exists() {
+        fs::remove_dir_all(dir)
+            .map_err(|e| Error::io(format!("cannot clear {}", dir.display()), e))?;
+    }
+    Ok(())
+}
+
 fn create_private_dir(dir: &Path) -> Result<()> {
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
@@ -381,6 +554,49 @@ fn create_private_dir(dir: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every passphrase the repository's tests, examples and docs set up homes with.
+    const REPO_PASSPHRASES: [&str; 6] = [
+        "tests only: a long enough passphrase",
+        "benchmarks only: a long enough passphrase",
+        "demo passphrase, not a real one",
+        "cli tests: seven quiet lanterns by the river",
+        "web tests: seven quiet lanterns by the river",
+        "maple-river-quiet-lantern-seven",
+    ];
+
+    #[test]
+    fn a_weak_passphrase_is_refused_with_a_reason_and_a_strong_one_is_taken() {
+        for weak in [
+            "password",
+            "12345678",
+            "one day at a time",
+            "qwertyuiop",
+            "circle123",
+        ] {
+            let Err(Error::Invalid(why)) = check_new_passphrase(weak) else {
+                panic!("{weak:?} is taken");
+            };
+            assert!(
+                why.starts_with("the passphrase is too easy to guess: "),
+                "{why}"
+            );
+            assert!(!why.ends_with('.') && !why.contains('\n'), "{why}");
+        }
+        let Err(Error::Invalid(why)) = check_new_passphrase("short") else {
+            panic!("a short passphrase is taken");
+        };
+        assert!(why.contains("too short"), "{why}");
+        for strong in REPO_PASSPHRASES {
+            assert!(
+                check_new_passphrase(strong).is_ok(),
+                "{strong:?} is refused"
+            );
+        }
+        // A long input is judged quickly and without panic.
+        let long = "word ".repeat(10_000) + "lantern";
+        let _ = check_new_passphrase(&long);
+    }
 
     #[test]
     fn the_web_name_is_made_once_kept_private_and_replaced_if_damaged() {

@@ -50,7 +50,9 @@ pub use circles::{
 pub use config::{DEFAULT_PORT, NodeConfig};
 pub use content::{Body, Content, MAX_TEXT_BYTES, MAX_TEXT_CHARS, check_text};
 pub use error::{Error, Result};
-pub use home::{ApiInfo, DEFAULT_LOCK_WAIT, Home, MIN_PASSPHRASE_CHARS, check_new_passphrase};
+pub use home::{
+    ApiInfo, DEFAULT_LOCK_WAIT, Home, MIN_PASSPHRASE_CHARS, TEST_KDF_ENV, check_new_passphrase,
+};
 pub use membership::{
     Departed, Genesis, InvitePolicy, InviteState, JOIN_PROOF_DOMAIN, MAX_MEMBERS, Member,
     Membership, Op, OpEntry, Profile, Role,

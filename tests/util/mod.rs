@@ -32,7 +32,10 @@ impl Member {
     pub async fn with_config(name: &str, config: NodeConfig) -> Member {
         init_logging();
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = Home::new(dir.path()).init(PASSPHRASE, name).expect("init");
+        let store = Home::new(dir.path())
+            .with_cheap_kdf_for_tests()
+            .init(PASSPHRASE, name)
+            .expect("init");
         let node = Node::start(Circles::load(store).expect("load"), config)
             .await
             .expect("start");
@@ -52,6 +55,7 @@ impl Member {
     /// Starts the node again on an existing home.
     pub async fn restart(name: String, dir: TempDir) -> Member {
         let store = Home::new(dir.path())
+            .with_cheap_kdf_for_tests()
             .open(PASSPHRASE, Duration::from_secs(10), |_| {})
             .expect("reopen");
         let node = start(store).await;
@@ -154,7 +158,10 @@ pub fn disk_contains(dir: &Path, needle: &[u8]) -> Option<std::path::PathBuf> {
 /// A node's circles in a fresh home, with no network running.
 pub fn offline_node(nick: &str) -> (Circles, TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = Home::new(dir.path()).init(PASSPHRASE, nick).expect("init");
+    let store = Home::new(dir.path())
+        .with_cheap_kdf_for_tests()
+        .init(PASSPHRASE, nick)
+        .expect("init");
     (Circles::load(store).expect("load"), dir)
 }
 

@@ -16,7 +16,7 @@ const CIRCLE = path.resolve(
   process.env.CIRCLE_BIN || path.join(__dirname, '..', '..', 'target', 'debug', 'circle'),
 );
 /** The passphrase everyone uses. */
-const PASSPHRASE = 'one day at a time';
+const PASSPHRASE = 'web tests: seven quiet lanterns by the river';
 /** Longest a one-shot command may take (a join waits up to 20 s for the inviter). */
 const COMMAND_TIMEOUT = 60_000;
 /** Longest a node may take to say it runs. */
@@ -68,7 +68,8 @@ class Person {
   }
 
   env() {
-    const env = { ...process.env, CIRCLE_PASSPHRASE: PASSPHRASE };
+    // CIRCLE_TEST_KDF: cheap argon2id for test homes (honoured by debug builds only).
+    const env = { ...process.env, CIRCLE_PASSPHRASE: PASSPHRASE, CIRCLE_TEST_KDF: 'cheap' };
     delete env.CIRCLE_PASSPHRASE_FILE;
     delete env.CIRCLE_HOME;
     return env;

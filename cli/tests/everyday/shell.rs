@@ -39,6 +39,7 @@ fn bare(person: &Person, args: &[&str]) -> Command {
         .arg(&home)
         .args(args)
         .env("CIRCLE_PASSPHRASE", PASSPHRASE)
+        .env("CIRCLE_TEST_KDF", "cheap")
         .env("HOME", home.parent().expect("the home is in a directory"))
         .env_remove("CIRCLE_HOME")
         .env_remove("CIRCLE_LOG")

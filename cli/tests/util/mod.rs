@@ -31,7 +31,7 @@ pub use person::Person;
 pub const CIRCLE: &str = env!("CARGO_BIN_EXE_circle");
 
 /// The passphrase everyone uses unless a story says otherwise.
-pub const PASSPHRASE: &str = "one day at a time";
+pub const PASSPHRASE: &str = "cli tests: seven quiet lanterns by the river";
 
 /// Longest a one-shot command may take. A join waits for the inviter's answer (20 s at most).
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);

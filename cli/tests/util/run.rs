@@ -268,6 +268,8 @@ pub(super) fn circle_command(dir: &Path) -> Command {
         .arg("--home")
         .arg(dir.join("home"))
         .env("CIRCLE_PASSPHRASE", PASSPHRASE)
+        // Cheap argon2id: the suite makes hundreds of homes (honoured by debug builds only).
+        .env("CIRCLE_TEST_KDF", "cheap")
         .env("HOME", dir)
         .env_remove("CIRCLE_HOME")
         .env_remove("CIRCLE_LOG")

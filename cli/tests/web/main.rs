@@ -521,9 +521,18 @@ fn a_new_person_sets_up_circle_in_the_browser_after_circle_open() {
     );
     assert_eq!(short.status, 400, "{short:?}");
     assert!(short.body.contains("at least 8 characters"), "{short:?}");
+    let weak = app.post(
+        "/v1/setup",
+        r#"{"name":"sam","passphrase":"one day at a time","again":"one day at a time"}"#,
+    );
+    assert_eq!(weak.status, 400, "{weak:?}");
+    assert!(weak.body.contains("too easy to guess"), "{weak:?}");
     let differ = app.post(
         "/v1/setup",
-        r#"{"name":"sam","passphrase":"one day at a time","again":"one day at a tim"}"#,
+        &format!(
+            r#"{{"name":"sam","passphrase":"{0}","again":"{0}x"}}"#,
+            util::PASSPHRASE
+        ),
     );
     assert!(differ.body.contains("differ"), "{differ:?}");
     assert!(
@@ -532,7 +541,10 @@ fn a_new_person_sets_up_circle_in_the_browser_after_circle_open() {
     );
     let done = app.post(
         "/v1/setup",
-        r#"{"name":"sam","passphrase":"one day at a time","again":"one day at a time"}"#,
+        &format!(
+            r#"{{"name":"sam","passphrase":"{0}","again":"{0}"}}"#,
+            util::PASSPHRASE
+        ),
     );
     assert_eq!(done.status, 200, "{done:?}");
     let home = app.get("/");

@@ -904,7 +904,14 @@ mod tests {
         let keypair = libp2p::identity::Keypair::generate_ed25519();
         let key = keypair.to_protobuf_encoding().unwrap();
         let peer = keypair.public().to_peer_id().to_string();
-        let store = Store::create(db, b"passphrase", &key, &peer).unwrap();
+        let store = Store::create(
+            db,
+            b"passphrase",
+            &key,
+            &peer,
+            &circle_crypto::KdfParams::TESTS_ONLY,
+        )
+        .unwrap();
         let circles = Circles::load(store).unwrap();
         let circle = circles.create("Tuesday", Some("alice")).unwrap();
         for n in 1..=7 {

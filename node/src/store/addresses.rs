@@ -5,11 +5,12 @@ use serde::{Deserialize, Serialize};
 use super::Store;
 use crate::error::Result;
 
-/// The tree of address records, by peer id.
+/// The tree of address records, by peer (keyed hash of its id).
 const TREE: &str = "address_records";
 
 #[derive(Serialize, Deserialize)]
 struct Held {
+    peer: String,
     seq: u64,
     record: Vec<u8>,
 }
@@ -26,17 +27,18 @@ impl Store {
     ) -> Result<()> {
         let tree = self.db.open_tree(TREE)?;
         let held = Held {
+            peer: peer.to_owned(),
             seq,
             record: record.to_vec(),
         };
-        self.put_record(&tree, peer.as_bytes(), &held)?;
+        self.put_record(&tree, &self.names.peer(peer), &held)?;
         self.put_peer(peer, addrs)
     }
 
     /// The record held for `peer`, if any, with its sequence number.
     pub fn address_record(&self, peer: &str) -> Result<Option<(u64, Vec<u8>)>> {
         let tree = self.db.open_tree(TREE)?;
-        match self.get_sealed(&tree, peer.as_bytes())? {
+        match self.get_sealed(&tree, &self.names.peer(peer))? {
             Some(bytes) => {
                 let held = Self::decode::<Held>(&bytes)?;
                 Ok(Some((held.seq, held.record)))
@@ -52,10 +54,8 @@ impl Store {
         for item in tree.iter() {
             let (k, v) = item?;
             let bytes = self.open_sealed(&tree, &k, &v)?;
-            out.push((
-                String::from_utf8_lossy(&k).into_owned(),
-                Self::decode::<Held>(&bytes)?.record,
-            ));
+            let held = Self::decode::<Held>(&bytes)?;
+            out.push((held.peer, held.record));
         }
         Ok(out)
     }

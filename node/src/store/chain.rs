@@ -12,16 +12,15 @@
 //! At most [`MAX_FORK_VERSIONS`] versions of one number are kept (the chain's and three
 //! others), so a member cannot fill a disk through forks.
 
-use circle_crypto::{CircleId, Envelope, MemberKey, MessageId};
+use circle_crypto::{CircleId, Envelope, MemberKey, MessageId, StoreKey};
 use serde::{Deserialize, Serialize};
 use sled::{
     Transactional,
     transaction::{ConflictableTransactionError, TransactionalTree},
 };
-use zeroize::Zeroizing;
 
-use super::keys::{self, fork_key, message_key, seq_in, seq_of};
-use super::{Arrival, OpRecord, Store, Stored};
+use super::keys::{Names, Place, seq_of};
+use super::{Arrival, OpRecord, Store, Stored, held_id, open_envelope_in};
 use crate::error::{Error, Result};
 
 /// Most versions of one message (author and seq) a node keeps: the chain's and three others.
@@ -32,10 +31,11 @@ pub const MAX_FORK_VERSIONS: usize = 4;
 /// remembered for one flagged number.
 const MAX_NAMED_VERSIONS: usize = 4;
 
-/// What is known of a flagged number, besides the chain's message: the other versions held,
-/// and ids of versions named by a `prev` link but not held.
-#[derive(Default, Serialize, Deserialize)]
+/// What is known of a flagged number, besides the chain's message: its author, the other
+/// versions held, and ids of versions named by a `prev` link but not held (sealed at rest).
+#[derive(Serialize, Deserialize)]
 struct ForkRecord {
+    author: [u8; 32],
     held: Vec<MessageId>,
     named: Vec<MessageId>,
 }
@@ -54,12 +54,18 @@ pub struct ForkedSeq {
     pub versions: usize,
 }
 
-type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Error>>;
+/// Tree names, for the associated data of what is sealed inside transactions.
+const MESSAGES: &[u8] = b"messages";
+const FORKS: &[u8] = b"forks";
+const FORKED: &[u8] = b"forked";
 
-/// The id of stored wire bytes (`None` only for a damaged record).
-fn id_of(bytes: &[u8]) -> Option<MessageId> {
-    MessageId::from_bytes(blake3::hash(bytes).as_bytes()).ok()
+/// A `forked` record (`None` if it does not open: damage).
+fn open_fork_record(data_key: &StoreKey, key: &[u8], sealed: &[u8]) -> Option<ForkRecord> {
+    let plain = data_key.open(&super::aad_in(FORKED, key), sealed).ok()?;
+    postcard::from_bytes(&plain).ok()
 }
+
+type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Error>>;
 
 /// The `prev` of a stored envelope (`None` if the record does not decode: it was checked when
 /// stored, so that means damage, and no link is judged).
@@ -74,28 +80,54 @@ struct Chain<'t> {
     forked: &'t TransactionalTree,
     circle: CircleId,
     author: MemberKey,
+    names: &'t Names,
+    data_key: &'t StoreKey,
 }
 
 impl Chain<'_> {
+    fn key(&self, seq: u64) -> [u8; 72] {
+        self.names.message_key(&self.circle, &self.author, seq)
+    }
+
     fn record(&self, seq: u64) -> TxResult<Option<ForkRecord>> {
-        let key = message_key(&self.circle, &self.author, seq);
+        let key = self.key(seq);
         Ok(self
             .forked
             .get(key)?
-            .map(|v| postcard::from_bytes(&v).unwrap_or_default()))
+            .map(|v| open_fork_record(self.data_key, &key, &v).unwrap_or_else(|| self.empty())))
+    }
+
+    fn empty(&self) -> ForkRecord {
+        ForkRecord {
+            author: self.author.to_bytes(),
+            held: Vec::new(),
+            named: Vec::new(),
+        }
     }
 
     fn save(&self, seq: u64, record: &ForkRecord) -> TxResult<()> {
-        let key = message_key(&self.circle, &self.author, seq);
+        let key = self.key(seq);
         let bytes = postcard::to_allocvec(record).expect("records always encode");
-        self.forked.insert(key.as_slice(), bytes)?;
+        let sealed = self.data_key.seal(&super::aad_in(FORKED, &key), &bytes);
+        self.forked.insert(key.as_slice(), sealed)?;
         Ok(())
+    }
+
+    /// The wire bytes held in `tree` (`messages` or `forks`, by `name`) under `key`.
+    fn bytes(
+        &self,
+        tree: &TransactionalTree,
+        name: &[u8],
+        key: &[u8],
+    ) -> TxResult<Option<Vec<u8>>> {
+        Ok(tree
+            .get(key)?
+            .and_then(|v| open_envelope_in(self.data_key, name, key, &v).ok()))
     }
 
     /// The id of the chain's message numbered `seq`, if held.
     fn chain_id(&self, seq: u64) -> TxResult<Option<MessageId>> {
-        let key = message_key(&self.circle, &self.author, seq);
-        Ok(self.messages.get(key)?.and_then(|b| id_of(&b)))
+        Ok(self.messages.get(self.key(seq))?.and_then(|b| held_id(&b)))
     }
 
     /// Flags `seq` (whose chain message is `chain`) as forked; `named` is the id a later
@@ -110,7 +142,7 @@ impl Chain<'_> {
                 "a later message does not link to the one held before it: two versions"
             );
         }
-        let mut record = held.unwrap_or_default();
+        let mut record = held.unwrap_or_else(|| self.empty());
         if let Some(named) = named
             && named != chain
             && !record.held.contains(&named)
@@ -140,14 +172,15 @@ impl Chain<'_> {
             return Ok(());
         };
         let mut prevs = Vec::new();
-        let key = message_key(&self.circle, &self.author, next);
-        if let Some(bytes) = self.messages.get(key)? {
+        if let Some(bytes) = self.bytes(self.messages, MESSAGES, &self.key(next))? {
             prevs.extend(prev_of(&bytes));
         }
         if let Some(record) = self.record(next)? {
             for version in &record.held {
-                let key = fork_key(&self.circle, &self.author, next, version);
-                if let Some(bytes) = self.forks.get(key.as_slice())? {
+                let key = self
+                    .names
+                    .fork_key(&self.circle, &self.author, next, version);
+                if let Some(bytes) = self.bytes(self.forks, FORKS, &key)? {
                     prevs.extend(prev_of(&bytes));
                 }
             }
@@ -201,15 +234,23 @@ impl Store {
     ) -> Result<Stored> {
         let h = env.header();
         let id = env.id();
-        let mkey = message_key(&h.circle, &h.author, h.seq);
-        let fkey = fork_key(&h.circle, &h.author, h.seq, &id);
+        let mkey = self.names.message_key(&h.circle, &h.author, h.seq);
+        let fkey = self.names.fork_key(&h.circle, &h.author, h.seq, &id);
         // Cursors start at 1: a feed "after 0" means everything.
-        let arrival = keys::epoch_key(&h.circle, self.db.generate_id()? + 1);
-        let bytes = env.to_bytes();
-        let op = op.map(|op| {
-            let plain = Zeroizing::new(postcard::to_allocvec(op).expect("records always encode"));
-            self.data_key.seal(&Self::aad(&self.ops, &mkey), &plain)
-        });
+        let arrival = self.names.epoch_key(&h.circle, self.db.generate_id()? + 1);
+        let as_message = self.sealed_envelope(&self.messages, &mkey, env);
+        let as_fork = self.sealed_envelope(&self.forks, &fkey, env);
+        let mut place = Place {
+            circle: h.circle,
+            author: h.author,
+            seq: h.seq,
+            fork: None,
+        };
+        let id_message = self.sealed_place(&id, &place);
+        place.fork = Some(id);
+        let id_fork = self.sealed_place(&id, &place);
+        let head_author = self.sealed_head_author(&h.circle, &h.author);
+        let op = op.map(|op| self.sealed_op(&mkey, &h.author, op));
         let expiry =
             expires.map(|at| (self.sealed_expiry(&mkey, at), self.sealed_expiry(&fkey, at)));
         let trees = (
@@ -234,6 +275,8 @@ impl Store {
                     forked,
                     circle: h.circle,
                     author: h.author,
+                    names: &self.names,
+                    data_key: &self.data_key,
                 };
                 // Another version of a number whose content is gone is not kept: what its
                 // author withdrew (or let expire) does not come back under another id.
@@ -244,10 +287,10 @@ impl Store {
                     if !fork {
                         return Ok(Stored::Conflict);
                     }
-                    let Some(held) = id_of(&held) else {
+                    let Some(held) = held_id(&held) else {
                         return Ok(Stored::Conflict);
                     };
-                    let mut record = chain.record(h.seq)?.unwrap_or_default();
+                    let mut record = chain.record(h.seq)?.unwrap_or_else(|| chain.empty());
                     if 1 + record.held.len() >= MAX_FORK_VERSIONS {
                         return Ok(Stored::TooManyVersions);
                     }
@@ -262,17 +305,17 @@ impl Store {
                         other = %id.short(),
                         "an author wrote two versions of one message: both kept"
                     );
-                    forks.insert(fkey.as_slice(), bytes)?;
+                    forks.insert(fkey.as_slice(), as_fork.as_slice())?;
                     if let Some((_, sealed)) = &expiry {
                         expiries.insert(fkey.as_slice(), sealed.as_slice())?;
                     }
-                    ids.insert(id.as_bytes().as_slice(), fkey.as_slice())?;
+                    ids.insert(id.as_bytes().as_slice(), id_fork.as_slice())?;
                     arrivals.insert(arrival.as_slice(), id.as_bytes().as_slice())?;
                     chain.check_prev(h.seq, h.prev)?;
                     return Ok(Stored::Fork);
                 }
-                messages.insert(mkey.as_slice(), bytes)?;
-                ids.insert(id.as_bytes().as_slice(), mkey.as_slice())?;
+                messages.insert(mkey.as_slice(), as_message.as_slice())?;
+                ids.insert(id.as_bytes().as_slice(), id_message.as_slice())?;
                 arrivals.insert(arrival.as_slice(), id.as_bytes().as_slice())?;
                 if let Some(op) = &op {
                     ops.insert(mkey.as_slice(), op.as_slice())?;
@@ -281,7 +324,14 @@ impl Store {
                     expiries.insert(mkey.as_slice(), sealed.as_slice())?;
                 }
                 // The head is the highest seq up to which nothing is missing.
-                super::gone::advance_head(heads, messages, gone, &h.circle, &h.author, h.seq)?;
+                super::gone::advance_head(
+                    heads,
+                    messages,
+                    gone,
+                    &self.names,
+                    &head_author,
+                    (&h.circle, &h.author, h.seq),
+                )?;
                 chain.check_prev(h.seq, h.prev)?;
                 chain.check_next(h.seq, id)?;
                 Ok::<_, ConflictableTransactionError<Error>>(Stored::New)
@@ -293,14 +343,16 @@ impl Store {
     /// The numbers of `circle` that have more than one version, by author and seq.
     pub fn forked(&self, circle: &CircleId) -> Result<Vec<ForkedSeq>> {
         let mut out = Vec::new();
-        for item in self.forked.scan_prefix(circle.as_bytes()) {
+        for item in self.forked.scan_prefix(self.names.circle(circle)) {
             let (k, v) = item?;
-            let record: ForkRecord = postcard::from_bytes(&v).unwrap_or_default();
-            let (author, seq) = (MemberKey::from_bytes(&k[32..64])?, seq_of(&k));
+            let Some(record) = open_fork_record(&self.data_key, &k, &v) else {
+                continue;
+            };
+            let (author, seq) = (MemberKey::from_bytes(&record.author)?, seq_of(&k));
             let mut held: Vec<MessageId> = self
                 .messages
                 .get(&k)?
-                .and_then(|b| id_of(&b))
+                .and_then(|b| held_id(&b))
                 .into_iter()
                 .collect();
             held.extend(record.held);
@@ -322,22 +374,21 @@ impl Store {
         author: &MemberKey,
         seq: u64,
     ) -> Result<Vec<Vec<u8>>> {
-        let mkey = message_key(circle, author, seq);
+        let mkey = self.names.message_key(circle, author, seq);
         let mut out: Vec<Vec<u8>> = self
-            .messages
-            .get(mkey)?
-            .map(|b| b.to_vec())
+            .envelope_bytes(&self.messages, &mkey)?
             .into_iter()
             .collect();
         for item in self.forks.scan_prefix(mkey) {
-            out.push(item?.1.to_vec());
+            let (k, v) = item?;
+            out.push(self.open_envelope(&self.forks, &k, &v)?);
         }
         Ok(out)
     }
 
     /// Number of versions held in `circle` besides the chains' messages.
     pub fn fork_count(&self, circle: &CircleId) -> usize {
-        self.forks.scan_prefix(circle.as_bytes()).count()
+        self.forks.scan_prefix(self.names.circle(circle)).count()
     }
 
     /// The id of the chain's message `seq` of `author`, if held.
@@ -349,8 +400,8 @@ impl Store {
     ) -> Result<Option<MessageId>> {
         Ok(self
             .messages
-            .get(message_key(circle, author, seq))?
-            .and_then(|b| id_of(&b)))
+            .get(self.names.message_key(circle, author, seq))?
+            .and_then(|b| held_id(&b)))
     }
 
     /// How many of `author`'s messages numbered above `after` and at most `upto` are held.
@@ -364,8 +415,8 @@ impl Store {
         if after >= upto {
             return Ok(0);
         }
-        let start = message_key(circle, author, after + 1);
-        let end = message_key(circle, author, upto);
+        let start = self.names.message_key(circle, author, after + 1);
+        let end = self.names.message_key(circle, author, upto);
         let mut n = 0;
         for item in self.messages.range(start..=end) {
             item?;
@@ -392,8 +443,8 @@ impl Store {
         if after >= upto {
             return Ok(Vec::new());
         }
-        let start = message_key(circle, author, after + 1);
-        let end = message_key(circle, author, upto);
+        let start = self.names.message_key(circle, author, after + 1);
+        let end = self.names.message_key(circle, author, upto);
         let mut seqs: Vec<u64> = Vec::new();
         for item in self.messages.range(start..=end) {
             seqs.push(seq_of(&item?.0));
@@ -434,12 +485,12 @@ impl Store {
         if after >= upto {
             return Ok(out);
         }
-        let start = message_key(circle, author, after + 1);
-        let end = message_key(circle, author, upto);
+        let start = self.names.message_key(circle, author, after + 1);
+        let end = self.names.message_key(circle, author, upto);
         for item in self.ops.range(start..=end) {
             let (k, _) = item?;
-            if let Some(bytes) = self.messages.get(&k)? {
-                out.push((seq_of(&k), bytes.to_vec()));
+            if let Some(bytes) = self.envelope_bytes(&self.messages, &k)? {
+                out.push((seq_of(&k), bytes));
             }
         }
         Ok(out)
@@ -447,13 +498,13 @@ impl Store {
 
     /// One arrival: its message from `messages` or, for another version, from `forks`; or
     /// what is kept of it when its content is gone.
-    pub(super) fn arrival(&self, cursor: u64, id: MessageId, key: &[u8]) -> Result<Arrival> {
-        let fork = key.len() > 72;
+    pub(super) fn arrival(&self, cursor: u64, id: MessageId, place: &Place) -> Result<Arrival> {
+        let fork = place.fork.is_some();
         let tree = if fork { &self.forks } else { &self.messages };
-        let author = MemberKey::from_bytes(key.get(32..64).unwrap_or_default())?;
-        let (envelope, gone) = match tree.get(key)? {
+        let key = place.key(&self.names);
+        let (envelope, gone) = match self.envelope_bytes(tree, &key)? {
             Some(bytes) => (Some(Envelope::from_bytes(&bytes)?), None),
-            None => match self.gone_at(key)? {
+            None => match self.gone_at(&key)? {
                 Some(record) => (None, Some(record)),
                 None => return Err(Error::Refused("index without message".into())),
             },
@@ -461,11 +512,11 @@ impl Store {
         Ok(Arrival {
             cursor,
             id,
-            author,
+            author: place.author,
             envelope,
             gone,
             fork,
-            seq: seq_in(key),
+            seq: place.seq,
         })
     }
 }

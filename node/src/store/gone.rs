@@ -18,7 +18,7 @@ use sled::{
 };
 
 use super::Store;
-use super::keys::{author_key, fork_key, message_key, seq_of};
+use super::keys::{Names, Place, seq_of};
 use crate::error::{Error, Result};
 
 /// Why a message's content is gone.
@@ -57,24 +57,26 @@ pub(super) fn advance_head(
     heads: &TransactionalTree,
     messages: &TransactionalTree,
     gone: &TransactionalTree,
-    circle: &CircleId,
-    author: &MemberKey,
-    seq: u64,
+    names: &Names,
+    sealed_author: &[u8],
+    (circle, author, seq): (&CircleId, &MemberKey, u64),
 ) -> std::result::Result<(), ConflictableTransactionError<Error>> {
-    let akey = author_key(circle, author);
+    let akey = names.author_key(circle, author);
     let mut head = heads.get(akey)?.map(|v| seq_of(&v)).unwrap_or(0);
     if seq != head + 1 {
         return Ok(());
     }
     head += 1;
     loop {
-        let next = message_key(circle, author, head + 1);
+        let next = names.message_key(circle, author, head + 1);
         if messages.get(next)?.is_none() && gone.get(next)?.is_none() {
             break;
         }
         head += 1;
     }
-    heads.insert(akey.as_slice(), &head.to_be_bytes())?;
+    // The author's key, sealed, then the head in clear (see `Store::heads`).
+    let value = [sealed_author, &head.to_be_bytes()].concat();
+    heads.insert(akey.as_slice(), value)?;
     Ok(())
 }
 
@@ -93,8 +95,8 @@ impl Store {
         if seq == 0 {
             return Ok(false);
         }
-        let mkey = message_key(circle, author, seq);
-        let fkey = fork_key(circle, author, seq, id);
+        let mkey = self.names.message_key(circle, author, seq);
+        let fkey = self.names.fork_key(circle, author, seq, id);
         let record = GoneRecord {
             id: *id,
             why,
@@ -104,6 +106,14 @@ impl Store {
             zeroize::Zeroizing::new(postcard::to_allocvec(&record).expect("records always encode"));
         let sealed_m = self.data_key.seal(&Self::aad(&self.gone, &mkey), &bytes);
         let sealed_f = self.data_key.seal(&Self::aad(&self.gone, &fkey), &bytes);
+        let place = Place {
+            circle: *circle,
+            author: *author,
+            seq,
+            fork: None,
+        };
+        let indexed = self.sealed_place(id, &place);
+        let head_author = self.sealed_head_author(circle, author);
         let trees = (
             &self.messages,
             &self.forks,
@@ -113,19 +123,23 @@ impl Store {
             &self.expiries,
         );
         let changed = trees.transaction(|(messages, forks, ids, gone, heads, expiries)| {
-            if let Some(key) = ids.get(id.as_bytes())? {
+            if let Some(held) = ids.get(id.as_bytes())? {
+                let key = self
+                    .place(id.as_bytes(), &held)
+                    .map_err(ConflictableTransactionError::Abort)?
+                    .key(&self.names);
                 if gone.get(&key)?.is_some() {
                     return Ok(false);
                 }
-                let sealed = if key.as_ref() == mkey.as_slice() {
-                    messages.remove(key.as_ref())?;
+                let sealed = if key.as_slice() == mkey.as_slice() {
+                    messages.remove(key.as_slice())?;
                     &sealed_m
                 } else {
-                    forks.remove(key.as_ref())?;
+                    forks.remove(key.as_slice())?;
                     &sealed_f
                 };
-                gone.insert(key.as_ref(), sealed.as_slice())?;
-                expiries.remove(key.as_ref())?;
+                gone.insert(key.as_slice(), sealed.as_slice())?;
+                expiries.remove(key.as_slice())?;
                 return Ok(true);
             }
             // Not held, and another version has the number: nothing is written (versions are
@@ -133,9 +147,16 @@ impl Store {
             if messages.get(mkey)?.is_some() || gone.get(mkey)?.is_some() {
                 return Ok(false);
             }
-            ids.insert(id.as_bytes().as_slice(), mkey.as_slice())?;
+            ids.insert(id.as_bytes().as_slice(), indexed.as_slice())?;
             gone.insert(mkey.as_slice(), sealed_m.as_slice())?;
-            advance_head(heads, messages, gone, circle, author, seq)?;
+            advance_head(
+                heads,
+                messages,
+                gone,
+                &self.names,
+                &head_author,
+                (circle, author, seq),
+            )?;
             Ok::<_, ConflictableTransactionError<Error>>(true)
         })?;
         Ok(changed)
@@ -160,7 +181,7 @@ impl Store {
             return Ok(Some(id));
         }
         Ok(self
-            .gone_at(&message_key(circle, author, seq))?
+            .gone_at(&self.names.message_key(circle, author, seq))?
             .map(|g| g.id))
     }
 
@@ -174,7 +195,7 @@ impl Store {
         seq: u64,
         id: &MessageId,
     ) -> Result<()> {
-        let key = message_key(circle, author, seq);
+        let key = self.names.message_key(circle, author, seq);
         self.put_sealed(&self.withdrawals, &key, id.as_bytes())
     }
 
@@ -187,7 +208,7 @@ impl Store {
         seq: u64,
         id: &MessageId,
     ) -> Result<bool> {
-        let key = message_key(circle, author, seq);
+        let key = self.names.message_key(circle, author, seq);
         let Some(noted) = self.get_sealed(&self.withdrawals, &key)? else {
             return Ok(false);
         };
@@ -202,7 +223,10 @@ impl Store {
     /// Whether the message with this id is held with its content gone.
     pub fn is_gone(&self, id: &MessageId) -> Result<bool> {
         match self.ids.get(id.as_bytes())? {
-            Some(key) => Ok(self.gone.contains_key(key)?),
+            Some(held) => {
+                let key = self.place(id.as_bytes(), &held)?.key(&self.names);
+                Ok(self.gone.contains_key(key)?)
+            }
             None => Ok(false),
         }
     }
@@ -221,11 +245,9 @@ impl Store {
             if at > now || key.len() < 72 {
                 continue;
             }
-            let circle = CircleId::from_bytes(&key[..32])?;
-            let author = MemberKey::from_bytes(&key[32..64])?;
-            let bytes = match self.messages.get(&key)? {
+            let bytes = match self.envelope_bytes(&self.messages, &key)? {
                 Some(b) => b,
-                None => match self.forks.get(&key)? {
+                None => match self.envelope_bytes(&self.forks, &key)? {
                     Some(b) => b,
                     None => {
                         self.expiries.remove(&key)?;
@@ -234,7 +256,8 @@ impl Store {
                 },
             };
             let envelope = circle_crypto::Envelope::from_bytes(&bytes)?;
-            out.push((circle, author, envelope.header().seq, envelope.id()));
+            let h = envelope.header();
+            out.push((h.circle, h.author, h.seq, envelope.id()));
         }
         Ok(out)
     }

@@ -6,10 +6,15 @@
 //!   pending joins, peer addresses) is sealed under the node's data key, with the record's tree and key
 //!   as associated data so records cannot be swapped. The data key itself is sealed under a key
 //!   derived with argon2id from the passphrase.
-//! - Record keys are not sealed: they are random or public identifiers (circle ids, member
-//!   keys, sequence numbers, message, invite and peer ids), so the store reveals how many
-//!   circles, members and messages there are, but no names and no content.
+//! - Envelopes are sealed once more at rest (their headers name the circle and the author),
+//!   each behind its message id.
+//! - Record keys are not sealed, and name no one: where a key stands for a circle, a member
+//!   or a peer it holds a keyed hash of it under a sub-key of the data key (see `keys`), and
+//!   the clear ids live in sealed values. Keys otherwise hold sequence numbers, message and
+//!   invite ids, so the store reveals how many circles, members and messages there are, but
+//!   not which circles or people, no names and no content.
 //! - Integer parts of keys are big-endian, so ranges scan in order.
+//! - Format 2 stores (clear ids in keys) are rewritten as format 3 on first open (`migrate`).
 //!
 //! Each incoming message is written in one multi-tree transaction (message, id index, author
 //! head, arrival order, and for a membership operation its record; for another version of a
@@ -20,25 +25,27 @@ mod addresses;
 mod chain;
 mod gone;
 mod keys;
+mod migrate;
 mod private;
 
 use std::path::Path;
 
 use circle_crypto::{
-    CircleId, CircleKey, Envelope, InviteId, MemberKey, MessageId, PassphraseSalt, StoreKey,
+    CircleId, CircleKey, Envelope, InviteId, KdfParams, MemberKey, MessageId, PassphraseSalt,
+    StoreKey,
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 use crate::membership::{Op, OpEntry};
-use keys::{author_key, message_key, seq_of};
+use keys::{Names, Place, seq_of};
 
 pub use chain::{ForkedSeq, MAX_FORK_VERSIONS};
 pub use gone::{Gone, GoneRecord};
 
 /// Version of the on-disk layout.
-pub const STORE_FORMAT: u8 = 2;
+pub const STORE_FORMAT: u8 = 3;
 
 /// What a circle record holds (sealed at rest).
 #[derive(Serialize, Deserialize)]
@@ -146,6 +153,7 @@ pub struct Store {
     /// What the person keeps to themselves (clocks, check-ins for "me", settings).
     private: sled::Tree,
     data_key: StoreKey,
+    names: Names,
 }
 
 impl std::fmt::Debug for Store {
@@ -156,31 +164,71 @@ impl std::fmt::Debug for Store {
 
 const DATA_KEY_AAD: &[u8] = b"circle/data-key/v1";
 
+/// Seals `data_key` under `passphrase` with a fresh salt and `kdf`, and writes the vault
+/// (salt, parameters, sealed key) into `meta` in one batch.
+fn write_vault(
+    meta: &sled::Tree,
+    passphrase: &[u8],
+    data_key: &StoreKey,
+    kdf: &KdfParams,
+) -> Result<()> {
+    let salt = PassphraseSalt::generate();
+    let wrap = StoreKey::from_passphrase(passphrase, &salt, kdf)?;
+    let mut batch = sled::Batch::default();
+    batch.insert("salt", salt.as_bytes().as_slice());
+    batch.insert("kdf", kdf.to_bytes().as_slice());
+    batch.insert(
+        "data_key",
+        wrap.seal(DATA_KEY_AAD, data_key.to_bytes().as_slice()),
+    );
+    meta.apply_batch(batch)?;
+    Ok(())
+}
+
+/// What unlocking a store gave.
+pub(crate) enum Unlocked {
+    /// The store, ready.
+    Ready(Store),
+    /// The passphrase is right, but the store is to be rewritten first: an older format, or a
+    /// vault under weaker argon2id parameters than asked for.
+    Upgrade(Upgrade),
+}
+
+/// A store unlocked for its upgrade: its database and data key.
+pub(crate) struct Upgrade {
+    db: sled::Db,
+    data_key: StoreKey,
+    format: u8,
+}
+
+impl Upgrade {
+    /// The data key (the upgraded store keeps it).
+    pub(crate) fn data_key(&self) -> StoreKey {
+        self.data_key.clone()
+    }
+}
+
 impl Store {
     /// Whether a store exists at `path`.
     pub fn exists(path: &Path) -> bool {
         path.join("conf").exists()
     }
 
-    /// Creates a new store protected by `passphrase`, holding the node's network key.
+    /// Creates a new store protected by `passphrase` (stretched with argon2id under `kdf`),
+    /// holding the node's network key.
     pub fn create(
         db: sled::Db,
         passphrase: &[u8],
         node_key: &[u8],
         peer_id: &str,
+        kdf: &KdfParams,
     ) -> Result<Store> {
         let meta = db.open_tree("meta")?;
         if meta.get("format")?.is_some() {
             return Err(Error::AlreadyInitialized("this store".into()));
         }
-        let salt = PassphraseSalt::generate();
-        let wrap = StoreKey::from_passphrase(passphrase, &salt)?;
         let data_key = StoreKey::generate();
-        meta.insert("salt", salt.as_bytes().as_slice())?;
-        meta.insert(
-            "data_key",
-            wrap.seal(DATA_KEY_AAD, data_key.to_bytes().as_slice()),
-        )?;
+        write_vault(&meta, passphrase, &data_key, kdf)?;
         meta.insert("peer_id", peer_id.as_bytes())?;
         let store = Store::with_key(db, data_key)?;
         store.put_sealed(&store.meta, b"node_key", node_key)?;
@@ -189,11 +237,14 @@ impl Store {
         Ok(store)
     }
 
-    /// Opens an existing store with `passphrase`.
-    pub fn open(db: sled::Db, passphrase: &[u8]) -> Result<Store> {
+    /// Opens an existing store with `passphrase`. A store of an older format, or whose vault
+    /// was sealed under weaker argon2id parameters than `kdf`, comes back as
+    /// [`Unlocked::Upgrade`]: the home rewrites it ([`Store::upgrade_into`]).
+    pub(crate) fn unlock(db: sled::Db, passphrase: &[u8], kdf: &KdfParams) -> Result<Unlocked> {
         let meta = db.open_tree("meta")?;
-        match meta.get("format")? {
-            Some(v) if v.as_ref() == [STORE_FORMAT] => {}
+        let format = match meta.get("format")? {
+            Some(v) if v.as_ref() == [STORE_FORMAT] => STORE_FORMAT,
+            Some(v) if v.as_ref() == [migrate::FORMAT_2] => migrate::FORMAT_2,
             Some(v) => {
                 return Err(Error::Refused(format!(
                     "store format {:?} is not supported by this version",
@@ -201,12 +252,17 @@ impl Store {
                 )));
             }
             None => return Err(Error::NotInitialized("this home".into())),
-        }
+        };
         let salt = meta
             .get("salt")?
             .ok_or_else(|| Error::Refused("store has no salt".into()))?;
         let salt = PassphraseSalt::from_bytes(&salt)?;
-        let wrap = StoreKey::from_passphrase(passphrase, &salt)?;
+        // A vault without parameters was sealed before they were stored.
+        let held = match meta.get("kdf")? {
+            Some(bytes) => KdfParams::from_bytes(&bytes)?,
+            None => KdfParams::FORMAT_2,
+        };
+        let wrap = StoreKey::from_passphrase(passphrase, &salt, &held)?;
         let sealed = meta
             .get("data_key")?
             .ok_or_else(|| Error::Refused("store has no data key".into()))?;
@@ -214,7 +270,31 @@ impl Store {
             .open(DATA_KEY_AAD, &sealed)
             .map_err(|_| Error::WrongPassphrase)?;
         let data_key = StoreKey::from_bytes(&data_key)?;
+        if format == STORE_FORMAT && !held.weaker_than(kdf) {
+            return Ok(Unlocked::Ready(Store::with_key(db, data_key)?));
+        }
+        Ok(Unlocked::Upgrade(Upgrade {
+            db,
+            data_key,
+            format,
+        }))
+    }
+
+    /// Opens a store of the current format whose data key is known (after an upgrade).
+    pub(crate) fn reopen(db: sled::Db, data_key: StoreKey) -> Result<Store> {
+        let meta = db.open_tree("meta")?;
+        if meta.get("format")?.as_deref() != Some([STORE_FORMAT].as_slice()) {
+            return Err(Error::Refused("the upgraded store is not complete".into()));
+        }
         Store::with_key(db, data_key)
+    }
+
+    /// The argon2id parameters this store's vault is sealed under.
+    pub fn kdf(&self) -> Result<KdfParams> {
+        Ok(match self.meta.get("kdf")? {
+            Some(bytes) => KdfParams::from_bytes(&bytes)?,
+            None => KdfParams::FORMAT_2,
+        })
     }
 
     fn with_key(db: sled::Db, data_key: StoreKey) -> Result<Store> {
@@ -236,6 +316,7 @@ impl Store {
             withdrawals: db.open_tree("withdrawals")?,
             private: db.open_tree("private")?,
             db,
+            names: Names::new(&data_key),
             data_key,
         })
     }
@@ -253,10 +334,38 @@ impl Store {
     }
 
     fn aad(tree: &sled::Tree, key: &[u8]) -> Vec<u8> {
-        let mut aad = tree.name().to_vec();
-        aad.push(0);
-        aad.extend_from_slice(key);
-        aad
+        aad_in(&tree.name(), key)
+    }
+
+    /// What `messages` and `forks` hold for an envelope under `key`: its id, then its wire
+    /// bytes sealed (the header names the circle and the author).
+    fn sealed_envelope(&self, tree: &sled::Tree, key: &[u8], env: &Envelope) -> Vec<u8> {
+        seal_envelope(&self.data_key, &tree.name(), key, env)
+    }
+
+    /// The wire bytes of an envelope held under `key` in `tree` (see [`Store::sealed_envelope`]).
+    fn open_envelope(&self, tree: &sled::Tree, key: &[u8], value: &[u8]) -> Result<Vec<u8>> {
+        open_envelope_in(&self.data_key, &tree.name(), key, value)
+    }
+
+    /// The envelope held under `key` in `tree`, as wire bytes.
+    fn envelope_bytes(&self, tree: &sled::Tree, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        match tree.get(key)? {
+            Some(value) => Ok(Some(self.open_envelope(tree, key, &value)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Where the message with id `id` lives, from the sealed `ids` index.
+    fn place(&self, id: &[u8], sealed: &[u8]) -> Result<Place> {
+        let plain = self.open_sealed(&self.ids, id, sealed)?;
+        Place::from_bytes(&plain).ok_or_else(|| Error::Refused("a stored index is damaged".into()))
+    }
+
+    /// The `ids` index's entry for a message at `place`.
+    fn sealed_place(&self, id: &MessageId, place: &Place) -> Vec<u8> {
+        self.data_key
+            .seal(&Self::aad(&self.ids, id.as_bytes()), &place.to_bytes())
     }
 
     fn put_sealed(&self, tree: &sled::Tree, key: &[u8], value: &[u8]) -> Result<()> {
@@ -333,7 +442,7 @@ impl Store {
     /// The member secrets this node had in `circle` before it came back under a new one
     /// (64 bytes each, oldest first): private messages sealed to them stay readable.
     pub fn former_secrets(&self, circle: &CircleId) -> Result<Vec<Vec<u8>>> {
-        let key = [b"former:".as_slice(), circle.as_bytes()].concat();
+        let key = [b"former:".as_slice(), &self.names.circle(circle)].concat();
         Ok(self
             .get_sealed(&self.meta, &key)?
             .map(|b| b.chunks_exact(64).map(<[u8]>::to_vec).collect())
@@ -342,8 +451,8 @@ impl Store {
 
     /// Keeps a member secret this node had in `circle` (see [`Store::former_secrets`]).
     pub fn add_former_secret(&self, circle: &CircleId, secret: &[u8]) -> Result<()> {
-        let key = [b"former:".as_slice(), circle.as_bytes()].concat();
-        let mut all: Vec<u8> = self.former_secrets(circle)?.concat();
+        let key = [b"former:".as_slice(), &self.names.circle(circle)].concat();
+        let mut all = Zeroizing::new(self.former_secrets(circle)?.concat());
         all.extend_from_slice(secret);
         self.put_sealed(&self.meta, &key, &all)
     }
@@ -357,7 +466,11 @@ impl Store {
     /// Stores a circle with its first key and founding/joining records, atomically enough: the
     /// circle record is written last, so a crash before it leaves no visible circle.
     pub fn put_circle(&self, id: &CircleId, record: &CircleRecord) -> Result<()> {
-        self.put_record(&self.circles, id.as_bytes(), record)
+        self.put_record(
+            &self.circles,
+            &self.names.circle(id),
+            &(id.as_bytes(), record),
+        )
     }
 
     /// All circles with their records.
@@ -365,23 +478,23 @@ impl Store {
         let mut out = Vec::new();
         for item in self.circles.iter() {
             let (k, v) = item?;
-            let id = CircleId::from_bytes(&k)?;
             let bytes = self.open_sealed(&self.circles, &k, &v)?;
-            out.push((id, Self::decode(&bytes)?));
+            let (id, record): ([u8; 32], CircleRecord) = Self::decode(&bytes)?;
+            out.push((CircleId::from_bytes(&id)?, record));
         }
         Ok(out)
     }
 
     /// Stores one key epoch's circle key.
     pub fn put_key(&self, circle: &CircleId, epoch: u64, key: &CircleKey) -> Result<()> {
-        let k = keys::epoch_key(circle, epoch);
+        let k = self.names.epoch_key(circle, epoch);
         self.put_sealed(&self.keys, &k, key.to_bytes().as_slice())
     }
 
     /// All key epochs of a circle.
     pub fn keys(&self, circle: &CircleId) -> Result<Vec<(u64, CircleKey)>> {
         let mut out = Vec::new();
-        for item in self.keys.scan_prefix(circle.as_bytes()) {
+        for item in self.keys.scan_prefix(self.names.circle(circle)) {
             let (k, v) = item?;
             let epoch = seq_of(&k);
             let bytes = self.open_sealed(&self.keys, &k, &v)?;
@@ -390,14 +503,23 @@ impl Store {
         Ok(out)
     }
 
+    /// The sealed `ops` record of an operation by `author` under `key`.
+    fn sealed_op(&self, key: &[u8], author: &MemberKey, op: &OpRecord) -> Vec<u8> {
+        let plain = Zeroizing::new(
+            postcard::to_allocvec(&(author.to_bytes(), op)).expect("records always encode"),
+        );
+        self.data_key.seal(&Self::aad(&self.ops, key), &plain)
+    }
+
     /// Every membership operation held for a circle.
     pub fn ops(&self, circle: &CircleId) -> Result<Vec<OpEntry>> {
         let mut out = Vec::new();
-        for item in self.ops.scan_prefix(circle.as_bytes()) {
+        for item in self.ops.scan_prefix(self.names.circle(circle)) {
             let (k, v) = item?;
-            let record: OpRecord = Self::decode(&self.open_sealed(&self.ops, &k, &v)?)?;
+            let (author, record): ([u8; 32], OpRecord) =
+                Self::decode(&self.open_sealed(&self.ops, &k, &v)?)?;
             out.push(OpEntry {
-                author: MemberKey::from_bytes(&k[32..64])?,
+                author: MemberKey::from_bytes(&author)?,
                 seq: seq_of(&k),
                 at: record.at,
                 id: record.id,
@@ -410,10 +532,10 @@ impl Store {
     /// The messages (wire bytes) that carried a circle's membership operations.
     pub fn op_envelopes(&self, circle: &CircleId) -> Result<Vec<Vec<u8>>> {
         let mut out = Vec::new();
-        for item in self.ops.scan_prefix(circle.as_bytes()) {
+        for item in self.ops.scan_prefix(self.names.circle(circle)) {
             let (k, _) = item?;
-            if let Some(bytes) = self.messages.get(&k)? {
-                out.push(bytes.to_vec());
+            if let Some(bytes) = self.envelope_bytes(&self.messages, &k)? {
+                out.push(bytes);
             }
         }
         Ok(out)
@@ -422,8 +544,8 @@ impl Store {
     /// The highest sequence number of `author`'s messages held in `circle` (0 if none),
     /// counting messages after a gap.
     pub fn max_seq(&self, circle: &CircleId, author: &MemberKey) -> Result<u64> {
-        let start = message_key(circle, author, 0);
-        let end = message_key(circle, author, u64::MAX);
+        let start = self.names.message_key(circle, author, 0);
+        let end = self.names.message_key(circle, author, u64::MAX);
         let held = match self.messages.range(start..=end).next_back() {
             Some(item) => seq_of(&item?.0),
             None => 0,
@@ -455,7 +577,7 @@ impl Store {
 
     /// Remembers addresses of a member's node.
     pub fn put_peer(&self, peer: &str, addrs: &[String]) -> Result<()> {
-        self.put_record(&self.peers, peer.as_bytes(), &addrs)
+        self.put_record(&self.peers, &self.names.peer(peer), &(peer, addrs))
     }
 
     /// Known member nodes and their addresses.
@@ -464,10 +586,7 @@ impl Store {
         for item in self.peers.iter() {
             let (k, v) = item?;
             let bytes = self.open_sealed(&self.peers, &k, &v)?;
-            out.push((
-                String::from_utf8_lossy(&k).into_owned(),
-                Self::decode(&bytes)?,
-            ));
+            out.push(Self::decode(&bytes)?);
         }
         Ok(out)
     }
@@ -475,18 +594,27 @@ impl Store {
     /// For each author in `circle`, the highest seq up to which this node has everything.
     pub fn heads(&self, circle: &CircleId) -> Result<Vec<(MemberKey, u64)>> {
         let mut out = Vec::new();
-        for item in self.heads.scan_prefix(circle.as_bytes()) {
+        for item in self.heads.scan_prefix(self.names.circle(circle)) {
             let (k, v) = item?;
-            out.push((MemberKey::from_bytes(&k[32..])?, seq_of(&v)));
+            let sealed = v.get(..v.len().saturating_sub(8)).unwrap_or_default();
+            let author = self.open_sealed(&self.heads, &k, sealed)?;
+            out.push((MemberKey::from_bytes(&author)?, seq_of(&v)));
         }
         Ok(out)
+    }
+
+    /// What `heads` holds for `author` at `seq`: the author sealed, then the seq in clear.
+    fn sealed_head_author(&self, circle: &CircleId, author: &MemberKey) -> Vec<u8> {
+        let key = self.names.author_key(circle, author);
+        self.data_key
+            .seal(&Self::aad(&self.heads, &key), &author.to_bytes())
     }
 
     /// The highest seq of `author`'s contiguous messages in `circle` (0 if none).
     pub fn head(&self, circle: &CircleId, author: &MemberKey) -> Result<u64> {
         Ok(self
             .heads
-            .get(author_key(circle, author))?
+            .get(self.names.author_key(circle, author))?
             .map(|v| seq_of(&v))
             .unwrap_or(0))
     }
@@ -500,11 +628,14 @@ impl Store {
         after: u64,
         upto: u64,
     ) -> impl Iterator<Item = Result<(u64, Vec<u8>)>> + use<> {
-        let start = message_key(circle, author, after.saturating_add(1));
-        let end = message_key(circle, author, upto);
-        self.messages.range(start..=end).map(|item| {
+        let start = self
+            .names
+            .message_key(circle, author, after.saturating_add(1));
+        let end = self.names.message_key(circle, author, upto);
+        let store = self.clone();
+        self.messages.range(start..=end).map(move |item| {
             let (k, v) = item?;
-            Ok((seq_of(&k), v.to_vec()))
+            Ok((seq_of(&k), store.open_envelope(&store.messages, &k, &v)?))
         })
     }
 
@@ -515,7 +646,8 @@ impl Store {
         author: &MemberKey,
         seq: u64,
     ) -> Result<Option<Envelope>> {
-        match self.messages.get(message_key(circle, author, seq))? {
+        let key = self.names.message_key(circle, author, seq);
+        match self.envelope_bytes(&self.messages, &key)? {
             Some(bytes) => Ok(Some(Envelope::from_bytes(&bytes)?)),
             None => Ok(None),
         }
@@ -524,7 +656,11 @@ impl Store {
     /// One message held here by id, as an arrival (its cursor is not looked up: 0).
     pub fn arrival_of(&self, id: &MessageId) -> Result<Option<Arrival>> {
         match self.ids.get(id.as_bytes())? {
-            Some(key) => Ok(Some(self.arrival(0, *id, &key)?)),
+            Some(sealed) => Ok(Some(self.arrival(
+                0,
+                *id,
+                &self.place(id.as_bytes(), &sealed)?,
+            )?)),
             None => Ok(None),
         }
     }
@@ -532,8 +668,8 @@ impl Store {
     /// The circle of a message held (or marked gone) here.
     pub fn message_circle(&self, id: &MessageId) -> Result<Option<CircleId>> {
         match self.ids.get(id.as_bytes())? {
-            Some(key) if key.len() >= 32 => Ok(Some(CircleId::from_bytes(&key[..32])?)),
-            _ => Ok(None),
+            Some(sealed) => Ok(Some(self.place(id.as_bytes(), &sealed)?.circle)),
+            None => Ok(None),
         }
     }
 
@@ -542,22 +678,28 @@ impl Store {
         Ok(self.ids.contains_key(id.as_bytes())?)
     }
 
+    /// The arrival an `arrivals` entry (cursor key, message id) points at.
+    fn arrival_at(&self, k: &[u8], id: &[u8]) -> Result<Arrival> {
+        let sealed = self
+            .ids
+            .get(id)?
+            .ok_or_else(|| Error::Refused("arrival without message".into()))?;
+        let place = self.place(id, &sealed)?;
+        self.arrival(seq_of(k), MessageId::from_bytes(id)?, &place)
+    }
+
     /// Envelopes of `circle` in arrival order, after `cursor` (exclusive; 0 for all).
     pub fn arrivals_after(
         &self,
         circle: &CircleId,
         cursor: u64,
     ) -> impl DoubleEndedIterator<Item = Result<Arrival>> + use<> {
-        let start = keys::epoch_key(circle, cursor.saturating_add(1));
-        let end = keys::epoch_key(circle, u64::MAX);
+        let start = self.names.epoch_key(circle, cursor.saturating_add(1));
+        let end = self.names.epoch_key(circle, u64::MAX);
         let store = self.clone();
         self.arrivals.range(start..=end).map(move |item| {
             let (k, id) = item?;
-            let key = store
-                .ids
-                .get(&id)?
-                .ok_or_else(|| Error::Refused("arrival without message".into()))?;
-            store.arrival(seq_of(&k), MessageId::from_bytes(&id)?, &key)
+            store.arrival_at(&k, &id)
         })
     }
 
@@ -568,16 +710,12 @@ impl Store {
         circle: &CircleId,
         cursor: u64,
     ) -> impl DoubleEndedIterator<Item = Result<Arrival>> + use<> {
-        let start = keys::epoch_key(circle, 1);
-        let end = keys::epoch_key(circle, cursor);
+        let start = self.names.epoch_key(circle, 1);
+        let end = self.names.epoch_key(circle, cursor);
         let store = self.clone();
         self.arrivals.range(start..end).map(move |item| {
             let (k, id) = item?;
-            let key = store
-                .ids
-                .get(&id)?
-                .ok_or_else(|| Error::Refused("arrival without message".into()))?;
-            store.arrival(seq_of(&k), MessageId::from_bytes(&id)?, &key)
+            store.arrival_at(&k, &id)
         })
     }
 
@@ -585,7 +723,7 @@ impl Store {
     pub fn last_cursor(&self, circle: &CircleId) -> Result<u64> {
         Ok(self
             .arrivals
-            .scan_prefix(circle.as_bytes())
+            .scan_prefix(self.names.circle(circle))
             .next_back()
             .transpose()?
             .map(|(k, _)| seq_of(&k))
@@ -595,8 +733,34 @@ impl Store {
     /// Number of messages held in `circle`'s chains (other versions not counted: see
     /// [`Store::fork_count`]).
     pub fn message_count(&self, circle: &CircleId) -> usize {
-        self.messages.scan_prefix(circle.as_bytes()).count()
+        self.messages.scan_prefix(self.names.circle(circle)).count()
     }
+}
+
+/// The associated data of a record in the tree called `tree` under `key`.
+fn aad_in(tree: &[u8], key: &[u8]) -> Vec<u8> {
+    let mut aad = tree.to_vec();
+    aad.push(0);
+    aad.extend_from_slice(key);
+    aad
+}
+
+fn seal_envelope(data_key: &StoreKey, tree: &[u8], key: &[u8], env: &Envelope) -> Vec<u8> {
+    let mut out = env.id().as_bytes().to_vec();
+    out.extend_from_slice(&data_key.seal(&aad_in(tree, key), env.to_bytes()));
+    out
+}
+
+fn open_envelope_in(data_key: &StoreKey, tree: &[u8], key: &[u8], value: &[u8]) -> Result<Vec<u8>> {
+    let sealed = value
+        .get(32..)
+        .ok_or_else(|| Error::Refused("a stored message is damaged".into()))?;
+    Ok(data_key.open(&aad_in(tree, key), sealed)?.to_vec())
+}
+
+/// The id in front of a value of `messages` or `forks` (`None` only for a damaged record).
+fn held_id(value: &[u8]) -> Option<MessageId> {
+    MessageId::from_bytes(value.get(..32)?).ok()
 }
 
 #[cfg(test)]

@@ -1,14 +1,13 @@
 //! What a person keeps to themselves: their recovery clocks, check-ins meant for no one else,
 //! and their settings (crisis lines, country). Never sent; sealed at rest like every record.
 //!
-//! Keys say nothing: a record name chosen by the node (`clocks`, `settings`) or a circle id
-//! followed by a counter (check-ins). Names and contents are in the sealed values.
+//! Keys say nothing: a record name chosen by the node (`clocks`, `settings`) or a circle's
+//! keyed hash followed by a counter (check-ins). Names and contents are in the sealed values.
 
 use circle_crypto::CircleId;
 use serde::{Serialize, de::DeserializeOwned};
 
 use super::Store;
-use super::keys::epoch_key;
 use crate::error::Result;
 
 impl Store {
@@ -27,14 +26,16 @@ impl Store {
 
     /// Adds a private record about `circle` (a check-in for "me").
     pub fn add_private_entry<T: Serialize>(&self, circle: &CircleId, value: &T) -> Result<()> {
-        let key = epoch_key(circle, self.db.generate_id()?.saturating_add(1));
+        let key = self
+            .names
+            .epoch_key(circle, self.db.generate_id()?.saturating_add(1));
         self.put_record(&self.private, &key, value)
     }
 
     /// Every private record about `circle`, oldest first.
     pub fn private_entries<T: DeserializeOwned>(&self, circle: &CircleId) -> Result<Vec<T>> {
         let mut out = Vec::new();
-        for item in self.private.scan_prefix(circle.as_bytes()) {
+        for item in self.private.scan_prefix(self.names.circle(circle)) {
             let (k, v) = item?;
             if k.len() != 40 {
                 continue;

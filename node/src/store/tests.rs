@@ -4,7 +4,14 @@ use circle_crypto::{ENVELOPE_VERSION, Header, MemberSecret};
 fn temp_store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let db = sled::Config::new().path(dir.path()).open().unwrap();
-    let store = Store::create(db, b"passphrase", b"node key", "peer").unwrap();
+    let store = Store::create(
+        db,
+        b"passphrase",
+        b"node key",
+        "peer",
+        &KdfParams::TESTS_ONLY,
+    )
+    .unwrap();
     (dir, store)
 }
 
@@ -284,19 +291,16 @@ fn a_gap_shows_as_held_messages_beyond_the_head_until_it_is_filled() {
 fn a_wrong_passphrase_opens_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = sled::Config::new().path(dir.path()).open().unwrap();
-    Store::create(db.clone(), b"right passphrase", b"node key", "peer").unwrap();
+    let kdf = KdfParams::TESTS_ONLY;
+    Store::create(db.clone(), b"right passphrase", b"node key", "peer", &kdf).unwrap();
     assert!(matches!(
-        Store::open(db.clone(), b"wrong passphrase"),
+        Store::unlock(db.clone(), b"wrong passphrase", &kdf),
         Err(Error::WrongPassphrase)
     ));
-    assert_eq!(
-        Store::open(db, b"right passphrase")
-            .unwrap()
-            .node_key()
-            .unwrap()
-            .as_slice(),
-        b"node key"
-    );
+    let Ok(Unlocked::Ready(store)) = Store::unlock(db, b"right passphrase", &kdf) else {
+        panic!("the right passphrase opens the store");
+    };
+    assert_eq!(store.node_key().unwrap().as_slice(), b"node key");
 }
 
 #[test]

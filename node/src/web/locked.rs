@@ -222,7 +222,7 @@ async fn page(State(s): State<LockedState>, headers: HeaderMap) -> Response {
             form #setup data-api="/v1/setup" data-then="/" novalidate {
                 label for="name" { "Your nickname (a first name or any name you like)" }
                 input #name name="name" required maxlength=(MAX_NAME_CHARS) autocomplete="nickname";
-                label for="passphrase" { "A passphrase, at least " (crate::home::MIN_PASSPHRASE_CHARS) " characters" }
+                label for="passphrase" { "A passphrase: several unrelated words, at least " (crate::home::MIN_PASSPHRASE_CHARS) " characters" }
                 input #passphrase name="passphrase" type="password" required autocomplete="new-password";
                 label for="again" { "The same passphrase again" }
                 input #again name="again" type="password" required autocomplete="new-password";

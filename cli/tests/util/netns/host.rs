@@ -66,6 +66,7 @@ impl Host {
             .arg(self.dir.path().join("home"))
             .args(args)
             .env("CIRCLE_PASSPHRASE", PASSPHRASE)
+            .env("CIRCLE_TEST_KDF", "cheap")
             .env("HOME", self.dir.path())
             .env_remove("CIRCLE_HOME")
             .env_remove("CIRCLE_LOG")
