@@ -12,8 +12,8 @@
 mod util;
 
 use circle::crypto::{
-    CircleId, CircleKey, Envelope, Invite, InviteSecret, MAX_ENVELOPE_BYTES, MemberKey,
-    MemberSecret,
+    CircleId, CircleKey, Envelope, ExchangeKey, Invite, InviteSecret, MAX_ENVELOPE_BYTES,
+    MemberKey, MemberSecret,
 };
 use circle::node::{
     Body, Circles, Content, Genesis, Ingest, InvitePolicy, JOIN_PROOF_DOMAIN, JoinRequest,
@@ -522,6 +522,74 @@ fn plain_member_takeover(f: &Fixture) -> (Vec<(&'static str, Envelope)>, Invite)
         .map(|(name, o)| (name, bob.next(op(o))))
         .collect();
     (envelopes, live)
+}
+
+/// A point of order 8 on curve25519: every exchange with it is all zero.
+const LOW_ORDER_POINT: &str = "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800";
+
+#[test]
+fn a_member_who_admits_a_key_nothing_can_be_sealed_to_and_leaves_freezes_no_one() {
+    let f = circle_of_three("Hostile test");
+    let c = f.circle;
+    for env in f.alice.set_policy(&c, InvitePolicy::Members).unwrap() {
+        for other in [&f.bob, &f.carol] {
+            assert_eq!(other.ingest(&env).unwrap(), Ingest::New);
+        }
+    }
+    // bob's modified program registers an invite, lets in a "member" whose exchange key is a
+    // low-order point, and leaves.
+    let bob = f.forger(&f.bob);
+    let invite = InviteSecret::generate();
+    let point: Vec<u8> = (0..32)
+        .map(|i| u8::from_str_radix(&LOW_ORDER_POINT[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    let mallory = MemberSecret::generate();
+    let profile = Profile::sign_as_given(
+        &mallory,
+        &Profile {
+            circle: c,
+            member: mallory.public(),
+            exchange: ExchangeKey::from_bytes(&point).unwrap(),
+            name: "mallory".into(),
+            node: PeerId::random().to_bytes(),
+        },
+    );
+    let register = bob.next(op(Op::Invite {
+        id: invite.id(),
+        key: invite.join_key().public(),
+        expires_at: now_secs() + 3600,
+        uses: 1,
+        bound: None,
+    }));
+    let admit = bob.next(op(Op::Admit {
+        proof: invite.join_key().sign(JOIN_PROOF_DOMAIN, &profile),
+        profile,
+        invite: invite.id(),
+        epochs: vec![0],
+    }));
+    let leave = bob.next(op(Op::Leave));
+    for victim in [&f.alice, &f.carol] {
+        assert_eq!(victim.ingest(&register).unwrap(), Ingest::New);
+        let stored = f.count(victim);
+        let why = rejected(victim.ingest(&admit).unwrap());
+        assert!(why.contains("exchange key"), "{why}");
+        assert_eq!(f.count(victim), stored, "the admission was stored");
+        assert_eq!(victim.ingest(&leave).unwrap(), Ingest::New);
+        assert_eq!(
+            f.roles(victim),
+            roles(&[("alice", "admin"), ("carol", "member")])
+        );
+    }
+    // A new key is due (bob left): both still write, under a key sealed to both.
+    let written = f.carol.share(&c, "still here").unwrap();
+    assert_eq!(written.len(), 2, "a new key, then the share");
+    for env in &written {
+        assert_eq!(f.alice.ingest(env).unwrap(), Ingest::New);
+    }
+    assert_eq!(f.shares(&f.alice), ["still here"]);
+    let written = f.alice.share(&c, "so am I").unwrap();
+    assert_eq!(written.len(), 1, "alice already holds carol's new key");
+    assert_eq!(f.carol.ingest(&written[0]).unwrap(), Ingest::New);
 }
 
 #[test]

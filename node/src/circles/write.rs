@@ -50,9 +50,9 @@ impl Circles {
             }
         };
         let keys = self.with_circle(circle, |c| {
-            c.members
+            Ok(c.members
                 .iter()
-                .map(|m| {
+                .filter_map(|m| {
                     let profile = Profile {
                         circle: *circle,
                         member: m.key,
@@ -60,9 +60,18 @@ impl Circles {
                         name: String::new(),
                         node: Vec::new(),
                     };
-                    Ok((m.key, seal_key_for(&profile, epoch, &key)?.sealed))
+                    // A member no key can be sealed to is skipped, never a reason for the
+                    // whole circle to stop writing (the derivation admits no such member).
+                    match seal_key_for(&profile, epoch, &key) {
+                        Ok(sealed) => Some((m.key, sealed.sealed)),
+                        Err(e) => {
+                            tracing::warn!(circle = %circle.short(), member = %m.key.short(),
+                                "a new circle key cannot be sealed to this member: {e}");
+                            None
+                        }
+                    }
                 })
-                .collect::<Result<Vec<_>>>()
+                .collect::<Vec<_>>())
         })?;
         // Sealed under the old key, so members who have only that one can open it.
         let envelope = self.post_locked(circle, Body::Op(Op::Rekey { epoch, keys }))?;

@@ -152,7 +152,21 @@ impl Profile {
         if p.node.is_empty() || p.node.len() > MAX_NODE_ID_BYTES {
             return Err(Error::Refused("member profile has no valid node id".into()));
         }
+        // No circle key could ever be sealed to such a member: admitting them would stop
+        // every rotation (docs/SECURITY.md, "A member no key can be sealed to").
+        if !p.exchange.can_be_sealed_to() {
+            return Err(Error::Refused(
+                "member profile has an exchange key nothing can be sealed to".into(),
+            ));
+        }
         Ok(p)
+    }
+
+    /// Signs `profile` exactly as given, with no check of its fields: what a modified program
+    /// could write. For attacker tests and tools; [`Profile::sign`] is the honest way.
+    #[doc(hidden)]
+    pub fn sign_as_given(secret: &MemberSecret, profile: &Profile) -> Vec<u8> {
+        sign(secret, PROFILE_DOMAIN, profile)
     }
 }
 

@@ -770,3 +770,30 @@ fn a_removal_that_holds_the_removers_own_admission_takes_effect() {
     assert_eq!(m.departed(&bob.key()).unwrap().upto, admission);
     assert_eq!(role(&m, &carol), Some(Role::Admin));
 }
+
+#[test]
+fn an_admission_of_a_key_nothing_can_be_sealed_to_takes_no_effect_at_derivation() {
+    // Say the admission was stored before this build refused such profiles at the door.
+    let [alice, bob, ..] = people();
+    let mut circle = Circle::found(&alice);
+    let invite = circle.invite(&alice, SEC);
+    let degenerate = Profile {
+        circle: circle.genesis.circle,
+        member: bob.key(),
+        exchange: circle_crypto::ExchangeKey::from_bytes(&[0; 32]).unwrap(),
+        name: "bob".into(),
+        node: bob.node(),
+    };
+    let profile = Profile::sign_as_given(&bob.secret, &degenerate);
+    let admit = Op::Admit {
+        proof: invite.join_key().sign(JOIN_PROOF_DOMAIN, &profile),
+        profile,
+        invite: invite.id(),
+        epochs: vec![0],
+    };
+    assert!(admit.check().is_err(), "refused at the door");
+    circle.post(&alice, 2 * SEC, admit);
+    let m = circle.derive();
+    assert!(!m.contains(&bob.key()));
+    assert!(!m.needs_rekey());
+}
