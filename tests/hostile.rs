@@ -727,6 +727,50 @@ fn a_removed_member_is_cut_off_after_the_removal_and_kept_before_it() {
 }
 
 #[test]
+fn an_admin_cannot_cut_below_what_it_acknowledged_to_hide_history_or_unadmit_people() {
+    let f = circle_of_three("Hostile test");
+    let c = f.circle;
+    let bob_key = f.key_of(&f.bob);
+    let mut written = f.alice.set_admin(&c, &bob_key, true).unwrap();
+    for env in &written {
+        assert_eq!(f.bob.ingest(env).unwrap(), Ingest::New);
+    }
+    // bob, an admin, lets dave in, and shares; alice's node takes it all in.
+    let dave = node("dave");
+    let mut bobs = admit_offline(&f.bob, &c, &dave, "dave");
+    bobs.extend(f.bob.share(&c, "bob's story").unwrap());
+    for env in &bobs {
+        assert_eq!(f.alice.ingest(env).unwrap(), Ingest::New);
+    }
+    written.extend(bobs);
+    // alice's node writes something having seen all that.
+    written.extend(f.alice.set_policy(&c, InvitePolicy::Members).unwrap());
+    // Then alice's modified program demotes and removes bob as if it had seen nothing of his.
+    let alice = f.forger(&f.alice);
+    written.push(alice.next(op(Op::Revoke {
+        member: bob_key,
+        upto: 0,
+    })));
+    written.push(alice.next(op(Op::Remove {
+        member: bob_key,
+        upto: 0,
+    })));
+    for env in &written {
+        assert_eq!(f.carol.ingest(env).unwrap(), Ingest::New);
+    }
+    assert_eq!(
+        f.roles(&f.carol),
+        roles(&[("alice", "admin"), ("carol", "member"), ("dave", "member")]),
+        "dave was un-admitted"
+    );
+    assert_eq!(
+        f.shares(&f.carol),
+        ["bob's story"],
+        "bob's history is hidden"
+    );
+}
+
+#[test]
 fn a_member_who_left_cannot_post_again() {
     let f = circle_of_three("Hostile test");
     let c = f.circle;

@@ -102,7 +102,9 @@ pub(super) fn item(c: &CircleState, circle: &CircleId, m: &Msg) -> Option<FeedIt
             private_text(c, &m.author, private, &mut item)
         }
         Body::Withdraw { .. } | Body::Seen { .. } => return None,
-        Body::Op(op) => op_text(c, &m.id, &m.author, op)?,
+        Body::Op(op) | Body::Acked(crate::membership::Acked { op, .. }) => {
+            op_text(c, &m.id, &m.author, op)?
+        }
     };
     Some(item)
 }

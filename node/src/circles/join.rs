@@ -411,16 +411,15 @@ pub(super) fn read_ops<'a>(
             }
             let plain = env.open(keys.get(&h.epoch)?).ok()?;
             let content = Content::from_bytes(&plain).ok()?;
-            match content.body {
-                Body::Op(op) => Some(OpEntry {
-                    author: h.author,
-                    seq: h.seq,
-                    at: content.sent_at,
-                    id: env.id(),
-                    op,
-                }),
-                _ => None,
-            }
+            let record = OpRecord::of(&content, env.id())?;
+            Some(OpEntry {
+                author: h.author,
+                seq: h.seq,
+                at: record.at,
+                id: record.id,
+                op: record.op,
+                seen: record.seen,
+            })
         })
         .collect()
 }

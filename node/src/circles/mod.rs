@@ -18,7 +18,10 @@ use tokio::sync::watch;
 use crate::{
     content::{Body, Content, check_text},
     error::{Error, Result},
-    membership::{Genesis, MAX_NAME_CHARS, Membership, Op, OpEntry, Profile, Role, check_name},
+    membership::{
+        Acked, Genesis, MAX_NAME_CHARS, MAX_SEEN_AUTHORS, Membership, Op, OpEntry, Profile, Role,
+        check_name,
+    },
     protocol::{
         JoinRequest, JoinResponse, SealedKey, SyncPage, SyncRequest, SyncResponse, Welcome,
     },

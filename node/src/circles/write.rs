@@ -91,6 +91,15 @@ impl Circles {
 
     fn post_locked_at(&self, circle: &CircleId, body: Body, at: Option<u64>) -> Result<Envelope> {
         let store = self.store();
+        // Every operation says what this node had seen: it bounds what this member's later
+        // removals and demotions may cut (membership version 4).
+        let body = match body {
+            Body::Op(op) => Body::Acked(Acked {
+                op,
+                seen: self.seen(circle)?,
+            }),
+            other => other,
+        };
         let content = Content {
             sent_at: at.unwrap_or_else(now_ms),
             body,
@@ -143,6 +152,28 @@ impl Circles {
         Ok(envelope)
     }
 
+    /// For each author of `circle`, the highest number up to which this node holds every
+    /// message of theirs: what an operation it writes acknowledges.
+    fn seen(&self, circle: &CircleId) -> Result<Vec<(MemberKey, u64)>> {
+        let mut seen: Vec<(MemberKey, u64)> = self
+            .store()
+            .heads(circle)?
+            .into_iter()
+            .filter(|(_, seq)| *seq > 0)
+            .collect();
+        seen.sort();
+        seen.dedup_by_key(|(author, _)| *author);
+        if seen.len() > MAX_SEEN_AUTHORS {
+            // Current members first: theirs are the messages a cut could reach.
+            self.with_circle(circle, |c| {
+                seen.retain(|(author, _)| c.members.contains(author));
+                Ok(())
+            })?;
+            seen.truncate(MAX_SEEN_AUTHORS);
+        }
+        Ok(seen)
+    }
+
     /// Adds a stored operation to its circle and derives the membership again.
     pub(super) fn learn_op(
         &self,
@@ -161,6 +192,7 @@ impl Circles {
             at: record.at,
             id: record.id,
             op: record.op,
+            seen: record.seen,
         });
         let before = c.members.clone();
         c.rederive();

@@ -15,7 +15,8 @@
 //!    the derivation repeats with the cuts of the previous pass until they no longer change.
 //!    A demotion (`Revoke`) cuts the same way, for admin authority only: the demoted admin's
 //!    operations numbered after the cut act as a plain member's, unless they were made admin
-//!    again later in the order.
+//!    again later in the order. No cut goes below what its author acknowledged of that
+//!    member's chain in the `seen` of their own operations so far ([`OpEntry::seen`]).
 //! 4. **Seniority.** An admin can be removed or demoted only by a more senior admin (the founder
 //!    first, then admins in the order they were made admins). So two admins can never remove
 //!    each other: only the senior one's removal takes effect.
@@ -44,6 +45,9 @@ pub struct OpEntry {
     pub id: MessageId,
     /// The operation.
     pub op: Op,
+    /// What its author had seen: per author, the highest number up to which the author's
+    /// node held every message (empty for operations written before membership version 4).
+    pub seen: Vec<(MemberKey, u64)>,
 }
 
 /// A member's role.
@@ -249,7 +253,14 @@ impl Membership {
 
     fn apply_all(genesis: &Genesis, order: &[&OpEntry], cuts: &Cuts) -> Membership {
         let mut state = Membership::founded(genesis);
+        // What each author had acknowledged so far of each author's chain: an author's
+        // earlier operations always come earlier in the order (step 1).
+        let mut acked = Acked::default();
         for entry in order {
+            for (of, seq) in &entry.seen {
+                let held = acked.entry((entry.author, *of)).or_default();
+                *held = (*held).max(*seq);
+            }
             if cuts
                 .removed
                 .get(&entry.author)
@@ -262,7 +273,7 @@ impl Membership {
                 .get(&entry.author)
                 .is_some_and(|upto| entry.seq > *upto)
                 && !state.regranted.contains(&entry.author);
-            if state.apply(genesis, entry, demoted) {
+            if state.apply(genesis, entry, demoted, &acked) {
                 state.applied.insert(entry.id);
             }
         }
@@ -270,8 +281,11 @@ impl Membership {
     }
 
     /// Applies one operation if its author had the right to it at this point; `demoted` takes
-    /// admin authority away from it (rule 3). Returns whether it took effect.
-    fn apply(&mut self, genesis: &Genesis, e: &OpEntry, demoted: bool) -> bool {
+    /// admin authority away from it (rule 3); `acked` is what authors had acknowledged up to
+    /// here. Returns whether it took effect.
+    fn apply(&mut self, genesis: &Genesis, e: &OpEntry, demoted: bool, acked: &Acked) -> bool {
+        // A cut never goes below what its author had acknowledged of that member's chain.
+        let floor = |member: &MemberKey| acked.get(&(e.author, *member)).copied().unwrap_or(0);
         let Some(author) = self.members.get(&e.author) else {
             return false;
         };
@@ -371,7 +385,7 @@ impl Membership {
                 if !admin || *member == e.author || !self.outranks(&e.author, member) {
                     return false;
                 }
-                self.depart(member, *upto, e.author);
+                self.depart(member, (*upto).max(floor(member)), e.author);
             }
             Op::Leave => self.depart(&e.author, e.seq, e.author),
             Op::Grant { member } => {
@@ -408,7 +422,11 @@ impl Membership {
                 }
                 // Stepping down cuts at the step itself, as a leave does: the demotion must
                 // never take its own authority away.
-                let upto = if *member == e.author { e.seq } else { *upto };
+                let upto = if *member == e.author {
+                    e.seq
+                } else {
+                    (*upto).max(floor(member))
+                };
                 let cut = self.demoted.entry(*member).or_insert(upto);
                 *cut = (*cut).min(upto);
                 self.regranted.remove(member);
@@ -650,6 +668,9 @@ impl Membership {
         }
     }
 }
+
+/// For (author, of whom), the highest number of `of`'s chain the author had acknowledged.
+type Acked = BTreeMap<(MemberKey, MemberKey), u64>;
 
 /// The cuts one pass of the derivation applies (rule 3).
 #[derive(Default, PartialEq)]

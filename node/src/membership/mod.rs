@@ -17,8 +17,8 @@ mod tests;
 
 pub use derive::{Departed, InviteState, Member, Membership, OpEntry, Role};
 pub use ops::{
-    InvitePolicy, JOIN_PROOF_DOMAIN, MAX_GUIDELINES_BYTES, MAX_MEMBERS, Op, RETURN_DOMAIN,
-    return_vouch_bytes,
+    Acked, InvitePolicy, JOIN_PROOF_DOMAIN, MAX_GUIDELINES_BYTES, MAX_MEMBERS, MAX_SEEN_AUTHORS,
+    Op, RETURN_DOMAIN, return_vouch_bytes,
 };
 
 use circle_crypto::{CircleId, ExchangeKey, MemberKey, MemberSecret, Signature};

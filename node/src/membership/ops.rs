@@ -23,6 +23,40 @@ const MAX_SEALED_KEY_BYTES: usize = 128;
 /// Most key epochs handed to a joiner in one admission.
 const MAX_ADMIT_EPOCHS: usize = 4096;
 
+/// Most authors an operation's [`Acked::seen`] names: every member and as many departed.
+pub const MAX_SEEN_AUTHORS: usize = 2 * MAX_MEMBERS;
+
+/// A membership operation with what its author had seen when writing it (content tag 15,
+/// membership version 4). What an author acknowledged bounds what their later removals and
+/// demotions can cut (docs/PROTOCOL.md, section 6.5, step 3).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Acked {
+    /// The operation.
+    pub op: Op,
+    /// For each author, the highest number up to which the writing node held every message
+    /// of theirs; sorted by author key, each author once, no zero.
+    pub seen: Vec<(MemberKey, u64)>,
+}
+
+impl Acked {
+    /// Refuses what no circle could accept: a malformed operation or acknowledgement.
+    pub fn check(&self) -> Result<()> {
+        self.op.check()?;
+        if self.seen.len() > MAX_SEEN_AUTHORS {
+            return Err(Error::Refused(
+                "an operation acknowledging too many authors".into(),
+            ));
+        }
+        let sorted = self.seen.windows(2).all(|w| w[0].0 < w[1].0);
+        if !sorted || self.seen.iter().any(|(_, seq)| *seq == 0) {
+            return Err(Error::Refused(
+                "an operation whose acknowledgement is out of order".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Who may invite people into a circle.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum InvitePolicy {

@@ -62,6 +62,7 @@ fn entry(author: &MemberKey, seq: u64, at: u64, op: Op) -> OpEntry {
         at,
         id: message_id(author, seq, at, &op),
         op,
+        seen: Vec::new(),
     }
 }
 
@@ -88,6 +89,15 @@ impl Circle {
         *seq += 1;
         self.ops.push(entry(&author.key(), *seq, at, op));
         *seq
+    }
+
+    /// Appends `op` to `author`'s chain with what the author had seen: everyone's chain as
+    /// written so far here.
+    fn post_having_seen(&mut self, author: &Person, at: u64, op: Op) -> u64 {
+        let seen: Vec<_> = self.seqs.iter().map(|(k, s)| (*k, *s)).collect();
+        let seq = self.post(author, at, op);
+        self.ops.last_mut().unwrap().seen = seen;
+        seq
     }
 
     /// Registers an invite: one use, unbound, an hour from `at`.
@@ -796,4 +806,44 @@ fn an_admission_of_a_key_nothing_can_be_sealed_to_takes_no_effect_at_derivation(
     let m = circle.derive();
     assert!(!m.contains(&bob.key()));
     assert!(!m.needs_rekey());
+}
+
+#[test]
+fn a_cut_below_what_the_remover_had_acknowledged_keeps_what_was_acknowledged() {
+    let [alice, bob, carol, dave, erin] = people();
+    let mut circle = Circle::found(&alice);
+    circle.join(&alice, &bob, SEC);
+    circle.join(&alice, &carol, 2 * SEC);
+    circle.post(&alice, 3 * SEC, grant(&bob));
+    // bob, an admin, lets dave and erin in; alice writes something having seen all that.
+    circle.join(&bob, &dave, 4 * SEC);
+    circle.join(&bob, &erin, 5 * SEC);
+    circle.post_having_seen(&alice, 6 * SEC, rename("Tuesdays"));
+    let bobs = circle.held(&bob);
+    assert_eq!(bobs, 4);
+    // Then alice demotes bob claiming to have seen nothing of his, and removes him so.
+    circle.post(
+        &alice,
+        7 * SEC,
+        Op::Revoke {
+            member: bob.key(),
+            upto: 0,
+        },
+    );
+    let m = circle.derive();
+    assert_eq!(role(&m, &bob), Some(Role::Member));
+    for who in [&dave, &erin] {
+        assert!(m.contains(&who.key()), "{} was un-admitted", who.name);
+    }
+    circle.post(&alice, 8 * SEC, remove(&bob, 0));
+    let m = circle.derive();
+    assert_eq!(m.departed(&bob.key()).map(|d| d.upto), Some(bobs));
+    assert!(
+        m.counts(&bob.key(), bobs),
+        "bob's acknowledged history is hidden"
+    );
+    assert!(!m.counts(&bob.key(), bobs + 1));
+    for who in [&carol, &dave, &erin] {
+        assert!(m.contains(&who.key()));
+    }
 }

@@ -54,15 +54,27 @@ pub struct CircleRecord {
 impl OpRecord {
     /// The record to keep beside a message, if its content is a membership operation.
     pub fn of(content: &crate::content::Content, id: MessageId) -> Option<OpRecord> {
-        match &content.body {
-            crate::content::Body::Op(op) => Some(OpRecord {
-                at: content.sent_at,
-                id,
-                op: op.clone(),
-            }),
-            _ => None,
-        }
+        use crate::content::Body;
+        let (op, seen) = match &content.body {
+            Body::Op(op) => (op, Vec::new()),
+            Body::Acked(a) => (&a.op, a.seen.clone()),
+            _ => return None,
+        };
+        Some(OpRecord {
+            at: content.sent_at,
+            id,
+            op: op.clone(),
+            seen,
+        })
     }
+}
+
+/// How [`OpRecord`] was kept before membership version 4 (read, never written).
+#[derive(Deserialize)]
+struct OpRecordV3 {
+    at: u64,
+    id: MessageId,
+    op: Op,
 }
 
 impl Drop for CircleRecord {
@@ -81,6 +93,9 @@ pub struct OpRecord {
     pub id: MessageId,
     /// The operation.
     pub op: Op,
+    /// What its author had seen ([`crate::membership::Acked::seen`]; empty before
+    /// membership version 4).
+    pub seen: Vec<(MemberKey, u64)>,
 }
 
 /// Result of storing an envelope.
@@ -395,13 +410,26 @@ impl Store {
         let mut out = Vec::new();
         for item in self.ops.scan_prefix(circle.as_bytes()) {
             let (k, v) = item?;
-            let record: OpRecord = Self::decode(&self.open_sealed(&self.ops, &k, &v)?)?;
+            let bytes = self.open_sealed(&self.ops, &k, &v)?;
+            let record: OpRecord = match Self::decode(&bytes) {
+                Ok(record) => record,
+                Err(_) => {
+                    let old: OpRecordV3 = Self::decode(&bytes)?;
+                    OpRecord {
+                        at: old.at,
+                        id: old.id,
+                        op: old.op,
+                        seen: Vec::new(),
+                    }
+                }
+            };
             out.push(OpEntry {
                 author: MemberKey::from_bytes(&k[32..64])?,
                 seq: seq_of(&k),
                 at: record.at,
                 id: record.id,
                 op: record.op,
+                seen: record.seen,
             });
         }
         Ok(out)
