@@ -68,11 +68,21 @@ impl Circles {
             }),
         )?;
         let _writer = self.inner.writer.lock().map_err(poisoned)?;
-        if self.with_circle(circle, |c| Ok(c.members.needs_rekey()))? {
+        if self.with_circle(circle, |c| Ok(c.rekey_due()))? {
             out.push(self.rekey_locked(circle)?);
             self.store().flush()?;
         }
         Ok(out)
+    }
+
+    /// Starts a new key epoch in `circle` by hand: a fresh key, sealed to every current
+    /// member. Returns what to gossip.
+    pub fn rekey(&self, circle: &CircleId) -> Result<Vec<Envelope>> {
+        let _writer = self.inner.writer.lock().map_err(poisoned)?;
+        self.with_circle(circle, |c| c.check_member().map(drop))?;
+        let envelope = self.rekey_locked(circle)?;
+        self.store().flush()?;
+        Ok(vec![envelope])
     }
 
     /// This node's member leaves `circle`. What was said before stays readable here; nothing

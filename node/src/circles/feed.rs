@@ -226,6 +226,8 @@ fn op_text(
             "{by} set the circle's guidelines (format: {}): see `circle info`",
             format.as_str()
         ),
-        Op::Invite { .. } | Op::RevokeInvite { .. } | Op::Rekey { .. } => return None,
+        Op::Invite { .. } | Op::RevokeInvite { .. } | Op::Rekey { .. } | Op::NewKey { .. } => {
+            return None;
+        }
     })
 }

@@ -6,7 +6,7 @@
 //! leaving), key epoch known, decrypts, content decodes.
 
 use std::{
-    collections::{BTreeMap, HashMap, HashSet},
+    collections::{BTreeMap, BTreeSet, HashMap, HashSet},
     sync::{Arc, Mutex, RwLock},
 };
 
@@ -20,7 +20,7 @@ use crate::{
     error::{Error, Result},
     membership::{
         Acked, Genesis, MAX_NAME_CHARS, MAX_SEEN_AUTHORS, Membership, Op, OpEntry, Profile, Role,
-        check_name,
+        check_name, epoch_of, key_commitment,
     },
     protocol::{
         JoinRequest, JoinResponse, SealedKey, SyncPage, SyncRequest, SyncResponse, Welcome,
@@ -48,7 +48,7 @@ mod write;
 
 pub use admin::InviteInfo;
 pub use clocks::{ClockItem, CrisisLines, MAX_CLOCKS, MAX_OWN_LINES, MilestoneItem, Settings};
-pub use join::seal_key_for;
+pub use join::{seal_key_for, seal_new_key_for};
 pub use logs::{AuthorLog, CircleLog, ForkLog};
 pub use support::MIN_ID_PREFIX;
 pub use sync::{SYNC_PAGE_BYTES, SYNC_PAGE_MESSAGES};
@@ -228,9 +228,21 @@ struct CircleState {
     keys: BTreeMap<u64, CircleKey>,
     ops: Vec<OpEntry>,
     members: Membership,
+    /// Epochs this node did not take (their key failed its checks) and has already started a
+    /// new epoch in place of, since it started.
+    replaced: BTreeSet<u64>,
 }
 
 impl CircleState {
+    /// Whether this node must start a new key epoch before writing: the current key went to
+    /// someone no longer in, or a member lacks it, or this node refused it (it failed its
+    /// checks) and has not started one in its place yet.
+    fn rekey_due(&self) -> bool {
+        let current = self.members.current_epoch;
+        self.members.needs_rekey()
+            || (!self.keys.contains_key(&current) && !self.replaced.contains(&current))
+    }
+
     fn author_name(&self, key: &MemberKey) -> String {
         self.members
             .get(key)
@@ -351,6 +363,7 @@ impl Circles {
                     keys,
                     ops,
                     members,
+                    replaced: BTreeSet::new(),
                 },
             );
         }
@@ -675,6 +688,7 @@ impl Circles {
                 keys: keys.into_iter().collect(),
                 ops: Vec::new(),
                 members,
+                replaced: BTreeSet::new(),
             },
         );
         self.inner.membership.send_modify(|n| *n += 1);

@@ -29,7 +29,7 @@ impl Circles {
         let mut out = Vec::new();
         let stale = self.with_circle(circle, |c| {
             c.check_member()?;
-            Ok(c.members.needs_rekey())
+            Ok(c.rekey_due())
         })?;
         if stale {
             out.push(self.rekey_locked(circle)?);
@@ -39,31 +39,26 @@ impl Circles {
         Ok(out)
     }
 
-    /// Writes a new key epoch: a fresh key sealed to each current member. The writer lock
-    /// must be held.
+    /// Writes a new key epoch: a fresh key sealed checkably to each current member, with a
+    /// commitment to it; its epoch id comes from this message's author and number. The writer
+    /// lock must be held.
     pub(super) fn rekey_locked(&self, circle: &CircleId) -> Result<Envelope> {
         let key = CircleKey::generate();
-        let epoch = loop {
-            let e: u64 = rand::random();
-            if e != 0 && self.with_circle(circle, |c| Ok(!c.keys.contains_key(&e)))? {
-                break e;
-            }
-        };
+        let (epoch, replacing) = self.with_circle(circle, |c| {
+            let seq = self.store().max_seq(circle, &c.me.public())? + 1;
+            Ok((
+                epoch_of(circle, &c.me.public(), seq),
+                c.members.current_epoch,
+            ))
+        })?;
         let keys = self.with_circle(circle, |c| {
             Ok(c.members
                 .iter()
                 .filter_map(|m| {
-                    let profile = Profile {
-                        circle: *circle,
-                        member: m.key,
-                        exchange: m.exchange,
-                        name: String::new(),
-                        node: Vec::new(),
-                    };
                     // A member no key can be sealed to is skipped, never a reason for the
                     // whole circle to stop writing (the derivation admits no such member).
-                    match seal_key_for(&profile, epoch, &key) {
-                        Ok(sealed) => Some((m.key, sealed.sealed)),
+                    match seal_new_key_for(circle, &m.key, &m.exchange, epoch, &key) {
+                        Ok(sealed) => Some((m.key, sealed)),
                         Err(e) => {
                             tracing::warn!(circle = %circle.short(), member = %m.key.short(),
                                 "a new circle key cannot be sealed to this member: {e}");
@@ -73,12 +68,15 @@ impl Circles {
                 })
                 .collect::<Vec<_>>())
         })?;
-        // Sealed under the old key, so members who have only that one can open it.
-        let envelope = self.post_locked(circle, Body::Op(Op::Rekey { epoch, keys }))?;
+        let commitment = key_commitment(circle, epoch, &key.to_bytes());
+        // Sealed under the latest key this node holds, so members who have only that one can
+        // open it.
+        let envelope = self.post_locked(circle, Body::Op(Op::NewKey { keys, commitment }))?;
         self.store().put_key(circle, epoch, &key)?;
         let mut state = self.inner.state.write().map_err(poisoned)?;
         if let Some(c) = state.get_mut(circle) {
             c.keys.insert(epoch, key);
+            c.replaced.insert(replacing);
         }
         Ok(envelope)
     }

@@ -103,6 +103,8 @@ pub struct Departed {
     pub upto: u64,
     /// Who removed them (themselves for a leave).
     pub by: MemberKey,
+    /// Where circle keys were sealed to them while they were in.
+    pub exchange: ExchangeKey,
 }
 
 /// An invite as the circle knows it.
@@ -449,7 +451,11 @@ impl Membership {
                 }
                 self.guidelines = Some((*format, text.clone()));
             }
-            Op::Rekey { epoch, keys } => {
+            // Before membership v4: its epoch id was chosen by its author (so could copy
+            // another's) and nothing committed to its key. Kept in chains, never in effect.
+            Op::Rekey { .. } => return false,
+            Op::NewKey { keys, .. } => {
+                let epoch = &super::epoch_of(&genesis.circle, &e.author, e.seq);
                 let recipients: BTreeSet<MemberKey> = keys.iter().map(|(m, _)| *m).collect();
                 if self.holders.contains_key(epoch)
                     || !recipients.iter().all(|m| self.members.contains_key(m))
@@ -550,6 +556,7 @@ impl Membership {
                 node: m.node,
                 upto,
                 by,
+                exchange: m.exchange,
             },
         );
         if self.admins() == 0
@@ -592,6 +599,14 @@ impl Membership {
         self.members
             .get(key)
             .is_some_and(|m| m.role == Role::Admin || self.policy == InvitePolicy::Members)
+    }
+
+    /// The exchange key of a member, current or departed.
+    pub fn exchange_of(&self, key: &MemberKey) -> Option<ExchangeKey> {
+        self.members
+            .get(key)
+            .map(|m| m.exchange)
+            .or_else(|| self.departed.get(key).map(|d| d.exchange))
     }
 
     /// Whether `key` is a current member.

@@ -20,6 +20,7 @@ pub use ops::{
     Acked, InvitePolicy, JOIN_PROOF_DOMAIN, MAX_GUIDELINES_BYTES, MAX_MEMBERS, MAX_SEEN_AUTHORS,
     Op, RETURN_DOMAIN, return_vouch_bytes,
 };
+pub use ops::{EPOCH_DOMAIN, KEY_COMMITMENT_DOMAIN, epoch_of, key_commitment};
 
 use circle_crypto::{CircleId, ExchangeKey, MemberKey, MemberSecret, Signature};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};

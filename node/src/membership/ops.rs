@@ -188,6 +188,42 @@ pub enum Op {
         /// Signature by `former` ([`RETURN_DOMAIN`]) over [`return_vouch_bytes`].
         vouch: Signature,
     },
+    /// Starts a new key epoch: a fresh circle key sealed to each member so that anyone who
+    /// holds it can check every copy, with a commitment to it. Its epoch id is
+    /// [`epoch_of`] its author and number, never chosen. Added in membership v4, replacing
+    /// [`Op::Rekey`].
+    NewKey {
+        /// The new key sealed to each member (checkable HPKE to their exchange key,
+        /// docs/PROTOCOL.md section 8).
+        keys: Vec<(MemberKey, Vec<u8>)>,
+        /// [`key_commitment`] of the new key.
+        commitment: [u8; 32],
+    },
+}
+
+/// Domain of a new key epoch's id.
+pub const EPOCH_DOMAIN: &str = "circle/epoch/v2";
+/// Domain of the commitment to a new circle key.
+pub const KEY_COMMITMENT_DOMAIN: &str = "circle/key-commitment/v1";
+
+/// The id of the key epoch that the [`Op::NewKey`] numbered `seq` in `author`'s chain starts:
+/// a hash of circle, author and number (never 0), so no other operation can take it.
+pub fn epoch_of(circle: &circle_crypto::CircleId, author: &MemberKey, seq: u64) -> u64 {
+    let mut input = circle.as_bytes().to_vec();
+    input.extend_from_slice(&author.to_bytes());
+    input.extend_from_slice(&seq.to_be_bytes());
+    let hash = blake3::derive_key(EPOCH_DOMAIN, &input);
+    let id = u64::from_le_bytes(hash[..8].try_into().expect("8 bytes"));
+    id.max(1)
+}
+
+/// The commitment a new key epoch carries: a hash over circle, epoch and key, with its own
+/// domain, that every recipient checks against the copy it opened.
+pub fn key_commitment(circle: &circle_crypto::CircleId, epoch: u64, key: &[u8; 32]) -> [u8; 32] {
+    let mut input = circle.as_bytes().to_vec();
+    input.extend_from_slice(&epoch.to_be_bytes());
+    input.extend_from_slice(key);
+    blake3::derive_key(KEY_COMMITMENT_DOMAIN, &input)
 }
 
 /// What a returning member's former key signs: the circle id, then the new member key.
@@ -231,10 +267,10 @@ impl Op {
                 check_name("circle name", name, MAX_CIRCLE_NAME_CHARS)
                     .map_err(|e| Error::Refused(e.to_string()))?;
             }
-            Op::Rekey { epoch, keys } => {
-                if *epoch == 0 {
-                    return refuse("a new key epoch numbered 0");
-                }
+            Op::Rekey { epoch, .. } if *epoch == 0 => {
+                return refuse("a new key epoch numbered 0");
+            }
+            Op::Rekey { keys, .. } | Op::NewKey { keys, .. } => {
                 if keys.is_empty() || keys.len() > MAX_MEMBERS {
                     return refuse("a new key sealed to no one or to too many");
                 }
@@ -276,7 +312,7 @@ impl Op {
             Op::Revoke { .. } => "admin-revoked",
             Op::Policy { .. } => "policy",
             Op::Rename { .. } => "renamed",
-            Op::Rekey { .. } => "rekey",
+            Op::Rekey { .. } | Op::NewKey { .. } => "rekey",
             Op::Guidelines { .. } => "guidelines",
         }
     }

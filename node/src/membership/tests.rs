@@ -195,10 +195,19 @@ fn revoke_invite(invite: &InviteSecret) -> Op {
     Op::RevokeInvite { id: invite.id() }
 }
 
-fn rekey(epoch: u64, to: &[&Person]) -> Op {
-    Op::Rekey {
-        epoch,
+/// A new key sealed to `to` (the copies are not opened here).
+fn new_key(to: &[&Person]) -> Op {
+    Op::NewKey {
         keys: to.iter().map(|p| (p.key(), vec![7; 80])).collect(),
+        commitment: [7; 32],
+    }
+}
+
+impl Circle {
+    /// `by` starts a new key epoch sealed to `to`; returns its id.
+    fn rekey(&mut self, by: &Person, at: u64, to: &[&Person]) -> u64 {
+        let seq = self.post(by, at, new_key(to));
+        epoch_of(&self.genesis.circle, &by.key(), seq)
     }
 }
 
@@ -642,21 +651,28 @@ fn an_admin_leaving_while_another_remains_promotes_no_one() {
 }
 
 #[test]
-fn a_rekey_takes_effect_only_when_every_recipient_is_a_member() {
+fn a_new_key_takes_effect_only_when_every_recipient_is_a_member_and_its_epoch_is_its_own() {
     let [alice, bob, carol, ..] = people();
     let mut circle = Circle::found(&alice);
     circle.join(&alice, &bob, SEC);
-    circle.post(&alice, 2 * SEC, rekey(7, &[&alice, &bob, &carol]));
+    let to_outsider = circle.rekey(&alice, 2 * SEC, &[&alice, &bob, &carol]);
     assert_eq!(circle.derive().current_epoch, 0);
 
-    circle.post(&bob, 3 * SEC, rekey(8, &[&alice, &bob]));
-    // An epoch number already in use is not started again.
-    circle.post(&alice, 4 * SEC, rekey(8, &[&alice]));
+    let bobs = circle.rekey(&bob, 3 * SEC, &[&alice, &bob]);
+    // An old-format new key that copies its epoch id, dated earlier, voids nothing; nor
+    // does one with an epoch id of its own choosing.
+    let copy = |epoch| Op::Rekey {
+        epoch,
+        keys: vec![(alice.key(), vec![7; 80])],
+    };
+    circle.post(&alice, SEC, copy(bobs));
+    circle.post(&alice, 4 * SEC, copy(9));
     let m = circle.derive();
-    assert_eq!(m.current_epoch, 8);
-    assert_eq!(m.epochs().collect::<Vec<_>>(), [0, 8]);
-    assert_eq!(m.holders(8).unwrap().len(), 2);
-    assert!(m.holders(7).is_none());
+    assert_eq!(m.current_epoch, bobs);
+    assert_eq!(m.epochs().collect::<Vec<_>>(), [0, bobs]);
+    assert_eq!(m.holders(bobs).unwrap().len(), 2);
+    assert!(m.holders(to_outsider).is_none());
+    assert!(m.holders(9).is_none());
 }
 
 #[test]
@@ -669,12 +685,12 @@ fn needs_rekey_after_a_removal_or_leave_not_after_an_admission_handing_over_the_
 
     circle.post(&alice, 2 * SEC, remove(&carol, 0));
     assert!(circle.derive().needs_rekey());
-    circle.post(&alice, 3 * SEC, rekey(5, &[&alice, &bob]));
+    let epoch = circle.rekey(&alice, 3 * SEC, &[&alice, &bob]);
     assert!(!circle.derive().needs_rekey());
 
     circle.join(&alice, &dave, 4 * SEC);
     let m = circle.derive();
-    assert!(m.holders(5).unwrap().contains(&dave.key()));
+    assert!(m.holders(epoch).unwrap().contains(&dave.key()));
     assert!(!m.needs_rekey());
 
     circle.post(&bob, 5 * SEC, Op::Leave);
@@ -686,7 +702,7 @@ fn an_admission_without_the_current_key_needs_a_rekey() {
     let [alice, bob, carol, ..] = people();
     let mut circle = Circle::found(&alice);
     circle.join(&alice, &bob, SEC);
-    circle.post(&alice, 2 * SEC, rekey(5, &[&alice, &bob]));
+    circle.rekey(&alice, 2 * SEC, &[&alice, &bob]);
     let invite = circle.invite(&alice, 3 * SEC);
     let op = circle.admission(&carol, &invite, vec![0]);
     circle.post(&alice, 3 * SEC, op);

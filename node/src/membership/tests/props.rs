@@ -252,7 +252,9 @@ impl Sim {
                 if let Op::Admit { epochs, .. } = &mut op {
                     *epochs = std::iter::once(0)
                         .chain(view.iter().filter_map(|e| match &e.op {
-                            Op::Rekey { epoch, .. } => Some(*epoch),
+                            Op::NewKey { .. } => {
+                                Some(epoch_of(&w.genesis.circle, &e.author, e.seq))
+                            }
                             _ => None,
                         }))
                         .collect();
@@ -305,9 +307,9 @@ impl Sim {
                     .filter(|m| Some(m.key) != skip)
                     .map(|m| (m.key, vec![1; 80]))
                     .collect();
-                Op::Rekey {
-                    epoch: *epoch,
+                Op::NewKey {
                     keys,
+                    commitment: [(*epoch % 256) as u8; 32],
                 }
             }
         };
@@ -458,9 +460,15 @@ fn wild_entry() -> impl Strategy<Value = OpEntry> {
             }
         }),
         ".{0,8}".prop_map(|name| Op::Rename { name }),
-        (any::<u64>(), proptest::collection::vec(who, 0..4)).prop_map(|(epoch, to)| Op::Rekey {
-            epoch,
+        (any::<u64>(), proptest::collection::vec(who.clone(), 0..4)).prop_map(|(epoch, to)| {
+            Op::Rekey {
+                epoch,
+                keys: to.into_iter().map(|m| (m, vec![])).collect(),
+            }
+        }),
+        proptest::collection::vec(who, 0..4).prop_map(|to| Op::NewKey {
             keys: to.into_iter().map(|m| (m, vec![])).collect(),
+            commitment: [0; 32],
         }),
     ];
     (author, seq, at, op).prop_map(|(author, seq, at, op)| entry(&author, seq, at, op))
