@@ -160,7 +160,7 @@ impl World {
     }
 
     fn op(&self, u: &mut Unstructured) -> Result<Op> {
-        Ok(match u.int_in_range(0..=11u8)? {
+        Ok(match u.int_in_range(0..=12u8)? {
             0 => {
                 let slot = self.slot(u.arbitrary()?);
                 Op::Invite {
@@ -225,6 +225,14 @@ impl World {
             },
             10 => Op::Rename {
                 name: u.arbitrary()?,
+            },
+            11 => Op::NewKey {
+                keys: u
+                    .arbitrary_iter::<u8>()?
+                    .take(8)
+                    .map(|n| n.map(|n| (self.key(n), vec![n; 80])))
+                    .collect::<Result<_>>()?,
+                commitment: u.arbitrary()?,
             },
             _ => Op::Rekey {
                 epoch: u.int_in_range(0..=4)?,
