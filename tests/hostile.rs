@@ -560,6 +560,39 @@ fn a_member_who_seals_a_different_key_to_each_member_splits_no_one_and_his_remov
 }
 
 #[test]
+fn a_new_key_dated_in_the_year_9999_does_not_make_every_later_write_start_another() {
+    let f = circle_of_three("Hostile test");
+    let c = f.circle;
+    let bob_key = f.key_of(&f.bob);
+    let bob = f.forger(&f.bob);
+    let epoch = epoch_of(&c, &bob_key, bob.seq.get() + 1);
+    let key = CircleKey::generate();
+    let members = [f.secret(&f.alice), f.secret(&f.bob), f.secret(&f.carol)];
+    let everyone: Vec<&MemberSecret> = members.iter().collect();
+    let late = op(Op::NewKey {
+        keys: copies(c, &everyone, epoch, &key),
+        commitment: key_commitment(&c, epoch, &key.to_bytes()),
+    });
+    // 9999-12-31T23:59:59Z, the last second a message may be dated.
+    let late = bob.seal_with(&bob.key, c, 0, bob.seq.get() + 1, 253_402_300_799_000, late);
+    for node in [&f.alice, &f.carol] {
+        assert_eq!(node.ingest(&late).unwrap(), Ingest::New);
+    }
+    // alice lets dave in, having seen bob's key, and hands it to him: her admission comes
+    // after the key, whatever its date, so dave holds the current key.
+    let dave = node("dave");
+    for env in admit_offline(&f.alice, &c, &dave, "dave") {
+        assert_eq!(f.carol.ingest(&env).unwrap(), Ingest::New);
+    }
+    for writer in [&f.carol, &f.alice, &f.carol] {
+        let written = writer.share(&c, "hello dave").unwrap();
+        assert_eq!(written.len(), 1, "a new key before every write");
+        assert_eq!(written[0].header().epoch, epoch);
+        assert_eq!(dave.ingest(&written[0]).unwrap(), Ingest::New);
+    }
+}
+
+#[test]
 fn copying_the_epoch_id_of_an_honest_new_key_with_an_earlier_date_voids_nothing() {
     let f = circle_of_three("Hostile test");
     let c = f.circle;

@@ -2,8 +2,9 @@
 //!
 //! The rule (docs/PROTOCOL.md, "Membership"), in short:
 //!
-//! 1. **One order.** Each author's operations are taken in their sequence order; the authors'
-//!    chains are merged by (sent-at time, author key). The same set of operations always gives
+//! 1. **One order.** Each author's operations are taken in their sequence order, each after
+//!    every operation it acknowledged ([`OpEntry::seen`]); operations that did not see each
+//!    other are merged by (sent-at time, author key). The same set of operations always gives
 //!    the same order, whatever order it arrived in.
 //! 2. **Authority at that point.** Operations are applied one by one; each takes effect only if
 //!    its author had the right at that point (a member; an admin for most; see [`apply`]).
@@ -23,7 +24,7 @@
 //! 5. **Someone stays in charge.** If the last admin leaves, the longest-standing member
 //!    becomes admin.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 
 use circle_crypto::{ExchangeKey, InviteId, MemberKey, MessageId};
 
@@ -694,31 +695,68 @@ struct Cuts {
     demoted: BTreeMap<MemberKey, u64>,
 }
 
-/// The one order every node applies operations in: each author's chain in sequence order,
-/// chains merged by (sent-at, author). Duplicates (same author and sequence) count once.
+/// The one order every node applies operations in: what an operation acknowledged comes before
+/// it (its author's earlier operations, and every operation its `seen` covers), and among the
+/// operations whose acknowledged ones are all placed, the earliest (sent-at, author) goes
+/// first. Clocks only break ties between operations that did not see each other. An
+/// acknowledgement that could only be a lie (it closes a cycle) is passed over: when nothing is
+/// ready, the earliest waiting operation goes first. Duplicates (same author and sequence)
+/// count once.
 fn merge_order(ops: &[OpEntry]) -> Vec<&OpEntry> {
     let mut chains: BTreeMap<MemberKey, Vec<&OpEntry>> = BTreeMap::new();
     for e in ops {
         chains.entry(e.author).or_default().push(e);
     }
-    let mut chains: BTreeMap<MemberKey, VecDeque<&OpEntry>> = chains
-        .into_iter()
-        .map(|(author, mut chain)| {
-            chain.sort_by_key(|e| (e.seq, e.id));
-            chain.dedup_by_key(|e| e.seq);
-            (author, chain.into())
+    for chain in chains.values_mut() {
+        chain.sort_by_key(|e| (e.seq, e.id));
+        chain.dedup_by_key(|e| e.seq);
+    }
+    let authors: Vec<MemberKey> = chains.keys().copied().collect();
+    let chains: Vec<Vec<&OpEntry>> = chains.into_values().collect();
+    // For each entry, the entries of other chains it acknowledged: (chain, index), the last
+    // one of each chain only (the chain's order covers the rest).
+    let deps: Vec<Vec<Vec<(usize, usize)>>> = chains
+        .iter()
+        .enumerate()
+        .map(|(own, chain)| {
+            chain
+                .iter()
+                .map(|e| {
+                    e.seen
+                        .iter()
+                        .filter_map(|(of, upto)| {
+                            let c = authors.binary_search(of).ok().filter(|c| *c != own)?;
+                            let covered = chains[c].partition_point(|x| x.seq <= *upto);
+                            covered.checked_sub(1).map(|last| (c, last))
+                        })
+                        .collect()
+                })
+                .collect()
         })
         .collect();
+    let mut placed = vec![0usize; chains.len()];
     let mut order = Vec::with_capacity(ops.len());
     loop {
-        let next = chains
-            .iter()
-            .filter_map(|(author, chain)| chain.front().map(|e| (e.at, *author)))
-            .min();
-        let Some((_, author)) = next else { break };
-        if let Some(e) = chains.get_mut(&author).and_then(VecDeque::pop_front) {
-            order.push(e);
+        let mut ready = None;
+        let mut waiting = None;
+        for (c, chain) in chains.iter().enumerate() {
+            let Some(e) = chain.get(placed[c]) else {
+                continue;
+            };
+            let key = (e.at, e.author);
+            if waiting.is_none_or(|(k, _)| key < k) {
+                waiting = Some((key, c));
+            }
+            let seen_placed = deps[c][placed[c]].iter().all(|(d, i)| placed[*d] > *i);
+            if seen_placed && ready.is_none_or(|(k, _)| key < k) {
+                ready = Some((key, c));
+            }
         }
+        let Some((_, c)) = ready.or(waiting) else {
+            break;
+        };
+        order.push(chains[c][placed[c]]);
+        placed[c] += 1;
     }
     order
 }

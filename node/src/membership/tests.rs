@@ -863,3 +863,24 @@ fn a_cut_below_what_the_remover_had_acknowledged_keeps_what_was_acknowledged() {
         assert!(m.contains(&who.key()));
     }
 }
+
+#[test]
+fn an_operation_comes_after_what_it_acknowledged_whatever_the_dates() {
+    let [alice, bob, ..] = people();
+    let mut circle = Circle::found(&alice);
+    circle.join(&alice, &bob, SEC);
+    circle.post(&alice, 2 * SEC, grant(&bob));
+    // bob dates his rename in the year 9999; alice renames having seen it.
+    circle.post(&bob, 253_402_300_799_000, rename("Bob's"));
+    circle.post_having_seen(&alice, 3 * SEC, rename("Tuesday again"));
+    assert_eq!(circle.derive().name, "Tuesday again");
+    // A claim to have seen what was never written yet (a cycle) stalls nothing, and the
+    // result does not depend on the order the operations came in.
+    let last = circle.ops.len() - 2;
+    circle.ops[last].seen = vec![(alice.key(), 1000)];
+    let m = circle.derive();
+    let mut reversed = circle.ops.clone();
+    reversed.reverse();
+    assert_eq!(Membership::derive(&circle.genesis, &reversed), m);
+    assert_eq!(m.len(), 2);
+}
