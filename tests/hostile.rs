@@ -955,6 +955,98 @@ fn an_admin_cannot_cut_below_what_it_acknowledged_to_hide_history_or_unadmit_peo
     );
 }
 
+/// bob's modified program numbers on past an invite and an admission of mallory it keeps back,
+/// and publishes a share after them. Returns (the withheld two, the share).
+fn withheld_sockpuppet(f: &Fixture) -> (Vec<Envelope>, Envelope) {
+    let c = f.circle;
+    let bob = f.forger(&f.bob);
+    let mallory = MemberSecret::generate();
+    let profile = Profile::sign(&mallory, c, "mallory", &PeerId::random().to_bytes()).unwrap();
+    let invite = InviteSecret::generate();
+    let withheld = vec![
+        bob.next(op(Op::Invite {
+            id: invite.id(),
+            key: invite.join_key().public(),
+            expires_at: now_secs() + 3600,
+            uses: 1,
+            bound: None,
+        })),
+        bob.next(op(Op::Admit {
+            proof: invite.join_key().sign(JOIN_PROOF_DOMAIN, &profile),
+            profile,
+            invite: invite.id(),
+            epochs: vec![0],
+        })),
+    ];
+    (withheld, bob.next(share("nothing to see")))
+}
+
+#[test]
+fn a_sockpuppet_held_back_before_a_removal_and_released_after_it_is_refused() {
+    let f = circle_of_three("Hostile test");
+    let c = f.circle;
+    for env in f.alice.set_policy(&c, InvitePolicy::Members).unwrap() {
+        for other in [&f.bob, &f.carol] {
+            assert_eq!(other.ingest(&env).unwrap(), Ingest::New);
+        }
+    }
+    let (withheld, after_gap) = withheld_sockpuppet(&f);
+    for node in [&f.alice, &f.carol] {
+        assert_eq!(node.ingest(&after_gap).unwrap(), Ingest::New);
+    }
+    for env in f.alice.remove(&c, &f.key_of(&f.bob)).unwrap() {
+        assert_eq!(f.carol.ingest(&env).unwrap(), Ingest::New);
+    }
+    for node in [&f.alice, &f.carol] {
+        for env in &withheld {
+            let stored = f.count(node);
+            let why = rejected(node.ingest(env).unwrap());
+            assert!(why.contains("no longer a member"), "{why}");
+            assert_eq!(f.count(node), stored);
+        }
+        assert_eq!(
+            f.roles(node),
+            roles(&[("alice", "admin"), ("carol", "member")])
+        );
+        assert!(
+            f.shares(node).is_empty(),
+            "what bob wrote past the gap counts"
+        );
+    }
+}
+
+#[test]
+fn a_sockpuppet_held_back_before_a_demotion_and_released_after_it_is_not_let_in() {
+    let f = circle_of_three("Hostile test");
+    let c = f.circle;
+    let bob_key = f.key_of(&f.bob);
+    for env in f.alice.set_admin(&c, &bob_key, true).unwrap() {
+        for other in [&f.bob, &f.carol] {
+            assert_eq!(other.ingest(&env).unwrap(), Ingest::New);
+        }
+    }
+    let (withheld, after_gap) = withheld_sockpuppet(&f);
+    for node in [&f.alice, &f.carol] {
+        assert_eq!(node.ingest(&after_gap).unwrap(), Ingest::New);
+    }
+    for env in f.alice.set_admin(&c, &bob_key, false).unwrap() {
+        assert_eq!(f.carol.ingest(&env).unwrap(), Ingest::New);
+    }
+    for node in [&f.alice, &f.carol] {
+        for env in &withheld {
+            assert_eq!(
+                node.ingest(env).unwrap(),
+                Ingest::New,
+                "kept in bob's chain"
+            );
+        }
+        assert_eq!(
+            f.roles(node),
+            roles(&[("alice", "admin"), ("bob", "member"), ("carol", "member")])
+        );
+    }
+}
+
 #[test]
 fn a_member_who_left_cannot_post_again() {
     let f = circle_of_three("Hostile test");

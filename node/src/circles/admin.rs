@@ -58,7 +58,9 @@ impl Circles {
             }
             Ok(())
         })?;
-        let upto = self.store().max_seq(circle, member)?;
+        // Cut where this node holds everything before: a message held beyond a gap could sit
+        // on withheld ones that would count once released.
+        let upto = self.store().head(circle, member)?;
         // The removal, then at once the new key without them.
         let mut out = self.post(
             circle,
@@ -150,7 +152,7 @@ impl Circles {
         } else {
             Op::Revoke {
                 member: *member,
-                upto: self.store().max_seq(circle, member)?,
+                upto: self.store().head(circle, member)?,
             }
         };
         self.post(circle, Body::Op(op))
