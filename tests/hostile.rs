@@ -1048,6 +1048,31 @@ fn a_sockpuppet_held_back_before_a_demotion_and_released_after_it_is_not_let_in(
 }
 
 #[test]
+fn a_removed_member_cannot_add_new_versions_of_his_old_messages() {
+    let f = circle_of_three("Hostile test");
+    let c = f.circle;
+    let said = f.bob.share(&c, "what I really said").unwrap();
+    for node in [&f.alice, &f.carol] {
+        assert_eq!(node.ingest(&said[0]).unwrap(), Ingest::New);
+    }
+    for env in f.alice.remove(&c, &f.key_of(&f.bob)).unwrap() {
+        assert_eq!(f.carol.ingest(&env).unwrap(), Ingest::New);
+    }
+    // bob signs another version of that message, under the key he still has.
+    let bob = f.forger(&f.bob);
+    let seq = said[0].header().seq;
+    let forged = bob.seal_after(seq, said[0].header().prev, share("what I never said"));
+    for node in [&f.alice, &f.carol] {
+        let stored = f.count(node);
+        let why = rejected(node.ingest(&forged).unwrap());
+        assert!(why.contains("no longer a member"), "{why}");
+        assert_eq!(f.count(node), stored, "stored");
+        assert_eq!(node.store().fork_count(&c), 0, "kept as a fork");
+        assert_eq!(f.shares(node), ["what I really said"]);
+    }
+}
+
+#[test]
 fn a_member_who_left_cannot_post_again() {
     let f = circle_of_three("Hostile test");
     let c = f.circle;

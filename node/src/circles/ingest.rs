@@ -26,6 +26,20 @@ impl Circles {
                     h.author.short()
                 )));
             }
+            // Someone gone cannot add another version of a message of theirs that counts: it
+            // would be shown and passed on as a fork.
+            if c.members.departed(&h.author).is_some()
+                && self
+                    .store()
+                    .id_at(&h.circle, &h.author, h.seq)?
+                    .is_some_and(|held| held != envelope.id())
+            {
+                return Ok(Ingest::Rejected(format!(
+                    "another version of message {} by {}, who is no longer a member",
+                    h.seq,
+                    h.author.short()
+                )));
+            }
             let Some(key) = c.keys.get(&h.epoch) else {
                 return Ok(Ingest::Later(format!("key epoch {} not held", h.epoch)));
             };
