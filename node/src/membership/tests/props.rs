@@ -314,7 +314,16 @@ impl Sim {
             }
         };
         self.seqs[author] += 1;
-        let e = entry(&w.people[author].key(), self.seqs[author], at, op);
+        let mut e = entry(&w.people[author].key(), self.seqs[author], at, op);
+        // What this replica had seen: every author's highest number in its view.
+        let mut seen: Vec<(MemberKey, u64)> = w
+            .people
+            .iter()
+            .map(|p| (p.key(), held(&self.views[replica], &p.key())))
+            .filter(|(_, seq)| *seq > 0)
+            .collect();
+        seen.sort();
+        e.seen = seen;
         self.views[replica].push(e);
     }
 
@@ -471,7 +480,19 @@ fn wild_entry() -> impl Strategy<Value = OpEntry> {
             commitment: [0; 32],
         }),
     ];
-    (author, seq, at, op).prop_map(|(author, seq, at, op)| entry(&author, seq, at, op))
+    // What it claims to have seen: often nothing, sometimes numbers never written (a lie).
+    let seen = proptest::collection::vec(
+        ((0..PEOPLE), prop_oneof![4 => 1..8u64, 1 => any::<u64>()]),
+        0..4,
+    );
+    (author, seq, at, op, seen).prop_map(|(author, seq, at, op, seen)| {
+        let mut e = entry(&author, seq, at, op);
+        e.seen = seen
+            .into_iter()
+            .map(|(who, seq)| (world().people[who].key(), seq))
+            .collect();
+        e
+    })
 }
 
 proptest! {
