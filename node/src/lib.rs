@@ -52,9 +52,9 @@ pub use content::{Body, Content, MAX_TEXT_BYTES, MAX_TEXT_CHARS, check_text};
 pub use error::{Error, Result};
 pub use home::{ApiInfo, DEFAULT_LOCK_WAIT, Home, MIN_PASSPHRASE_CHARS, check_new_passphrase};
 pub use membership::{
-    Acked, Departed, EPOCH_DOMAIN, Genesis, InvitePolicy, InviteState, JOIN_PROOF_DOMAIN,
-    KEY_COMMITMENT_DOMAIN, MAX_MEMBERS, MAX_SEEN_AUTHORS, Member, Membership, Op, OpEntry, Profile,
-    Role, epoch_of, key_commitment,
+    Acked, Departed, Derivation, EPOCH_DOMAIN, Genesis, InvitePolicy, InviteState,
+    JOIN_PROOF_DOMAIN, KEY_COMMITMENT_DOMAIN, MAX_MEMBERS, MAX_SEEN_AUTHORS, Member, Membership,
+    Op, OpEntry, Profile, Role, epoch_of, key_commitment,
 };
 pub use net::NetStatus;
 pub use node::{MAX_INVITE_TTL, MIN_INVITE_TTL, Node, check_invite_ttl};

@@ -19,8 +19,8 @@ use crate::{
     content::{Body, Content, check_text},
     error::{Error, Result},
     membership::{
-        Acked, Genesis, MAX_NAME_CHARS, MAX_SEEN_AUTHORS, Membership, Op, OpEntry, Profile, Role,
-        check_name, epoch_of, key_commitment,
+        Acked, Derivation, Genesis, MAX_NAME_CHARS, MAX_SEEN_AUTHORS, Membership, Op, OpEntry,
+        Profile, Role, check_name, epoch_of, key_commitment,
     },
     protocol::{
         JoinRequest, JoinResponse, SealedKey, SyncPage, SyncRequest, SyncResponse, Welcome,
@@ -226,7 +226,10 @@ struct CircleState {
     /// The member secrets this node had here before it came back under `me`.
     former: Vec<MemberSecret>,
     keys: BTreeMap<u64, CircleKey>,
-    ops: Vec<OpEntry>,
+    /// The circle's operations and the membership derived from them, kept up to date one
+    /// operation at a time where that is exact.
+    derivation: Derivation,
+    /// A copy of `derivation`'s membership.
     members: Membership,
     /// Epochs this node did not take (their key failed its checks) and has already started a
     /// new epoch in place of, since it started.
@@ -294,8 +297,10 @@ impl CircleState {
         matches!(self.standing(), "admin" | "member" | "left")
     }
 
-    fn rederive(&mut self) {
-        self.members = Membership::derive(&self.genesis, &self.ops);
+    /// Takes in one more operation.
+    fn learn(&mut self, e: OpEntry) {
+        self.derivation.learn(&self.genesis, e);
+        self.members = self.derivation.membership().clone();
     }
 }
 
@@ -346,8 +351,8 @@ impl Circles {
             if keys.is_empty() {
                 return Err(Error::Refused(format!("circle {} has no key", id.short())));
             }
-            let ops = store.ops(&id)?;
-            let members = Membership::derive(&genesis, &ops);
+            let derivation = Derivation::new(&genesis, store.ops(&id)?);
+            let members = derivation.membership().clone();
             let former = store
                 .former_secrets(&id)?
                 .iter()
@@ -361,7 +366,7 @@ impl Circles {
                     me,
                     former,
                     keys,
-                    ops,
+                    derivation,
                     members,
                     replaced: BTreeSet::new(),
                 },
@@ -677,7 +682,8 @@ impl Circles {
             },
         )?;
         store.flush()?;
-        let members = Membership::derive(&genesis, &[]);
+        let derivation = Derivation::new(&genesis, Vec::new());
+        let members = derivation.membership().clone();
         self.inner.state.write().map_err(poisoned)?.insert(
             id,
             CircleState {
@@ -686,7 +692,7 @@ impl Circles {
                 me,
                 former: Vec::new(),
                 keys: keys.into_iter().collect(),
-                ops: Vec::new(),
+                derivation,
                 members,
                 replaced: BTreeSet::new(),
             },

@@ -184,7 +184,8 @@ impl Circles {
         let Some(c) = state.get_mut(circle) else {
             return Ok(());
         };
-        c.ops.push(OpEntry {
+        let before = c.members.clone();
+        c.learn(OpEntry {
             author: h.author,
             seq: h.seq,
             at: record.at,
@@ -192,8 +193,6 @@ impl Circles {
             op: record.op,
             seen: record.seen,
         });
-        let before = c.members.clone();
-        c.rederive();
         if c.members != before {
             self.inner.membership.send_modify(|n| *n += 1);
         }

@@ -201,21 +201,42 @@ pub struct Membership {
 impl Membership {
     /// Derives the membership from the genesis and operations, whatever their order.
     pub fn derive(genesis: &Genesis, ops: &[OpEntry]) -> Membership {
-        let order = merge_order(ops);
+        Membership::derive_full(genesis, ops).state
+    }
+
+    /// [`Membership::derive`], with what it takes to go on one operation at a time
+    /// ([`super::Derivation`]).
+    pub(super) fn derive_full(genesis: &Genesis, ops: &[OpEntry]) -> Full {
+        let (order, stalled) = merge_order(ops);
         let mut cuts = Cuts::default();
-        let mut state = Membership::apply_all(genesis, &order, &cuts);
+        let mut steps = 0;
+        let (mut state, mut acked) = Membership::apply_all(genesis, &order, &cuts, &mut steps);
+        let mut settled = false;
         for _ in 1..MAX_PASSES {
-            let next = Cuts {
-                removed: state.departed.iter().map(|(k, d)| (*k, d.upto)).collect(),
-                demoted: state.demoted.clone(),
-            };
+            let next = state.cuts();
             if next == cuts {
+                settled = true;
                 break;
             }
             cuts = next;
-            state = Membership::apply_all(genesis, &order, &cuts);
+            (state, acked) = Membership::apply_all(genesis, &order, &cuts, &mut steps);
         }
-        state
+        Full {
+            last: order.iter().map(|e| (e.at, e.author)).max(),
+            state,
+            cuts,
+            acked,
+            settled: settled && !stalled,
+            steps,
+        }
+    }
+
+    /// The cuts this state makes (rule 3).
+    pub(super) fn cuts(&self) -> Cuts {
+        Cuts {
+            removed: self.departed.iter().map(|(k, d)| (*k, d.upto)).collect(),
+            demoted: self.demoted.clone(),
+        }
     }
 
     fn founded(genesis: &Genesis) -> Membership {
@@ -254,33 +275,50 @@ impl Membership {
         }
     }
 
-    fn apply_all(genesis: &Genesis, order: &[&OpEntry], cuts: &Cuts) -> Membership {
+    fn apply_all(
+        genesis: &Genesis,
+        order: &[&OpEntry],
+        cuts: &Cuts,
+        steps: &mut u64,
+    ) -> (Membership, Acked) {
         let mut state = Membership::founded(genesis);
         // What each author had acknowledged so far of each author's chain: an author's
         // earlier operations always come earlier in the order (step 1).
         let mut acked = Acked::default();
         for entry in order {
-            for (of, seq) in &entry.seen {
-                let held = acked.entry((entry.author, *of)).or_default();
-                *held = (*held).max(*seq);
-            }
-            if cuts
-                .removed
-                .get(&entry.author)
-                .is_some_and(|upto| entry.seq > *upto)
-            {
-                continue;
-            }
-            let demoted = cuts
-                .demoted
-                .get(&entry.author)
-                .is_some_and(|upto| entry.seq > *upto)
-                && !state.regranted.contains(&entry.author);
-            if state.apply(genesis, entry, demoted, &acked) {
-                state.applied.insert(entry.id);
-            }
+            state.step(genesis, entry, cuts, &mut acked);
+            *steps += 1;
         }
-        state
+        (state, acked)
+    }
+
+    /// Takes the next operation in the order (step 2), under `cuts` (step 3).
+    pub(super) fn step(
+        &mut self,
+        genesis: &Genesis,
+        entry: &OpEntry,
+        cuts: &Cuts,
+        acked: &mut Acked,
+    ) {
+        for (of, seq) in &entry.seen {
+            let held = acked.entry((entry.author, *of)).or_default();
+            *held = (*held).max(*seq);
+        }
+        if cuts
+            .removed
+            .get(&entry.author)
+            .is_some_and(|upto| entry.seq > *upto)
+        {
+            return;
+        }
+        let demoted = cuts
+            .demoted
+            .get(&entry.author)
+            .is_some_and(|upto| entry.seq > *upto)
+            && !self.regranted.contains(&entry.author);
+        if self.apply(genesis, entry, demoted, acked) {
+            self.applied.insert(entry.id);
+        }
     }
 
     /// Applies one operation if its author had the right to it at this point; `demoted` takes
@@ -686,11 +724,24 @@ impl Membership {
 }
 
 /// For (author, of whom), the highest number of `of`'s chain the author had acknowledged.
-type Acked = BTreeMap<(MemberKey, MemberKey), u64>;
+pub(super) type Acked = BTreeMap<(MemberKey, MemberKey), u64>;
+
+/// A whole derivation and where it ended: what [`super::Derivation`] goes on from.
+pub(super) struct Full {
+    pub(super) state: Membership,
+    pub(super) cuts: Cuts,
+    pub(super) acked: Acked,
+    /// The latest (sent-at, author) of any operation in the order.
+    pub(super) last: Option<(u64, MemberKey)>,
+    /// The cuts settled, and the order needed no acknowledgement passed over.
+    pub(super) settled: bool,
+    /// Operations taken, over every pass.
+    pub(super) steps: u64,
+}
 
 /// The cuts one pass of the derivation applies (rule 3).
-#[derive(Default, PartialEq)]
-struct Cuts {
+#[derive(Clone, Default, PartialEq)]
+pub(super) struct Cuts {
     removed: BTreeMap<MemberKey, u64>,
     demoted: BTreeMap<MemberKey, u64>,
 }
@@ -702,7 +753,7 @@ struct Cuts {
 /// acknowledgement that could only be a lie (it closes a cycle) is passed over: when nothing is
 /// ready, the earliest waiting operation goes first. Duplicates (same author and sequence)
 /// count once.
-fn merge_order(ops: &[OpEntry]) -> Vec<&OpEntry> {
+fn merge_order(ops: &[OpEntry]) -> (Vec<&OpEntry>, bool) {
     let mut chains: BTreeMap<MemberKey, Vec<&OpEntry>> = BTreeMap::new();
     for e in ops {
         chains.entry(e.author).or_default().push(e);
@@ -736,6 +787,7 @@ fn merge_order(ops: &[OpEntry]) -> Vec<&OpEntry> {
         .collect();
     let mut placed = vec![0usize; chains.len()];
     let mut order = Vec::with_capacity(ops.len());
+    let mut stalled = false;
     loop {
         let mut ready = None;
         let mut waiting = None;
@@ -752,11 +804,12 @@ fn merge_order(ops: &[OpEntry]) -> Vec<&OpEntry> {
                 ready = Some((key, c));
             }
         }
+        stalled |= ready.is_none() && waiting.is_some();
         let Some((_, c)) = ready.or(waiting) else {
             break;
         };
         order.push(chains[c][placed[c]]);
         placed[c] += 1;
     }
-    order
+    (order, stalled)
 }

@@ -10,11 +10,13 @@
 //! genesis and any set of operations, whatever order they arrived in (see `derive.rs` and
 //! docs/PROTOCOL.md, "Membership").
 
+mod derivation;
 mod derive;
 mod ops;
 #[cfg(test)]
 mod tests;
 
+pub use derivation::Derivation;
 pub use derive::{Departed, InviteState, Member, Membership, OpEntry, Role};
 pub use ops::{
     Acked, InvitePolicy, JOIN_PROOF_DOMAIN, MAX_GUIDELINES_BYTES, MAX_MEMBERS, MAX_SEEN_AUTHORS,

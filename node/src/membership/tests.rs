@@ -884,3 +884,28 @@ fn an_operation_comes_after_what_it_acknowledged_whatever_the_dates() {
     assert_eq!(Membership::derive(&circle.genesis, &reversed), m);
     assert_eq!(m.len(), 2);
 }
+
+#[test]
+fn a_flood_of_operations_that_change_nothing_is_taken_in_near_linear_steps() {
+    let [alice, bob, ..] = people();
+    let mut circle = Circle::found(&alice);
+    circle.join(&alice, &bob, SEC);
+    let mut derivation = Derivation::new(&circle.genesis, circle.ops.clone());
+    let before = derivation.steps();
+    // bob, a plain member, renames the circle 10 000 times: none takes effect.
+    const FLOOD: u64 = 10_000;
+    for i in 0..FLOOD {
+        let seq = i + 1;
+        let op = rename(&format!("flood {i}"));
+        let mut e = entry(&bob.key(), seq, 2 * SEC + i, op);
+        e.seen = vec![(alice.key(), 2), (bob.key(), seq - 1)];
+        e.seen.retain(|(_, s)| *s > 0);
+        e.seen.sort();
+        derivation.learn(&circle.genesis, e.clone());
+        circle.ops.push(e);
+    }
+    let taken = derivation.steps() - before;
+    assert!(taken <= 2 * FLOOD, "{taken} steps for {FLOOD} operations");
+    assert_eq!(derivation.membership(), &circle.derive());
+    assert_eq!(derivation.membership().name, "Tuesday");
+}
