@@ -12,13 +12,14 @@
 mod util;
 
 use circle::crypto::{
-    CircleId, CircleKey, Envelope, Invite, InviteSecret, MAX_ENVELOPE_BYTES, MemberKey,
-    MemberSecret,
+    CircleId, CircleKey, Envelope, ExchangeKey, Invite, InviteSecret, MAX_ENVELOPE_BYTES,
+    MemberKey, MemberSecret,
 };
 use circle::node::{
     Body, Circles, Content, Genesis, Ingest, InvitePolicy, JOIN_PROOF_DOMAIN, JoinRequest,
     JoinResponse, MAX_MEMBERS, MAX_TEXT_BYTES, Op, PeerId, Profile, SyncPage, SyncRequest,
-    SyncResponse, Welcome, now_ms, now_secs, seal_key_for,
+    SyncResponse, Welcome, epoch_of, key_commitment, now_ms, now_secs, seal_key_for,
+    seal_new_key_for,
 };
 use proptest::prelude::*;
 use util::fixture::{Fixture, circle_of_three, node};
@@ -359,6 +360,22 @@ fn membership_operations_no_circle_could_accept_are_refused_and_not_stored() {
     );
 }
 
+/// `key` sealed to each of `who` as a new key of `epoch` is, checkably.
+fn copies(
+    circle: CircleId,
+    who: &[&MemberSecret],
+    epoch: u64,
+    key: &CircleKey,
+) -> Vec<(MemberKey, Vec<u8>)> {
+    who.iter()
+        .map(|m| {
+            let sealed =
+                seal_new_key_for(&circle, &m.public(), &m.exchange_key(), epoch, key).unwrap();
+            (m.public(), sealed)
+        })
+        .collect()
+}
+
 #[test]
 fn new_key_epochs_that_do_not_hold_up_are_refused_or_change_nothing() {
     let f = circle_of_three("Hostile test");
@@ -367,47 +384,63 @@ fn new_key_epochs_that_do_not_hold_up_are_refused_or_change_nothing() {
     let members = [f.secret(&f.alice), f.secret(&f.bob), f.secret(&f.carol)];
     let mallory = MemberSecret::generate();
     let key = CircleKey::generate();
-    let to = |who: &[&MemberSecret], epoch: u64| -> Vec<(MemberKey, Vec<u8>)> {
-        who.iter()
-            .map(|m| (m.public(), sealed_to(c, m, epoch, &key)))
-            .collect()
-    };
     let everyone: Vec<&MemberSecret> = members.iter().collect();
     let with_mallory: Vec<&MemberSecret> = members.iter().chain([&mallory]).collect();
     let too_many: Vec<(MemberKey, Vec<u8>)> = (0..=MAX_MEMBERS)
         .map(|_| (MemberSecret::generate().public(), vec![0; 80]))
         .collect();
-    let mut oversized = to(&everyone, 11);
+    let mut oversized = copies(c, &everyone, 11, &key);
     oversized[0].1 = vec![0; 200];
-    let mut twice = to(&everyone, 12);
+    let mut twice = copies(c, &everyone, 12, &key);
     twice.push(twice[0].clone());
 
     enum Outcome {
         Refused,
+        Later,
         NoEffect,
     }
-    let rekey = |epoch: u64, keys| op(Op::Rekey { epoch, keys });
+    let new_key = |keys| {
+        op(Op::NewKey {
+            keys,
+            commitment: [0; 32],
+        })
+    };
     let cases: Vec<(&str, Body, Outcome)> = vec![
-        ("numbered 0", rekey(0, to(&everyone, 0)), Outcome::Refused),
-        ("sealed to no one", rekey(10, vec![]), Outcome::Refused),
+        ("sealed to no one", new_key(vec![]), Outcome::Refused),
         (
             "sealed to more people than a circle holds",
-            rekey(10, too_many),
+            new_key(too_many),
             Outcome::Refused,
         ),
         (
             "with an oversized sealed key",
-            rekey(11, oversized),
+            new_key(oversized),
             Outcome::Refused,
         ),
         (
             "sealed twice to one member",
-            rekey(12, twice),
+            new_key(twice),
             Outcome::Refused,
         ),
         (
             "sealed to an outsider as well as every member",
-            rekey(13, to(&with_mallory, 13)),
+            new_key(copies(c, &with_mallory, 13, &key)),
+            Outcome::Later,
+        ),
+        (
+            "in the old format, numbered 0",
+            op(Op::Rekey {
+                epoch: 0,
+                keys: copies(c, &everyone, 0, &key),
+            }),
+            Outcome::Refused,
+        ),
+        (
+            "in the old format, with an epoch id of its own choosing",
+            op(Op::Rekey {
+                epoch: 14,
+                keys: copies(c, &everyone, 14, &key),
+            }),
             Outcome::NoEffect,
         ),
     ];
@@ -419,6 +452,10 @@ fn new_key_epochs_that_do_not_hold_up_are_refused_or_change_nothing() {
                 assert!(matches!(got, Ingest::Rejected(_)), "{name}: got {got:?}");
                 assert_eq!(f.count(&f.carol), before, "{name}: stored");
             }
+            Outcome::Later => {
+                assert!(matches!(got, Ingest::Later(_)), "{name}: got {got:?}");
+                assert_eq!(f.count(&f.carol), before, "{name}: stored");
+            }
             Outcome::NoEffect => {
                 assert_eq!(got, Ingest::New, "{name}: kept in bob's chain");
                 // carol still writes under the founding key, with no new epoch of her own.
@@ -428,16 +465,164 @@ fn new_key_epochs_that_do_not_hold_up_are_refused_or_change_nothing() {
             }
         }
     }
-    // The same observation sees a rekey that does hold up.
+    // One key sealed alike to everyone, but committed to as another: carol does not take it,
+    // and starts a new epoch at her next write.
+    let epoch = epoch_of(&c, &bob.secret.public(), bob.seq.get() + 1);
+    let miscommitted = Op::NewKey {
+        keys: copies(c, &everyone, epoch, &key),
+        commitment: key_commitment(&c, epoch, &CircleKey::generate().to_bytes()),
+    };
     assert_eq!(
-        f.carol
-            .ingest(&bob.next(rekey(14, to(&everyone, 14))))
-            .unwrap(),
+        f.carol.ingest(&bob.next(op(miscommitted))).unwrap(),
+        Ingest::New
+    );
+    let written = f.carol.share(&c, "not under that one").unwrap();
+    assert_eq!(
+        written.len(),
+        2,
+        "carol took a key that fails its commitment"
+    );
+    assert_ne!(written[1].header().epoch, epoch);
+    // The same observation sees a new key that does hold up.
+    let epoch = epoch_of(&c, &bob.secret.public(), bob.seq.get() + 1);
+    let holds_up = Op::NewKey {
+        keys: copies(c, &everyone, epoch, &key),
+        commitment: key_commitment(&c, epoch, &key.to_bytes()),
+    };
+    assert_eq!(
+        f.carol.ingest(&bob.next(op(holds_up))).unwrap(),
         Ingest::New
     );
     let written = f.carol.share(&c, "under the new key").unwrap();
     assert_eq!(written.len(), 1);
-    assert_eq!(written[0].header().epoch, 14);
+    assert_eq!(written[0].header().epoch, epoch);
+}
+
+#[test]
+fn a_member_who_seals_a_different_key_to_each_member_splits_no_one_and_his_removal_is_read() {
+    let f = circle_of_three("Hostile test");
+    let c = f.circle;
+    let (alice_key, bob_key) = (f.key_of(&f.alice), f.key_of(&f.bob));
+    let bob = f.forger(&f.bob);
+    let epoch = epoch_of(&c, &bob_key, bob.seq.get() + 1);
+    // A valid key for each, and a commitment to alice's.
+    let (for_alice, for_bob, for_carol) = (
+        CircleKey::generate(),
+        CircleKey::generate(),
+        CircleKey::generate(),
+    );
+    let mut keys = copies(c, &[&f.secret(&f.alice)], epoch, &for_alice);
+    keys.extend(copies(c, &[&f.secret(&f.bob)], epoch, &for_bob));
+    keys.extend(copies(c, &[&f.secret(&f.carol)], epoch, &for_carol));
+    let split = bob.next(op(Op::NewKey {
+        keys,
+        commitment: key_commitment(&c, epoch, &for_alice.to_bytes()),
+    }));
+    for victim in [&f.alice, &f.carol] {
+        assert_eq!(victim.ingest(&split).unwrap(), Ingest::New);
+    }
+    // alice's copy matches the commitment but carol's is another key: neither takes the
+    // epoch. alice's next write starts a new one, which carol reads, and so on.
+    let written = f.alice.share(&c, "can everyone read this?").unwrap();
+    assert_eq!(written.len(), 2, "a new key, then the share");
+    assert_ne!(written[1].header().epoch, epoch);
+    for env in &written {
+        assert_eq!(f.carol.ingest(env).unwrap(), Ingest::New);
+    }
+    let written = f.carol.share(&c, "yes").unwrap();
+    assert_eq!(written.len(), 1, "carol took alice's new key");
+    assert_eq!(f.alice.ingest(&written[0]).unwrap(), Ingest::New);
+    // alice removes bob, and carol reads the removal.
+    for env in f.alice.remove(&c, &bob_key).unwrap() {
+        assert_eq!(f.carol.ingest(&env).unwrap(), Ingest::New);
+    }
+    assert_eq!(
+        f.roles(&f.carol),
+        roles(&[("alice", "admin"), ("carol", "member")])
+    );
+    let written = f.carol.share(&c, "after bob").unwrap();
+    assert_eq!(written.len(), 1);
+    assert_eq!(f.alice.ingest(&written[0]).unwrap(), Ingest::New);
+    for node in [&f.alice, &f.carol] {
+        assert_eq!(
+            f.shares(node),
+            ["can everyone read this?", "yes", "after bob"]
+        );
+    }
+    assert!(
+        f.alice
+            .members(&c)
+            .unwrap()
+            .iter()
+            .all(|m| m.member != bob_key.to_string())
+    );
+    let _ = alice_key;
+}
+
+#[test]
+fn a_new_key_dated_in_the_year_9999_does_not_make_every_later_write_start_another() {
+    let f = circle_of_three("Hostile test");
+    let c = f.circle;
+    let bob_key = f.key_of(&f.bob);
+    let bob = f.forger(&f.bob);
+    let epoch = epoch_of(&c, &bob_key, bob.seq.get() + 1);
+    let key = CircleKey::generate();
+    let members = [f.secret(&f.alice), f.secret(&f.bob), f.secret(&f.carol)];
+    let everyone: Vec<&MemberSecret> = members.iter().collect();
+    let late = op(Op::NewKey {
+        keys: copies(c, &everyone, epoch, &key),
+        commitment: key_commitment(&c, epoch, &key.to_bytes()),
+    });
+    // 9999-12-31T23:59:59Z, the last second a message may be dated.
+    let late = bob.seal_with(&bob.key, c, 0, bob.seq.get() + 1, 253_402_300_799_000, late);
+    for node in [&f.alice, &f.carol] {
+        assert_eq!(node.ingest(&late).unwrap(), Ingest::New);
+    }
+    // alice lets dave in, having seen bob's key, and hands it to him: her admission comes
+    // after the key, whatever its date, so dave holds the current key.
+    let dave = node("dave");
+    for env in admit_offline(&f.alice, &c, &dave, "dave") {
+        assert_eq!(f.carol.ingest(&env).unwrap(), Ingest::New);
+    }
+    for writer in [&f.carol, &f.alice, &f.carol] {
+        let written = writer.share(&c, "hello dave").unwrap();
+        assert_eq!(written.len(), 1, "a new key before every write");
+        assert_eq!(written[0].header().epoch, epoch);
+        assert_eq!(dave.ingest(&written[0]).unwrap(), Ingest::New);
+    }
+}
+
+#[test]
+fn copying_the_epoch_id_of_an_honest_new_key_with_an_earlier_date_voids_nothing() {
+    let f = circle_of_three("Hostile test");
+    let c = f.circle;
+    let alice_key = f.key_of(&f.alice);
+    // bob knows the epoch id alice's next message would start, and gets there first, in the
+    // old format, dated earlier, with a key of his own for carol.
+    let next = f.alice.store().max_seq(&c, &alice_key).unwrap() + 1;
+    let predicted = epoch_of(&c, &alice_key, next);
+    let bob = f.forger(&f.bob);
+    let his = CircleKey::generate();
+    let carol = f.secret(&f.carol);
+    let squat = Op::Rekey {
+        epoch: predicted,
+        keys: vec![(carol.public(), sealed_to(c, &carol, predicted, &his))],
+    };
+    // Dated after carol came in, before alice writes.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let squat = bob.seal_with(&bob.key, c, 0, bob.seq.get() + 1, now_ms() - 10, op(squat));
+    for victim in [&f.alice, &f.carol] {
+        assert_eq!(victim.ingest(&squat).unwrap(), Ingest::New);
+    }
+    // alice starts a new key by hand: it is the epoch bob squatted on.
+    let written = f.alice.rekey(&c).unwrap();
+    assert_eq!(written.len(), 1);
+    assert_eq!(f.carol.ingest(&written[0]).unwrap(), Ingest::New);
+    let written = f.alice.share(&c, "under my new key").unwrap();
+    assert_eq!(written.len(), 1);
+    assert_eq!(written[0].header().epoch, predicted);
+    assert_eq!(f.carol.ingest(&written[0]).unwrap(), Ingest::New);
+    assert_eq!(f.shares(&f.carol), ["under my new key"]);
 }
 
 /// What bob's modified program writes to take over the circle as a plain member.
@@ -522,6 +707,74 @@ fn plain_member_takeover(f: &Fixture) -> (Vec<(&'static str, Envelope)>, Invite)
         .map(|(name, o)| (name, bob.next(op(o))))
         .collect();
     (envelopes, live)
+}
+
+/// A point of order 8 on curve25519: every exchange with it is all zero.
+const LOW_ORDER_POINT: &str = "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800";
+
+#[test]
+fn a_member_who_admits_a_key_nothing_can_be_sealed_to_and_leaves_freezes_no_one() {
+    let f = circle_of_three("Hostile test");
+    let c = f.circle;
+    for env in f.alice.set_policy(&c, InvitePolicy::Members).unwrap() {
+        for other in [&f.bob, &f.carol] {
+            assert_eq!(other.ingest(&env).unwrap(), Ingest::New);
+        }
+    }
+    // bob's modified program registers an invite, lets in a "member" whose exchange key is a
+    // low-order point, and leaves.
+    let bob = f.forger(&f.bob);
+    let invite = InviteSecret::generate();
+    let point: Vec<u8> = (0..32)
+        .map(|i| u8::from_str_radix(&LOW_ORDER_POINT[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    let mallory = MemberSecret::generate();
+    let profile = Profile::sign_as_given(
+        &mallory,
+        &Profile {
+            circle: c,
+            member: mallory.public(),
+            exchange: ExchangeKey::from_bytes(&point).unwrap(),
+            name: "mallory".into(),
+            node: PeerId::random().to_bytes(),
+        },
+    );
+    let register = bob.next(op(Op::Invite {
+        id: invite.id(),
+        key: invite.join_key().public(),
+        expires_at: now_secs() + 3600,
+        uses: 1,
+        bound: None,
+    }));
+    let admit = bob.next(op(Op::Admit {
+        proof: invite.join_key().sign(JOIN_PROOF_DOMAIN, &profile),
+        profile,
+        invite: invite.id(),
+        epochs: vec![0],
+    }));
+    let leave = bob.next(op(Op::Leave));
+    for victim in [&f.alice, &f.carol] {
+        assert_eq!(victim.ingest(&register).unwrap(), Ingest::New);
+        let stored = f.count(victim);
+        let why = rejected(victim.ingest(&admit).unwrap());
+        assert!(why.contains("exchange key"), "{why}");
+        assert_eq!(f.count(victim), stored, "the admission was stored");
+        assert_eq!(victim.ingest(&leave).unwrap(), Ingest::New);
+        assert_eq!(
+            f.roles(victim),
+            roles(&[("alice", "admin"), ("carol", "member")])
+        );
+    }
+    // A new key is due (bob left): both still write, under a key sealed to both.
+    let written = f.carol.share(&c, "still here").unwrap();
+    assert_eq!(written.len(), 2, "a new key, then the share");
+    for env in &written {
+        assert_eq!(f.alice.ingest(env).unwrap(), Ingest::New);
+    }
+    assert_eq!(f.shares(&f.alice), ["still here"]);
+    let written = f.alice.share(&c, "so am I").unwrap();
+    assert_eq!(written.len(), 1, "alice already holds carol's new key");
+    assert_eq!(f.carol.ingest(&written[0]).unwrap(), Ingest::New);
 }
 
 #[test]
@@ -656,6 +909,167 @@ fn a_removed_member_is_cut_off_after_the_removal_and_kept_before_it() {
     }
     let err = f.bob.share(&c, "let me back").unwrap_err().to_string();
     assert!(err.contains("removed"), "{err}");
+}
+
+#[test]
+fn an_admin_cannot_cut_below_what_it_acknowledged_to_hide_history_or_unadmit_people() {
+    let f = circle_of_three("Hostile test");
+    let c = f.circle;
+    let bob_key = f.key_of(&f.bob);
+    let mut written = f.alice.set_admin(&c, &bob_key, true).unwrap();
+    for env in &written {
+        assert_eq!(f.bob.ingest(env).unwrap(), Ingest::New);
+    }
+    // bob, an admin, lets dave in, and shares; alice's node takes it all in.
+    let dave = node("dave");
+    let mut bobs = admit_offline(&f.bob, &c, &dave, "dave");
+    bobs.extend(f.bob.share(&c, "bob's story").unwrap());
+    for env in &bobs {
+        assert_eq!(f.alice.ingest(env).unwrap(), Ingest::New);
+    }
+    written.extend(bobs);
+    // alice's node writes something having seen all that.
+    written.extend(f.alice.set_policy(&c, InvitePolicy::Members).unwrap());
+    // Then alice's modified program demotes and removes bob as if it had seen nothing of his.
+    let alice = f.forger(&f.alice);
+    written.push(alice.next(op(Op::Revoke {
+        member: bob_key,
+        upto: 0,
+    })));
+    written.push(alice.next(op(Op::Remove {
+        member: bob_key,
+        upto: 0,
+    })));
+    for env in &written {
+        assert_eq!(f.carol.ingest(env).unwrap(), Ingest::New);
+    }
+    assert_eq!(
+        f.roles(&f.carol),
+        roles(&[("alice", "admin"), ("carol", "member"), ("dave", "member")]),
+        "dave was un-admitted"
+    );
+    assert_eq!(
+        f.shares(&f.carol),
+        ["bob's story"],
+        "bob's history is hidden"
+    );
+}
+
+/// bob's modified program numbers on past an invite and an admission of mallory it keeps back,
+/// and publishes a share after them. Returns (the withheld two, the share).
+fn withheld_sockpuppet(f: &Fixture) -> (Vec<Envelope>, Envelope) {
+    let c = f.circle;
+    let bob = f.forger(&f.bob);
+    let mallory = MemberSecret::generate();
+    let profile = Profile::sign(&mallory, c, "mallory", &PeerId::random().to_bytes()).unwrap();
+    let invite = InviteSecret::generate();
+    let withheld = vec![
+        bob.next(op(Op::Invite {
+            id: invite.id(),
+            key: invite.join_key().public(),
+            expires_at: now_secs() + 3600,
+            uses: 1,
+            bound: None,
+        })),
+        bob.next(op(Op::Admit {
+            proof: invite.join_key().sign(JOIN_PROOF_DOMAIN, &profile),
+            profile,
+            invite: invite.id(),
+            epochs: vec![0],
+        })),
+    ];
+    (withheld, bob.next(share("nothing to see")))
+}
+
+#[test]
+fn a_sockpuppet_held_back_before_a_removal_and_released_after_it_is_refused() {
+    let f = circle_of_three("Hostile test");
+    let c = f.circle;
+    for env in f.alice.set_policy(&c, InvitePolicy::Members).unwrap() {
+        for other in [&f.bob, &f.carol] {
+            assert_eq!(other.ingest(&env).unwrap(), Ingest::New);
+        }
+    }
+    let (withheld, after_gap) = withheld_sockpuppet(&f);
+    for node in [&f.alice, &f.carol] {
+        assert_eq!(node.ingest(&after_gap).unwrap(), Ingest::New);
+    }
+    for env in f.alice.remove(&c, &f.key_of(&f.bob)).unwrap() {
+        assert_eq!(f.carol.ingest(&env).unwrap(), Ingest::New);
+    }
+    for node in [&f.alice, &f.carol] {
+        for env in &withheld {
+            let stored = f.count(node);
+            let why = rejected(node.ingest(env).unwrap());
+            assert!(why.contains("no longer a member"), "{why}");
+            assert_eq!(f.count(node), stored);
+        }
+        assert_eq!(
+            f.roles(node),
+            roles(&[("alice", "admin"), ("carol", "member")])
+        );
+        assert!(
+            f.shares(node).is_empty(),
+            "what bob wrote past the gap counts"
+        );
+    }
+}
+
+#[test]
+fn a_sockpuppet_held_back_before_a_demotion_and_released_after_it_is_not_let_in() {
+    let f = circle_of_three("Hostile test");
+    let c = f.circle;
+    let bob_key = f.key_of(&f.bob);
+    for env in f.alice.set_admin(&c, &bob_key, true).unwrap() {
+        for other in [&f.bob, &f.carol] {
+            assert_eq!(other.ingest(&env).unwrap(), Ingest::New);
+        }
+    }
+    let (withheld, after_gap) = withheld_sockpuppet(&f);
+    for node in [&f.alice, &f.carol] {
+        assert_eq!(node.ingest(&after_gap).unwrap(), Ingest::New);
+    }
+    for env in f.alice.set_admin(&c, &bob_key, false).unwrap() {
+        assert_eq!(f.carol.ingest(&env).unwrap(), Ingest::New);
+    }
+    for node in [&f.alice, &f.carol] {
+        for env in &withheld {
+            assert_eq!(
+                node.ingest(env).unwrap(),
+                Ingest::New,
+                "kept in bob's chain"
+            );
+        }
+        assert_eq!(
+            f.roles(node),
+            roles(&[("alice", "admin"), ("bob", "member"), ("carol", "member")])
+        );
+    }
+}
+
+#[test]
+fn a_removed_member_cannot_add_new_versions_of_his_old_messages() {
+    let f = circle_of_three("Hostile test");
+    let c = f.circle;
+    let said = f.bob.share(&c, "what I really said").unwrap();
+    for node in [&f.alice, &f.carol] {
+        assert_eq!(node.ingest(&said[0]).unwrap(), Ingest::New);
+    }
+    for env in f.alice.remove(&c, &f.key_of(&f.bob)).unwrap() {
+        assert_eq!(f.carol.ingest(&env).unwrap(), Ingest::New);
+    }
+    // bob signs another version of that message, under the key he still has.
+    let bob = f.forger(&f.bob);
+    let seq = said[0].header().seq;
+    let forged = bob.seal_after(seq, said[0].header().prev, share("what I never said"));
+    for node in [&f.alice, &f.carol] {
+        let stored = f.count(node);
+        let why = rejected(node.ingest(&forged).unwrap());
+        assert!(why.contains("no longer a member"), "{why}");
+        assert_eq!(f.count(node), stored, "stored");
+        assert_eq!(node.store().fork_count(&c), 0, "kept as a fork");
+        assert_eq!(f.shares(node), ["what I really said"]);
+    }
 }
 
 #[test]

@@ -141,6 +141,12 @@ pub enum Command {
         /// or its first 6+ characters (see `circle members`)
         member: String,
     },
+    /// Start a new key for a circle, sent to every member (when someone says they cannot
+    /// read new messages, or to be sure)
+    Rekey {
+        /// Circle id or name
+        circle: String,
+    },
     /// Leave a circle; what was said before stays readable here (asks first)
     Leave {
         /// Circle id or name

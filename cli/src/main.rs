@@ -184,6 +184,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Members { circle } => members(&ctx, &circle).await,
         Command::Remove { circle, member } => membership::remove(&ctx, &circle, &member).await,
         Command::Leave { circle, yes } => membership::leave(&ctx, &circle, yes).await,
+        Command::Rekey { circle } => membership::rekey(&ctx, &circle).await,
         Command::Admin { change } => match change {
             AdminChange::Grant { circle, member } => {
                 membership::admin(&ctx, &circle, &member, true).await

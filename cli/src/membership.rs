@@ -25,6 +25,8 @@ enum Change {
     Policy(InvitePolicy),
     /// End an invite (id or a unique start of it).
     RevokeInvite(String),
+    /// Start a new key epoch.
+    Rekey,
 }
 
 /// A change that was written.
@@ -52,6 +54,7 @@ async fn apply(ctx: &Ctx, circle: &str, change: Change) -> Result<Done> {
                 .await?
         }
         Change::Leave => client.post(&format!("{base}/leave"), json!({})).await?,
+        Change::Rekey => client.post(&format!("{base}/rekey"), json!({})).await?,
         Change::Admin(m, true) => {
             let path = format!("{base}/admins/{}", segment(m));
             client.put(&path, json!({})).await?
@@ -143,6 +146,16 @@ pub async fn leave(ctx: &Ctx, circle: &str, yes: bool) -> Result<()> {
     let done = apply(ctx, circle, Change::Leave).await?;
     let line = format!(
         "You left '{}'. What was said before stays readable here; nothing new will reach you.",
+        clean(&done.circle_name)
+    );
+    report(ctx, &done, line);
+    Ok(())
+}
+
+pub async fn rekey(ctx: &Ctx, circle: &str) -> Result<()> {
+    let done = apply(ctx, circle, Change::Rekey).await?;
+    let line = format!(
+        "'{}' has a new key, sent to every member: what you write from now on is sealed under it.",
         clean(&done.circle_name)
     );
     report(ctx, &done, line);

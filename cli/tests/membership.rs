@@ -262,6 +262,28 @@ fn bob_leaves_and_hears_nothing_more() {
 }
 
 #[test]
+fn bob_starts_a_new_key_by_hand_and_alice_reads_what_he_says_under_it() {
+    let mut alice = Person::init("alice");
+    let mut bob = Person::init("bob");
+    alice.up();
+    bob.up();
+    let circle = tuesday_circle(&alice, &[&bob]);
+    members_become(&bob, &circle, &["alice", "bob"]);
+    let said = bob.ok(["rekey", TUESDAY]);
+    assert!(
+        said.starts_with("'Tuesday circle' has a new key, sent to every member"),
+        "{said}"
+    );
+    let words = "Said under the key I just made.";
+    bob.share(TUESDAY, words);
+    alice.feed_when(&circle, "bob's share under his new key", |feed| {
+        has_share(feed, words)
+    });
+    let error = alice.fails(["rekey", "No such circle"]);
+    assert!(!error.contains('\n'), "one line: {error}");
+}
+
+#[test]
 fn carol_removes_bob_as_an_admin_and_cannot_once_she_is_not() {
     let mut alice = Person::init("alice");
     let mut bob = Person::init("bob");

@@ -169,7 +169,8 @@ impl Ord for MemberKey {
 /// A member's public key for receiving sealed data (x25519).
 ///
 /// Any 32 bytes decode; a degenerate key is refused when sealing
-/// ([`seal_to`](crate::seal_to) returns [`CryptoError::BadKey`]).
+/// ([`seal_to`](crate::seal_to) returns [`CryptoError::BadKey`]): check
+/// [`ExchangeKey::can_be_sealed_to`] before accepting one from someone else.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ExchangeKey(x25519_dalek::PublicKey);
 
@@ -183,6 +184,17 @@ impl ExchangeKey {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, CryptoError> {
         let array: [u8; 32] = bytes.try_into().map_err(|_| CryptoError::BadKey)?;
         Ok(Self(x25519_dalek::PublicKey::from(array)))
+    }
+
+    /// Whether data can be sealed to this key: false for a low-order point (zero, one and the
+    /// other points of small order), with which every exchange gives the all-zero secret that
+    /// [`seal_to`](crate::seal_to) refuses. Every exchange key a real secret makes passes.
+    pub fn can_be_sealed_to(&self) -> bool {
+        // Clamped scalars are multiples of the cofactor, so an exchange with any of them is
+        // all zero exactly when the point has small order (RFC 7748, section 6.1).
+        StaticSecret::from([1u8; 32])
+            .diffie_hellman(&self.0)
+            .was_contributory()
     }
 }
 

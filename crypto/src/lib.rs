@@ -70,6 +70,6 @@ pub use error::{CryptoError, InviteError};
 pub use fingerprint::{FINGERPRINT_WORDS, is_fingerprint};
 pub use invite::{INVITE_VERSION, Invite, InviteId, InviteSecret, MAX_INVITE_TOKEN_CHARS};
 pub use key::{ExchangeKey, MemberKey, MemberSecret, Signature};
-pub use seal::{open_sealed, seal_to};
+pub use seal::{open_sealed, seal_to, seal_to_checkably};
 pub use text::{decode, encode};
 pub use vault::{KdfParams, PassphraseSalt, StoreKey};

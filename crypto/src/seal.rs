@@ -43,10 +43,44 @@ pub fn seal_to(
         aad,
     )
     .map_err(|_| CryptoError::BadKey)?;
+    Ok(joined(&encapped, ciphertext))
+}
+
+/// [`seal_to`], with the sender's ephemeral key derived from `seed` (through ChaCha20 seeded
+/// with it, then HPKE's own `DeriveKeyPair`) instead of fresh randomness: the same inputs
+/// always give the same bytes. So whoever knows the plaintext and the seed can check that a
+/// copy sealed to someone else holds it, which is how members check that a new circle key was
+/// sealed alike to everyone. The seed must be secret and used for one (recipient, plaintext)
+/// only: derive it from the plaintext and the recipient (for example with
+/// `blake3::derive_key`).
+pub fn seal_to_checkably(
+    recipient: &ExchangeKey,
+    info: &[u8],
+    aad: &[u8],
+    plaintext: &[u8],
+    seed: &[u8; 32],
+) -> Result<Vec<u8>, CryptoError> {
+    use chacha20::rand_core::SeedableRng;
+    let public = PublicKey::from_bytes(&recipient.to_bytes()).map_err(|_| CryptoError::BadKey)?;
+    let mut rng = chacha20::ChaCha20Rng::from_seed(*seed);
+    let (encapped, ciphertext) =
+        hpke::single_shot_seal_with_rng::<ChaCha20Poly1305, HkdfSha256, Kem>(
+            &OpModeS::Base,
+            &public,
+            info,
+            plaintext,
+            aad,
+            &mut rng,
+        )
+        .map_err(|_| CryptoError::BadKey)?;
+    Ok(joined(&encapped, ciphertext))
+}
+
+fn joined(encapped: &EncappedKey, ciphertext: Vec<u8>) -> Vec<u8> {
     let mut out = Vec::with_capacity(ENCAPPED_LEN + ciphertext.len());
     out.extend_from_slice(&encapped.to_bytes());
     out.extend_from_slice(&ciphertext);
-    Ok(out)
+    out
 }
 
 /// Opens what [`seal_to`] sealed to `recipient.exchange_key()`, with the same `info` and
@@ -129,6 +163,25 @@ mod tests {
             refused(open_sealed(&bob, INFO, b"epoch 3", &sealed[..47])),
             Some(CryptoError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn a_checkable_seal_is_the_same_for_the_same_seed_opens_and_differs_by_seed() {
+        let bob = MemberSecret::generate();
+        let to = bob.exchange_key();
+        let one = seal_to_checkably(&to, INFO, b"aad", b"the key", &[1; 32]).unwrap();
+        assert_eq!(
+            seal_to_checkably(&to, INFO, b"aad", b"the key", &[1; 32]).unwrap(),
+            one
+        );
+        assert_ne!(
+            seal_to_checkably(&to, INFO, b"aad", b"the key", &[2; 32]).unwrap(),
+            one
+        );
+        assert_eq!(
+            open_sealed(&bob, INFO, b"aad", &one).unwrap().as_slice(),
+            b"the key"
+        );
     }
 
     #[test]

@@ -73,6 +73,14 @@ fn read_as_records(data: &[u8]) {
         );
         match &content.body {
             Body::Share { text } => check_text(text).expect("a share that reads has valid text"),
+            Body::Acked(acked) => {
+                acked
+                    .check()
+                    .expect("an acknowledged operation that reads passes its check");
+                if let Op::Admit { profile, .. } = &acked.op {
+                    Profile::open(profile).expect("an admission that reads has a profile");
+                }
+            }
             Body::Op(op) => {
                 op.check()
                     .expect("an operation that reads passes its check");
@@ -152,7 +160,7 @@ impl World {
     }
 
     fn op(&self, u: &mut Unstructured) -> Result<Op> {
-        Ok(match u.int_in_range(0..=11u8)? {
+        Ok(match u.int_in_range(0..=12u8)? {
             0 => {
                 let slot = self.slot(u.arbitrary()?);
                 Op::Invite {
@@ -218,6 +226,14 @@ impl World {
             10 => Op::Rename {
                 name: u.arbitrary()?,
             },
+            11 => Op::NewKey {
+                keys: u
+                    .arbitrary_iter::<u8>()?
+                    .take(8)
+                    .map(|n| n.map(|n| (self.key(n), vec![n; 80])))
+                    .collect::<Result<_>>()?,
+                commitment: u.arbitrary()?,
+            },
             _ => Op::Rekey {
                 epoch: u.int_in_range(0..=4)?,
                 keys: u
@@ -264,6 +280,19 @@ impl World {
                 }
             };
             let op = self.op(u)?;
+            // Now and then the author acknowledges everyone's chain as written so far (a cut
+            // never goes below it), or claims a number of someone's that is not written yet.
+            let seen: Vec<(MemberKey, u64)> = match u.int_in_range(0..=7u8)? {
+                0 | 1 => self
+                    .people
+                    .iter()
+                    .zip(seqs)
+                    .filter(|(_, s)| *s > 0)
+                    .map(|(p, s)| (p.public(), s))
+                    .collect(),
+                2 => vec![(self.key(u.arbitrary()?), u.arbitrary()?)],
+                _ => Vec::new(),
+            };
             if let Op::Admit { invite, .. } = &op
                 && !entries
                     .iter()
@@ -278,18 +307,18 @@ impl World {
                     uses: 2,
                     bound: None,
                 };
-                entries.push(entry(author, seq, at, register));
+                entries.push(entry(author, seq, at, register, Vec::new()));
                 seqs[who] += 1;
-                entries.push(entry(author, seq.saturating_add(1), at, op));
+                entries.push(entry(author, seq.saturating_add(1), at, op, seen));
             } else {
-                entries.push(entry(author, seq, at, op));
+                entries.push(entry(author, seq, at, op, seen));
             }
         }
         Ok(entries)
     }
 }
 
-fn entry(author: MemberKey, seq: u64, at: u64, op: Op) -> OpEntry {
+fn entry(author: MemberKey, seq: u64, at: u64, op: Op, seen: Vec<(MemberKey, u64)>) -> OpEntry {
     let bytes = postcard::to_allocvec(&(author, seq, at, &op)).unwrap();
     let id = MessageId::from_bytes(blake3::hash(&bytes).as_bytes()).unwrap();
     OpEntry {
@@ -298,6 +327,7 @@ fn entry(author: MemberKey, seq: u64, at: u64, op: Op) -> OpEntry {
         at,
         id,
         op,
+        seen,
     }
 }
 

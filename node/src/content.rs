@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use circle_crypto::MessageId;
 
 use crate::error::{Error, Result};
-use crate::membership::Op;
+use crate::membership::{Acked, Op};
 use crate::support::{
     Checkin, Goal, MAX_SEEN, Meeting, MilestoneNote, Post, ReachOut, Resource, sealed::Sealed,
 };
@@ -87,6 +87,9 @@ pub enum Body {
     Resource(Resource),
     /// What only the author's partners may read (sealed to each).
     Private(Sealed),
+    /// A membership operation with what its author had seen (membership version 4: what
+    /// this version writes; [`Body::Op`] is still read, as having seen nothing).
+    Acked(Acked),
 }
 
 impl Body {
@@ -94,7 +97,7 @@ impl Body {
     pub fn kind(&self) -> &'static str {
         match self {
             Body::Share { .. } | Body::Post(_) => "share",
-            Body::Op(op) => op.kind(),
+            Body::Op(op) | Body::Acked(Acked { op, .. }) => op.kind(),
             Body::React { .. } => "reaction",
             Body::Withdraw { .. } => "withdraw",
             Body::Checkin(_) => "checkin",
@@ -107,6 +110,14 @@ impl Body {
             Body::Meeting(_) => "meeting",
             Body::Resource(_) => "resource",
             Body::Private(_) => "private",
+        }
+    }
+
+    /// The membership operation this carries, if it carries one.
+    pub fn op(&self) -> Option<&Op> {
+        match self {
+            Body::Op(op) | Body::Acked(Acked { op, .. }) => Some(op),
+            _ => None,
         }
     }
 
@@ -178,6 +189,7 @@ impl Content {
             Body::Meeting(m) => m.check()?,
             Body::Resource(r) => r.check()?,
             Body::Private(s) => s.check()?,
+            Body::Acked(a) => a.check()?,
         }
         Ok(content)
     }

@@ -45,7 +45,7 @@ pub use circles::{
     Circles, ClockItem, CrisisLines, FeedItem, ForkLog, GoalItem, Ingest, InviteInfo, MAX_CLOCKS,
     MAX_RECORD_BYTES, MIN_ID_PREFIX, MIN_KEY_PREFIX, MeetingItem, MemberInfo, MemberName,
     MilestoneItem, NEWS_CAPACITY, News, PartnerItem, QuietMember, ReachOutItem, ResourceItem,
-    SYNC_PAGE_BYTES, SYNC_PAGE_MESSAGES, Settings, seal_key_for,
+    SYNC_PAGE_BYTES, SYNC_PAGE_MESSAGES, Settings, seal_key_for, seal_new_key_for,
 };
 pub use config::{DEFAULT_PORT, NodeConfig};
 pub use content::{Body, Content, MAX_TEXT_BYTES, MAX_TEXT_CHARS, check_text};
@@ -54,8 +54,9 @@ pub use home::{
     ApiInfo, DEFAULT_LOCK_WAIT, Home, MIN_PASSPHRASE_CHARS, TEST_KDF_ENV, check_new_passphrase,
 };
 pub use membership::{
-    Departed, Genesis, InvitePolicy, InviteState, JOIN_PROOF_DOMAIN, MAX_MEMBERS, Member,
-    Membership, Op, OpEntry, Profile, Role,
+    Acked, Departed, Derivation, EPOCH_DOMAIN, Genesis, InvitePolicy, InviteState,
+    JOIN_PROOF_DOMAIN, KEY_COMMITMENT_DOMAIN, MAX_MEMBERS, MAX_SEEN_AUTHORS, Member, Membership,
+    Op, OpEntry, Profile, Role, epoch_of, key_commitment,
 };
 pub use net::NetStatus;
 pub use node::{MAX_INVITE_TTL, MIN_INVITE_TTL, Node, check_invite_ttl};

@@ -422,6 +422,12 @@ impl Node {
         self.write(move |c| c.leave(&circle)).await
     }
 
+    /// Starts a new key epoch in the circle by hand.
+    pub async fn rekey(&self, circle: &CircleId) -> Result<MessageId> {
+        let circle = *circle;
+        self.write(move |c| c.rekey(&circle)).await
+    }
+
     /// Makes a member (key or unique name) an admin, or a plain member again.
     pub async fn set_admin(
         &self,

@@ -186,3 +186,32 @@ proptest! {
         prop_assert_eq!(alice.public().verify(DOMAIN, b"x", &sig), Err(CryptoError::BadSignature));
     }
 }
+
+/// The points of small order on curve25519 (and their non-canonical twins): an exchange with
+/// any of them is all zero, whatever the secret.
+const LOW_ORDER: [&str; 7] = [
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0100000000000000000000000000000000000000000000000000000000000000",
+    "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+    "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+];
+
+#[test]
+fn low_order_exchange_keys_cannot_be_sealed_to_and_real_ones_can() {
+    for hex in LOW_ORDER {
+        let bytes = data_encoding::HEXLOWER.decode(hex.as_bytes()).unwrap();
+        let key = ExchangeKey::from_bytes(&bytes).unwrap();
+        assert!(!key.can_be_sealed_to(), "{hex}");
+        assert_eq!(
+            crate::seal_to(&key, b"info", b"", b"x"),
+            Err(CryptoError::BadKey),
+            "{hex}"
+        );
+    }
+    for _ in 0..32 {
+        assert!(MemberSecret::generate().exchange_key().can_be_sealed_to());
+    }
+}

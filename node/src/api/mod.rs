@@ -202,6 +202,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/circles/{circle}/members", get(members))
         .route("/v1/circles/{circle}/members/{member}", delete(remove))
         .route("/v1/circles/{circle}/leave", post(leave))
+        .route("/v1/circles/{circle}/rekey", post(rekey))
         .route(
             "/v1/circles/{circle}/admins/{member}",
             put(grant_admin).delete(revoke_admin),
@@ -466,6 +467,11 @@ fn about(answer: ApiResult, member: crate::MemberName) -> ApiResult {
 async fn leave(State(s): State<AppState>, Path(circle): Path<String>) -> ApiResult {
     let id = s.node.circles().resolve(&circle)?;
     written(&id, s.node.leave(&id).await?)
+}
+
+async fn rekey(State(s): State<AppState>, Path(circle): Path<String>) -> ApiResult {
+    let id = s.node.circles().resolve(&circle)?;
+    written(&id, s.node.rekey(&id).await?)
 }
 
 async fn grant_admin(

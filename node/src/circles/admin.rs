@@ -58,7 +58,9 @@ impl Circles {
             }
             Ok(())
         })?;
-        let upto = self.store().max_seq(circle, member)?;
+        // Cut where this node holds everything before: a message held beyond a gap could sit
+        // on withheld ones that would count once released.
+        let upto = self.store().head(circle, member)?;
         // The removal, then at once the new key without them.
         let mut out = self.post(
             circle,
@@ -68,11 +70,21 @@ impl Circles {
             }),
         )?;
         let _writer = self.inner.writer.lock().map_err(poisoned)?;
-        if self.with_circle(circle, |c| Ok(c.members.needs_rekey()))? {
+        if self.with_circle(circle, |c| Ok(c.rekey_due()))? {
             out.push(self.rekey_locked(circle)?);
             self.store().flush()?;
         }
         Ok(out)
+    }
+
+    /// Starts a new key epoch in `circle` by hand: a fresh key, sealed to every current
+    /// member. Returns what to gossip.
+    pub fn rekey(&self, circle: &CircleId) -> Result<Vec<Envelope>> {
+        let _writer = self.inner.writer.lock().map_err(poisoned)?;
+        self.with_circle(circle, |c| c.check_member().map(drop))?;
+        let envelope = self.rekey_locked(circle)?;
+        self.store().flush()?;
+        Ok(vec![envelope])
     }
 
     /// This node's member leaves `circle`. What was said before stays readable here; nothing
@@ -140,7 +152,7 @@ impl Circles {
         } else {
             Op::Revoke {
                 member: *member,
-                upto: self.store().max_seq(circle, member)?,
+                upto: self.store().head(circle, member)?,
             }
         };
         self.post(circle, Body::Op(op))

@@ -102,7 +102,9 @@ pub(super) fn item(c: &CircleState, circle: &CircleId, m: &Msg) -> Option<FeedIt
             private_text(c, &m.author, private, &mut item)
         }
         Body::Withdraw { .. } | Body::Seen { .. } => return None,
-        Body::Op(op) => op_text(c, &m.id, &m.author, op)?,
+        Body::Op(op) | Body::Acked(crate::membership::Acked { op, .. }) => {
+            op_text(c, &m.id, &m.author, op)?
+        }
     };
     Some(item)
 }
@@ -224,6 +226,8 @@ fn op_text(
             "{by} set the circle's guidelines (format: {}): see `circle info`",
             format.as_str()
         ),
-        Op::Invite { .. } | Op::RevokeInvite { .. } | Op::Rekey { .. } => return None,
+        Op::Invite { .. } | Op::RevokeInvite { .. } | Op::Rekey { .. } | Op::NewKey { .. } => {
+            return None;
+        }
     })
 }

@@ -26,6 +26,20 @@ impl Circles {
                     h.author.short()
                 )));
             }
+            // Someone gone cannot add another version of a message of theirs that counts: it
+            // would be shown and passed on as a fork.
+            if c.members.departed(&h.author).is_some()
+                && self
+                    .store()
+                    .id_at(&h.circle, &h.author, h.seq)?
+                    .is_some_and(|held| held != envelope.id())
+            {
+                return Ok(Ingest::Rejected(format!(
+                    "another version of message {} by {}, who is no longer a member",
+                    h.seq,
+                    h.author.short()
+                )));
+            }
             let Some(key) = c.keys.get(&h.epoch) else {
                 return Ok(Ingest::Later(format!("key epoch {} not held", h.epoch)));
             };
@@ -34,10 +48,23 @@ impl Circles {
                     "does not decrypt under the circle key".into(),
                 ));
             };
-            match Content::from_bytes(&plain) {
+            let content = match Content::from_bytes(&plain) {
                 Ok(content) => content,
                 Err(e) => return Ok(Ingest::Rejected(e.to_string())),
+            };
+            // A new key's copies are checked against every recipient's exchange key: wait
+            // until each recipient's admission is here.
+            if let Some(Op::NewKey { keys, .. }) = content.body.op()
+                && let Some((unknown, _)) = keys
+                    .iter()
+                    .find(|(m, _)| c.members.exchange_of(m).is_none())
+            {
+                return Ok(Ingest::Later(format!(
+                    "a new key sealed to {}, whose admission is not here (yet)",
+                    unknown.short()
+                )));
             }
+            content
         };
         let record = OpRecord::of(&content, envelope.id());
         if self
@@ -100,8 +127,13 @@ impl Circles {
             }
         }
         if let Some(record) = record {
-            if let Op::Rekey { epoch, keys } = &record.op {
-                self.take_new_key(&h.circle, *epoch, keys)?;
+            match &record.op {
+                Op::Rekey { epoch, keys } => self.take_new_key(&h.circle, *epoch, keys)?,
+                Op::NewKey { keys, commitment } => {
+                    let epoch = epoch_of(&h.circle, &h.author, h.seq);
+                    self.take_committed_key(&h.circle, epoch, keys, commitment)?;
+                }
+                _ => {}
             }
             self.learn_op(&h.circle, envelope, record)?;
         }
@@ -113,6 +145,58 @@ impl Circles {
         self.tell(&h.circle, envelope, content.body.kind());
         self.inner.arrivals.send_modify(|n| *n += 1);
         Ok(Ingest::New)
+    }
+
+    /// Opens this node's copy of a new key epoch's key and keeps it only if it holds up: it
+    /// matches the commitment, and every member's copy is that key, sealed as its author had
+    /// to (so no member was given another). A key that fails is refused: this node never
+    /// seals under that epoch, and starts a new one at its next write
+    /// ([`CircleState::rekey_due`]).
+    fn take_committed_key(
+        &self,
+        circle: &CircleId,
+        epoch: u64,
+        keys: &[(MemberKey, Vec<u8>)],
+        commitment: &[u8; 32],
+    ) -> Result<()> {
+        let checked = self.with_circle(circle, |c| {
+            let me = c.me.public();
+            let Some((_, sealed)) = keys.iter().find(|(m, _)| *m == me) else {
+                return Ok(None);
+            };
+            let info = key_info(circle, epoch);
+            let Some(key) = open_sealed(&c.me, &info, &me.to_bytes(), sealed)
+                .ok()
+                .and_then(|bytes| CircleKey::from_bytes(&bytes).ok())
+            else {
+                tracing::warn!(circle = %circle.short(), "a new circle key sealed to us does not open: refused");
+                return Ok(None);
+            };
+            if key_commitment(circle, epoch, &key.to_bytes()) != *commitment {
+                tracing::warn!(circle = %circle.short(), "a new circle key does not match its commitment: refused");
+                return Ok(None);
+            }
+            let alike = keys.iter().all(|(m, sealed)| {
+                c.members.exchange_of(m).is_some_and(|exchange| {
+                    seal_new_key_for(circle, m, &exchange, epoch, &key)
+                        .is_ok_and(|again| again == *sealed)
+                })
+            });
+            if !alike {
+                tracing::warn!(circle = %circle.short(), "a new circle key was not sealed alike to every member: refused");
+                return Ok(None);
+            }
+            Ok(Some(key))
+        })?;
+        if let Some(key) = checked {
+            // Replaces whatever an old-format new key put under this epoch id.
+            self.store().put_key(circle, epoch, &key)?;
+            let mut state = self.inner.state.write().map_err(poisoned)?;
+            if let Some(c) = state.get_mut(circle) {
+                c.keys.insert(epoch, key);
+            }
+        }
+        Ok(())
     }
 
     /// Opens and keeps this node's copy of a new key epoch, if it was given one.

@@ -1,6 +1,6 @@
 //! Invites and admission: issuing invites, answering join requests, taking in a welcome.
 
-use circle_crypto::{open_sealed, seal_to};
+use circle_crypto::{open_sealed, seal_to, seal_to_checkably};
 
 use super::*;
 use crate::membership::{InvitePolicy, JOIN_PROOF_DOMAIN, MAX_MEMBERS};
@@ -236,7 +236,7 @@ impl Circles {
             })?;
             return Ok((JoinResponse::Preview(preview), envelopes));
         }
-        if admitting && self.with_circle(&circle, |c| Ok(c.members.needs_rekey()))? {
+        if admitting && self.with_circle(&circle, |c| Ok(c.rekey_due()))? {
             envelopes.push(self.rekey_locked(&circle)?);
         }
         // Sealed before the admission is written (a joiner whose key cannot receive them would
@@ -411,16 +411,15 @@ pub(super) fn read_ops<'a>(
             }
             let plain = env.open(keys.get(&h.epoch)?).ok()?;
             let content = Content::from_bytes(&plain).ok()?;
-            match content.body {
-                Body::Op(op) => Some(OpEntry {
-                    author: h.author,
-                    seq: h.seq,
-                    at: content.sent_at,
-                    id: env.id(),
-                    op,
-                }),
-                _ => None,
-            }
+            let record = OpRecord::of(&content, env.id())?;
+            Some(OpEntry {
+                author: h.author,
+                seq: h.seq,
+                at: record.at,
+                id: record.id,
+                op: record.op,
+                seen: record.seen,
+            })
         })
         .collect()
 }
@@ -436,6 +435,35 @@ pub fn seal_key_for(profile: &Profile, epoch: u64, key: &CircleKey) -> Result<Se
         key.to_bytes().as_slice(),
     )?;
     Ok(SealedKey { epoch, sealed })
+}
+
+/// Domain of the seed a new circle key is sealed to one member with (section 8 of
+/// docs/PROTOCOL.md): secret (it hashes the key), one per member and epoch.
+const KEY_SEAL_SEED_DOMAIN: &str = "circle/key-seal-seed/v1";
+
+/// Seals a new epoch's circle key to `member` so that anyone holding the key can seal it
+/// again and compare: how a [`Op::NewKey`]'s copies are made and checked.
+pub fn seal_new_key_for(
+    circle: &CircleId,
+    member: &MemberKey,
+    exchange: &circle_crypto::ExchangeKey,
+    epoch: u64,
+    key: &CircleKey,
+) -> Result<Vec<u8>> {
+    let mut input = key.to_bytes().to_vec();
+    input.extend_from_slice(circle.as_bytes());
+    input.extend_from_slice(&epoch.to_be_bytes());
+    input.extend_from_slice(&member.to_bytes());
+    input.extend_from_slice(&exchange.to_bytes());
+    let seed = zeroize::Zeroizing::new(blake3::derive_key(KEY_SEAL_SEED_DOMAIN, &input));
+    zeroize::Zeroize::zeroize(&mut input);
+    Ok(seal_to_checkably(
+        exchange,
+        &key_info(circle, epoch),
+        &member.to_bytes(),
+        key.to_bytes().as_slice(),
+        &seed,
+    )?)
 }
 
 pub(super) fn key_info(circle: &CircleId, epoch: u64) -> Vec<u8> {

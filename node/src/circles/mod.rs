@@ -6,7 +6,7 @@
 //! leaving), key epoch known, decrypts, content decodes.
 
 use std::{
-    collections::{BTreeMap, HashMap, HashSet},
+    collections::{BTreeMap, BTreeSet, HashMap, HashSet},
     sync::{Arc, Mutex, RwLock},
 };
 
@@ -18,7 +18,10 @@ use tokio::sync::watch;
 use crate::{
     content::{Body, Content, check_text},
     error::{Error, Result},
-    membership::{Genesis, MAX_NAME_CHARS, Membership, Op, OpEntry, Profile, Role, check_name},
+    membership::{
+        Acked, Derivation, Genesis, MAX_NAME_CHARS, MAX_SEEN_AUTHORS, Membership, Op, OpEntry,
+        Profile, Role, check_name, epoch_of, key_commitment,
+    },
     protocol::{
         JoinRequest, JoinResponse, SealedKey, SyncPage, SyncRequest, SyncResponse, Welcome,
     },
@@ -46,7 +49,7 @@ mod write;
 
 pub use admin::InviteInfo;
 pub use clocks::{ClockItem, CrisisLines, MAX_CLOCKS, MAX_OWN_LINES, MilestoneItem, Settings};
-pub use join::seal_key_for;
+pub use join::{seal_key_for, seal_new_key_for};
 pub use logs::{AuthorLog, CircleLog, ForkLog};
 pub use support::MIN_ID_PREFIX;
 pub use sync::{SYNC_PAGE_BYTES, SYNC_PAGE_MESSAGES};
@@ -224,11 +227,26 @@ struct CircleState {
     /// The member secrets this node had here before it came back under `me`.
     former: Vec<MemberSecret>,
     keys: BTreeMap<u64, CircleKey>,
-    ops: Vec<OpEntry>,
+    /// The circle's operations and the membership derived from them, kept up to date one
+    /// operation at a time where that is exact.
+    derivation: Derivation,
+    /// A copy of `derivation`'s membership.
     members: Membership,
+    /// Epochs this node did not take (their key failed its checks) and has already started a
+    /// new epoch in place of, since it started.
+    replaced: BTreeSet<u64>,
 }
 
 impl CircleState {
+    /// Whether this node must start a new key epoch before writing: the current key went to
+    /// someone no longer in, or a member lacks it, or this node refused it (it failed its
+    /// checks) and has not started one in its place yet.
+    fn rekey_due(&self) -> bool {
+        let current = self.members.current_epoch;
+        self.members.needs_rekey()
+            || (!self.keys.contains_key(&current) && !self.replaced.contains(&current))
+    }
+
     fn author_name(&self, key: &MemberKey) -> String {
         self.members
             .get(key)
@@ -280,8 +298,10 @@ impl CircleState {
         matches!(self.standing(), "admin" | "member" | "left")
     }
 
-    fn rederive(&mut self) {
-        self.members = Membership::derive(&self.genesis, &self.ops);
+    /// Takes in one more operation.
+    fn learn(&mut self, e: OpEntry) {
+        self.derivation.learn(&self.genesis, e);
+        self.members = self.derivation.membership().clone();
     }
 }
 
@@ -334,8 +354,8 @@ impl Circles {
             if keys.is_empty() {
                 return Err(Error::Refused(format!("circle {} has no key", id.short())));
             }
-            let ops = store.ops(&id)?;
-            let members = Membership::derive(&genesis, &ops);
+            let derivation = Derivation::new(&genesis, store.ops(&id)?);
+            let members = derivation.membership().clone();
             let former = store
                 .former_secrets(&id)?
                 .iter()
@@ -349,8 +369,9 @@ impl Circles {
                     me,
                     former,
                     keys,
-                    ops,
+                    derivation,
                     members,
+                    replaced: BTreeSet::new(),
                 },
             );
         }
@@ -665,7 +686,8 @@ impl Circles {
             },
         )?;
         store.flush()?;
-        let members = Membership::derive(&genesis, &[]);
+        let derivation = Derivation::new(&genesis, Vec::new());
+        let members = derivation.membership().clone();
         self.inner.state.write().map_err(poisoned)?.insert(
             id,
             CircleState {
@@ -674,8 +696,9 @@ impl Circles {
                 me,
                 former: Vec::new(),
                 keys: keys.into_iter().collect(),
-                ops: Vec::new(),
+                derivation,
                 members,
+                replaced: BTreeSet::new(),
             },
         );
         self.inner.membership.send_modify(|n| *n += 1);

@@ -56,7 +56,7 @@ struct Generation {
 impl Generation {
     fn of(c: &CircleState) -> Generation {
         Generation {
-            ops: c.ops.len(),
+            ops: c.derivation.ops().len(),
             keys: c.keys.len(),
         }
     }
@@ -71,7 +71,8 @@ fn is_notable(m: &Msg) -> bool {
             | Body::Post(_)
             | Body::React { .. }
             | Body::Withdraw { .. }
-            | Body::Op(_),
+            | Body::Op(_)
+            | Body::Acked(_),
         ) => false,
         Some(Body::Private(_)) => m.private.is_some(),
         Some(_) => true,

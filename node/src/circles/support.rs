@@ -170,7 +170,7 @@ impl Circles {
         }
         if matches!(
             target.body,
-            Some(Body::Op(_) | Body::Withdraw { .. } | Body::Seen { .. })
+            Some(Body::Op(_) | Body::Acked(_) | Body::Withdraw { .. } | Body::Seen { .. })
         ) {
             return Err(Error::Invalid(
                 "only shares, check-ins, goals and other things you wrote can be withdrawn, \
@@ -214,7 +214,7 @@ impl Circles {
                 // Membership operations and partnership steps make state other messages
                 // build on: they stay.
                 Some(Msg {
-                    body: Some(Body::Op(_)),
+                    body: Some(Body::Op(_) | Body::Acked(_)),
                     ..
                 })
                 | Some(Msg {

@@ -317,7 +317,7 @@ impl Circles {
         let member = self.read(|s| {
             s.get(circle).map(|c| {
                 c.members.contains(&page.member) || {
-                    let mut ops = c.ops.clone();
+                    let mut ops = c.derivation.ops().to_vec();
                     let fresh = page.ops.iter().take(MAX_PAGE_OPS).map(Vec::as_slice);
                     ops.extend(super::join::read_ops(circle, &c.keys, fresh));
                     Membership::derive(&c.genesis, &ops).contains(&page.member)

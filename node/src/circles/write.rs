@@ -29,7 +29,7 @@ impl Circles {
         let mut out = Vec::new();
         let stale = self.with_circle(circle, |c| {
             c.check_member()?;
-            Ok(c.members.needs_rekey())
+            Ok(c.rekey_due())
         })?;
         if stale {
             out.push(self.rekey_locked(circle)?);
@@ -39,37 +39,44 @@ impl Circles {
         Ok(out)
     }
 
-    /// Writes a new key epoch: a fresh key sealed to each current member. The writer lock
-    /// must be held.
+    /// Writes a new key epoch: a fresh key sealed checkably to each current member, with a
+    /// commitment to it; its epoch id comes from this message's author and number. The writer
+    /// lock must be held.
     pub(super) fn rekey_locked(&self, circle: &CircleId) -> Result<Envelope> {
         let key = CircleKey::generate();
-        let epoch = loop {
-            let e: u64 = rand::random();
-            if e != 0 && self.with_circle(circle, |c| Ok(!c.keys.contains_key(&e)))? {
-                break e;
-            }
-        };
-        let keys = self.with_circle(circle, |c| {
-            c.members
-                .iter()
-                .map(|m| {
-                    let profile = Profile {
-                        circle: *circle,
-                        member: m.key,
-                        exchange: m.exchange,
-                        name: String::new(),
-                        node: Vec::new(),
-                    };
-                    Ok((m.key, seal_key_for(&profile, epoch, &key)?.sealed))
-                })
-                .collect::<Result<Vec<_>>>()
+        let (epoch, replacing) = self.with_circle(circle, |c| {
+            let seq = self.store().max_seq(circle, &c.me.public())? + 1;
+            Ok((
+                epoch_of(circle, &c.me.public(), seq),
+                c.members.current_epoch,
+            ))
         })?;
-        // Sealed under the old key, so members who have only that one can open it.
-        let envelope = self.post_locked(circle, Body::Op(Op::Rekey { epoch, keys }))?;
+        let keys = self.with_circle(circle, |c| {
+            Ok(c.members
+                .iter()
+                .filter_map(|m| {
+                    // A member no key can be sealed to is skipped, never a reason for the
+                    // whole circle to stop writing (the derivation admits no such member).
+                    match seal_new_key_for(circle, &m.key, &m.exchange, epoch, &key) {
+                        Ok(sealed) => Some((m.key, sealed)),
+                        Err(e) => {
+                            tracing::warn!(circle = %circle.short(), member = %m.key.short(),
+                                "a new circle key cannot be sealed to this member: {e}");
+                            None
+                        }
+                    }
+                })
+                .collect::<Vec<_>>())
+        })?;
+        let commitment = key_commitment(circle, epoch, &key.to_bytes());
+        // Sealed under the latest key this node holds, so members who have only that one can
+        // open it.
+        let envelope = self.post_locked(circle, Body::Op(Op::NewKey { keys, commitment }))?;
         self.store().put_key(circle, epoch, &key)?;
         let mut state = self.inner.state.write().map_err(poisoned)?;
         if let Some(c) = state.get_mut(circle) {
             c.keys.insert(epoch, key);
+            c.replaced.insert(replacing);
         }
         Ok(envelope)
     }
@@ -82,6 +89,15 @@ impl Circles {
 
     fn post_locked_at(&self, circle: &CircleId, body: Body, at: Option<u64>) -> Result<Envelope> {
         let store = self.store();
+        // Every operation says what this node had seen: it bounds what this member's later
+        // removals and demotions may cut (membership version 4).
+        let body = match body {
+            Body::Op(op) => Body::Acked(Acked {
+                op,
+                seen: self.seen(circle)?,
+            }),
+            other => other,
+        };
         let content = Content {
             sent_at: at.unwrap_or_else(now_ms),
             body,
@@ -134,6 +150,28 @@ impl Circles {
         Ok(envelope)
     }
 
+    /// For each author of `circle`, the highest number up to which this node holds every
+    /// message of theirs: what an operation it writes acknowledges.
+    fn seen(&self, circle: &CircleId) -> Result<Vec<(MemberKey, u64)>> {
+        let mut seen: Vec<(MemberKey, u64)> = self
+            .store()
+            .heads(circle)?
+            .into_iter()
+            .filter(|(_, seq)| *seq > 0)
+            .collect();
+        seen.sort();
+        seen.dedup_by_key(|(author, _)| *author);
+        if seen.len() > MAX_SEEN_AUTHORS {
+            // Current members first: theirs are the messages a cut could reach.
+            self.with_circle(circle, |c| {
+                seen.retain(|(author, _)| c.members.contains(author));
+                Ok(())
+            })?;
+            seen.truncate(MAX_SEEN_AUTHORS);
+        }
+        Ok(seen)
+    }
+
     /// Adds a stored operation to its circle and derives the membership again.
     pub(super) fn learn_op(
         &self,
@@ -146,15 +184,15 @@ impl Circles {
         let Some(c) = state.get_mut(circle) else {
             return Ok(());
         };
-        c.ops.push(OpEntry {
+        let before = c.members.clone();
+        c.learn(OpEntry {
             author: h.author,
             seq: h.seq,
             at: record.at,
             id: record.id,
             op: record.op,
+            seen: record.seen,
         });
-        let before = c.members.clone();
-        c.rederive();
         if c.members != before {
             self.inner.membership.send_modify(|n| *n += 1);
         }

@@ -2,8 +2,9 @@
 //!
 //! The rule (docs/PROTOCOL.md, "Membership"), in short:
 //!
-//! 1. **One order.** Each author's operations are taken in their sequence order; the authors'
-//!    chains are merged by (sent-at time, author key). The same set of operations always gives
+//! 1. **One order.** Each author's operations are taken in their sequence order, each after
+//!    every operation it acknowledged ([`OpEntry::seen`]); operations that did not see each
+//!    other are merged by (sent-at time, author key). The same set of operations always gives
 //!    the same order, whatever order it arrived in.
 //! 2. **Authority at that point.** Operations are applied one by one; each takes effect only if
 //!    its author had the right at that point (a member; an admin for most; see [`apply`]).
@@ -15,14 +16,15 @@
 //!    the derivation repeats with the cuts of the previous pass until they no longer change.
 //!    A demotion (`Revoke`) cuts the same way, for admin authority only: the demoted admin's
 //!    operations numbered after the cut act as a plain member's, unless they were made admin
-//!    again later in the order.
+//!    again later in the order. No cut goes below what its author acknowledged of that
+//!    member's chain in the `seen` of their own operations so far ([`OpEntry::seen`]).
 //! 4. **Seniority.** An admin can be removed or demoted only by a more senior admin (the founder
 //!    first, then admins in the order they were made admins). So two admins can never remove
 //!    each other: only the senior one's removal takes effect.
 //! 5. **Someone stays in charge.** If the last admin leaves, the longest-standing member
 //!    becomes admin.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 
 use circle_crypto::{ExchangeKey, InviteId, MemberKey, MessageId};
 
@@ -44,6 +46,9 @@ pub struct OpEntry {
     pub id: MessageId,
     /// The operation.
     pub op: Op,
+    /// What its author had seen: per author, the highest number up to which the author's
+    /// node held every message (empty for operations written before membership version 4).
+    pub seen: Vec<(MemberKey, u64)>,
 }
 
 /// A member's role.
@@ -99,6 +104,8 @@ pub struct Departed {
     pub upto: u64,
     /// Who removed them (themselves for a leave).
     pub by: MemberKey,
+    /// Where circle keys were sealed to them while they were in.
+    pub exchange: ExchangeKey,
 }
 
 /// An invite as the circle knows it.
@@ -194,21 +201,42 @@ pub struct Membership {
 impl Membership {
     /// Derives the membership from the genesis and operations, whatever their order.
     pub fn derive(genesis: &Genesis, ops: &[OpEntry]) -> Membership {
-        let order = merge_order(ops);
+        Membership::derive_full(genesis, ops).state
+    }
+
+    /// [`Membership::derive`], with what it takes to go on one operation at a time
+    /// ([`super::Derivation`]).
+    pub(super) fn derive_full(genesis: &Genesis, ops: &[OpEntry]) -> Full {
+        let (order, stalled) = merge_order(ops);
         let mut cuts = Cuts::default();
-        let mut state = Membership::apply_all(genesis, &order, &cuts);
+        let mut steps = 0;
+        let (mut state, mut acked) = Membership::apply_all(genesis, &order, &cuts, &mut steps);
+        let mut settled = false;
         for _ in 1..MAX_PASSES {
-            let next = Cuts {
-                removed: state.departed.iter().map(|(k, d)| (*k, d.upto)).collect(),
-                demoted: state.demoted.clone(),
-            };
+            let next = state.cuts();
             if next == cuts {
+                settled = true;
                 break;
             }
             cuts = next;
-            state = Membership::apply_all(genesis, &order, &cuts);
+            (state, acked) = Membership::apply_all(genesis, &order, &cuts, &mut steps);
         }
-        state
+        Full {
+            last: order.iter().map(|e| (e.at, e.author)).max(),
+            state,
+            cuts,
+            acked,
+            settled: settled && !stalled,
+            steps,
+        }
+    }
+
+    /// The cuts this state makes (rule 3).
+    pub(super) fn cuts(&self) -> Cuts {
+        Cuts {
+            removed: self.departed.iter().map(|(k, d)| (*k, d.upto)).collect(),
+            demoted: self.demoted.clone(),
+        }
     }
 
     fn founded(genesis: &Genesis) -> Membership {
@@ -247,31 +275,58 @@ impl Membership {
         }
     }
 
-    fn apply_all(genesis: &Genesis, order: &[&OpEntry], cuts: &Cuts) -> Membership {
+    fn apply_all(
+        genesis: &Genesis,
+        order: &[&OpEntry],
+        cuts: &Cuts,
+        steps: &mut u64,
+    ) -> (Membership, Acked) {
         let mut state = Membership::founded(genesis);
+        // What each author had acknowledged so far of each author's chain: an author's
+        // earlier operations always come earlier in the order (step 1).
+        let mut acked = Acked::default();
         for entry in order {
-            if cuts
-                .removed
-                .get(&entry.author)
-                .is_some_and(|upto| entry.seq > *upto)
-            {
-                continue;
-            }
-            let demoted = cuts
-                .demoted
-                .get(&entry.author)
-                .is_some_and(|upto| entry.seq > *upto)
-                && !state.regranted.contains(&entry.author);
-            if state.apply(genesis, entry, demoted) {
-                state.applied.insert(entry.id);
-            }
+            state.step(genesis, entry, cuts, &mut acked);
+            *steps += 1;
         }
-        state
+        (state, acked)
+    }
+
+    /// Takes the next operation in the order (step 2), under `cuts` (step 3).
+    pub(super) fn step(
+        &mut self,
+        genesis: &Genesis,
+        entry: &OpEntry,
+        cuts: &Cuts,
+        acked: &mut Acked,
+    ) {
+        for (of, seq) in &entry.seen {
+            let held = acked.entry((entry.author, *of)).or_default();
+            *held = (*held).max(*seq);
+        }
+        if cuts
+            .removed
+            .get(&entry.author)
+            .is_some_and(|upto| entry.seq > *upto)
+        {
+            return;
+        }
+        let demoted = cuts
+            .demoted
+            .get(&entry.author)
+            .is_some_and(|upto| entry.seq > *upto)
+            && !self.regranted.contains(&entry.author);
+        if self.apply(genesis, entry, demoted, acked) {
+            self.applied.insert(entry.id);
+        }
     }
 
     /// Applies one operation if its author had the right to it at this point; `demoted` takes
-    /// admin authority away from it (rule 3). Returns whether it took effect.
-    fn apply(&mut self, genesis: &Genesis, e: &OpEntry, demoted: bool) -> bool {
+    /// admin authority away from it (rule 3); `acked` is what authors had acknowledged up to
+    /// here. Returns whether it took effect.
+    fn apply(&mut self, genesis: &Genesis, e: &OpEntry, demoted: bool, acked: &Acked) -> bool {
+        // A cut never goes below what its author had acknowledged of that member's chain.
+        let floor = |member: &MemberKey| acked.get(&(e.author, *member)).copied().unwrap_or(0);
         let Some(author) = self.members.get(&e.author) else {
             return false;
         };
@@ -371,7 +426,7 @@ impl Membership {
                 if !admin || *member == e.author || !self.outranks(&e.author, member) {
                     return false;
                 }
-                self.depart(member, *upto, e.author);
+                self.depart(member, (*upto).max(floor(member)), e.author);
             }
             Op::Leave => self.depart(&e.author, e.seq, e.author),
             Op::Grant { member } => {
@@ -408,7 +463,11 @@ impl Membership {
                 }
                 // Stepping down cuts at the step itself, as a leave does: the demotion must
                 // never take its own authority away.
-                let upto = if *member == e.author { e.seq } else { *upto };
+                let upto = if *member == e.author {
+                    e.seq
+                } else {
+                    (*upto).max(floor(member))
+                };
                 let cut = self.demoted.entry(*member).or_insert(upto);
                 *cut = (*cut).min(upto);
                 self.regranted.remove(member);
@@ -431,7 +490,11 @@ impl Membership {
                 }
                 self.guidelines = Some((*format, text.clone()));
             }
-            Op::Rekey { epoch, keys } => {
+            // Before membership v4: its epoch id was chosen by its author (so could copy
+            // another's) and nothing committed to its key. Kept in chains, never in effect.
+            Op::Rekey { .. } => return false,
+            Op::NewKey { keys, .. } => {
+                let epoch = &super::epoch_of(&genesis.circle, &e.author, e.seq);
                 let recipients: BTreeSet<MemberKey> = keys.iter().map(|(m, _)| *m).collect();
                 if self.holders.contains_key(epoch)
                     || !recipients.iter().all(|m| self.members.contains_key(m))
@@ -532,6 +595,7 @@ impl Membership {
                 node: m.node,
                 upto,
                 by,
+                exchange: m.exchange,
             },
         );
         if self.admins() == 0
@@ -574,6 +638,14 @@ impl Membership {
         self.members
             .get(key)
             .is_some_and(|m| m.role == Role::Admin || self.policy == InvitePolicy::Members)
+    }
+
+    /// The exchange key of a member, current or departed.
+    pub fn exchange_of(&self, key: &MemberKey) -> Option<ExchangeKey> {
+        self.members
+            .get(key)
+            .map(|m| m.exchange)
+            .or_else(|| self.departed.get(key).map(|d| d.exchange))
     }
 
     /// Whether `key` is a current member.
@@ -651,38 +723,93 @@ impl Membership {
     }
 }
 
+/// For (author, of whom), the highest number of `of`'s chain the author had acknowledged.
+pub(super) type Acked = BTreeMap<(MemberKey, MemberKey), u64>;
+
+/// A whole derivation and where it ended: what [`super::Derivation`] goes on from.
+pub(super) struct Full {
+    pub(super) state: Membership,
+    pub(super) cuts: Cuts,
+    pub(super) acked: Acked,
+    /// The latest (sent-at, author) of any operation in the order.
+    pub(super) last: Option<(u64, MemberKey)>,
+    /// The cuts settled, and the order needed no acknowledgement passed over.
+    pub(super) settled: bool,
+    /// Operations taken, over every pass.
+    pub(super) steps: u64,
+}
+
 /// The cuts one pass of the derivation applies (rule 3).
-#[derive(Default, PartialEq)]
-struct Cuts {
+#[derive(Clone, Default, PartialEq)]
+pub(super) struct Cuts {
     removed: BTreeMap<MemberKey, u64>,
     demoted: BTreeMap<MemberKey, u64>,
 }
 
-/// The one order every node applies operations in: each author's chain in sequence order,
-/// chains merged by (sent-at, author). Duplicates (same author and sequence) count once.
-fn merge_order(ops: &[OpEntry]) -> Vec<&OpEntry> {
+/// The one order every node applies operations in: what an operation acknowledged comes before
+/// it (its author's earlier operations, and every operation its `seen` covers), and among the
+/// operations whose acknowledged ones are all placed, the earliest (sent-at, author) goes
+/// first. Clocks only break ties between operations that did not see each other. An
+/// acknowledgement that could only be a lie (it closes a cycle) is passed over: when nothing is
+/// ready, the earliest waiting operation goes first. Duplicates (same author and sequence)
+/// count once.
+fn merge_order(ops: &[OpEntry]) -> (Vec<&OpEntry>, bool) {
     let mut chains: BTreeMap<MemberKey, Vec<&OpEntry>> = BTreeMap::new();
     for e in ops {
         chains.entry(e.author).or_default().push(e);
     }
-    let mut chains: BTreeMap<MemberKey, VecDeque<&OpEntry>> = chains
-        .into_iter()
-        .map(|(author, mut chain)| {
-            chain.sort_by_key(|e| (e.seq, e.id));
-            chain.dedup_by_key(|e| e.seq);
-            (author, chain.into())
+    for chain in chains.values_mut() {
+        chain.sort_by_key(|e| (e.seq, e.id));
+        chain.dedup_by_key(|e| e.seq);
+    }
+    let authors: Vec<MemberKey> = chains.keys().copied().collect();
+    let chains: Vec<Vec<&OpEntry>> = chains.into_values().collect();
+    // For each entry, the entries of other chains it acknowledged: (chain, index), the last
+    // one of each chain only (the chain's order covers the rest).
+    let deps: Vec<Vec<Vec<(usize, usize)>>> = chains
+        .iter()
+        .enumerate()
+        .map(|(own, chain)| {
+            chain
+                .iter()
+                .map(|e| {
+                    e.seen
+                        .iter()
+                        .filter_map(|(of, upto)| {
+                            let c = authors.binary_search(of).ok().filter(|c| *c != own)?;
+                            let covered = chains[c].partition_point(|x| x.seq <= *upto);
+                            covered.checked_sub(1).map(|last| (c, last))
+                        })
+                        .collect()
+                })
+                .collect()
         })
         .collect();
+    let mut placed = vec![0usize; chains.len()];
     let mut order = Vec::with_capacity(ops.len());
+    let mut stalled = false;
     loop {
-        let next = chains
-            .iter()
-            .filter_map(|(author, chain)| chain.front().map(|e| (e.at, *author)))
-            .min();
-        let Some((_, author)) = next else { break };
-        if let Some(e) = chains.get_mut(&author).and_then(VecDeque::pop_front) {
-            order.push(e);
+        let mut ready = None;
+        let mut waiting = None;
+        for (c, chain) in chains.iter().enumerate() {
+            let Some(e) = chain.get(placed[c]) else {
+                continue;
+            };
+            let key = (e.at, e.author);
+            if waiting.is_none_or(|(k, _)| key < k) {
+                waiting = Some((key, c));
+            }
+            let seen_placed = deps[c][placed[c]].iter().all(|(d, i)| placed[*d] > *i);
+            if seen_placed && ready.is_none_or(|(k, _)| key < k) {
+                ready = Some((key, c));
+            }
         }
+        stalled |= ready.is_none() && waiting.is_some();
+        let Some((_, c)) = ready.or(waiting) else {
+            break;
+        };
+        order.push(chains[c][placed[c]]);
+        placed[c] += 1;
     }
-    order
+    (order, stalled)
 }

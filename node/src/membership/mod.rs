@@ -10,16 +10,19 @@
 //! genesis and any set of operations, whatever order they arrived in (see `derive.rs` and
 //! docs/PROTOCOL.md, "Membership").
 
+mod derivation;
 mod derive;
 mod ops;
 #[cfg(test)]
 mod tests;
 
+pub use derivation::Derivation;
 pub use derive::{Departed, InviteState, Member, Membership, OpEntry, Role};
 pub use ops::{
-    InvitePolicy, JOIN_PROOF_DOMAIN, MAX_GUIDELINES_BYTES, MAX_MEMBERS, Op, RETURN_DOMAIN,
-    return_vouch_bytes,
+    Acked, InvitePolicy, JOIN_PROOF_DOMAIN, MAX_GUIDELINES_BYTES, MAX_MEMBERS, MAX_SEEN_AUTHORS,
+    Op, RETURN_DOMAIN, return_vouch_bytes,
 };
+pub use ops::{EPOCH_DOMAIN, KEY_COMMITMENT_DOMAIN, epoch_of, key_commitment};
 
 use circle_crypto::{CircleId, ExchangeKey, MemberKey, MemberSecret, Signature};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
@@ -152,7 +155,21 @@ impl Profile {
         if p.node.is_empty() || p.node.len() > MAX_NODE_ID_BYTES {
             return Err(Error::Refused("member profile has no valid node id".into()));
         }
+        // No circle key could ever be sealed to such a member: admitting them would stop
+        // every rotation (docs/SECURITY.md, "A member no key can be sealed to").
+        if !p.exchange.can_be_sealed_to() {
+            return Err(Error::Refused(
+                "member profile has an exchange key nothing can be sealed to".into(),
+            ));
+        }
         Ok(p)
+    }
+
+    /// Signs `profile` exactly as given, with no check of its fields: what a modified program
+    /// could write. For attacker tests and tools; [`Profile::sign`] is the honest way.
+    #[doc(hidden)]
+    pub fn sign_as_given(secret: &MemberSecret, profile: &Profile) -> Vec<u8> {
+        sign(secret, PROFILE_DOMAIN, profile)
     }
 }
 

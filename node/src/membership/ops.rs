@@ -23,6 +23,40 @@ const MAX_SEALED_KEY_BYTES: usize = 128;
 /// Most key epochs handed to a joiner in one admission.
 const MAX_ADMIT_EPOCHS: usize = 4096;
 
+/// Most authors an operation's [`Acked::seen`] names: every member and as many departed.
+pub const MAX_SEEN_AUTHORS: usize = 2 * MAX_MEMBERS;
+
+/// A membership operation with what its author had seen when writing it (content tag 15,
+/// membership version 4). What an author acknowledged bounds what their later removals and
+/// demotions can cut (docs/PROTOCOL.md, section 6.5, step 3).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Acked {
+    /// The operation.
+    pub op: Op,
+    /// For each author, the highest number up to which the writing node held every message
+    /// of theirs; sorted by author key, each author once, no zero.
+    pub seen: Vec<(MemberKey, u64)>,
+}
+
+impl Acked {
+    /// Refuses what no circle could accept: a malformed operation or acknowledgement.
+    pub fn check(&self) -> Result<()> {
+        self.op.check()?;
+        if self.seen.len() > MAX_SEEN_AUTHORS {
+            return Err(Error::Refused(
+                "an operation acknowledging too many authors".into(),
+            ));
+        }
+        let sorted = self.seen.windows(2).all(|w| w[0].0 < w[1].0);
+        if !sorted || self.seen.iter().any(|(_, seq)| *seq == 0) {
+            return Err(Error::Refused(
+                "an operation whose acknowledgement is out of order".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Who may invite people into a circle.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum InvitePolicy {
@@ -154,6 +188,42 @@ pub enum Op {
         /// Signature by `former` ([`RETURN_DOMAIN`]) over [`return_vouch_bytes`].
         vouch: Signature,
     },
+    /// Starts a new key epoch: a fresh circle key sealed to each member so that anyone who
+    /// holds it can check every copy, with a commitment to it. Its epoch id is
+    /// [`epoch_of`] its author and number, never chosen. Added in membership v4, replacing
+    /// [`Op::Rekey`].
+    NewKey {
+        /// The new key sealed to each member (checkable HPKE to their exchange key,
+        /// docs/PROTOCOL.md section 8).
+        keys: Vec<(MemberKey, Vec<u8>)>,
+        /// [`key_commitment`] of the new key.
+        commitment: [u8; 32],
+    },
+}
+
+/// Domain of a new key epoch's id.
+pub const EPOCH_DOMAIN: &str = "circle/epoch/v2";
+/// Domain of the commitment to a new circle key.
+pub const KEY_COMMITMENT_DOMAIN: &str = "circle/key-commitment/v1";
+
+/// The id of the key epoch that the [`Op::NewKey`] numbered `seq` in `author`'s chain starts:
+/// a hash of circle, author and number (never 0), so no other operation can take it.
+pub fn epoch_of(circle: &circle_crypto::CircleId, author: &MemberKey, seq: u64) -> u64 {
+    let mut input = circle.as_bytes().to_vec();
+    input.extend_from_slice(&author.to_bytes());
+    input.extend_from_slice(&seq.to_be_bytes());
+    let hash = blake3::derive_key(EPOCH_DOMAIN, &input);
+    let id = u64::from_le_bytes(hash[..8].try_into().expect("8 bytes"));
+    id.max(1)
+}
+
+/// The commitment a new key epoch carries: a hash over circle, epoch and key, with its own
+/// domain, that every recipient checks against the copy it opened.
+pub fn key_commitment(circle: &circle_crypto::CircleId, epoch: u64, key: &[u8; 32]) -> [u8; 32] {
+    let mut input = circle.as_bytes().to_vec();
+    input.extend_from_slice(&epoch.to_be_bytes());
+    input.extend_from_slice(key);
+    blake3::derive_key(KEY_COMMITMENT_DOMAIN, &input)
 }
 
 /// What a returning member's former key signs: the circle id, then the new member key.
@@ -197,10 +267,10 @@ impl Op {
                 check_name("circle name", name, MAX_CIRCLE_NAME_CHARS)
                     .map_err(|e| Error::Refused(e.to_string()))?;
             }
-            Op::Rekey { epoch, keys } => {
-                if *epoch == 0 {
-                    return refuse("a new key epoch numbered 0");
-                }
+            Op::Rekey { epoch, .. } if *epoch == 0 => {
+                return refuse("a new key epoch numbered 0");
+            }
+            Op::Rekey { keys, .. } | Op::NewKey { keys, .. } => {
                 if keys.is_empty() || keys.len() > MAX_MEMBERS {
                     return refuse("a new key sealed to no one or to too many");
                 }
@@ -242,7 +312,7 @@ impl Op {
             Op::Revoke { .. } => "admin-revoked",
             Op::Policy { .. } => "policy",
             Op::Rename { .. } => "renamed",
-            Op::Rekey { .. } => "rekey",
+            Op::Rekey { .. } | Op::NewKey { .. } => "rekey",
             Op::Guidelines { .. } => "guidelines",
         }
     }

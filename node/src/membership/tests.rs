@@ -62,6 +62,7 @@ fn entry(author: &MemberKey, seq: u64, at: u64, op: Op) -> OpEntry {
         at,
         id: message_id(author, seq, at, &op),
         op,
+        seen: Vec::new(),
     }
 }
 
@@ -88,6 +89,15 @@ impl Circle {
         *seq += 1;
         self.ops.push(entry(&author.key(), *seq, at, op));
         *seq
+    }
+
+    /// Appends `op` to `author`'s chain with what the author had seen: everyone's chain as
+    /// written so far here.
+    fn post_having_seen(&mut self, author: &Person, at: u64, op: Op) -> u64 {
+        let seen: Vec<_> = self.seqs.iter().map(|(k, s)| (*k, *s)).collect();
+        let seq = self.post(author, at, op);
+        self.ops.last_mut().unwrap().seen = seen;
+        seq
     }
 
     /// Registers an invite: one use, unbound, an hour from `at`.
@@ -185,10 +195,19 @@ fn revoke_invite(invite: &InviteSecret) -> Op {
     Op::RevokeInvite { id: invite.id() }
 }
 
-fn rekey(epoch: u64, to: &[&Person]) -> Op {
-    Op::Rekey {
-        epoch,
+/// A new key sealed to `to` (the copies are not opened here).
+fn new_key(to: &[&Person]) -> Op {
+    Op::NewKey {
         keys: to.iter().map(|p| (p.key(), vec![7; 80])).collect(),
+        commitment: [7; 32],
+    }
+}
+
+impl Circle {
+    /// `by` starts a new key epoch sealed to `to`; returns its id.
+    fn rekey(&mut self, by: &Person, at: u64, to: &[&Person]) -> u64 {
+        let seq = self.post(by, at, new_key(to));
+        epoch_of(&self.genesis.circle, &by.key(), seq)
     }
 }
 
@@ -632,21 +651,28 @@ fn an_admin_leaving_while_another_remains_promotes_no_one() {
 }
 
 #[test]
-fn a_rekey_takes_effect_only_when_every_recipient_is_a_member() {
+fn a_new_key_takes_effect_only_when_every_recipient_is_a_member_and_its_epoch_is_its_own() {
     let [alice, bob, carol, ..] = people();
     let mut circle = Circle::found(&alice);
     circle.join(&alice, &bob, SEC);
-    circle.post(&alice, 2 * SEC, rekey(7, &[&alice, &bob, &carol]));
+    let to_outsider = circle.rekey(&alice, 2 * SEC, &[&alice, &bob, &carol]);
     assert_eq!(circle.derive().current_epoch, 0);
 
-    circle.post(&bob, 3 * SEC, rekey(8, &[&alice, &bob]));
-    // An epoch number already in use is not started again.
-    circle.post(&alice, 4 * SEC, rekey(8, &[&alice]));
+    let bobs = circle.rekey(&bob, 3 * SEC, &[&alice, &bob]);
+    // An old-format new key that copies its epoch id, dated earlier, voids nothing; nor
+    // does one with an epoch id of its own choosing.
+    let copy = |epoch| Op::Rekey {
+        epoch,
+        keys: vec![(alice.key(), vec![7; 80])],
+    };
+    circle.post(&alice, SEC, copy(bobs));
+    circle.post(&alice, 4 * SEC, copy(9));
     let m = circle.derive();
-    assert_eq!(m.current_epoch, 8);
-    assert_eq!(m.epochs().collect::<Vec<_>>(), [0, 8]);
-    assert_eq!(m.holders(8).unwrap().len(), 2);
-    assert!(m.holders(7).is_none());
+    assert_eq!(m.current_epoch, bobs);
+    assert_eq!(m.epochs().collect::<Vec<_>>(), [0, bobs]);
+    assert_eq!(m.holders(bobs).unwrap().len(), 2);
+    assert!(m.holders(to_outsider).is_none());
+    assert!(m.holders(9).is_none());
 }
 
 #[test]
@@ -659,12 +685,12 @@ fn needs_rekey_after_a_removal_or_leave_not_after_an_admission_handing_over_the_
 
     circle.post(&alice, 2 * SEC, remove(&carol, 0));
     assert!(circle.derive().needs_rekey());
-    circle.post(&alice, 3 * SEC, rekey(5, &[&alice, &bob]));
+    let epoch = circle.rekey(&alice, 3 * SEC, &[&alice, &bob]);
     assert!(!circle.derive().needs_rekey());
 
     circle.join(&alice, &dave, 4 * SEC);
     let m = circle.derive();
-    assert!(m.holders(5).unwrap().contains(&dave.key()));
+    assert!(m.holders(epoch).unwrap().contains(&dave.key()));
     assert!(!m.needs_rekey());
 
     circle.post(&bob, 5 * SEC, Op::Leave);
@@ -676,7 +702,7 @@ fn an_admission_without_the_current_key_needs_a_rekey() {
     let [alice, bob, carol, ..] = people();
     let mut circle = Circle::found(&alice);
     circle.join(&alice, &bob, SEC);
-    circle.post(&alice, 2 * SEC, rekey(5, &[&alice, &bob]));
+    circle.rekey(&alice, 2 * SEC, &[&alice, &bob]);
     let invite = circle.invite(&alice, 3 * SEC);
     let op = circle.admission(&carol, &invite, vec![0]);
     circle.post(&alice, 3 * SEC, op);
@@ -769,4 +795,117 @@ fn a_removal_that_holds_the_removers_own_admission_takes_effect() {
     let m = circle.derive();
     assert_eq!(m.departed(&bob.key()).unwrap().upto, admission);
     assert_eq!(role(&m, &carol), Some(Role::Admin));
+}
+
+#[test]
+fn an_admission_of_a_key_nothing_can_be_sealed_to_takes_no_effect_at_derivation() {
+    // Say the admission was stored before this build refused such profiles at the door.
+    let [alice, bob, ..] = people();
+    let mut circle = Circle::found(&alice);
+    let invite = circle.invite(&alice, SEC);
+    let degenerate = Profile {
+        circle: circle.genesis.circle,
+        member: bob.key(),
+        exchange: circle_crypto::ExchangeKey::from_bytes(&[0; 32]).unwrap(),
+        name: "bob".into(),
+        node: bob.node(),
+    };
+    let profile = Profile::sign_as_given(&bob.secret, &degenerate);
+    let admit = Op::Admit {
+        proof: invite.join_key().sign(JOIN_PROOF_DOMAIN, &profile),
+        profile,
+        invite: invite.id(),
+        epochs: vec![0],
+    };
+    assert!(admit.check().is_err(), "refused at the door");
+    circle.post(&alice, 2 * SEC, admit);
+    let m = circle.derive();
+    assert!(!m.contains(&bob.key()));
+    assert!(!m.needs_rekey());
+}
+
+#[test]
+fn a_cut_below_what_the_remover_had_acknowledged_keeps_what_was_acknowledged() {
+    let [alice, bob, carol, dave, erin] = people();
+    let mut circle = Circle::found(&alice);
+    circle.join(&alice, &bob, SEC);
+    circle.join(&alice, &carol, 2 * SEC);
+    circle.post(&alice, 3 * SEC, grant(&bob));
+    // bob, an admin, lets dave and erin in; alice writes something having seen all that.
+    circle.join(&bob, &dave, 4 * SEC);
+    circle.join(&bob, &erin, 5 * SEC);
+    circle.post_having_seen(&alice, 6 * SEC, rename("Tuesdays"));
+    let bobs = circle.held(&bob);
+    assert_eq!(bobs, 4);
+    // Then alice demotes bob claiming to have seen nothing of his, and removes him so.
+    circle.post(
+        &alice,
+        7 * SEC,
+        Op::Revoke {
+            member: bob.key(),
+            upto: 0,
+        },
+    );
+    let m = circle.derive();
+    assert_eq!(role(&m, &bob), Some(Role::Member));
+    for who in [&dave, &erin] {
+        assert!(m.contains(&who.key()), "{} was un-admitted", who.name);
+    }
+    circle.post(&alice, 8 * SEC, remove(&bob, 0));
+    let m = circle.derive();
+    assert_eq!(m.departed(&bob.key()).map(|d| d.upto), Some(bobs));
+    assert!(
+        m.counts(&bob.key(), bobs),
+        "bob's acknowledged history is hidden"
+    );
+    assert!(!m.counts(&bob.key(), bobs + 1));
+    for who in [&carol, &dave, &erin] {
+        assert!(m.contains(&who.key()));
+    }
+}
+
+#[test]
+fn an_operation_comes_after_what_it_acknowledged_whatever_the_dates() {
+    let [alice, bob, ..] = people();
+    let mut circle = Circle::found(&alice);
+    circle.join(&alice, &bob, SEC);
+    circle.post(&alice, 2 * SEC, grant(&bob));
+    // bob dates his rename in the year 9999; alice renames having seen it.
+    circle.post(&bob, 253_402_300_799_000, rename("Bob's"));
+    circle.post_having_seen(&alice, 3 * SEC, rename("Tuesday again"));
+    assert_eq!(circle.derive().name, "Tuesday again");
+    // A claim to have seen what was never written yet (a cycle) stalls nothing, and the
+    // result does not depend on the order the operations came in.
+    let last = circle.ops.len() - 2;
+    circle.ops[last].seen = vec![(alice.key(), 1000)];
+    let m = circle.derive();
+    let mut reversed = circle.ops.clone();
+    reversed.reverse();
+    assert_eq!(Membership::derive(&circle.genesis, &reversed), m);
+    assert_eq!(m.len(), 2);
+}
+
+#[test]
+fn a_flood_of_operations_that_change_nothing_is_taken_in_near_linear_steps() {
+    let [alice, bob, ..] = people();
+    let mut circle = Circle::found(&alice);
+    circle.join(&alice, &bob, SEC);
+    let mut derivation = Derivation::new(&circle.genesis, circle.ops.clone());
+    let before = derivation.steps();
+    // bob, a plain member, renames the circle 10 000 times: none takes effect.
+    const FLOOD: u64 = 10_000;
+    for i in 0..FLOOD {
+        let seq = i + 1;
+        let op = rename(&format!("flood {i}"));
+        let mut e = entry(&bob.key(), seq, 2 * SEC + i, op);
+        e.seen = vec![(alice.key(), 2), (bob.key(), seq - 1)];
+        e.seen.retain(|(_, s)| *s > 0);
+        e.seen.sort();
+        derivation.learn(&circle.genesis, e.clone());
+        circle.ops.push(e);
+    }
+    let taken = derivation.steps() - before;
+    assert!(taken <= 2 * FLOOD, "{taken} steps for {FLOOD} operations");
+    assert_eq!(derivation.membership(), &circle.derive());
+    assert_eq!(derivation.membership().name, "Tuesday");
 }

@@ -122,7 +122,7 @@ impl Store {
         for item in tree("ops")?.iter() {
             let (k, v) = item?;
             let place = place(&k)?;
-            let record: super::OpRecord = Self::decode(&self.open_old("ops", &k, &v)?)?;
+            let record = super::OpRecord::decode_any(&self.open_old("ops", &k, &v)?)?;
             let key = place.key(&names);
             self.ops
                 .insert(key.as_slice(), self.sealed_op(&key, &place.author, &record))?;

@@ -61,15 +61,46 @@ pub struct CircleRecord {
 impl OpRecord {
     /// The record to keep beside a message, if its content is a membership operation.
     pub fn of(content: &crate::content::Content, id: MessageId) -> Option<OpRecord> {
-        match &content.body {
-            crate::content::Body::Op(op) => Some(OpRecord {
-                at: content.sent_at,
-                id,
-                op: op.clone(),
-            }),
-            _ => None,
+        use crate::content::Body;
+        let (op, seen) = match &content.body {
+            Body::Op(op) => (op, Vec::new()),
+            Body::Acked(a) => (&a.op, a.seen.clone()),
+            _ => return None,
+        };
+        Some(OpRecord {
+            at: content.sent_at,
+            id,
+            op: op.clone(),
+            seen,
+        })
+    }
+}
+
+impl OpRecord {
+    /// Reads a record as this version keeps it, or as it was kept before membership version 4
+    /// (with nothing seen).
+    pub(crate) fn decode_any(bytes: &[u8]) -> Result<OpRecord> {
+        match Store::decode::<OpRecord>(bytes) {
+            Ok(record) => Ok(record),
+            Err(_) => {
+                let old: OpRecordV3 = Store::decode(bytes)?;
+                Ok(OpRecord {
+                    at: old.at,
+                    id: old.id,
+                    op: old.op,
+                    seen: Vec::new(),
+                })
+            }
         }
     }
+}
+
+/// How [`OpRecord`] was kept before membership version 4 (read, never written).
+#[derive(Deserialize)]
+struct OpRecordV3 {
+    at: u64,
+    id: MessageId,
+    op: Op,
 }
 
 impl Drop for CircleRecord {
@@ -88,6 +119,9 @@ pub struct OpRecord {
     pub id: MessageId,
     /// The operation.
     pub op: Op,
+    /// What its author had seen ([`crate::membership::Acked::seen`]; empty before
+    /// membership version 4).
+    pub seen: Vec<(MemberKey, u64)>,
 }
 
 /// Result of storing an envelope.
@@ -516,14 +550,21 @@ impl Store {
         let mut out = Vec::new();
         for item in self.ops.scan_prefix(self.names.circle(circle)) {
             let (k, v) = item?;
-            let (author, record): ([u8; 32], OpRecord) =
-                Self::decode(&self.open_sealed(&self.ops, &k, &v)?)?;
+            let (author, record): ([u8; 32], Vec<u8>) = {
+                let bytes = self.open_sealed(&self.ops, &k, &v)?;
+                let (author, rest) = bytes
+                    .split_first_chunk::<32>()
+                    .ok_or_else(|| Error::Refused("a stored record is damaged".into()))?;
+                (*author, rest.to_vec())
+            };
+            let record = OpRecord::decode_any(&record)?;
             out.push(OpEntry {
                 author: MemberKey::from_bytes(&author)?,
                 seq: seq_of(&k),
                 at: record.at,
                 id: record.id,
                 op: record.op,
+                seen: record.seen,
             });
         }
         Ok(out)

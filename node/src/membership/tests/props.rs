@@ -252,7 +252,9 @@ impl Sim {
                 if let Op::Admit { epochs, .. } = &mut op {
                     *epochs = std::iter::once(0)
                         .chain(view.iter().filter_map(|e| match &e.op {
-                            Op::Rekey { epoch, .. } => Some(*epoch),
+                            Op::NewKey { .. } => {
+                                Some(epoch_of(&w.genesis.circle, &e.author, e.seq))
+                            }
                             _ => None,
                         }))
                         .collect();
@@ -305,14 +307,23 @@ impl Sim {
                     .filter(|m| Some(m.key) != skip)
                     .map(|m| (m.key, vec![1; 80]))
                     .collect();
-                Op::Rekey {
-                    epoch: *epoch,
+                Op::NewKey {
                     keys,
+                    commitment: [(*epoch % 256) as u8; 32],
                 }
             }
         };
         self.seqs[author] += 1;
-        let e = entry(&w.people[author].key(), self.seqs[author], at, op);
+        let mut e = entry(&w.people[author].key(), self.seqs[author], at, op);
+        // What this replica had seen: every author's highest number in its view.
+        let mut seen: Vec<(MemberKey, u64)> = w
+            .people
+            .iter()
+            .map(|p| (p.key(), held(&self.views[replica], &p.key())))
+            .filter(|(_, seq)| *seq > 0)
+            .collect();
+        seen.sort();
+        e.seen = seen;
         self.views[replica].push(e);
     }
 
@@ -458,12 +469,30 @@ fn wild_entry() -> impl Strategy<Value = OpEntry> {
             }
         }),
         ".{0,8}".prop_map(|name| Op::Rename { name }),
-        (any::<u64>(), proptest::collection::vec(who, 0..4)).prop_map(|(epoch, to)| Op::Rekey {
-            epoch,
+        (any::<u64>(), proptest::collection::vec(who.clone(), 0..4)).prop_map(|(epoch, to)| {
+            Op::Rekey {
+                epoch,
+                keys: to.into_iter().map(|m| (m, vec![])).collect(),
+            }
+        }),
+        proptest::collection::vec(who, 0..4).prop_map(|to| Op::NewKey {
             keys: to.into_iter().map(|m| (m, vec![])).collect(),
+            commitment: [0; 32],
         }),
     ];
-    (author, seq, at, op).prop_map(|(author, seq, at, op)| entry(&author, seq, at, op))
+    // What it claims to have seen: often nothing, sometimes numbers never written (a lie).
+    let seen = proptest::collection::vec(
+        ((0..PEOPLE), prop_oneof![4 => 1..8u64, 1 => any::<u64>()]),
+        0..4,
+    );
+    (author, seq, at, op, seen).prop_map(|(author, seq, at, op, seen)| {
+        let mut e = entry(&author, seq, at, op);
+        e.seen = seen
+            .into_iter()
+            .map(|(who, seq)| (world().people[who].key(), seq))
+            .collect();
+        e
+    })
 }
 
 proptest! {
@@ -489,6 +518,12 @@ proptest! {
         for (view, seed) in sim.views.iter().zip(&seeds) {
             // What this replica made of its own partial view is a membership too.
             check_invariants(&Membership::derive(&w.genesis, view))?;
+            // Taking its operations one at a time, as a node does, gives the same.
+            let mut one_by_one = Derivation::new(&w.genesis, Vec::new());
+            for e in view {
+                one_by_one.learn(&w.genesis, e.clone());
+            }
+            prop_assert_eq!(one_by_one.membership(), &Membership::derive(&w.genesis, view));
             let mut caught_up = view.clone();
             for e in shuffled(&all, *seed | 1) {
                 receive(&mut caught_up, e);
@@ -512,6 +547,11 @@ proptest! {
             let _ = m.invite_unusable(&world().invites[0].id(), &[], e.at / SEC);
         }
         let reordered = shuffled(&entries, seed | 1);
-        prop_assert_eq!(Membership::derive(&w.genesis, &reordered), m);
+        prop_assert_eq!(&Membership::derive(&w.genesis, &reordered), &m);
+        let mut one_by_one = Derivation::new(&w.genesis, Vec::new());
+        for e in reordered {
+            one_by_one.learn(&w.genesis, e);
+        }
+        prop_assert_eq!(one_by_one.membership(), &m);
     }
 }

@@ -1,0 +1,116 @@
+//! Keeping a circle's membership up to date one operation at a time (issue 13, finding 6).
+//!
+//! [`Membership::derive`] takes every operation again. Most operations a node learns come
+//! last in the order and change no cut, and for those applying the one operation to the state
+//! already derived gives exactly what a whole derivation would: [`Derivation::learn`] does
+//! that, and derives from scratch only when the new operation lands earlier in the order,
+//! something already held acknowledged it, or it moved a cut.
+
+use std::collections::BTreeMap;
+
+use circle_crypto::MemberKey;
+
+use super::derive::{Acked, Cuts, Full};
+use super::{Genesis, Membership, OpEntry};
+
+/// A circle's operations and the membership derived from them.
+pub struct Derivation {
+    ops: Vec<OpEntry>,
+    state: Membership,
+    cuts: Cuts,
+    acked: Acked,
+    last: Option<(u64, MemberKey)>,
+    settled: bool,
+    /// Per author, the highest sequence number among the operations held.
+    heads: BTreeMap<MemberKey, u64>,
+    /// Per author, the highest number of theirs any operation held says it had seen.
+    claimed: BTreeMap<MemberKey, u64>,
+    steps: u64,
+}
+
+impl Derivation {
+    /// Derives the membership from `ops`.
+    pub fn new(genesis: &Genesis, ops: Vec<OpEntry>) -> Derivation {
+        let mut d = Derivation {
+            ops: Vec::new(),
+            state: Membership::derive(genesis, &[]),
+            cuts: Cuts::default(),
+            acked: Acked::default(),
+            last: None,
+            settled: true,
+            heads: BTreeMap::new(),
+            claimed: BTreeMap::new(),
+            steps: 0,
+        };
+        for e in &ops {
+            d.note(e);
+        }
+        d.ops = ops;
+        d.rederive(genesis);
+        d
+    }
+
+    /// Adds one operation and brings the membership up to date.
+    pub fn learn(&mut self, genesis: &Genesis, e: OpEntry) {
+        let appends = self.settled
+            && self.heads.get(&e.author).is_none_or(|seq| e.seq > *seq)
+            && self.claimed.get(&e.author).is_none_or(|seq| *seq < e.seq)
+            && self.last.is_none_or(|last| (e.at, e.author) > last);
+        self.note(&e);
+        self.ops.push(e);
+        let e = self.ops.last().expect("just pushed");
+        if !appends {
+            return self.rederive(genesis);
+        }
+        // Everything held is placed before it could be (its key is the latest, and nothing
+        // held waits for it): the order is the old one with it at the end.
+        self.state.step(genesis, e, &self.cuts, &mut self.acked);
+        self.steps += 1;
+        self.last = Some((e.at, e.author));
+        if self.state.cuts() != self.cuts {
+            self.rederive(genesis);
+        }
+    }
+
+    fn note(&mut self, e: &OpEntry) {
+        let head = self.heads.entry(e.author).or_default();
+        *head = (*head).max(e.seq);
+        for (of, seq) in &e.seen {
+            let claimed = self.claimed.entry(*of).or_default();
+            *claimed = (*claimed).max(*seq);
+        }
+    }
+
+    fn rederive(&mut self, genesis: &Genesis) {
+        let Full {
+            state,
+            cuts,
+            acked,
+            last,
+            settled,
+            steps,
+        } = Membership::derive_full(genesis, &self.ops);
+        self.state = state;
+        self.cuts = cuts;
+        self.acked = acked;
+        self.last = last;
+        self.settled = settled;
+        self.steps += steps;
+    }
+
+    /// The membership as derived now.
+    pub fn membership(&self) -> &Membership {
+        &self.state
+    }
+
+    /// The operations held.
+    pub fn ops(&self) -> &[OpEntry] {
+        &self.ops
+    }
+
+    /// How many operations were taken, over every derivation so far: what a flood of
+    /// operations costs.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+}
