@@ -24,7 +24,9 @@ const MAX_SEALED_KEY_BYTES: usize = 128;
 const MAX_ADMIT_EPOCHS: usize = 4096;
 
 /// Who may invite people into a circle.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+// Names in JSON only: the wire form, postcard, numbers the variants.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum InvitePolicy {
     /// Only admins (the default).
     #[default]
