@@ -327,6 +327,27 @@ pub struct Status {
     pub logs: Vec<CircleLog>,
 }
 
+/// `GET /v1/status` of a node started with `--locked` whose store is not open yet.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct LockedStatus {
+    /// Always false: nothing runs until the person unlocks it.
+    pub running: bool,
+    /// Always true.
+    pub locked: bool,
+    /// Whether the home is set up (else the page asks to set it up).
+    pub initialized: bool,
+}
+
+/// What `GET /v1/status` answers: a node's status, or that it is still locked.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum NodeStatus {
+    /// Locked: only the unlock page is served.
+    Locked(LockedStatus),
+    /// Running (or served with the node stopped).
+    Node(Box<Status>),
+}
+
 /// `POST /v1/circles`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 pub struct CreateCircle {

@@ -370,7 +370,7 @@ async fn sign_out_all(
     tag = "node",
     summary = "this node and its network",
     responses(
-        (status = 200, description = "done", body = Status),
+        (status = 200, description = "the node's status; a node started with `--locked` answers `LockedStatus` until it is unlocked", body = NodeStatus),
         (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
         (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
     )

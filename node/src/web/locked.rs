@@ -174,11 +174,11 @@ async fn sign_in(State(s): State<LockedState>, Query(q): Query<SignInQuery>) -> 
 }
 
 async fn status(State(s): State<LockedState>) -> Response {
-    Json(json!({
-        "running": false,
-        "locked": true,
-        "initialized": s.home.is_initialized(),
-    }))
+    Json(crate::api::contract::LockedStatus {
+        running: false,
+        locked: true,
+        initialized: s.home.is_initialized(),
+    })
     .into_response()
 }
 
