@@ -52,7 +52,7 @@ impl Person {
             .circles()
             .feed(circle, 0, None)?
             .into_iter()
-            .filter(|i| i.kind == "share")
+            .filter(|i| i.kind == circle::node::contract::Kind::Share)
             .map(|i| format!("{}: {}", i.author_name, i.text))
             .collect())
     }

@@ -423,7 +423,7 @@ async fn namesakes_are_told_apart_by_fingerprint_and_found_by_words_or_key_start
     let feed = alice.circles().feed(&circle, 0, None).unwrap();
     assert!(
         feed.iter()
-            .any(|i| i.kind == "removed" && i.text == removal),
+            .any(|i| i.kind == circle::node::contract::Kind::Removed && i.text == removal),
         "{feed:#?}"
     );
     api.stop().await;
@@ -782,5 +782,85 @@ async fn the_event_stream_tells_at_once_that_a_member_is_reaching_out() {
     })
     .await;
     bob_api.stop().await;
+    api.stop().await;
+}
+
+/// The API's description is served without a token (it holds nothing private) and is the one
+/// the code generates; a page of another site reaching the port under its own name (DNS
+/// rebinding: a foreign `Host`) does not get it.
+#[tokio::test]
+async fn the_api_description_needs_no_token_but_a_foreign_host_is_refused() {
+    let alice = Member::new("alice").await;
+    let (api, c) = api_for(&alice).await;
+    let (status, doc) = c
+        .call(reqwest::Method::GET, "/v1/openapi.json", None, None)
+        .await;
+    assert_eq!(status, 200, "{doc}");
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{doc}");
+    assert_eq!(
+        doc,
+        serde_json::to_value(circle::node::contract::openapi()).unwrap()
+    );
+
+    let port = c.url.rsplit(':').next().unwrap();
+    let answer = c
+        .http
+        .get(format!("{}/v1/openapi.json", c.url))
+        .header("host", format!("rebound.example:{port}"))
+        .send()
+        .await
+        .expect("request");
+    let status = answer.status().as_u16();
+    let text = answer.text().await.unwrap_or_default();
+    let start: String = text.chars().take(200).collect();
+    assert_eq!(status, 403, "a foreign Host must be refused: {start}");
+    assert!(!text.contains("openapi"), "{start}");
+    api.stop().await;
+}
+
+/// Every operation the description lists is one the node serves: none answers "no such API
+/// route" or "method not allowed" (with made-up ids, each is refused by its handler instead).
+#[tokio::test]
+async fn every_operation_in_the_description_is_served() {
+    let alice = Member::new("alice").await;
+    let (api, c) = api_for(&alice).await;
+    let doc = serde_json::to_value(circle::node::contract::openapi()).unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.len() >= 30, "{}", paths.len());
+    for (path, operations) in paths {
+        let concrete: String = path
+            .split('/')
+            .map(|part| {
+                if part.starts_with('{') {
+                    "nothing-here"
+                } else {
+                    part
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        for method in operations.as_object().unwrap().keys() {
+            let method: reqwest::Method = method.to_uppercase().parse().unwrap();
+            let mut request = c
+                .http
+                .request(method.clone(), format!("{}{concrete}", c.url))
+                .bearer_auth(&c.token);
+            if method != reqwest::Method::GET && method != reqwest::Method::DELETE {
+                request = request
+                    .header("content-type", "application/json")
+                    .body("{}");
+            }
+            let answer = request.send().await.expect("request");
+            let status = answer.status().as_u16();
+            assert_ne!(status, 405, "{method} {path} is not served");
+            if status == 404 {
+                let text = answer.text().await.unwrap_or_default();
+                assert!(
+                    !text.contains("no such API route"),
+                    "{method} {path}: {text}"
+                );
+            }
+        }
+    }
     api.stop().await;
 }

@@ -50,7 +50,7 @@ fn held(member: &Member, circle: &CircleId) -> BTreeSet<Said> {
         .map(|item| Said {
             id: item.id,
             author: item.author_name,
-            kind: item.kind,
+            kind: item.kind.to_string(),
             text: item.text,
         })
         .collect()

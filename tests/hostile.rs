@@ -51,7 +51,7 @@ impl Fixture {
         node.members(&self.circle)
             .unwrap()
             .into_iter()
-            .map(|m| (m.name, m.role))
+            .map(|m| (m.name, m.role.as_str().to_string()))
             .collect()
     }
 
@@ -62,14 +62,14 @@ impl Fixture {
             .iter()
             .find(|i| i.id == self.circle.to_string())
             .unwrap();
-        (info.name.clone(), info.invites.clone())
+        (info.name.clone(), info.invites.as_str().to_string())
     }
 
     fn shares(&self, node: &Circles) -> Vec<String> {
         node.feed(&self.circle, 0, None)
             .unwrap()
             .into_iter()
-            .filter(|i| i.kind == "share")
+            .filter(|i| i.kind == circle::node::contract::Kind::Share)
             .map(|i| i.text)
             .collect()
     }
@@ -235,7 +235,7 @@ fn a_replay_is_stored_once_and_a_fork_is_kept_flagged_and_changes_nothing() {
         .feed(&c, 0, None)
         .unwrap()
         .into_iter()
-        .filter(|i| i.kind == "share")
+        .filter(|i| i.kind == circle::node::contract::Kind::Share)
         .map(|i| (i.text, i.fork))
         .collect();
     marked.sort();

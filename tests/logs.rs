@@ -60,7 +60,7 @@ fn shares(node: &Circles, circle: &CircleId) -> Vec<(String, bool)> {
         .feed(circle, 0, None)
         .unwrap()
         .into_iter()
-        .filter(|i| i.kind == "share")
+        .filter(|i| i.kind == circle::node::contract::Kind::Share)
         .map(|i| (i.text, i.fork))
         .collect();
     out.sort();
@@ -287,7 +287,10 @@ fn an_up_to_date_member_gets_an_empty_page_however_long_the_history() {
         encoded.len()
     );
     assert_eq!(f.bob.store().message_count(&c), before + 5);
-    assert_eq!(f.bob.list().unwrap()[0].invites, "members");
+    assert_eq!(
+        f.bob.list().unwrap()[0].invites,
+        circle::node::InvitePolicy::Members
+    );
 
     // The requests stay small too: a head and one id per author.
     let request = f

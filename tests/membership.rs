@@ -63,7 +63,7 @@ async fn a_removed_member_reads_and_sends_nothing_new_and_is_disconnected() {
     })
     .await;
     eventually("bob's node learns it was removed", || async {
-        bob.circles().list().unwrap()[0].standing == "removed"
+        bob.circles().list().unwrap()[0].standing == circle::node::contract::Standing::Removed
     })
     .await;
 
@@ -172,7 +172,10 @@ async fn after_a_member_leaves_the_next_message_is_sealed_without_them() {
         bob.circles().ingest(&after).unwrap(),
         Ingest::Later(_)
     ));
-    assert_eq!(bob.circles().list().unwrap()[0].standing, "left");
+    assert_eq!(
+        bob.circles().list().unwrap()[0].standing,
+        circle::node::contract::Standing::Left
+    );
     assert!(bob.node.share(&circle, "one more").await.is_err());
 }
 

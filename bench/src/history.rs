@@ -155,7 +155,11 @@ pub async fn join(history: usize, crypto: Crypto, report: &mut Report) -> anyhow
                 return Ok(false);
             }
             let shares = c.feed(&circle, 0, None)?;
-            Ok(shares.iter().filter(|i| i.kind == "share").count() >= history)
+            Ok(shares
+                .iter()
+                .filter(|i| i.kind == circle_node::contract::Kind::Share)
+                .count()
+                >= history)
         },
     )
     .await?;

@@ -35,15 +35,14 @@ mod support;
 use std::{process::ExitCode, time::Duration};
 
 use anyhow::{Context, Result, anyhow, bail};
+use circle_node::contract::{NodeStatus, Standing};
 use circle_node::{Api, Circles, Home, Locked, Node, NodeConfig};
 use clap::Parser;
-use serde_json::{Value, json};
 
 use args::{
     AdminChange, Cli, ClockAction, Command, GoalAction, MeetingAction, ResourceAction,
     ServiceAction, UpArgs,
 };
-use client::segment;
 use ctx::{Ctx, Target};
 
 fn main() -> ExitCode {
@@ -465,49 +464,75 @@ async fn status(ctx: &Ctx) -> Result<()> {
         None => ctx.reach().await?,
     };
     let status = match target {
-        Target::Node(client) => client.get("/v1/status").await?,
+        Target::Node(client) => client.status().await?,
         Target::Store(db) => {
-            json!({
-                "running": false,
-                "peer_id": circle_node::Store::peer_id_of(&db)?,
-                "listen": [],
-                "connected": 0,
-                "circles": circle_node::Store::circle_count_of(&db)?,
-                "logs": logs::offline(ctx, &db),
-            })
+            let stopped = Stopped {
+                running: false,
+                peer_id: circle_node::Store::peer_id_of(&db)?,
+                listen: Vec::new(),
+                connected: 0,
+                circles: circle_node::Store::circle_count_of(&db)?,
+                logs: logs::offline(ctx, &db),
+            };
+            if ctx.json {
+                out::json_line(&stopped);
+                return Ok(());
+            }
+            println!("node:      not running (start it with `circle up`)");
+            println!("peer id:   {}", stopped.peer_id.as_deref().unwrap_or("?"));
+            println!("circles:   {}", stopped.circles);
+            logs::print(stopped.logs.as_deref());
+            return Ok(());
         }
     };
     if ctx.json {
-        println!("{status}");
+        out::json_line(&status);
         return Ok(());
     }
-    let running = status["running"].as_bool().unwrap_or(false);
+    let status = match status {
+        NodeStatus::Locked(locked) => {
+            if locked.initialized {
+                println!("node:      locked (unlock it in your browser: `circle open`)");
+            } else {
+                println!(
+                    "node:      running, waiting to be set up in your browser (`circle open`)"
+                );
+            }
+            return Ok(());
+        }
+        NodeStatus::Node(status) => status,
+    };
     println!(
         "node:      {}",
-        if running {
+        if status.running {
             "running"
-        } else if status["locked"] == true && status["initialized"] == false {
-            "running, waiting to be set up in your browser (`circle open`)"
-        } else if status["locked"] == true {
-            "locked (unlock it in your browser: `circle open`)"
         } else {
             "not running (start it with `circle up`)"
         }
     );
-    if status["locked"] == true {
-        return Ok(());
-    }
-    println!("peer id:   {}", status["peer_id"].as_str().unwrap_or("?"));
-    println!("circles:   {}", status["circles"]);
-    if running {
-        println!("connected: {} node(s)", status["connected"]);
-        for addr in status["listen"].as_array().into_iter().flatten() {
-            println!("listening: {}", addr.as_str().unwrap_or("?"));
+    println!("peer id:   {}", status.peer_id);
+    println!("circles:   {}", status.circles);
+    if status.running {
+        println!("connected: {} node(s)", status.connected);
+        for addr in &status.listen {
+            println!("listening: {addr}");
         }
         network::print_paths(&status);
     }
-    logs::print(&status);
+    logs::print(Some(&status.logs));
     Ok(())
+}
+
+/// What `circle status --json` prints while the node is not running.
+#[derive(serde::Serialize)]
+struct Stopped {
+    running: bool,
+    peer_id: Option<String>,
+    listen: Vec<String>,
+    connected: usize,
+    circles: usize,
+    /// With CIRCLE_PASSPHRASE only (`null` otherwise).
+    logs: Option<Vec<circle_node::contract::CircleLog>>,
 }
 
 fn count(n: u64, what: &str) -> String {
@@ -519,8 +544,7 @@ fn count(n: u64, what: &str) -> String {
 }
 
 async fn circles(ctx: &Ctx) -> Result<()> {
-    let list = ctx.api().await?.get("/v1/circles").await?;
-    let list = list.as_array().cloned().unwrap_or_default();
+    let list = ctx.api().await?.circles().await?;
     if !ctx.json && list.is_empty() {
         eprintln!(
             "You are in no circle yet. Create one with `circle create NAME`, or join one with an invite."
@@ -528,47 +552,35 @@ async fn circles(ctx: &Ctx) -> Result<()> {
     }
     for c in list {
         if ctx.json {
-            println!("{c}");
+            out::json_line(&c);
         } else {
-            let how_many = |c: &Value| count(c["members"].as_u64().unwrap_or(0), "member");
-            let standing = match c["standing"].as_str() {
-                Some("left") => "you left".to_string(),
-                Some("removed") => "you were removed".to_string(),
-                Some("joining") => "joining".to_string(),
-                Some("admin") => format!("{}; you are an admin", how_many(&c)),
-                _ => how_many(&c),
+            let how_many = count(c.members as u64, "member");
+            let standing = match c.standing {
+                Standing::Left => "you left".to_string(),
+                Standing::Removed => "you were removed".to_string(),
+                Standing::Joining => "joining".to_string(),
+                Standing::Admin => format!("{how_many}; you are an admin"),
+                Standing::Member => how_many,
             };
-            println!(
-                "{}  {} ({standing})",
-                c["id"].as_str().unwrap_or("?"),
-                clean(c["name"].as_str().unwrap_or("?")),
-            );
+            println!("{}  {} ({standing})", c.id, clean(&c.name));
         }
     }
     Ok(())
 }
 
 async fn members(ctx: &Ctx, circle: &str) -> Result<()> {
-    let list = ctx
-        .api()
-        .await?
-        .get(&format!("/v1/circles/{}/members", segment(circle)))
-        .await?;
-    for m in list.as_array().into_iter().flatten() {
+    let list = ctx.api().await?.members(circle).await?;
+    for m in &list {
         if ctx.json {
-            println!("{m}");
+            out::json_line(m);
         } else {
-            let you = if m["me"].as_bool() == Some(true) {
-                " (you)"
-            } else {
-                ""
-            };
+            let you = if m.me { " (you)" } else { "" };
             println!(
                 "{}{}  {}  {}",
-                who(&m["name"], &m["fingerprint"]),
+                who(&m.name, &m.fingerprint),
                 you,
-                m["role"].as_str().unwrap_or("?"),
-                m["member"].as_str().unwrap_or("?")
+                m.role.as_str(),
+                m.member
             );
         }
     }
@@ -578,7 +590,7 @@ async fn members(ctx: &Ctx, circle: &str) -> Result<()> {
 /// An id alone on stdout, or `{"id": ...}` with --json.
 fn print_id(ctx: &Ctx, id: &str) {
     if ctx.json {
-        println!("{}", json!({ "id": id }));
+        out::json_line(&circle_node::contract::Created { id: id.to_string() });
     } else {
         println!("{id}");
     }
@@ -587,21 +599,19 @@ fn print_id(ctx: &Ctx, id: &str) {
 /// A member as people are shown them everywhere: `alex (amber-fox-lake)`, their nickname (made
 /// safe for the terminal) and the fingerprint that tells them from a namesake; the nickname
 /// alone when the node gave no fingerprint.
-pub(crate) fn who(name: &Value, fingerprint: &Value) -> String {
-    let name = clean(name.as_str().unwrap_or("?"));
-    match fingerprint.as_str() {
-        Some(words) => format!("{name} ({})", clean(words)),
-        None => name,
+pub(crate) fn who(name: &str, fingerprint: &str) -> String {
+    let name = clean(name);
+    if fingerprint.is_empty() {
+        return name;
     }
+    format!("{name} ({})", clean(fingerprint))
 }
 
-/// The members of a list of `{name, fingerprint}` objects, each as [`who`] shows them.
-pub(crate) fn whos(members: &Value) -> Vec<String> {
+/// Members, each as [`who`] shows them.
+pub(crate) fn whos(members: &[circle_node::contract::MemberName]) -> Vec<String> {
     members
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|m| who(&m["name"], &m["fingerprint"]))
+        .iter()
+        .map(|m| who(&m.name, &m.fingerprint))
         .collect()
 }
 

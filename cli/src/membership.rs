@@ -8,10 +8,10 @@
 use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail};
+use circle_node::contract::{InviteRequest, PolicyChange, Written};
 use circle_node::{InvitePolicy, PeerId};
-use serde_json::json;
 
-use crate::{Ctx, clean, client::segment, count, who};
+use crate::{Ctx, clean, count, who};
 
 /// One change to who is in a circle, or to what they may do.
 enum Change {
@@ -46,55 +46,34 @@ struct Done {
 /// Makes `change` in `circle` (through the node's API, running or not).
 async fn apply(ctx: &Ctx, circle: &str, change: Change) -> Result<Done> {
     let client = ctx.api().await?;
-    let base = format!("/v1/circles/{}", segment(circle));
-    let r = match &change {
-        Change::Remove(m) => {
-            client
-                .delete(&format!("{base}/members/{}", segment(m)))
-                .await?
-        }
-        Change::Leave => client.post(&format!("{base}/leave"), json!({})).await?,
-        Change::Rekey => client.post(&format!("{base}/rekey"), json!({})).await?,
-        Change::Admin(m, true) => {
-            let path = format!("{base}/admins/{}", segment(m));
-            client.put(&path, json!({})).await?
-        }
-        Change::Admin(m, false) => {
-            client
-                .delete(&format!("{base}/admins/{}", segment(m)))
-                .await?
-        }
+    let r: Written = match &change {
+        Change::Remove(m) => client.remove(circle, m).await?,
+        Change::Leave => client.leave(circle).await?,
+        Change::Rekey => client.rekey(circle).await?,
+        Change::Admin(m, admin) => client.set_admin(circle, m, *admin).await?,
         Change::Policy(p) => {
-            let body = json!({ "invites": p.as_str() });
-            client.put(&format!("{base}/policy"), body).await?
+            let body = PolicyChange {
+                invites: p.as_str().to_string(),
+            };
+            client.set_policy(circle, &body).await?
         }
-        Change::RevokeInvite(i) => {
-            client
-                .delete(&format!("{base}/invites/{}", segment(i)))
-                .await?
-        }
+        Change::RevokeInvite(i) => client.revoke_invite(circle, i).await?,
     };
-    let id = r["circle"].as_str().unwrap_or_default().to_string();
+    let id = r.circle.clone();
     // The node says who the change was about, as it resolved what was typed.
-    let (member, member_name) = match r["member"].is_object() {
-        true => (
-            who(&r["member"]["name"], &r["member"]["fingerprint"]),
-            clean(r["member"]["name"].as_str().unwrap_or_default()),
-        ),
-        false => (String::new(), String::new()),
+    let (member, member_name) = match &r.member {
+        Some(m) => (who(&m.name, &m.fingerprint), clean(&m.name)),
+        None => (String::new(), String::new()),
     };
     // Done already: the name is only for the message, so it may fall back on the text.
-    let circles = client.get("/v1/circles").await.unwrap_or_default();
+    let circles = client.circles().await.unwrap_or_default();
     let circle_name = circles
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|c| c["id"] == id.as_str())
-        .and_then(|c| c["name"].as_str())
-        .unwrap_or(circle.trim())
+        .iter()
+        .find(|c| c.id == id)
+        .map_or(circle.trim(), |c| c.name.as_str())
         .to_string();
     Ok(Done {
-        id: r["id"].as_str().unwrap_or_default().to_string(),
+        id: r.id.unwrap_or_default(),
         circle: id,
         circle_name,
         member,
@@ -105,7 +84,11 @@ async fn apply(ctx: &Ctx, circle: &str, change: Change) -> Result<Done> {
 /// Tells the person what changed: `line` on stdout, or `{"id", "circle"}` with --json.
 fn report(ctx: &Ctx, done: &Done, line: String) {
     if ctx.json {
-        println!("{}", json!({ "id": done.id, "circle": done.circle }));
+        crate::out::json_line(&Written {
+            id: Some(done.id.clone()),
+            circle: done.circle.clone(),
+            ..Written::default()
+        });
     } else {
         println!("{line}");
     }
@@ -192,24 +175,21 @@ pub async fn policy(ctx: &Ctx, circle: &str, invites: &str) -> Result<()> {
 /// `circle policy CIRCLE` without `--invites`: who may invite now.
 pub async fn show_policy(ctx: &Ctx, circle: &str) -> Result<()> {
     // The node finds the circle by the same rules as every command (any case, ids, ...).
-    let found = ctx
-        .api()
-        .await?
-        .get(&format!("/v1/circles/{}/info", segment(circle)))
-        .await?;
-    let typed = circle.trim();
-    let invites = found["invites"].as_str().unwrap_or("admins");
+    let found = ctx.api().await?.info(circle).await?.circle;
     if ctx.json {
-        println!("{}", json!({ "circle": found["id"], "invites": invites }));
+        crate::out::json_line(&Policy {
+            circle: found.id,
+            invites: found.invites,
+        });
         return Ok(());
     }
-    let name = clean(found["name"].as_str().unwrap_or(typed));
-    match invites {
-        "members" => println!(
+    let name = clean(&found.name);
+    match found.invites {
+        InvitePolicy::Members => println!(
             "Every member of '{name}' can invite people (only admins: `circle policy '{name}' \
              --invites admins`)."
         ),
-        _ => println!(
+        InvitePolicy::Admins => println!(
             "Only admins can invite people to '{name}' (every member: `circle policy '{name}' \
              --invites members`)."
         ),
@@ -252,15 +232,17 @@ pub async fn invite(
         );
     }
     let client = ctx.require_running("ask for the invite").await?;
-    let body = json!({ "expires_secs": ttl.as_secs(), "uses": uses, "for": bound });
-    let r = client
-        .post(&format!("/v1/circles/{}/invites", segment(circle)), body)
-        .await?;
+    let body = InviteRequest {
+        expires_secs: ttl.as_secs(),
+        uses,
+        bound: bound.map(str::to_string),
+    };
+    let r = client.invite(circle, &body).await?;
     if ctx.json {
-        println!("{r}");
+        crate::out::json_line(&r);
         return Ok(());
     }
-    println!("{}", r["token"].as_str().unwrap_or_default());
+    println!("{}", r.token);
     let only = match bound {
         Some(_) => " Only their node can use it.",
         None => "",
@@ -285,12 +267,7 @@ fn describe(d: Duration) -> String {
 }
 
 pub async fn invites(ctx: &Ctx, circle: &str) -> Result<()> {
-    let list = ctx
-        .api()
-        .await?
-        .get(&format!("/v1/circles/{}/invites", segment(circle)))
-        .await?;
-    let list = list.as_array().cloned().unwrap_or_default();
+    let list = ctx.api().await?.invites(circle).await?;
     if !ctx.json && list.is_empty() {
         eprintln!(
             "No invite to '{}' can let anyone in now. Make one with `circle invite`.",
@@ -299,21 +276,31 @@ pub async fn invites(ctx: &Ctx, circle: &str) -> Result<()> {
     }
     for i in list {
         if ctx.json {
-            println!("{i}");
+            crate::out::json_line(&i);
             continue;
         }
-        let expires = i["expires_at"].as_str().unwrap_or("?");
-        let expires = expires.get(..16).unwrap_or(expires).replace('T', " ");
-        let left = count(i["uses_left"].as_u64().unwrap_or(0), "use");
-        let bound = match i["bound_to"].as_str() {
+        let expires = i
+            .expires_at
+            .get(..16)
+            .unwrap_or(&i.expires_at)
+            .replace('T', " ");
+        let left = count(u64::from(i.uses_left), "use");
+        let bound = match i.bound_to.as_deref() {
             Some(peer) => format!("  only for node {peer}"),
             None => String::new(),
         };
         println!(
             "{}  by {}  expires {expires} UTC  {left} left{bound}",
-            i["id"].as_str().unwrap_or("?"),
-            who(&i["issuer"], &i["issuer_fingerprint"]),
+            i.id,
+            who(&i.issuer, &i.issuer_fingerprint),
         );
     }
     Ok(())
+}
+
+/// What `circle policy CIRCLE --json` prints.
+#[derive(serde::Serialize)]
+struct Policy {
+    circle: String,
+    invites: InvitePolicy,
 }

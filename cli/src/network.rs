@@ -2,44 +2,43 @@
 //! person what to fix.
 
 use anyhow::Result;
-use serde_json::{Value, json};
+use circle_node::contract::{Link, NodeStatus, Standing, Status};
+use serde::Serialize;
 
 use crate::{clean, ctx::Ctx};
 
 /// Prints the network part of a running node's status: home server, relays, reachability and
 /// each connected member with its path.
-pub fn print_paths(status: &Value) {
-    if status["home_server"] == true {
+pub fn print_paths(status: &Status) {
+    if status.home_server {
         println!("home server: yes (relaying for your circles' members)");
     }
-    for relay in list(&status["relays"]) {
+    for relay in &status.relays {
         println!(
             "relayed at: {} ({})",
-            relay["address"].as_str().unwrap_or("?"),
-            if relay["reserved"] == true {
+            relay.address,
+            if relay.reserved {
                 "reserved"
             } else {
                 "waiting for the home server"
             }
         );
     }
-    let peers = list(&status["peers"]);
+    let peers = &status.peers;
     if !peers.is_empty() {
         println!("members connected:");
     }
     for peer in peers {
-        let path = peer["path"].as_str().unwrap_or("?");
-        let via = if path == "relayed" {
-            "relayed through a home server"
-        } else {
-            "direct"
+        let via = match peer.path {
+            Link::Relayed => "relayed through a home server",
+            Link::Direct => "direct",
         };
-        let home = if peer["home_server"] == true {
+        let home = if peer.home_server {
             ", home server"
         } else {
             ""
         };
-        println!("  {:<24} {via}{home}", names(peer));
+        println!("  {:<24} {via}{home}", names(&peer.members, &peer.peer_id));
     }
 }
 
@@ -47,30 +46,48 @@ pub fn print_paths(status: &Value) {
 pub async fn doctor(ctx: &Ctx) -> Result<()> {
     let Some(client) = ctx.client().await else {
         ctx.require_init()?;
-        let report = json!({
-            "running": false,
-            "problems": ["the node is not running: start it with `circle up` (members can only reach you while it runs)"],
-        });
+        let report = Report {
+            running: false,
+            checks: None,
+            problems: vec!["the node is not running: start it with `circle up` (members can only reach you while it runs)".into()],
+        };
         if ctx.json {
-            println!("{report}");
+            crate::out::json_line(&report);
         } else {
             println!("!! the node is not running: start it with `circle up`.");
             println!("   Members can only reach you, and you them, while it runs.");
         }
         return Ok(());
     };
-    let status = client.get("/v1/status").await?;
+    let status = match client.status().await? {
+        NodeStatus::Node(status) => status,
+        NodeStatus::Locked(_) => {
+            if ctx.json {
+                crate::out::json_line(&Report {
+                    running: false,
+                    checks: None,
+                    problems: vec![
+                        "the node is locked: unlock it in your browser with `circle open`".into(),
+                    ],
+                });
+            } else {
+                println!("!! the node is locked: unlock it in your browser with `circle open`.");
+            }
+            return Ok(());
+        }
+    };
     let checks = diagnose(&status);
     if ctx.json {
-        let problems: Vec<&str> = checks
+        let problems = checks
             .iter()
             .filter(|c| !c.ok)
-            .map(|c| c.text.as_str())
+            .map(|c| c.text.clone())
             .collect();
-        println!(
-            "{}",
-            json!({ "running": true, "checks": checks.iter().map(|c| json!({"ok": c.ok, "note": c.note, "text": c.text})).collect::<Vec<_>>(), "problems": problems })
-        );
+        crate::out::json_line(&Report {
+            running: true,
+            checks: Some(&checks),
+            problems,
+        });
         return Ok(());
     }
     for check in &checks {
@@ -94,6 +111,16 @@ pub async fn doctor(ctx: &Ctx) -> Result<()> {
     Ok(())
 }
 
+/// What `circle doctor --json` prints.
+#[derive(Serialize)]
+struct Report<'a> {
+    running: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checks: Option<&'a [Check]>,
+    problems: Vec<String>,
+}
+
+#[derive(Serialize)]
 struct Check {
     ok: bool,
     /// Good to know, nothing to fix (shown with `--`, not counted as a problem).
@@ -118,12 +145,9 @@ fn note(text: String) -> Check {
     }
 }
 
-fn diagnose(status: &Value) -> Vec<Check> {
+fn diagnose(status: &Status) -> Vec<Check> {
     let mut checks = Vec::new();
-    let listen: Vec<&str> = list(&status["listen"])
-        .iter()
-        .filter_map(|a| a.as_str())
-        .collect();
+    let listen: Vec<&str> = status.listen.iter().map(String::as_str).collect();
     let only_loopback = !listen.is_empty()
         && listen
             .iter()
@@ -145,14 +169,12 @@ fn diagnose(status: &Value) -> Vec<Check> {
         check(true, format!("listening {}", listening_words(&listen)))
     });
 
-    let external: Vec<&str> = list(&status["external"])
-        .iter()
-        .filter_map(|a| a.as_str())
-        .collect();
+    let external: Vec<&str> = status.external.iter().map(String::as_str).collect();
     // Only recent answers: an old one says little about the network this computer is on now.
-    let tests: Vec<&Value> = list(&status["reachability"])
+    let tests: Vec<_> = status
+        .reachability
         .iter()
-        .filter(|t| t["secs_ago"].as_u64().is_some_and(|s| s < 600))
+        .filter(|t| t.secs_ago < 600)
         .collect();
     let port = listen
         .iter()
@@ -168,16 +190,16 @@ fn diagnose(status: &Value) -> Vec<Check> {
     );
     let reachable: Vec<&str> = tests
         .iter()
-        .filter(|t| t["reachable"] == true)
-        .filter_map(|t| t["address"].as_str())
+        .filter(|t| t.reachable)
+        .map(|t| t.address.as_str())
         .collect();
     let unreachable: Vec<&str> = tests
         .iter()
-        .filter(|t| t["reachable"] == false)
-        .filter_map(|t| t["address"].as_str())
+        .filter(|t| !t.reachable)
+        .map(|t| t.address.as_str())
         .collect();
-    let relays = list(&status["relays"]);
-    let reserved = relays.iter().any(|r| r["reserved"] == true);
+    let relays = &status.relays;
+    let reserved = relays.iter().any(|r| r.reserved);
     checks.push(if !reachable.is_empty() {
         check(
             true,
@@ -186,7 +208,7 @@ fn diagnose(status: &Value) -> Vec<Check> {
                 reachable.join(", ")
             ),
         )
-    } else if !external_outside.is_empty() && status["home_server"] == true {
+    } else if !external_outside.is_empty() && status.home_server {
         check(
             true,
             format!(
@@ -194,7 +216,7 @@ fn diagnose(status: &Value) -> Vec<Check> {
                 external_outside.join(", ")
             ),
         )
-    } else if status["home_server"] == true {
+    } else if status.home_server {
         check(
             false,
             format!(
@@ -225,20 +247,21 @@ fn diagnose(status: &Value) -> Vec<Check> {
         )
     });
 
-    if status["home_server"] == true {
+    if status.home_server {
         checks.push(check(
             true,
             "this node is a home server: it relays for members and keeps their messages while they are away".into(),
         ));
     } else {
-        let homes: Vec<String> = list(&status["peers"])
+        let homes: Vec<String> = status
+            .peers
             .iter()
-            .filter(|p| p["home_server"] == true)
-            .map(names)
+            .filter(|p| p.home_server)
+            .map(|p| names(&p.members, &p.peer_id))
             .collect();
         for relay in relays {
-            let at = relay["address"].as_str().unwrap_or("?");
-            checks.push(if relay["reserved"] == true {
+            let at = &relay.address;
+            checks.push(if relay.reserved {
                 check(true, format!("relay reservation at a home server: {at}"))
             } else {
                 check(
@@ -267,42 +290,45 @@ fn diagnose(status: &Value) -> Vec<Check> {
 
     // A circle this node's member was removed from connects to nobody any more: saying so
     // beats "no other members yet".
-    for circle in list(&status["logs"]) {
-        if let Some(by) = circle["removed_by"].as_str() {
+    for circle in &status.logs {
+        if let Some(by) = circle.removed_by.as_deref() {
             checks.push(check(
                 true,
                 format!(
                     "you were removed from '{}' by {}: its members no longer connect to this node; what was said before stays readable here",
-                    clean(circle["name"].as_str().unwrap_or("?")),
+                    clean(&circle.name),
                     clean(by)
                 ),
             ));
         }
     }
-    let circles = list(&status["logs"]);
+    let circles = &status.logs;
     let all_gone = !circles.is_empty()
         && circles
             .iter()
-            .all(|c| matches!(c["standing"].as_str(), Some("left" | "removed")));
-    let seen = list(&status["seen"]);
+            .all(|c| matches!(c.standing, Standing::Left | Standing::Removed));
+    let seen = &status.seen;
     if seen.is_empty() && !all_gone {
         checks.push(check(
             true,
             "no other members yet: invite someone with `circle invite CIRCLE`".into(),
         ));
     }
-    let paths: std::collections::HashMap<&str, &str> = list(&status["peers"])
+    let paths: std::collections::HashMap<&str, Link> = status
+        .peers
         .iter()
-        .filter_map(|p| Some((p["peer_id"].as_str()?, p["path"].as_str()?)))
+        .map(|p| (p.peer_id.as_str(), p.path))
         .collect();
     for member in seen {
-        let who = names(member);
-        let peer = member["peer_id"].as_str().unwrap_or("?");
-        checks.push(if member["connected"] == true {
-            let path = paths.get(peer).copied().unwrap_or("direct");
+        let who = names(&member.members, &member.peer_id);
+        checks.push(if member.connected {
+            let path = match paths.get(member.peer_id.as_str()) {
+                Some(Link::Relayed) => "relayed",
+                Some(Link::Direct) | None => "direct",
+            };
             check(true, format!("{who}: connected ({path})"))
         } else {
-            match member["secs_ago"].as_u64() {
+            match member.secs_ago {
                 Some(secs) => check(
                     true,
                     format!("{who}: not connected, last seen {} ago", ago(secs)),
@@ -346,19 +372,10 @@ fn listening_words(listen: &[&str]) -> String {
     format!("on port {} at {}", ports.join(", "), hosts.join(", "))
 }
 
-fn list(value: &Value) -> &[Value] {
-    value.as_array().map(Vec::as_slice).unwrap_or_default()
-}
-
 /// A connected node's member names, or its short peer id.
-fn names(peer: &Value) -> String {
-    let names: Vec<String> = list(&peer["members"])
-        .iter()
-        .filter_map(|n| n.as_str())
-        .map(clean)
-        .collect();
+fn names(members: &[String], id: &str) -> String {
+    let names: Vec<String> = members.iter().map(|n| clean(n)).collect();
     if names.is_empty() {
-        let id = peer["peer_id"].as_str().unwrap_or("?");
         let tail: String = id
             .chars()
             .rev()

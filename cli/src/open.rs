@@ -6,7 +6,6 @@ use std::{
 };
 
 use anyhow::{Context, Result, bail};
-use serde_json::json;
 
 use crate::{Ctx, client::Client};
 
@@ -17,7 +16,7 @@ const START_WAIT: Duration = Duration::from_secs(60);
 pub async fn open(ctx: &Ctx, print: bool, sign_out_all: bool) -> Result<()> {
     if sign_out_all {
         let client = ctx.require_running("sign out").await?;
-        client.post("/v1/sign-out-all", json!({})).await?;
+        client.sign_out_all().await?;
         eprintln!("Every browser is signed out. Run `circle open` to sign in again.");
         return Ok(());
     }
@@ -28,10 +27,8 @@ pub async fn open(ctx: &Ctx, print: bool, sign_out_all: bool) -> Result<()> {
         Some(client) => client,
         None => start_in_background(ctx).await?,
     };
-    let link = client.post("/v1/sign-in", json!({})).await?;
-    let url = link["url"]
-        .as_str()
-        .context("the node gave no sign-in link")?;
+    let link = client.sign_in_link().await?;
+    let url = link.url.as_str();
     if print {
         println!("{url}");
         return Ok(());

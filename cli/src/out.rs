@@ -39,3 +39,11 @@ pub fn write(args: fmt::Arguments<'_>) {
 pub fn write_err(args: fmt::Arguments<'_>) {
     let _ = std::io::stderr().lock().write_fmt(args);
 }
+
+/// Writes `value` as one line of JSON (`--json`): the contract's types, as the API gives them.
+pub fn json_line(value: &impl serde::Serialize) {
+    match serde_json::to_string(value) {
+        Ok(line) => write(format_args!("{line}\n")),
+        Err(e) => write_err(format_args!("could not write the answer as JSON: {e}\n")),
+    }
+}

@@ -553,7 +553,7 @@ impl Circle<'_> {
             .members(&self.id)
             .unwrap()
             .into_iter()
-            .map(|m| (m.member, m.name, m.role))
+            .map(|m| (m.member, m.name, m.role.as_str().to_string()))
             .collect();
         expected.sort();
         listed.sort();

@@ -39,7 +39,7 @@ pub mod support;
 mod time;
 mod web;
 
-pub use api::{Api, LocalApi, api_proof};
+pub use api::{Api, LocalApi, api_proof, contract};
 pub use circles::{
     AddressRecord, AuthorLog, CheckinItem, CheckinsView, CircleDetails, CircleInfo, CircleLog,
     Circles, ClockItem, CrisisLines, FeedItem, ForkLog, GoalItem, Ingest, InviteInfo, MAX_CLOCKS,

@@ -32,7 +32,7 @@ const PARTNER_CHECK: Duration = Duration::from_secs(300);
 const FRESH_MS: u64 = 60 * 60 * 1000;
 
 /// Something the node tells its person.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum Event {
     /// A new message from another member.
@@ -44,7 +44,7 @@ pub enum Event {
         /// Message id.
         id: String,
         /// Its kind (as in feeds).
-        kind: String,
+        kind: crate::api::contract::Kind,
         /// Who wrote it.
         author_name: String,
         /// Their fingerprint.
@@ -100,6 +100,11 @@ pub enum Event {
         fingerprint: String,
         /// Their last check-in, RFC 3339.
         last_checkin: Option<String>,
+    },
+    /// The stream fell behind and skipped some events (read the feeds again).
+    Lagged {
+        /// How many.
+        missed: u64,
     },
 }
 
@@ -248,11 +253,14 @@ fn on_news(
             );
         }
     }
+    let Some(kind) = crate::api::contract::Kind::named(news.kind) else {
+        return;
+    };
     let _ = events.send(Event::Message {
         circle,
         circle_name,
         id: news.id.to_string(),
-        kind: news.kind.to_string(),
+        kind,
         author_name: circles.member_name(&news.circle, &news.author),
         author_fingerprint: news.author.fingerprint(),
     });

@@ -119,14 +119,19 @@ async fn a_shared_clock_announces_its_milestone_once_and_a_reset_is_told_only_if
         })
         .await;
         let shown = item(m, &circle, &told).expect("the restart is shown");
-        assert_eq!(shown.kind, "clock-reset");
+        assert_eq!(shown.kind, circle::node::contract::Kind::ClockReset);
         assert!(shown.text.contains(TOLD_NOTE), "{shown:?}");
         let all = feed(m, &circle);
         assert!(
             all.iter().all(|i| !i.text.contains(PRIVATE_NOTE)),
             "{all:#?}"
         );
-        assert_eq!(all.iter().filter(|i| i.kind == "milestone").count(), 1);
+        assert_eq!(
+            all.iter()
+                .filter(|i| i.kind == circle::node::contract::Kind::Milestone)
+                .count(),
+            1
+        );
     }
 }
 
@@ -193,7 +198,7 @@ async fn a_goal_is_marked_done_by_its_author_only_and_everyone_sees_when() {
             ),
             (
                 "alice",
-                "circle",
+                Audience::Circle,
                 "go to two meetings this week",
                 Some("2036-12-01"),
                 None

@@ -226,7 +226,7 @@ async fn resources_and_guidelines_reach_every_member_and_are_shown_before_joinin
         })
         .await;
         let info = m.circles().info(&circle).unwrap();
-        assert_eq!(info.format, Some("dharma"));
+        assert_eq!(info.format, Some(circle::node::support::Format::Dharma));
         assert_eq!(info.admins, ["alice"]);
     }
 

@@ -60,7 +60,9 @@ async fn a_withdrawn_share_is_gone_from_every_node_and_never_comes_back() {
     for m in [&alice, &bob, &carol] {
         eventually(
             &format!("{}'s feed says it was withdrawn", m.name),
-            || async { item(m, &circle, &id).is_some_and(|i| i.gone == Some("withdrawn")) },
+            || async {
+                item(m, &circle, &id).is_some_and(|i| i.gone == Some(circle::node::Gone::Withdrawn))
+            },
         )
         .await;
         assert!(!in_feed(m, &circle, WITHDRAWN), "{}", m.name);
@@ -123,7 +125,12 @@ async fn an_expiring_share_is_gone_from_every_node_even_one_that_was_offline() {
         .await;
         assert!(!in_feed(m, &circle, EXPIRING), "{}", m.name);
         if let Some(i) = item(m, &circle, &id) {
-            assert_eq!(i.gone, Some("expired"), "{}: {i:?}", m.name);
+            assert_eq!(
+                i.gone,
+                Some(circle::node::Gone::Expired),
+                "{}: {i:?}",
+                m.name
+            );
         }
         let store = m.circles().store();
         assert!(store.envelope_at(&circle, &a, seq).unwrap().is_none());

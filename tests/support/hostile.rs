@@ -33,7 +33,7 @@ fn shares(node: &Circles, circle: &CircleId) -> Vec<String> {
     node.feed(circle, 0, None)
         .unwrap()
         .into_iter()
-        .filter(|i| i.kind == "share")
+        .filter(|i| i.kind == circle::node::contract::Kind::Share)
         .map(|i| i.text)
         .collect()
 }
@@ -447,7 +447,7 @@ fn standing(node: &Circles, circle: &CircleId, other: &MemberKey) -> Option<&'st
         .unwrap()
         .into_iter()
         .find(|p| p.member == other.to_string())
-        .map(|p| p.state)
+        .map(|p| p.state.as_str())
 }
 
 #[test]
@@ -478,7 +478,7 @@ fn private_words_are_not_answered_in_the_open_and_partnership_steps_stay() {
         .feed(&c, 0, None)
         .unwrap()
         .into_iter()
-        .find(|i| i.kind == "partner" && i.author == a.to_string())
+        .find(|i| i.kind == circle::node::contract::Kind::Partner && i.author == a.to_string())
         .expect("alice's request is in her feed");
     let withdrawn = f.alice.withdraw(&request.id).unwrap_err();
     assert!(
@@ -517,7 +517,7 @@ fn a_partnership_step_sealed_to_the_wrong_people_is_not_shown() {
             .feed(&c, 0, None)
             .unwrap()
             .iter()
-            .all(|i| i.kind != "partner"),
+            .all(|i| i.kind != circle::node::contract::Kind::Partner),
         "bob's feed shows a step not sealed to the people it names"
     );
 }

@@ -112,11 +112,11 @@ async fn partners_read_each_others_private_checkins_goals_and_messages_and_carol
     })
     .await;
     let checkin_item = item(&bob, &circle, &checkin).expect("bob's feed shows the check-in");
-    assert_eq!(checkin_item.kind, "checkin");
+    assert_eq!(checkin_item.kind, circle::node::contract::Kind::Checkin);
     assert_eq!(checkin_item.private_to, Some(vec!["bob".to_string()]));
     assert!(checkin_item.text.contains(CHECKIN_NOTE), "{checkin_item:?}");
     let goal_item = item(&bob, &circle, &goal).expect("bob's feed shows the goal");
-    assert_eq!(goal_item.kind, "goal");
+    assert_eq!(goal_item.kind, circle::node::contract::Kind::Goal);
     assert!(goal_item.text.contains(GOAL_TEXT), "{goal_item:?}");
     let dm_item = item(&bob, &circle, &dm).expect("bob's feed shows the message");
     assert_eq!(
@@ -131,13 +131,13 @@ async fn partners_read_each_others_private_checkins_goals_and_messages_and_carol
             seen[0].to,
             seen[0].checkin.note.as_deref()
         ),
-        ("alice", "partner", Some(CHECKIN_NOTE))
+        ("alice", Audience::Partner, Some(CHECKIN_NOTE))
     );
     let goals = bob.circles().goals(&circle).unwrap();
     assert_eq!(goals.len(), 1, "{goals:?}");
     assert_eq!(
         (goals[0].to, goals[0].text.as_str()),
-        ("partner", GOAL_TEXT)
+        (Audience::Partner, GOAL_TEXT)
     );
 
     // carol holds the same sealed messages (they travel with the circle) and reads none.
@@ -234,7 +234,7 @@ async fn a_check_in_for_me_never_leaves_my_node_and_is_sealed_on_it() {
             mine[0].to,
             mine[0].checkin.note.as_deref()
         ),
-        (None, "me", Some(ME_NOTE))
+        (None, Audience::Me, Some(ME_NOTE))
     );
 
     // A share written after it reaches everyone; it is the only message alice wrote.

@@ -203,7 +203,11 @@ async fn a_reach_out_reaches_bob_at_once_and_alice_sees_who_has_seen_it() {
         "{outs:?}"
     );
     // The acknowledgement is bookkeeping, not something to read.
-    assert!(feed(&alice, &circle).iter().all(|i| i.kind != "seen"));
+    assert!(
+        feed(&alice, &circle)
+            .iter()
+            .all(|i| i.kind != circle::node::contract::Kind::Seen)
+    );
     // Regression: the newest arrival is bob's hidden "seen" note, and a feed of the newest one
     // used to come back empty (and its cursor did not move past the note).
     let (newest, cursor) = alice.circles().feed_page(&circle, 0, Some(1)).unwrap();

@@ -72,7 +72,7 @@ impl Member {
             .feed(circle, 0, None)
             .expect("feed")
             .into_iter()
-            .filter(|i| i.kind == "share")
+            .filter(|i| i.kind == circle::node::contract::Kind::Share)
             .map(|i| i.text)
             .collect()
     }

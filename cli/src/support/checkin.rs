@@ -1,11 +1,11 @@
 //! Check-ins (for the circle, the partner, or only the person) and goals.
 
 use anyhow::{Result, bail};
+use circle_node::contract::{CheckinRequest, GoalRequest, Written};
 use circle_node::support::{Audience, Checkin, Goal, check_note};
-use serde_json::{Value, json};
 
 use super::{check_date, circle_name, day, field, list, message_ref, report, short, when};
-use crate::{Ctx, client::segment, who};
+use crate::{Ctx, who};
 
 /// The day ratings, from 1 to 5.
 const DAYS: [&str; 5] = ["very hard", "hard", "questionable", "okay", "easy"];
@@ -42,41 +42,36 @@ fn scale(what: &str, value: Option<u8>, low: &str, high: &str) -> Result<()> {
 }
 
 /// "day 4/5 (okay) · mood 6/10 · craving 2/10 · triggers: tired, lonely", then the note.
-fn describe(c: &Value) -> String {
-    let rating = c["day"].as_u64().unwrap_or(0);
+fn describe(c: &Checkin) -> String {
+    let rating = c.day;
     let word = DAYS
         .get((rating as usize).wrapping_sub(1))
         .copied()
         .unwrap_or("?");
     let mut parts = vec![format!("day {rating}/5 ({word})")];
-    if let Some(m) = c["mood"].as_u64() {
+    if let Some(m) = c.mood {
         parts.push(format!("mood {m}/10"));
     }
-    if let Some(cr) = c["craving"].as_u64() {
+    if let Some(cr) = c.craving {
         parts.push(format!("craving {cr}/10"));
     }
-    let triggers: Vec<String> = c["triggers"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(field)
-        .collect();
+    let triggers: Vec<String> = c.triggers.iter().map(|t| crate::clean(t)).collect();
     if !triggers.is_empty() {
         parts.push(format!("triggers: {}", triggers.join(", ")));
     }
     let mut text = parts.join(" · ");
-    if let Some(note) = c["note"].as_str() {
+    if let Some(note) = c.note.as_deref() {
         text = format!("{text}. {}", crate::clean(note).replace('\n', "\n    "));
     }
     text
 }
 
 /// Who sees something, in words, for lists.
-fn seen_by(to: &Value) -> &'static str {
-    match to.as_str() {
-        Some("partner") => " (partners only)",
-        Some("me") => " (only you)",
-        _ => "",
+fn seen_by(to: Audience) -> &'static str {
+    match to {
+        Audience::Partner => " (partners only)",
+        Audience::Me => " (only you)",
+        Audience::Circle => "",
     }
 }
 
@@ -98,25 +93,22 @@ pub async fn checkin(ctx: &Ctx, args: crate::args::CheckinArgs) -> Result<()> {
     }
     checkin.check()?;
     let client = ctx.api().await?;
-    let body = json!({
-        "day": checkin.day,
-        "mood": checkin.mood,
-        "craving": checkin.craving,
-        "triggers": checkin.triggers,
-        "note": checkin.note,
-        "to": to.as_str(),
-    });
-    let r = client
-        .post(
-            &format!("/v1/circles/{}/checkins", segment(&args.circle)),
-            body,
-        )
-        .await?;
+    let body = CheckinRequest {
+        day: checkin.day,
+        mood: checkin.mood,
+        craving: checkin.craving,
+        triggers: checkin.triggers,
+        note: checkin.note,
+        to: Some(to.as_str().to_string()),
+    };
+    let r = client.checkin(&args.circle, &body).await?;
     if ctx.json {
-        println!(
-            "{}",
-            json!({ "id": r["id"], "circle": r["circle"], "to": r["to"] })
-        );
+        crate::out::json_line(&Written {
+            id: r.id,
+            circle: r.circle,
+            to: r.to,
+            ..Written::default()
+        });
         return Ok(());
     }
     let name = circle_name(&client, &args.circle).await;
@@ -139,42 +131,40 @@ pub async fn checkin(ctx: &Ctx, args: crate::args::CheckinArgs) -> Result<()> {
 /// `circle checkins`.
 pub async fn checkins(ctx: &Ctx, circle: &str) -> Result<()> {
     let client = ctx.api().await?;
-    let view = client
-        .get(&format!("/v1/circles/{}/checkins", segment(circle)))
-        .await?;
+    let view = client.checkins(circle).await?;
     if ctx.json {
-        println!("{view}");
+        crate::out::json_line(&view);
         return Ok(());
     }
     let name = circle_name(&client, circle).await;
-    let recent = view["checkins"].as_array().cloned().unwrap_or_default();
+    let recent = &view.checkins;
     if recent.is_empty() {
         eprintln!(
             "No check-ins you can see in '{name}' lately. Check in with `circle checkin '{name}' --day 1-5`."
         );
     }
-    for c in &recent {
-        let id = match c["id"].as_str() {
+    for c in recent {
+        let id = match c.id.as_deref() {
             Some(id) => format!(" (#{})", short(id)),
             None => String::new(),
         };
         println!(
             "[{}] {}{id}: {}{}",
-            when(&c["sent_at"]),
-            who(&c["author_name"], &c["author_fingerprint"]),
-            describe(c),
-            seen_by(&c["to"])
+            when(&c.sent_at),
+            who(&c.author_name, &c.author_fingerprint),
+            describe(&c.checkin),
+            seen_by(c.to)
         );
     }
-    let quiet = view["quiet"].as_array().cloned().unwrap_or_default();
+    let quiet = &view.quiet;
     if !quiet.is_empty() {
         println!("Not checked in for a while:");
-        for q in &quiet {
-            let days = q["days"].as_u64().unwrap_or(0);
+        for q in quiet {
+            let days = q.days;
             println!(
                 "  {}: last check-in {} ({days} days ago)",
-                who(&q["name"], &q["fingerprint"]),
-                day(&q["last_checkin"])
+                who(&q.name, &q.fingerprint),
+                day(&q.last_checkin)
             );
         }
         println!("A short hello can mean a lot: `circle share` or, for a partner, `circle dm`.");
@@ -201,10 +191,12 @@ pub async fn goal_add(
     check_note("goal", &goal.text)?;
     goal.check()?;
     let client = ctx.api().await?;
-    let body = json!({ "text": goal.text, "by": goal.by, "to": to.as_str() });
-    let r = client
-        .post(&format!("/v1/circles/{}/goals", segment(circle)), body)
-        .await?;
+    let body = GoalRequest {
+        text: goal.text.clone(),
+        by: goal.by.clone(),
+        to: Some(to.as_str().to_string()),
+    };
+    let r = client.goal(circle, &body).await?;
     let name = circle_name(&client, circle).await;
     let by = match &goal.by {
         Some(by) => format!(" (by {by})"),
@@ -218,7 +210,7 @@ pub async fn goal_add(
     let line = format!(
         "Goal set: {}{by}. {who} can see it. When it is done: `circle goal done {}`.",
         crate::clean(&goal.text),
-        short(r["id"].as_str().unwrap_or_default())
+        short(r.id.as_deref().unwrap_or_default())
     );
     report(ctx, &r, &line);
     Ok(())
@@ -228,15 +220,13 @@ pub async fn goal_add(
 pub async fn goal_done(ctx: &Ctx, id: &str) -> Result<()> {
     let goal = message_ref(id)?;
     let client = ctx.api().await?;
-    let r = client
-        .post(&format!("/v1/messages/{goal}/done"), json!({}))
-        .await?;
-    let name = circle_name(&client, r["circle"].as_str().unwrap_or_default()).await;
-    let goal = match r["goal_text"].as_str() {
-        Some(_) => format!("'{}'", field(&r["goal_text"])),
+    let r = client.goal_done(&goal).await?;
+    let name = circle_name(&client, &r.circle).await;
+    let goal = match r.goal_text.as_deref() {
+        Some(text) => format!("'{}'", crate::clean(text)),
         None => "your goal".to_string(),
     };
-    let line = if r["to"] == "me" {
+    let line = if r.to == Some(Audience::Me) {
         format!("Well done! Marked {goal} done.")
     } else {
         format!("Well done! Marked {goal} done; those who saw it in '{name}' see that too.")
@@ -248,28 +238,26 @@ pub async fn goal_done(ctx: &Ctx, id: &str) -> Result<()> {
 /// `circle goals`.
 pub async fn goals(ctx: &Ctx, circle: &str) -> Result<()> {
     let client = ctx.api().await?;
-    let goals = client
-        .get(&format!("/v1/circles/{}/goals", segment(circle)))
-        .await?;
+    let goals = client.goals(circle).await?;
     let name = circle_name(&client, circle).await;
     let empty = format!(
         "No goals you can see in '{name}' yet. Set one with `circle goal add '{name}' TEXT`."
     );
     list(ctx, &goals, &empty, |g| {
-        let by = match g["by"].as_str() {
-            Some(_) => format!(" (by {})", field(&g["by"])),
+        let by = match g.by.as_deref() {
+            Some(by) => format!(" (by {})", crate::clean(by)),
             None => String::new(),
         };
-        let done = match g["done_at"].as_str() {
-            Some(_) => format!(" ✓ done {}", day(&g["done_at"])),
+        let done = match g.done_at.as_deref() {
+            Some(at) => format!(" ✓ done {}", day(at)),
             None => String::new(),
         };
         println!(
             "#{} {}: {}{by}{done}{}",
-            short(g["id"].as_str().unwrap_or_default()),
-            who(&g["author_name"], &g["author_fingerprint"]),
-            field(&g["text"]),
-            seen_by(&g["to"])
+            short(&g.id),
+            who(&g.author_name, &g.author_fingerprint),
+            field(Some(&g.text)),
+            seen_by(g.to)
         );
     });
     Ok(())

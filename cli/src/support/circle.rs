@@ -4,18 +4,18 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use circle_node::contract::{
+    CreateCircle, InvitePolicy, JoinRequest, MeetingRequest, ResourceRequest, Standing,
+};
 use circle_node::support::{
     Format, MAX_TITLE_CHARS, check_note, check_short, check_url, clock, schedule,
 };
-use serde_json::{Value, json};
 
 use super::{check_zone, circle_name, confirm, field, list, report, short};
 use crate::{
     Ctx,
     args::{MeetingArgs, ResourceArgs},
-    clean,
-    client::segment,
-    count, print_id,
+    clean, count, print_id,
 };
 
 /// Reads a guidelines file.
@@ -33,19 +33,19 @@ fn read_guidelines(path: &Path) -> Result<String> {
 }
 
 /// "a 12-step circle", "a SMART Recovery circle", ...
-fn kind_of_circle(format: &Value) -> String {
-    match format.as_str() {
-        Some("12-step") => "a 12-step circle".to_string(),
-        Some("smart") => "a SMART Recovery circle".to_string(),
-        Some("dharma") => "a Recovery Dharma circle".to_string(),
-        Some("secular") => "a secular circle".to_string(),
-        _ => "a circle".to_string(),
+fn kind_of_circle(format: Option<Format>) -> String {
+    match format {
+        Some(Format::TwelveStep) => "a 12-step circle".to_string(),
+        Some(Format::Smart) => "a SMART Recovery circle".to_string(),
+        Some(Format::Dharma) => "a Recovery Dharma circle".to_string(),
+        Some(Format::Secular) => "a secular circle".to_string(),
+        Some(Format::Other) | None => "a circle".to_string(),
     }
 }
 
 /// The guidelines, indented under a heading, or a line saying there are none.
-fn guidelines_text(guidelines: &Value) -> String {
-    match guidelines.as_str().filter(|g| !g.trim().is_empty()) {
+fn guidelines_text(guidelines: Option<&str>) -> String {
+    match guidelines.filter(|g| !g.trim().is_empty()) {
         Some(g) => format!("Its guidelines:\n    {}", clean(g).replace('\n', "\n    ")),
         None => "It has no written guidelines.".to_string(),
     }
@@ -62,16 +62,15 @@ pub async fn create(
 ) -> Result<()> {
     let format = format.map(Format::parse).transpose()?;
     let guidelines = guidelines.map(read_guidelines).transpose()?;
-    let body = json!({
-        "name": name,
-        "nick": nick,
-        "format": format.map(Format::as_str),
-        "guidelines": guidelines,
-        "force": force,
-    });
-    let r = ctx.api().await?.post("/v1/circles", body).await?;
-    let id = r["id"].as_str().unwrap_or_default().to_string();
-    print_id(ctx, &id);
+    let body = CreateCircle {
+        name: name.to_string(),
+        nick,
+        format: format.map(|f| f.as_str().to_string()),
+        guidelines: guidelines.clone(),
+        force,
+    };
+    let r = ctx.api().await?.create_circle(&body).await?;
+    print_id(ctx, &r.id);
     let name = clean(name.trim());
     eprintln!("Created the circle '{name}'. Invite people with `circle invite '{name}'`.");
     if guidelines.is_some() {
@@ -83,45 +82,35 @@ pub async fn create(
 /// `circle info`.
 pub async fn info(ctx: &Ctx, circle: &str) -> Result<()> {
     let client = ctx.api().await?;
-    let info = client
-        .get(&format!("/v1/circles/{}/info", segment(circle)))
-        .await?;
+    let info = client.info(circle).await?;
     if ctx.json {
-        println!("{info}");
+        crate::out::json_line(&info);
         return Ok(());
     }
-    let standing = match info["standing"].as_str() {
-        Some("admin") => "; you are an admin",
-        Some("left") => "; you left",
-        Some("removed") => "; you were removed",
-        _ => "",
+    let standing = match info.circle.standing {
+        Standing::Admin => "; you are an admin",
+        Standing::Left => "; you left",
+        Standing::Removed => "; you were removed",
+        Standing::Member | Standing::Joining => "",
     };
-    let admins: Vec<String> = match info["admin_members"].as_array() {
-        Some(_) => crate::whos(&info["admin_members"]),
-        None => info["admins"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(field)
-            .collect(),
+    let admins = crate::whos(&info.admin_members);
+    let invites = match info.circle.invites {
+        InvitePolicy::Members => "every member",
+        InvitePolicy::Admins => "admins",
     };
-    let invites = match info["invites"].as_str() {
-        Some("members") => "every member",
-        _ => "admins",
-    };
-    println!("{}", field(&info["name"]));
-    println!("  id:       {}", field(&info["id"]));
+    println!("{}", clean(&info.circle.name));
+    println!("  id:       {}", clean(&info.circle.id));
     println!(
         "  kind:     {}",
-        kind_of_circle(&info["format"]).trim_start_matches("a ")
+        kind_of_circle(info.format).trim_start_matches("a ")
     );
     println!(
         "  members:  {}{standing}",
-        count(info["members"].as_u64().unwrap_or(0), "member")
+        count(info.circle.members as u64, "member")
     );
     println!("  admins:   {}", admins.join(", "));
     println!("  invites:  {invites} can invite people");
-    println!("{}", guidelines_text(&info["guidelines"]));
+    println!("{}", guidelines_text(info.guidelines.as_deref()));
     Ok(())
 }
 
@@ -131,22 +120,19 @@ pub async fn join(ctx: &Ctx, token: &str, nick: Option<String>, yes: bool) -> Re
     let invite = circle_crypto::Invite::from_token(token)?;
     invite.check_expiry(circle_node::now_secs())?;
     let client = ctx.require_running("join").await?;
-    let preview = client
-        .post("/v1/join/preview", json!({ "token": token, "nick": nick }))
-        .await?;
-    let name = match preview["name"].as_str() {
-        Some(_) => field(&preview["name"]),
-        None => clean(&invite.circle_name),
+    let request = JoinRequest {
+        token: token.to_string(),
+        nick,
     };
-    let members = match preview["members"].as_u64() {
-        Some(n) => format!(" of {}", count(n, "member")),
-        None => String::new(),
+    let preview = client.join_preview(&request).await?;
+    let name = if preview.name.is_empty() {
+        clean(&invite.circle_name)
+    } else {
+        clean(&preview.name)
     };
-    eprintln!(
-        "'{name}' is {}{members}.",
-        kind_of_circle(&preview["format"])
-    );
-    eprintln!("{}", guidelines_text(&preview["guidelines"]));
+    let members = format!(" of {}", count(u64::from(preview.members), "member"));
+    eprintln!("'{name}' is {}{members}.", kind_of_circle(preview.format));
+    eprintln!("{}", guidelines_text(preview.guidelines.as_deref()));
     if !yes {
         let no_terminal = format!(
             "joining asks you first, once you have read the guidelines of '{name}', and there is \
@@ -157,11 +143,9 @@ pub async fn join(ctx: &Ctx, token: &str, nick: Option<String>, yes: bool) -> Re
             return Ok(());
         }
     }
-    let r = client
-        .post("/v1/join", json!({ "token": token, "nick": nick }))
-        .await?;
-    print_id(ctx, r["id"].as_str().unwrap_or_default());
-    if r["returned"] == true {
+    let r = client.join(&request).await?;
+    print_id(ctx, &r.id);
+    if r.returned {
         eprintln!(
             "Welcome back to '{name}'. Everyone there sees that you came back; what you had \
              stays, and what was said while you were away is arriving now."
@@ -185,20 +169,16 @@ pub async fn meeting_add(ctx: &Ctx, args: MeetingArgs) -> Result<()> {
         check_url(link.trim())?;
     }
     let client = ctx.api().await?;
-    let body = json!({
-        "title": args.title.trim(),
-        "weekly": args.weekly.as_deref().map(str::trim),
-        "on": args.on.as_deref().map(str::trim),
-        "at": args.at.trim(),
-        "tz": args.tz.trim(),
-        "link": args.link.as_deref().map(str::trim),
-    });
-    let r = client
-        .post(
-            &format!("/v1/circles/{}/meetings", segment(&args.circle)),
-            body,
-        )
-        .await?;
+    let trimmed = |t: &Option<String>| t.as_deref().map(|t| t.trim().to_string());
+    let body = MeetingRequest {
+        title: args.title.trim().to_string(),
+        weekly: trimmed(&args.weekly),
+        on: trimmed(&args.on),
+        at: args.at.trim().to_string(),
+        tz: args.tz.trim().to_string(),
+        link: trimmed(&args.link),
+    };
+    let r = client.meeting(&args.circle, &body).await?;
     let name = circle_name(&client, &args.circle).await;
     let line = format!(
         "Added '{}' to '{name}': {} ({}). Everyone sees it in their own time with \
@@ -221,32 +201,26 @@ pub async fn meetings(ctx: &Ctx, circle: &str, tz: Option<&str>) -> Result<()> {
         None => clock::system_zone_name(),
     };
     let client = ctx.api().await?;
-    let all = client
-        .get(&format!(
-            "/v1/circles/{}/meetings?tz={}",
-            segment(circle),
-            segment(&zone)
-        ))
-        .await?;
+    let all = client.meetings(circle, Some(&zone)).await?;
     let name = circle_name(&client, circle).await;
     let empty = format!(
         "No meetings in '{name}' yet. Add one with `circle meeting add '{name}' TITLE --weekly DAY --at HH:MM --tz ZONE`."
     );
     list(ctx, &all, &empty, |m| {
-        let next = match m["next_local"].as_str() {
-            Some(_) => format!(" Next: {}.", field(&m["next_local"])),
+        let next = match m.next_local.as_deref() {
+            Some(at) => format!(" Next: {}.", clean(at)),
             None => " It has taken place.".to_string(),
         };
-        let link = match m["link"].as_str() {
-            Some(_) => format!(" {}", field(&m["link"])),
+        let link = match m.link.as_deref() {
+            Some(link) => format!(" {}", clean(link)),
             None => String::new(),
         };
         println!(
             "{} (#{}): {} ({}).{next}{link}",
-            field(&m["title"]),
-            short(m["id"].as_str().unwrap_or_default()),
-            field(&m["when"]),
-            field(&m["zone"])
+            clean(&m.title),
+            short(&m.id),
+            clean(&m.when),
+            clean(&m.zone)
         );
     });
     Ok(())
@@ -262,17 +236,12 @@ pub async fn resource_add(ctx: &Ctx, args: ResourceArgs) -> Result<()> {
         check_url(url.trim())?;
     }
     let client = ctx.api().await?;
-    let body = json!({
-        "title": args.title.trim(),
-        "text": args.text,
-        "url": args.url.as_deref().map(str::trim),
-    });
-    let r = client
-        .post(
-            &format!("/v1/circles/{}/resources", segment(&args.circle)),
-            body,
-        )
-        .await?;
+    let body = ResourceRequest {
+        title: args.title.trim().to_string(),
+        text: args.text.clone(),
+        url: args.url.as_deref().map(|u| u.trim().to_string()),
+    };
+    let r = client.resource(&args.circle, &body).await?;
     let name = circle_name(&client, &args.circle).await;
     let line = format!(
         "Pinned '{}' in '{name}' for everyone: `circle resources '{name}'` lists it.",
@@ -285,9 +254,7 @@ pub async fn resource_add(ctx: &Ctx, args: ResourceArgs) -> Result<()> {
 /// `circle resources`.
 pub async fn resources(ctx: &Ctx, circle: &str) -> Result<()> {
     let client = ctx.api().await?;
-    let all = client
-        .get(&format!("/v1/circles/{}/resources", segment(circle)))
-        .await?;
+    let all = client.resources(circle).await?;
     let name = circle_name(&client, circle).await;
     let empty = format!(
         "Nothing is pinned in '{name}' yet. Pin a coping strategy, a number or a link with \
@@ -296,14 +263,14 @@ pub async fn resources(ctx: &Ctx, circle: &str) -> Result<()> {
     list(ctx, &all, &empty, |r| {
         println!(
             "{} (pinned by {})",
-            field(&r["title"]),
-            crate::who(&r["added_by"], &r["added_by_fingerprint"])
+            clean(&r.resource.title),
+            crate::who(&r.added_by, &r.added_by_fingerprint)
         );
-        if r["text"].is_string() {
-            println!("    {}", field(&r["text"]).replace('\n', "\n    "));
+        if let Some(text) = r.resource.text.as_deref() {
+            println!("    {}", field(Some(text)).replace('\n', "\n    "));
         }
-        if r["url"].is_string() {
-            println!("    {}", field(&r["url"]));
+        if let Some(url) = r.resource.url.as_deref() {
+            println!("    {}", field(Some(url)));
         }
     });
     Ok(())

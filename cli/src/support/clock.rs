@@ -2,16 +2,16 @@
 //! milestones the circles they choose hear of. Clocks live on the person's node only.
 
 use anyhow::Result;
+use circle_node::contract::{ClockItem, ClockResetRequest, ClockShareRequest, ClockStart};
 use circle_node::support::{MAX_CLOCK_NAME_CHARS, check_short};
-use serde_json::{Value, json};
 
-use super::{check_date, check_zone, circle_name, field, list};
-use crate::{Ctx, clean, client::segment, count};
+use super::{check_date, check_zone, circle_name, list};
+use crate::{Ctx, clean, count};
 
 /// "sober: 7 days (since 2026-11-15, Europe/London). Reached 7 days on 2026-11-22; next:
 /// 30 days on 2026-12-15. Shared with 'Tuesday circle'."
-fn describe(c: &Value) -> String {
-    let days = c["days"].as_i64().unwrap_or(0);
+fn describe(c: &ClockItem) -> String {
+    let days = c.days;
     let days = if days == 1 {
         "1 day".to_string()
     } else {
@@ -19,29 +19,28 @@ fn describe(c: &Value) -> String {
     };
     let mut text = format!(
         "{}: {days} (since {}, {}).",
-        field(&c["name"]),
-        field(&c["since"]),
-        field(&c["zone"])
+        clean(&c.name),
+        clean(&c.since),
+        clean(&c.zone)
     );
-    if c["reached"].is_object() {
+    if let Some(m) = &c.reached {
         text.push_str(&format!(
             " Reached {} on {}.",
-            field(&c["reached"]["label"]),
-            field(&c["reached"]["date"])
+            clean(&m.label),
+            clean(&m.date)
         ));
     }
-    if c["next"].is_object() {
+    if let Some(m) = &c.next {
         text.push_str(&format!(
             " Next: {} on {}.",
-            field(&c["next"]["label"]),
-            field(&c["next"]["date"])
+            clean(&m.label),
+            clean(&m.date)
         ));
     }
-    let shared: Vec<String> = c["shared_with"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|n| format!("'{}'", field(n)))
+    let shared: Vec<String> = c
+        .shared_with
+        .iter()
+        .map(|n| format!("'{}'", clean(n)))
         .collect();
     if shared.is_empty() {
         text.push_str(" Private: only you see it.");
@@ -65,15 +64,15 @@ pub async fn clock_start(
         check_zone(tz)?;
     }
     let client = ctx.api().await?;
-    let body = json!({
-        "name": name.trim(),
-        "since": since.trim(),
-        "tz": tz.map(str::trim),
-        "share": share,
-    });
-    let clock = client.post("/v1/clocks", body).await?;
+    let body = ClockStart {
+        name: name.trim().to_string(),
+        since: since.trim().to_string(),
+        tz: tz.map(|t| t.trim().to_string()),
+        share: share.to_vec(),
+    };
+    let clock = client.clock_start(&body).await?;
     if ctx.json {
-        println!("{clock}");
+        crate::out::json_line(&clock);
         return Ok(());
     }
     println!("Started your clock. {}", describe(&clock));
@@ -92,26 +91,20 @@ pub async fn clock_reset(ctx: &Ctx, name: &str, note: Option<&str>, share: bool)
         circle_node::support::check_note("note", note)?;
     }
     let client = ctx.api().await?;
-    let r = client
-        .post(
-            &format!("/v1/clocks/{}/reset", segment(name.trim())),
-            json!({ "note": note, "share": share }),
-        )
-        .await?;
+    let body = ClockResetRequest {
+        note: note.map(str::to_string),
+        share,
+    };
+    let r = client.clock_reset(name.trim(), &body).await?;
     if ctx.json {
-        println!("{r}");
+        crate::out::json_line(&r);
         return Ok(());
     }
     println!(
         "Your '{}' clock starts again from today. Coming back to it is what counts.",
-        field(&r["clock"]["name"])
+        clean(&r.clock.name)
     );
-    let told: Vec<String> = r["told"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|n| format!("'{}'", field(n)))
-        .collect();
+    let told: Vec<String> = r.told.iter().map(|n| format!("'{}'", clean(n))).collect();
     if told.is_empty() {
         println!("Nobody was told: this stays with you.");
     } else {
@@ -123,26 +116,25 @@ pub async fn clock_reset(ctx: &Ctx, name: &str, note: Option<&str>, share: bool)
 /// `circle clock share`.
 pub async fn clock_share(ctx: &Ctx, name: &str, circle: &str, now: bool) -> Result<()> {
     let client = ctx.api().await?;
-    let clock = client
-        .post(
-            &format!("/v1/clocks/{}/share", segment(name.trim())),
-            json!({ "circle": circle, "now": now }),
-        )
-        .await?;
+    let body = ClockShareRequest {
+        circle: circle.to_string(),
+        now,
+    };
+    let clock = client.clock_share(name.trim(), &body).await?;
     if ctx.json {
-        println!("{clock}");
+        crate::out::json_line(&clock);
         return Ok(());
     }
     let circle = circle_name(&client, circle).await;
     println!(
         "'{circle}' will hear of your '{}' milestones from now on. {}",
-        field(&clock["name"]),
+        clean(&clock.name),
         describe(&clock)
     );
     if now {
         println!(
             "Told '{circle}' your count today: {}.",
-            count(clock["days"].as_u64().unwrap_or(0), "day")
+            count(u64::try_from(clock.days).unwrap_or(0), "day")
         );
     }
     Ok(())
@@ -151,7 +143,7 @@ pub async fn clock_share(ctx: &Ctx, name: &str, circle: &str, now: bool) -> Resu
 /// `circle clock list`.
 pub async fn clock_list(ctx: &Ctx) -> Result<()> {
     let client = ctx.api().await?;
-    let clocks = client.get("/v1/clocks").await?;
+    let clocks = client.clocks().await?;
     let empty = "No clocks yet. Start one with `circle clock start NAME --since YYYY-MM-DD`.";
     list(ctx, &clocks, empty, |c| println!("{}", describe(c)));
     Ok(())

@@ -6,10 +6,10 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use serde_json::{Value, json};
+use circle_node::contract::{Event, FeedItem, FeedPage, FeedQuery, Kind};
 
 use super::{field, local_time, short, when, when_zoned};
-use crate::{Ctx, client::Client, client::segment, out, who, whos};
+use crate::{Ctx, clean, client::Client, out, who, whos};
 
 /// How long one feed long-poll waits.
 const FOLLOW_WAIT: Duration = Duration::from_secs(30);
@@ -23,56 +23,53 @@ const CLOSED_CHECK: Duration = Duration::from_millis(200);
 const MAX_EVENT_BYTES: usize = 64 * 1024;
 
 /// Kinds written by a member about themselves, shown as "name (#id) text".
-const OWN_KINDS: [&str; 6] = [
-    "checkin",
-    "goal",
-    "goal-done",
-    "clock-reset",
-    "meeting",
-    "resource",
+const OWN_KINDS: [Kind; 6] = [
+    Kind::Checkin,
+    Kind::Goal,
+    Kind::GoalDone,
+    Kind::ClockReset,
+    Kind::Meeting,
+    Kind::Resource,
 ];
 
 /// Prints one feed item; says whether it is urgent (a reach-out).
-fn print_item(json: bool, item: &Value) -> bool {
-    let urgent = item["urgent"] == true;
+fn print_item(json: bool, item: &FeedItem) -> bool {
+    let urgent = item.urgent;
     if json {
-        println!("{item}");
+        out::json_line(item);
         return urgent;
     }
-    let at = when(&item["sent_at"]);
-    let name = who(&item["author_name"], &item["author_fingerprint"]);
+    let at = when(&item.sent_at);
+    let name = who(&item.author_name, &item.author_fingerprint);
     // Continuation lines are indented, so a line break inside a share can never pass for a
     // line of the feed written by someone else.
-    let text = field(&item["text"]).replace('\n', "\n    ");
-    let id = format!("#{}", short(item["id"].as_str().unwrap_or_default()));
+    let text = field(Some(&item.text)).replace('\n', "\n    ");
+    let id = format!("#{}", short(&item.id));
     // The author wrote two messages with this number: say which this is not.
-    let fork = match (item["fork"].as_bool(), item["seq"].as_u64()) {
-        (Some(true), Some(seq)) => format!(" (another version of #{seq})"),
-        _ => String::new(),
+    let fork = if item.fork {
+        format!(" (another version of #{})", item.seq)
+    } else {
+        String::new()
     };
-    let re = match item["reply_to"].as_str() {
+    let re = match item.reply_to.as_deref() {
         // A reached goal already says which goal in its text.
-        Some(r) if item["kind"] == "goal-done" => format!(" ↳ re #{}", short(r)),
+        Some(r) if item.kind == Kind::GoalDone => format!(" ↳ re #{}", short(r)),
         Some(r) => format!(" ↳ re #{}{}", short(r), quote(item)),
         None => String::new(),
     };
-    let private = match item["private_to_members"].as_array() {
-        Some(_) => format!(
-            " (private, to {})",
-            whos(&item["private_to_members"]).join(", ")
-        ),
+    let private = match item.private_to_members.as_deref() {
+        Some(members) => format!(" (private, to {})", whos(members).join(", ")),
         None => String::new(),
     };
-    let kind = item["kind"].as_str().unwrap_or_default();
-    match kind {
+    match item.kind {
         _ if urgent => println!("!! [{at}] {name} {text} ({id})"),
-        "share" | "dm" => println!("[{at}] {name} ({id}){fork}{re}{private}: {text}"),
-        "withdrawn" | "expired" => println!("[{at}] {name} ({id}): {text}"),
-        "reaction" => {
-            let to = item["reply_to"].as_str().map(short).unwrap_or("?");
+        Kind::Share | Kind::Dm => println!("[{at}] {name} ({id}){fork}{re}{private}: {text}"),
+        Kind::Withdrawn | Kind::Expired => println!("[{at}] {name} ({id}): {text}"),
+        Kind::Reaction => {
+            let to = item.reply_to.as_deref().map(short).unwrap_or("?");
             println!("[{at}] {name} reacted {text} to #{to}{}", quote(item));
         }
-        "milestone" => println!("[{at}] {name} ({id}) celebrates {text}"),
+        Kind::Milestone => println!("[{at}] {name} ({id}) celebrates {text}"),
         k if OWN_KINDS.contains(&k) => println!("[{at}] {name} ({id}) {text}{re}{private}"),
         _ => println!("[{at}] * {text}{private}"),
     }
@@ -80,17 +77,16 @@ fn print_item(json: bool, item: &Value) -> bool {
 }
 
 /// ` "the start of what it answers"`, when the node quoted it; made safe, on one line.
-fn quote(item: &Value) -> String {
-    match item["reply_text"].as_str() {
-        Some(_) => format!(" \"{}\"", field(&item["reply_text"]).replace('\n', " ")),
+fn quote(item: &FeedItem) -> String {
+    match item.reply_text.as_deref() {
+        Some(quoted) => format!(" \"{}\"", field(Some(quoted)).replace('\n', " ")),
         None => String::new(),
     }
 }
 
 /// Prints a page of items; says whether one was urgent. Reactions to a message of the page
 /// are gathered under it (`    🎉 2: bob (…), carol (…)`) rather than printed one by one.
-fn print_items(json: bool, items: &Value) -> bool {
-    let items: &[Value] = items.as_array().map_or(&[], Vec::as_slice);
+fn print_items(json: bool, items: &[FeedItem]) -> bool {
     let mut urgent = false;
     if json {
         for item in items {
@@ -100,18 +96,17 @@ fn print_items(json: bool, items: &Value) -> bool {
     }
     let shown: Vec<&str> = items
         .iter()
-        .filter(|i| i["kind"] != "reaction")
-        .filter_map(|i| i["id"].as_str())
+        .filter(|i| i.kind != Kind::Reaction)
+        .map(|i| i.id.as_str())
         .collect();
-    let gathered = |i: &Value| {
-        i["kind"] == "reaction" && i["reply_to"].as_str().is_some_and(|to| shown.contains(&to))
+    let gathered = |i: &FeedItem| {
+        i.kind == Kind::Reaction && i.reply_to.as_deref().is_some_and(|to| shown.contains(&to))
     };
     for item in items.iter().filter(|i| !gathered(i)) {
         urgent |= print_item(json, item);
-        let id = item["id"].as_str().unwrap_or_default();
-        let reactions: Vec<&Value> = items
+        let reactions: Vec<&FeedItem> = items
             .iter()
-            .filter(|i| gathered(i) && i["reply_to"] == id)
+            .filter(|i| gathered(i) && i.reply_to.as_deref() == Some(item.id.as_str()))
             .collect();
         print_reactions(&reactions);
     }
@@ -119,11 +114,11 @@ fn print_items(json: bool, items: &Value) -> bool {
 }
 
 /// One line per emoji, in the order they were first given: how many, and from whom.
-fn print_reactions(reactions: &[&Value]) {
+fn print_reactions(reactions: &[&FeedItem]) {
     let mut emojis: Vec<(String, Vec<String>)> = Vec::new();
     for r in reactions {
-        let emoji = field(&r["text"]);
-        let by = who(&r["author_name"], &r["author_fingerprint"]);
+        let emoji = field(Some(&r.text));
+        let by = who(&r.author_name, &r.author_fingerprint);
         match emojis.iter_mut().find(|(e, _)| *e == emoji) {
             Some((_, names)) => names.push(by),
             None => emojis.push((emoji, vec![by])),
@@ -137,8 +132,7 @@ fn print_reactions(reactions: &[&Value]) {
 /// Tells the circle this member has now seen its reach-outs. Best effort: they were shown
 /// either way.
 pub(super) async fn acknowledge(client: &Client, circle: &str) {
-    let path = format!("/v1/circles/{}/seen", segment(circle));
-    if let Err(e) = client.post(&path, json!({})).await {
+    if let Err(e) = client.seen(circle).await {
         tracing::debug!("could not tell the circle its reach-outs were seen: {e}");
     }
 }
@@ -150,22 +144,22 @@ pub async fn feed(ctx: &Ctx, circle: &str, follow: bool, limit: Option<usize>) -
     } else {
         ctx.api().await?
     };
-    let base = format!("/v1/circles/{}/feed", segment(circle));
-    let first = match limit {
-        Some(n) => client.get(&format!("{base}?limit={n}")).await?,
-        None => client.get(&base).await?,
+    let query = FeedQuery {
+        limit,
+        ..FeedQuery::default()
     };
-    if print_items(ctx.json, &first["items"]) {
+    let first = client.feed(circle, &query).await?;
+    if print_items(ctx.json, &first.items) {
         acknowledge(&client, circle).await;
     }
     // Whoever reads has stopped reading (`circle feed T --follow | head -3`).
     if !follow || out::closed() {
         return Ok(());
     }
-    let cursor = first["cursor"].as_u64().unwrap_or(0);
+    let cursor = first.cursor;
     let id = circle_id(&client, circle, &first).await;
     tokio::select! {
-        result = follow_feed(ctx.json, &client, circle, &base, cursor) => result,
+        result = follow_feed(ctx.json, &client, circle, cursor) => result,
         () = notices(ctx.json, &client, &id) => Ok(()),
         () = until_closed() => Ok(()),
     }
@@ -179,35 +173,31 @@ async fn until_closed() {
 }
 
 /// The followed circle's id, to pick its events from the stream.
-async fn circle_id(client: &Client, circle: &str, first: &Value) -> String {
+async fn circle_id(client: &Client, circle: &str, first: &FeedPage) -> String {
     let typed = circle.trim();
-    let listed = client.get("/v1/circles").await.unwrap_or_default();
+    let listed = client.circles().await.unwrap_or_default();
     listed
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|c| c["id"] == typed || c["name"] == typed)
-        .and_then(|c| c["id"].as_str())
-        .or_else(|| first["items"][0]["circle"].as_str())
+        .iter()
+        .find(|c| c.id == typed || c.name == typed)
+        .map(|c| c.id.as_str())
+        .or_else(|| first.items.first().map(|i| i.circle.as_str()))
         .unwrap_or(typed)
         .to_string()
 }
 
 /// Long-polls the feed for new items until the node stops answering.
-async fn follow_feed(
-    json: bool,
-    client: &Client,
-    circle: &str,
-    base: &str,
-    mut cursor: u64,
-) -> Result<()> {
+async fn follow_feed(json: bool, client: &Client, circle: &str, mut cursor: u64) -> Result<()> {
     loop {
-        let path = format!("{base}?after={cursor}&wait_ms={}", FOLLOW_WAIT.as_millis());
-        let page = client.get_waiting(&path, FOLLOW_WAIT).await?;
-        if print_items(json, &page["items"]) {
+        let query = FeedQuery {
+            after: Some(cursor),
+            limit: None,
+            wait_ms: Some(FOLLOW_WAIT.as_millis() as u64),
+        };
+        let page = client.feed(circle, &query).await?;
+        if print_items(json, &page.items) {
             acknowledge(client, circle).await;
         }
-        cursor = page["cursor"].as_u64().unwrap_or(cursor);
+        cursor = page.cursor;
     }
 }
 
@@ -283,44 +273,55 @@ impl EventStream {
 
 /// Prints one event from the stream, if it is a notice about `circle`.
 fn notice(json: bool, circle: &str, data: &str) {
-    let Ok(event) = serde_json::from_str::<Value>(data) else {
+    let Ok(event) = serde_json::from_str::<Event>(data) else {
         return;
     };
-    if event["circle"] != circle {
-        return;
-    }
-    let kind = event["type"].as_str().unwrap_or_default();
-    if !matches!(kind, "reminder" | "missed-checkin") {
-        // Reach-outs and messages come through the feed itself.
+    // Reach-outs and messages come through the feed itself.
+    let about = match &event {
+        Event::Reminder { circle, .. } | Event::MissedCheckin { circle, .. } => circle,
+        _ => return,
+    };
+    if about != circle {
         return;
     }
     if json {
-        println!("{event}");
+        out::json_line(&event);
         return;
     }
-    match kind {
-        "reminder" => {
-            let link = match event["link"].as_str() {
-                Some(_) => format!(" {}", field(&event["link"])),
+    match event {
+        Event::Reminder {
+            title,
+            starts_at,
+            minutes,
+            link,
+            ..
+        } => {
+            let link = match link.as_deref() {
+                Some(link) => format!(" {}", clean(link)),
                 None => String::new(),
             };
             println!(
-                "-- reminder: '{}' starts at {} (in {} min){link}",
-                field(&event["title"]),
-                local_time(&event["starts_at"], "%a %-d %b %H:%M %Z"),
-                event["minutes"].as_u64().unwrap_or(0)
+                "-- reminder: '{}' starts at {} (in {minutes} min){link}",
+                clean(&title),
+                local_time(&starts_at, "%a %-d %b %H:%M %Z"),
             );
         }
-        _ => {
-            let name = who(&event["name"], &event["fingerprint"]);
-            let since = match event["last_checkin"].as_str() {
-                Some(_) => format!("hasn't since {}", when_zoned(&event["last_checkin"])),
+        Event::MissedCheckin {
+            name,
+            fingerprint,
+            last_checkin,
+            ..
+        } => {
+            let name = who(&name, &fingerprint);
+            let since = match last_checkin.as_deref() {
+                Some(at) => format!("hasn't since {}", when_zoned(at)),
                 None => "hasn't yet".to_string(),
             };
             println!(
                 "-- {name} usually checks in, and {since}. A short note can help: `circle dm`."
             );
         }
+        _ => {}
     }
 }
 

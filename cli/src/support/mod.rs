@@ -21,8 +21,9 @@ use std::{
 };
 
 use anyhow::{Context, Result, anyhow, bail};
+use circle_node::contract::Written;
 use jiff::{Timestamp, tz::TimeZone};
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use crate::{Ctx, clean, client::Client, client::segment};
 
@@ -70,8 +71,7 @@ fn local_zone() -> &'static TimeZone {
 
 /// An RFC 3339 time (the node writes them in UTC) in the person's own zone, as `format`
 /// (jiff's strftime); the text as given if it is not a time.
-fn local_time(value: &Value, format: &str) -> String {
-    let at = value.as_str().unwrap_or("");
+fn local_time(at: &str, format: &str) -> String {
     match at.parse::<Timestamp>() {
         Ok(t) => jiff::fmt::strtime::format(format, &t.to_zoned(local_zone().clone()))
             .unwrap_or_else(|_| at.to_string()),
@@ -81,50 +81,50 @@ fn local_time(value: &Value, format: &str) -> String {
 
 /// "2026-11-22 10:00" in the person's own zone, from an RFC 3339 time, for lists whose times
 /// are all the reader's (the feed, check-ins).
-fn when(value: &Value) -> String {
-    local_time(value, "%Y-%m-%d %H:%M")
+fn when(at: &str) -> String {
+    local_time(at, "%Y-%m-%d %H:%M")
 }
 
 /// "2026-11-22 10:00 EST": [`when`] with its zone, for a time that stands alone in a sentence
 /// and could be taken for someone else's (a partner's last check-in, a reach-out).
-fn when_zoned(value: &Value) -> String {
-    local_time(value, "%Y-%m-%d %H:%M %Z")
+fn when_zoned(at: &str) -> String {
+    local_time(at, "%Y-%m-%d %H:%M %Z")
 }
 
 /// "22:14" in the person's own zone, or "Tue 22:14" for a time that is not today.
 pub fn time_of_day(at: &str) -> String {
-    let value = Value::from(at);
     let today = jiff::Zoned::now()
         .with_time_zone(local_zone().clone())
         .date();
     match at.parse::<Timestamp>() {
-        Ok(t) if t.to_zoned(local_zone().clone()).date() == today => local_time(&value, "%H:%M"),
-        Ok(_) => local_time(&value, "%a %-d %b %H:%M"),
+        Ok(t) if t.to_zoned(local_zone().clone()).date() == today => local_time(at, "%H:%M"),
+        Ok(_) => local_time(at, "%a %-d %b %H:%M"),
         Err(_) => at.to_string(),
     }
 }
 
 /// "2026-11-22" from an RFC 3339 time (the day in the person's own zone) or a date.
-fn day(value: &Value) -> String {
-    let at = value.as_str().unwrap_or("");
+fn day(at: &str) -> String {
     match at.parse::<Timestamp>() {
-        Ok(_) => local_time(value, "%Y-%m-%d"),
+        Ok(_) => local_time(at, "%Y-%m-%d"),
         Err(_) => at.get(..10).unwrap_or(at).to_string(),
     }
 }
 
-/// A string field of someone else's making, safe for the terminal (empty when absent).
-fn field(value: &Value) -> String {
-    clean(value.as_str().unwrap_or_default())
+/// A text of someone else's making, safe for the terminal (empty when absent).
+fn field(text: Option<&str>) -> String {
+    clean(text.unwrap_or_default())
 }
 
 /// Tells the person what was written: `line` on stdout, or `{"id", "circle"}` with --json.
-fn report(ctx: &Ctx, written: &Value, line: &str) {
+fn report(ctx: &Ctx, written: &Written, line: &str) {
     if ctx.json {
-        println!(
-            "{}",
-            json!({ "id": written["id"], "circle": written["circle"] })
-        );
+        let shown = Written {
+            id: written.id.clone(),
+            circle: written.circle.clone(),
+            ..Written::default()
+        };
+        crate::out::json_line(&shown);
     } else {
         println!("{line}");
     }
@@ -132,18 +132,17 @@ fn report(ctx: &Ctx, written: &Value, line: &str) {
 
 /// Prints each entry of a list: as one JSON object per line with --json, else with `show`;
 /// `empty` goes to stderr when there is nothing to show.
-fn list(ctx: &Ctx, items: &Value, empty: &str, mut show: impl FnMut(&Value)) {
-    let items = items.as_array().cloned().unwrap_or_default();
+fn list<T: Serialize>(ctx: &Ctx, items: &[T], empty: &str, mut show: impl FnMut(&T)) {
     if ctx.json {
-        for item in &items {
-            println!("{item}");
+        for item in items {
+            crate::out::json_line(item);
         }
         return;
     }
     if items.is_empty() {
         eprintln!("{empty}");
     }
-    for item in &items {
+    for item in items {
         show(item);
     }
 }
@@ -152,14 +151,11 @@ fn list(ctx: &Ctx, items: &Value, empty: &str, mut show: impl FnMut(&Value)) {
 /// typed.
 async fn circle_name(client: &Client, circle: &str) -> String {
     let typed = circle.trim();
-    let circles = client.get("/v1/circles").await.unwrap_or_default();
+    let circles = client.circles().await.unwrap_or_default();
     let name = circles
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|c| c["id"] == typed || c["name"] == typed)
-        .and_then(|c| c["name"].as_str())
-        .unwrap_or(typed);
+        .iter()
+        .find(|c| c.id == typed || c.name == typed)
+        .map_or(typed, |c| c.name.as_str());
     clean(name)
 }
 

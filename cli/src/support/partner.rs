@@ -1,10 +1,10 @@
 //! Accountability partners: asking, answering, ending, and private messages between them.
 
 use anyhow::Result;
-use serde_json::json;
+use circle_node::contract::{DmRequest, PartnerRequest, PartnerState, Written};
 
 use super::{circle_name, day, list, report, text_or_stdin, when_zoned};
-use crate::{Ctx, args::PartnerStep, client::segment, who};
+use crate::{Ctx, args::PartnerStep, who};
 
 /// `circle partner request|accept|decline|end CIRCLE MEMBER`.
 pub async fn partner(ctx: &Ctx, step: PartnerStep, circle: &str, member: &str) -> Result<()> {
@@ -15,12 +15,11 @@ pub async fn partner(ctx: &Ctx, step: PartnerStep, circle: &str, member: &str) -
         PartnerStep::End => "end",
     };
     let client = ctx.api().await?;
-    let r = client
-        .post(
-            &format!("/v1/circles/{}/partners", segment(circle)),
-            json!({ "member": member.trim(), "step": word }),
-        )
-        .await?;
+    let body = PartnerRequest {
+        member: member.trim().to_string(),
+        step: word.to_string(),
+    };
+    let r = client.partner(circle, &body).await?;
     let (who, name) = (named(&r), circle_name(&client, circle).await);
     let line = match step {
         PartnerStep::Request => format!(
@@ -36,7 +35,7 @@ pub async fn partner(ctx: &Ctx, step: PartnerStep, circle: &str, member: &str) -
             format!("You said no for now to {who}. Nothing else changes in '{name}'.")
         }
         // Never answered: they were never partners, so it is a request taken back.
-        PartnerStep::End if r["was"] == "you-asked" => format!(
+        PartnerStep::End if r.was == Some(PartnerState::YouAsked) => format!(
             "You took back your request to {who} in '{name}'. Nothing else changes; you can ask \
              again any time."
         ),
@@ -52,39 +51,36 @@ pub async fn partner(ctx: &Ctx, step: PartnerStep, circle: &str, member: &str) -
 /// `circle partners`.
 pub async fn partners(ctx: &Ctx, circle: &str) -> Result<()> {
     let client = ctx.api().await?;
-    let list_of = client
-        .get(&format!("/v1/circles/{}/partners", segment(circle)))
-        .await?;
+    let list_of = client.partners(circle).await?;
     let name = circle_name(&client, circle).await;
     let empty = format!(
         "You have no accountability partner in '{name}' yet. Ask someone with \
          `circle partner request '{name}' NAME`."
     );
     list(ctx, &list_of, &empty, |p| {
-        let who = who(&p["name"], &p["fingerprint"]);
+        let who = who(&p.name, &p.fingerprint);
         // Their words name them in a command without doubt, even beside a namesake.
-        let words = crate::clean(p["fingerprint"].as_str().unwrap_or_default());
-        let state = match p["state"].as_str() {
-            Some("asked-you") => format!(
+        let words = crate::clean(&p.fingerprint);
+        let state = match p.state {
+            PartnerState::AskedYou => format!(
                 "asked you to be partners on {}: answer with `circle partner accept '{name}' \
                  {words}` (or decline)",
-                day(&p["since"])
+                day(&p.since)
             ),
-            Some("you-asked") => format!(
-                "you asked on {}; waiting for their answer",
-                day(&p["since"])
-            ),
-            _ => {
-                let last = match p["last_checkin"].as_str() {
-                    Some(_) => format!("; last check-in {}", when_zoned(&p["last_checkin"])),
+            PartnerState::YouAsked => {
+                format!("you asked on {}; waiting for their answer", day(&p.since))
+            }
+            PartnerState::Partner => {
+                let last = match p.last_checkin.as_deref() {
+                    Some(at) => format!("; last check-in {}", when_zoned(at)),
                     None => "; no check-in yet".to_string(),
                 };
-                let missed = if p["missed_checkin"] == true {
+                let missed = if p.missed_checkin {
                     ". They have missed their usual check-in: maybe send a note with `circle dm`"
                 } else {
                     ""
                 };
-                format!("partner since {}{last}{missed}", day(&p["since"]))
+                format!("partner since {}{last}{missed}", day(&p.since))
             }
         };
         println!("{who}: {state}");
@@ -97,12 +93,11 @@ pub async fn dm(ctx: &Ctx, circle: &str, member: &str, text: &str) -> Result<()>
     let text = text_or_stdin(text)?;
     circle_node::check_text(&text)?;
     let client = ctx.api().await?;
-    let r = client
-        .post(
-            &format!("/v1/circles/{}/dms", segment(circle)),
-            json!({ "member": member.trim(), "text": text }),
-        )
-        .await?;
+    let body = DmRequest {
+        member: member.trim().to_string(),
+        text,
+    };
+    let r = client.dm(circle, &body).await?;
     let who = named(&r);
     report(
         ctx,
@@ -113,6 +108,9 @@ pub async fn dm(ctx: &Ctx, circle: &str, member: &str, text: &str) -> Result<()>
 }
 
 /// Who a step or message went to, as the node's answer names them.
-fn named(answer: &serde_json::Value) -> String {
-    who(&answer["member"]["name"], &answer["member"]["fingerprint"])
+fn named(answer: &Written) -> String {
+    match &answer.member {
+        Some(m) => who(&m.name, &m.fingerprint),
+        None => "?".to_string(),
+    }
 }

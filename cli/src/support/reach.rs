@@ -4,35 +4,38 @@
 use std::time::Duration;
 
 use anyhow::{Result, bail};
+use circle_node::contract::{
+    CrisisLine, CrisisLines, CrisisLinesChange, ReachOutItem, ReachOutRequest,
+};
 use circle_node::support::{
     MAX_CALLBACK_CHARS, check_note, check_short,
     crisis::{check_country, country_from_locale, defaults_for, parse_line},
 };
-use serde_json::{Value, json};
 
 use super::{circle_name, confirm, field, list, short, when_zoned};
-use crate::{Ctx, Target, client::Client, client::segment, passphrase, who, whos};
+use crate::{Ctx, Target, client::Client, passphrase, who, whos};
 
 /// How long `reach-out` waits for a first member to see it before it reports.
 const FIRST_SEEN_WAIT: Duration = Duration::from_secs(2);
 
 /// The crisis lines for this machine's locale, for when the node cannot be asked.
-fn local_defaults() -> Value {
+fn local_defaults() -> CrisisLines {
     let vars: Vec<Option<String>> = ["LC_ALL", "LC_MESSAGES", "LANG"]
         .iter()
         .map(|v| std::env::var(v).ok())
         .collect();
     let country = country_from_locale(&vars);
-    json!({
-        "country": country,
-        "lines": serde_json::to_value(defaults_for(country.as_deref())).unwrap_or_default(),
-    })
+    CrisisLines {
+        lines: defaults_for(country.as_deref()),
+        country,
+        custom: false,
+    }
 }
 
 /// The person's crisis lines while the node is not running, as the node would show them
 /// (their own lines and country), or this machine's defaults if no passphrase is at hand: a
 /// person reaching out is not asked for one first.
-async fn offline_lines(ctx: &Ctx) -> Value {
+async fn offline_lines(ctx: &Ctx) -> CrisisLines {
     if passphrase::at_hand().is_some()
         && let Ok(Target::Store(db)) = ctx.reach().await
         && let Some(lines) = stored_lines(ctx, db)
@@ -43,28 +46,30 @@ async fn offline_lines(ctx: &Ctx) -> Value {
 }
 
 /// The crisis lines kept in the store (asks for the passphrase if none is at hand).
-fn stored_lines(ctx: &Ctx, db: sled::Db) -> Option<Value> {
-    let lines = ctx.load(db).ok()?.crisis_lines().ok()?;
-    serde_json::to_value(lines).ok()
+fn stored_lines(ctx: &Ctx, db: sled::Db) -> Option<CrisisLines> {
+    ctx.load(db).ok()?.crisis_lines().ok()
 }
 
 /// "  Samaritans: 116 123 (24/7)", one per line.
-fn lines_text(lines: &Value) -> String {
-    lines["lines"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|l| {
-            let hours = match l["hours"].as_str() {
-                Some(_) => format!(" ({})", field(&l["hours"])),
+fn lines_text(lines: &CrisisLines) -> String {
+    lines
+        .lines
+        .iter()
+        .map(|l: &CrisisLine| {
+            let hours = match l.hours.as_deref() {
+                Some(hours) => format!(" ({})", crate::clean(hours)),
                 None => String::new(),
             };
-            format!("  {}: {}{hours}\n", field(&l["name"]), field(&l["contact"]))
+            format!(
+                "  {}: {}{hours}\n",
+                crate::clean(&l.name),
+                crate::clean(&l.contact)
+            )
         })
         .collect()
 }
 
-fn print_crisis_lines(lines: &Value, to_stderr: bool) {
+fn print_crisis_lines(lines: &CrisisLines, to_stderr: bool) {
     let text = format!(
         "If you might hurt yourself or are in danger, call one of these now:\n{}",
         lines_text(lines)
@@ -77,17 +82,15 @@ fn print_crisis_lines(lines: &Value, to_stderr: bool) {
 }
 
 /// The reach-out `id` in `circle`'s list, once a member has seen it or after a short wait.
-async fn seen(client: &Client, circle: &str, id: &str) -> Value {
-    let path = format!("/v1/circles/{}/reach-outs", segment(circle));
+async fn seen(client: &Client, circle: &str, id: &str) -> Option<ReachOutItem> {
     let deadline = tokio::time::Instant::now() + FIRST_SEEN_WAIT;
     loop {
         let item = client
-            .get(&path)
+            .reach_outs(circle)
             .await
             .ok()
-            .and_then(|all| all.as_array()?.iter().find(|r| r["id"] == id).cloned())
-            .unwrap_or_default();
-        let someone = item["seen_by"].as_array().is_some_and(|s| !s.is_empty());
+            .and_then(|all| all.into_iter().find(|r| r.id == id));
+        let someone = item.as_ref().is_some_and(|i| !i.seen_by.is_empty());
         if someone || tokio::time::Instant::now() >= deadline {
             return item;
         }
@@ -96,17 +99,9 @@ async fn seen(client: &Client, circle: &str, id: &str) -> Value {
 }
 
 /// "seen by 3 of 5 (alice (…), bob (…), carol (…))", or "nobody has seen it yet".
-fn seen_text(item: &Value) -> String {
-    let names = match item["seen_by_members"].as_array() {
-        Some(_) => whos(&item["seen_by_members"]),
-        None => item["seen_by"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(field)
-            .collect(),
-    };
-    let of = item["members"].as_u64().unwrap_or(0);
+fn seen_text(item: &ReachOutItem) -> String {
+    let names = whos(&item.seen_by_members);
+    let of = item.members;
     if names.is_empty() {
         "nobody has seen it yet".to_string()
     } else {
@@ -133,7 +128,7 @@ pub async fn reach_out(
     let running = ctx.client().await;
     let lines = match &running {
         Some(client) => client
-            .get("/v1/crisis-lines")
+            .crisis_lines()
             .await
             .unwrap_or_else(|_| local_defaults()),
         None => offline_lines(ctx).await,
@@ -179,13 +174,11 @@ pub async fn reach_out(
             return Ok(());
         }
     }
-    let body = json!({
-        "text": text.map(str::trim),
-        "callback": callback.map(str::trim),
-    });
-    let r = client
-        .post(&format!("/v1/circles/{}/reach-outs", segment(circle)), body)
-        .await?;
+    let body = ReachOutRequest {
+        text: text.map(|t| t.trim().to_string()),
+        callback: callback.map(|c| c.trim().to_string()),
+    };
+    let r = client.reach_out(circle, &body).await?;
     if client.is_offline() && !ctx.json {
         println!(
             "Saved for '{name}', but nobody has been told yet: your node is not running. It goes \
@@ -194,22 +187,19 @@ pub async fn reach_out(
         );
         return Ok(());
     }
-    let id = r["id"].as_str().unwrap_or_default();
+    let id = r.id.as_deref().unwrap_or_default();
     let item = seen(&client, circle, id).await;
     if ctx.json {
-        println!(
-            "{}",
-            json!({
-                "id": r["id"],
-                "circle": r["circle"],
-                "seen_by": item["seen_by"],
-                "members": item["members"],
-                "crisis_lines": lines["lines"],
-            })
-        );
+        crate::out::json_line(&ReachedOut {
+            id: r.id.clone(),
+            circle: r.circle.clone(),
+            seen_by: item.as_ref().map(|i| i.seen_by.clone()).unwrap_or_default(),
+            members: item.as_ref().map_or(0, |i| i.members),
+            crisis_lines: lines.lines,
+        });
         return Ok(());
     }
-    if item["seen_by"].as_array().is_some_and(|s| !s.is_empty()) {
+    if let Some(item) = item.filter(|i| !i.seen_by.is_empty()) {
         println!("Sent to everyone in '{name}': {} so far.", seen_text(&item));
     } else {
         println!(
@@ -224,29 +214,27 @@ pub async fn reach_out(
 /// `circle reach-outs`.
 pub async fn reach_outs(ctx: &Ctx, circle: &str) -> Result<()> {
     let client = ctx.api().await?;
-    let all = client
-        .get(&format!("/v1/circles/{}/reach-outs", segment(circle)))
-        .await?;
+    let all = client.reach_outs(circle).await?;
     let name = circle_name(&client, circle).await;
     let empty = format!("Nobody has reached out in '{name}'.");
     list(ctx, &all, &empty, |r| {
-        let mut said = match r["text"].as_str() {
-            Some(_) => format!(": {}", field(&r["text"]).replace('\n', "\n    ")),
+        let mut said = match r.reach_out.text.as_deref() {
+            Some(text) => format!(": {}", field(Some(text)).replace('\n', "\n    ")),
             None => String::new(),
         };
-        if r["callback"].is_string() {
-            said.push_str(&format!(" (call back: {})", field(&r["callback"])));
+        if let Some(number) = r.reach_out.callback.as_deref() {
+            said.push_str(&format!(" (call back: {})", field(Some(number))));
         }
         println!(
             "!! [{}] {} (#{}) reached out{said} — {}",
-            when_zoned(&r["sent_at"]),
-            who(&r["author_name"], &r["author_fingerprint"]),
-            short(r["id"].as_str().unwrap_or_default()),
+            when_zoned(&r.sent_at),
+            who(&r.author_name, &r.author_fingerprint),
+            short(&r.id),
             seen_text(r)
         );
     });
     // Shown, so seen: the sender learns it as from the feed.
-    if all.as_array().is_some_and(|a| !a.is_empty()) {
+    if !all.is_empty() {
         super::feed::acknowledge(&client, circle).await;
     }
     Ok(())
@@ -268,24 +256,24 @@ pub async fn crisis_lines(
     let change = country.is_some() || !add.is_empty() || reset;
     let lines = match ctx.api().await {
         Ok(client) if change => {
-            let body = json!({
-                "country": country.map(str::trim),
-                "lines": if add.is_empty() { None } else { Some(add) },
-                "reset": reset,
-            });
-            client.put("/v1/crisis-lines", body).await?
+            let body = CrisisLinesChange {
+                country: country.map(|c| c.trim().to_string()),
+                lines: (!add.is_empty()).then(|| add.to_vec()),
+                reset,
+            };
+            client.set_crisis_lines(&body).await?
         }
-        Ok(client) => client.get("/v1/crisis-lines").await?,
+        Ok(client) => client.crisis_lines().await?,
         Err(e) if change => return Err(e),
         // The lines matter more than the node: show this machine's usual ones.
         Err(_) => local_defaults(),
     };
     if ctx.json {
-        println!("{lines}");
+        crate::out::json_line(&lines);
         return Ok(());
     }
-    let country = match lines["country"].as_str() {
-        Some(_) => format!(" ({})", field(&lines["country"])),
+    let country = match lines.country.as_deref() {
+        Some(country) => format!(" ({})", crate::clean(country)),
         None => String::new(),
     };
     println!("Crisis lines{country}:");
@@ -294,4 +282,14 @@ pub async fn crisis_lines(
         eprintln!("Saved. `circle reach-out` shows these lines every time.");
     }
     Ok(())
+}
+
+/// What `circle reach-out --json` prints.
+#[derive(serde::Serialize)]
+struct ReachedOut {
+    id: Option<String>,
+    circle: String,
+    seen_by: Vec<String>,
+    members: usize,
+    crisis_lines: Vec<CrisisLine>,
 }

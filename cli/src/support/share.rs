@@ -3,10 +3,10 @@
 use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail};
-use serde_json::json;
+use circle_node::contract::{ReactRequest, ShareRequest};
 
 use super::{circle_name, message_ref, report, short, text_or_stdin};
-use crate::{Ctx, clean, client::segment};
+use crate::{Ctx, clean};
 
 /// Shortest and longest time a share may be set to last (as the node allows).
 const EXPIRY: std::ops::RangeInclusive<Duration> =
@@ -46,17 +46,15 @@ pub async fn share(
         }
         None => None,
     };
-    let body = json!({
-        "text": text,
-        "reply_to": reply_to,
-        "expires": expires.map(str::trim),
-    });
+    let body = ShareRequest {
+        text,
+        reply_to: reply_to.map(str::to_string),
+        expires: expires.map(|e| e.trim().to_string()),
+    };
     let client = ctx.api().await?;
-    let written = client
-        .post(&format!("/v1/circles/{}/shares", segment(circle)), body)
-        .await?;
-    let name = circle_name(&client, written["circle"].as_str().unwrap_or(circle)).await;
-    let id = written["id"].as_str().unwrap_or_default();
+    let written = client.share(circle, &body).await?;
+    let name = circle_name(&client, &written.circle).await;
+    let id = written.id.as_deref().unwrap_or_default();
     let line = format!("Shared in '{name}' as #{}.", short(id));
     report(ctx, &written, &line);
     if let Some(typed) = expires {
@@ -75,12 +73,14 @@ pub async fn react(ctx: &Ctx, id: &str, emoji: &str) -> Result<()> {
     circle_node::support::check_reaction(emoji)?;
     let client = ctx.api().await?;
     let r = client
-        .post(
-            &format!("/v1/messages/{message}/reactions"),
-            json!({ "emoji": emoji }),
+        .react(
+            &message,
+            &ReactRequest {
+                emoji: emoji.to_string(),
+            },
         )
         .await?;
-    let name = circle_name(&client, r["circle"].as_str().unwrap_or_default()).await;
+    let name = circle_name(&client, &r.circle).await;
     let typed = id.trim().trim_start_matches('#');
     let line = format!(
         "You reacted {} to #{} in '{name}'.",
@@ -95,10 +95,8 @@ pub async fn react(ctx: &Ctx, id: &str, emoji: &str) -> Result<()> {
 pub async fn withdraw(ctx: &Ctx, id: &str) -> Result<()> {
     let message = message_ref(id)?;
     let client = ctx.api().await?;
-    let r = client
-        .post(&format!("/v1/messages/{message}/withdraw"), json!({}))
-        .await?;
-    let name = circle_name(&client, r["circle"].as_str().unwrap_or_default()).await;
+    let r = client.withdraw(&message).await?;
+    let name = circle_name(&client, &r.circle).await;
     let typed = id.trim().trim_start_matches('#');
     let line = format!(
         "Withdrawn #{} from '{name}'. Every member's node drops its words (nodes that are off \

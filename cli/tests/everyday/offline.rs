@@ -169,3 +169,59 @@ fn checkin_react_goal_clock_meeting_and_resource_work_with_the_node_stopped_and_
         "her check-in for herself stayed hers: {shown}"
     );
 }
+
+/// Each `--json` line of `args`, read as the API contract's type `T`, then written back: what
+/// a script gets, in a form two runs can be compared in.
+fn typed<T: serde::de::DeserializeOwned + serde::Serialize>(
+    person: &Person,
+    args: &[&str],
+) -> Vec<Value> {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    person
+        .circle(all)
+        .json_lines()
+        .into_iter()
+        .map(|line| {
+            let value: T = serde_json::from_value(line.clone()).unwrap_or_else(|e| {
+                panic!(
+                    "`{}` printed {line}, not the contract's type: {e}",
+                    args.join(" ")
+                )
+            });
+            serde_json::to_value(value).unwrap()
+        })
+        .collect()
+}
+
+/// What a script reads does not depend on whether the node runs (the running node's API over
+/// HTTP) or not (the same API served inside the command): each answer is the contract's type,
+/// and both ways give the same one.
+#[test]
+fn a_script_reads_the_same_typed_answers_with_the_node_running_or_stopped() {
+    use circle_node::contract::{CheckinsView, CircleDetails, CircleInfo, FeedItem, MemberInfo};
+    let mut alice = Person::init("alice");
+    alice.up();
+    alice.create(TUESDAY);
+    alice.share(TUESDAY, "Hello, first evening.");
+    alice.ok(["checkin", TUESDAY, "--day", "4", "--to", "me"]);
+    let read = |p: &Person| {
+        vec![
+            typed::<CircleInfo>(p, &["circles"]),
+            typed::<MemberInfo>(p, &["members", TUESDAY]),
+            typed::<CircleDetails>(p, &["info", TUESDAY]),
+            typed::<FeedItem>(p, &["feed", TUESDAY]),
+            typed::<CheckinsView>(p, &["checkins", TUESDAY]),
+        ]
+    };
+    let running = read(&alice);
+    assert!(
+        running[3]
+            .iter()
+            .any(|i| i["text"] == "Hello, first evening."),
+        "{running:?}"
+    );
+    alice.stop();
+    let stopped = read(&alice);
+    assert_eq!(running, stopped);
+}

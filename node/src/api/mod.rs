@@ -15,14 +15,16 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{delete, get, post, put},
 };
-use serde::Deserialize;
-use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use crate::{error::Error, node::Node};
 
+pub mod contract;
+mod openapi;
 mod server;
 mod support;
+
+use contract::*;
 
 pub use server::Api;
 
@@ -43,11 +45,18 @@ impl IntoResponse for Error {
             Error::Stopped | Error::Offline(_) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        (status, Json(json!({ "error": self.to_string() }))).into_response()
+        (status, error_body(self.to_string())).into_response()
     }
 }
 
-type ApiResult = Result<Json<Value>, Error>;
+type ApiResult<T> = Result<Json<T>, Error>;
+
+/// The body of every error answer.
+fn error_body(message: impl Into<String>) -> Json<ErrorBody> {
+    Json(ErrorBody {
+        error: message.into(),
+    })
+}
 
 #[derive(Clone)]
 pub(crate) struct AppState {
@@ -166,20 +175,29 @@ pub fn api_proof(token: &str, challenge: &str) -> String {
         .to_string()
 }
 
-#[derive(Deserialize)]
-struct HelloQuery {
-    challenge: String,
-}
-
 /// Unauthenticated on purpose: the client must not send its token before it knows the server.
-async fn hello(State(s): State<AppState>, Query(q): Query<HelloQuery>) -> Json<Value> {
+#[utoipa::path(
+    get,
+    path = "/v1/hello",
+    tag = "node",
+    summary = "prove this is the node whose token the client holds (no token needed)",
+    params(HelloQuery),
+    security(()),
+    responses(
+        (status = 200, description = "the proof", body = Hello),
+        (status = "4XX", description = "refused", body = ErrorBody),
+    )
+)]
+async fn hello(State(s): State<AppState>, Query(q): Query<HelloQuery>) -> Json<Hello> {
     hello_answer(&s.token_text, &q.challenge)
 }
 
 /// The answer to `/v1/hello`: the proof for the challenge's first 128 characters.
-pub(crate) fn hello_answer(token: &str, challenge: &str) -> Json<Value> {
+pub(crate) fn hello_answer(token: &str, challenge: &str) -> Json<Hello> {
     let challenge: String = challenge.chars().take(128).collect();
-    Json(json!({ "proof": api_proof(token, &challenge) }))
+    Json(Hello {
+        proof: api_proof(token, &challenge),
+    })
 }
 
 /// Whether a request carries the bearer token whose hash is `token` (blake3 hashes compare
@@ -195,6 +213,7 @@ pub(crate) fn bears_token(headers: &axum::http::HeaderMap, token: &blake3::Hash)
 pub(crate) fn router(state: AppState) -> Router {
     let hello = Router::new()
         .route("/v1/hello", get(hello))
+        .route("/v1/openapi.json", get(openapi::served))
         .with_state(state.clone());
     let api = Router::new()
         .route("/v1/status", get(status))
@@ -262,7 +281,7 @@ async fn json_errors(response: Response) -> Response {
         _ if text.is_empty() => status.to_string(),
         _ => text,
     };
-    (status, Json(json!({ "error": message }))).into_response()
+    (status, error_body(message)).into_response()
 }
 
 /// Lets a request through with the bearer token, or with the web app's session cookie; a
@@ -276,7 +295,7 @@ async fn authorize(State(state): State<AppState>, mut request: Request, next: Ne
     } else {
         return (
             StatusCode::UNAUTHORIZED,
-            Json(json!({ "error": "missing or wrong API token" })),
+            error_body("missing or wrong API token"),
         )
             .into_response();
     };
@@ -286,7 +305,7 @@ async fn authorize(State(state): State<AppState>, mut request: Request, next: Ne
     {
         return (
             StatusCode::FORBIDDEN,
-            Json(json!({ "error": "a change from the web app must come from its own page" })),
+            error_body("a change from the web app must come from its own page"),
         )
             .into_response();
     }
@@ -295,71 +314,118 @@ async fn authorize(State(state): State<AppState>, mut request: Request, next: Ne
 }
 
 /// A one-time sign-in link for the web app (`circle open`): with the API token only.
+#[utoipa::path(
+    post,
+    path = "/v1/sign-in",
+    tag = "node",
+    summary = "a one-time sign-in link for the web app (bearer token only)",
+    responses(
+        (status = 200, description = "done", body = SignInLink),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
 async fn sign_in_link(
     State(s): State<AppState>,
     axum::Extension(via): axum::Extension<Via>,
-) -> ApiResult {
+) -> ApiResult<SignInLink> {
     if via != Via::Token {
         return Err(Error::Refused(
             "sign-in links are made with `circle open`".into(),
         ));
     }
-    Ok(Json(json!({
-        "url": crate::web::sign_in_url(&s.sessions),
-        "expires_in_secs": crate::web::CODE_TTL.as_secs(),
-    })))
+    Ok(Json(SignInLink {
+        url: crate::web::sign_in_url(&s.sessions),
+        expires_in_secs: crate::web::CODE_TTL.as_secs(),
+    }))
 }
 
 /// Ends every web app session (`circle open --sign-out-all`): with the API token only.
+#[utoipa::path(
+    post,
+    path = "/v1/sign-out-all",
+    tag = "node",
+    summary = "end every web app session (bearer token only)",
+    responses(
+        (status = 200, description = "done", body = SignedOut),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
 async fn sign_out_all(
     State(s): State<AppState>,
     axum::Extension(via): axum::Extension<Via>,
-) -> ApiResult {
+) -> ApiResult<SignedOut> {
     if via != Via::Token {
         return Err(Error::Refused(
             "signing out everywhere is done with `circle open --sign-out-all`".into(),
         ));
     }
     s.sessions.sign_out_all();
-    Ok(Json(json!({ "signed_out": true })))
+    Ok(Json(SignedOut { signed_out: true }))
 }
 
-async fn status(State(s): State<AppState>) -> ApiResult {
+#[utoipa::path(
+    get,
+    path = "/v1/status",
+    tag = "node",
+    summary = "this node and its network",
+    responses(
+        (status = 200, description = "the node's status; a node started with `--locked` answers `LockedStatus` until it is unlocked", body = NodeStatus),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
+async fn status(State(s): State<AppState>) -> ApiResult<Status> {
     let net = s.node.status().await?;
-    Ok(Json(json!({
-        "running": s.node.is_online(),
-        "peer_id": net.peer_id,
-        "listen": net.listen,
-        "connected": net.connected,
-        "external": net.external,
-        "home_server": net.home_server,
-        "peers": net.peers,
-        "relays": net.relays,
-        "reachability": net.reachability,
-        "seen": net.seen,
-        "hole_punches": { "direct": net.hole_punches.0, "failed": net.hole_punches.1 },
-        "circles": s.node.circles().list()?.len(),
-        // Gaps and forks in each author's chain, per circle.
-        "logs": s.node.circles().log_health()?,
-    })))
+    Ok(Json(Status {
+        running: s.node.is_online(),
+        peer_id: net.peer_id,
+        listen: net.listen,
+        connected: net.connected,
+        external: net.external,
+        home_server: net.home_server,
+        peers: net.peers,
+        relays: net.relays,
+        reachability: net.reachability,
+        seen: net.seen,
+        hole_punches: HolePunches {
+            direct: net.hole_punches.0.into(),
+            failed: net.hole_punches.1.into(),
+        },
+        circles: s.node.circles().list()?.len(),
+        logs: s.node.circles().log_health()?,
+    }))
 }
 
-async fn circles(State(s): State<AppState>) -> ApiResult {
-    Ok(Json(json!(s.node.circles().list()?)))
+#[utoipa::path(
+    get,
+    path = "/v1/circles",
+    tag = "circles",
+    summary = "this node's circles",
+    responses(
+        (status = 200, description = "done", body = Vec<CircleInfo>),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
+async fn circles(State(s): State<AppState>) -> ApiResult<Vec<CircleInfo>> {
+    Ok(Json(s.node.circles().list()?))
 }
 
-#[derive(Deserialize)]
-struct CreateBody {
-    name: String,
-    nick: Option<String>,
-    format: Option<String>,
-    guidelines: Option<String>,
-    /// Create it even when a circle of this node goes by the same name.
-    #[serde(default)]
-    force: bool,
-}
-
-async fn create(State(s): State<AppState>, Json(b): Json<CreateBody>) -> ApiResult {
+#[utoipa::path(
+    post,
+    path = "/v1/circles",
+    tag = "circles",
+    summary = "start a circle",
+    request_body = CreateCircle,
+    responses(
+        (status = 200, description = "done", body = Created),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
+async fn create(State(s): State<AppState>, Json(b): Json<CreateCircle>) -> ApiResult<Created> {
     // Checked before the circle exists, so a mistake leaves nothing half made.
     let format = b
         .format
@@ -384,27 +450,52 @@ async fn create(State(s): State<AppState>, Json(b): Json<CreateBody>) -> ApiResu
             .write_with(move |c| c.set_guidelines(&id, format, &guidelines))
             .await?;
     }
-    Ok(Json(json!({ "id": id.to_string() })))
+    Ok(Json(Created { id: id.to_string() }))
 }
 
-async fn members(State(s): State<AppState>, Path(circle): Path<String>) -> ApiResult {
+#[utoipa::path(
+    get,
+    path = "/v1/circles/{circle}/members",
+    tag = "circles",
+    summary = "a circle's members",
+    params(
+        ("circle" = String, Path, description = "the circle: its id, the start of its id, or its name"),
+    ),
+    responses(
+        (status = 200, description = "done", body = Vec<MemberInfo>),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
+async fn members(
+    State(s): State<AppState>,
+    Path(circle): Path<String>,
+) -> ApiResult<Vec<MemberInfo>> {
     let circles = s.node.circles();
-    Ok(Json(json!(circles.members(&circles.resolve(&circle)?)?)))
-}
-
-#[derive(Deserialize)]
-struct FeedQuery {
-    after: Option<u64>,
-    limit: Option<usize>,
-    wait_ms: Option<u64>,
+    Ok(Json(circles.members(&circles.resolve(&circle)?)?))
 }
 
 /// Returns the feed after a cursor; with `wait_ms`, waits (long poll) until there is something.
+#[utoipa::path(
+    get,
+    path = "/v1/circles/{circle}/feed",
+    tag = "circles",
+    summary = "a page of the feed, or a long poll for what is new",
+    params(
+        ("circle" = String, Path, description = "the circle: its id, the start of its id, or its name"),
+        FeedQuery,
+    ),
+    responses(
+        (status = 200, description = "done", body = FeedPage),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
 async fn feed(
     State(s): State<AppState>,
     Path(circle): Path<String>,
     Query(q): Query<FeedQuery>,
-) -> ApiResult {
+) -> ApiResult<FeedPage> {
     let circles = s.node.circles();
     let id = circles.resolve(&circle)?;
     let after = q.after.unwrap_or(0);
@@ -416,29 +507,49 @@ async fn feed(
         changes.borrow_and_update();
         let (items, cursor) = circles.feed_page(&id, after, q.limit)?;
         if !items.is_empty() || wait.is_zero() {
-            return Ok(Json(json!({ "items": items, "cursor": cursor })));
+            return Ok(Json(FeedPage { items, cursor }));
         }
         let woke = tokio::select! {
             changed = tokio::time::timeout_at(deadline, changes.changed()) => matches!(changed, Ok(Ok(()))),
             _ = stopping.wait_for(|s| *s) => false,
         };
         if !woke {
-            return Ok(Json(json!({ "items": [], "cursor": after })));
+            return Ok(Json(FeedPage {
+                items: Vec::new(),
+                cursor: after,
+            }));
         }
     }
 }
 
 /// The answer to a membership operation: the id of the message that carried it.
-fn written(circle: &circle_crypto::CircleId, id: circle_crypto::MessageId) -> ApiResult {
-    Ok(Json(
-        json!({ "id": id.to_string(), "circle": circle.to_string() }),
-    ))
+fn written(circle: &circle_crypto::CircleId, id: circle_crypto::MessageId) -> ApiResult<Written> {
+    Ok(Json(Written {
+        id: Some(id.to_string()),
+        circle: circle.to_string(),
+        ..Written::default()
+    }))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/circles/{circle}/members/{member}",
+    tag = "membership",
+    summary = "remove a member (admins)",
+    params(
+        ("circle" = String, Path, description = "the circle: its id, the start of its id, or its name"),
+        ("member" = String, Path, description = "a member: their key, the start of it, their fingerprint or their name"),
+    ),
+    responses(
+        (status = 200, description = "done", body = Written),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
 async fn remove(
     State(s): State<AppState>,
     Path((circle, member)): Path<(String, String)>,
-) -> ApiResult {
+) -> ApiResult<Written> {
     let id = s.node.circles().resolve(&circle)?;
     let (key, named) = member_of(&s, &id, &member)?;
     about(written(&id, s.node.remove(&id, &key).await?), named)
@@ -458,26 +569,69 @@ fn member_of(
 
 /// The answer to a change about a member: [`written`], and `member`: who it was about, with
 /// their fingerprint.
-fn about(answer: ApiResult, member: crate::MemberName) -> ApiResult {
+fn about(answer: ApiResult<Written>, member: crate::MemberName) -> ApiResult<Written> {
     let Json(mut answer) = answer?;
-    answer["member"] = json!(member);
+    answer.member = Some(member);
     Ok(Json(answer))
 }
 
-async fn leave(State(s): State<AppState>, Path(circle): Path<String>) -> ApiResult {
+#[utoipa::path(
+    post,
+    path = "/v1/circles/{circle}/leave",
+    tag = "membership",
+    summary = "leave a circle",
+    params(
+        ("circle" = String, Path, description = "the circle: its id, the start of its id, or its name"),
+    ),
+    responses(
+        (status = 200, description = "done", body = Written),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
+async fn leave(State(s): State<AppState>, Path(circle): Path<String>) -> ApiResult<Written> {
     let id = s.node.circles().resolve(&circle)?;
     written(&id, s.node.leave(&id).await?)
 }
 
-async fn rekey(State(s): State<AppState>, Path(circle): Path<String>) -> ApiResult {
+#[utoipa::path(
+    post,
+    path = "/v1/circles/{circle}/rekey",
+    tag = "membership",
+    summary = "start a new key epoch by hand",
+    params(
+        ("circle" = String, Path, description = "the circle: its id, the start of its id, or its name"),
+    ),
+    responses(
+        (status = 200, description = "done", body = Written),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
+async fn rekey(State(s): State<AppState>, Path(circle): Path<String>) -> ApiResult<Written> {
     let id = s.node.circles().resolve(&circle)?;
     written(&id, s.node.rekey(&id).await?)
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/circles/{circle}/admins/{member}",
+    tag = "membership",
+    summary = "make a member an admin",
+    params(
+        ("circle" = String, Path, description = "the circle: its id, the start of its id, or its name"),
+        ("member" = String, Path, description = "a member: their key, the start of it, their fingerprint or their name"),
+    ),
+    responses(
+        (status = 200, description = "done", body = Written),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
 async fn grant_admin(
     State(s): State<AppState>,
     Path((circle, member)): Path<(String, String)>,
-) -> ApiResult {
+) -> ApiResult<Written> {
     let id = s.node.circles().resolve(&circle)?;
     let (key, named) = member_of(&s, &id, &member)?;
     about(
@@ -486,10 +640,25 @@ async fn grant_admin(
     )
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/circles/{circle}/admins/{member}",
+    tag = "membership",
+    summary = "take a member's admin role back",
+    params(
+        ("circle" = String, Path, description = "the circle: its id, the start of its id, or its name"),
+        ("member" = String, Path, description = "a member: their key, the start of it, their fingerprint or their name"),
+    ),
+    responses(
+        (status = 200, description = "done", body = Written),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
 async fn revoke_admin(
     State(s): State<AppState>,
     Path((circle, member)): Path<(String, String)>,
-) -> ApiResult {
+) -> ApiResult<Written> {
     let id = s.node.circles().resolve(&circle)?;
     let (key, named) = member_of(&s, &id, &member)?;
     about(
@@ -498,63 +667,121 @@ async fn revoke_admin(
     )
 }
 
-#[derive(Deserialize)]
-struct PolicyBody {
-    invites: String,
-}
-
+#[utoipa::path(
+    put,
+    path = "/v1/circles/{circle}/policy",
+    tag = "membership",
+    summary = "set who may invite",
+    params(
+        ("circle" = String, Path, description = "the circle: its id, the start of its id, or its name"),
+    ),
+    request_body = PolicyChange,
+    responses(
+        (status = 200, description = "done", body = Written),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
 async fn policy(
     State(s): State<AppState>,
     Path(circle): Path<String>,
-    Json(b): Json<PolicyBody>,
-) -> ApiResult {
+    Json(b): Json<PolicyChange>,
+) -> ApiResult<Written> {
     let id = s.node.circles().resolve(&circle)?;
     let invites = b.invites.parse()?;
     written(&id, s.node.set_policy(&id, invites).await?)
 }
 
-#[derive(Deserialize)]
-struct RenameBody {
-    name: String,
-}
-
+#[utoipa::path(
+    put,
+    path = "/v1/circles/{circle}/name",
+    tag = "membership",
+    summary = "rename a circle",
+    params(
+        ("circle" = String, Path, description = "the circle: its id, the start of its id, or its name"),
+    ),
+    request_body = Rename,
+    responses(
+        (status = 200, description = "done", body = Written),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
 async fn rename(
     State(s): State<AppState>,
     Path(circle): Path<String>,
-    Json(b): Json<RenameBody>,
-) -> ApiResult {
+    Json(b): Json<Rename>,
+) -> ApiResult<Written> {
     let id = s.node.circles().resolve(&circle)?;
     written(&id, s.node.rename(&id, &b.name).await?)
 }
 
-async fn invites(State(s): State<AppState>, Path(circle): Path<String>) -> ApiResult {
+#[utoipa::path(
+    get,
+    path = "/v1/circles/{circle}/invites",
+    tag = "membership",
+    summary = "open invites",
+    params(
+        ("circle" = String, Path, description = "the circle: its id, the start of its id, or its name"),
+    ),
+    responses(
+        (status = 200, description = "done", body = Vec<InviteInfo>),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
+async fn invites(
+    State(s): State<AppState>,
+    Path(circle): Path<String>,
+) -> ApiResult<Vec<InviteInfo>> {
     let circles = s.node.circles();
     let id = circles.resolve(&circle)?;
-    Ok(Json(json!(circles.invites(&id, crate::time::now_secs())?)))
+    Ok(Json(circles.invites(&id, crate::time::now_secs())?))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/circles/{circle}/invites/{invite}",
+    tag = "membership",
+    summary = "revoke an invite",
+    params(
+        ("circle" = String, Path, description = "the circle: its id, the start of its id, or its name"),
+        ("invite" = String, Path, description = "an invite id"),
+    ),
+    responses(
+        (status = 200, description = "done", body = Written),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
 async fn revoke_invite(
     State(s): State<AppState>,
     Path((circle, invite)): Path<(String, String)>,
-) -> ApiResult {
+) -> ApiResult<Written> {
     let id = s.node.circles().resolve(&circle)?;
     written(&id, s.node.revoke_invite(&id, &invite).await?)
 }
 
-#[derive(Deserialize)]
-struct InviteBody {
-    expires_secs: u64,
-    uses: u32,
-    /// Peer id of the only node that may join through it.
-    #[serde(rename = "for")]
-    bound: Option<String>,
-}
-
+#[utoipa::path(
+    post,
+    path = "/v1/circles/{circle}/invites",
+    tag = "membership",
+    summary = "make an invite",
+    params(
+        ("circle" = String, Path, description = "the circle: its id, the start of its id, or its name"),
+    ),
+    request_body = InviteRequest,
+    responses(
+        (status = 200, description = "done", body = NewInvite),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
 async fn invite(
     State(s): State<AppState>,
     Path(circle): Path<String>,
-    Json(b): Json<InviteBody>,
-) -> ApiResult {
+    Json(b): Json<InviteRequest>,
+) -> ApiResult<NewInvite> {
     let id = s.node.circles().resolve(&circle)?;
     let bound = match b.bound.as_deref().map(str::trim) {
         Some(text) => Some(text.parse::<crate::PeerId>().map_err(|_| {
@@ -568,28 +795,56 @@ async fn invite(
         .node
         .invite_for(&id, Duration::from_secs(b.expires_secs), b.uses, bound)
         .await?;
-    Ok(Json(json!({
-        "token": invite.to_token(),
-        "id": invite.id().to_string(),
-        "expires_at": invite.expires_at,
-        // Where the joiner's node will look for the inviter's: external, relayed, then
-        // listen addresses.
-        "addresses": invite.addrs,
-    })))
+    Ok(Json(NewInvite {
+        token: invite.to_token(),
+        id: invite.id().to_string(),
+        expires_at: invite.expires_at,
+        addresses: invite.addrs,
+    }))
 }
 
-#[derive(Deserialize)]
-struct JoinBody {
-    token: String,
-    nick: Option<String>,
-}
-
-async fn join_preview(State(s): State<AppState>, Json(b): Json<JoinBody>) -> ApiResult {
+#[utoipa::path(
+    post,
+    path = "/v1/join/preview",
+    tag = "membership",
+    summary = "read a circle's name, format and guidelines before joining",
+    request_body = JoinRequest,
+    responses(
+        (status = 200, description = "done", body = JoinPreview),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
+async fn join_preview(
+    State(s): State<AppState>,
+    Json(b): Json<JoinRequest>,
+) -> ApiResult<JoinPreview> {
     let preview = s.node.preview_join(&b.token, b.nick.as_deref()).await?;
-    Ok(Json(json!(preview)))
+    Ok(Json(JoinPreview {
+        name: preview.name,
+        // The inviter's node says it in words; one this node does not know is left out.
+        format: preview
+            .format
+            .as_deref()
+            .and_then(|f| crate::support::Format::parse(f).ok()),
+        guidelines: preview.guidelines,
+        members: preview.members,
+    }))
 }
 
-async fn join(State(s): State<AppState>, Json(b): Json<JoinBody>) -> ApiResult {
+#[utoipa::path(
+    post,
+    path = "/v1/join",
+    tag = "membership",
+    summary = "join a circle with an invite",
+    request_body = JoinRequest,
+    responses(
+        (status = 200, description = "done", body = Joined),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
+async fn join(State(s): State<AppState>, Json(b): Json<JoinRequest>) -> ApiResult<Joined> {
     // Held already (left or removed): this join is a return.
     let returned = circle_crypto::Invite::from_token(&b.token)
         .is_ok_and(|invite| s.node.circles().contains(&invite.circle));
@@ -602,7 +857,9 @@ async fn join(State(s): State<AppState>, Json(b): Json<JoinBody>) -> ApiResult {
         .find(|c| c.id == id.to_string())
         .map(|c| c.name)
         .unwrap_or_default();
-    Ok(Json(
-        json!({ "id": id.to_string(), "name": name, "returned": returned }),
-    ))
+    Ok(Json(Joined {
+        id: id.to_string(),
+        name,
+        returned,
+    }))
 }

@@ -12,16 +12,12 @@ use axum::{
 };
 use circle_crypto::CircleId;
 use futures::Stream;
-use serde::Deserialize;
-use serde_json::json;
 
-use super::{ApiResult, AppState};
+use super::{ApiResult, AppState, contract::*};
 use crate::{
     circles::Circles,
     error::{Error, Result},
-    support::{
-        Audience, Checkin, Format, Goal, Meeting, PartnerStep, ReachOut, Resource, clock, schedule,
-    },
+    support::{Checkin, Goal, Meeting, clock, schedule},
     time::now_ms,
 };
 
@@ -64,12 +60,13 @@ async fn written(
     s: &AppState,
     circle: CircleId,
     write: impl FnOnce(&Circles) -> Result<Vec<circle_crypto::Envelope>> + Send + 'static,
-) -> ApiResult {
+) -> ApiResult<Written> {
     let id = s.node.write_with(write).await?;
-    Ok(Json(json!({
-        "id": id.map(|i| i.to_string()),
-        "circle": circle.to_string(),
-    })))
+    Ok(Json(Written {
+        id: id.map(|i| i.to_string()),
+        circle: circle.to_string(),
+        ..Written::default()
+    }))
 }
 
 /// Like [`written`] for a write that names a message (its circle is the message's).
@@ -79,7 +76,7 @@ async fn written_on_message(
     write: impl FnOnce(&Circles, &str) -> Result<(CircleId, Vec<circle_crypto::Envelope>)>
     + Send
     + 'static,
-) -> ApiResult {
+) -> ApiResult<Written> {
     let (circle, _) = s.node.circles().find_message(message)?;
     let message = message.to_string();
     written(s, circle, move |c| write(c, &message).map(|(_, w)| w)).await
@@ -93,19 +90,26 @@ fn duration(text: &str) -> Result<Duration> {
     })
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ShareBody {
-    text: String,
-    reply_to: Option<String>,
-    expires: Option<String>,
-}
-
+#[utoipa::path(
+    post,
+    path = "/v1/circles/{circle}/shares",
+    tag = "support",
+    summary = "share with the circle",
+    params(
+        ("circle" = String, Path, description = "the circle: its id, the start of its id, or its name"),
+    ),
+    request_body = ShareRequest,
+    responses(
+        (status = 200, description = "done", body = Written),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
 async fn share(
     State(s): State<AppState>,
     Path(circle): Path<String>,
-    Json(b): Json<ShareBody>,
-) -> ApiResult {
+    Json(b): Json<ShareRequest>,
+) -> ApiResult<Written> {
     let id = resolve(&s, &circle)?;
     let expires = b.expires.as_deref().map(duration).transpose()?;
     written(&s, id, move |c| {
@@ -114,38 +118,72 @@ async fn share(
     .await
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReactBody {
-    emoji: String,
-}
-
+#[utoipa::path(
+    post,
+    path = "/v1/messages/{id}/reactions",
+    tag = "support",
+    summary = "react to a message",
+    params(("id" = String, Path, description = "a message id")),
+    request_body = ReactRequest,
+    responses(
+        (status = 200, description = "done", body = Written),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
 async fn react(
     State(s): State<AppState>,
     Path(id): Path<String>,
-    Json(b): Json<ReactBody>,
-) -> ApiResult {
+    Json(b): Json<ReactRequest>,
+) -> ApiResult<Written> {
     written_on_message(&s, &id, move |c, m| c.react(m, &b.emoji)).await
 }
 
-async fn withdraw(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
+#[utoipa::path(
+    post,
+    path = "/v1/messages/{id}/withdraw",
+    tag = "support",
+    summary = "withdraw your own message",
+    params(("id" = String, Path, description = "a message id")),
+    responses(
+        (status = 200, description = "done", body = Written),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
+async fn withdraw(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Written> {
     written_on_message(&s, &id, |c, m| c.withdraw(m)).await
 }
 
-async fn goal_done(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
+#[utoipa::path(
+    post,
+    path = "/v1/messages/{id}/done",
+    tag = "support",
+    summary = "mark your goal reached",
+    params(("id" = String, Path, description = "a message id")),
+    responses(
+        (status = 200, description = "done", body = Written),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
+async fn goal_done(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Written> {
     if let Some(circle) = s.node.circles().own_goal_done(&id)? {
-        return Ok(Json(
-            json!({ "id": null, "circle": circle.to_string(), "to": "me" }),
-        ));
+        return Ok(Json(Written {
+            id: None,
+            circle: circle.to_string(),
+            to: Some(Audience::Me),
+            ..Written::default()
+        }));
     }
     let Json(mut answer) = written_on_message(&s, &id, |c, m| c.goal_done(m)).await?;
     // Which goal, in its own words, as the feed shows it.
-    let circle = answer["circle"].as_str().and_then(|c| c.parse().ok());
-    let done = answer["id"].as_str().and_then(|i| i.parse().ok());
+    let circle = answer.circle.parse().ok();
+    let done = answer.id.as_deref().and_then(|i| i.parse().ok());
     if let (Some(circle), Some(done)) = (circle, done)
         && let Some(item) = s.node.circles().feed_item(&circle, &done)
     {
-        answer["goal_text"] = json!(item.reply_text);
+        answer.goal_text = item.reply_text;
     }
     Ok(Json(answer))
 }
@@ -154,23 +192,26 @@ fn audience(to: Option<&str>) -> Result<Audience> {
     to.map_or(Ok(Audience::Circle), Audience::parse)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CheckinBody {
-    day: u8,
-    mood: Option<u8>,
-    craving: Option<u8>,
-    #[serde(default)]
-    triggers: Vec<String>,
-    note: Option<String>,
-    to: Option<String>,
-}
-
+#[utoipa::path(
+    post,
+    path = "/v1/circles/{circle}/checkins",
+    tag = "support",
+    summary = "check in",
+    params(
+        ("circle" = String, Path, description = "the circle: its id, the start of its id, or its name"),
+    ),
+    request_body = CheckinRequest,
+    responses(
+        (status = 200, description = "done", body = Written),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
 async fn checkin(
     State(s): State<AppState>,
     Path(circle): Path<String>,
-    Json(b): Json<CheckinBody>,
-) -> ApiResult {
+    Json(b): Json<CheckinRequest>,
+) -> ApiResult<Written> {
     let id = resolve(&s, &circle)?;
     let to = audience(b.to.as_deref())?;
     let checkin = Checkin {
@@ -181,28 +222,52 @@ async fn checkin(
         note: b.note,
     };
     let mut answer = written(&s, id, move |c| c.checkin(&id, checkin, to)).await?;
-    answer.0["to"] = json!(to.as_str());
+    answer.0.to = Some(to);
     Ok(answer)
 }
 
-async fn checkins(State(s): State<AppState>, Path(circle): Path<String>) -> ApiResult {
+#[utoipa::path(
+    get,
+    path = "/v1/circles/{circle}/checkins",
+    tag = "support",
+    summary = "recent check-ins and who has gone quiet",
+    params(
+        ("circle" = String, Path, description = "the circle: its id, the start of its id, or its name"),
+    ),
+    responses(
+        (status = 200, description = "done", body = CheckinsView),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
+async fn checkins(
+    State(s): State<AppState>,
+    Path(circle): Path<String>,
+) -> ApiResult<CheckinsView> {
     let id = resolve(&s, &circle)?;
-    Ok(Json(json!(s.node.circles().checkins(&id, now_ms())?)))
+    Ok(Json(s.node.circles().checkins(&id, now_ms())?))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct GoalBody {
-    text: String,
-    by: Option<String>,
-    to: Option<String>,
-}
-
+#[utoipa::path(
+    post,
+    path = "/v1/circles/{circle}/goals",
+    tag = "support",
+    summary = "set a goal",
+    params(
+        ("circle" = String, Path, description = "the circle: its id, the start of its id, or its name"),
+    ),
+    request_body = GoalRequest,
+    responses(
+        (status = 200, description = "done", body = Written),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
 async fn goal(
     State(s): State<AppState>,
     Path(circle): Path<String>,
-    Json(b): Json<GoalBody>,
-) -> ApiResult {
+    Json(b): Json<GoalRequest>,
+) -> ApiResult<Written> {
     let id = resolve(&s, &circle)?;
     let to = audience(b.to.as_deref())?;
     let goal = Goal {
@@ -211,37 +276,77 @@ async fn goal(
     };
     if to == Audience::Me {
         let own = s.node.circles().own_goal(&id, goal)?;
-        return Ok(Json(json!({
-            "id": own.to_string(),
-            "circle": id.to_string(),
-            "to": "me",
-        })));
+        return Ok(Json(Written {
+            id: Some(own.to_string()),
+            circle: id.to_string(),
+            to: Some(Audience::Me),
+            ..Written::default()
+        }));
     }
     written(&s, id, move |c| c.goal(&id, goal, to)).await
 }
 
-async fn goals(State(s): State<AppState>, Path(circle): Path<String>) -> ApiResult {
+#[utoipa::path(
+    get,
+    path = "/v1/circles/{circle}/goals",
+    tag = "support",
+    summary = "goals",
+    params(
+        ("circle" = String, Path, description = "the circle: its id, the start of its id, or its name"),
+    ),
+    responses(
+        (status = 200, description = "done", body = Vec<GoalItem>),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
+async fn goals(State(s): State<AppState>, Path(circle): Path<String>) -> ApiResult<Vec<GoalItem>> {
     let id = resolve(&s, &circle)?;
-    Ok(Json(json!(s.node.circles().goals(&id)?)))
+    Ok(Json(s.node.circles().goals(&id)?))
 }
 
-async fn partners(State(s): State<AppState>, Path(circle): Path<String>) -> ApiResult {
+#[utoipa::path(
+    get,
+    path = "/v1/circles/{circle}/partners",
+    tag = "support",
+    summary = "accountability partners and requests",
+    params(
+        ("circle" = String, Path, description = "the circle: its id, the start of its id, or its name"),
+    ),
+    responses(
+        (status = 200, description = "done", body = Vec<PartnerItem>),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
+async fn partners(
+    State(s): State<AppState>,
+    Path(circle): Path<String>,
+) -> ApiResult<Vec<PartnerItem>> {
     let id = resolve(&s, &circle)?;
-    Ok(Json(json!(s.node.circles().partners(&id, now_ms())?)))
+    Ok(Json(s.node.circles().partners(&id, now_ms())?))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PartnerBody {
-    member: String,
-    step: String,
-}
-
+#[utoipa::path(
+    post,
+    path = "/v1/circles/{circle}/partners",
+    tag = "support",
+    summary = "ask, accept, decline or end a partnership",
+    params(
+        ("circle" = String, Path, description = "the circle: its id, the start of its id, or its name"),
+    ),
+    request_body = PartnerRequest,
+    responses(
+        (status = 200, description = "done", body = Written),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
 async fn partner(
     State(s): State<AppState>,
     Path(circle): Path<String>,
-    Json(b): Json<PartnerBody>,
-) -> ApiResult {
+    Json(b): Json<PartnerRequest>,
+) -> ApiResult<Written> {
     let id = resolve(&s, &circle)?;
     let step = match b.step.as_str() {
         "request" => PartnerStep::Request,
@@ -260,43 +365,59 @@ async fn partner(
     // that was never answered is taking it back, not ending a partnership).
     let (was, _) = s.node.circles().pairing(&id, &member)?;
     let Json(mut answer) = written(&s, id, move |c| c.partner(&id, &member, step)).await?;
-    answer["member"] = json!(named);
-    answer["was"] = json!(was);
+    answer.member = Some(named);
+    answer.was = was;
     Ok(Json(answer))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DmBody {
-    member: String,
-    text: String,
-}
-
+#[utoipa::path(
+    post,
+    path = "/v1/circles/{circle}/dms",
+    tag = "support",
+    summary = "send a private message",
+    params(
+        ("circle" = String, Path, description = "the circle: its id, the start of its id, or its name"),
+    ),
+    request_body = DmRequest,
+    responses(
+        (status = 200, description = "done", body = Written),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
 async fn dm(
     State(s): State<AppState>,
     Path(circle): Path<String>,
-    Json(b): Json<DmBody>,
-) -> ApiResult {
+    Json(b): Json<DmRequest>,
+) -> ApiResult<Written> {
     let id = resolve(&s, &circle)?;
     let member = s.node.circles().resolve_member(&id, &b.member)?;
     let named = s.node.circles().named(&id, &member)?;
     let Json(mut answer) = written(&s, id, move |c| c.dm(&id, &member, &b.text)).await?;
-    answer["member"] = json!(named);
+    answer.member = Some(named);
     Ok(Json(answer))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReachOutBody {
-    text: Option<String>,
-    callback: Option<String>,
-}
-
+#[utoipa::path(
+    post,
+    path = "/v1/circles/{circle}/reach-outs",
+    tag = "support",
+    summary = "reach out to the circle",
+    params(
+        ("circle" = String, Path, description = "the circle: its id, the start of its id, or its name"),
+    ),
+    request_body = ReachOutRequest,
+    responses(
+        (status = 200, description = "done", body = Written),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
 async fn reach_out(
     State(s): State<AppState>,
     Path(circle): Path<String>,
-    Json(b): Json<ReachOutBody>,
-) -> ApiResult {
+    Json(b): Json<ReachOutRequest>,
+) -> ApiResult<Written> {
     let id = resolve(&s, &circle)?;
     let reach_out = ReachOut {
         text: b.text.filter(|t| !t.trim().is_empty()),
@@ -305,36 +426,71 @@ async fn reach_out(
     written(&s, id, move |c| c.reach_out(&id, reach_out)).await
 }
 
-async fn reach_outs(State(s): State<AppState>, Path(circle): Path<String>) -> ApiResult {
+#[utoipa::path(
+    get,
+    path = "/v1/circles/{circle}/reach-outs",
+    tag = "support",
+    summary = "reach-outs and who has seen each",
+    params(
+        ("circle" = String, Path, description = "the circle: its id, the start of its id, or its name"),
+    ),
+    responses(
+        (status = 200, description = "done", body = Vec<ReachOutItem>),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
+async fn reach_outs(
+    State(s): State<AppState>,
+    Path(circle): Path<String>,
+) -> ApiResult<Vec<ReachOutItem>> {
     let id = resolve(&s, &circle)?;
-    Ok(Json(json!(s.node.circles().reach_outs(&id)?)))
+    Ok(Json(s.node.circles().reach_outs(&id)?))
 }
 
-async fn seen(State(s): State<AppState>, Path(circle): Path<String>) -> ApiResult {
+#[utoipa::path(
+    post,
+    path = "/v1/circles/{circle}/seen",
+    tag = "support",
+    summary = "mark the circle's reach-outs seen",
+    params(
+        ("circle" = String, Path, description = "the circle: its id, the start of its id, or its name"),
+    ),
+    responses(
+        (status = 200, description = "done", body = Acknowledged),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
+async fn seen(State(s): State<AppState>, Path(circle): Path<String>) -> ApiResult<Acknowledged> {
     let id = resolve(&s, &circle)?;
     let n = s.node.circles().unseen_reach_outs(&id)?.len();
     if n > 0 {
         s.node.write_with(move |c| c.mark_seen(&id)).await?;
     }
-    Ok(Json(json!({ "acknowledged": n })))
+    Ok(Json(Acknowledged { acknowledged: n }))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MeetingBody {
-    title: String,
-    weekly: Option<String>,
-    on: Option<String>,
-    at: String,
-    tz: String,
-    link: Option<String>,
-}
-
+#[utoipa::path(
+    post,
+    path = "/v1/circles/{circle}/meetings",
+    tag = "support",
+    summary = "add a meeting",
+    params(
+        ("circle" = String, Path, description = "the circle: its id, the start of its id, or its name"),
+    ),
+    request_body = MeetingRequest,
+    responses(
+        (status = 200, description = "done", body = Written),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
 async fn meeting(
     State(s): State<AppState>,
     Path(circle): Path<String>,
-    Json(b): Json<MeetingBody>,
-) -> ApiResult {
+    Json(b): Json<MeetingRequest>,
+) -> ApiResult<Written> {
     let id = resolve(&s, &circle)?;
     let schedule = match (&b.weekly, &b.on) {
         (Some(day), None) => schedule::weekly(day, &b.at)?,
@@ -357,38 +513,51 @@ async fn meeting(
     written(&s, id, move |c| c.add_meeting(&id, meeting)).await
 }
 
-#[derive(Deserialize)]
-struct ZoneQuery {
-    tz: Option<String>,
-}
-
+#[utoipa::path(
+    get,
+    path = "/v1/circles/{circle}/meetings",
+    tag = "support",
+    summary = "meetings, in the viewer's time",
+    params(
+        ("circle" = String, Path, description = "the circle: its id, the start of its id, or its name"),
+        ZoneQuery,
+    ),
+    responses(
+        (status = 200, description = "done", body = Vec<MeetingItem>),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
 async fn meetings(
     State(s): State<AppState>,
     Path(circle): Path<String>,
     Query(q): Query<ZoneQuery>,
-) -> ApiResult {
+) -> ApiResult<Vec<MeetingItem>> {
     let id = resolve(&s, &circle)?;
     let zone = q.tz.unwrap_or_else(clock::system_zone_name);
-    Ok(Json(json!(s.node.circles().meetings(
-        &id,
-        &zone,
-        now_ms()
-    )?)))
+    Ok(Json(s.node.circles().meetings(&id, &zone, now_ms())?))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ResourceBody {
-    title: String,
-    text: Option<String>,
-    url: Option<String>,
-}
-
+#[utoipa::path(
+    post,
+    path = "/v1/circles/{circle}/resources",
+    tag = "support",
+    summary = "pin a resource",
+    params(
+        ("circle" = String, Path, description = "the circle: its id, the start of its id, or its name"),
+    ),
+    request_body = ResourceRequest,
+    responses(
+        (status = 200, description = "done", body = Written),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
 async fn resource(
     State(s): State<AppState>,
     Path(circle): Path<String>,
-    Json(b): Json<ResourceBody>,
-) -> ApiResult {
+    Json(b): Json<ResourceRequest>,
+) -> ApiResult<Written> {
     let id = resolve(&s, &circle)?;
     let resource = Resource {
         title: b.title,
@@ -398,72 +567,140 @@ async fn resource(
     written(&s, id, move |c| c.add_resource(&id, resource)).await
 }
 
-async fn resources(State(s): State<AppState>, Path(circle): Path<String>) -> ApiResult {
+#[utoipa::path(
+    get,
+    path = "/v1/circles/{circle}/resources",
+    tag = "support",
+    summary = "pinned resources",
+    params(
+        ("circle" = String, Path, description = "the circle: its id, the start of its id, or its name"),
+    ),
+    responses(
+        (status = 200, description = "done", body = Vec<ResourceItem>),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
+async fn resources(
+    State(s): State<AppState>,
+    Path(circle): Path<String>,
+) -> ApiResult<Vec<ResourceItem>> {
     let id = resolve(&s, &circle)?;
-    Ok(Json(json!(s.node.circles().resources(&id)?)))
+    Ok(Json(s.node.circles().resources(&id)?))
 }
 
-async fn info(State(s): State<AppState>, Path(circle): Path<String>) -> ApiResult {
+#[utoipa::path(
+    get,
+    path = "/v1/circles/{circle}/info",
+    tag = "circles",
+    summary = "a circle's format, guidelines and admins",
+    params(
+        ("circle" = String, Path, description = "the circle: its id, the start of its id, or its name"),
+    ),
+    responses(
+        (status = 200, description = "done", body = CircleDetails),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
+async fn info(State(s): State<AppState>, Path(circle): Path<String>) -> ApiResult<CircleDetails> {
     let id = resolve(&s, &circle)?;
-    Ok(Json(json!(s.node.circles().info(&id)?)))
+    Ok(Json(s.node.circles().info(&id)?))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct GuidelinesBody {
-    format: String,
-    #[serde(default)]
-    text: String,
-}
-
+#[utoipa::path(
+    put,
+    path = "/v1/circles/{circle}/guidelines",
+    tag = "membership",
+    summary = "set the format and guidelines (admins)",
+    params(
+        ("circle" = String, Path, description = "the circle: its id, the start of its id, or its name"),
+    ),
+    request_body = GuidelinesRequest,
+    responses(
+        (status = 200, description = "done", body = Written),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
 async fn guidelines(
     State(s): State<AppState>,
     Path(circle): Path<String>,
-    Json(b): Json<GuidelinesBody>,
-) -> ApiResult {
+    Json(b): Json<GuidelinesRequest>,
+) -> ApiResult<Written> {
     let id = resolve(&s, &circle)?;
     let format = Format::parse(&b.format)?;
     written(&s, id, move |c| c.set_guidelines(&id, format, &b.text)).await
 }
 
-async fn crisis_lines(State(s): State<AppState>) -> ApiResult {
-    Ok(Json(json!(s.node.circles().crisis_lines()?)))
+#[utoipa::path(
+    get,
+    path = "/v1/crisis-lines",
+    tag = "support",
+    summary = "the crisis lines shown to a person reaching out",
+    responses(
+        (status = 200, description = "done", body = CrisisLines),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
+async fn crisis_lines(State(s): State<AppState>) -> ApiResult<CrisisLines> {
+    Ok(Json(s.node.circles().crisis_lines()?))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CrisisBody {
-    country: Option<String>,
-    lines: Option<Vec<String>>,
-    #[serde(default)]
-    reset: bool,
-}
-
-async fn set_crisis_lines(State(s): State<AppState>, Json(b): Json<CrisisBody>) -> ApiResult {
+#[utoipa::path(
+    put,
+    path = "/v1/crisis-lines",
+    tag = "support",
+    summary = "change the crisis lines",
+    request_body = CrisisLinesChange,
+    responses(
+        (status = 200, description = "done", body = CrisisLines),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
+async fn set_crisis_lines(
+    State(s): State<AppState>,
+    Json(b): Json<CrisisLinesChange>,
+) -> ApiResult<CrisisLines> {
     let add = b.lines.unwrap_or_default();
     if add.len() > crate::circles::MAX_OWN_LINES {
         return Err(Error::Invalid("too many crisis lines at once".into()));
     }
     let circles = s.node.circles();
     let shown = circles.change_crisis_lines(b.country.as_deref(), &add, b.reset)?;
-    Ok(Json(json!(shown)))
+    Ok(Json(shown))
 }
 
-async fn clocks(State(s): State<AppState>) -> ApiResult {
-    Ok(Json(json!(s.node.circles().clocks(now_ms())?)))
+#[utoipa::path(
+    get,
+    path = "/v1/clocks",
+    tag = "support",
+    summary = "recovery clocks",
+    responses(
+        (status = 200, description = "done", body = Vec<ClockItem>),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
+async fn clocks(State(s): State<AppState>) -> ApiResult<Vec<ClockItem>> {
+    Ok(Json(s.node.circles().clocks(now_ms())?))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ClockBody {
-    name: String,
-    since: String,
-    tz: Option<String>,
-    #[serde(default)]
-    share: Vec<String>,
-}
-
-async fn clock_start(State(s): State<AppState>, Json(b): Json<ClockBody>) -> ApiResult {
+#[utoipa::path(
+    post,
+    path = "/v1/clocks",
+    tag = "support",
+    summary = "start a clock",
+    request_body = ClockStart,
+    responses(
+        (status = 200, description = "done", body = ClockItem),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
+async fn clock_start(State(s): State<AppState>, Json(b): Json<ClockStart>) -> ApiResult<ClockItem> {
     let circles = s.node.circles().clone();
     let share = b
         .share
@@ -475,22 +712,27 @@ async fn clock_start(State(s): State<AppState>, Json(b): Json<ClockBody>) -> Api
     s.node
         .write_with(|c| c.announce_milestones(now_ms()))
         .await?;
-    Ok(Json(json!(item)))
+    Ok(Json(item))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ResetBody {
-    note: Option<String>,
-    #[serde(default)]
-    share: bool,
-}
-
+#[utoipa::path(
+    post,
+    path = "/v1/clocks/{name}/reset",
+    tag = "support",
+    summary = "restart a clock",
+    params(("name" = String, Path, description = "a clock's name")),
+    request_body = ClockResetRequest,
+    responses(
+        (status = 200, description = "done", body = ClockReset),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
 async fn clock_reset(
     State(s): State<AppState>,
     Path(name): Path<String>,
-    Json(b): Json<ResetBody>,
-) -> ApiResult {
+    Json(b): Json<ClockResetRequest>,
+) -> ApiResult<ClockReset> {
     let told = std::sync::Arc::new(std::sync::Mutex::new(None));
     let out = told.clone();
     s.node
@@ -512,23 +754,30 @@ async fn clock_reset(
     } else {
         Vec::new()
     };
-    Ok(Json(json!({ "clock": item, "told": names })))
+    Ok(Json(ClockReset {
+        clock: item,
+        told: names,
+    }))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ClockShareBody {
-    circle: String,
-    /// Tell the circle the count today as well, rather than only the next milestone.
-    #[serde(default)]
-    now: bool,
-}
-
+#[utoipa::path(
+    post,
+    path = "/v1/clocks/{name}/share",
+    tag = "support",
+    summary = "announce a clock's milestones to a circle",
+    params(("name" = String, Path, description = "a clock's name")),
+    request_body = ClockShareRequest,
+    responses(
+        (status = 200, description = "done", body = ClockItem),
+        (status = "4XX", description = "refused: what happened and what to do", body = ErrorBody),
+        (status = "5XX", description = "the node failed or is stopping", body = ErrorBody),
+    )
+)]
 async fn clock_share(
     State(s): State<AppState>,
     Path(name): Path<String>,
-    Json(b): Json<ClockShareBody>,
-) -> ApiResult {
+    Json(b): Json<ClockShareRequest>,
+) -> ApiResult<ClockItem> {
     let circles = s.node.circles();
     let circle = circles.resolve(&b.circle)?;
     let item = circles.clock_share(&name, &circle, now_ms())?;
@@ -540,10 +789,20 @@ async fn clock_share(
     s.node
         .write_with(|c| c.announce_milestones(now_ms()))
         .await?;
-    Ok(Json(json!(item)))
+    Ok(Json(item))
 }
 
 /// The live event stream (Server-Sent Events): one JSON object per event, with a `type`.
+#[utoipa::path(
+    get,
+    path = "/v1/events",
+    tag = "node",
+    summary = "live events (Server-Sent Events): each `data:` line is one event as JSON",
+    responses(
+        (status = 200, description = "the stream", body = Event, content_type = "text/event-stream"),
+        (status = "4XX", description = "refused", body = ErrorBody),
+    )
+)]
 async fn events(
     State(s): State<AppState>,
 ) -> Sse<impl Stream<Item = std::result::Result<SseEvent, Infallible>>> {
@@ -560,7 +819,7 @@ async fn events(
                         }
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                        let data = json!({ "type": "lagged", "missed": n }).to_string();
+                        let Ok(data) = serde_json::to_string(&Event::Lagged { missed: n }) else { continue };
                         if tx.send(SseEvent::default().data(data)).await.is_err() {
                             return;
                         }

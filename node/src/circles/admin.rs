@@ -9,7 +9,7 @@ use super::*;
 use crate::membership::InvitePolicy;
 
 /// An invite as listed to people.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct InviteInfo {
     /// The invite's id (text form): pass it to `circle revoke`.
     pub id: String,

@@ -33,7 +33,7 @@ struct ClockRecord {
 }
 
 /// A milestone as shown.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct MilestoneItem {
     /// "30 days", "1 year".
     pub label: String,
@@ -44,7 +44,7 @@ pub struct MilestoneItem {
 }
 
 /// A clock as shown.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ClockItem {
     /// Its name.
     pub name: String,
@@ -74,7 +74,7 @@ pub struct Settings {
 }
 
 /// The crisis lines shown to a person reaching out.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct CrisisLines {
     /// The country the defaults are for, if known.
     pub country: Option<String>,

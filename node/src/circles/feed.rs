@@ -15,7 +15,7 @@ pub(super) fn item(c: &CircleState, circle: &CircleId, m: &Msg) -> Option<FeedIt
         author: m.author.to_string(),
         author_name: c.author_name(&m.author),
         author_fingerprint: m.author.fingerprint(),
-        kind: String::new(),
+        kind: Kind::Share,
         text: String::new(),
         sent_at: crate::time::rfc3339(m.sent_at),
         sent_at_ms: m.sent_at,
@@ -31,13 +31,16 @@ pub(super) fn item(c: &CircleState, circle: &CircleId, m: &Msg) -> Option<FeedIt
         urgent: false,
     };
     if let Some(gone) = &m.gone {
-        item.kind = gone.why.as_str().to_string();
-        item.gone = Some(gone.why.as_str());
+        item.kind = match gone.why {
+            Gone::Withdrawn => Kind::Withdrawn,
+            Gone::Expired => Kind::Expired,
+        };
+        item.gone = Some(gone.why);
         item.text = gone_text(gone.why).to_string();
         return Some(item);
     }
     let body = m.body.as_ref()?;
-    item.kind = body.kind().to_string();
+    item.kind = Kind::named(body.kind())?;
     item.text = match body {
         Body::Share { text } => text.clone(),
         Body::Post(p) => {
@@ -91,7 +94,7 @@ pub(super) fn item(c: &CircleState, circle: &CircleId, m: &Msg) -> Option<FeedIt
         ),
         Body::Private(sealed) => {
             let private = m.private.as_ref()?;
-            item.kind = private.kind().to_string();
+            item.kind = Kind::named(private.kind())?;
             let readers: Vec<MemberName> = sealed
                 .readers()
                 .filter(|k| **k != m.author)

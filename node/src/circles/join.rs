@@ -78,9 +78,9 @@ impl Circles {
     /// leaving or being removed, yes (it comes back under a new member key).
     fn check_may_join(&self, circle: &CircleId, name: &str) -> Result<()> {
         self.read(|s| match s.get(circle) {
-            Some(c) if !matches!(c.standing(), "left" | "removed") => Err(Error::Invalid(format!(
-                "this node is already in the circle '{name}'"
-            ))),
+            Some(c) if !matches!(c.standing(), Standing::Left | Standing::Removed) => Err(
+                Error::Invalid(format!("this node is already in the circle '{name}'")),
+            ),
             _ => Ok(()),
         })?
     }

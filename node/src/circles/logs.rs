@@ -4,24 +4,24 @@
 use super::*;
 
 /// One circle's log as this node holds it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct CircleLog {
     /// Circle id (text form).
     pub id: String,
     /// Circle name.
     pub name: String,
-    /// Where this node's member stands: `admin`, `member`, `left`, `removed` or `joining`.
-    pub standing: String,
+    /// Where this node's member stands.
+    pub standing: crate::api::contract::Standing,
     /// Who removed this node's member, by name, when it was removed: nothing new reaches a
     /// removed node, so its gaps are not listed (they would never close).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub removed_by: Option<String>,
     /// The authors whose chains have a gap or a fork here (none when all is well).
     pub authors: Vec<AuthorLog>,
 }
 
 /// One author's chain, when it has a gap or a fork.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct AuthorLog {
     /// Member key (text form).
     pub author: String,
@@ -39,7 +39,7 @@ pub struct AuthorLog {
 }
 
 /// A number with more than one version.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ForkLog {
     /// The number.
     pub seq: u64,
@@ -60,7 +60,7 @@ impl CircleLog {
 type Author = (MemberKey, String, u64);
 
 /// A circle whose logs are looked at: id, name, standing, who removed this node's member.
-type Looked = (CircleId, String, &'static str, Option<String>, Vec<Author>);
+type Looked = (CircleId, String, Standing, Option<String>, Vec<Author>);
 
 impl Circles {
     /// For every circle, the authors whose chains have gaps or forks here. The cost grows
@@ -70,7 +70,7 @@ impl Circles {
             s.iter()
                 .map(|(id, c)| {
                     let standing = c.standing();
-                    let removed_by = (standing == "removed")
+                    let removed_by = (standing == Standing::Removed)
                         .then(|| c.members.departed(&c.me.public()))
                         .flatten()
                         .map(|d| c.author_name(&d.by));
@@ -131,7 +131,7 @@ impl Circles {
             out.push(CircleLog {
                 id: id.to_string(),
                 name,
-                standing: standing.to_string(),
+                standing,
                 removed_by,
                 authors: logs,
             });

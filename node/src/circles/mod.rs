@@ -16,6 +16,7 @@ use circle_crypto::{
 use tokio::sync::watch;
 
 use crate::{
+    api::contract::{Kind, PartnerState, Standing},
     content::{Body, Content, check_text},
     error::{Error, Result},
     membership::{
@@ -25,7 +26,7 @@ use crate::{
     protocol::{
         JoinRequest, JoinResponse, SealedKey, SyncPage, SyncRequest, SyncResponse, Welcome,
     },
-    store::{CircleRecord, OpRecord, Store, Stored},
+    store::{CircleRecord, Gone, OpRecord, Store, Stored},
     time::now_ms,
 };
 
@@ -59,7 +60,7 @@ pub use views::{
 };
 
 /// A circle as listed to people.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct CircleInfo {
     /// Circle id (text form).
     pub id: String,
@@ -69,14 +70,14 @@ pub struct CircleInfo {
     pub members: usize,
     /// This node's member key in the circle.
     pub me: String,
-    /// `admin`, `member`, `left` or `removed`: where this node's member stands.
-    pub standing: String,
-    /// Who may invite: `admins` or `members`.
-    pub invites: String,
+    /// Where this node's member stands.
+    pub standing: crate::api::contract::Standing,
+    /// Who may invite.
+    pub invites: crate::membership::InvitePolicy,
 }
 
 /// A member as listed to people.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct MemberInfo {
     /// Member key (text form).
     pub member: String,
@@ -84,15 +85,15 @@ pub struct MemberInfo {
     pub name: String,
     /// Three words that tell members with one nickname apart ([`MemberKey::fingerprint`]).
     pub fingerprint: String,
-    /// `admin` or `member`.
-    pub role: String,
+    /// Their role.
+    pub role: crate::membership::Role,
     /// Whether this is this node's own member.
     pub me: bool,
 }
 
 /// A member as named to people: key, nickname, and the fingerprint that tells two members
 /// with one nickname apart.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct MemberName {
     /// Member key (text form).
     pub member: String,
@@ -103,7 +104,7 @@ pub struct MemberName {
 }
 
 /// One message as shown in a feed.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct FeedItem {
     /// Message id.
     pub id: String,
@@ -115,12 +116,8 @@ pub struct FeedItem {
     pub author_name: String,
     /// Author's fingerprint ([`MemberKey::fingerprint`]).
     pub author_fingerprint: String,
-    /// `share`, `reaction`, `checkin`, `goal`, `goal-done`, `milestone`, `clock-reset`,
-    /// `reach-out`, `meeting`, `resource`, `dm`, `partner`, `withdrawn`, `expired`, or what
-    /// happened to the circle: `joined`, `returned` (someone who left or was removed came
-    /// back), `left`, `removed`, `admin-granted`, `admin-revoked`,
-    /// `policy`, `renamed`, `guidelines`.
-    pub kind: String,
+    /// What it is: something a member said or did, or what happened to the circle.
+    pub kind: crate::api::contract::Kind,
     /// The text.
     pub text: String,
     /// When sent, RFC 3339.
@@ -136,27 +133,27 @@ pub struct FeedItem {
     /// messages with one number (a fork), and this is not the one its chain holds.
     pub fork: bool,
     /// The message this one answers or reacts to.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<String>,
     /// The start of what `reply_to` said (its first line, at most [`REPLY_TEXT_CHARS`]
     /// characters), when this node holds it and may read it: so a reply, a reaction or a
     /// reached goal shows what it answers.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_text: Option<String>,
     /// When every node drops it, RFC 3339.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
-    /// `withdrawn` or `expired` when its content is gone.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub gone: Option<&'static str>,
+    /// Why its content is gone, when it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gone: Option<crate::store::Gone>,
     /// For a private message: the names of its readers besides its author.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub private_to: Option<Vec<String>>,
     /// For a private message: its readers besides its author, with their fingerprints.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub private_to_members: Option<Vec<MemberName>>,
     /// A reach-out: show it at once, prominently.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub urgent: bool,
 }
 
@@ -264,13 +261,13 @@ impl CircleState {
         }
     }
 
-    fn standing(&self) -> &'static str {
+    fn standing(&self) -> Standing {
         let me = self.me.public();
         match (self.members.get(&me), self.members.departed(&me)) {
-            (Some(m), _) => m.role.as_str(),
-            (None, Some(d)) if d.by == me => "left",
-            (None, Some(_)) => "removed",
-            (None, None) => "joining",
+            (Some(m), _) => m.role.into(),
+            (None, Some(d)) if d.by == me => Standing::Left,
+            (None, Some(_)) => Standing::Removed,
+            (None, None) => Standing::Joining,
         }
     }
 
@@ -281,11 +278,11 @@ impl CircleState {
             return Ok(me);
         }
         Err(Error::Invalid(match self.standing() {
-            "left" => format!(
+            Standing::Left => format!(
                 "you left '{}': nothing can be sent there",
                 self.members.name
             ),
-            "removed" => format!(
+            Standing::Removed => format!(
                 "you were removed from '{}': nothing can be sent there",
                 self.members.name
             ),
@@ -295,7 +292,10 @@ impl CircleState {
 
     /// Whether this node still talks to the circle: its member is in it, or left it.
     fn takes_part(&self) -> bool {
-        matches!(self.standing(), "admin" | "member" | "left")
+        matches!(
+            self.standing(),
+            Standing::Admin | Standing::Member | Standing::Left
+        )
     }
 
     /// Takes in one more operation.
@@ -618,8 +618,8 @@ impl Circles {
                     name: c.members.name.clone(),
                     members: c.members.len(),
                     me: c.me.public().to_string(),
-                    standing: c.standing().to_string(),
-                    invites: c.members.policy.as_str().to_string(),
+                    standing: c.standing(),
+                    invites: c.members.policy,
                 })
                 .collect::<Vec<_>>()
         })?;
@@ -638,11 +638,13 @@ impl Circles {
                     member: m.key.to_string(),
                     name: m.name.clone(),
                     fingerprint: m.key.fingerprint(),
-                    role: m.role.as_str().to_string(),
+                    role: m.role,
                     me: m.key == me,
                 })
                 .collect();
-            list.sort_by(|a, b| (a.role != "admin", &a.name).cmp(&(b.role != "admin", &b.name)));
+            list.sort_by(|a, b| {
+                (a.role != Role::Admin, &a.name).cmp(&(b.role != Role::Admin, &b.name))
+            });
             Ok(list)
         })
     }
@@ -902,7 +904,7 @@ impl Circles {
                 starts.insert(to.clone(), start);
             }
             item.reply_text = starts.get(&to).cloned();
-            if item.kind == "goal-done"
+            if item.kind == Kind::GoalDone
                 && let Some(goal) = &item.reply_text
             {
                 item.text = format!("reached a goal: {goal}");
@@ -944,7 +946,7 @@ mod tests {
         let texts = |items: &[FeedItem]| -> Vec<String> {
             let mut t: Vec<String> = items
                 .iter()
-                .filter(|i| i.kind == "share")
+                .filter(|i| i.kind == Kind::Share)
                 .map(|i| i.text.clone())
                 .collect();
             t.sort();

@@ -7,7 +7,7 @@
 
 use circle_crypto::CircleId;
 
-use super::{CircleState, Circles};
+use super::{CircleState, Circles, Standing};
 use crate::error::{Error, Result};
 
 /// How many of the person's circles an unknown name lists.
@@ -16,7 +16,10 @@ const LISTED_NAMES: usize = 8;
 impl CircleState {
     /// Whether this node's member is in the circle (or on its way in): not left, not removed.
     fn is_current(&self) -> bool {
-        matches!(self.standing(), "admin" | "member" | "joining")
+        matches!(
+            self.standing(),
+            Standing::Admin | Standing::Member | Standing::Joining
+        )
     }
 
     fn is_called(&self, name: &str, exact: bool) -> bool {

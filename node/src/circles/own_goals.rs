@@ -108,7 +108,7 @@ impl Circles {
                     author: me.to_string(),
                     author_name: c.author_name(&me),
                     author_fingerprint: me.fingerprint(),
-                    to: "me",
+                    to: crate::support::Audience::Me,
                     text: g.goal.text.clone(),
                     by: g.goal.by.clone(),
                     done_at: g.done_at.map(crate::time::rfc3339),

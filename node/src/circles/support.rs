@@ -372,13 +372,15 @@ impl Circles {
         let name = self.with_circle(circle, |c| Ok(c.author_name(other)))?;
         let (now, last) = self.pairing(circle, other)?;
         let ok = match step {
-            PartnerStep::Request => matches!(now, "none" | "asked-you"),
-            PartnerStep::Accept | PartnerStep::Decline => now == "asked-you",
-            PartnerStep::End => matches!(now, "partner" | "you-asked"),
+            PartnerStep::Request => matches!(now, None | Some(PartnerState::AskedYou)),
+            PartnerStep::Accept | PartnerStep::Decline => now == Some(PartnerState::AskedYou),
+            PartnerStep::End => matches!(now, Some(PartnerState::Partner | PartnerState::YouAsked)),
         };
         if !ok {
             return Err(Error::Invalid(match (step, now) {
-                (PartnerStep::Request, "partner") => format!("{name} is already your partner"),
+                (PartnerStep::Request, Some(PartnerState::Partner)) => {
+                    format!("{name} is already your partner")
+                }
                 (PartnerStep::Request, _) => {
                     format!("you already asked {name}: they can accept or decline")
                 }
@@ -406,7 +408,7 @@ impl Circles {
     /// A private message to a partner, sealed to them (and to the author).
     pub fn dm(&self, circle: &CircleId, to: &MemberKey, text: &str) -> Result<Vec<Envelope>> {
         check_text(text)?;
-        if self.pairing(circle, to)?.0 != "partner" {
+        if self.pairing(circle, to)?.0 != Some(PartnerState::Partner) {
             let name = self.with_circle(circle, |c| Ok(c.author_name(to)))?;
             return Err(Error::Invalid(format!(
                 "{name} is not your accountability partner: private messages are between \

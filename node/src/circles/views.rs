@@ -7,7 +7,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use circle_crypto::MessageId;
-use serde::Serialize;
 
 use super::*;
 use crate::store::{Gone, GoneRecord};
@@ -32,7 +31,7 @@ pub(crate) struct Msg {
 }
 
 /// A check-in as shown.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct CheckinItem {
     /// Its message id (none for one kept on this node only).
     pub id: Option<String>,
@@ -42,8 +41,8 @@ pub struct CheckinItem {
     pub author_name: String,
     /// Their fingerprint ([`MemberKey::fingerprint`]).
     pub author_fingerprint: String,
-    /// `circle`, `partner` or `me`.
-    pub to: &'static str,
+    /// Who it is for.
+    pub to: Audience,
     /// When, RFC 3339.
     pub sent_at: String,
     /// When, unix ms.
@@ -55,7 +54,7 @@ pub struct CheckinItem {
 }
 
 /// Someone who shares check-ins with the circle and has not for a while.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct QuietMember {
     /// Member key.
     pub member: String,
@@ -70,7 +69,7 @@ pub struct QuietMember {
 }
 
 /// What `circle checkins` shows.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct CheckinsView {
     /// Recent check-ins this member may see, oldest first.
     pub checkins: Vec<CheckinItem>,
@@ -79,7 +78,7 @@ pub struct CheckinsView {
 }
 
 /// A goal as shown.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct GoalItem {
     /// Its message id: pass it to `circle goal done`.
     pub id: String,
@@ -89,8 +88,8 @@ pub struct GoalItem {
     pub author_name: String,
     /// Their fingerprint ([`MemberKey::fingerprint`]).
     pub author_fingerprint: String,
-    /// `circle`, `partner` or `me` (kept on this node only).
-    pub to: &'static str,
+    /// Who it is for (`me`: kept on this node only).
+    pub to: Audience,
     /// What.
     pub text: String,
     /// By when, if set.
@@ -102,7 +101,7 @@ pub struct GoalItem {
 }
 
 /// An accountability partner, or a request to become one.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct PartnerItem {
     /// Their member key.
     pub member: String,
@@ -110,8 +109,8 @@ pub struct PartnerItem {
     pub name: String,
     /// Their fingerprint ([`MemberKey::fingerprint`]).
     pub fingerprint: String,
-    /// `partner`, `asked-you` (they asked; accept or decline) or `you-asked`.
-    pub state: &'static str,
+    /// Where the two stand.
+    pub state: crate::api::contract::PartnerState,
     /// Since when, RFC 3339.
     pub since: String,
     /// Their last check-in you may see, RFC 3339.
@@ -121,7 +120,7 @@ pub struct PartnerItem {
 }
 
 /// A reach-out as shown, with who has seen it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ReachOutItem {
     /// Its message id.
     pub id: String,
@@ -145,7 +144,7 @@ pub struct ReachOutItem {
 }
 
 /// A meeting as shown, in the viewer's time.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct MeetingItem {
     /// Its message id.
     pub id: String,
@@ -171,7 +170,7 @@ pub struct MeetingItem {
 }
 
 /// A resource as shown.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ResourceItem {
     /// Its message id.
     pub id: String,
@@ -185,13 +184,13 @@ pub struct ResourceItem {
 }
 
 /// What `circle info` shows.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct CircleDetails {
     /// The circle as listed.
     #[serde(flatten)]
     pub circle: CircleInfo,
     /// The format it follows, if an admin set one.
-    pub format: Option<&'static str>,
+    pub format: Option<crate::support::Format>,
     /// Its guidelines, if any.
     pub guidelines: Option<String>,
     /// Admins' names.
@@ -292,8 +291,8 @@ impl Circles {
             let mut out = Vec::new();
             for m in &msgs {
                 let (goal, to): (&Goal, _) = match (&m.body, &m.private) {
-                    (Some(Body::Goal(g)), _) => (g, "circle"),
-                    (_, Some(Private::Goal(g))) => (g, "partner"),
+                    (Some(Body::Goal(g)), _) => (g, Audience::Circle),
+                    (_, Some(Private::Goal(g))) => (g, Audience::Partner),
                     _ => continue,
                 };
                 out.push(GoalItem {
@@ -340,7 +339,7 @@ impl Circles {
                     member: other.to_string(),
                     name: c.author_name(&other),
                     fingerprint: other.fingerprint(),
-                    state: state.as_str(),
+                    state: state.public(),
                     since: crate::time::rfc3339(since),
                     last_checkin: seen.iter().max().map(|t| crate::time::rfc3339(*t)),
                     missed_checkin: state == Pairing::Partners && missed_usual(&seen, now),
@@ -388,7 +387,7 @@ impl Circles {
         &self,
         circle: &CircleId,
         other: &MemberKey,
-    ) -> Result<(&'static str, Option<u64>)> {
+    ) -> Result<(Option<PartnerState>, Option<u64>)> {
         let msgs = self.notable(circle)?;
         let me = self.my_key(circle)?;
         let last = msgs
@@ -404,8 +403,7 @@ impl Circles {
             .max();
         let state = partner_states(&me, &msgs)
             .get(other)
-            .map(|(s, _)| s.as_str())
-            .unwrap_or("none");
+            .map(|(s, _)| s.public());
         Ok((state, last))
     }
 
@@ -518,7 +516,7 @@ impl Circles {
             .ok_or_else(|| Error::UnknownCircle(circle.to_string()))?;
         self.with_circle(circle, |c| {
             let (format, guidelines) = match &c.members.guidelines {
-                Some((f, text)) => (Some(f.as_str()), Some(text.clone())),
+                Some((f, text)) => (Some(*f), Some(text.clone())),
                 None => (None, None),
             };
             Ok(CircleDetails {
@@ -625,7 +623,7 @@ fn checkin_item(
         author: author.to_string(),
         author_name: c.author_name(author),
         author_fingerprint: author.fingerprint(),
-        to: to.as_str(),
+        to,
         sent_at: crate::time::rfc3339(at),
         sent_at_ms: at,
         checkin: checkin.clone(),
@@ -666,11 +664,12 @@ pub(crate) enum Pairing {
 }
 
 impl Pairing {
-    fn as_str(self) -> &'static str {
+    /// As the API says it.
+    fn public(self) -> PartnerState {
         match self {
-            Pairing::Partners => "partner",
-            Pairing::AskedMe => "asked-you",
-            Pairing::IAsked => "you-asked",
+            Pairing::Partners => PartnerState::Partner,
+            Pairing::AskedMe => PartnerState::AskedYou,
+            Pairing::IAsked => PartnerState::YouAsked,
         }
     }
 }

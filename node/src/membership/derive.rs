@@ -52,7 +52,11 @@ pub struct OpEntry {
 }
 
 /// A member's role.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+// Names in JSON only: the wire form, postcard, numbers the variants.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Role {
     /// May admit, remove, grant and revoke admins (junior ones), set policy, rename.
     Admin,

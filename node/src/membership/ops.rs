@@ -58,7 +58,9 @@ impl Acked {
 }
 
 /// Who may invite people into a circle.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+// Names in JSON only: the wire form, postcard, numbers the variants.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum InvitePolicy {
     /// Only admins (the default).
     #[default]

@@ -36,7 +36,7 @@ pub use behaviour::build_swarm;
 use behaviour::{Behaviour, BehaviourEvent};
 use peers::{peer_of, with_peer};
 pub use relay::Access;
-pub use status::{PeerPath, Reachability, RelayStatus, Seen};
+pub use status::{Link, PeerPath, Reachability, RelayStatus, Seen};
 
 use crate::{
     circles::Circles,

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::{EventLoop, peers::with_peer, relay::Path};
 
 /// What AutoNAT last said about one of this node's addresses.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Reachability {
     /// The address tested.
     pub address: String,
@@ -21,15 +21,25 @@ pub struct Reachability {
     pub secs_ago: u64,
 }
 
+/// How a connected node is reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Link {
+    /// Straight to it.
+    Direct,
+    /// Through a home server.
+    Relayed,
+}
+
 /// A connected node and how this node reaches it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct PeerPath {
     /// Its peer id.
     pub peer_id: String,
     /// Its members' names in this node's circles.
     pub members: Vec<String>,
-    /// `direct` or `relayed` (the best of its connections).
-    pub path: &'static str,
+    /// How it is reached (the best of its connections).
+    pub path: Link,
     /// The address of that connection.
     pub address: String,
     /// Whether it is one of the circles' home servers.
@@ -37,7 +47,7 @@ pub struct PeerPath {
 }
 
 /// A home server and this node's relayed address there.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct RelayStatus {
     /// The home server's peer id.
     pub peer_id: String,
@@ -48,7 +58,7 @@ pub struct RelayStatus {
 }
 
 /// When a member's node was last connected.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Seen {
     /// The node's peer id.
     pub peer_id: String,
@@ -78,7 +88,11 @@ impl EventLoop {
             .map(|(peer, path)| PeerPath {
                 peer_id: peer.to_string(),
                 members: names.get(&peer.to_bytes()).cloned().unwrap_or_default(),
-                path: if path.relayed { "relayed" } else { "direct" },
+                path: if path.relayed {
+                    Link::Relayed
+                } else {
+                    Link::Direct
+                },
                 address: path.address.to_string(),
                 home_server: self.relay.home_servers.contains_key(&peer),
             })

@@ -22,7 +22,9 @@ use super::keys::{Names, Place, seq_of};
 use crate::error::{Error, Result};
 
 /// Why a message's content is gone.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+// Names in JSON only: at rest, postcard numbers the variants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum Gone {
     /// Its author withdrew it.
     Withdrawn,

@@ -19,7 +19,7 @@ pub const MAX_NAME_CHARS: usize = 80;
 pub const MAX_CONTACT_CHARS: usize = 120;
 
 /// A line a person can call, text or open when things are hard.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CrisisLine {
     /// Who answers, e.g. `Samaritans` or `My sponsor`.
     pub name: String,

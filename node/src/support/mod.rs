@@ -57,7 +57,7 @@ pub struct Post {
 }
 
 /// Who a check-in or a goal is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Audience {
     /// Everyone in the circle.
@@ -92,7 +92,7 @@ impl Audience {
 }
 
 /// How someone is doing today.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Checkin {
     /// How the day is going, 1 (very hard) to 5 (good).
     pub day: u8,
@@ -127,7 +127,7 @@ pub struct MilestoneNote {
 }
 
 /// A call for help: every online member's node surfaces it at once.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReachOut {
     /// What the person wants to say, if anything.
     pub text: Option<String>,
@@ -149,7 +149,7 @@ pub struct Meeting {
 }
 
 /// One of the circle's pinned coping strategies, numbers or links.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Resource {
     /// Its title.
     pub title: String,
@@ -160,7 +160,9 @@ pub struct Resource {
 }
 
 /// A step in an accountability partnership between the author and `with`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+// Names in JSON only: the wire form, postcard, numbers the variants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum PartnerStep {
     /// The author asks `with` to be partners.
     Request,
@@ -199,9 +201,12 @@ pub enum Private {
 }
 
 /// The format a circle follows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+// Names in JSON only: the wire form, postcard, numbers the variants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum Format {
     /// Twelve-step fellowship.
+    #[serde(rename = "12-step")]
     TwelveStep,
     /// SMART Recovery.
     Smart,

@@ -178,11 +178,11 @@ async fn sign_in(
 }
 
 async fn status(State(s): State<LockedState>) -> Response {
-    Json(json!({
-        "running": false,
-        "locked": true,
-        "initialized": s.home.is_initialized(),
-    }))
+    Json(crate::api::contract::LockedStatus {
+        running: false,
+        locked: true,
+        initialized: s.home.is_initialized(),
+    })
     .into_response()
 }
 

@@ -99,10 +99,7 @@ fn clock(c: &ClockItem, n: usize, circles: &[&CircleInfo]) -> Markup {
 
 /// The clocks page: each clock, then the form to start one.
 fn clocks(list: &[ClockItem], circles: &[CircleInfo]) -> Markup {
-    let here: Vec<&CircleInfo> = circles
-        .iter()
-        .filter(|c| matches!(c.standing.as_str(), "admin" | "member"))
-        .collect();
+    let here: Vec<&CircleInfo> = circles.iter().filter(|c| c.standing.inside()).collect();
     page(
         "Your clocks",
         html! {

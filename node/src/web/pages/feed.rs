@@ -15,7 +15,7 @@ use super::{api_form, circle_nav, listed, page, signed, time};
 use circle_crypto::CircleId;
 
 use crate::{
-    api::AppState,
+    api::{AppState, contract::Kind},
     circles::{CircleInfo, FeedItem},
     error::Error,
     time::now_ms,
@@ -170,12 +170,12 @@ fn feed_item(c: &CircleInfo, item: &FeedItem, reactions: &[&FeedItem], now_ms: u
         li class=(class) data-kind=(item.kind) data-id=(item.id) {
             p.meta {
                 (who(&item.author_name, &item.author_fingerprint)) " · " (time(&item.sent_at))
-                @if item.kind != "share" { " · " span.kind { (item.kind.replace('-', " ")) } }
+                @if item.kind != Kind::Share { " · " span.kind { (item.kind.as_str().replace('-', " ")) } }
                 @if item.private_to.is_some() { " · " span.kind { "private" } }
             }
-            @if let Some(quote) = &item.reply_text && item.kind != "goal-done" {
+            @if let Some(quote) = &item.reply_text && item.kind != Kind::GoalDone {
                 p.quote {
-                    @if item.kind == "reaction" { "Reacted to " } @else { "In reply to " }
+                    @if item.kind == Kind::Reaction { "Reacted to " } @else { "In reply to " }
                     q { (quote) }
                 }
             }
@@ -200,7 +200,7 @@ fn feed_item(c: &CircleInfo, item: &FeedItem, reactions: &[&FeedItem], now_ms: u
                     }
                 }
             }
-            @if open && item.kind != "reaction" {
+            @if open && item.kind != Kind::Reaction {
                 (actions(c, item, item.author == c.me))
             }
         }
@@ -221,14 +221,14 @@ fn feed_page(
     let mut reactions: HashMap<&str, Vec<&FeedItem>> = HashMap::new();
     for r in feed
         .iter()
-        .filter(|i| i.kind == "reaction" && i.gone.is_none())
+        .filter(|i| i.kind == Kind::Reaction && i.gone.is_none())
     {
         if let Some(to) = r.reply_to.as_deref().filter(|t| here.contains(t)) {
             reactions.entry(to).or_default().push(r);
         }
     }
     let grouped_away = |i: &FeedItem| {
-        i.kind == "reaction"
+        i.kind == Kind::Reaction
             && i.reply_to
                 .as_deref()
                 .is_some_and(|t| reactions.contains_key(t))

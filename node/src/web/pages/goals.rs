@@ -12,7 +12,7 @@ use maud::{Markup, html};
 
 use super::{api_form, audience_choice, circle_nav, listed, page, signed, time};
 use crate::{
-    api::AppState,
+    api::{AppState, contract::Audience},
     circles::{CircleInfo, GoalItem},
 };
 
@@ -34,11 +34,11 @@ async fn goals_page(
 }
 
 /// Who a goal was told to, in words.
-fn audience(to: &str) -> &'static str {
+fn audience(to: Audience) -> &'static str {
     match to {
-        "partner" => "you and your partner",
-        "me" => "only you",
-        _ => "the circle",
+        Audience::Partner => "you and your partner",
+        Audience::Me => "only you",
+        Audience::Circle => "the circle",
     }
 }
 
@@ -51,7 +51,7 @@ fn goal(c: &CircleInfo, g: &GoalItem) -> Markup {
                 strong { (g.author_name) } " " span.fp { "· " (g.author_fingerprint) }
                 " · set " (time(&g.sent_at))
                 @if let Some(by) = &g.by { " · by " (by) }
-                @if g.to != "circle" { " · " span.kind { "seen by " (audience(g.to)) } }
+                @if g.to != Audience::Circle { " · " span.kind { "seen by " (audience(g.to)) } }
             }
             @if let Some(done) = &g.done_at {
                 p.done { "Reached " (time(done)) " 🎉" }

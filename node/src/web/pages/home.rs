@@ -6,7 +6,7 @@ use maud::{Markup, html};
 
 use super::{api_form, page, signed};
 use crate::{
-    api::AppState,
+    api::{AppState, contract::Standing},
     circles::{CircleInfo, CrisisLines},
 };
 
@@ -33,11 +33,11 @@ fn standing(c: &CircleInfo) -> String {
     } else {
         format!("{} members", c.members)
     };
-    match c.standing.as_str() {
-        "left" => "you left".into(),
-        "removed" => "you were removed".into(),
-        "admin" => format!("{people}; you are an admin"),
-        _ => people,
+    match c.standing {
+        Standing::Left => "you left".into(),
+        Standing::Removed => "you were removed".into(),
+        Standing::Admin => format!("{people}; you are an admin"),
+        Standing::Member | Standing::Joining => people,
     }
 }
 
@@ -107,7 +107,7 @@ fn help_now(crisis: &CrisisLines, circles: &[CircleInfo]) -> Markup {
         html! {
             h1 { "You are not alone" }
             (super::reach::lines(crisis))
-            @let here: Vec<_> = circles.iter().filter(|c| matches!(c.standing.as_str(), "admin" | "member")).collect();
+            @let here: Vec<_> = circles.iter().filter(|c| c.standing.inside()).collect();
             @if !here.is_empty() {
                 h2 { "Tell your circle" }
                 ul {

@@ -13,7 +13,10 @@ use serde::Deserialize;
 
 use super::{api_form, circle_nav, listed, page, signed, time};
 use crate::{
-    api::AppState,
+    api::{
+        AppState,
+        contract::{InvitePolicy, Standing},
+    },
     circles::{CircleInfo, InviteInfo},
 };
 
@@ -105,7 +108,8 @@ fn uses_left(i: &InviteInfo) -> String {
 /// Making an invite, the one just made, and the open invites.
 fn invite(c: &CircleInfo, open: &[InviteInfo]) -> Markup {
     let here = format!("/c/{}/invite", c.id);
-    let may = c.standing == "admin" || (c.standing == "member" && c.invites == "members");
+    let may = c.standing == Standing::Admin
+        || (c.standing == Standing::Member && c.invites == InvitePolicy::Members);
     page(
         &format!("Invite someone to {}", c.name),
         html! {

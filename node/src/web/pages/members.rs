@@ -13,7 +13,10 @@ use maud::{Markup, html};
 
 use super::{circle_nav, listed, page, signed};
 use crate::{
-    api::AppState,
+    api::{
+        AppState,
+        contract::{InvitePolicy, Role, Standing},
+    },
     circles::{CircleInfo, MemberInfo},
 };
 
@@ -69,8 +72,8 @@ fn who(m: &MemberInfo) -> Markup {
 /// Everyone in the circle, what an admin can change about each, the invite policy, and leaving.
 fn members(c: &CircleInfo, people: &[MemberInfo]) -> Markup {
     let here = format!("/c/{}/members", c.id);
-    let admin = c.standing == "admin";
-    let inside = matches!(c.standing.as_str(), "admin" | "member");
+    let admin = c.standing == Standing::Admin;
+    let inside = c.standing.inside();
     page(
         &format!("Members of {}", c.name),
         html! {
@@ -81,13 +84,13 @@ fn members(c: &CircleInfo, people: &[MemberInfo]) -> Markup {
                     li.member {
                         p {
                             (who(m))
-                            @if m.role == "admin" { " " span.role { "admin" } }
+                            @if m.role == Role::Admin { " " span.role { "admin" } }
                             @if m.me { " " span.quiet { "(you)" } }
                         }
                         @if admin && !m.me {
                             @let api = format!("/v1/circles/{}/admins/{}", c.id, m.member);
                             div.actions {
-                                @if m.role == "admin" {
+                                @if m.role == Role::Admin {
                                     (change(&format!("plain-{n}"), "DELETE", &api, &here, html! {},
                                         &format!("Make {} a plain member again", m.name), None))
                                 } @else {
@@ -116,17 +119,17 @@ fn members(c: &CircleInfo, people: &[MemberInfo]) -> Markup {
                             legend { "Who may make invites to " (c.name) }
                             div.choice {
                                 input type="radio" name="invites" id="invites-admins" value="admins"
-                                    checked[c.invites == "admins"];
+                                    checked[c.invites == InvitePolicy::Admins];
                                 label for="invites-admins" { "Only admins" }
                             }
                             div.choice {
                                 input type="radio" name="invites" id="invites-members" value="members"
-                                    checked[c.invites == "members"];
+                                    checked[c.invites == InvitePolicy::Members];
                                 label for="invites-members" { "Every member" }
                             }
                         }
                     }, "Save who may invite", None))
-                } @else if c.invites == "members" {
+                } @else if c.invites == InvitePolicy::Members {
                     p { "Every member may invite people." }
                 } @else {
                     p { "Only admins may invite people." }
@@ -144,7 +147,7 @@ fn members(c: &CircleInfo, people: &[MemberInfo]) -> Markup {
                         &format!("Leave {}", c.name),
                         Some((&question, "Yes, leave", "Stay"))))
                 }
-            } @else if c.standing == "removed" {
+            } @else if c.standing == Standing::Removed {
                 p { "You were removed from " (c.name) ". What was said before stays readable here." }
             } @else {
                 p { "You left " (c.name) ". A new invite from a member brings you back." }

@@ -12,7 +12,7 @@ use maud::{Markup, html};
 
 use super::{api_form, circle_nav, listed, page, signed, time};
 use crate::{
-    api::AppState,
+    api::{AppState, contract::PartnerState},
     circles::{CircleInfo, FeedItem, MemberInfo, PartnerItem},
     time::now_ms,
 };
@@ -66,7 +66,7 @@ fn partner(c: &CircleInfo, p: &PartnerItem, n: usize) -> Markup {
         li.item.partner {
             p { strong { (p.name) } " " span.fp { "· " (p.fingerprint) } }
             @match p.state {
-                "partner" => {
+                PartnerState::Partner => {
                     p.meta { "Your accountability partner since " (time(&p.since)) }
                     p.meta {
                         @if let Some(last) = &p.last_checkin { "Last check-in " (time(last)) } @else { "No check-in you can see yet" }
@@ -90,7 +90,7 @@ fn partner(c: &CircleInfo, p: &PartnerItem, n: usize) -> Markup {
                         }
                     })))
                 }
-                "asked-you" => {
+                PartnerState::AskedYou => {
                     p.meta { "Asked you to be their accountability partner " (time(&p.since)) }
                     (step_form(c, &format!("answer-{n}"), &p.member, None, html! {
                         button type="submit" name="step" value="accept" { "Accept" }
