@@ -873,6 +873,15 @@ fn a_removed_member_is_cut_off_after_the_removal_and_kept_before_it() {
     for env in &removal {
         assert_eq!(f.carol.ingest(env).unwrap(), Ingest::New);
     }
+    // Gone from the members, but still an author the gossip rate limit holds back (what he
+    // sends still costs a check before it is refused); a stranger is neither.
+    let bob_key = f.key_of(&f.bob);
+    assert!(!f.carol.is_member(&c, &bob_key));
+    assert!(f.carol.is_known_author(&c, &bob_key));
+    assert!(
+        !f.carol
+            .is_known_author(&c, &MemberSecret::generate().public())
+    );
     // What bob wrote before alice cut him off still counts, wherever it arrives later.
     assert_eq!(f.carol.ingest(&before[0]).unwrap(), Ingest::New);
 

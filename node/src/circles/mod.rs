@@ -590,6 +590,17 @@ impl Circles {
             .unwrap_or(false)
     }
 
+    /// Whether `author` is or was a member of `circle` (a departed member's messages are held
+    /// back by the same rate limit as everyone's: they still cost a check before they are
+    /// refused).
+    pub fn is_known_author(&self, circle: &CircleId, author: &MemberKey) -> bool {
+        self.read(|s| {
+            s.get(circle)
+                .is_some_and(|c| c.members.contains(author) || c.members.departed(author).is_some())
+        })
+        .unwrap_or(false)
+    }
+
     /// Whether `node` (peer id bytes) is the node of a current member of `circle`.
     pub fn is_member_node(&self, circle: &CircleId, node: &[u8]) -> bool {
         self.read(|s| {

@@ -85,8 +85,8 @@ impl EventLoop {
             return Reject;
         }
         // The signature was checked when decoding, so the author is real: hold a flooding
-        // member back before decrypting or storing anything of theirs.
-        if self.circles.is_member(&circle, &author)
+        // member, or a departed one, back before decrypting or storing anything of theirs.
+        if self.circles.is_known_author(&circle, &author)
             && !self
                 .limiter
                 .allow(circle, author, std::time::Instant::now())
