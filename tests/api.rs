@@ -629,7 +629,7 @@ async fn support_routes_refuse_bad_input_clearly_and_write_nothing() {
                 json!({ "title": "Tuesday", "weekly": "tuesday", "on": "2026-12-01", "at": "19:30", "tz": "Europe/London" }),
             ),
             400,
-            "either every week",
+            "every week on a day, or once on a date",
         ),
         (
             "a meeting linking to a script",
