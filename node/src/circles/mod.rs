@@ -929,26 +929,33 @@ impl Circles {
     }
 }
 
+/// A node's circles on a new store in a temporary directory (kept while the directory lives),
+/// with no network: for unit tests.
+#[cfg(test)]
+pub(crate) fn offline_for_tests() -> (Circles, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sled::Config::new().path(dir.path()).open().unwrap();
+    let keypair = libp2p::identity::Keypair::generate_ed25519();
+    let key = keypair.to_protobuf_encoding().unwrap();
+    let peer = keypair.public().to_peer_id().to_string();
+    let store = Store::create(
+        db,
+        b"passphrase",
+        &key,
+        &peer,
+        &circle_crypto::KdfParams::TESTS_ONLY,
+    )
+    .unwrap();
+    (Circles::load(store).unwrap(), dir)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn a_feed_page_before_a_cursor_holds_the_newest_n_before_it_and_says_where_to_go_on() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = sled::Config::new().path(dir.path()).open().unwrap();
-        let keypair = libp2p::identity::Keypair::generate_ed25519();
-        let key = keypair.to_protobuf_encoding().unwrap();
-        let peer = keypair.public().to_peer_id().to_string();
-        let store = Store::create(
-            db,
-            b"passphrase",
-            &key,
-            &peer,
-            &circle_crypto::KdfParams::TESTS_ONLY,
-        )
-        .unwrap();
-        let circles = Circles::load(store).unwrap();
+        let (circles, _dir) = offline_for_tests();
         let circle = circles.create("Tuesday", Some("alice")).unwrap();
         for n in 1..=7 {
             circles.share(&circle, &format!("note {n}")).unwrap();

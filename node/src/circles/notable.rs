@@ -149,7 +149,6 @@ impl Circles {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Store;
     use crate::support::ReachOut;
 
     fn opened(circles: &Circles, circle: &CircleId) -> usize {
@@ -158,20 +157,7 @@ mod tests {
 
     #[test]
     fn a_reach_out_among_many_shares_is_found_once_and_later_views_open_only_whats_new() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = sled::Config::new().path(dir.path()).open().unwrap();
-        let keypair = libp2p::identity::Keypair::generate_ed25519();
-        let key = keypair.to_protobuf_encoding().unwrap();
-        let peer = keypair.public().to_peer_id().to_string();
-        let store = Store::create(
-            db,
-            b"passphrase",
-            &key,
-            &peer,
-            &circle_crypto::KdfParams::TESTS_ONLY,
-        )
-        .unwrap();
-        let circles = Circles::load(store).unwrap();
+        let (circles, _dir) = super::super::offline_for_tests();
         let circle = circles.create("Tuesday", Some("alice")).unwrap();
         for n in 0..40 {
             circles.share(&circle, &format!("share {n}")).unwrap();
