@@ -411,15 +411,7 @@ pub(super) fn read_ops<'a>(
             }
             let plain = env.open(keys.get(&h.epoch)?).ok()?;
             let content = Content::from_bytes(&plain).ok()?;
-            let record = OpRecord::of(&content, env.id())?;
-            Some(OpEntry {
-                author: h.author,
-                seq: h.seq,
-                at: record.at,
-                id: record.id,
-                op: record.op,
-                seen: record.seen,
-            })
+            Some(OpRecord::of(&content, env.id())?.entry(h.author, h.seq))
         })
         .collect()
 }

@@ -185,14 +185,7 @@ impl Circles {
             return Ok(());
         };
         let before = c.members.clone();
-        c.learn(OpEntry {
-            author: h.author,
-            seq: h.seq,
-            at: record.at,
-            id: record.id,
-            op: record.op,
-            seen: record.seen,
-        });
+        c.learn(record.entry(h.author, h.seq));
         if c.members != before {
             self.inner.membership.send_modify(|n| *n += 1);
         }

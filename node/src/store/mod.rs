@@ -77,6 +77,18 @@ impl OpRecord {
 }
 
 impl OpRecord {
+    /// The operation as the membership derivation takes it: by `author`, numbered `seq`.
+    pub fn entry(self, author: MemberKey, seq: u64) -> OpEntry {
+        OpEntry {
+            author,
+            seq,
+            at: self.at,
+            id: self.id,
+            op: self.op,
+            seen: self.seen,
+        }
+    }
+
     /// Reads a record as this version keeps it, or as it was kept before membership version 4
     /// (with nothing seen).
     pub(crate) fn decode_any(bytes: &[u8]) -> Result<OpRecord> {
@@ -558,14 +570,7 @@ impl Store {
                 (*author, rest.to_vec())
             };
             let record = OpRecord::decode_any(&record)?;
-            out.push(OpEntry {
-                author: MemberKey::from_bytes(&author)?,
-                seq: seq_of(&k),
-                at: record.at,
-                id: record.id,
-                op: record.op,
-                seen: record.seen,
-            });
+            out.push(record.entry(MemberKey::from_bytes(&author)?, seq_of(&k)));
         }
         Ok(out)
     }
