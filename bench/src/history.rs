@@ -22,7 +22,7 @@ pub(crate) fn offline(nick: &str) -> anyhow::Result<(Circles, TempDir)> {
 }
 
 /// `admin` lets `joiner` into `circle` through the real join exchange, with no network.
-fn admit(admin: &Circles, circle: &CircleId, joiner: &Circles) -> anyhow::Result<()> {
+pub(crate) fn admit(admin: &Circles, circle: &CircleId, joiner: &Circles) -> anyhow::Result<()> {
     let (invite, _) = admin.create_invite(circle, now_secs() + 3600, 1, None, vec![])?;
     let secret = joiner.join_secret(&invite)?;
     let request = Circles::join_request(&invite, &secret, "reader", joiner.node_id())?;

@@ -15,6 +15,7 @@ mod gossip;
 mod history;
 mod js;
 mod limits;
+mod membership;
 mod plot;
 mod raw;
 mod report;
@@ -59,6 +60,8 @@ enum Which {
     Join,
     /// Re-key after removal in a circle of 32
     Rekey,
+    /// A member's node taking in a page of 10 000 membership operations
+    Membership,
     /// Memory, disk and start-up of the circle binary (needs a node holding many messages:
     /// runs catch-up first)
     Resources,
@@ -73,6 +76,7 @@ struct Sizes {
     rekey_n: usize,
     removals: usize,
     ingest: usize,
+    operations: usize,
     join_history: usize,
     catch_up: Vec<usize>,
     web_messages: usize,
@@ -97,6 +101,7 @@ impl Sizes {
                 rekey_n: 8,
                 removals: 1,
                 ingest: 2_000,
+                operations: 1_000,
                 join_history: 200,
                 catch_up: vec![500, 2_000],
                 web_messages: 500,
@@ -118,6 +123,7 @@ impl Sizes {
                 rekey_n: 32,
                 removals: 3,
                 ingest: 20_000,
+                operations: 10_000,
                 join_history: 1_000,
                 catch_up: vec![10_000, 100_000],
                 web_messages: 10_000,
@@ -183,6 +189,11 @@ async fn run(which: Which, quick: bool) -> anyhow::Result<()> {
     if every || which == Which::Ingest {
         step(&mut report, "sustained ingest", |r| {
             history::ingest(sizes.ingest, crypto, r)
+        });
+    }
+    if every || which == Which::Membership {
+        step(&mut report, "membership operations", |r| {
+            membership::operations(sizes.operations, r)
         });
     }
     if every || which == Which::Delivery || which == Which::Rekey {
