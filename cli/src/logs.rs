@@ -33,6 +33,20 @@ pub fn print(logs: Option<&[CircleLog]>) {
             ));
             continue;
         }
+        if circle.replaced {
+            lines.push(format!(
+                "replaced:  '{name}' — this node was replaced by a restored copy on another machine: use that one (nothing more is written here)"
+            ));
+        } else if circle.catching_up {
+            let kept = match circle.queued {
+                0 => String::new(),
+                1 => "; 1 message you wrote waits to be sent".to_string(),
+                n => format!("; {n} messages you wrote wait to be sent"),
+            };
+            lines.push(format!(
+                "restored:  '{name}' — catching up with your own messages (from another member's node){kept}"
+            ));
+        }
         for author in &circle.authors {
             let who = crate::who(&author.name, &author.fingerprint);
             for fork in &author.forks {
@@ -101,6 +115,9 @@ mod tests {
                     held: 9,
                 }],
             }],
+            catching_up: true,
+            queued: 2,
+            replaced: true,
         }];
         print(Some(&logs));
         print(None);
