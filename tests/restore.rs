@@ -13,8 +13,7 @@ use std::{path::Path, time::Duration};
 
 use circle::crypto::CircleId;
 use circle::node::{
-    CATCHING_UP_FILE, Circles, CircleLog, Home, Node, NodeConfig, REPLACED_REFUSAL,
-    contract::Kind,
+    CATCHING_UP_FILE, CircleLog, Circles, Home, Node, NodeConfig, REPLACED_REFUSAL, contract::Kind,
 };
 use tempfile::TempDir;
 use util::{Member, PASSPHRASE, eventually};
@@ -74,9 +73,14 @@ async fn an_old_backup_restored_after_more_writes_catches_up_then_sends_and_the_
     alice.bring_in(&circle, &bob).await;
     let alice_key = alice.circles().my_key(&circle).unwrap().to_string();
 
-    alice.node.share(&circle, "before the backup").await.unwrap();
+    alice
+        .node
+        .share(&circle, "before the backup")
+        .await
+        .unwrap();
     eventually("bob has the share from before the backup", || async {
-        bob.shares(&circle).contains(&"before the backup".to_string())
+        bob.shares(&circle)
+            .contains(&"before the backup".to_string())
     })
     .await;
 
@@ -107,7 +111,10 @@ async fn an_old_backup_restored_after_more_writes_catches_up_then_sends_and_the_
         let sent = restored
             .share(&circle, "written while catching up")
             .unwrap();
-        assert!(sent.is_empty(), "nothing is numbered or sent while catching up");
+        assert!(
+            sent.is_empty(),
+            "nothing is numbered or sent while catching up"
+        );
         let log = log_of(&restored, &circle);
         assert!(log.catching_up && log.queued == 1, "{log:?}");
     }
@@ -116,10 +123,13 @@ async fn an_old_backup_restored_after_more_writes_catches_up_then_sends_and_the_
     assert_eq!(restored.queued_count(&circle), 1);
     let restored = Node::start(restored, NodeConfig::local()).await.unwrap();
 
-    eventually("the restored node caught up from bob and sent what it kept", || async {
-        bob.shares(&circle)
-            .contains(&"written while catching up".to_string())
-    })
+    eventually(
+        "the restored node caught up from bob and sent what it kept",
+        || async {
+            bob.shares(&circle)
+                .contains(&"written while catching up".to_string())
+        },
+    )
     .await;
     assert!(!restored.circles().is_catching_up(&circle));
     assert_eq!(restored.circles().queued_count(&circle), 0);
@@ -135,7 +145,10 @@ async fn an_old_backup_restored_after_more_writes_catches_up_then_sends_and_the_
         "and after that",
         "written while catching up",
     ];
-    for (who, node) in [("bob", bob.circles()), ("the restored node", restored.circles())] {
+    for (who, node) in [
+        ("bob", bob.circles()),
+        ("the restored node", restored.circles()),
+    ] {
         let shares = alices_shares(node, &circle, &alice_key);
         let texts: Vec<&str> = shares.iter().map(|(_, t, _)| t.as_str()).collect();
         assert_eq!(texts, expected, "{who} holds every share of hers, in order");
@@ -143,7 +156,11 @@ async fn an_old_backup_restored_after_more_writes_catches_up_then_sends_and_the_
         let mut seqs: Vec<u64> = shares.iter().map(|(s, _, _)| *s).collect();
         seqs.dedup();
         assert_eq!(seqs.len(), expected.len(), "{who}: no number reused");
-        assert!(log_of(node, &circle).complete(), "{who}: {:?}", log_of(node, &circle));
+        assert!(
+            log_of(node, &circle).complete(),
+            "{who}: {:?}",
+            log_of(node, &circle)
+        );
     }
 
     // The old laptop comes back online: it reads its own chain written elsewhere and stops.
@@ -152,7 +169,11 @@ async fn an_old_backup_restored_after_more_writes_catches_up_then_sends_and_the_
         old.circles().is_replaced()
     })
     .await;
-    let refused = old.node.share(&circle, "from the old laptop").await.unwrap_err();
+    let refused = old
+        .node
+        .share(&circle, "from the old laptop")
+        .await
+        .unwrap_err();
     assert_eq!(refused.to_string(), REPLACED_REFUSAL);
     assert!(log_of(old.circles(), &circle).replaced);
     eventually("the old laptop's node has left the network", || async {
@@ -177,7 +198,10 @@ async fn an_old_backup_restored_after_more_writes_catches_up_then_sends_and_the_
         ("the old laptop", old.circles()),
     ] {
         let log = log_of(node, &circle);
-        assert!(log.authors.iter().all(|a| a.forks.is_empty()), "{who}: {log:?}");
+        assert!(
+            log.authors.iter().all(|a| a.forks.is_empty()),
+            "{who}: {log:?}"
+        );
     }
     assert!(log_of(bob.circles(), &circle).complete());
 }

@@ -80,9 +80,11 @@ fn a_restored_old_backup_catches_up_before_sending_and_the_old_laptop_is_told_it
     );
 
     restored.up();
-    eventually(DELIVERY_TIMEOUT, "bob has what she wrote while catching up", || {
-        has_share(&bob, "Day 5. New laptop, same me.").then_some(())
-    });
+    eventually(
+        DELIVERY_TIMEOUT,
+        "bob has what she wrote while catching up",
+        || has_share(&bob, "Day 5. New laptop, same me.").then_some(()),
+    );
     let status = restored.ok(["status"]);
     assert!(!status.contains("restored:"), "{status}");
     assert!(status.contains("logs:      complete"), "{status}");
@@ -91,7 +93,12 @@ fn a_restored_old_backup_catches_up_before_sending_and_the_old_laptop_is_told_it
             .feed(TUESDAY)
             .iter()
             .filter(|i| i["kind"] == "share")
-            .map(|i| (i["seq"].as_u64().unwrap(), i["text"].as_str().unwrap().into()))
+            .map(|i| {
+                (
+                    i["seq"].as_u64().unwrap(),
+                    i["text"].as_str().unwrap().into(),
+                )
+            })
             .collect();
         let texts: Vec<&str> = mine.iter().map(|(_, t)| t.as_str()).collect();
         assert_eq!(
@@ -114,16 +121,22 @@ fn a_restored_old_backup_catches_up_before_sending_and_the_old_laptop_is_told_it
 
     // The old laptop comes back online: it reads its own chain written elsewhere and stops.
     alice.up();
-    eventually(DELIVERY_TIMEOUT, "the old laptop is told it was replaced", || {
-        (alice.status()["logs"][0]["replaced"] == true).then_some(())
-    });
+    eventually(
+        DELIVERY_TIMEOUT,
+        "the old laptop is told it was replaced",
+        || (alice.status()["logs"][0]["replaced"] == true).then_some(()),
+    );
     let refused = alice.fails(["share", TUESDAY, "Day 5. Old laptop."]);
     assert!(
-        refused.contains("this node was replaced by a restored copy on another machine: use that one"),
+        refused
+            .contains("this node was replaced by a restored copy on another machine: use that one"),
         "{refused}"
     );
     let status = alice.ok(["status"]);
-    assert!(status.contains(&format!("replaced:  '{TUESDAY}'")), "{status}");
+    assert!(
+        status.contains(&format!("replaced:  '{TUESDAY}'")),
+        "{status}"
+    );
 
     // The new laptop goes on; bob gets it, and nobody sees a fork.
     restored.share(TUESDAY, "Day 6. All good here.");

@@ -52,8 +52,8 @@ mod write;
 pub use admin::InviteInfo;
 pub use clocks::{ClockItem, CrisisLines, MAX_CLOCKS, MAX_OWN_LINES, MilestoneItem, Settings};
 pub use join::{seal_key_for, seal_new_key_for};
-pub use restore::{CATCHING_UP_REFUSAL, REPLACED_REFUSAL};
 pub use logs::{AuthorLog, CircleLog, ForkLog};
+pub use restore::{CATCHING_UP_REFUSAL, REPLACED_REFUSAL};
 pub use support::MIN_ID_PREFIX;
 pub use sync::{SYNC_PAGE_BYTES, SYNC_PAGE_MESSAGES};
 pub use views::{
