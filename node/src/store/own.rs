@@ -13,6 +13,9 @@ const QUEUED: &[u8] = b"queued:";
 const GENERATION: &[u8] = b"generation:";
 const REPLACED: &[u8] = b"replaced";
 
+/// A message kept while catching up: its key in `meta`, and its content bytes.
+pub type Kept = (Vec<u8>, Zeroizing<Vec<u8>>);
+
 impl Store {
     fn queue_prefix(&self, circle: &CircleId) -> Vec<u8> {
         [QUEUED, self.names.circle(circle).as_slice()].concat()
@@ -27,7 +30,7 @@ impl Store {
     }
 
     /// The messages kept for `circle`, oldest first: (its key, content bytes).
-    pub fn queued(&self, circle: &CircleId) -> Result<Vec<(Vec<u8>, Zeroizing<Vec<u8>>)>> {
+    pub fn queued(&self, circle: &CircleId) -> Result<Vec<Kept>> {
         let mut out = Vec::new();
         for item in self.meta.scan_prefix(self.queue_prefix(circle)) {
             let (k, v) = item?;
