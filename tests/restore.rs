@@ -13,10 +13,10 @@ use std::{path::Path, time::Duration};
 
 use circle::crypto::CircleId;
 use circle::node::{
-    CATCHING_UP_FILE, CircleLog, Circles, Home, Node, NodeConfig, REPLACED_REFUSAL, contract::Kind,
+    CATCHING_UP_FILE, CATCHING_UP_REFUSAL, Ingest, CircleLog, Circles, Home, Node, NodeConfig, REPLACED_REFUSAL, contract::Kind,
 };
 use tempfile::TempDir;
-use util::{Member, PASSPHRASE, eventually};
+use util::{Member, PASSPHRASE, admit_offline, eventually, offline_node, sync_offline};
 
 /// Copies a stopped node's home, every file (what a backup holds).
 fn copy_home(from: &Path, to: &Path) {
@@ -204,4 +204,62 @@ async fn an_old_backup_restored_after_more_writes_catches_up_then_sends_and_the_
         );
     }
     assert!(log_of(bob.circles(), &circle).complete());
+}
+
+/// The old laptop wrote while offline, after the backup, and comes back after the restored
+/// copy moved: the two messages share a number (a fork nobody can prevent: both were signed
+/// before either knew of the other). The restored copy, which wrote `Moved`, goes on writing;
+/// the old one stops at the `Moved`. Nodes with no network: messages move by hand through the
+/// calls the network task makes.
+#[test]
+fn the_copy_that_moved_keeps_writing_and_the_old_laptop_that_wrote_offline_stops() {
+    let (alice, alice_dir) = offline_node("alice");
+    let (bob, _bob_dir) = offline_node("bob");
+    let circle = alice.create("Tuesday", None).unwrap();
+    admit_offline(&alice, &circle, &bob, "bob");
+    alice.share(&circle, "before the backup").unwrap();
+    sync_offline(&bob, &alice, &circle);
+    let me = alice.my_key(&circle).unwrap();
+    drop(alice);
+
+    let backup = TempDir::new().unwrap();
+    copy_home(alice_dir.path(), backup.path());
+    let old = open_circles(alice_dir.path());
+    let offline = old
+        .share(&circle, "written on the old laptop, offline")
+        .unwrap();
+
+    std::fs::write(backup.path().join(CATCHING_UP_FILE), b"").unwrap();
+    let restored = open_circles(backup.path());
+    assert!(restored.share(&circle, "kept").unwrap().is_empty());
+    // No change to the circle while catching up (an invite is one).
+    let refused = restored
+        .create_invite(&circle, circle::node::now_secs() + 3600, 1, None, vec![])
+        .err()
+        .expect("an invite is refused while catching up");
+    assert_eq!(refused.to_string(), CATCHING_UP_REFUSAL);
+    sync_offline(&restored, &bob, &circle);
+    let sent = restored.caught_up(&circle).unwrap();
+    assert_eq!(sent.len(), 2, "its Moved, then what it kept");
+    assert!(!backup.path().join(CATCHING_UP_FILE).exists());
+    for envelope in &sent {
+        assert_eq!(bob.ingest(envelope).unwrap(), Ingest::New);
+    }
+
+    // The old laptop's offline message reaches the restored copy: another version of the
+    // number its Moved took. It comes from an older copy: the restored one goes on.
+    assert_eq!(offline[0].header().author, me);
+    assert_eq!(restored.ingest(&offline[0]).unwrap(), Ingest::Fork);
+    assert!(!restored.is_replaced());
+    assert!(!restored.share(&circle, "still writing").unwrap().is_empty());
+
+    // The restored copy's Moved reaches the old laptop: it stops, for good.
+    assert_eq!(old.ingest(&sent[0]).unwrap(), Ingest::Fork);
+    assert!(old.is_replaced());
+    let refused = old.share(&circle, "one more from the old laptop").unwrap_err();
+    assert_eq!(refused.to_string(), REPLACED_REFUSAL);
+    drop(old);
+    let old = open_circles(alice_dir.path());
+    assert!(old.is_replaced(), "replaced survives a restart");
+    assert!(old.share(&circle, "after a restart").is_err());
 }
