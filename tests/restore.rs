@@ -13,7 +13,8 @@ use std::{path::Path, time::Duration};
 
 use circle::crypto::CircleId;
 use circle::node::{
-    CATCHING_UP_FILE, CATCHING_UP_REFUSAL, Ingest, CircleLog, Circles, Home, Node, NodeConfig, REPLACED_REFUSAL, contract::Kind,
+    CATCHING_UP_FILE, CATCHING_UP_REFUSAL, CircleLog, Circles, Home, Ingest, Node, NodeConfig,
+    REPLACED_REFUSAL, contract::Kind,
 };
 use tempfile::TempDir;
 use util::{Member, PASSPHRASE, admit_offline, eventually, offline_node, sync_offline};
@@ -256,7 +257,9 @@ fn the_copy_that_moved_keeps_writing_and_the_old_laptop_that_wrote_offline_stops
     // The restored copy's Moved reaches the old laptop: it stops, for good.
     assert_eq!(old.ingest(&sent[0]).unwrap(), Ingest::Fork);
     assert!(old.is_replaced());
-    let refused = old.share(&circle, "one more from the old laptop").unwrap_err();
+    let refused = old
+        .share(&circle, "one more from the old laptop")
+        .unwrap_err();
     assert_eq!(refused.to_string(), REPLACED_REFUSAL);
     drop(old);
     let old = open_circles(alice_dir.path());

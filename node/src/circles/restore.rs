@@ -124,7 +124,19 @@ impl Circles {
         if self.with_circle(circle, |c| Ok(c.members.contains(&me)))? {
             let (known, mine) = store.generations(circle)?;
             let generation = known.max(mine).saturating_add(1);
-            out.extend(self.post_checked_locked(circle, Body::Moved { generation }, None)?);
+            match self.post_checked_locked(circle, Body::Moved { generation }, None) {
+                Ok(written) => out.extend(written),
+                Err(e) => {
+                    // Still catching up: what was kept stays kept, and the next full sync
+                    // tries again.
+                    let mut catching = self.inner.catching_up.lock().map_err(poisoned)?;
+                    catching.0.insert(*circle);
+                    if catching.1.is_none() {
+                        catching.1 = marker;
+                    }
+                    return Err(e);
+                }
+            }
             store.set_generations(circle, generation, generation)?;
             for (key, bytes) in store.queued(circle)? {
                 match Content::from_bytes(&bytes) {
