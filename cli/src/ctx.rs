@@ -45,7 +45,7 @@ impl Ctx {
                 wait.as_secs()
             );
         })?;
-        Ok(Circles::load(store)?)
+        self.circles_of(store)
     }
 
     /// The running node's API, if the node runs.
@@ -88,7 +88,15 @@ impl Ctx {
     /// Opens the circles of a store reached directly (asks for the passphrase).
     pub fn load(&self, db: sled::Db) -> Result<Circles> {
         let pass = passphrase::get(self.home.dir())?;
-        Ok(Circles::load(self.home.unlock(db, pass.as_bytes())?)?)
+        self.circles_of(self.home.unlock(db, pass.as_bytes())?)
+    }
+
+    /// The circles of an open store; after a restore, catching up with this member's own
+    /// messages (see [`Circles::catch_up_after_restore`]).
+    pub fn circles_of(&self, store: circle_node::Store) -> Result<Circles> {
+        let circles = Circles::load(store)?;
+        circles.catch_up_after_restore(self.home.dir())?;
+        Ok(circles)
     }
 
     /// The node's API: the running node's, or else the same API served in this process over

@@ -15,8 +15,9 @@ pub fn offline(ctx: &Ctx, db: &sled::Db) -> Option<Vec<CircleLog>> {
 }
 
 /// Prints the `logs` of a status: one line per gap and per fork, or that they are complete,
-/// and one line per circle this node's member was removed from (nothing new reaches it there,
-/// so what is missing there would never come). Nothing when the status has no logs (the node
+/// one line per circle this node's member was removed from (nothing new reaches it there,
+/// so what is missing there would never come), and one per circle where this node, restored
+/// from a backup, is catching up with its own messages or was replaced by a newer copy. Nothing when the status has no logs (the node
 /// is not running and no passphrase was given).
 pub fn print(logs: Option<&[CircleLog]>) {
     let Some(circles) = logs else {
@@ -24,6 +25,8 @@ pub fn print(logs: Option<&[CircleLog]>) {
     };
     let mut lines = Vec::new();
     let mut removed = Vec::new();
+    // Where this node stands with its own member's chain after a restore.
+    let mut own = Vec::new();
     for circle in circles {
         let name = clean(&circle.name);
         if let Some(by) = circle.removed_by.as_deref() {
@@ -32,6 +35,20 @@ pub fn print(logs: Option<&[CircleLog]>) {
                 clean(by)
             ));
             continue;
+        }
+        if circle.replaced {
+            own.push(format!(
+                "replaced:  '{name}' — this node was replaced by a restored copy on another machine: use that one (nothing more is written here)"
+            ));
+        } else if circle.catching_up {
+            let kept = match circle.queued {
+                0 => String::new(),
+                1 => "; 1 message you wrote waits to be sent".to_string(),
+                n => format!("; {n} messages you wrote wait to be sent"),
+            };
+            own.push(format!(
+                "restored:  '{name}' — catching up with your own messages (from another member's node){kept}"
+            ));
         }
         for author in &circle.authors {
             let who = crate::who(&author.name, &author.fingerprint);
@@ -61,7 +78,7 @@ pub fn print(logs: Option<&[CircleLog]>) {
     if lines.is_empty() {
         println!("logs:      complete");
     }
-    for line in lines.into_iter().chain(removed) {
+    for line in lines.into_iter().chain(removed).chain(own) {
         println!("{line}");
     }
 }
@@ -101,6 +118,9 @@ mod tests {
                     held: 9,
                 }],
             }],
+            catching_up: true,
+            queued: 2,
+            replaced: true,
         }];
         print(Some(&logs));
         print(None);

@@ -363,7 +363,11 @@ async fn up(ctx: &Ctx, args: UpArgs) -> Result<()> {
                 return Ok(());
             }
         };
-        let started = match store.and_then(Circles::load) {
+        let circles = store.and_then(Circles::load).and_then(|circles| {
+            circles.catch_up_after_restore(ctx.home.dir())?;
+            Ok(circles)
+        });
+        let started = match circles {
             Ok(circles) => Node::start(circles, config).await,
             Err(e) => Err(e),
         };

@@ -90,6 +90,13 @@ pub enum Body {
     /// A membership operation with what its author had seen (membership version 4: what
     /// this version writes; [`Body::Op`] is still read, as having seen nothing).
     Acked(Acked),
+    /// The author's member moved to a restored copy of their node, of this generation (the
+    /// copy after the one of `generation - 1`): an older copy that reads it stops writing
+    /// (docs/PROTOCOL.md, section 4.5). Not shown in feeds.
+    Moved {
+        /// 1 for the first restored copy, one more for each restore after it.
+        generation: u64,
+    },
 }
 
 impl Body {
@@ -110,6 +117,7 @@ impl Body {
             Body::Meeting(_) => "meeting",
             Body::Resource(_) => "resource",
             Body::Private(_) => "private",
+            Body::Moved { .. } => "moved",
         }
     }
 
@@ -190,6 +198,11 @@ impl Content {
             Body::Resource(r) => r.check()?,
             Body::Private(s) => s.check()?,
             Body::Acked(a) => a.check()?,
+            Body::Moved { generation } => {
+                if *generation == 0 {
+                    return Err(Error::Refused("a move to a copy of generation 0".into()));
+                }
+            }
         }
         Ok(content)
     }

@@ -30,6 +30,10 @@ use crate::{
 /// not upgraded: test suites make hundreds of homes. A release build ignores it.
 pub const TEST_KDF_ENV: &str = "CIRCLE_TEST_KDF";
 
+/// The file a restore leaves in the home (empty): the node catches up with its own messages
+/// in each circle before it numbers anything it writes there (docs/PROTOCOL.md, section 4.5).
+pub const CATCHING_UP_FILE: &str = "catching-up";
+
 /// How long to wait for another process that holds the store before giving up.
 pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(60);
 

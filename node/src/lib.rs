@@ -41,17 +41,19 @@ mod web;
 
 pub use api::{Api, LocalApi, api_proof, contract};
 pub use circles::{
-    AddressRecord, AuthorLog, CheckinItem, CheckinsView, CircleDetails, CircleInfo, CircleLog,
-    Circles, ClockItem, CrisisLines, FeedItem, ForkLog, GoalItem, Ingest, InviteInfo, MAX_CLOCKS,
-    MAX_RECORD_BYTES, MIN_ID_PREFIX, MIN_KEY_PREFIX, MeetingItem, MemberInfo, MemberName,
-    MilestoneItem, NEWS_CAPACITY, News, PartnerItem, QuietMember, ReachOutItem, ResourceItem,
-    SYNC_PAGE_BYTES, SYNC_PAGE_MESSAGES, Settings, seal_key_for, seal_new_key_for,
+    AddressRecord, AuthorLog, CATCHING_UP_REFUSAL, CheckinItem, CheckinsView, CircleDetails,
+    CircleInfo, CircleLog, Circles, ClockItem, CrisisLines, FeedItem, ForkLog, GoalItem, Ingest,
+    InviteInfo, MAX_CLOCKS, MAX_RECORD_BYTES, MIN_ID_PREFIX, MIN_KEY_PREFIX, MeetingItem,
+    MemberInfo, MemberName, MilestoneItem, NEWS_CAPACITY, News, PartnerItem, QuietMember,
+    REPLACED_REFUSAL, ReachOutItem, ResourceItem, SYNC_PAGE_BYTES, SYNC_PAGE_MESSAGES, Settings,
+    seal_key_for, seal_new_key_for,
 };
 pub use config::{DEFAULT_PORT, NodeConfig};
 pub use content::{Body, Content, MAX_TEXT_BYTES, MAX_TEXT_CHARS, check_text};
 pub use error::{Error, Result};
 pub use home::{
-    ApiInfo, DEFAULT_LOCK_WAIT, Home, MIN_PASSPHRASE_CHARS, TEST_KDF_ENV, check_new_passphrase,
+    ApiInfo, CATCHING_UP_FILE, DEFAULT_LOCK_WAIT, Home, MIN_PASSPHRASE_CHARS, TEST_KDF_ENV,
+    check_new_passphrase,
 };
 pub use membership::{
     Acked, Departed, Derivation, EPOCH_DOMAIN, Genesis, InvitePolicy, InviteState,

@@ -398,7 +398,14 @@ impl Node {
         let id = envelopes
             .last()
             .map(Envelope::id)
-            .ok_or_else(|| Error::Refused("nothing was written".into()))?;
+            // Only a message kept while catching up after a restore is written as nothing.
+            .ok_or_else(|| {
+                Error::Invalid(
+                    "kept on this node, not sent yet: it is catching up with your own messages \
+                     after a restore (see `circle status`)"
+                        .into(),
+                )
+            })?;
         self.gossip(envelopes).await?;
         Ok(id)
     }

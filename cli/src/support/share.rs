@@ -55,7 +55,13 @@ pub async fn share(
     let written = client.share(circle, &body).await?;
     let name = circle_name(&client, &written.circle).await;
     let id = written.id.as_deref().unwrap_or_default();
-    let line = format!("Shared in '{name}' as #{}.", short(id));
+    let line = if written.queued {
+        format!(
+            "Kept for '{name}': this node was restored and is catching up with your own messages; it sends this as soon as it has (see `circle status`)."
+        )
+    } else {
+        format!("Shared in '{name}' as #{}.", short(id))
+    };
     report(ctx, &written, &line);
     if let Some(typed) = expires {
         eprintln!(

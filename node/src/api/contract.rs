@@ -404,6 +404,10 @@ pub struct FeedPage {
 pub struct Written {
     /// The message written (none when nothing was sent: kept on this node only).
     pub id: Option<String>,
+    /// Kept on this node, not numbered or sent yet: restored from a backup, it is catching
+    /// up with your own messages in this circle, and sends it once it has.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub queued: bool,
     /// Its circle.
     pub circle: String,
     /// Who it was about, with their fingerprint.

@@ -63,6 +63,7 @@ async fn written(
 ) -> ApiResult<Written> {
     let id = s.node.write_with(write).await?;
     Ok(Json(Written {
+        queued: id.is_none() && s.node.circles().is_catching_up(&circle),
         id: id.map(|i| i.to_string()),
         circle: circle.to_string(),
         ..Written::default()

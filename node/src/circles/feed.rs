@@ -104,7 +104,7 @@ pub(super) fn item(c: &CircleState, circle: &CircleId, m: &Msg) -> Option<FeedIt
             item.private_to_members = Some(readers);
             private_text(c, &m.author, private, &mut item)
         }
-        Body::Withdraw { .. } | Body::Seen { .. } => return None,
+        Body::Withdraw { .. } | Body::Seen { .. } | Body::Moved { .. } => return None,
         Body::Op(op) | Body::Acked(crate::membership::Acked { op, .. }) => {
             op_text(c, &m.id, &m.author, op)?
         }

@@ -99,10 +99,18 @@ impl Circles {
         }
         // The store's transaction tells a duplicate, a new message and another version of a
         // held one apart in one look-up.
-        match self
+        let stored = self
             .store()
-            .put_expiring_envelope(envelope, record.as_ref(), expires)?
+            .put_expiring_envelope(envelope, record.as_ref(), expires)?;
+        // A message of this node's own member that it did not write (it stores what it
+        // writes before anyone else can have it): after a restore, what it catches up with;
+        // otherwise, another copy of this node writes (section 4.5).
+        if matches!(stored, Stored::New | Stored::Fork)
+            && self.my_key(&h.circle).is_ok_and(|me| me == h.author)
         {
+            self.judge_own(&h.circle, &content.body)?;
+        }
+        match stored {
             Stored::New => {}
             Stored::Duplicate => return Ok(Ingest::Duplicate),
             // Kept and flagged; its operation, if any, is not recorded and takes no effect.

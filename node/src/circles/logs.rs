@@ -18,6 +18,21 @@ pub struct CircleLog {
     pub removed_by: Option<String>,
     /// The authors whose chains have a gap or a fork here (none when all is well).
     pub authors: Vec<AuthorLog>,
+    /// Restored from a backup, this node is catching up with your own messages here: what
+    /// you write is kept and sent once it has (docs/PROTOCOL.md, section 4.5).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub catching_up: bool,
+    /// How many messages you wrote are kept until it has caught up.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub queued: usize,
+    /// A restored copy of this node on another machine writes in its place: this one writes
+    /// nothing more.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replaced: bool,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// One author's chain, when it has a gap or a fork.
@@ -134,6 +149,9 @@ impl Circles {
                 standing,
                 removed_by,
                 authors: logs,
+                catching_up: self.is_catching_up(&id),
+                queued: self.queued_count(&id),
+                replaced: self.is_replaced(),
             });
         }
         out.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));

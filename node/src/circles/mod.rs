@@ -43,6 +43,7 @@ mod logs;
 mod names;
 mod notable;
 mod own_goals;
+mod restore;
 mod support;
 mod sync;
 mod views;
@@ -52,6 +53,7 @@ pub use admin::InviteInfo;
 pub use clocks::{ClockItem, CrisisLines, MAX_CLOCKS, MAX_OWN_LINES, MilestoneItem, Settings};
 pub use join::{seal_key_for, seal_new_key_for};
 pub use logs::{AuthorLog, CircleLog, ForkLog};
+pub use restore::{CATCHING_UP_REFUSAL, REPLACED_REFUSAL};
 pub use support::MIN_ID_PREFIX;
 pub use sync::{SYNC_PAGE_BYTES, SYNC_PAGE_MESSAGES};
 pub use views::{
@@ -326,6 +328,11 @@ struct Inner {
     known_records: Mutex<HashSet<[u8; 32]>>,
     /// Where each circle's notable messages are (in memory only).
     notable: notable::NotableIndex,
+    /// The circles this node catches up with its own messages in, after a restore (see
+    /// [`Circles::catch_up_after_restore`]), and the marker file to remove when none is left.
+    catching_up: Mutex<(BTreeSet<CircleId>, Option<std::path::PathBuf>)>,
+    /// Whether a newer copy of this node replaced it: it never writes again.
+    replaced: std::sync::atomic::AtomicBool,
 }
 
 /// The circles of one node. Cheap to clone.
@@ -377,7 +384,6 @@ impl Circles {
         }
         Ok(Circles {
             inner: Arc::new(Inner {
-                store,
                 node,
                 state: RwLock::new(state),
                 writer: Mutex::new(()),
@@ -387,6 +393,9 @@ impl Circles {
                 membership: watch::channel(0).0,
                 known_records: Mutex::new(HashSet::new()),
                 notable: notable::NotableIndex::default(),
+                catching_up: Mutex::new((BTreeSet::new(), None)),
+                replaced: std::sync::atomic::AtomicBool::new(store.replaced()?),
+                store,
             }),
         })
     }

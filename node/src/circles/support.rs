@@ -170,7 +170,13 @@ impl Circles {
         }
         if matches!(
             target.body,
-            Some(Body::Op(_) | Body::Acked(_) | Body::Withdraw { .. } | Body::Seen { .. })
+            Some(
+                Body::Op(_)
+                    | Body::Acked(_)
+                    | Body::Withdraw { .. }
+                    | Body::Seen { .. }
+                    | Body::Moved { .. }
+            )
         ) {
             return Err(Error::Invalid(
                 "only shares, check-ins, goals and other things you wrote can be withdrawn, \

@@ -26,6 +26,21 @@ impl Circles {
         at: Option<u64>,
     ) -> Result<Vec<Envelope>> {
         let _writer = self.inner.writer.lock().map_err(poisoned)?;
+        self.check_not_replaced()?;
+        if self.is_catching_up(circle) {
+            return self.keep_until_caught_up(circle, body, at);
+        }
+        self.post_checked_locked(circle, body, at)
+    }
+
+    /// [`Circles::post_dated`] once it is known that the message is numbered now: a new key
+    /// epoch first if one is due, then the message, flushed. The writer lock must be held.
+    pub(super) fn post_checked_locked(
+        &self,
+        circle: &CircleId,
+        body: Body,
+        at: Option<u64>,
+    ) -> Result<Vec<Envelope>> {
         let mut out = Vec::new();
         let stale = self.with_circle(circle, |c| {
             c.check_member()?;
@@ -88,6 +103,12 @@ impl Circles {
     }
 
     fn post_locked_at(&self, circle: &CircleId, body: Body, at: Option<u64>) -> Result<Envelope> {
+        // The one place a message of this node's member is numbered: never while a newer copy
+        // writes in its place, nor before this node holds what it wrote before a restore.
+        self.check_not_replaced()?;
+        if self.is_catching_up(circle) {
+            return Err(Error::Invalid(CATCHING_UP_REFUSAL.into()));
+        }
         let store = self.store();
         // Every operation says what this node had seen: it bounds what this member's later
         // removals and demotions may cut (membership version 4).

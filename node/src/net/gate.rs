@@ -76,6 +76,8 @@ pub struct Gate {
     door_open: bool,
     /// Nodes refused whatever else holds (partition tests).
     cut: HashSet<PeerId>,
+    /// Every connection refused: a newer copy of this node replaced it.
+    closed: bool,
     /// Inbound handshakes in progress, by where they come from.
     pending: HashMap<ConnectionId, Option<IpAddr>>,
     /// Strangers' open connections, by where they come from.
@@ -128,13 +130,18 @@ impl Gate {
         self.cut = peers;
     }
 
+    /// Refuses every connection from now on (a newer copy of this node replaced it).
+    pub fn close(&mut self) {
+        self.closed = true;
+    }
+
     /// Opens the door to strangers (for join requests) while this node has live invites.
     pub fn set_door(&mut self, open: bool) {
         self.door_open = open;
     }
 
     fn check(&self, peer: &PeerId, inbound: bool) -> Result<(), ConnectionDenied> {
-        if self.cut.contains(peer) {
+        if self.closed || self.cut.contains(peer) {
             Err(ConnectionDenied::new(NotAMember(*peer)))
         } else if self.is_trusted(peer) || (inbound && self.door_open) {
             Ok(())

@@ -29,7 +29,7 @@ use libp2p::{
     swarm::SwarmEvent,
 };
 use tokio::sync::{mpsc, oneshot, watch};
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use crate::circles::is_unspecified;
 pub use behaviour::build_swarm;
@@ -201,6 +201,8 @@ pub(crate) struct EventLoop {
     resign: bool,
     /// Lost member nodes: when to try each again, and the step after that.
     retry: HashMap<PeerId, (Instant, Duration)>,
+    /// Whether the network is shut down because a newer copy of this node replaced it.
+    dark: bool,
 }
 
 impl EventLoop {
@@ -239,6 +241,7 @@ impl EventLoop {
             signed_at: 0,
             resign: false,
             retry: HashMap::new(),
+            dark: false,
         }
     }
 
@@ -256,6 +259,9 @@ impl EventLoop {
         let mut redial_tick = tokio::time::interval(self.config.redial_interval);
         let mut gate_tick = tokio::time::interval(GATE_TICK);
         loop {
+            if !self.dark && self.circles.is_replaced() {
+                self.go_dark();
+            }
             tokio::select! {
                 biased;
                 command = self.commands.recv() => match command {
@@ -276,6 +282,26 @@ impl EventLoop {
         }
         let _ = self.circles.store().flush_async().await;
         debug!("network task stopped");
+    }
+
+    /// Shuts the network down for good: a newer copy of this node, restored on another
+    /// machine under the same peer id, writes in its place. Two live nodes under one peer id
+    /// would each get part of the other members' traffic (libp2p tells connections apart, not
+    /// the nodes behind them), so this one leaves: every connection is closed and refused,
+    /// and it leaves every topic. The API still answers (reading, and telling why nothing
+    /// can be written).
+    fn go_dark(&mut self) {
+        warn!("{}", crate::circles::REPLACED_REFUSAL);
+        self.dark = true;
+        self.swarm.behaviour_mut().gate.close();
+        let circles: Vec<CircleId> = self.topics.values().copied().collect();
+        for circle in circles {
+            self.unsubscribe(circle);
+        }
+        let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+        for peer in peers {
+            let _ = self.swarm.disconnect_peer_id(peer);
+        }
     }
 
     fn on_command(&mut self, command: Command) {
@@ -491,6 +517,9 @@ impl EventLoop {
 impl EventLoop {
     /// Brings the gate, the gossip topics and connections in line with who is in each circle.
     fn on_membership(&mut self) {
+        if self.dark {
+            return;
+        }
         let members: HashSet<PeerId> = self
             .circles
             .member_nodes()

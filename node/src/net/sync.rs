@@ -153,6 +153,18 @@ impl EventLoop {
             debug!(%peer, new, "synced");
         }
         self.take_records(&circle, &page.records);
+        // A restored node holds, after a member's last page, every message of its own that
+        // member holds: what it kept meanwhile is numbered after them and sent now.
+        if !page.more && self.circles.is_catching_up(&circle) {
+            match self.circles.caught_up(&circle) {
+                Ok(written) => {
+                    for envelope in &written {
+                        self.publish(envelope);
+                    }
+                }
+                Err(e) => warn!("could not send what was kept while catching up: {e}"),
+            }
+        }
         // Ask for the next page only if this one moved us forward: a page that adds nothing
         // would otherwise be asked for again and again.
         if page.more && new > 0 {

@@ -26,6 +26,7 @@ mod chain;
 mod gone;
 mod keys;
 mod migrate;
+mod own;
 mod private;
 
 use std::path::Path;
