@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use circle_crypto::MemberKey;
+use circle_crypto::{MemberKey, MessageId};
 
 use super::derive::{Acked, Cuts, Full};
 use super::{Genesis, Membership, OpEntry};
@@ -19,7 +19,8 @@ pub struct Derivation {
     state: Membership,
     cuts: Cuts,
     acked: Acked,
-    last: Option<(u64, MemberKey)>,
+    /// The highest message id in the order.
+    last: Option<MessageId>,
     settled: bool,
     /// Per author, the highest sequence number among the operations held.
     heads: BTreeMap<MemberKey, u64>,
@@ -55,21 +56,34 @@ impl Derivation {
         let appends = self.settled
             && self.heads.get(&e.author).is_none_or(|seq| e.seq > *seq)
             && self.claimed.get(&e.author).is_none_or(|seq| *seq < e.seq)
-            && self.last.is_none_or(|last| (e.at, e.author) > last);
+            && (self.acknowledges_all(&e) || self.last.is_none_or(|last| e.id > last));
         self.note(&e);
         self.ops.push(e);
         let e = self.ops.last().expect("just pushed");
         if !appends {
             return self.rederive(genesis);
         }
-        // Everything held is placed before it could be (its key is the latest, and nothing
-        // held waits for it): the order is the old one with it at the end.
+        // Everything held is placed before it could be (it acknowledged all of it, or its id is
+        // the highest, and nothing held waits for it): the order is the old one with it at the
+        // end.
         self.state.step(genesis, e, &self.cuts, &mut self.acked);
         self.steps += 1;
-        self.last = Some((e.at, e.author));
+        self.last = self.last.max(Some(e.id));
         if self.state.cuts() != self.cuts {
             self.rederive(genesis);
         }
+    }
+
+    /// Whether `e` acknowledged every operation held: then nothing held can come after it.
+    fn acknowledges_all(&self, e: &OpEntry) -> bool {
+        let sorted = e.seen.windows(2).all(|w| w[0].0 < w[1].0);
+        sorted
+            && self.heads.iter().all(|(author, head)| {
+                *author == e.author
+                    || e.seen
+                        .binary_search_by_key(author, |(of, _)| *of)
+                        .is_ok_and(|i| e.seen[i].1 >= *head)
+            })
     }
 
     fn note(&mut self, e: &OpEntry) {

@@ -4,8 +4,8 @@
 //!
 //! 1. **One order.** Each author's operations are taken in their sequence order, each after
 //!    every operation it acknowledged ([`OpEntry::seen`]); operations that did not see each
-//!    other are merged by (sent-at time, author key). The same set of operations always gives
-//!    the same order, whatever order it arrived in.
+//!    other are merged by message id (a hash), never by a clock. The same set of operations
+//!    always gives the same order, whatever order it arrived in.
 //! 2. **Authority at that point.** Operations are applied one by one; each takes effect only if
 //!    its author had the right at that point (a member; an admin for most; see [`apply`]).
 //!    One that does not is kept in its author's chain but changes nothing.
@@ -198,6 +198,14 @@ pub struct Membership {
     applied: BTreeSet<MessageId>,
     /// For each key epoch, the members it was sealed to.
     holders: BTreeMap<u64, BTreeSet<MemberKey>>,
+    /// Where each member's admission sits (not the founder's: the genesis).
+    entered: BTreeMap<MemberKey, Position>,
+    /// Where each admin was made one (not the founder).
+    made_admin: BTreeMap<MemberKey, Position>,
+    /// Where the invite policy was last set.
+    policy_set: Option<Position>,
+    /// Where each invite was registered.
+    registered: BTreeMap<InviteId, Position>,
     next_rank: u64,
     next_joined: u64,
 }
@@ -226,7 +234,7 @@ impl Membership {
             (state, acked) = Membership::apply_all(genesis, &order, &cuts, &mut steps);
         }
         Full {
-            last: order.iter().map(|e| (e.at, e.author)).max(),
+            last: order.iter().map(|e| e.id).max(),
             state,
             cuts,
             acked,
@@ -274,6 +282,10 @@ impl Membership {
             regranted: BTreeSet::new(),
             applied: BTreeSet::new(),
             holders: BTreeMap::from([(0, BTreeSet::from([f.member]))]),
+            entered: BTreeMap::new(),
+            made_admin: BTreeMap::new(),
+            policy_set: None,
+            registered: BTreeMap::new(),
             next_rank: 1,
             next_joined: 1,
         }
@@ -334,8 +346,17 @@ impl Membership {
         let Some(author) = self.members.get(&e.author) else {
             return false;
         };
-        let admin = author.role == Role::Admin && !demoted;
-        let may_invite = admin || self.policy == InvitePolicy::Members;
+        // Authority at the operation's own causal position: what made its author a member, an
+        // admin, or allowed to invite must be among what it acknowledged (step 2).
+        let saw = |at: Option<&Position>| at.is_none_or(|at| acknowledged(e, at));
+        if !saw(self.entered.get(&e.author)) {
+            return false;
+        }
+        let admin = author.role == Role::Admin && !demoted && saw(self.made_admin.get(&e.author));
+        let may_invite =
+            admin || (self.policy == InvitePolicy::Members && saw(self.policy_set.as_ref()));
+        // A member named by an operation must be one its author had seen come in.
+        let knows = |member: &MemberKey| saw(self.entered.get(member));
         match &e.op {
             Op::Invite {
                 id,
@@ -347,6 +368,7 @@ impl Membership {
                 if !may_invite || self.invites.contains_key(id) {
                     return false;
                 }
+                self.registered.insert(*id, (e.author, e.seq));
                 self.invites.insert(
                     *id,
                     InviteState {
@@ -361,7 +383,14 @@ impl Membership {
                 );
             }
             Op::RevokeInvite { id } => match self.invites.get_mut(id) {
-                Some(invite) if !invite.revoked && (invite.issuer == e.author || admin) => {
+                Some(invite)
+                    if !invite.revoked
+                        && (invite.issuer == e.author || admin)
+                        && self
+                            .registered
+                            .get(id)
+                            .is_some_and(|at| acknowledged(e, at)) =>
+                {
                     invite.revoked = true;
                 }
                 _ => return false,
@@ -427,14 +456,18 @@ impl Membership {
                 self.returned.insert(*former);
             }
             Op::Remove { member, upto } => {
-                if !admin || *member == e.author || !self.outranks(&e.author, member) {
+                if !admin
+                    || *member == e.author
+                    || !knows(member)
+                    || !self.outranks(&e.author, member)
+                {
                     return false;
                 }
-                self.depart(member, (*upto).max(floor(member)), e.author);
+                self.depart(member, (*upto).max(floor(member)), e);
             }
-            Op::Leave => self.depart(&e.author, e.seq, e.author),
+            Op::Leave => self.depart(&e.author, e.seq, e),
             Op::Grant { member } => {
-                if !admin {
+                if !admin || !knows(member) {
                     return false;
                 }
                 let Some(m) = self.members.get_mut(member) else {
@@ -446,12 +479,14 @@ impl Membership {
                 m.role = Role::Admin;
                 m.rank = self.next_rank;
                 self.next_rank += 1;
+                self.made_admin.insert(*member, (e.author, e.seq));
                 if self.demoted.contains_key(member) {
                     self.regranted.insert(*member);
                 }
             }
             Op::Revoke { member, upto } => {
                 let allowed = admin
+                    && knows(member)
                     && self
                         .members
                         .get(member)
@@ -481,6 +516,7 @@ impl Membership {
                     return false;
                 }
                 self.policy = *invites;
+                self.policy_set = Some((e.author, e.seq));
             }
             Op::Rename { name } => {
                 if !admin {
@@ -535,6 +571,13 @@ impl Membership {
         {
             return false;
         }
+        if !self
+            .registered
+            .get(a.invite)
+            .is_some_and(|at| acknowledged(e, at))
+        {
+            return false;
+        }
         let Some(state) = self.invites.get_mut(a.invite) else {
             return false;
         };
@@ -553,6 +596,7 @@ impl Membership {
                 holders.insert(p.member);
             }
         }
+        self.entered.insert(p.member, (e.author, e.seq));
         let joined = self.next_joined;
         self.next_joined += 1;
         self.members.insert(
@@ -588,7 +632,9 @@ impl Membership {
             .count()
     }
 
-    fn depart(&mut self, who: &MemberKey, upto: u64, by: MemberKey) {
+    /// `who` leaves or is removed by the operation `e`.
+    fn depart(&mut self, who: &MemberKey, upto: u64, e: &OpEntry) {
+        let by = e.author;
         let Some(m) = self.members.remove(who) else {
             return;
         };
@@ -608,6 +654,7 @@ impl Membership {
             next.role = Role::Admin;
             next.rank = self.next_rank;
             self.next_rank += 1;
+            self.made_admin.insert(next.key, (e.author, e.seq));
         }
     }
 
@@ -727,6 +774,20 @@ impl Membership {
     }
 }
 
+/// Where an operation sits: its author and its number in their chain.
+type Position = (MemberKey, u64);
+
+/// Whether `e` was written having seen the operation at `at`: an earlier one of its own
+/// author's, or one its [`OpEntry::seen`] covers. An operation that acknowledges nothing was
+/// written before membership version 4 (content tag 1) and is judged by the order alone, as
+/// then.
+fn acknowledged(e: &OpEntry, at: &Position) -> bool {
+    let (author, seq) = at;
+    e.seen.is_empty()
+        || (*author == e.author && *seq < e.seq)
+        || e.seen.iter().any(|(of, upto)| of == author && upto >= seq)
+}
+
 /// For (author, of whom), the highest number of `of`'s chain the author had acknowledged.
 pub(super) type Acked = BTreeMap<(MemberKey, MemberKey), u64>;
 
@@ -735,8 +796,8 @@ pub(super) struct Full {
     pub(super) state: Membership,
     pub(super) cuts: Cuts,
     pub(super) acked: Acked,
-    /// The latest (sent-at, author) of any operation in the order.
-    pub(super) last: Option<(u64, MemberKey)>,
+    /// The highest message id of any operation in the order.
+    pub(super) last: Option<MessageId>,
     /// The cuts settled, and the order needed no acknowledgement passed over.
     pub(super) settled: bool,
     /// Operations taken, over every pass.
@@ -752,11 +813,12 @@ pub(super) struct Cuts {
 
 /// The one order every node applies operations in: what an operation acknowledged comes before
 /// it (its author's earlier operations, and every operation its `seen` covers), and among the
-/// operations whose acknowledged ones are all placed, the earliest (sent-at, author) goes
-/// first. Clocks only break ties between operations that did not see each other. An
+/// operations whose acknowledged ones are all placed, the lowest message id (a hash of the
+/// signed envelope) goes first. No clock decides anything: an author's date is for display
+/// only, so a post-dated or back-dated operation lands where its acknowledgements put it. An
 /// acknowledgement that could only be a lie (it closes a cycle) is passed over: when nothing is
-/// ready, the earliest waiting operation goes first. Duplicates (same author and sequence)
-/// count once.
+/// ready, the waiting operation with the lowest id goes first. Duplicates (same author and
+/// sequence) count once.
 fn merge_order(ops: &[OpEntry]) -> (Vec<&OpEntry>, bool) {
     let mut chains: BTreeMap<MemberKey, Vec<&OpEntry>> = BTreeMap::new();
     for e in ops {
@@ -799,7 +861,7 @@ fn merge_order(ops: &[OpEntry]) -> (Vec<&OpEntry>, bool) {
             let Some(e) = chain.get(placed[c]) else {
                 continue;
             };
-            let key = (e.at, e.author);
+            let key = e.id;
             if waiting.is_none_or(|(k, _)| key < k) {
                 waiting = Some((key, c));
             }

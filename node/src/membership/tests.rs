@@ -83,21 +83,33 @@ impl Circle {
         }
     }
 
-    /// Appends `op` to `author`'s chain, sent at `at` (ms); returns its sequence number.
+    /// Appends `op` to `author`'s chain, sent at `at` (ms), by a node that had seen
+    /// everything written so far here (as an honest node in a circle that is in sync); returns
+    /// its sequence number.
     fn post(&mut self, author: &Person, at: u64, op: Op) -> u64 {
+        let seen: Vec<_> = self.seqs.iter().map(|(k, s)| (*k, *s)).collect();
+        self.post_seeing(author, at, op, seen)
+    }
+
+    /// Appends `op` to `author`'s chain acknowledging exactly `seen` (sorted by author).
+    fn post_seeing(
+        &mut self,
+        author: &Person,
+        at: u64,
+        op: Op,
+        seen: Vec<(MemberKey, u64)>,
+    ) -> u64 {
         let seq = self.seqs.entry(author.key()).or_default();
         *seq += 1;
-        self.ops.push(entry(&author.key(), *seq, at, op));
+        let mut e = entry(&author.key(), *seq, at, op);
+        e.seen = seen;
+        self.ops.push(e);
         *seq
     }
 
-    /// Appends `op` to `author`'s chain with what the author had seen: everyone's chain as
-    /// written so far here.
-    fn post_having_seen(&mut self, author: &Person, at: u64, op: Op) -> u64 {
-        let seen: Vec<_> = self.seqs.iter().map(|(k, s)| (*k, *s)).collect();
-        let seq = self.post(author, at, op);
-        self.ops.last_mut().unwrap().seen = seen;
-        seq
+    /// What a node holding everything written so far here acknowledges.
+    fn everything(&self) -> Vec<(MemberKey, u64)> {
+        self.seqs.iter().map(|(k, s)| (*k, *s)).collect()
     }
 
     /// Registers an invite: one use, unbound, an hour from `at`.
@@ -527,10 +539,13 @@ fn a_removal_racing_an_admission_by_the_removed_admin_voids_the_admission() {
     circle.join(&alice, &bob, SEC);
     circle.post(&alice, SEC, grant(&bob));
     let invite = circle.invite(&bob, 2 * SEC);
+    let before = circle.everything();
     let held = circle.seqs[&bob.key()];
     circle.post(&alice, 5 * SEC, remove(&bob, held));
     // Bob admits carol before alice's removal reached him (and dated earlier than it).
-    circle.admit(&bob, &carol, &invite, 4 * SEC);
+    let epochs = circle.derive().epochs().collect();
+    let op = circle.admission(&carol, &invite, epochs);
+    circle.post_seeing(&bob, 4 * SEC, op, before);
     let m = circle.derive();
     assert!(!m.contains(&bob.key()));
     assert!(!m.contains(&carol.key()));
@@ -834,7 +849,7 @@ fn a_cut_below_what_the_remover_had_acknowledged_keeps_what_was_acknowledged() {
     // bob, an admin, lets dave and erin in; alice writes something having seen all that.
     circle.join(&bob, &dave, 4 * SEC);
     circle.join(&bob, &erin, 5 * SEC);
-    circle.post_having_seen(&alice, 6 * SEC, rename("Tuesdays"));
+    circle.post(&alice, 6 * SEC, rename("Tuesdays"));
     let bobs = circle.held(&bob);
     assert_eq!(bobs, 4);
     // Then alice demotes bob claiming to have seen nothing of his, and removes him so.
@@ -872,7 +887,7 @@ fn an_operation_comes_after_what_it_acknowledged_whatever_the_dates() {
     circle.post(&alice, 2 * SEC, grant(&bob));
     // bob dates his rename in the year 9999; alice renames having seen it.
     circle.post(&bob, 253_402_300_799_000, rename("Bob's"));
-    circle.post_having_seen(&alice, 3 * SEC, rename("Tuesday again"));
+    circle.post(&alice, 3 * SEC, rename("Tuesday again"));
     assert_eq!(circle.derive().name, "Tuesday again");
     // A claim to have seen what was never written yet (a cycle) stalls nothing, and the
     // result does not depend on the order the operations came in.
@@ -908,4 +923,130 @@ fn a_flood_of_operations_that_change_nothing_is_taken_in_near_linear_steps() {
     assert!(taken <= 2 * FLOOD, "{taken} steps for {FLOOD} operations");
     assert_eq!(derivation.membership(), &circle.derive());
     assert_eq!(derivation.membership().name, "Tuesday");
+}
+
+/// An entry of `author`'s numbered `seq`, sent at `at`, acknowledging `seen`, whose message id
+/// is `id` (a real id is a hash of the envelope, date included: here it is fixed, so that only
+/// the date changes between runs).
+fn pinned(
+    author: &Person,
+    seq: u64,
+    at: u64,
+    op: Op,
+    seen: &[(MemberKey, u64)],
+    id: u8,
+) -> OpEntry {
+    let mut e = entry(&author.key(), seq, at, op);
+    e.seen = seen.to_vec();
+    e.id = MessageId::from_bytes(&[id; 32]).unwrap();
+    e
+}
+
+/// The year 9999, in the milliseconds operations are dated in.
+const YEAR_9999: u64 = 253_402_300_799_000;
+
+#[test]
+fn bob_post_dating_his_key_epoch_to_the_year_9999_does_not_keep_it_current() {
+    let [alice, bob, carol, ..] = people();
+    let mut circle = Circle::found(&alice);
+    circle.join(&alice, &bob, SEC);
+    circle.join(&alice, &carol, SEC);
+    let seen = circle.everything();
+    let [a, b] = [circle.held(&alice), circle.held(&bob)];
+    // Alice and bob each start a new key, neither having seen the other's; bob dates his in
+    // the year 9999. Operations that did not see each other go by message id: alice's.
+    let bobs = pinned(
+        &bob,
+        b + 1,
+        YEAR_9999,
+        new_key(&[&alice, &bob, &carol]),
+        &seen,
+        1,
+    );
+    let alices = pinned(
+        &alice,
+        a + 1,
+        3 * SEC,
+        new_key(&[&alice, &bob, &carol]),
+        &seen,
+        2,
+    );
+    circle.ops.extend([bobs, alices]);
+    let m = circle.derive();
+    assert_eq!(
+        m.current_epoch,
+        epoch_of(&circle.genesis.circle, &alice.key(), a + 1)
+    );
+    // And a key started by anyone who saw both comes after both, whatever bob's date.
+    circle.seqs.insert(alice.key(), a + 1);
+    circle.seqs.insert(bob.key(), b + 1);
+    let carols = circle.rekey(&carol, 4 * SEC, &[&alice, &bob, &carol]);
+    assert_eq!(circle.derive().current_epoch, carols);
+}
+
+#[test]
+fn concurrent_renames_go_by_message_id_however_their_authors_date_them() {
+    let [alice, bob, ..] = people();
+    let mut circle = Circle::found(&alice);
+    circle.join(&alice, &bob, SEC);
+    circle.post(&alice, 2 * SEC, grant(&bob));
+    let seen = circle.everything();
+    let [a, b] = [circle.held(&alice), circle.held(&bob)];
+    // Bob post-dates his rename, then back-dates it: neither saw the other's, so the order
+    // (and the name) is the same both times: by message id, alice's last.
+    for bobs_date in [YEAR_9999, 0] {
+        let mut ops = circle.ops.clone();
+        ops.push(pinned(&bob, b + 1, bobs_date, rename("Bob's"), &seen, 1));
+        ops.push(pinned(&alice, a + 1, 3 * SEC, rename("Alice's"), &seen, 2));
+        let m = Membership::derive(&circle.genesis, &ops);
+        assert_eq!(m.name, "Alice's", "bob dated his at {bobs_date}");
+    }
+}
+
+#[test]
+fn an_admin_operation_written_before_its_author_saw_their_grant_has_no_effect() {
+    let [alice, bob, ..] = people();
+    let mut circle = Circle::found(&alice);
+    circle.join(&alice, &bob, SEC);
+    let before = circle.everything();
+    circle.post(&alice, 5 * SEC, grant(&bob));
+    // Bob renames the circle having seen no grant, dated after it (and with a message id
+    // that puts it after the grant too).
+    let b = circle.held(&bob);
+    circle
+        .ops
+        .push(pinned(&bob, b + 1, 6 * SEC, rename("Bob's"), &before, 255));
+    let m = circle.derive();
+    assert_eq!(role(&m, &bob), Some(Role::Admin));
+    assert_eq!(m.name, "Tuesday");
+    // Having seen the grant, he can.
+    circle.seqs.insert(bob.key(), b + 1);
+    circle.post(&bob, 7 * SEC, rename("Bob's"));
+    assert_eq!(circle.derive().name, "Bob's");
+}
+
+#[test]
+fn an_operation_written_before_its_author_saw_their_own_admission_has_no_effect() {
+    let [alice, bob, carol, ..] = people();
+    let mut circle = Circle::found(&alice);
+    circle.post(&alice, SEC, policy(InvitePolicy::Members));
+    let before = circle.everything();
+    let invite = circle.invite(&alice, 2 * SEC);
+    circle.admit(&alice, &bob, &invite, 3 * SEC);
+    // Bob registers an invite of his own, claiming to have seen nothing of his admission.
+    let his = InviteSecret::generate();
+    let op = Op::Invite {
+        id: his.id(),
+        key: his.join_key().public(),
+        expires_at: 3600,
+        uses: 1,
+        bound: None,
+    };
+    circle.ops.push(pinned(&bob, 1, 4 * SEC, op, &before, 255));
+    circle.seqs.insert(bob.key(), 1);
+    circle.admit(&bob, &carol, &his, 5 * SEC);
+    let m = circle.derive();
+    assert!(m.contains(&bob.key()));
+    assert!(!m.invites.contains_key(&his.id()));
+    assert!(!m.contains(&carol.key()));
 }
