@@ -8,9 +8,9 @@
 
 use std::collections::BTreeMap;
 
-use circle_crypto::{MemberKey, MessageId};
+use circle_crypto::MemberKey;
 
-use super::derive::{Acked, Cuts, Full};
+use super::derive::{Acked, Cuts, Full, OrderKey};
 use super::{Genesis, Membership, OpEntry};
 
 /// A circle's operations and the membership derived from them.
@@ -19,8 +19,8 @@ pub struct Derivation {
     state: Membership,
     cuts: Cuts,
     acked: Acked,
-    /// The highest message id in the order.
-    last: Option<MessageId>,
+    /// The highest [`OpEntry::order_key`] in the order.
+    last: Option<OrderKey>,
     settled: bool,
     /// Per author, the highest sequence number among the operations held.
     heads: BTreeMap<MemberKey, u64>,
@@ -56,19 +56,19 @@ impl Derivation {
         let appends = self.settled
             && self.heads.get(&e.author).is_none_or(|seq| e.seq > *seq)
             && self.claimed.get(&e.author).is_none_or(|seq| *seq < e.seq)
-            && (self.acknowledges_all(&e) || self.last.is_none_or(|last| e.id > last));
+            && (self.acknowledges_all(&e) || self.last.is_none_or(|last| e.order_key() > last));
         self.note(&e);
         self.ops.push(e);
         let e = self.ops.last().expect("just pushed");
         if !appends {
             return self.rederive(genesis);
         }
-        // Everything held is placed before it could be (it acknowledged all of it, or its id is
-        // the highest, and nothing held waits for it): the order is the old one with it at the
+        // Everything held is placed before it could be (it acknowledged all of it, or its order key
+        // is the highest, and nothing held waits for it): the order is the old one with it at the
         // end.
         self.state.step(genesis, e, &self.cuts, &mut self.acked);
         self.steps += 1;
-        self.last = self.last.max(Some(e.id));
+        self.last = self.last.max(Some(e.order_key()));
         if self.state.cuts() != self.cuts {
             self.rederive(genesis);
         }

@@ -51,6 +51,21 @@ pub struct OpEntry {
     pub seen: Vec<(MemberKey, u64)>,
 }
 
+/// What orders operations that did not see each other: see [`OpEntry::order_key`].
+pub(super) type OrderKey = (bool, u64, MessageId);
+
+impl OpEntry {
+    /// What orders this operation among those that did not see it, lowest first: its message
+    /// id. An operation that acknowledges nothing (content tag 1, before membership version
+    /// 4) says nothing of what it saw, so it goes after every one that does, and among such
+    /// operations by its date then id, as they were ordered when written: circles made before
+    /// keep their order. This build never writes one.
+    pub(super) fn order_key(&self) -> OrderKey {
+        let legacy = self.seen.is_empty();
+        (legacy, if legacy { self.at } else { 0 }, self.id)
+    }
+}
+
 /// A member's role.
 // Names in JSON only: the wire form, postcard, numbers the variants.
 #[derive(
@@ -206,6 +221,8 @@ pub struct Membership {
     policy_set: Option<Position>,
     /// Where each invite was registered.
     registered: BTreeMap<InviteId, Position>,
+    /// Every removal an admin had the right to write, by whom it removes (rule 3).
+    removals: BTreeMap<MemberKey, Vec<Removal>>,
     next_rank: u64,
     next_joined: u64,
 }
@@ -214,6 +231,13 @@ impl Membership {
     /// Derives the membership from the genesis and operations, whatever their order.
     pub fn derive(genesis: &Genesis, ops: &[OpEntry]) -> Membership {
         Membership::derive_full(genesis, ops).state
+    }
+
+    /// [`Membership::derive`], and whether its cuts settled (rule 3).
+    #[cfg(test)]
+    pub(super) fn derive_settled(genesis: &Genesis, ops: &[OpEntry]) -> (Membership, bool) {
+        let full = Membership::derive_full(genesis, ops);
+        (full.state, full.settled)
     }
 
     /// [`Membership::derive`], with what it takes to go on one operation at a time
@@ -234,7 +258,7 @@ impl Membership {
             (state, acked) = Membership::apply_all(genesis, &order, &cuts, &mut steps);
         }
         Full {
-            last: order.iter().map(|e| e.id).max(),
+            last: order.iter().map(|e| e.order_key()).max(),
             state,
             cuts,
             acked,
@@ -248,6 +272,7 @@ impl Membership {
         Cuts {
             removed: self.departed.iter().map(|(k, d)| (*k, d.upto)).collect(),
             demoted: self.demoted.clone(),
+            removals: self.removals.clone(),
         }
     }
 
@@ -286,6 +311,7 @@ impl Membership {
             made_admin: BTreeMap::new(),
             policy_set: None,
             registered: BTreeMap::new(),
+            removals: BTreeMap::new(),
             next_rank: 1,
             next_joined: 1,
         }
@@ -332,7 +358,7 @@ impl Membership {
             .get(&entry.author)
             .is_some_and(|upto| entry.seq > *upto)
             && !self.regranted.contains(&entry.author);
-        if self.apply(genesis, entry, demoted, acked) {
+        if self.apply(genesis, entry, demoted, acked, cuts) {
             self.applied.insert(entry.id);
         }
     }
@@ -340,9 +366,32 @@ impl Membership {
     /// Applies one operation if its author had the right to it at this point; `demoted` takes
     /// admin authority away from it (rule 3); `acked` is what authors had acknowledged up to
     /// here. Returns whether it took effect.
-    fn apply(&mut self, genesis: &Genesis, e: &OpEntry, demoted: bool, acked: &Acked) -> bool {
-        // A cut never goes below what its author had acknowledged of that member's chain.
-        let floor = |member: &MemberKey| acked.get(&(e.author, *member)).copied().unwrap_or(0);
+    fn apply(
+        &mut self,
+        genesis: &Genesis,
+        e: &OpEntry,
+        demoted: bool,
+        acked: &Acked,
+        cuts: &Cuts,
+    ) -> bool {
+        // Where a removal or demotion of `member` by this operation cuts (rule 3): at what its
+        // author had acknowledged of that member's chain, so that nothing of theirs the
+        // operation did not see counts (strong removal); an operation that acknowledges
+        // nothing (before membership version 4) names its cut, raised to that. Never below
+        // the operations its author's own membership and admin role rest on.
+        let cut = |member: &MemberKey, upto: u64| {
+            let acknowledged = acked.get(&(e.author, *member)).copied().unwrap_or(0);
+            let named = if e.seen.is_empty() {
+                upto.max(acknowledged)
+            } else {
+                acknowledged
+            };
+            [self.entered.get(&e.author), self.made_admin.get(&e.author)]
+                .into_iter()
+                .flatten()
+                .filter(|(by, _)| by == member)
+                .fold(named, |cut, (_, seq)| cut.max(*seq))
+        };
         let Some(author) = self.members.get(&e.author) else {
             return false;
         };
@@ -434,7 +483,16 @@ impl Membership {
                         .get(&i.issuer)
                         .is_some_and(|m| m.role == Role::Admin)
                 });
+                // A removal of `former` that this return did not see, and that did not see it,
+                // voids it: a re-add concurrent with a removal does not stand (strong removal).
+                let raced = cuts.removals.get(former).is_some_and(|removals| {
+                    removals.iter().any(|r| {
+                        !acknowledged(e, &r.at)
+                            && !acknowledged_by(&r.seen, r.at, (e.author, e.seq))
+                    })
+                });
                 if !may_invite
+                    || raced
                     || self.returned.contains(former)
                     || (removed && !(admin && admins_invite))
                 {
@@ -456,14 +514,21 @@ impl Membership {
                 self.returned.insert(*former);
             }
             Op::Remove { member, upto } => {
-                if !admin
-                    || *member == e.author
-                    || !knows(member)
-                    || !self.outranks(&e.author, member)
-                {
+                if !admin || *member == e.author || !knows(member) {
                     return false;
                 }
-                self.depart(member, (*upto).max(floor(member)), e);
+                // Kept even when it removes no one (they were gone already): a return it did
+                // not see is voided by it.
+                if self.departed.contains_key(member) || self.outranks(&e.author, member) {
+                    self.removals.entry(*member).or_default().push(Removal {
+                        at: (e.author, e.seq),
+                        seen: e.seen.clone(),
+                    });
+                }
+                if !self.outranks(&e.author, member) {
+                    return false;
+                }
+                self.depart(member, cut(member, *upto), e);
             }
             Op::Leave => self.depart(&e.author, e.seq, e),
             Op::Grant { member } => {
@@ -505,7 +570,7 @@ impl Membership {
                 let upto = if *member == e.author {
                     e.seq
                 } else {
-                    (*upto).max(floor(member))
+                    cut(member, *upto)
                 };
                 let cut = self.demoted.entry(*member).or_insert(upto);
                 *cut = (*cut).min(upto);
@@ -782,10 +847,14 @@ type Position = (MemberKey, u64);
 /// written before membership version 4 (content tag 1) and is judged by the order alone, as
 /// then.
 fn acknowledged(e: &OpEntry, at: &Position) -> bool {
-    let (author, seq) = at;
-    e.seen.is_empty()
-        || (*author == e.author && *seq < e.seq)
-        || e.seen.iter().any(|(of, upto)| of == author && upto >= seq)
+    acknowledged_by(&e.seen, (e.author, e.seq), *at)
+}
+
+/// [`acknowledged`], for the operation at `own` that acknowledged `seen`.
+fn acknowledged_by(seen: &[(MemberKey, u64)], own: Position, (author, seq): Position) -> bool {
+    seen.is_empty()
+        || (author == own.0 && seq < own.1)
+        || seen.iter().any(|(of, upto)| *of == author && *upto >= seq)
 }
 
 /// For (author, of whom), the highest number of `of`'s chain the author had acknowledged.
@@ -796,8 +865,8 @@ pub(super) struct Full {
     pub(super) state: Membership,
     pub(super) cuts: Cuts,
     pub(super) acked: Acked,
-    /// The highest message id of any operation in the order.
-    pub(super) last: Option<MessageId>,
+    /// The highest [`OpEntry::order_key`] of any operation in the order.
+    pub(super) last: Option<OrderKey>,
     /// The cuts settled, and the order needed no acknowledgement passed over.
     pub(super) settled: bool,
     /// Operations taken, over every pass.
@@ -809,6 +878,16 @@ pub(super) struct Full {
 pub(super) struct Cuts {
     removed: BTreeMap<MemberKey, u64>,
     demoted: BTreeMap<MemberKey, u64>,
+    /// Every removal an admin had the right to write, by whom it removes.
+    removals: BTreeMap<MemberKey, Vec<Removal>>,
+}
+
+/// A removal an admin had the right to write (whether or not its target was still in): where
+/// it sits and what it acknowledged, so that a return it did not see can be voided (rule 3).
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct Removal {
+    at: Position,
+    seen: Vec<(MemberKey, u64)>,
 }
 
 /// The one order every node applies operations in: what an operation acknowledged comes before
@@ -861,7 +940,7 @@ fn merge_order(ops: &[OpEntry]) -> (Vec<&OpEntry>, bool) {
             let Some(e) = chain.get(placed[c]) else {
                 continue;
             };
-            let key = e.id;
+            let key = e.order_key();
             if waiting.is_none_or(|(k, _)| key < k) {
                 waiting = Some((key, c));
             }
