@@ -1082,6 +1082,41 @@ fn a_removed_member_cannot_add_new_versions_of_his_old_messages() {
 }
 
 #[test]
+fn a_removed_member_cannot_slip_in_other_versions_of_messages_a_node_does_not_hold_yet() {
+    let f = circle_of_three("Hostile test");
+    let c = f.circle;
+    // bob says two things; alice holds both, carol neither yet.
+    let first = f.bob.share(&c, "what I really said first").unwrap();
+    let last = f.bob.share(&c, "what I really said last").unwrap();
+    for env in [&first[0], &last[0]] {
+        assert_eq!(f.alice.ingest(env).unwrap(), Ingest::New);
+    }
+    // alice removes bob: her removal pins his last message by its id.
+    for env in f.alice.remove(&c, &f.key_of(&f.bob)).unwrap() {
+        assert_eq!(f.carol.ingest(&env).unwrap(), Ingest::New);
+    }
+    // bob signs other versions of both numbers, under the key he still has, and gets them
+    // to carol first.
+    let bob = f.forger(&f.bob);
+    let (one, two) = (first[0].header(), last[0].header());
+    let forged_last = bob.seal_after(two.seq, two.prev, share("what I never said last"));
+    let why = rejected(f.carol.ingest(&forged_last).unwrap());
+    assert!(why.contains("no longer a member"), "{why}");
+    // The real last message comes; then an other version of the one before it, which the
+    // real last one does not name.
+    assert_eq!(f.carol.ingest(&last[0]).unwrap(), Ingest::New);
+    let forged_first = bob.seal_after(one.seq, one.prev, share("what I never said first"));
+    let why = rejected(f.carol.ingest(&forged_first).unwrap());
+    assert!(why.contains("no longer a member"), "{why}");
+    assert_eq!(f.carol.ingest(&first[0]).unwrap(), Ingest::New);
+    assert_eq!(f.carol.store().fork_count(&c), 0, "kept as a fork");
+    assert_eq!(
+        f.shares(&f.carol),
+        ["what I really said first", "what I really said last"]
+    );
+}
+
+#[test]
 fn a_member_who_left_cannot_post_again() {
     let f = circle_of_three("Hostile test");
     let c = f.circle;

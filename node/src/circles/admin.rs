@@ -61,14 +61,25 @@ impl Circles {
         // Cut where this node holds everything before: a message held beyond a gap could sit
         // on withheld ones that would count once released.
         let upto = self.store().head(circle, member)?;
-        // The removal, then at once the new key without them.
-        let mut out = self.post(
-            circle,
-            Body::Op(Op::Remove {
+        // The removal, pinning that message by its id, then at once the new key without them.
+        let removal = match self.store().id_at(circle, member, upto)? {
+            last @ Some(_) => Op::RemoveAt {
                 member: *member,
                 upto,
-            }),
-        )?;
+                last,
+            },
+            None if upto == 0 => Op::RemoveAt {
+                member: *member,
+                upto,
+                last: None,
+            },
+            // Its content was withdrawn before it got here: nothing to pin.
+            None => Op::Remove {
+                member: *member,
+                upto,
+            },
+        };
+        let mut out = self.post(circle, Body::Op(removal))?;
         let _writer = self.inner.writer.lock().map_err(poisoned)?;
         if self.with_circle(circle, |c| Ok(c.rekey_due()))? {
             out.push(self.rekey_locked(circle)?);
@@ -150,9 +161,17 @@ impl Circles {
         let op = if admin {
             Op::Grant { member: *member }
         } else {
-            Op::Revoke {
-                member: *member,
-                upto: self.store().head(circle, member)?,
+            let upto = self.store().head(circle, member)?;
+            match self.store().id_at(circle, member, upto)? {
+                None if upto > 0 => Op::Revoke {
+                    member: *member,
+                    upto,
+                },
+                last => Op::RevokeAt {
+                    member: *member,
+                    upto,
+                    last,
+                },
             }
         };
         self.post(circle, Body::Op(op))

@@ -27,12 +27,21 @@ impl Circles {
                 )));
             }
             // Someone gone cannot add another version of a message of theirs that counts: it
-            // would be shown and passed on as a fork.
+            // would be shown and passed on as a fork. Their removal pins their last message
+            // by id, and each message names the one before it: a version other than the one
+            // the message after it names is not theirs either.
             if c.members.departed(&h.author).is_some()
-                && self
+                && (self
                     .store()
                     .id_at(&h.circle, &h.author, h.seq)?
                     .is_some_and(|held| held != envelope.id())
+                    || !c.members.counts_message(&h.author, h.seq, &envelope.id())
+                    || self
+                        .store()
+                        .envelope_at(&h.circle, &h.author, h.seq + 1)?
+                        .is_some_and(|next| {
+                            next.header().prev.is_some_and(|prev| prev != envelope.id())
+                        }))
             {
                 return Ok(Ingest::Rejected(format!(
                     "another version of message {} by {}, who is no longer a member",

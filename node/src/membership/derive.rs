@@ -121,6 +121,9 @@ pub struct Departed {
     pub node: Vec<u8>,
     /// Their messages numbered up to this stay; later ones are refused.
     pub upto: u64,
+    /// The id of their message numbered `upto`, when the removal pinned it: any other version
+    /// of that number is refused.
+    pub last: Option<MessageId>,
     /// Who removed them (themselves for a leave).
     pub by: MemberKey,
     /// Where circle keys were sealed to them while they were in.
@@ -206,7 +209,7 @@ pub struct Membership {
     /// Departed member keys someone came back from (each vouches for one return only).
     returned: BTreeSet<MemberKey>,
     /// Demotion cuts: admin authority of these members' operations numbered after the cut.
-    demoted: BTreeMap<MemberKey, u64>,
+    demoted: BTreeMap<MemberKey, Cut>,
     /// Members demoted earlier in this pass and made admin again after.
     regranted: BTreeSet<MemberKey>,
     /// The messages whose operations took effect.
@@ -270,7 +273,11 @@ impl Membership {
     /// The cuts this state makes (rule 3).
     pub(super) fn cuts(&self) -> Cuts {
         Cuts {
-            removed: self.departed.iter().map(|(k, d)| (*k, d.upto)).collect(),
+            removed: self
+                .departed
+                .iter()
+                .map(|(k, d)| (*k, (d.upto, d.last)))
+                .collect(),
             demoted: self.demoted.clone(),
             removals: self.removals.clone(),
         }
@@ -349,14 +356,14 @@ impl Membership {
         if cuts
             .removed
             .get(&entry.author)
-            .is_some_and(|upto| entry.seq > *upto)
+            .is_some_and(|cut| past(entry, cut))
         {
             return;
         }
         let demoted = cuts
             .demoted
             .get(&entry.author)
-            .is_some_and(|upto| entry.seq > *upto)
+            .is_some_and(|cut| past(entry, cut))
             && !self.regranted.contains(&entry.author);
         if self.apply(genesis, entry, demoted, acked, cuts) {
             self.applied.insert(entry.id);
@@ -513,7 +520,7 @@ impl Membership {
                 }
                 self.returned.insert(*former);
             }
-            Op::Remove { member, upto } => {
+            Op::Remove { member, upto } | Op::RemoveAt { member, upto, .. } => {
                 if !admin || *member == e.author || !knows(member) {
                     return false;
                 }
@@ -528,9 +535,10 @@ impl Membership {
                 if !self.outranks(&e.author, member) {
                     return false;
                 }
-                self.depart(member, cut(member, *upto), e);
+                let kept = cut(member, *upto);
+                self.depart(member, (kept, pin(&e.op, kept)), e);
             }
-            Op::Leave => self.depart(&e.author, e.seq, e),
+            Op::Leave => self.depart(&e.author, (e.seq, Some(e.id)), e),
             Op::Grant { member } => {
                 if !admin || !knows(member) {
                     return false;
@@ -549,7 +557,7 @@ impl Membership {
                     self.regranted.insert(*member);
                 }
             }
-            Op::Revoke { member, upto } => {
+            Op::Revoke { member, upto } | Op::RevokeAt { member, upto, .. } => {
                 let allowed = admin
                     && knows(member)
                     && self
@@ -568,12 +576,15 @@ impl Membership {
                 // Stepping down cuts at the step itself, as a leave does: the demotion must
                 // never take its own authority away.
                 let upto = if *member == e.author {
-                    e.seq
+                    (e.seq, Some(e.id))
                 } else {
-                    cut(member, *upto)
+                    let kept = cut(member, *upto);
+                    (kept, pin(&e.op, kept))
                 };
                 let cut = self.demoted.entry(*member).or_insert(upto);
-                *cut = (*cut).min(upto);
+                if upto.0 < cut.0 {
+                    *cut = upto;
+                }
                 self.regranted.remove(member);
             }
             Op::Policy { invites } => {
@@ -698,7 +709,7 @@ impl Membership {
     }
 
     /// `who` leaves or is removed by the operation `e`.
-    fn depart(&mut self, who: &MemberKey, upto: u64, e: &OpEntry) {
+    fn depart(&mut self, who: &MemberKey, (upto, last): Cut, e: &OpEntry) {
         let by = e.author;
         let Some(m) = self.members.remove(who) else {
             return;
@@ -709,6 +720,7 @@ impl Membership {
                 name: m.name,
                 node: m.node,
                 upto,
+                last,
                 by,
                 exchange: m.exchange,
             },
@@ -796,6 +808,16 @@ impl Membership {
             || self.departed.get(author).is_some_and(|d| seq <= d.upto)
     }
 
+    /// Whether the message `id` numbered `seq` by `author` counts: as [`Membership::counts`],
+    /// and, when a departed member's cut pins their last message, it is that very message.
+    pub fn counts_message(&self, author: &MemberKey, seq: u64, id: &MessageId) -> bool {
+        self.counts(author, seq)
+            && self
+                .departed
+                .get(author)
+                .is_none_or(|d| seq < d.upto || d.last.is_none_or(|last| last == *id))
+    }
+
     /// Current members, ordered by key.
     pub fn iter(&self) -> impl Iterator<Item = &Member> {
         self.members.values()
@@ -839,6 +861,23 @@ impl Membership {
     }
 }
 
+/// A cut: the last number of a member's chain that counts, and the id of the message so
+/// numbered when the cut pins it (rule 3).
+type Cut = (u64, Option<MessageId>);
+
+/// Whether `e` is past `cut`: numbered after it, or another version of the pinned message.
+fn past(e: &OpEntry, (upto, last): &Cut) -> bool {
+    e.seq > *upto || (e.seq == *upto && last.is_some_and(|id| id != e.id))
+}
+
+/// The message a removal or demotion pins, when the cut it makes is the one it numbers.
+fn pin(op: &Op, kept: u64) -> Option<MessageId> {
+    match op {
+        Op::RemoveAt { upto, last, .. } | Op::RevokeAt { upto, last, .. } if *upto == kept => *last,
+        _ => None,
+    }
+}
+
 /// Where an operation sits: its author and its number in their chain.
 type Position = (MemberKey, u64);
 
@@ -876,8 +915,8 @@ pub(super) struct Full {
 /// The cuts one pass of the derivation applies (rule 3).
 #[derive(Clone, Default, PartialEq)]
 pub(super) struct Cuts {
-    removed: BTreeMap<MemberKey, u64>,
-    demoted: BTreeMap<MemberKey, u64>,
+    removed: BTreeMap<MemberKey, Cut>,
+    demoted: BTreeMap<MemberKey, Cut>,
     /// Every removal an admin had the right to write, by whom it removes.
     removals: BTreeMap<MemberKey, Vec<Removal>>,
 }

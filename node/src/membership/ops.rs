@@ -5,7 +5,7 @@
 //! effect is decided by [`super::Membership::derive`]; [`Op::check`] only refuses what no
 //! circle could ever accept (sizes, shapes), so that such bytes are never stored.
 
-use circle_crypto::{InviteId, MemberKey, Signature};
+use circle_crypto::{InviteId, MemberKey, MessageId, Signature};
 use serde::{Deserialize, Serialize};
 
 use super::{MAX_CIRCLE_NAME_CHARS, MAX_NODE_ID_BYTES, MAX_RECORD_BYTES, Profile, check_name};
@@ -201,6 +201,28 @@ pub enum Op {
         /// [`key_commitment`] of the new key.
         commitment: [u8; 32],
     },
+    /// Removes a member, pinning the last message of theirs that counts by its id: any other
+    /// version of that number is refused. Added in membership v5, written instead of
+    /// [`Op::Remove`].
+    RemoveAt {
+        /// Who.
+        member: MemberKey,
+        /// The number of their last message that counts: the highest up to which the remover
+        /// held every one.
+        upto: u64,
+        /// The id of that message (none when `upto` is 0).
+        last: Option<MessageId>,
+    },
+    /// Makes an admin a plain member, pinning their last message with admin authority by its
+    /// id, as [`Op::RemoveAt`] does. Added in membership v5, written instead of [`Op::Revoke`].
+    RevokeAt {
+        /// Who.
+        member: MemberKey,
+        /// The number of their last message with admin authority.
+        upto: u64,
+        /// The id of that message (none when `upto` is 0).
+        last: Option<MessageId>,
+    },
 }
 
 /// Domain of a new key epoch's id.
@@ -297,6 +319,11 @@ impl Op {
             | Op::Grant { .. }
             | Op::Revoke { .. }
             | Op::Policy { .. } => {}
+            Op::RemoveAt { upto, last, .. } | Op::RevokeAt { upto, last, .. } => {
+                if (*upto == 0) != last.is_none() {
+                    return refuse("a cut that names a message it does not number");
+                }
+            }
         }
         Ok(())
     }
@@ -308,10 +335,10 @@ impl Op {
             Op::RevokeInvite { .. } => "invite-revoked",
             Op::Admit { .. } => "joined",
             Op::Return { .. } => "returned",
-            Op::Remove { .. } => "removed",
+            Op::Remove { .. } | Op::RemoveAt { .. } => "removed",
             Op::Leave => "left",
             Op::Grant { .. } => "admin-granted",
-            Op::Revoke { .. } => "admin-revoked",
+            Op::Revoke { .. } | Op::RevokeAt { .. } => "admin-revoked",
             Op::Policy { .. } => "policy",
             Op::Rename { .. } => "renamed",
             Op::Rekey { .. } | Op::NewKey { .. } => "rekey",

@@ -1155,3 +1155,33 @@ fn bump(mut seen: Vec<(MemberKey, u64)>, who: &Person, seq: u64) -> Vec<(MemberK
     seen.sort();
     seen
 }
+
+#[test]
+fn a_removal_pinning_the_last_message_by_id_drops_another_version_of_it() {
+    let [alice, bob, ..] = people();
+    let mut circle = Circle::found(&alice);
+    circle.join(&alice, &bob, SEC);
+    circle.post(&alice, 2 * SEC, grant(&bob));
+    let seen = circle.everything();
+    let k = circle.held(&bob) + 1;
+    let said = pinned(&bob, k, 3 * SEC, rename("Before"), &seen, 200);
+    let said_id = said.id;
+    circle.ops.push(said);
+    circle.seqs.insert(bob.key(), k);
+    let removal = Op::RemoveAt {
+        member: bob.key(),
+        upto: k,
+        last: Some(said_id),
+    };
+    circle.post(&alice, 4 * SEC, removal);
+    // bob signs another version of that number, which orders before his real one.
+    let forged = pinned(&bob, k, 3 * SEC, rename("Forged"), &seen, 1);
+    let forged_id = forged.id;
+    circle.ops.push(forged);
+    let m = circle.derive();
+    assert_ne!(m.name, "Forged");
+    assert!(!m.took_effect(&forged_id));
+    assert!(m.counts_message(&bob.key(), k, &said_id));
+    assert!(!m.counts_message(&bob.key(), k, &forged_id));
+    assert_eq!(m.departed(&bob.key()).unwrap().last, Some(said_id));
+}
