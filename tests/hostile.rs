@@ -1117,6 +1117,67 @@ fn a_removed_member_cannot_slip_in_other_versions_of_messages_a_node_does_not_ho
 }
 
 #[test]
+fn a_removal_carries_its_new_key_in_the_one_operation() {
+    let f = circle_of_three("Hostile test");
+    let c = f.circle;
+    let bob_key = f.key_of(&f.bob);
+    let written = f.alice.remove(&c, &bob_key).unwrap();
+    assert_eq!(
+        written.len(),
+        1,
+        "the removal and its new key are one message"
+    );
+    let removal = &written[0];
+    for node in [&f.carol, &f.bob] {
+        assert_eq!(node.ingest(removal).unwrap(), Ingest::New);
+    }
+    // carol writes under the new key at once, with no rotation of her own; bob, who got the
+    // removal, cannot read it.
+    let said = f.carol.share(&c, "after bob").unwrap();
+    assert_eq!(said.len(), 1, "carol had to rekey");
+    let epoch = epoch_of(&c, &f.key_of(&f.alice), removal.header().seq);
+    assert_eq!(said[0].header().epoch, epoch);
+    assert_eq!(f.alice.ingest(&said[0]).unwrap(), Ingest::New);
+    assert!(!matches!(f.bob.ingest(&said[0]).unwrap(), Ingest::New));
+}
+
+#[test]
+fn a_removal_carrying_a_key_that_fails_its_commitment_removes_and_the_key_is_refused() {
+    let f = circle_of_three("Hostile test");
+    let c = f.circle;
+    let bob_key = f.key_of(&f.bob);
+    // alice's modified program removes bob with a key committed to as another.
+    let alice = f.forger(&f.alice);
+    let seq = alice.seq.get() + 1;
+    let epoch = epoch_of(&c, &f.key_of(&f.alice), seq);
+    let (key, other) = (CircleKey::generate(), CircleKey::generate());
+    let stays = [f.secret(&f.alice), f.secret(&f.carol)];
+    let removal = alice.next(op(Op::RemoveAt {
+        member: bob_key,
+        upto: 0,
+        last: None,
+        key: Some((
+            copies(c, &stays.iter().collect::<Vec<_>>(), epoch, &key),
+            key_commitment(&c, epoch, &other.to_bytes()),
+        )),
+    }));
+    assert_eq!(f.carol.ingest(&removal).unwrap(), Ingest::New);
+    assert_eq!(
+        f.roles(&f.carol),
+        roles(&[("alice", "admin"), ("carol", "member")])
+    );
+    // carol does not take that key: her next write starts another, without bob.
+    let written = f.carol.share(&c, "after bob").unwrap();
+    assert_eq!(
+        written.len(),
+        2,
+        "carol took a key that fails its commitment"
+    );
+    assert_ne!(written[1].header().epoch, epoch);
+    assert!(!matches!(f.bob.ingest(&written[1]).unwrap(), Ingest::New));
+}
+
+#[test]
 fn a_member_who_left_cannot_post_again() {
     let f = circle_of_three("Hostile test");
     let c = f.circle;

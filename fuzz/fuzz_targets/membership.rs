@@ -243,7 +243,18 @@ impl World {
                     None
                 };
                 if u.arbitrary()? {
-                    Op::RemoveAt { member, upto, last }
+                    let key = if u.arbitrary()? {
+                        let n: u8 = u.arbitrary()?;
+                        Some((vec![(self.key(n), vec![n; 80])], u.arbitrary()?))
+                    } else {
+                        None
+                    };
+                    Op::RemoveAt {
+                        member,
+                        upto,
+                        last,
+                        key,
+                    }
                 } else {
                     Op::RevokeAt { member, upto, last }
                 }

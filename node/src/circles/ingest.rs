@@ -63,7 +63,7 @@ impl Circles {
             };
             // A new key's copies are checked against every recipient's exchange key: wait
             // until each recipient's admission is here.
-            if let Some(Op::NewKey { keys, .. }) = content.body.op()
+            if let Some((keys, _)) = content.body.op().and_then(Op::new_key)
                 && let Some((unknown, _)) = keys
                     .iter()
                     .find(|(m, _)| c.members.exchange_of(m).is_none())
@@ -138,7 +138,8 @@ impl Circles {
         if let Some(record) = record {
             match &record.op {
                 Op::Rekey { epoch, keys } => self.take_new_key(&h.circle, *epoch, keys)?,
-                Op::NewKey { keys, commitment } => {
+                Op::NewKey { .. } | Op::RemoveAt { key: Some(_), .. } => {
+                    let (keys, commitment) = record.op.new_key().expect("carries a new key");
                     let epoch = epoch_of(&h.circle, &h.author, h.seq);
                     self.take_committed_key(&h.circle, epoch, keys, commitment)?;
                 }

@@ -537,6 +537,11 @@ impl Membership {
                 }
                 let kept = cut(member, *upto);
                 self.depart(member, (kept, pin(&e.op, kept)), e);
+                // A removal that carries the new key starts it at once, without them; a key
+                // that does not hold up leaves the removal standing (and a rotation due).
+                if let Some((keys, _)) = e.op.new_key() {
+                    self.start_epoch(genesis, e, keys);
+                }
             }
             Op::Leave => self.depart(&e.author, (e.seq, Some(e.id)), e),
             Op::Grant { member } => {
@@ -609,19 +614,29 @@ impl Membership {
             // Before membership v4: its epoch id was chosen by its author (so could copy
             // another's) and nothing committed to its key. Kept in chains, never in effect.
             Op::Rekey { .. } => return false,
-            Op::NewKey { keys, .. } => {
-                let epoch = &super::epoch_of(&genesis.circle, &e.author, e.seq);
-                let recipients: BTreeSet<MemberKey> = keys.iter().map(|(m, _)| *m).collect();
-                if self.holders.contains_key(epoch)
-                    || !recipients.iter().all(|m| self.members.contains_key(m))
-                {
-                    return false;
-                }
-                self.holders.insert(*epoch, recipients);
-                self.current_epoch = *epoch;
-                self.epoch_order.push(*epoch);
-            }
+            Op::NewKey { keys, .. } => return self.start_epoch(genesis, e, keys),
         }
+        true
+    }
+
+    /// Starts the key epoch `e` carries, sealed to `keys`, if its epoch has not started yet
+    /// and every recipient is a current member. Returns whether it started.
+    fn start_epoch(
+        &mut self,
+        genesis: &Genesis,
+        e: &OpEntry,
+        keys: &[(MemberKey, Vec<u8>)],
+    ) -> bool {
+        let epoch = super::epoch_of(&genesis.circle, &e.author, e.seq);
+        let recipients: BTreeSet<MemberKey> = keys.iter().map(|(m, _)| *m).collect();
+        if self.holders.contains_key(&epoch)
+            || !recipients.iter().all(|m| self.members.contains_key(m))
+        {
+            return false;
+        }
+        self.holders.insert(epoch, recipients);
+        self.current_epoch = epoch;
+        self.epoch_order.push(epoch);
         true
     }
 

@@ -212,6 +212,10 @@ pub enum Op {
         upto: u64,
         /// The id of that message (none when `upto` is 0).
         last: Option<MessageId>,
+        /// The new key epoch without them, started by this very operation: the new key sealed
+        /// to each member who stays, and [`key_commitment`] of it, as in [`Op::NewKey`] (its
+        /// epoch id is [`epoch_of`] this operation's author and number).
+        key: Option<NewKey>,
     },
     /// Makes an admin a plain member, pinning their last message with admin authority by its
     /// id, as [`Op::RemoveAt`] does. Added in membership v5, written instead of [`Op::Revoke`].
@@ -224,6 +228,10 @@ pub enum Op {
         last: Option<MessageId>,
     },
 }
+
+/// A new key epoch carried inside another operation: the key sealed to each member, and the
+/// commitment to it ([`Op::NewKey`]'s fields).
+pub type NewKey = (Vec<(MemberKey, Vec<u8>)>, [u8; 32]);
 
 /// Domain of a new key epoch's id.
 pub const EPOCH_DOMAIN: &str = "circle/epoch/v2";
@@ -260,7 +268,37 @@ pub fn return_vouch_bytes(circle: &circle_crypto::CircleId, new: &MemberKey) -> 
 /// Longest guidelines, in bytes of UTF-8.
 pub const MAX_GUIDELINES_BYTES: usize = 8 * 1024;
 
+/// Refuses a new key's copies that no circle could accept.
+fn check_sealed(keys: &[(MemberKey, Vec<u8>)]) -> Result<()> {
+    let refuse = |why: &str| Err(Error::Refused(why.to_string()));
+    if keys.is_empty() || keys.len() > MAX_MEMBERS {
+        return refuse("a new key sealed to no one or to too many");
+    }
+    if keys.iter().any(|(_, k)| k.len() > MAX_SEALED_KEY_BYTES) {
+        return refuse("an oversized sealed key");
+    }
+    let mut who: Vec<_> = keys.iter().map(|(m, _)| *m).collect();
+    who.sort();
+    who.dedup();
+    if who.len() != keys.len() {
+        return refuse("a new key sealed twice to one member");
+    }
+    Ok(())
+}
+
 impl Op {
+    /// The new key epoch this operation starts, if any: its sealed copies and commitment.
+    pub fn new_key(&self) -> Option<(&[(MemberKey, Vec<u8>)], &[u8; 32])> {
+        match self {
+            Op::NewKey { keys, commitment }
+            | Op::RemoveAt {
+                key: Some((keys, commitment)),
+                ..
+            } => Some((keys, commitment)),
+            _ => None,
+        }
+    }
+
     /// Refuses what no circle could accept: oversized or malformed fields.
     pub fn check(&self) -> Result<()> {
         let refuse = |why: &str| Err(Error::Refused(why.to_string()));
@@ -294,19 +332,16 @@ impl Op {
             Op::Rekey { epoch, .. } if *epoch == 0 => {
                 return refuse("a new key epoch numbered 0");
             }
+            Op::RemoveAt {
+                upto,
+                last,
+                key: Some((keys, _)),
+                ..
+            } if (*upto == 0) == last.is_none() => {
+                return check_sealed(keys);
+            }
             Op::Rekey { keys, .. } | Op::NewKey { keys, .. } => {
-                if keys.is_empty() || keys.len() > MAX_MEMBERS {
-                    return refuse("a new key sealed to no one or to too many");
-                }
-                if keys.iter().any(|(_, k)| k.len() > MAX_SEALED_KEY_BYTES) {
-                    return refuse("an oversized sealed key");
-                }
-                let mut who: Vec<_> = keys.iter().map(|(m, _)| *m).collect();
-                who.sort();
-                who.dedup();
-                if who.len() != keys.len() {
-                    return refuse("a new key sealed twice to one member");
-                }
+                return check_sealed(keys);
             }
             Op::Guidelines { text, .. } => {
                 if text.len() > MAX_GUIDELINES_BYTES {

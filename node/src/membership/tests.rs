@@ -1172,6 +1172,7 @@ fn a_removal_pinning_the_last_message_by_id_drops_another_version_of_it() {
         member: bob.key(),
         upto: k,
         last: Some(said_id),
+        key: None,
     };
     circle.post(&alice, 4 * SEC, removal);
     // bob signs another version of that number, which orders before his real one.
@@ -1184,4 +1185,33 @@ fn a_removal_pinning_the_last_message_by_id_drops_another_version_of_it() {
     assert!(m.counts_message(&bob.key(), k, &said_id));
     assert!(!m.counts_message(&bob.key(), k, &forged_id));
     assert_eq!(m.departed(&bob.key()).unwrap().last, Some(said_id));
+}
+
+#[test]
+fn a_removal_carrying_its_new_key_starts_the_epoch_only_without_the_removed_member() {
+    let [alice, bob, carol, ..] = people();
+    for (sealed_to, starts) in [
+        (vec![&alice, &carol], true),
+        (vec![&alice, &bob, &carol], false),
+    ] {
+        let mut circle = Circle::found(&alice);
+        circle.join(&alice, &bob, SEC);
+        circle.join(&alice, &carol, SEC);
+        let Op::NewKey { keys, commitment } = new_key(&sealed_to) else {
+            unreachable!()
+        };
+        let removal = Op::RemoveAt {
+            member: bob.key(),
+            upto: 0,
+            last: None,
+            key: Some((keys, commitment)),
+        };
+        let seq = circle.post(&alice, 2 * SEC, removal);
+        let m = circle.derive();
+        let case = format!("sealed to {} people", sealed_to.len());
+        assert!(!m.contains(&bob.key()), "{case}");
+        let epoch = epoch_of(&circle.genesis.circle, &alice.key(), seq);
+        assert_eq!(m.current_epoch == epoch, starts, "{case}");
+        assert_eq!(m.needs_rekey(), !starts, "{case}");
+    }
 }
