@@ -229,9 +229,12 @@ pub enum Op {
     },
 }
 
+/// A new key sealed to each member: (member, sealed copy).
+pub type SealedKeys = Vec<(MemberKey, Vec<u8>)>;
+
 /// A new key epoch carried inside another operation: the key sealed to each member, and the
 /// commitment to it ([`Op::NewKey`]'s fields).
-pub type NewKey = (Vec<(MemberKey, Vec<u8>)>, [u8; 32]);
+pub type NewKey = (SealedKeys, [u8; 32]);
 
 /// Domain of a new key epoch's id.
 pub const EPOCH_DOMAIN: &str = "circle/epoch/v2";
@@ -288,7 +291,7 @@ fn check_sealed(keys: &[(MemberKey, Vec<u8>)]) -> Result<()> {
 
 impl Op {
     /// The new key epoch this operation starts, if any: its sealed copies and commitment.
-    pub fn new_key(&self) -> Option<(&[(MemberKey, Vec<u8>)], &[u8; 32])> {
+    pub fn new_key(&self) -> Option<(&SealedKeys, &[u8; 32])> {
         match self {
             Op::NewKey { keys, commitment }
             | Op::RemoveAt {
