@@ -21,6 +21,8 @@ pub struct Derivation {
     acked: Acked,
     /// The highest [`OpEntry::order_key`] in the order.
     last: Option<OrderKey>,
+    /// The author and number of the operation placed last in the order.
+    tail: Option<(MemberKey, u64)>,
     settled: bool,
     /// Per author, the highest sequence number among the operations held.
     heads: BTreeMap<MemberKey, u64>,
@@ -38,6 +40,7 @@ impl Derivation {
             cuts: Cuts::default(),
             acked: Acked::default(),
             last: None,
+            tail: None,
             settled: true,
             heads: BTreeMap::new(),
             claimed: BTreeMap::new(),
@@ -56,22 +59,36 @@ impl Derivation {
         let appends = self.settled
             && self.heads.get(&e.author).is_none_or(|seq| e.seq > *seq)
             && self.claimed.get(&e.author).is_none_or(|seq| *seq < e.seq)
-            && (self.acknowledges_all(&e) || self.last.is_none_or(|last| e.order_key() > last));
+            && (self.rests_on_tail(&e)
+                || self.acknowledges_all(&e)
+                || self.last.is_none_or(|last| e.order_key() > last));
         self.note(&e);
         self.ops.push(e);
         let e = self.ops.last().expect("just pushed");
         if !appends {
             return self.rederive(genesis);
         }
-        // Everything held is placed before it could be (it acknowledged all of it, or its order key
-        // is the highest, and nothing held waits for it): the order is the old one with it at the
-        // end.
+        // Everything held is placed before it could be (it comes after the operation placed
+        // last, or acknowledged all of it, or its order key is the highest; and nothing held
+        // waits for it): the order is the old one with it at the end.
         self.state.step(genesis, e, &self.cuts, &mut self.acked);
         self.steps += 1;
         self.last = self.last.max(Some(e.order_key()));
+        self.tail = Some((e.author, e.seq));
         if self.state.cuts() != self.cuts {
             self.rederive(genesis);
         }
+    }
+
+    /// Whether `e` comes after the operation placed last (its author's own, or one it
+    /// acknowledged): then it is ready only once everything held is placed.
+    fn rests_on_tail(&self, e: &OpEntry) -> bool {
+        self.tail.is_none_or(|(author, seq)| {
+            author == e.author
+                || e.seen
+                    .iter()
+                    .any(|(of, upto)| *of == author && *upto >= seq)
+        })
     }
 
     /// Whether `e` acknowledged every operation held: then nothing held can come after it.
@@ -101,9 +118,11 @@ impl Derivation {
             cuts,
             acked,
             last,
+            tail,
             settled,
             steps,
         } = Membership::derive_full(genesis, &self.ops);
+        self.tail = tail;
         self.state = state;
         self.cuts = cuts;
         self.acked = acked;

@@ -262,6 +262,7 @@ impl Membership {
         }
         Full {
             last: order.iter().map(|e| e.order_key()).max(),
+            tail: order.last().map(|e| (e.author, e.seq)),
             state,
             cuts,
             acked,
@@ -921,6 +922,8 @@ pub(super) struct Full {
     pub(super) acked: Acked,
     /// The highest [`OpEntry::order_key`] of any operation in the order.
     pub(super) last: Option<OrderKey>,
+    /// The author and number of the operation placed last in the order.
+    pub(super) tail: Option<(MemberKey, u64)>,
     /// The cuts settled, and the order needed no acknowledgement passed over.
     pub(super) settled: bool,
     /// Operations taken, over every pass.

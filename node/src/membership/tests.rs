@@ -1215,3 +1215,29 @@ fn a_removal_carrying_its_new_key_starts_the_epoch_only_without_the_removed_memb
         assert_eq!(m.needs_rekey(), !starts, "{case}");
     }
 }
+
+#[test]
+fn a_flood_of_operations_that_acknowledge_only_their_own_chain_is_taken_in_linear_steps() {
+    let [alice, bob, ..] = people();
+    let mut circle = Circle::found(&alice);
+    circle.join(&alice, &bob, SEC);
+    let mut derivation = Derivation::new(&circle.genesis, circle.ops.clone());
+    let before = derivation.steps();
+    // bob renames 10 000 times, each time claiming to have seen none of alice's operations:
+    // each lands concurrently with hers, by message id, but after his own last one.
+    const FLOOD: u64 = 10_000;
+    for i in 0..FLOOD {
+        let seq = i + 1;
+        let mut e = entry(&bob.key(), seq, 2 * SEC + i, rename(&format!("flood {i}")));
+        e.seen = if seq > 1 {
+            vec![(bob.key(), seq - 1)]
+        } else {
+            vec![]
+        };
+        derivation.learn(&circle.genesis, e.clone());
+        circle.ops.push(e);
+    }
+    let taken = derivation.steps() - before;
+    assert!(taken <= 2 * FLOOD, "{taken} steps for {FLOOD} operations");
+    assert_eq!(derivation.membership(), &circle.derive());
+}
