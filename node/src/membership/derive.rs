@@ -6,18 +6,23 @@
 //!    every operation it acknowledged ([`OpEntry::seen`]); operations that did not see each
 //!    other are merged by message id (a hash), never by a clock. The same set of operations
 //!    always gives the same order, whatever order it arrived in.
-//! 2. **Authority at that point.** Operations are applied one by one; each takes effect only if
-//!    its author had the right at that point (a member; an admin for most; see [`apply`]).
-//!    One that does not is kept in its author's chain but changes nothing.
-//! 3. **Removal cuts the chain.** A removal of X names the highest sequence number of X's that
-//!    the remover held (`upto`; for a leave, the leave itself). Every operation of X numbered
-//!    after that has no effect, wherever it falls in the order: X cannot act "concurrently"
-//!    with, or backdate around, its own removal. Because a cut can void a removal made by X,
-//!    the derivation repeats with the cuts of the previous pass until they no longer change.
-//!    A demotion (`Revoke`) cuts the same way, for admin authority only: the demoted admin's
-//!    operations numbered after the cut act as a plain member's, unless they were made admin
-//!    again later in the order. No cut goes below what its author acknowledged of that
-//!    member's chain in the `seen` of their own operations so far ([`OpEntry::seen`]).
+//! 2. **Authority at that point, and at the operation's own causal position.** Operations are
+//!    applied one by one; each takes effect only if its author had the right at that point
+//!    (a member; an admin for most; see [`apply`]) and what gave them the right (their
+//!    admission, their grant, the policy, the invite) is among what the operation
+//!    acknowledged. One that does not is kept in its author's chain but changes nothing.
+//! 3. **Removal cuts the chain (strong removal).** A removal of X cuts X's chain at what the
+//!    removal acknowledged of it (for an operation before membership version 4, at the `upto`
+//!    it names, raised to that; never below what the remover's own membership and admin role
+//!    rest on; for a leave, the leave itself); a `RemoveAt` pins the message at the cut by id.
+//!    Every operation of X past the cut has no effect, wherever it falls in the order: X cannot
+//!    act concurrently with, or backdate around, their own removal, and what rests on those
+//!    operations falls with them. Because a cut can void a removal made by X, the derivation
+//!    repeats with the cuts of the previous pass until they no longer change. A demotion
+//!    (`Revoke`) cuts the same way, for admin authority only: the demoted admin's operations
+//!    past the cut act as a plain member's, unless they were made admin again later in the
+//!    order. A return of X that an admin's removal of X did not see, and that did not see it,
+//!    has no effect. A removal may carry the new key epoch without X.
 //! 4. **Seniority.** An admin can be removed or demoted only by a more senior admin (the founder
 //!    first, then admins in the order they were made admins). So two admins can never remove
 //!    each other: only the senior one's removal takes effect.
