@@ -1082,6 +1082,102 @@ fn a_removed_member_cannot_add_new_versions_of_his_old_messages() {
 }
 
 #[test]
+fn a_removed_member_cannot_slip_in_other_versions_of_messages_a_node_does_not_hold_yet() {
+    let f = circle_of_three("Hostile test");
+    let c = f.circle;
+    // bob says two things; alice holds both, carol neither yet.
+    let first = f.bob.share(&c, "what I really said first").unwrap();
+    let last = f.bob.share(&c, "what I really said last").unwrap();
+    for env in [&first[0], &last[0]] {
+        assert_eq!(f.alice.ingest(env).unwrap(), Ingest::New);
+    }
+    // alice removes bob: her removal pins his last message by its id.
+    for env in f.alice.remove(&c, &f.key_of(&f.bob)).unwrap() {
+        assert_eq!(f.carol.ingest(&env).unwrap(), Ingest::New);
+    }
+    // bob signs other versions of both numbers, under the key he still has, and gets them
+    // to carol first.
+    let bob = f.forger(&f.bob);
+    let (one, two) = (first[0].header(), last[0].header());
+    let forged_last = bob.seal_after(two.seq, two.prev, share("what I never said last"));
+    let why = rejected(f.carol.ingest(&forged_last).unwrap());
+    assert!(why.contains("no longer a member"), "{why}");
+    // The real last message comes; then an other version of the one before it, which the
+    // real last one does not name.
+    assert_eq!(f.carol.ingest(&last[0]).unwrap(), Ingest::New);
+    let forged_first = bob.seal_after(one.seq, one.prev, share("what I never said first"));
+    let why = rejected(f.carol.ingest(&forged_first).unwrap());
+    assert!(why.contains("no longer a member"), "{why}");
+    assert_eq!(f.carol.ingest(&first[0]).unwrap(), Ingest::New);
+    assert_eq!(f.carol.store().fork_count(&c), 0, "kept as a fork");
+    assert_eq!(
+        f.shares(&f.carol),
+        ["what I really said first", "what I really said last"]
+    );
+}
+
+#[test]
+fn a_removal_carries_its_new_key_in_the_one_operation() {
+    let f = circle_of_three("Hostile test");
+    let c = f.circle;
+    let bob_key = f.key_of(&f.bob);
+    let written = f.alice.remove(&c, &bob_key).unwrap();
+    assert_eq!(
+        written.len(),
+        1,
+        "the removal and its new key are one message"
+    );
+    let removal = &written[0];
+    for node in [&f.carol, &f.bob] {
+        assert_eq!(node.ingest(removal).unwrap(), Ingest::New);
+    }
+    // carol writes under the new key at once, with no rotation of her own; bob, who got the
+    // removal, cannot read it.
+    let said = f.carol.share(&c, "after bob").unwrap();
+    assert_eq!(said.len(), 1, "carol had to rekey");
+    let epoch = epoch_of(&c, &f.key_of(&f.alice), removal.header().seq);
+    assert_eq!(said[0].header().epoch, epoch);
+    assert_eq!(f.alice.ingest(&said[0]).unwrap(), Ingest::New);
+    assert!(!matches!(f.bob.ingest(&said[0]).unwrap(), Ingest::New));
+}
+
+#[test]
+fn a_removal_carrying_a_key_that_fails_its_commitment_removes_and_the_key_is_refused() {
+    let f = circle_of_three("Hostile test");
+    let c = f.circle;
+    let bob_key = f.key_of(&f.bob);
+    // alice's modified program removes bob with a key committed to as another.
+    let alice = f.forger(&f.alice);
+    let seq = alice.seq.get() + 1;
+    let epoch = epoch_of(&c, &f.key_of(&f.alice), seq);
+    let (key, other) = (CircleKey::generate(), CircleKey::generate());
+    let stays = [f.secret(&f.alice), f.secret(&f.carol)];
+    let removal = alice.next(op(Op::RemoveAt {
+        member: bob_key,
+        upto: 0,
+        last: None,
+        key: Some((
+            copies(c, &stays.iter().collect::<Vec<_>>(), epoch, &key),
+            key_commitment(&c, epoch, &other.to_bytes()),
+        )),
+    }));
+    assert_eq!(f.carol.ingest(&removal).unwrap(), Ingest::New);
+    assert_eq!(
+        f.roles(&f.carol),
+        roles(&[("alice", "admin"), ("carol", "member")])
+    );
+    // carol does not take that key: her next write starts another, without bob.
+    let written = f.carol.share(&c, "after bob").unwrap();
+    assert_eq!(
+        written.len(),
+        2,
+        "carol took a key that fails its commitment"
+    );
+    assert_ne!(written[1].header().epoch, epoch);
+    assert!(!matches!(f.bob.ingest(&written[1]).unwrap(), Ingest::New));
+}
+
+#[test]
 fn a_member_who_left_cannot_post_again() {
     let f = circle_of_three("Hostile test");
     let c = f.circle;

@@ -160,7 +160,7 @@ impl World {
     }
 
     fn op(&self, u: &mut Unstructured) -> Result<Op> {
-        Ok(match u.int_in_range(0..=12u8)? {
+        Ok(match u.int_in_range(0..=14u8)? {
             0 => {
                 let slot = self.slot(u.arbitrary()?);
                 Op::Invite {
@@ -234,6 +234,31 @@ impl World {
                     .collect::<Result<_>>()?,
                 commitment: u.arbitrary()?,
             },
+            12 | 13 => {
+                let member = self.key(u.arbitrary()?);
+                let upto = u.int_in_range(0..=8)?;
+                let last = if u.arbitrary()? {
+                    Some(MessageId::from_bytes(&[u.arbitrary()?; 32]).unwrap())
+                } else {
+                    None
+                };
+                if u.arbitrary()? {
+                    let key = if u.arbitrary()? {
+                        let n: u8 = u.arbitrary()?;
+                        Some((vec![(self.key(n), vec![n; 80])], u.arbitrary()?))
+                    } else {
+                        None
+                    };
+                    Op::RemoveAt {
+                        member,
+                        upto,
+                        last,
+                        key,
+                    }
+                } else {
+                    Op::RevokeAt { member, upto, last }
+                }
+            }
             _ => Op::Rekey {
                 epoch: u.int_in_range(0..=4)?,
                 keys: u

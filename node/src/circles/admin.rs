@@ -61,19 +61,28 @@ impl Circles {
         // Cut where this node holds everything before: a message held beyond a gap could sit
         // on withheld ones that would count once released.
         let upto = self.store().head(circle, member)?;
-        // The removal, then at once the new key without them.
-        let mut out = self.post(
-            circle,
-            Body::Op(Op::Remove {
-                member: *member,
-                upto,
-            }),
-        )?;
+        // One operation: the removal, pinning that message by its id, and the new key without
+        // them.
+        let last = self.store().id_at(circle, member, upto)?;
+        let member = *member;
         let _writer = self.inner.writer.lock().map_err(poisoned)?;
+        let envelope = match last {
+            // Its content was withdrawn before it got here: nothing to pin (membership v4).
+            None if upto > 0 => self.post_locked(circle, Body::Op(Op::Remove { member, upto }))?,
+            last => {
+                self.with_new_key_locked(circle, Some(member), |keys, commitment| Op::RemoveAt {
+                    member,
+                    upto,
+                    last,
+                    key: Some((keys, commitment)),
+                })?
+            }
+        };
+        let mut out = vec![envelope];
         if self.with_circle(circle, |c| Ok(c.rekey_due()))? {
             out.push(self.rekey_locked(circle)?);
-            self.store().flush()?;
         }
+        self.store().flush()?;
         Ok(out)
     }
 
@@ -150,9 +159,17 @@ impl Circles {
         let op = if admin {
             Op::Grant { member: *member }
         } else {
-            Op::Revoke {
-                member: *member,
-                upto: self.store().head(circle, member)?,
+            let upto = self.store().head(circle, member)?;
+            match self.store().id_at(circle, member, upto)? {
+                None if upto > 0 => Op::Revoke {
+                    member: *member,
+                    upto,
+                },
+                last => Op::RevokeAt {
+                    member: *member,
+                    upto,
+                    last,
+                },
             }
         };
         self.post(circle, Body::Op(op))

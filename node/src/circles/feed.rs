@@ -215,9 +215,11 @@ fn op_text(
             }
         }
         Op::Leave => format!("{by} left the circle"),
-        Op::Remove { member, .. } => format!("{by} removed {} from the circle", named(member)),
+        Op::Remove { member, .. } | Op::RemoveAt { member, .. } => {
+            format!("{by} removed {} from the circle", named(member))
+        }
         Op::Grant { member } => format!("{by} made {} an admin", named(member)),
-        Op::Revoke { member, .. } => {
+        Op::Revoke { member, .. } | Op::RevokeAt { member, .. } => {
             format!("{by} made {} a member (no longer admin)", named(member))
         }
         Op::Policy { invites } => match invites {

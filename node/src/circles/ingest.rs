@@ -27,12 +27,21 @@ impl Circles {
                 )));
             }
             // Someone gone cannot add another version of a message of theirs that counts: it
-            // would be shown and passed on as a fork.
+            // would be shown and passed on as a fork. Their removal pins their last message
+            // by id, and each message names the one before it: a version other than the one
+            // the message after it names is not theirs either.
             if c.members.departed(&h.author).is_some()
-                && self
+                && (self
                     .store()
                     .id_at(&h.circle, &h.author, h.seq)?
                     .is_some_and(|held| held != envelope.id())
+                    || !c.members.counts_message(&h.author, h.seq, &envelope.id())
+                    || self
+                        .store()
+                        .envelope_at(&h.circle, &h.author, h.seq + 1)?
+                        .is_some_and(|next| {
+                            next.header().prev.is_some_and(|prev| prev != envelope.id())
+                        }))
             {
                 return Ok(Ingest::Rejected(format!(
                     "another version of message {} by {}, who is no longer a member",
@@ -54,7 +63,7 @@ impl Circles {
             };
             // A new key's copies are checked against every recipient's exchange key: wait
             // until each recipient's admission is here.
-            if let Some(Op::NewKey { keys, .. }) = content.body.op()
+            if let Some((keys, _)) = content.body.op().and_then(Op::new_key)
                 && let Some((unknown, _)) = keys
                     .iter()
                     .find(|(m, _)| c.members.exchange_of(m).is_none())
@@ -137,7 +146,8 @@ impl Circles {
         if let Some(record) = record {
             match &record.op {
                 Op::Rekey { epoch, keys } => self.take_new_key(&h.circle, *epoch, keys)?,
-                Op::NewKey { keys, commitment } => {
+                Op::NewKey { .. } | Op::RemoveAt { key: Some(_), .. } => {
+                    let (keys, commitment) = record.op.new_key().expect("carries a new key");
                     let epoch = epoch_of(&h.circle, &h.author, h.seq);
                     self.take_committed_key(&h.circle, epoch, keys, commitment)?;
                 }

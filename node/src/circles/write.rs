@@ -58,6 +58,21 @@ impl Circles {
     /// commitment to it; its epoch id comes from this message's author and number. The writer
     /// lock must be held.
     pub(super) fn rekey_locked(&self, circle: &CircleId) -> Result<Envelope> {
+        self.with_new_key_locked(circle, None, |keys, commitment| Op::NewKey {
+            keys,
+            commitment,
+        })
+    }
+
+    /// Writes the operation `op` makes of a new key epoch sealed checkably to each current
+    /// member but `without`, and of its commitment; keeps the key. The epoch id comes from
+    /// this message's author and number. The writer lock must be held.
+    pub(super) fn with_new_key_locked(
+        &self,
+        circle: &CircleId,
+        without: Option<MemberKey>,
+        op: impl FnOnce(Vec<(MemberKey, Vec<u8>)>, [u8; 32]) -> Op,
+    ) -> Result<Envelope> {
         let key = CircleKey::generate();
         let (epoch, replacing) = self.with_circle(circle, |c| {
             let seq = self.store().max_seq(circle, &c.me.public())? + 1;
@@ -69,6 +84,7 @@ impl Circles {
         let keys = self.with_circle(circle, |c| {
             Ok(c.members
                 .iter()
+                .filter(|m| Some(m.key) != without)
                 .filter_map(|m| {
                     // A member no key can be sealed to is skipped, never a reason for the
                     // whole circle to stop writing (the derivation admits no such member).
@@ -86,7 +102,7 @@ impl Circles {
         let commitment = key_commitment(circle, epoch, &key.to_bytes());
         // Sealed under the latest key this node holds, so members who have only that one can
         // open it.
-        let envelope = self.post_locked(circle, Body::Op(Op::NewKey { keys, commitment }))?;
+        let envelope = self.post_locked(circle, Body::Op(op(keys, commitment)))?;
         self.store().put_key(circle, epoch, &key)?;
         let mut state = self.inner.state.write().map_err(poisoned)?;
         if let Some(c) = state.get_mut(circle) {

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use circle_crypto::MemberKey;
 
-use super::derive::{Acked, Cuts, Full};
+use super::derive::{Acked, Cuts, Full, OrderKey};
 use super::{Genesis, Membership, OpEntry};
 
 /// A circle's operations and the membership derived from them.
@@ -19,7 +19,10 @@ pub struct Derivation {
     state: Membership,
     cuts: Cuts,
     acked: Acked,
-    last: Option<(u64, MemberKey)>,
+    /// The highest [`OpEntry::order_key`] in the order.
+    last: Option<OrderKey>,
+    /// The author and number of the operation placed last in the order.
+    tail: Option<(MemberKey, u64)>,
     settled: bool,
     /// Per author, the highest sequence number among the operations held.
     heads: BTreeMap<MemberKey, u64>,
@@ -37,6 +40,7 @@ impl Derivation {
             cuts: Cuts::default(),
             acked: Acked::default(),
             last: None,
+            tail: None,
             settled: true,
             heads: BTreeMap::new(),
             claimed: BTreeMap::new(),
@@ -55,21 +59,48 @@ impl Derivation {
         let appends = self.settled
             && self.heads.get(&e.author).is_none_or(|seq| e.seq > *seq)
             && self.claimed.get(&e.author).is_none_or(|seq| *seq < e.seq)
-            && self.last.is_none_or(|last| (e.at, e.author) > last);
+            && (self.rests_on_tail(&e)
+                || self.acknowledges_all(&e)
+                || self.last.is_none_or(|last| e.order_key() > last));
         self.note(&e);
         self.ops.push(e);
         let e = self.ops.last().expect("just pushed");
         if !appends {
             return self.rederive(genesis);
         }
-        // Everything held is placed before it could be (its key is the latest, and nothing
-        // held waits for it): the order is the old one with it at the end.
+        // Everything held is placed before it could be (it comes after the operation placed
+        // last, or acknowledged all of it, or its order key is the highest; and nothing held
+        // waits for it): the order is the old one with it at the end.
         self.state.step(genesis, e, &self.cuts, &mut self.acked);
         self.steps += 1;
-        self.last = Some((e.at, e.author));
+        self.last = self.last.max(Some(e.order_key()));
+        self.tail = Some((e.author, e.seq));
         if self.state.cuts() != self.cuts {
             self.rederive(genesis);
         }
+    }
+
+    /// Whether `e` comes after the operation placed last (its author's own, or one it
+    /// acknowledged): then it is ready only once everything held is placed.
+    fn rests_on_tail(&self, e: &OpEntry) -> bool {
+        self.tail.is_none_or(|(author, seq)| {
+            author == e.author
+                || e.seen
+                    .iter()
+                    .any(|(of, upto)| *of == author && *upto >= seq)
+        })
+    }
+
+    /// Whether `e` acknowledged every operation held: then nothing held can come after it.
+    fn acknowledges_all(&self, e: &OpEntry) -> bool {
+        let sorted = e.seen.windows(2).all(|w| w[0].0 < w[1].0);
+        sorted
+            && self.heads.iter().all(|(author, head)| {
+                *author == e.author
+                    || e.seen
+                        .binary_search_by_key(author, |(of, _)| *of)
+                        .is_ok_and(|i| e.seen[i].1 >= *head)
+            })
     }
 
     fn note(&mut self, e: &OpEntry) {
@@ -87,9 +118,11 @@ impl Derivation {
             cuts,
             acked,
             last,
+            tail,
             settled,
             steps,
         } = Membership::derive_full(genesis, &self.ops);
+        self.tail = tail;
         self.state = state;
         self.cuts = cuts;
         self.acked = acked;

@@ -4,20 +4,25 @@
 //!
 //! 1. **One order.** Each author's operations are taken in their sequence order, each after
 //!    every operation it acknowledged ([`OpEntry::seen`]); operations that did not see each
-//!    other are merged by (sent-at time, author key). The same set of operations always gives
-//!    the same order, whatever order it arrived in.
-//! 2. **Authority at that point.** Operations are applied one by one; each takes effect only if
-//!    its author had the right at that point (a member; an admin for most; see [`apply`]).
-//!    One that does not is kept in its author's chain but changes nothing.
-//! 3. **Removal cuts the chain.** A removal of X names the highest sequence number of X's that
-//!    the remover held (`upto`; for a leave, the leave itself). Every operation of X numbered
-//!    after that has no effect, wherever it falls in the order: X cannot act "concurrently"
-//!    with, or backdate around, its own removal. Because a cut can void a removal made by X,
-//!    the derivation repeats with the cuts of the previous pass until they no longer change.
-//!    A demotion (`Revoke`) cuts the same way, for admin authority only: the demoted admin's
-//!    operations numbered after the cut act as a plain member's, unless they were made admin
-//!    again later in the order. No cut goes below what its author acknowledged of that
-//!    member's chain in the `seen` of their own operations so far ([`OpEntry::seen`]).
+//!    other are merged by message id (a hash), never by a clock. The same set of operations
+//!    always gives the same order, whatever order it arrived in.
+//! 2. **Authority at that point, and at the operation's own causal position.** Operations are
+//!    applied one by one; each takes effect only if its author had the right at that point
+//!    (a member; an admin for most; see [`apply`]) and what gave them the right (their
+//!    admission, their grant, the policy, the invite) is among what the operation
+//!    acknowledged. One that does not is kept in its author's chain but changes nothing.
+//! 3. **Removal cuts the chain (strong removal).** A removal of X cuts X's chain at what the
+//!    removal acknowledged of it (for an operation before membership version 4, at the `upto`
+//!    it names, raised to that; never below what the remover's own membership and admin role
+//!    rest on; for a leave, the leave itself); a `RemoveAt` pins the message at the cut by id.
+//!    Every operation of X past the cut has no effect, wherever it falls in the order: X cannot
+//!    act concurrently with, or backdate around, their own removal, and what rests on those
+//!    operations falls with them. Because a cut can void a removal made by X, the derivation
+//!    repeats with the cuts of the previous pass until they no longer change. A demotion
+//!    (`Revoke`) cuts the same way, for admin authority only: the demoted admin's operations
+//!    past the cut act as a plain member's, unless they were made admin again later in the
+//!    order. A return of X that an admin's removal of X did not see, and that did not see it,
+//!    has no effect. A removal may carry the new key epoch without X.
 //! 4. **Seniority.** An admin can be removed or demoted only by a more senior admin (the founder
 //!    first, then admins in the order they were made admins). So two admins can never remove
 //!    each other: only the senior one's removal takes effect.
@@ -49,6 +54,21 @@ pub struct OpEntry {
     /// What its author had seen: per author, the highest number up to which the author's
     /// node held every message (empty for operations written before membership version 4).
     pub seen: Vec<(MemberKey, u64)>,
+}
+
+/// What orders operations that did not see each other: see [`OpEntry::order_key`].
+pub(super) type OrderKey = (bool, u64, MessageId);
+
+impl OpEntry {
+    /// What orders this operation among those that did not see it, lowest first: its message
+    /// id. An operation that acknowledges nothing (content tag 1, before membership version
+    /// 4) says nothing of what it saw, so it goes after every one that does, and among such
+    /// operations by its date then id, as they were ordered when written: circles made before
+    /// keep their order. This build never writes one.
+    pub(super) fn order_key(&self) -> OrderKey {
+        let legacy = self.seen.is_empty();
+        (legacy, if legacy { self.at } else { 0 }, self.id)
+    }
 }
 
 /// A member's role.
@@ -106,6 +126,9 @@ pub struct Departed {
     pub node: Vec<u8>,
     /// Their messages numbered up to this stay; later ones are refused.
     pub upto: u64,
+    /// The id of their message numbered `upto`, when the removal pinned it: any other version
+    /// of that number is refused.
+    pub last: Option<MessageId>,
     /// Who removed them (themselves for a leave).
     pub by: MemberKey,
     /// Where circle keys were sealed to them while they were in.
@@ -191,13 +214,23 @@ pub struct Membership {
     /// Departed member keys someone came back from (each vouches for one return only).
     returned: BTreeSet<MemberKey>,
     /// Demotion cuts: admin authority of these members' operations numbered after the cut.
-    demoted: BTreeMap<MemberKey, u64>,
+    demoted: BTreeMap<MemberKey, Cut>,
     /// Members demoted earlier in this pass and made admin again after.
     regranted: BTreeSet<MemberKey>,
     /// The messages whose operations took effect.
     applied: BTreeSet<MessageId>,
     /// For each key epoch, the members it was sealed to.
     holders: BTreeMap<u64, BTreeSet<MemberKey>>,
+    /// Where each member's admission sits (not the founder's: the genesis).
+    entered: BTreeMap<MemberKey, Position>,
+    /// Where each admin was made one (not the founder).
+    made_admin: BTreeMap<MemberKey, Position>,
+    /// Where the invite policy was last set.
+    policy_set: Option<Position>,
+    /// Where each invite was registered.
+    registered: BTreeMap<InviteId, Position>,
+    /// Every removal an admin had the right to write, by whom it removes (rule 3).
+    removals: BTreeMap<MemberKey, Vec<Removal>>,
     next_rank: u64,
     next_joined: u64,
 }
@@ -206,6 +239,13 @@ impl Membership {
     /// Derives the membership from the genesis and operations, whatever their order.
     pub fn derive(genesis: &Genesis, ops: &[OpEntry]) -> Membership {
         Membership::derive_full(genesis, ops).state
+    }
+
+    /// [`Membership::derive`], and whether its cuts settled (rule 3).
+    #[cfg(test)]
+    pub(super) fn derive_settled(genesis: &Genesis, ops: &[OpEntry]) -> (Membership, bool) {
+        let full = Membership::derive_full(genesis, ops);
+        (full.state, full.settled)
     }
 
     /// [`Membership::derive`], with what it takes to go on one operation at a time
@@ -226,7 +266,8 @@ impl Membership {
             (state, acked) = Membership::apply_all(genesis, &order, &cuts, &mut steps);
         }
         Full {
-            last: order.iter().map(|e| (e.at, e.author)).max(),
+            last: order.iter().map(|e| e.order_key()).max(),
+            tail: order.last().map(|e| (e.author, e.seq)),
             state,
             cuts,
             acked,
@@ -238,8 +279,13 @@ impl Membership {
     /// The cuts this state makes (rule 3).
     pub(super) fn cuts(&self) -> Cuts {
         Cuts {
-            removed: self.departed.iter().map(|(k, d)| (*k, d.upto)).collect(),
+            removed: self
+                .departed
+                .iter()
+                .map(|(k, d)| (*k, (d.upto, d.last)))
+                .collect(),
             demoted: self.demoted.clone(),
+            removals: self.removals.clone(),
         }
     }
 
@@ -274,6 +320,11 @@ impl Membership {
             regranted: BTreeSet::new(),
             applied: BTreeSet::new(),
             holders: BTreeMap::from([(0, BTreeSet::from([f.member]))]),
+            entered: BTreeMap::new(),
+            made_admin: BTreeMap::new(),
+            policy_set: None,
+            registered: BTreeMap::new(),
+            removals: BTreeMap::new(),
             next_rank: 1,
             next_joined: 1,
         }
@@ -311,16 +362,16 @@ impl Membership {
         if cuts
             .removed
             .get(&entry.author)
-            .is_some_and(|upto| entry.seq > *upto)
+            .is_some_and(|cut| past(entry, cut))
         {
             return;
         }
         let demoted = cuts
             .demoted
             .get(&entry.author)
-            .is_some_and(|upto| entry.seq > *upto)
+            .is_some_and(|cut| past(entry, cut))
             && !self.regranted.contains(&entry.author);
-        if self.apply(genesis, entry, demoted, acked) {
+        if self.apply(genesis, entry, demoted, acked, cuts) {
             self.applied.insert(entry.id);
         }
     }
@@ -328,14 +379,46 @@ impl Membership {
     /// Applies one operation if its author had the right to it at this point; `demoted` takes
     /// admin authority away from it (rule 3); `acked` is what authors had acknowledged up to
     /// here. Returns whether it took effect.
-    fn apply(&mut self, genesis: &Genesis, e: &OpEntry, demoted: bool, acked: &Acked) -> bool {
-        // A cut never goes below what its author had acknowledged of that member's chain.
-        let floor = |member: &MemberKey| acked.get(&(e.author, *member)).copied().unwrap_or(0);
+    fn apply(
+        &mut self,
+        genesis: &Genesis,
+        e: &OpEntry,
+        demoted: bool,
+        acked: &Acked,
+        cuts: &Cuts,
+    ) -> bool {
+        // Where a removal or demotion of `member` by this operation cuts (rule 3): at what its
+        // author had acknowledged of that member's chain, so that nothing of theirs the
+        // operation did not see counts (strong removal); an operation that acknowledges
+        // nothing (before membership version 4) names its cut, raised to that. Never below
+        // the operations its author's own membership and admin role rest on.
+        let cut = |member: &MemberKey, upto: u64| {
+            let acknowledged = acked.get(&(e.author, *member)).copied().unwrap_or(0);
+            let named = if e.seen.is_empty() {
+                upto.max(acknowledged)
+            } else {
+                acknowledged
+            };
+            [self.entered.get(&e.author), self.made_admin.get(&e.author)]
+                .into_iter()
+                .flatten()
+                .filter(|(by, _)| by == member)
+                .fold(named, |cut, (_, seq)| cut.max(*seq))
+        };
         let Some(author) = self.members.get(&e.author) else {
             return false;
         };
-        let admin = author.role == Role::Admin && !demoted;
-        let may_invite = admin || self.policy == InvitePolicy::Members;
+        // Authority at the operation's own causal position: what made its author a member, an
+        // admin, or allowed to invite must be among what it acknowledged (step 2).
+        let saw = |at: Option<&Position>| at.is_none_or(|at| acknowledged(e, at));
+        if !saw(self.entered.get(&e.author)) {
+            return false;
+        }
+        let admin = author.role == Role::Admin && !demoted && saw(self.made_admin.get(&e.author));
+        let may_invite =
+            admin || (self.policy == InvitePolicy::Members && saw(self.policy_set.as_ref()));
+        // A member named by an operation must be one its author had seen come in.
+        let knows = |member: &MemberKey| saw(self.entered.get(member));
         match &e.op {
             Op::Invite {
                 id,
@@ -347,6 +430,7 @@ impl Membership {
                 if !may_invite || self.invites.contains_key(id) {
                     return false;
                 }
+                self.registered.insert(*id, (e.author, e.seq));
                 self.invites.insert(
                     *id,
                     InviteState {
@@ -361,7 +445,14 @@ impl Membership {
                 );
             }
             Op::RevokeInvite { id } => match self.invites.get_mut(id) {
-                Some(invite) if !invite.revoked && (invite.issuer == e.author || admin) => {
+                Some(invite)
+                    if !invite.revoked
+                        && (invite.issuer == e.author || admin)
+                        && self
+                            .registered
+                            .get(id)
+                            .is_some_and(|at| acknowledged(e, at)) =>
+                {
                     invite.revoked = true;
                 }
                 _ => return false,
@@ -405,7 +496,16 @@ impl Membership {
                         .get(&i.issuer)
                         .is_some_and(|m| m.role == Role::Admin)
                 });
+                // A removal of `former` that this return did not see, and that did not see it,
+                // voids it: a re-add concurrent with a removal does not stand (strong removal).
+                let raced = cuts.removals.get(former).is_some_and(|removals| {
+                    removals.iter().any(|r| {
+                        !acknowledged(e, &r.at)
+                            && !acknowledged_by(&r.seen, r.at, (e.author, e.seq))
+                    })
+                });
                 if !may_invite
+                    || raced
                     || self.returned.contains(former)
                     || (removed && !(admin && admins_invite))
                 {
@@ -426,15 +526,32 @@ impl Membership {
                 }
                 self.returned.insert(*former);
             }
-            Op::Remove { member, upto } => {
-                if !admin || *member == e.author || !self.outranks(&e.author, member) {
+            Op::Remove { member, upto } | Op::RemoveAt { member, upto, .. } => {
+                if !admin || *member == e.author || !knows(member) {
                     return false;
                 }
-                self.depart(member, (*upto).max(floor(member)), e.author);
+                // Kept even when it removes no one (they were gone already): a return it did
+                // not see is voided by it.
+                if self.departed.contains_key(member) || self.outranks(&e.author, member) {
+                    self.removals.entry(*member).or_default().push(Removal {
+                        at: (e.author, e.seq),
+                        seen: e.seen.clone(),
+                    });
+                }
+                if !self.outranks(&e.author, member) {
+                    return false;
+                }
+                let kept = cut(member, *upto);
+                self.depart(member, (kept, pin(&e.op, kept)), e);
+                // A removal that carries the new key starts it at once, without them; a key
+                // that does not hold up leaves the removal standing (and a rotation due).
+                if let Some((keys, _)) = e.op.new_key() {
+                    self.start_epoch(genesis, e, keys);
+                }
             }
-            Op::Leave => self.depart(&e.author, e.seq, e.author),
+            Op::Leave => self.depart(&e.author, (e.seq, Some(e.id)), e),
             Op::Grant { member } => {
-                if !admin {
+                if !admin || !knows(member) {
                     return false;
                 }
                 let Some(m) = self.members.get_mut(member) else {
@@ -446,12 +563,14 @@ impl Membership {
                 m.role = Role::Admin;
                 m.rank = self.next_rank;
                 self.next_rank += 1;
+                self.made_admin.insert(*member, (e.author, e.seq));
                 if self.demoted.contains_key(member) {
                     self.regranted.insert(*member);
                 }
             }
-            Op::Revoke { member, upto } => {
+            Op::Revoke { member, upto } | Op::RevokeAt { member, upto, .. } => {
                 let allowed = admin
+                    && knows(member)
                     && self
                         .members
                         .get(member)
@@ -468,12 +587,15 @@ impl Membership {
                 // Stepping down cuts at the step itself, as a leave does: the demotion must
                 // never take its own authority away.
                 let upto = if *member == e.author {
-                    e.seq
+                    (e.seq, Some(e.id))
                 } else {
-                    (*upto).max(floor(member))
+                    let kept = cut(member, *upto);
+                    (kept, pin(&e.op, kept))
                 };
                 let cut = self.demoted.entry(*member).or_insert(upto);
-                *cut = (*cut).min(upto);
+                if upto.0 < cut.0 {
+                    *cut = upto;
+                }
                 self.regranted.remove(member);
             }
             Op::Policy { invites } => {
@@ -481,6 +603,7 @@ impl Membership {
                     return false;
                 }
                 self.policy = *invites;
+                self.policy_set = Some((e.author, e.seq));
             }
             Op::Rename { name } => {
                 if !admin {
@@ -497,19 +620,29 @@ impl Membership {
             // Before membership v4: its epoch id was chosen by its author (so could copy
             // another's) and nothing committed to its key. Kept in chains, never in effect.
             Op::Rekey { .. } => return false,
-            Op::NewKey { keys, .. } => {
-                let epoch = &super::epoch_of(&genesis.circle, &e.author, e.seq);
-                let recipients: BTreeSet<MemberKey> = keys.iter().map(|(m, _)| *m).collect();
-                if self.holders.contains_key(epoch)
-                    || !recipients.iter().all(|m| self.members.contains_key(m))
-                {
-                    return false;
-                }
-                self.holders.insert(*epoch, recipients);
-                self.current_epoch = *epoch;
-                self.epoch_order.push(*epoch);
-            }
+            Op::NewKey { keys, .. } => return self.start_epoch(genesis, e, keys),
         }
+        true
+    }
+
+    /// Starts the key epoch `e` carries, sealed to `keys`, if its epoch has not started yet
+    /// and every recipient is a current member. Returns whether it started.
+    fn start_epoch(
+        &mut self,
+        genesis: &Genesis,
+        e: &OpEntry,
+        keys: &[(MemberKey, Vec<u8>)],
+    ) -> bool {
+        let epoch = super::epoch_of(&genesis.circle, &e.author, e.seq);
+        let recipients: BTreeSet<MemberKey> = keys.iter().map(|(m, _)| *m).collect();
+        if self.holders.contains_key(&epoch)
+            || !recipients.iter().all(|m| self.members.contains_key(m))
+        {
+            return false;
+        }
+        self.holders.insert(epoch, recipients);
+        self.current_epoch = epoch;
+        self.epoch_order.push(epoch);
         true
     }
 
@@ -535,6 +668,13 @@ impl Membership {
         {
             return false;
         }
+        if !self
+            .registered
+            .get(a.invite)
+            .is_some_and(|at| acknowledged(e, at))
+        {
+            return false;
+        }
         let Some(state) = self.invites.get_mut(a.invite) else {
             return false;
         };
@@ -553,6 +693,7 @@ impl Membership {
                 holders.insert(p.member);
             }
         }
+        self.entered.insert(p.member, (e.author, e.seq));
         let joined = self.next_joined;
         self.next_joined += 1;
         self.members.insert(
@@ -588,7 +729,9 @@ impl Membership {
             .count()
     }
 
-    fn depart(&mut self, who: &MemberKey, upto: u64, by: MemberKey) {
+    /// `who` leaves or is removed by the operation `e`.
+    fn depart(&mut self, who: &MemberKey, (upto, last): Cut, e: &OpEntry) {
+        let by = e.author;
         let Some(m) = self.members.remove(who) else {
             return;
         };
@@ -598,6 +741,7 @@ impl Membership {
                 name: m.name,
                 node: m.node,
                 upto,
+                last,
                 by,
                 exchange: m.exchange,
             },
@@ -608,6 +752,7 @@ impl Membership {
             next.role = Role::Admin;
             next.rank = self.next_rank;
             self.next_rank += 1;
+            self.made_admin.insert(next.key, (e.author, e.seq));
         }
     }
 
@@ -684,6 +829,16 @@ impl Membership {
             || self.departed.get(author).is_some_and(|d| seq <= d.upto)
     }
 
+    /// Whether the message `id` numbered `seq` by `author` counts: as [`Membership::counts`],
+    /// and, when a departed member's cut pins their last message, it is that very message.
+    pub fn counts_message(&self, author: &MemberKey, seq: u64, id: &MessageId) -> bool {
+        self.counts(author, seq)
+            && self
+                .departed
+                .get(author)
+                .is_none_or(|d| seq < d.upto || d.last.is_none_or(|last| last == *id))
+    }
+
     /// Current members, ordered by key.
     pub fn iter(&self) -> impl Iterator<Item = &Member> {
         self.members.values()
@@ -727,6 +882,41 @@ impl Membership {
     }
 }
 
+/// A cut: the last number of a member's chain that counts, and the id of the message so
+/// numbered when the cut pins it (rule 3).
+type Cut = (u64, Option<MessageId>);
+
+/// Whether `e` is past `cut`: numbered after it, or another version of the pinned message.
+fn past(e: &OpEntry, (upto, last): &Cut) -> bool {
+    e.seq > *upto || (e.seq == *upto && last.is_some_and(|id| id != e.id))
+}
+
+/// The message a removal or demotion pins, when the cut it makes is the one it numbers.
+fn pin(op: &Op, kept: u64) -> Option<MessageId> {
+    match op {
+        Op::RemoveAt { upto, last, .. } | Op::RevokeAt { upto, last, .. } if *upto == kept => *last,
+        _ => None,
+    }
+}
+
+/// Where an operation sits: its author and its number in their chain.
+type Position = (MemberKey, u64);
+
+/// Whether `e` was written having seen the operation at `at`: an earlier one of its own
+/// author's, or one its [`OpEntry::seen`] covers. An operation that acknowledges nothing was
+/// written before membership version 4 (content tag 1) and is judged by the order alone, as
+/// then.
+fn acknowledged(e: &OpEntry, at: &Position) -> bool {
+    acknowledged_by(&e.seen, (e.author, e.seq), *at)
+}
+
+/// [`acknowledged`], for the operation at `own` that acknowledged `seen`.
+fn acknowledged_by(seen: &[(MemberKey, u64)], own: Position, (author, seq): Position) -> bool {
+    seen.is_empty()
+        || (author == own.0 && seq < own.1)
+        || seen.iter().any(|(of, upto)| *of == author && *upto >= seq)
+}
+
 /// For (author, of whom), the highest number of `of`'s chain the author had acknowledged.
 pub(super) type Acked = BTreeMap<(MemberKey, MemberKey), u64>;
 
@@ -735,8 +925,10 @@ pub(super) struct Full {
     pub(super) state: Membership,
     pub(super) cuts: Cuts,
     pub(super) acked: Acked,
-    /// The latest (sent-at, author) of any operation in the order.
-    pub(super) last: Option<(u64, MemberKey)>,
+    /// The highest [`OpEntry::order_key`] of any operation in the order.
+    pub(super) last: Option<OrderKey>,
+    /// The author and number of the operation placed last in the order.
+    pub(super) tail: Option<(MemberKey, u64)>,
     /// The cuts settled, and the order needed no acknowledgement passed over.
     pub(super) settled: bool,
     /// Operations taken, over every pass.
@@ -746,17 +938,28 @@ pub(super) struct Full {
 /// The cuts one pass of the derivation applies (rule 3).
 #[derive(Clone, Default, PartialEq)]
 pub(super) struct Cuts {
-    removed: BTreeMap<MemberKey, u64>,
-    demoted: BTreeMap<MemberKey, u64>,
+    removed: BTreeMap<MemberKey, Cut>,
+    demoted: BTreeMap<MemberKey, Cut>,
+    /// Every removal an admin had the right to write, by whom it removes.
+    removals: BTreeMap<MemberKey, Vec<Removal>>,
+}
+
+/// A removal an admin had the right to write (whether or not its target was still in): where
+/// it sits and what it acknowledged, so that a return it did not see can be voided (rule 3).
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct Removal {
+    at: Position,
+    seen: Vec<(MemberKey, u64)>,
 }
 
 /// The one order every node applies operations in: what an operation acknowledged comes before
 /// it (its author's earlier operations, and every operation its `seen` covers), and among the
-/// operations whose acknowledged ones are all placed, the earliest (sent-at, author) goes
-/// first. Clocks only break ties between operations that did not see each other. An
+/// operations whose acknowledged ones are all placed, the lowest message id (a hash of the
+/// signed envelope) goes first. No clock decides anything: an author's date is for display
+/// only, so a post-dated or back-dated operation lands where its acknowledgements put it. An
 /// acknowledgement that could only be a lie (it closes a cycle) is passed over: when nothing is
-/// ready, the earliest waiting operation goes first. Duplicates (same author and sequence)
-/// count once.
+/// ready, the waiting operation with the lowest id goes first. Duplicates (same author and
+/// sequence) count once.
 fn merge_order(ops: &[OpEntry]) -> (Vec<&OpEntry>, bool) {
     let mut chains: BTreeMap<MemberKey, Vec<&OpEntry>> = BTreeMap::new();
     for e in ops {
@@ -799,7 +1002,7 @@ fn merge_order(ops: &[OpEntry]) -> (Vec<&OpEntry>, bool) {
             let Some(e) = chain.get(placed[c]) else {
                 continue;
             };
-            let key = (e.at, e.author);
+            let key = e.order_key();
             if waiting.is_none_or(|(k, _)| key < k) {
                 waiting = Some((key, c));
             }

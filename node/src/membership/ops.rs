@@ -5,7 +5,7 @@
 //! effect is decided by [`super::Membership::derive`]; [`Op::check`] only refuses what no
 //! circle could ever accept (sizes, shapes), so that such bytes are never stored.
 
-use circle_crypto::{InviteId, MemberKey, Signature};
+use circle_crypto::{InviteId, MemberKey, MessageId, Signature};
 use serde::{Deserialize, Serialize};
 
 use super::{MAX_CIRCLE_NAME_CHARS, MAX_NODE_ID_BYTES, MAX_RECORD_BYTES, Profile, check_name};
@@ -201,7 +201,40 @@ pub enum Op {
         /// [`key_commitment`] of the new key.
         commitment: [u8; 32],
     },
+    /// Removes a member, pinning the last message of theirs that counts by its id: any other
+    /// version of that number is refused. Added in membership v5, written instead of
+    /// [`Op::Remove`].
+    RemoveAt {
+        /// Who.
+        member: MemberKey,
+        /// The number of their last message that counts: the highest up to which the remover
+        /// held every one.
+        upto: u64,
+        /// The id of that message (none when `upto` is 0).
+        last: Option<MessageId>,
+        /// The new key epoch without them, started by this very operation: the new key sealed
+        /// to each member who stays, and [`key_commitment`] of it, as in [`Op::NewKey`] (its
+        /// epoch id is [`epoch_of`] this operation's author and number).
+        key: Option<NewKey>,
+    },
+    /// Makes an admin a plain member, pinning their last message with admin authority by its
+    /// id, as [`Op::RemoveAt`] does. Added in membership v5, written instead of [`Op::Revoke`].
+    RevokeAt {
+        /// Who.
+        member: MemberKey,
+        /// The number of their last message with admin authority.
+        upto: u64,
+        /// The id of that message (none when `upto` is 0).
+        last: Option<MessageId>,
+    },
 }
+
+/// A new key sealed to each member: (member, sealed copy).
+pub type SealedKeys = Vec<(MemberKey, Vec<u8>)>;
+
+/// A new key epoch carried inside another operation: the key sealed to each member, and the
+/// commitment to it ([`Op::NewKey`]'s fields).
+pub type NewKey = (SealedKeys, [u8; 32]);
 
 /// Domain of a new key epoch's id.
 pub const EPOCH_DOMAIN: &str = "circle/epoch/v2";
@@ -238,7 +271,37 @@ pub fn return_vouch_bytes(circle: &circle_crypto::CircleId, new: &MemberKey) -> 
 /// Longest guidelines, in bytes of UTF-8.
 pub const MAX_GUIDELINES_BYTES: usize = 8 * 1024;
 
+/// Refuses a new key's copies that no circle could accept.
+fn check_sealed(keys: &[(MemberKey, Vec<u8>)]) -> Result<()> {
+    let refuse = |why: &str| Err(Error::Refused(why.to_string()));
+    if keys.is_empty() || keys.len() > MAX_MEMBERS {
+        return refuse("a new key sealed to no one or to too many");
+    }
+    if keys.iter().any(|(_, k)| k.len() > MAX_SEALED_KEY_BYTES) {
+        return refuse("an oversized sealed key");
+    }
+    let mut who: Vec<_> = keys.iter().map(|(m, _)| *m).collect();
+    who.sort();
+    who.dedup();
+    if who.len() != keys.len() {
+        return refuse("a new key sealed twice to one member");
+    }
+    Ok(())
+}
+
 impl Op {
+    /// The new key epoch this operation starts, if any: its sealed copies and commitment.
+    pub fn new_key(&self) -> Option<(&SealedKeys, &[u8; 32])> {
+        match self {
+            Op::NewKey { keys, commitment }
+            | Op::RemoveAt {
+                key: Some((keys, commitment)),
+                ..
+            } => Some((keys, commitment)),
+            _ => None,
+        }
+    }
+
     /// Refuses what no circle could accept: oversized or malformed fields.
     pub fn check(&self) -> Result<()> {
         let refuse = |why: &str| Err(Error::Refused(why.to_string()));
@@ -272,19 +335,16 @@ impl Op {
             Op::Rekey { epoch, .. } if *epoch == 0 => {
                 return refuse("a new key epoch numbered 0");
             }
+            Op::RemoveAt {
+                upto,
+                last,
+                key: Some((keys, _)),
+                ..
+            } if (*upto == 0) == last.is_none() => {
+                return check_sealed(keys);
+            }
             Op::Rekey { keys, .. } | Op::NewKey { keys, .. } => {
-                if keys.is_empty() || keys.len() > MAX_MEMBERS {
-                    return refuse("a new key sealed to no one or to too many");
-                }
-                if keys.iter().any(|(_, k)| k.len() > MAX_SEALED_KEY_BYTES) {
-                    return refuse("an oversized sealed key");
-                }
-                let mut who: Vec<_> = keys.iter().map(|(m, _)| *m).collect();
-                who.sort();
-                who.dedup();
-                if who.len() != keys.len() {
-                    return refuse("a new key sealed twice to one member");
-                }
+                return check_sealed(keys);
             }
             Op::Guidelines { text, .. } => {
                 if text.len() > MAX_GUIDELINES_BYTES {
@@ -297,6 +357,11 @@ impl Op {
             | Op::Grant { .. }
             | Op::Revoke { .. }
             | Op::Policy { .. } => {}
+            Op::RemoveAt { upto, last, .. } | Op::RevokeAt { upto, last, .. } => {
+                if (*upto == 0) != last.is_none() {
+                    return refuse("a cut that names a message it does not number");
+                }
+            }
         }
         Ok(())
     }
@@ -308,10 +373,10 @@ impl Op {
             Op::RevokeInvite { .. } => "invite-revoked",
             Op::Admit { .. } => "joined",
             Op::Return { .. } => "returned",
-            Op::Remove { .. } => "removed",
+            Op::Remove { .. } | Op::RemoveAt { .. } => "removed",
             Op::Leave => "left",
             Op::Grant { .. } => "admin-granted",
-            Op::Revoke { .. } => "admin-revoked",
+            Op::Revoke { .. } | Op::RevokeAt { .. } => "admin-revoked",
             Op::Policy { .. } => "policy",
             Op::Rename { .. } => "renamed",
             Op::Rekey { .. } | Op::NewKey { .. } => "rekey",

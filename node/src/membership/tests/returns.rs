@@ -132,3 +132,50 @@ fn a_removed_member_comes_back_only_when_an_admin_admits_them_through_an_admins_
         "the cut stays"
     );
 }
+
+#[test]
+fn a_return_of_a_removed_member_racing_another_admins_removal_of_them_is_dropped() {
+    let [alice, bob, carol, ..] = people();
+    let again = bob_again();
+    let mut circle = Circle::found(&alice);
+    circle.join(&alice, &bob, SEC);
+    circle.join(&alice, &carol, SEC);
+    circle.post(&alice, 2 * SEC, grant(&carol));
+    let before = circle.everything();
+    let upto = circle.held(&bob);
+    // alice removes bob; carol, not having seen it, removes him too and lets him back in at
+    // once through her own invite, under his new key.
+    circle.post_seeing(&alice, 3 * SEC, remove(&bob, upto), before);
+    let alices = circle.held(&alice);
+    let carols_view = |c: &Circle| {
+        let mut seen = c.everything();
+        seen.retain(|(k, _)| *k != alice.key());
+        seen.push((alice.key(), alices - 1));
+        seen.sort();
+        seen
+    };
+    let seen = carols_view(&circle);
+    circle.post_seeing(&carol, 3 * SEC, remove(&bob, upto), seen);
+    let invite = InviteSecret::generate();
+    let registration = Op::Invite {
+        id: invite.id(),
+        key: invite.join_key().public(),
+        expires_at: 3600,
+        uses: 1,
+        bound: None,
+    };
+    let seen = carols_view(&circle);
+    circle.post_seeing(&carol, 4 * SEC, registration, seen);
+    let op = circle.comeback(&bob, &again, &invite);
+    let seen = carols_view(&circle);
+    circle.post_seeing(&carol, 5 * SEC, op.clone(), seen);
+    let m = circle.derive();
+    assert!(
+        !m.contains(&again.key()),
+        "a re-add concurrent with a removal stood"
+    );
+    assert!(!m.contains(&bob.key()));
+    // Once carol has seen alice's removal, she can let him back in.
+    circle.post(&carol, 6 * SEC, op);
+    assert!(circle.derive().contains(&again.key()));
+}
