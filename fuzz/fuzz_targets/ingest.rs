@@ -28,8 +28,9 @@ use circle_crypto::{
     MemberSecret, MessageId,
 };
 use circle_node::{
-    Body, Circles, Content, Genesis, Home, Ingest, InvitePolicy, JOIN_PROOF_DOMAIN,
-    MAX_FORK_VERSIONS, Membership, Op, Profile, Welcome, now_ms, now_secs, seal_key_for,
+    Acked, Body, Circles, Content, Genesis, Home, Ingest, InvitePolicy, JOIN_PROOF_DOMAIN,
+    MAX_FORK_VERSIONS, Membership, Op, Profile, Welcome, epoch_of, key_commitment, now_ms,
+    now_secs, seal_key_for, seal_new_key_for,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -226,7 +227,13 @@ impl Flaw {
 enum Plain {
     Bytes(Vec<u8>),
     Share { sent_at: Time, text: String },
-    Op { sent_at: Time, op: OpSpec },
+    /// An operation, in content tag 1 (`seen: None`, as before membership version 4) or
+    /// inside an `Acked` with what its author claims to have seen (by person, up to what).
+    Op {
+        sent_at: Time,
+        op: OpSpec,
+        seen: Option<Vec<(u8, u64)>>,
+    },
 }
 
 /// A time: seconds after a fixed instant (so invites expire and admissions beat them), or
@@ -298,6 +305,24 @@ enum OpSpec {
     Rename {
         name: String,
     },
+    /// A committed new key epoch (membership v4), its id derived from the envelope's author
+    /// and number: sealed (as junk) to `to`, properly to carol if `to_carol`, committed to the
+    /// key it carries unless `miscommitted`.
+    NewKey { to: Vec<u8>, to_carol: bool, miscommitted: bool },
+    /// A removal pinning the removed member's last message by id (`last`), and carrying a new
+    /// key epoch (as [`OpSpec::NewKey`]) if `key` is set.
+    RemoveAt {
+        who: u8,
+        upto: u64,
+        last: Option<[u8; 32]>,
+        key: Option<(Vec<u8>, bool, bool)>,
+    },
+    /// A demotion pinning the demoted admin's last message with admin authority by id.
+    RevokeAt {
+        who: u8,
+        upto: u64,
+        last: Option<[u8; 32]>,
+    },
     /// A new key epoch sealed (as junk) to `to`, and properly to carol if `to_carol` (then in
     /// place of any junk for her).
     Rekey {
@@ -353,7 +378,40 @@ impl Circle<'_> {
         }
     }
 
-    fn op(&self, spec: &OpSpec) -> Op {
+    /// The copies and commitment of a new key epoch written by `author` as number `seq`.
+    fn new_key(
+        &self,
+        author: &MemberSecret,
+        seq: u64,
+        to: &[u8],
+        to_carol: bool,
+        miscommitted: bool,
+    ) -> (Vec<(MemberKey, Vec<u8>)>, [u8; 32]) {
+        let epoch = epoch_of(&self.id, &author.public(), seq);
+        let key = epoch_key(epoch);
+        let mut keys: Vec<(MemberKey, Vec<u8>)> = to
+            .iter()
+            .take(8)
+            .map(|n| (self.person(*n).public(), vec![*n; 80]))
+            .collect();
+        if to_carol {
+            let carol = &self.world.people[2];
+            let sealed =
+                seal_new_key_for(&self.id, &carol.public(), &carol.exchange_key(), epoch, &key)
+                    .unwrap();
+            keys.retain(|(m, _)| *m != carol.public());
+            keys.push((carol.public(), sealed));
+        }
+        let committed = if miscommitted {
+            CircleKey::generate()
+        } else {
+            key
+        };
+        (keys, key_commitment(&self.id, epoch, &committed.to_bytes()))
+    }
+
+    /// The operation `spec` describes, written by `author` as number `seq`.
+    fn op(&self, spec: &OpSpec, author: &MemberSecret, seq: u64) -> Op {
         match spec {
             OpSpec::Invite {
                 slot,
@@ -419,6 +477,32 @@ impl Circle<'_> {
                 },
             },
             OpSpec::Rename { name } => Op::Rename { name: name.clone() },
+            OpSpec::NewKey {
+                to,
+                to_carol,
+                miscommitted,
+            } => {
+                let (keys, commitment) = self.new_key(author, seq, to, *to_carol, *miscommitted);
+                Op::NewKey { keys, commitment }
+            }
+            OpSpec::RemoveAt {
+                who,
+                upto,
+                last,
+                key,
+            } => Op::RemoveAt {
+                member: self.person(*who).public(),
+                upto: *upto,
+                last: last.map(|l| MessageId::from_bytes(&l).unwrap()),
+                key: key.as_ref().map(|(to, to_carol, miscommitted)| {
+                    self.new_key(author, seq, to, *to_carol, *miscommitted)
+                }),
+            },
+            OpSpec::RevokeAt { who, upto, last } => Op::RevokeAt {
+                member: self.person(*who).public(),
+                upto: *upto,
+                last: last.map(|l| MessageId::from_bytes(&l).unwrap()),
+            },
             OpSpec::Rekey {
                 epoch,
                 any_epoch,
@@ -441,7 +525,7 @@ impl Circle<'_> {
         }
     }
 
-    fn plaintext(&self, plain: &Plain) -> Vec<u8> {
+    fn plaintext(&self, plain: &Plain, author: &MemberSecret, seq: u64) -> Vec<u8> {
         match plain {
             Plain::Bytes(bytes) => bytes.clone(),
             Plain::Share { sent_at, text } => Content {
@@ -449,11 +533,31 @@ impl Circle<'_> {
                 body: Body::Share { text: text.clone() },
             }
             .to_bytes(),
-            Plain::Op { sent_at, op } => Content {
-                sent_at: sent_at.ms(),
-                body: Body::Op(self.op(op)),
+            Plain::Op { sent_at, op, seen } => {
+                let op = self.op(op, author, seq);
+                let body = match seen {
+                    None => Body::Op(op),
+                    Some(seen) => {
+                        // Mostly well-formed (sorted by author, each once, no zero): the
+                        // node refuses the rest as not decoding.
+                        let mut seen: Vec<(MemberKey, u64)> = seen
+                            .iter()
+                            .take(8)
+                            .map(|(n, upto)| (self.person(*n).public(), *upto))
+                            .collect();
+                        if seen.first().is_none_or(|(_, upto)| *upto % 8 != 7) {
+                            seen.sort_by_key(|(m, _)| m.to_bytes());
+                            seen.dedup_by_key(|(m, _)| *m);
+                        }
+                        Body::Acked(Acked { op, seen })
+                    }
+                };
+                Content {
+                    sent_at: sent_at.ms(),
+                    body,
+                }
+                .to_bytes()
             }
-            .to_bytes(),
         }
     }
 
@@ -474,7 +578,7 @@ impl Circle<'_> {
         } else {
             self.key_of(epoch)
         };
-        let plain = self.plaintext(&spec.plain);
+        let plain = self.plaintext(&spec.plain, author, u64::from(spec.seq));
         let envelope = Envelope::seal(author, &key, header, &plain).ok()?;
         Some((envelope, plain))
     }
@@ -508,6 +612,23 @@ impl Circle<'_> {
                 None => Expect::Later,
             };
         }
+        let store = self.world.node.store();
+        // Someone gone adds no other version of a message that counts: not beside a held
+        // one, not other than the one their removal pins, not other than the one the next
+        // held message names.
+        if members.departed(&h.author).is_some()
+            && (store
+                .id_at(&h.circle, &h.author, h.seq)
+                .unwrap()
+                .is_some_and(|held| held != envelope.id())
+                || !members.counts_message(&h.author, h.seq, &envelope.id())
+                || store
+                    .envelope_at(&h.circle, &h.author, h.seq + 1)
+                    .unwrap()
+                    .is_some_and(|next| next.header().prev.is_some_and(|p| p != envelope.id())))
+        {
+            return Expect::Rejected;
+        }
         let Some(key) = self.held_epochs().remove(&h.epoch) else {
             return Expect::Later;
         };
@@ -516,10 +637,15 @@ impl Circle<'_> {
         if spec.flaw == Flaw::WRONG_KEY {
             return Expect::Rejected;
         }
-        if Content::from_bytes(plain).is_err() {
+        let Ok(content) = Content::from_bytes(plain) else {
             return Expect::Rejected;
+        };
+        // A new key waits for every recipient's admission.
+        if let Some((keys, _)) = content.body.op().and_then(Op::new_key)
+            && keys.iter().any(|(m, _)| members.exchange_of(m).is_none())
+        {
+            return Expect::Later;
         }
-        let store = self.world.node.store();
         if store.has_message(&envelope.id()).unwrap() {
             return Expect::Duplicate;
         }
