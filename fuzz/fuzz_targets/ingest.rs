@@ -112,7 +112,10 @@ fn world() -> &'static World {
         DIR.set(dir.clone()).unwrap();
         // libFuzzer ends a run with exit(): the store goes with it.
         unsafe { libc::atexit(remove_store) };
-        let store = Home::new(&dir).with_cheap_kdf_for_tests().init(b"fuzz passphrase", "carol").unwrap();
+        let store = Home::new(&dir)
+            .with_cheap_kdf_for_tests()
+            .init(b"fuzz passphrase", "carol")
+            .unwrap();
         World {
             people: (1..=3 + STRANGERS as u8).map(person).collect(),
             key: CircleKey::from_bytes(&[9; 32]).unwrap(),
@@ -226,7 +229,10 @@ impl Flaw {
 #[derive(Arbitrary, Debug)]
 enum Plain {
     Bytes(Vec<u8>),
-    Share { sent_at: Time, text: String },
+    Share {
+        sent_at: Time,
+        text: String,
+    },
     /// An operation, in content tag 1 (`seen: None`, as before membership version 4) or
     /// inside an `Acked` with what its author claims to have seen (by person, up to what).
     Op {
@@ -308,7 +314,11 @@ enum OpSpec {
     /// A committed new key epoch (membership v4), its id derived from the envelope's author
     /// and number: sealed (as junk) to `to`, properly to carol if `to_carol`, committed to the
     /// key it carries unless `miscommitted`.
-    NewKey { to: Vec<u8>, to_carol: bool, miscommitted: bool },
+    NewKey {
+        to: Vec<u8>,
+        to_carol: bool,
+        miscommitted: bool,
+    },
     /// A removal pinning the removed member's last message by id (`last`), and carrying a new
     /// key epoch (as [`OpSpec::NewKey`]) if `key` is set.
     RemoveAt {
@@ -396,9 +406,14 @@ impl Circle<'_> {
             .collect();
         if to_carol {
             let carol = &self.world.people[2];
-            let sealed =
-                seal_new_key_for(&self.id, &carol.public(), &carol.exchange_key(), epoch, &key)
-                    .unwrap();
+            let sealed = seal_new_key_for(
+                &self.id,
+                &carol.public(),
+                &carol.exchange_key(),
+                epoch,
+                &key,
+            )
+            .unwrap();
             keys.retain(|(m, _)| *m != carol.public());
             keys.push((carol.public(), sealed));
         }
@@ -650,7 +665,10 @@ impl Circle<'_> {
             return Expect::Duplicate;
         }
         // Another version of a held number is kept beside it, up to the cap.
-        let held = store.versions_at(&h.circle, &h.author, h.seq).unwrap().len();
+        let held = store
+            .versions_at(&h.circle, &h.author, h.seq)
+            .unwrap()
+            .len();
         if held >= MAX_FORK_VERSIONS {
             return Expect::Dropped;
         }
