@@ -28,6 +28,7 @@ mod circles;
 mod config;
 mod content;
 mod error;
+mod held;
 mod home;
 mod membership;
 mod net;
@@ -47,7 +48,7 @@ pub use circles::{
     MilestoneItem, NEWS_CAPACITY, News, PartnerItem, QuietMember, ReachOutItem, ResourceItem,
     SYNC_PAGE_BYTES, SYNC_PAGE_MESSAGES, Settings, seal_key_for, seal_new_key_for,
 };
-pub use config::{DEFAULT_PORT, NodeConfig};
+pub use config::{DEFAULT_BACKUP_LIMIT, DEFAULT_PORT, NodeConfig};
 pub use content::{Body, Content, MAX_TEXT_BYTES, MAX_TEXT_CHARS, check_text};
 pub use error::{Error, Result};
 pub use home::{
@@ -61,12 +62,16 @@ pub use membership::{
 pub use net::NetStatus;
 pub use node::{MAX_INVITE_TTL, MIN_INVITE_TTL, Node, check_invite_ttl};
 pub use notice::{EVENT_CAPACITY, Event, NoticeConfig};
+pub use held::{MAX_UPLOADS, human_size};
+pub use net::{FetchedBackup, LeftBackup, fetch_backup};
 pub use protocol::{
+    BACKUP_FETCH_PART_BYTES, BACKUP_LEAVE_DOMAIN, BACKUP_LEAVE_PART_BYTES, BACKUP_PROTOCOL,
+    BackupRequest, BackupResponse, LeavePart, leave_proof_bytes,
     CirclePreview, Codec, JOIN_PROTOCOL, JoinRequest, JoinResponse, MAX_HELD_RANGES,
     MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, MAX_SYNC_VERSIONS, Returning, SYNC_PROTOCOL, SealedKey,
     SyncPage, SyncRequest, SyncResponse, Welcome,
 };
-pub use store::{ForkedSeq, Gone, GoneRecord, MAX_FORK_VERSIONS, OpRecord, Store, Stored};
+pub use store::{ForkedSeq, Gone, GoneRecord, HeldRecord, MAX_FORK_VERSIONS, OpRecord, Store, Stored};
 pub use time::{now_ms, now_secs, rfc3339};
 pub use web::Locked;
 

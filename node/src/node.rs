@@ -127,6 +127,10 @@ async fn offline_loop(circles: Circles, peer_id: PeerId, mut commands: mpsc::Rec
             Command::CutOff { reply, .. } => {
                 let _ = reply.send(());
             }
+            Command::LeaveBackup { reply, .. } => {
+                let _ = reply.send(Err(Error::Offline("leaving a backup with a home server")));
+            }
+            Command::HeldChanged => {}
             Command::Shutdown { reply } => {
                 if let Err(e) = circles.store().flush() {
                     tracing::warn!("could not flush the store: {e}");
@@ -528,6 +532,35 @@ impl Node {
     /// Network status.
     pub async fn status(&self) -> Result<NetStatus> {
         self.ask(|reply| Command::Status { reply }).await
+    }
+
+    /// Leaves `backup` (a backup file's bytes, sealed under the recovery phrase `keys` come
+    /// from) with every connected home server of `circle`, replacing what each kept for this
+    /// member before; says per home server whether it keeps it.
+    pub async fn leave_backup(
+        &self,
+        circle: &CircleId,
+        backup: Vec<u8>,
+        keys: std::sync::Arc<circle_crypto::recovery::RecoveryKeys>,
+    ) -> Result<Vec<crate::net::LeftBackup>> {
+        let circle = *circle;
+        let blob = std::sync::Arc::new(backup);
+        self.ask(|reply| Command::LeaveBackup {
+            circle,
+            blob,
+            keys,
+            reply,
+        })
+        .await?
+    }
+
+    /// On a home server: drops the backup kept under `holder`; whether there was one.
+    pub async fn drop_held_backup(&self, holder: &[u8; 32]) -> Result<bool> {
+        let had = self.circles().store().drop_held(holder)?;
+        if self.online {
+            let _ = self.send(Command::HeldChanged).await;
+        }
+        Ok(had)
     }
 
     /// Cuts this node off from `peers` (refused and disconnected) until the next call; an empty

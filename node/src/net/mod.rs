@@ -5,6 +5,7 @@
 //! [`Circles`] to judge them: nothing is forwarded by gossipsub or stored before
 //! [`Circles::ingest`] has accepted it.
 
+mod backup;
 mod behaviour;
 mod gate;
 mod gossip;
@@ -16,6 +17,7 @@ mod relay;
 mod serve;
 mod status;
 mod sync;
+mod fetch;
 
 use std::{
     collections::{HashMap, HashSet},
@@ -32,7 +34,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, info};
 
 use crate::circles::is_unspecified;
+pub use backup::LeftBackup;
 pub use behaviour::build_swarm;
+pub use fetch::{FetchedBackup, fetch_backup};
 use behaviour::{Behaviour, BehaviourEvent};
 use peers::{peer_of, with_peer};
 pub use relay::Access;
@@ -127,6 +131,15 @@ pub(crate) enum Command {
     Shutdown {
         reply: oneshot::Sender<()>,
     },
+    /// Leave a backup with every connected home server of a circle.
+    LeaveBackup {
+        circle: CircleId,
+        blob: std::sync::Arc<Vec<u8>>,
+        keys: std::sync::Arc<circle_crypto::recovery::RecoveryKeys>,
+        reply: oneshot::Sender<Result<Vec<LeftBackup>>>,
+    },
+    /// The backups kept here changed (one was dropped).
+    HeldChanged,
 }
 
 struct PendingJoin {
@@ -201,6 +214,18 @@ pub(crate) struct EventLoop {
     resign: bool,
     /// Lost member nodes: when to try each again, and the step after that.
     retry: HashMap<PeerId, (Instant, Duration)>,
+    /// On a home server: the backups it keeps for members.
+    held: Option<crate::held::Held>,
+    /// Their holder keys' peer ids.
+    holder_peers: HashMap<PeerId, [u8; 32]>,
+    /// Holder proofs' challenges per IP address and minute
+    /// ([`NodeConfig::backup_proofs_per_ip`]), and per node where a connection names no IP.
+    proof_budget: limit::Budget<std::net::IpAddr>,
+    proof_budget_peer: limit::Budget<PeerId>,
+    /// Backups being left with home servers, and the parts in flight.
+    leave_jobs: HashMap<u64, backup::LeaveJob>,
+    leaves: HashMap<OutboundRequestId, (u64, u64)>,
+    next_leave: u64,
 }
 
 impl EventLoop {
@@ -213,7 +238,24 @@ impl EventLoop {
         access: Access,
         keypair: libp2p::identity::Keypair,
     ) -> Self {
+        let held = config.relay.then(|| {
+            crate::held::Held::new(
+                circles.store().clone(),
+                config.backup_limit,
+                swarm.local_peer_id().to_bytes(),
+            )
+        });
         EventLoop {
+            held,
+            holder_peers: HashMap::new(),
+            proof_budget: limit::Budget::new(config.backup_proofs_per_ip, Duration::from_secs(60)),
+            proof_budget_peer: limit::Budget::new(
+                config.backup_proofs_per_ip,
+                Duration::from_secs(60),
+            ),
+            leave_jobs: HashMap::new(),
+            leaves: HashMap::new(),
+            next_leave: 0,
             membership: circles.watch_membership(),
             limiter: limit::Limiter::new(config.author_rate, config.author_burst),
             join_budget: limit::Budget::new(config.joins_per_ip, Duration::from_secs(60)),
@@ -250,6 +292,7 @@ impl EventLoop {
             self.home_server_address(addr);
         }
         self.addresses_changed();
+        self.refresh_holders();
         self.on_membership();
         self.redial();
         let mut sync_tick = tokio::time::interval(self.config.sync_interval);
@@ -345,6 +388,13 @@ impl EventLoop {
                     .cut_off(peers.into_iter().collect());
                 let _ = reply.send(());
             }
+            Command::LeaveBackup {
+                circle,
+                blob,
+                keys,
+                reply,
+            } => self.start_leave(circle, blob, keys, reply),
+            Command::HeldChanged => self.refresh_holders(),
             Command::Shutdown { .. } => unreachable!("handled in run"),
         }
     }
@@ -394,13 +444,19 @@ impl EventLoop {
                     self.limited.insert(connection_id, peer_id);
                 }
                 if !self.swarm.behaviour().gate.is_trusted(&peer_id) {
-                    // A stranger let in through the open door: the join exchange only.
+                    // A stranger let in through the open door: the join exchange only; a
+                    // holder fetching its backup: the backup exchange, for longer.
                     self.swarm
                         .behaviour_mut()
                         .gossipsub
                         .blacklist_peer(&peer_id);
+                    let grace = if self.holder_peers.contains_key(&peer_id) {
+                        backup::HOLDER_GRACE
+                    } else {
+                        JOIN_GRACE
+                    };
                     self.probation
-                        .insert(connection_id, (peer_id, Instant::now() + JOIN_GRACE));
+                        .insert(connection_id, (peer_id, Instant::now() + grace));
                 } else if member {
                     // A member's node: compare logs now rather than at the next tick.
                     self.sync_with(peer_id);
@@ -446,6 +502,7 @@ impl EventLoop {
             BehaviourEvent::Gossipsub(event) => self.on_gossip(event),
             BehaviourEvent::Join(event) => self.on_join(event),
             BehaviourEvent::Sync(event) => self.on_sync(event),
+            BehaviourEvent::Backup(event) => self.on_backup(event),
             BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
                 self.on_identified(peer_id, &info);
                 let addrs = info
@@ -599,6 +656,8 @@ impl EventLoop {
         }
         self.limiter.prune(now);
         self.join_budget.prune(now);
+        self.proof_budget.prune(now);
+        self.proof_budget_peer.prune(now);
         self.update_door();
         self.retry_due();
         self.ensure_reservations();
