@@ -128,7 +128,8 @@ impl Held {
             if let Err(reason) = self.check_leave_proof(node, &part) {
                 return refused(reason);
             }
-            self.uploads.retain(|_, u| now.duration_since(u.last) < UPLOAD_IDLE);
+            self.uploads
+                .retain(|_, u| now.duration_since(u.last) < UPLOAD_IDLE);
             if !self.uploads.contains_key(&key) && self.uploads.len() >= MAX_UPLOADS {
                 return refused("this home server is taking in many backups: try again later");
             }

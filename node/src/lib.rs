@@ -51,6 +51,7 @@ pub use circles::{
 pub use config::{DEFAULT_BACKUP_LIMIT, DEFAULT_PORT, NodeConfig};
 pub use content::{Body, Content, MAX_TEXT_BYTES, MAX_TEXT_CHARS, check_text};
 pub use error::{Error, Result};
+pub use held::{MAX_UPLOADS, human_size};
 pub use home::{
     ApiInfo, DEFAULT_LOCK_WAIT, Home, MIN_PASSPHRASE_CHARS, TEST_KDF_ENV, check_new_passphrase,
 };
@@ -60,18 +61,19 @@ pub use membership::{
     Op, OpEntry, Profile, Role, epoch_of, key_commitment,
 };
 pub use net::NetStatus;
+pub use net::{FetchedBackup, LeftBackup, fetch_backup};
 pub use node::{MAX_INVITE_TTL, MIN_INVITE_TTL, Node, check_invite_ttl};
 pub use notice::{EVENT_CAPACITY, Event, NoticeConfig};
-pub use held::{MAX_UPLOADS, human_size};
-pub use net::{FetchedBackup, LeftBackup, fetch_backup};
 pub use protocol::{
     BACKUP_FETCH_PART_BYTES, BACKUP_LEAVE_DOMAIN, BACKUP_LEAVE_PART_BYTES, BACKUP_PROTOCOL,
-    BackupRequest, BackupResponse, LeavePart, leave_proof_bytes,
-    CirclePreview, Codec, JOIN_PROTOCOL, JoinRequest, JoinResponse, MAX_HELD_RANGES,
-    MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, MAX_SYNC_VERSIONS, Returning, SYNC_PROTOCOL, SealedKey,
-    SyncPage, SyncRequest, SyncResponse, Welcome,
+    BackupRequest, BackupResponse, CirclePreview, Codec, JOIN_PROTOCOL, JoinRequest, JoinResponse,
+    LeavePart, MAX_HELD_RANGES, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, MAX_SYNC_VERSIONS,
+    Returning, SYNC_PROTOCOL, SealedKey, SyncPage, SyncRequest, SyncResponse, Welcome,
+    leave_proof_bytes,
 };
-pub use store::{ForkedSeq, Gone, GoneRecord, HeldRecord, MAX_FORK_VERSIONS, OpRecord, Store, Stored};
+pub use store::{
+    ForkedSeq, Gone, GoneRecord, HeldRecord, MAX_FORK_VERSIONS, OpRecord, Store, Stored,
+};
 pub use time::{now_ms, now_secs, rfc3339};
 pub use web::Locked;
 

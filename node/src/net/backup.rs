@@ -223,8 +223,8 @@ impl EventLoop {
             .iter()
             .map(|s| {
                 let bytes = leave_proof_bytes(&s.to_bytes(), &local, size, &hash);
-                let proof = Signature::from_bytes(&keys.prove(&bytes).to_bytes())
-                    .expect("64 bytes");
+                let proof =
+                    Signature::from_bytes(&keys.prove(&bytes).to_bytes()).expect("64 bytes");
                 (*s, proof)
             })
             .collect();

@@ -121,6 +121,14 @@ async fn ask(
         .map_err(|_| Error::Net("the home server did not answer in time: try again".into()))?
 }
 
+fn not_let_in() -> Error {
+    Error::Refused(
+        "the home server did not let this recovery phrase in: it keeps no backup for it, or it \
+         cannot be reached at that address"
+            .into(),
+    )
+}
+
 fn refused(reason: String) -> Error {
     Error::Refused(format!("the home server refused: {reason}"))
 }
@@ -140,22 +148,16 @@ pub async fn fetch_backup(
         ));
     };
     let mut swarm = fetch_swarm(keys)?;
-    swarm.dial(addr).map_err(|_| {
-        Error::Net("could not dial the home server: check its address".into())
-    })?;
+    swarm
+        .dial(addr)
+        .map_err(|_| Error::Net("could not dial the home server: check its address".into()))?;
     let connected = async {
         loop {
             match swarm.select_next_some().await {
                 SwarmEvent::ConnectionEstablished { peer_id, .. } if peer_id == home_server => {
                     return Ok(());
                 }
-                SwarmEvent::OutgoingConnectionError { .. } => {
-                    return Err(Error::Refused(
-                        "the home server did not let this recovery phrase in: it keeps no \
-                         backup for it, or it cannot be reached at that address"
-                            .into(),
-                    ));
-                }
+                SwarmEvent::OutgoingConnectionError { .. } => return Err(not_let_in()),
                 _ => {}
             }
         }
@@ -164,7 +166,12 @@ pub async fn fetch_backup(
         Error::Net("the home server could not be reached in time: check its address".into())
     })??;
 
-    let nonce = match ask(&mut swarm, home_server, BackupRequest::Challenge).await? {
+    // A home server keeping nothing under this holder key closes the connection right after
+    // the handshake: the first question goes unanswered.
+    let first = ask(&mut swarm, home_server, BackupRequest::Challenge)
+        .await
+        .map_err(|_| not_let_in())?;
+    let nonce = match first {
         BackupResponse::Challenge { nonce } => nonce,
         BackupResponse::Refused { reason } => return Err(refused(reason)),
         _ => return Err(Error::Net("the home server answered out of turn".into())),

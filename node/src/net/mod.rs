@@ -7,6 +7,7 @@
 
 mod backup;
 mod behaviour;
+mod fetch;
 mod gate;
 mod gossip;
 mod join;
@@ -17,7 +18,6 @@ mod relay;
 mod serve;
 mod status;
 mod sync;
-mod fetch;
 
 use std::{
     collections::{HashMap, HashSet},
@@ -36,8 +36,8 @@ use tracing::{debug, info};
 use crate::circles::is_unspecified;
 pub use backup::LeftBackup;
 pub use behaviour::build_swarm;
-pub use fetch::{FetchedBackup, fetch_backup};
 use behaviour::{Behaviour, BehaviourEvent};
+pub use fetch::{FetchedBackup, fetch_backup};
 use peers::{peer_of, with_peer};
 pub use relay::Access;
 pub use status::{Link, PeerPath, Reachability, RelayStatus, Seen};
