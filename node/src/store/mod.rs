@@ -27,6 +27,7 @@ mod gone;
 mod keys;
 mod migrate;
 mod private;
+mod recovery;
 
 use std::path::Path;
 
