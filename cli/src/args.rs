@@ -18,6 +18,13 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// `circle recovery ...`.
+#[derive(Subcommand, Debug)]
+pub enum RecoveryAction {
+    /// Show the recovery phrase again, after the passphrase (the phrase alone on stdout)
+    Show,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Set up this node: its identity, protected by a passphrase (CIRCLE_PASSPHRASE or a prompt)
@@ -41,6 +48,38 @@ pub enum Command {
     Status,
     /// Check what keeps members from reaching this node, and say what to fix
     Doctor,
+    /// Your recovery phrase: the 24 words that open your backups on a new machine
+    Recovery {
+        #[command(subcommand)]
+        action: RecoveryAction,
+    },
+    /// Write a backup of everything (identity, keys, circles, messages, settings) to one file,
+    /// sealed under your recovery phrase; or check that a file restores
+    #[command(
+        after_help = "Examples:\n  circle backup ~/circle-backup.cbk\n  circle backup --check ~/circle-backup.cbk\n  CIRCLE_RECOVERY_PHRASE=\"...\" circle backup --check ~/circle-backup.cbk"
+    )]
+    Backup {
+        /// The backup file
+        file: PathBuf,
+        /// Check that FILE restores (asks for the recovery phrase), without restoring it
+        #[arg(long)]
+        check: bool,
+        /// Read the recovery phrase from this file (else CIRCLE_RECOVERY_PHRASE, or a prompt)
+        #[arg(long, value_name = "FILE", requires = "check")]
+        phrase_file: Option<PathBuf>,
+    },
+    /// Bring a node back from a backup file, on this or a new machine (asks for the recovery
+    /// phrase, then a new passphrase)
+    #[command(
+        after_help = "Examples:\n  circle --home ~/circle restore ~/circle-backup.cbk\n  circle restore --phrase-file /media/usb/phrase.txt circle-backup.cbk"
+    )]
+    Restore {
+        /// The backup file
+        file: PathBuf,
+        /// Read the recovery phrase from this file (else CIRCLE_RECOVERY_PHRASE, or a prompt)
+        #[arg(long, value_name = "FILE")]
+        phrase_file: Option<PathBuf>,
+    },
     /// Start the node whenever you log in (locked until you open circle), with a "circle"
     /// entry in your applications menu; or undo that
     Service {

@@ -275,6 +275,17 @@ impl Client {
         self.act(reqwest::Method::POST, "/v1/sign-in").await
     }
 
+    /// `POST /v1/recovery/phrase`.
+    pub async fn recovery_phrase(&self, body: &ShowPhrase) -> Result<Phrase> {
+        self.write(reqwest::Method::POST, "/v1/recovery/phrase", body)
+            .await
+    }
+
+    /// `POST /v1/backup`.
+    pub async fn backup(&self, body: &WriteBackup) -> Result<BackupInfo> {
+        self.write(reqwest::Method::POST, "/v1/backup", body).await
+    }
+
     /// `POST /v1/sign-out-all`.
     pub async fn sign_out_all(&self) -> Result<SignedOut> {
         self.act(reqwest::Method::POST, "/v1/sign-out-all").await

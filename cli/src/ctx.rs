@@ -45,6 +45,7 @@ impl Ctx {
                 wait.as_secs()
             );
         })?;
+        crate::backup::tell_new_phrase(&store);
         Ok(Circles::load(store)?)
     }
 
@@ -88,7 +89,9 @@ impl Ctx {
     /// Opens the circles of a store reached directly (asks for the passphrase).
     pub fn load(&self, db: sled::Db) -> Result<Circles> {
         let pass = passphrase::get(self.home.dir())?;
-        Ok(Circles::load(self.home.unlock(db, pass.as_bytes())?)?)
+        let store = self.home.unlock(db, pass.as_bytes())?;
+        crate::backup::tell_new_phrase(&store);
+        Ok(Circles::load(store)?)
     }
 
     /// The node's API: the running node's, or else the same API served in this process over

@@ -21,6 +21,7 @@ macro_rules! eprint {
 }
 
 mod args;
+mod backup;
 mod client;
 mod ctx;
 mod logs;
@@ -151,6 +152,20 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Up(args) => up(&ctx, args).await,
         Command::Status => status(&ctx).await,
         Command::Doctor => network::doctor(&ctx).await,
+        Command::Recovery {
+            action: args::RecoveryAction::Show,
+        } => backup::show_phrase(&ctx).await,
+        Command::Backup {
+            file, check: false, ..
+        } => backup::backup(&ctx, &file).await,
+        Command::Backup {
+            file,
+            check: true,
+            phrase_file,
+        } => backup::check(&ctx, &file, phrase_file.as_deref()),
+        Command::Restore { file, phrase_file } => {
+            backup::restore(&ctx, &file, phrase_file.as_deref())
+        }
         Command::Service { action } => match action {
             ServiceAction::Install => service::install(&ctx),
             ServiceAction::Remove => service::remove(&ctx),
@@ -291,8 +306,11 @@ fn init(ctx: &Ctx, name: &str) -> Result<()> {
         );
     }
     let pass = passphrase::new(ctx.home.dir())?;
-    ctx.home.init(pass.as_bytes(), name)?;
+    let store = ctx.home.init(pass.as_bytes(), name)?;
     eprintln!("Your node is set up in {}.", ctx.home.dir().display());
+    if let Some(phrase) = store.recovery_phrase()? {
+        backup::show_new_phrase(&phrase);
+    }
     eprintln!("Start it with `circle up`, then create a circle or join one with an invite.");
     Ok(())
 }

@@ -5,6 +5,7 @@
 //! HOME/api.json   {"url": ..., "token": ..., "pid": ...} while the node runs; mode 0600
 //! HOME/web-name   the web app's secret host name, `<random>.localhost`; mode 0600
 //! HOME/open.html  `circle open`'s hand-over to the browser, for a moment; mode 0600
+//! HOME/catching-up  left by a restore: the node has yet to catch up its own messages
 //! ```
 
 use std::{
@@ -17,7 +18,7 @@ use std::{
 use libp2p::identity::Keypair;
 use serde::{Deserialize, Serialize};
 
-use circle_crypto::KdfParams;
+use circle_crypto::{KdfParams, recovery::RecoveryPhrase};
 
 use crate::{
     error::{Error, Result},
@@ -29,6 +30,11 @@ use crate::{
 /// under the cheapest argon2id parameters ([`KdfParams::TESTS_ONLY`]) and existing ones are
 /// not upgraded: test suites make hundreds of homes. A release build ignores it.
 pub const TEST_KDF_ENV: &str = "CIRCLE_TEST_KDF";
+
+/// The empty file a restore leaves in the home it made ([`crate::backup::restore`]): the node
+/// may be behind what it wrote before the backup, and catches up its own chains before it
+/// writes.
+pub const CATCHING_UP_FILE: &str = "catching-up";
 
 /// How long to wait for another process that holds the store before giving up.
 pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(60);
@@ -284,6 +290,7 @@ impl Home {
             let peer_id = keypair.public().to_peer_id().to_string();
             let store = Store::create(db, passphrase, &encoded, &peer_id, &self.kdf())?;
             store.set_nickname(&nick)?;
+            store.set_recovery_phrase(&RecoveryPhrase::generate())?;
             store.flush()?;
         }
         fs::rename(&building, self.store_dir())
@@ -381,10 +388,13 @@ impl Home {
     /// argon2id parameters than [`Home::kdf`], is rewritten first, once.
     pub fn unlock(&self, db: sled::Db, passphrase: &[u8]) -> Result<Store> {
         let kdf = self.kdf();
-        match Store::unlock(db, passphrase, &kdf)? {
-            Unlocked::Ready(store) => Ok(store),
-            Unlocked::Upgrade(old) => self.upgrade(old, passphrase, &kdf),
-        }
+        let store = match Store::unlock(db, passphrase, &kdf)? {
+            Unlocked::Ready(store) => store,
+            Unlocked::Upgrade(old) => self.upgrade(old, passphrase, &kdf)?,
+        };
+        // Homes set up before recovery phrases get theirs now (the person is told once).
+        store.ensure_recovery_phrase()?;
+        Ok(store)
     }
 
     /// Rewrites the store into `HOME/store.upgrading/`, then swaps it in: `store/` becomes
@@ -508,7 +518,7 @@ impl Home {
 }
 
 /// Makes a rename in `dir` durable (best effort: not every platform can sync a directory).
-fn sync_dir(dir: &Path) {
+pub(crate) fn sync_dir(dir: &Path) {
     if let Ok(d) = fs::File::open(dir) {
         let _ = d.sync_all();
     }
@@ -541,7 +551,7 @@ fn remove_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn create_private_dir(dir: &Path) -> Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]

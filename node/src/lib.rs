@@ -24,6 +24,7 @@
 #![deny(missing_docs)]
 
 mod api;
+pub mod backup;
 mod circles;
 mod config;
 mod content;
@@ -53,7 +54,8 @@ pub use content::{Body, Content, MAX_TEXT_BYTES, MAX_TEXT_CHARS, check_text};
 pub use error::{Error, Result};
 pub use held::{MAX_UPLOADS, human_size};
 pub use home::{
-    ApiInfo, DEFAULT_LOCK_WAIT, Home, MIN_PASSPHRASE_CHARS, TEST_KDF_ENV, check_new_passphrase,
+    ApiInfo, CATCHING_UP_FILE, DEFAULT_LOCK_WAIT, Home, MIN_PASSPHRASE_CHARS, TEST_KDF_ENV,
+    check_new_passphrase,
 };
 pub use membership::{
     Acked, Departed, Derivation, EPOCH_DOMAIN, Genesis, InvitePolicy, InviteState,

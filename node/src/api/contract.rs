@@ -746,3 +746,45 @@ mod tests {
         }
     }
 }
+
+/// `POST /v1/recovery/phrase`: the recovery phrase, again, after the passphrase.
+#[derive(Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct ShowPhrase {
+    /// The node's passphrase.
+    pub passphrase: String,
+}
+
+impl std::fmt::Debug for ShowPhrase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ShowPhrase(..)")
+    }
+}
+
+/// The answer to `POST /v1/recovery/phrase`.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct Phrase {
+    /// The 24 words, in order, separated by single spaces.
+    pub words: String,
+}
+
+impl std::fmt::Debug for Phrase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Phrase(..)")
+    }
+}
+
+impl Drop for Phrase {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.words);
+    }
+}
+
+/// `POST /v1/backup`: write a backup of the whole home to a file.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+pub struct WriteBackup {
+    /// Where: an absolute path on the node's machine. Written to `PATH.partial` (mode 0600)
+    /// and renamed over `PATH` when whole.
+    pub path: String,
+}
+
+pub use crate::backup::BackupInfo;

@@ -28,6 +28,7 @@ mod held;
 mod keys;
 mod migrate;
 mod private;
+mod recovery;
 
 use std::path::Path;
 
