@@ -788,3 +788,41 @@ pub struct WriteBackup {
 }
 
 pub use crate::backup::BackupInfo;
+
+/// `POST /v1/backup/to-circle`: leave the latest backup with a circle's home servers.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+pub struct LeaveBackup {
+    /// The circle (id or name) whose connected home servers keep it.
+    pub circle: String,
+}
+
+pub use crate::net::LeftBackup;
+
+/// The answer to `POST /v1/backup/to-circle`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct LeftBackups {
+    /// The backup file that was left.
+    pub path: String,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// What each connected home server of the circle said.
+    pub home_servers: Vec<LeftBackup>,
+}
+
+/// A backup a home server keeps for a member (`GET /v1/relay/backups`).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct HeldBackup {
+    /// The holder key it is kept under (base32), which only the member's recovery phrase
+    /// opens.
+    pub holder: String,
+    /// The circle whose member left it (id).
+    pub circle: String,
+    /// That circle's name.
+    pub circle_name: String,
+    /// The member whose node left it, while they are still in the circle.
+    pub member: Option<MemberName>,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// When it was complete, unix milliseconds.
+    pub kept_at_ms: u64,
+}

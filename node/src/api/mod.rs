@@ -20,6 +20,7 @@ use tokio::sync::watch;
 use crate::{error::Error, node::Node};
 
 mod backup;
+mod held;
 pub mod contract;
 mod openapi;
 mod server;
@@ -241,6 +242,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/sign-out-all", post(sign_out_all))
         .merge(support::routes())
         .merge(backup::routes())
+        .merge(held::routes())
         .layer(middleware::from_fn_with_state(state.clone(), authorize))
         .with_state(state.clone());
     let web = crate::web::routes().with_state(state.clone());

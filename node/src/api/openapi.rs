@@ -8,7 +8,7 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{backup, contract::*, support};
+use super::{backup, contract::*, held, support};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -71,6 +71,9 @@ use super::{backup, contract::*, support};
         support::events,
         backup::phrase,
         backup::backup,
+        held::to_circle,
+        held::held,
+        held::drop_held,
     ),
     components(schemas(Kind, Standing, Role, InvitePolicy, PartnerStep, Format, Audience)),
     modifiers(&BearerToken),

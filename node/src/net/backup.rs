@@ -31,11 +31,11 @@ use crate::{
 pub(super) const HOLDER_GRACE: Duration = Duration::from_secs(600);
 
 /// What became of leaving a backup with one home server.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct LeftBackup {
     /// The home server's peer id.
     pub home_server: String,
-    /// Empty when it keeps the backup; otherwise why not.
+    /// None when it keeps the backup; otherwise why not.
     pub refused: Option<String>,
 }
 
