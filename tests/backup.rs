@@ -328,7 +328,7 @@ async fn a_wrong_proof_a_replayed_proof_and_a_stranger_asking_for_alices_backup_
         .unwrap_err();
     assert!(
         e.to_string()
-            .contains("did not let this recovery phrase in"),
+            .contains("keeps no backup for this recovery phrase"),
         "{e}"
     );
 

@@ -58,7 +58,7 @@ pub async fn show_phrase(ctx: &Ctx) -> Result<()> {
 }
 
 /// The recovery phrase: from `--phrase-file`, CIRCLE_RECOVERY_PHRASE, or typed.
-fn read_phrase(file: Option<&Path>) -> Result<RecoveryPhrase> {
+pub(crate) fn read_phrase(file: Option<&Path>) -> Result<RecoveryPhrase> {
     let text = if let Some(file) = file {
         Zeroizing::new(std::fs::read_to_string(file).map_err(|e| {
             anyhow!(
@@ -88,7 +88,7 @@ fn read_phrase(file: Option<&Path>) -> Result<RecoveryPhrase> {
 }
 
 /// A progress line on stderr, rewritten in place in a terminal.
-fn progress(what: &'static str) -> impl FnMut(Progress) {
+pub(crate) fn progress(what: &'static str) -> impl FnMut(Progress) {
     let terminal = std::io::stderr().is_terminal();
     move |p: Progress| {
         if terminal && p.total > 0 {
@@ -101,7 +101,7 @@ fn progress(what: &'static str) -> impl FnMut(Progress) {
 }
 
 /// "3 circles, 1204 messages".
-fn holds(holds: &std::collections::BTreeMap<String, u64>) -> String {
+pub(crate) fn holds(holds: &std::collections::BTreeMap<String, u64>) -> String {
     let n = |k: &str| holds.get(k).copied().unwrap_or(0);
     format!("{} circles, {} messages", n("circles"), n("messages"))
 }

@@ -32,6 +32,9 @@ pub const CHALLENGE_LIFE: Duration = Duration::from_secs(60);
 /// How long a good proof lets its holder fetch parts.
 pub const OPENED_LIFE: Duration = Duration::from_secs(600);
 
+/// The answer to anyone asking for a backup that is not kept here for them.
+pub const NOTHING_FOR_YOU: &str = "no backup is kept here for you";
+
 /// A backup being received.
 struct Upload {
     circle: circle_crypto::CircleId,
@@ -235,7 +238,7 @@ impl Held {
         self.challenges
             .retain(|_, (_, at)| now.duration_since(*at) < CHALLENGE_LIFE);
         if !matches!(self.store.held(holder), Ok(Some(_))) {
-            return refused("no backup is kept here for you");
+            return refused(NOTHING_FOR_YOU);
         }
         let nonce: [u8; 32] = rand::random();
         self.challenges.insert(*holder, (nonce, now));
@@ -251,7 +254,7 @@ impl Held {
             return refused("the challenge ran out: ask for another");
         }
         let Ok(key) = VerifyingKey::from_bytes(holder) else {
-            return refused("no backup is kept here for you");
+            return refused(NOTHING_FOR_YOU);
         };
         let proof = ed25519_dalek::Signature::from_bytes(&proof.to_bytes());
         if verify_holder_proof(&key, &nonce, &proof).is_err() {
@@ -266,7 +269,7 @@ impl Held {
                     hash: record.hash,
                 }
             }
-            _ => refused("no backup is kept here for you"),
+            _ => refused(NOTHING_FOR_YOU),
         }
     }
 
@@ -277,7 +280,7 @@ impl Held {
         }
         let record = match self.store.held(holder) {
             Ok(Some(record)) => record,
-            _ => return refused("no backup is kept here for you"),
+            _ => return refused(NOTHING_FOR_YOU),
         };
         if offset >= record.size {
             return refused("that is past the end of the backup");

@@ -20,8 +20,8 @@ use tokio::sync::watch;
 use crate::{error::Error, node::Node};
 
 mod backup;
-mod held;
 pub mod contract;
+mod held;
 mod openapi;
 mod server;
 mod support;

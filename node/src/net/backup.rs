@@ -166,7 +166,7 @@ impl EventLoop {
             }
             BackupRequest::Challenge => {
                 let Some(holder) = holder else {
-                    return refused("no backup is kept here for you");
+                    return refused(crate::held::NOTHING_FOR_YOU);
                 };
                 if !self.proof_allowed(&peer, connection) {
                     return refused("too many tries from your address: wait a minute");
@@ -178,11 +178,11 @@ impl EventLoop {
             }
             BackupRequest::Prove { proof } => match (holder, self.held.as_mut()) {
                 (Some(holder), Some(held)) => held.prove(&holder, &proof, now),
-                _ => refused("no backup is kept here for you"),
+                _ => refused(crate::held::NOTHING_FOR_YOU),
             },
             BackupRequest::Fetch { offset } => match (holder, self.held.as_mut()) {
                 (Some(holder), Some(held)) => held.fetch(&holder, offset, now),
-                _ => refused("no backup is kept here for you"),
+                _ => refused(crate::held::NOTHING_FOR_YOU),
             },
         }
     }

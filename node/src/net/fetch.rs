@@ -123,8 +123,8 @@ async fn ask(
 
 fn not_let_in() -> Error {
     Error::Refused(
-        "the home server did not let this recovery phrase in: it keeps no backup for it, or it \
-         cannot be reached at that address"
+        "the home server keeps no backup for this recovery phrase (or cannot be reached at that \
+         address): check the phrase and the address"
             .into(),
     )
 }
@@ -173,6 +173,10 @@ pub async fn fetch_backup(
         .map_err(|_| not_let_in())?;
     let nonce = match first {
         BackupResponse::Challenge { nonce } => nonce,
+        // Let in while the door is open for joiners: asked, and told the same.
+        BackupResponse::Refused { reason } if reason == crate::held::NOTHING_FOR_YOU => {
+            return Err(not_let_in());
+        }
         BackupResponse::Refused { reason } => return Err(refused(reason)),
         _ => return Err(Error::Net("the home server answered out of turn".into())),
     };
