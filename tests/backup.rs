@@ -462,3 +462,24 @@ async fn bob_a_member_too_cannot_replace_alices_backup_without_her_phrase() {
         .unwrap();
     assert_eq!(fetched.bytes, backup, "alice's backup is untouched");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn someone_asking_for_challenge_after_challenge_from_one_address_runs_out_of_tries() {
+    let (home, alice, circle) = home_and_alice(NodeConfig::local()).await;
+    let (_, keys) = phrase();
+    let backup = backup_file(&keys, "alice's home", 1024);
+    assert_eq!(leave(&alice, &circle, &backup, &keys).await, None);
+    let mut holder = Asker::connect(holder_identity(&keys), &address_of(&home).await)
+        .await
+        .expect("a holder is let in");
+    // The default: 10 a minute from one IP address.
+    for _ in 0..10 {
+        let answer = holder.ask(BackupRequest::Challenge).await;
+        assert!(
+            matches!(answer, BackupResponse::Challenge { .. }),
+            "{answer:?}"
+        );
+    }
+    let answer = holder.ask(BackupRequest::Challenge).await;
+    assert!(refusal(&answer).contains("too many tries"), "{answer:?}");
+}
