@@ -275,7 +275,7 @@ impl Held {
 
     /// Up to [`BACKUP_FETCH_PART_BYTES`] of `holder`'s backup from `offset`, after a proof.
     pub fn fetch(&mut self, holder: &[u8; 32], offset: u64, now: Instant) -> BackupResponse {
-        if !self.opened.get(holder).is_some_and(|until| *until > now) {
+        if self.opened.get(holder).is_none_or(|until| *until <= now) {
             return refused("prove you hold the recovery phrase first");
         }
         let record = match self.store.held(holder) {

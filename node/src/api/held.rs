@@ -121,7 +121,7 @@ pub(super) async fn held(
     token_only(via, "listing members' backups")?;
     let records = s.node.circles().store().held_all()?;
     let mut list: Vec<HeldBackup> = records.iter().map(|r| shown(&s, r)).collect();
-    list.sort_by(|a, b| b.kept_at_ms.cmp(&a.kept_at_ms));
+    list.sort_by_key(|h| std::cmp::Reverse(h.kept_at_ms));
     Ok(Json(list))
 }
 
