@@ -483,3 +483,102 @@ async fn someone_asking_for_challenge_after_challenge_from_one_address_runs_out_
     let answer = holder.ask(BackupRequest::Challenge).await;
     assert!(refusal(&answer).contains("too many tries"), "{answer:?}");
 }
+
+/// What a fake home server does with a fetch.
+#[derive(Clone, Copy)]
+enum Cheat {
+    /// Sends half the backup, then closes the connection.
+    StopsHalfway,
+    /// Sends the whole size, but other bytes than it said.
+    ChangesBytes,
+}
+
+/// A fake home server at 127.0.0.1 that answers a holder as `cheat` says; returns its address.
+async fn fake_home_server(backup: Vec<u8>, cheat: Cheat) -> Multiaddr {
+    let mut swarm = libp2p::SwarmBuilder::with_new_identity()
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .expect("tcp")
+        .with_behaviour(|_| AskerBehaviour {
+            backup: request_response::Behaviour::new(
+                [(BACKUP_PROTOCOL, request_response::ProtocolSupport::Full)],
+                request_response::Config::default(),
+            ),
+        })
+        .expect("behaviour")
+        .build();
+    let me = *swarm.local_peer_id();
+    swarm
+        .listen_on("/ip4/127.0.0.1/tcp/0".parse().unwrap())
+        .unwrap();
+    let addr = loop {
+        if let SwarmEvent::NewListenAddr { address, .. } = swarm.select_next_some().await {
+            break address.with(libp2p::multiaddr::Protocol::P2p(me));
+        }
+    };
+    let size = backup.len() as u64;
+    let hash = *blake3::hash(&backup).as_bytes();
+    tokio::spawn(async move {
+        loop {
+            let SwarmEvent::Behaviour(AskerBehaviourEvent::Backup(
+                request_response::Event::Message {
+                    peer,
+                    message:
+                        request_response::Message::Request {
+                            request, channel, ..
+                        },
+                    ..
+                },
+            )) = swarm.select_next_some().await
+            else {
+                continue;
+            };
+            let half = backup.len() / 2;
+            let answer = match (request, cheat) {
+                (BackupRequest::Challenge, _) => BackupResponse::Challenge { nonce: [0; 32] },
+                (BackupRequest::Prove { .. }, _) => BackupResponse::Opened { size, hash },
+                (BackupRequest::Fetch { offset: 0 }, Cheat::StopsHalfway) => BackupResponse::Part {
+                    size,
+                    offset: 0,
+                    bytes: backup[..half].to_vec(),
+                },
+                (BackupRequest::Fetch { .. }, Cheat::StopsHalfway) => {
+                    let _ = swarm.disconnect_peer_id(peer);
+                    continue;
+                }
+                (BackupRequest::Fetch { offset }, Cheat::ChangesBytes) => {
+                    let mut bytes = backup[offset as usize..].to_vec();
+                    bytes[0] ^= 1;
+                    BackupResponse::Part {
+                        size,
+                        offset,
+                        bytes,
+                    }
+                }
+                _ => continue,
+            };
+            let _ = swarm.behaviour_mut().backup.send_response(channel, answer);
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_cut_short_or_changed_on_the_way_is_refused_and_nothing_comes_back() {
+    let (_, keys) = phrase();
+    let backup = backup_file(&keys, "alice's home", 20 * 1024);
+    let cut = fake_home_server(backup.clone(), Cheat::StopsHalfway).await;
+    let e = fetch_backup(&keys, cut, |_, _| {}).await.unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("closed before the backup was complete"),
+        "{e}"
+    );
+    let changed = fake_home_server(backup, Cheat::ChangesBytes).await;
+    let e = fetch_backup(&keys, changed, |_, _| {}).await.unwrap_err();
+    assert!(e.to_string().contains("arrived damaged"), "{e}");
+}
