@@ -1,7 +1,8 @@
 //! Your circle keeps your backup, through the real binary: alice leaves her backup with her
 //! circle's home server (`circle backup FILE --to-circle`), the home server lists it
-//! (`circle relay backups`), and on a new computer `circle restore --from-circle ADDRESS`
-//! brings her circles back with the recovery phrase alone.
+//! (`circle relay backups`), and on a new computer `circle restore --from-circle` (an invite
+//! token of the circle, or the home server's address) brings her circles back with the
+//! recovery phrase alone.
 
 mod util;
 
@@ -43,11 +44,13 @@ fn alice_restores_from_her_circles_home_server_with_her_recovery_phrase_alone() 
     assert!(kept.contains("alice"), "{kept}");
     assert!(kept.contains(TUESDAY), "{kept}");
 
-    // A new computer: nothing but the phrase and the home server's address.
+    // A new computer: nothing but the phrase and an invite of the circle (made on the home
+    // server: it names the home server's address).
     let address = text(&home.status()["listen"][0]);
+    let token = home.invite(TUESDAY, &[]);
     let mut laptop = Person::new("alice-laptop");
     let restored = laptop
-        .circle(["restore", "--from-circle", &address])
+        .circle(["restore", "--from-circle", &token])
         .env("CIRCLE_RECOVERY_PHRASE", &phrase)
         .ok();
     assert!(restored.contains("restored 1 circles"), "{restored}");
