@@ -310,3 +310,124 @@ impl Held {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use circle_crypto::{CircleId, KdfParams, recovery::RecoveryPhrase};
+
+    const HOME: &[u8] = b"home server";
+    const ALICE: &[u8] = b"alice's node";
+
+    fn held(limit: u64) -> (tempfile::TempDir, Held) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::Config::new().path(dir.path()).open().unwrap();
+        let store = Store::create(
+            db,
+            b"passphrase",
+            b"node key",
+            "peer",
+            &KdfParams::TESTS_ONLY,
+        )
+        .unwrap();
+        (dir, Held::new(store, limit, HOME.to_vec()))
+    }
+
+    /// alice's backup `bytes`, cut into the parts she sends.
+    fn parts(
+        keys: &circle_crypto::recovery::RecoveryKeys,
+        circle: CircleId,
+        bytes: &[u8],
+    ) -> Vec<LeavePart> {
+        let hash = *blake3::hash(bytes).as_bytes();
+        let size = bytes.len() as u64;
+        let proof = keys.prove(&leave_proof_bytes(HOME, ALICE, size, &hash));
+        bytes
+            .chunks(BACKUP_LEAVE_PART_BYTES)
+            .enumerate()
+            .map(|(i, chunk)| LeavePart {
+                circle,
+                holder: keys.holder_key().to_bytes(),
+                size,
+                hash,
+                proof: Signature::from_bytes(&proof.to_bytes()).unwrap(),
+                offset: (i * BACKUP_LEAVE_PART_BYTES) as u64,
+                bytes: chunk.to_vec(),
+            })
+            .collect()
+    }
+
+    fn fetch_all(held: &mut Held, keys: &circle_crypto::recovery::RecoveryKeys) -> Vec<u8> {
+        let holder = keys.holder_key().to_bytes();
+        let now = Instant::now();
+        let BackupResponse::Challenge { nonce } = held.challenge(&holder, now) else {
+            panic!("a challenge");
+        };
+        let proof = Signature::from_bytes(&keys.prove(&nonce).to_bytes()).unwrap();
+        let BackupResponse::Opened { size, .. } = held.prove(&holder, &proof, now) else {
+            panic!("opened");
+        };
+        let mut out = Vec::new();
+        while (out.len() as u64) < size {
+            match held.fetch(&holder, out.len() as u64, now) {
+                BackupResponse::Part { bytes, .. } => out.extend(bytes),
+                other => panic!("{other:?}"),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_new_backup_sent_out_of_order_is_refused_and_the_one_kept_before_stays_whole() {
+        let (_dir, mut held) = held(10 << 20);
+        let keys = RecoveryPhrase::generate()
+            .keys(KdfParams::TESTS_ONLY)
+            .unwrap();
+        let circle = CircleId::from_bytes(&[7; 32]).unwrap();
+        let first: Vec<u8> = (0..500_000u32).map(|i| i as u8).collect();
+        let now = Instant::now();
+        for part in parts(&keys, circle, &first) {
+            assert!(matches!(
+                held.leave(ALICE, true, part, now),
+                BackupResponse::Taken { .. }
+            ));
+        }
+        assert_eq!(fetch_all(&mut held, &keys), first);
+
+        // The next one skips a part: refused, and the first is still served whole.
+        let second = vec![1u8; 450_000];
+        let mut next = parts(&keys, circle, &second).into_iter();
+        let start = next.next().unwrap();
+        assert!(matches!(
+            held.leave(ALICE, true, start, now),
+            BackupResponse::Taken { .. }
+        ));
+        next.next();
+        let skipped = next.next().unwrap();
+        let answer = held.leave(ALICE, true, skipped, now);
+        assert!(
+            matches!(&answer, BackupResponse::Refused { reason } if reason.contains("does not follow")),
+            "{answer:?}"
+        );
+        assert_eq!(fetch_all(&mut held, &keys), first);
+        assert_eq!(held.store.held_all().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_backup_whose_bytes_do_not_match_its_hash_is_not_kept() {
+        let (_dir, mut held) = held(10 << 20);
+        let keys = RecoveryPhrase::generate()
+            .keys(KdfParams::TESTS_ONLY)
+            .unwrap();
+        let bytes = vec![3u8; 1000];
+        let mut part = parts(&keys, CircleId::from_bytes(&[7; 32]).unwrap(), &bytes).remove(0);
+        part.bytes[10] ^= 1;
+        let answer = held.leave(ALICE, true, part, Instant::now());
+        assert!(
+            matches!(&answer, BackupResponse::Refused { reason } if reason.contains("damaged")),
+            "{answer:?}"
+        );
+        assert!(held.store.held_all().unwrap().is_empty());
+        assert!(held.holders().unwrap().is_empty());
+    }
+}
