@@ -582,3 +582,52 @@ async fn a_download_cut_short_or_changed_on_the_way_is_refused_and_nothing_comes
     let e = fetch_backup(&keys, changed, |_, _| {}).await.unwrap_err();
     assert!(e.to_string().contains("arrived damaged"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_of_another_circle_of_the_home_server_cannot_leave_a_backup_in_this_one() {
+    let (home, _alice, tuesday) = home_and_alice(NodeConfig::local()).await;
+    // bob is in the home server's other circle only.
+    let bob = Member::new("bob").await;
+    let friday = home.node.create("Friday morning", None).await.unwrap();
+    home.bring_in(&friday, &bob).await;
+    let bob_key = libp2p::identity::Keypair::from_protobuf_encoding(
+        &bob.circles().store().node_key().unwrap(),
+    )
+    .unwrap();
+    let bob_id = bob_key.public().to_peer_id();
+    let mut bobs = Asker::connect(bob_key, &address_of(&home).await)
+        .await
+        .expect("a member's node is let in");
+    let (_, keys) = phrase();
+    let backup = backup_file(&keys, "bob's home", 1000);
+    let hash = *blake3::hash(&backup).as_bytes();
+    let proof = keys.prove(&leave_proof_bytes(
+        &home.node.peer_id().to_bytes(),
+        &bob_id.to_bytes(),
+        backup.len() as u64,
+        &hash,
+    ));
+    let leave = |circle| {
+        BackupRequest::Leave(LeavePart {
+            circle,
+            holder: keys.holder_key().to_bytes(),
+            size: backup.len() as u64,
+            hash,
+            proof: signature(proof.to_bytes()),
+            offset: 0,
+            bytes: backup.clone(),
+        })
+    };
+    let answer = bobs.ask(leave(tuesday)).await;
+    assert!(
+        refusal(&answer).contains("only a member's node"),
+        "{answer:?}"
+    );
+    assert!(home.circles().store().held_all().unwrap().is_empty());
+    // In his own circle it is kept.
+    let answer = bobs.ask(leave(friday)).await;
+    assert!(
+        matches!(answer, BackupResponse::Taken { received } if received == backup.len() as u64),
+        "{answer:?}"
+    );
+}
