@@ -554,6 +554,46 @@ impl Node {
         .await?
     }
 
+    /// Leaves the latest backup this node wrote ([`crate::backup::last`]) with every connected
+    /// home server of `circle` (see [`Node::leave_backup`]); the holder key comes from the
+    /// recovery phrase kept in the store. For `circle backup --to-circle`, and for automatic
+    /// backups to call after each one they write.
+    pub async fn leave_latest_backup(
+        &self,
+        circle: &CircleId,
+    ) -> Result<(crate::backup::BackupInfo, Vec<crate::net::LeftBackup>)> {
+        let store = self.circles().store().clone();
+        // argon2id and reading the file: off the async threads.
+        let (info, bytes, keys) = tokio::task::spawn_blocking(move || {
+            let info = crate::backup::last(&store)?.ok_or_else(|| {
+                Error::Refused(
+                    "no backup written yet: make one first with `circle backup FILE`".into(),
+                )
+            })?;
+            let bytes = std::fs::read(&info.path).map_err(|e| {
+                Error::io(
+                    format!(
+                        "cannot read the latest backup, {} (make a new one with `circle backup \
+                         FILE`)",
+                        info.path
+                    ),
+                    e,
+                )
+            })?;
+            let phrase = store.recovery_phrase()?.ok_or_else(|| {
+                Error::Refused("this node has no recovery phrase yet: unlock it once".into())
+            })?;
+            let keys = phrase.keys(store.kdf()?)?;
+            Ok::<_, Error>((info, bytes, keys))
+        })
+        .await
+        .map_err(|_| Error::Stopped)??;
+        let left = self
+            .leave_backup(circle, bytes, std::sync::Arc::new(keys))
+            .await?;
+        Ok((info, left))
+    }
+
     /// On a home server: drops the backup kept under `holder`; whether there was one.
     pub async fn drop_held_backup(&self, holder: &[u8; 32]) -> Result<bool> {
         let had = self.circles().store().drop_held(holder)?;

@@ -46,37 +46,10 @@ pub(super) async fn to_circle(
 ) -> ApiResult<LeftBackups> {
     token_only(via, "leaving a backup with a home server")?;
     let circle = s.node.circles().resolve(&b.circle)?;
-    let store = s.node.circles().store().clone();
-    // argon2id and reading the file: off the async threads.
-    let (info, bytes, keys) = tokio::task::spawn_blocking(move || {
-        let info = crate::backup::last(&store)?.ok_or_else(|| {
-            Error::Refused("no backup written yet: make one first with `circle backup FILE`".into())
-        })?;
-        let bytes = std::fs::read(&info.path).map_err(|e| {
-            Error::io(
-                format!(
-                    "cannot read the latest backup, {} (make a new one with `circle backup FILE`)",
-                    info.path
-                ),
-                e,
-            )
-        })?;
-        let phrase = store.recovery_phrase()?.ok_or_else(|| {
-            Error::Refused("this node has no recovery phrase yet: unlock it once".into())
-        })?;
-        let keys = phrase.keys(store.kdf()?)?;
-        Ok::<_, Error>((info, bytes, keys))
-    })
-    .await
-    .map_err(|_| Error::Stopped)??;
-    let size = bytes.len() as u64;
-    let home_servers = s
-        .node
-        .leave_backup(&circle, bytes, std::sync::Arc::new(keys))
-        .await?;
+    let (info, home_servers) = s.node.leave_latest_backup(&circle).await?;
     Ok(Json(LeftBackups {
         path: info.path,
-        bytes: size,
+        bytes: info.bytes,
         home_servers,
     }))
 }
