@@ -18,6 +18,13 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// `circle recovery ...`.
+#[derive(Subcommand, Debug)]
+pub enum RecoveryAction {
+    /// Show the recovery phrase again, after the passphrase (the phrase alone on stdout)
+    Show,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Set up this node: its identity, protected by a passphrase (CIRCLE_PASSPHRASE or a prompt)
@@ -41,6 +48,54 @@ pub enum Command {
     Status,
     /// Check what keeps members from reaching this node, and say what to fix
     Doctor,
+    /// Your recovery phrase: the 24 words that open your backups on a new machine
+    Recovery {
+        #[command(subcommand)]
+        action: RecoveryAction,
+    },
+    /// Write a backup of everything (identity, keys, circles, messages, settings) to one file,
+    /// sealed under your recovery phrase; or check that a file restores
+    #[command(
+        after_help = "Examples:\n  circle backup ~/circle-backup.cbk\n  circle backup --check ~/circle-backup.cbk\n  circle backup ~/circle-backup.cbk --to-circle \"Tuesday evening\"\n  CIRCLE_RECOVERY_PHRASE=\"...\" circle backup --check ~/circle-backup.cbk"
+    )]
+    Backup {
+        /// The backup file
+        #[arg(required_unless_present = "to_circle")]
+        file: Option<PathBuf>,
+        /// Check that FILE restores (asks for the recovery phrase), without restoring it
+        #[arg(long, conflicts_with = "to_circle")]
+        check: bool,
+        /// Leave the backup (FILE once written, else the latest) with this circle's home
+        /// servers that are connected: they keep it sealed, for `circle restore --from-circle`
+        #[arg(long, value_name = "CIRCLE")]
+        to_circle: Option<String>,
+        /// Read the recovery phrase from this file (else CIRCLE_RECOVERY_PHRASE, or a prompt)
+        #[arg(long, value_name = "FILE", requires = "check")]
+        phrase_file: Option<PathBuf>,
+    },
+    /// Bring a node back from a backup file, on this or a new machine (asks for the recovery
+    /// phrase, then a new passphrase)
+    #[command(
+        after_help = "Examples:\n  circle --home ~/circle restore ~/circle-backup.cbk\n  circle restore --phrase-file /media/usb/phrase.txt circle-backup.cbk\n  circle --home ~/circle restore --from-circle /ip4/203.0.113.7/tcp/7117/p2p/12D3KooW..."
+    )]
+    Restore {
+        /// The backup file
+        #[arg(required_unless_present = "from_circle")]
+        file: Option<PathBuf>,
+        /// Fetch the backup from a home server of your circle instead, with the recovery
+        /// phrase alone: an invite token of that circle, or the home server's address
+        /// (/ip4/.../tcp/.../p2p/<its peer id>)
+        #[arg(long, value_name = "TOKEN-OR-ADDRESS", conflicts_with = "file")]
+        from_circle: Option<String>,
+        /// Read the recovery phrase from this file (else CIRCLE_RECOVERY_PHRASE, or a prompt)
+        #[arg(long, value_name = "FILE")]
+        phrase_file: Option<PathBuf>,
+    },
+    /// What this node keeps as its circles' home server (`circle up --relay`)
+    Relay {
+        #[command(subcommand)]
+        action: RelayAction,
+    },
     /// Start the node whenever you log in (locked until you open circle), with a "circle"
     /// entry in your applications menu; or undo that
     Service {
@@ -345,6 +400,9 @@ pub struct UpArgs {
     /// each other directly, and tell members whether they are reachable from outside
     #[arg(long)]
     pub relay: bool,
+    /// As a home server: the largest backup kept for one member (100MiB, 1GiB, 500MB, ...)
+    #[arg(long, value_name = "SIZE", requires = "relay")]
+    pub backup_limit: Option<String>,
     /// How often to compare logs with each connected member: 10s, 1m, ...
     #[arg(long, value_name = "DURATION", default_value = "30s")]
     pub sync_every: String,
@@ -352,6 +410,25 @@ pub struct UpArgs {
     /// the network once the passphrase is given there (`circle open` starts nodes this way)
     #[arg(long)]
     pub locked: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RelayAction {
+    /// The backups members left here: whose, in which circle, how big, when; or drop one
+    Backups {
+        #[command(subcommand)]
+        action: Option<BackupsAction>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BackupsAction {
+    /// Drop the backup kept for a member
+    Drop {
+        /// Their name in the circle, their fingerprint, their member key (or its first 6+
+        /// characters), or the holder key `circle relay backups` lists
+        member: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -275,6 +275,37 @@ impl Client {
         self.act(reqwest::Method::POST, "/v1/sign-in").await
     }
 
+    /// `POST /v1/recovery/phrase`.
+    pub async fn recovery_phrase(&self, body: &ShowPhrase) -> Result<Phrase> {
+        self.write(reqwest::Method::POST, "/v1/recovery/phrase", body)
+            .await
+    }
+
+    /// `POST /v1/backup`.
+    pub async fn backup(&self, body: &WriteBackup) -> Result<BackupInfo> {
+        self.write(reqwest::Method::POST, "/v1/backup", body).await
+    }
+
+    /// `POST /v1/backup/to-circle`.
+    pub async fn leave_backup(&self, body: &LeaveBackup) -> Result<LeftBackups> {
+        self.write(reqwest::Method::POST, "/v1/backup/to-circle", body)
+            .await
+    }
+
+    /// `GET /v1/relay/backups`.
+    pub async fn held_backups(&self) -> Result<Vec<HeldBackup>> {
+        self.read("/v1/relay/backups").await
+    }
+
+    /// `DELETE /v1/relay/backups/{member}`.
+    pub async fn drop_held_backup(&self, member: &str) -> Result<HeldBackup> {
+        self.act(
+            reqwest::Method::DELETE,
+            &format!("/v1/relay/backups/{}", segment(member)),
+        )
+        .await
+    }
+
     /// `POST /v1/sign-out-all`.
     pub async fn sign_out_all(&self) -> Result<SignedOut> {
         self.act(reqwest::Method::POST, "/v1/sign-out-all").await

@@ -91,9 +91,11 @@ impl Ctx {
         self.circles_of(self.home.unlock(db, pass.as_bytes())?)
     }
 
-    /// The circles of an open store; after a restore, catching up with this member's own
-    /// messages (see [`Circles::catch_up_after_restore`]).
+    /// The circles of an open store (telling the person once if a recovery phrase was just
+    /// made for an older home); after a restore, catching up with this member's own messages
+    /// (see [`Circles::catch_up_after_restore`]).
     pub fn circles_of(&self, store: circle_node::Store) -> Result<Circles> {
+        crate::backup::tell_new_phrase(&store);
         let circles = Circles::load(store)?;
         circles.catch_up_after_restore(self.home.dir())?;
         Ok(circles)

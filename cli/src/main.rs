@@ -21,8 +21,10 @@ macro_rules! eprint {
 }
 
 mod args;
+mod backup;
 mod client;
 mod ctx;
+mod home_backup;
 mod logs;
 mod membership;
 mod network;
@@ -40,8 +42,8 @@ use circle_node::{Api, Circles, Home, Locked, Node, NodeConfig};
 use clap::Parser;
 
 use args::{
-    AdminChange, Cli, ClockAction, Command, GoalAction, MeetingAction, ResourceAction,
-    ServiceAction, UpArgs,
+    AdminChange, BackupsAction, Cli, ClockAction, Command, GoalAction, MeetingAction, RelayAction,
+    ResourceAction, ServiceAction, UpArgs,
 };
 use ctx::{Ctx, Target};
 
@@ -151,6 +153,55 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Up(args) => up(&ctx, args).await,
         Command::Status => status(&ctx).await,
         Command::Doctor => network::doctor(&ctx).await,
+        Command::Recovery {
+            action: args::RecoveryAction::Show,
+        } => backup::show_phrase(&ctx).await,
+        Command::Backup {
+            file,
+            check: false,
+            to_circle,
+            ..
+        } => {
+            if let Some(file) = &file {
+                backup::backup(&ctx, file).await?;
+            }
+            match to_circle {
+                Some(circle) => home_backup::to_circle(&ctx, &circle).await,
+                None => Ok(()),
+            }
+        }
+        Command::Backup {
+            file,
+            check: true,
+            phrase_file,
+            ..
+        } => backup::check(&ctx, &file.unwrap_or_default(), phrase_file.as_deref()),
+        Command::Restore {
+            file: Some(file),
+            phrase_file,
+            ..
+        } => backup::restore(&ctx, &file, phrase_file.as_deref()),
+        Command::Restore {
+            from_circle,
+            phrase_file,
+            ..
+        } => {
+            home_backup::restore_from_circle(
+                &ctx,
+                from_circle.as_deref().unwrap_or_default(),
+                phrase_file.as_deref(),
+            )
+            .await
+        }
+        Command::Relay {
+            action: RelayAction::Backups { action: None },
+        } => home_backup::list(&ctx).await,
+        Command::Relay {
+            action:
+                RelayAction::Backups {
+                    action: Some(BackupsAction::Drop { member }),
+                },
+        } => home_backup::drop_member(&ctx, &member).await,
         Command::Service { action } => match action {
             ServiceAction::Install => service::install(&ctx),
             ServiceAction::Remove => service::remove(&ctx),
@@ -291,8 +342,11 @@ fn init(ctx: &Ctx, name: &str) -> Result<()> {
         );
     }
     let pass = passphrase::new(ctx.home.dir())?;
-    ctx.home.init(pass.as_bytes(), name)?;
+    let store = ctx.home.init(pass.as_bytes(), name)?;
     eprintln!("Your node is set up in {}.", ctx.home.dir().display());
+    if let Some(phrase) = store.recovery_phrase()? {
+        backup::show_new_phrase(&phrase);
+    }
     eprintln!("Start it with `circle up`, then create a circle or join one with an invite.");
     Ok(())
 }
@@ -341,7 +395,12 @@ async fn up(ctx: &Ctx, args: UpArgs) -> Result<()> {
                 args.sync_every
             )
         })?;
+    let backup_limit = match &args.backup_limit {
+        Some(text) => home_backup::parse_size(text)?,
+        None => circle_node::DEFAULT_BACKUP_LIMIT,
+    };
     let mut config = NodeConfig::default()
+        .with_backup_limit(backup_limit)
         .with_mdns(!args.no_mdns)
         .with_relay(args.relay)
         .with_sync_interval(sync_every)

@@ -154,6 +154,12 @@ impl RecoveryKeys {
         self.holder.verifying_key()
     }
 
+    /// The holder key's 32 secret bytes, for the network identity a restoring node connects
+    /// to a home server with (its peer id is then the holder key itself).
+    pub fn holder_secret(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(self.holder.to_bytes())
+    }
+
     /// Signs a home server's `challenge`, proving the phrase is held.
     pub fn prove(&self, challenge: &[u8]) -> ed25519_dalek::Signature {
         self.holder.sign(&holder_proof_bytes(challenge))

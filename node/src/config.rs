@@ -10,6 +10,9 @@ use crate::error::{Error, Result};
 /// valid across restarts. Chosen from the unassigned range.
 pub const DEFAULT_PORT: u16 = 7117;
 
+/// The largest backup a home server keeps for one member by default (100 MiB).
+pub const DEFAULT_BACKUP_LIMIT: u64 = 100 * 1024 * 1024;
+
 /// How a node runs.
 #[derive(Clone, Debug)]
 pub struct NodeConfig {
@@ -58,6 +61,12 @@ pub struct NodeConfig {
     /// Default 10: a person joining sends one or two, and each costs signature checks and a
     /// store write.
     pub joins_per_ip: usize,
+    /// On a home server: the largest backup it keeps for one member, in bytes. Default
+    /// 100 MiB: a year of a busy circle's messages, many times over.
+    pub backup_limit: u64,
+    /// On a home server: challenges for a backup's holder proof given to one IP address per
+    /// minute. Default 10: a person restoring needs one, a retry or two beside it.
+    pub backup_proofs_per_ip: usize,
 }
 
 impl Default for NodeConfig {
@@ -86,6 +95,8 @@ impl Default for NodeConfig {
             ended_invite_grace: Duration::from_secs(15 * 60),
             strangers_per_ip: 4,
             joins_per_ip: 10,
+            backup_limit: DEFAULT_BACKUP_LIMIT,
+            backup_proofs_per_ip: 10,
         }
     }
 }
@@ -146,6 +157,12 @@ impl NodeConfig {
     pub fn with_door_limits(mut self, strangers_per_ip: usize, joins_per_ip: usize) -> Self {
         self.strangers_per_ip = strangers_per_ip;
         self.joins_per_ip = joins_per_ip;
+        self
+    }
+
+    /// Sets the largest backup this home server keeps for one member.
+    pub fn with_backup_limit(mut self, bytes: u64) -> Self {
+        self.backup_limit = bytes;
         self
     }
 

@@ -5,6 +5,7 @@
 //! HOME/api.json   {"url": ..., "token": ..., "pid": ...} while the node runs; mode 0600
 //! HOME/web-name   the web app's secret host name, `<random>.localhost`; mode 0600
 //! HOME/open.html  `circle open`'s hand-over to the browser, for a moment; mode 0600
+//! HOME/catching-up  left by a restore: the node has yet to catch up its own messages
 //! ```
 
 use std::{
@@ -17,7 +18,7 @@ use std::{
 use libp2p::identity::Keypair;
 use serde::{Deserialize, Serialize};
 
-use circle_crypto::KdfParams;
+use circle_crypto::{KdfParams, recovery::RecoveryPhrase};
 
 use crate::{
     error::{Error, Result},
@@ -288,6 +289,7 @@ impl Home {
             let peer_id = keypair.public().to_peer_id().to_string();
             let store = Store::create(db, passphrase, &encoded, &peer_id, &self.kdf())?;
             store.set_nickname(&nick)?;
+            store.set_recovery_phrase(&RecoveryPhrase::generate())?;
             store.flush()?;
         }
         fs::rename(&building, self.store_dir())
@@ -385,10 +387,13 @@ impl Home {
     /// argon2id parameters than [`Home::kdf`], is rewritten first, once.
     pub fn unlock(&self, db: sled::Db, passphrase: &[u8]) -> Result<Store> {
         let kdf = self.kdf();
-        match Store::unlock(db, passphrase, &kdf)? {
-            Unlocked::Ready(store) => Ok(store),
-            Unlocked::Upgrade(old) => self.upgrade(old, passphrase, &kdf),
-        }
+        let store = match Store::unlock(db, passphrase, &kdf)? {
+            Unlocked::Ready(store) => store,
+            Unlocked::Upgrade(old) => self.upgrade(old, passphrase, &kdf)?,
+        };
+        // Homes set up before recovery phrases get theirs now (the person is told once).
+        store.ensure_recovery_phrase()?;
+        Ok(store)
     }
 
     /// Rewrites the store into `HOME/store.upgrading/`, then swaps it in: `store/` becomes
@@ -512,7 +517,7 @@ impl Home {
 }
 
 /// Makes a rename in `dir` durable (best effort: not every platform can sync a directory).
-fn sync_dir(dir: &Path) {
+pub(crate) fn sync_dir(dir: &Path) {
     if let Ok(d) = fs::File::open(dir) {
         let _ = d.sync_all();
     }
@@ -545,7 +550,7 @@ fn remove_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn create_private_dir(dir: &Path) -> Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]

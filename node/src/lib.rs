@@ -24,10 +24,12 @@
 #![deny(missing_docs)]
 
 mod api;
+pub mod backup;
 mod circles;
 mod config;
 mod content;
 mod error;
+mod held;
 mod home;
 mod membership;
 mod net;
@@ -48,9 +50,10 @@ pub use circles::{
     REPLACED_REFUSAL, ReachOutItem, ResourceItem, SYNC_PAGE_BYTES, SYNC_PAGE_MESSAGES, Settings,
     seal_key_for, seal_new_key_for,
 };
-pub use config::{DEFAULT_PORT, NodeConfig};
+pub use config::{DEFAULT_BACKUP_LIMIT, DEFAULT_PORT, NodeConfig};
 pub use content::{Body, Content, MAX_TEXT_BYTES, MAX_TEXT_CHARS, check_text};
 pub use error::{Error, Result};
+pub use held::{MAX_UPLOADS, human_size};
 pub use home::{
     ApiInfo, CATCHING_UP_FILE, DEFAULT_LOCK_WAIT, Home, MIN_PASSPHRASE_CHARS, TEST_KDF_ENV,
     check_new_passphrase,
@@ -61,14 +64,19 @@ pub use membership::{
     Op, OpEntry, Profile, Role, epoch_of, key_commitment,
 };
 pub use net::NetStatus;
+pub use net::{FetchedBackup, LeftBackup, fetch_backup};
 pub use node::{MAX_INVITE_TTL, MIN_INVITE_TTL, Node, check_invite_ttl};
 pub use notice::{EVENT_CAPACITY, Event, NoticeConfig};
 pub use protocol::{
-    CirclePreview, Codec, JOIN_PROTOCOL, JoinRequest, JoinResponse, MAX_HELD_RANGES,
-    MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, MAX_SYNC_VERSIONS, Returning, SYNC_PROTOCOL, SealedKey,
-    SyncPage, SyncRequest, SyncResponse, Welcome,
+    BACKUP_FETCH_PART_BYTES, BACKUP_LEAVE_DOMAIN, BACKUP_LEAVE_PART_BYTES, BACKUP_PROTOCOL,
+    BackupRequest, BackupResponse, CirclePreview, Codec, JOIN_PROTOCOL, JoinRequest, JoinResponse,
+    LeavePart, MAX_HELD_RANGES, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, MAX_SYNC_VERSIONS,
+    Returning, SYNC_PROTOCOL, SealedKey, SyncPage, SyncRequest, SyncResponse, Welcome,
+    leave_proof_bytes,
 };
-pub use store::{ForkedSeq, Gone, GoneRecord, MAX_FORK_VERSIONS, OpRecord, Store, Stored};
+pub use store::{
+    ForkedSeq, Gone, GoneRecord, HeldRecord, MAX_FORK_VERSIONS, OpRecord, Store, Stored,
+};
 pub use time::{now_ms, now_secs, rfc3339};
 pub use web::Locked;
 

@@ -127,6 +127,10 @@ async fn offline_loop(circles: Circles, peer_id: PeerId, mut commands: mpsc::Rec
             Command::CutOff { reply, .. } => {
                 let _ = reply.send(());
             }
+            Command::LeaveBackup { reply, .. } => {
+                let _ = reply.send(Err(Error::Offline("leaving a backup with a home server")));
+            }
+            Command::HeldChanged => {}
             Command::Shutdown { reply } => {
                 if let Err(e) = circles.store().flush() {
                     tracing::warn!("could not flush the store: {e}");
@@ -535,6 +539,75 @@ impl Node {
     /// Network status.
     pub async fn status(&self) -> Result<NetStatus> {
         self.ask(|reply| Command::Status { reply }).await
+    }
+
+    /// Leaves `backup` (a backup file's bytes, sealed under the recovery phrase `keys` come
+    /// from) with every connected home server of `circle`, replacing what each kept for this
+    /// member before; says per home server whether it keeps it.
+    pub async fn leave_backup(
+        &self,
+        circle: &CircleId,
+        backup: Vec<u8>,
+        keys: std::sync::Arc<circle_crypto::recovery::RecoveryKeys>,
+    ) -> Result<Vec<crate::net::LeftBackup>> {
+        let circle = *circle;
+        let blob = std::sync::Arc::new(backup);
+        self.ask(|reply| Command::LeaveBackup {
+            circle,
+            blob,
+            keys,
+            reply,
+        })
+        .await?
+    }
+
+    /// Leaves the latest backup this node wrote ([`crate::backup::last`]) with every connected
+    /// home server of `circle` (see [`Node::leave_backup`]); the holder key comes from the
+    /// recovery phrase kept in the store. For `circle backup --to-circle`, and for automatic
+    /// backups to call after each one they write.
+    pub async fn leave_latest_backup(
+        &self,
+        circle: &CircleId,
+    ) -> Result<(crate::backup::BackupInfo, Vec<crate::net::LeftBackup>)> {
+        let store = self.circles().store().clone();
+        // argon2id and reading the file: off the async threads.
+        let (info, bytes, keys) = tokio::task::spawn_blocking(move || {
+            let info = crate::backup::last(&store)?.ok_or_else(|| {
+                Error::Refused(
+                    "no backup written yet: make one first with `circle backup FILE`".into(),
+                )
+            })?;
+            let bytes = std::fs::read(&info.path).map_err(|e| {
+                Error::io(
+                    format!(
+                        "cannot read the latest backup, {} (make a new one with `circle backup \
+                         FILE`)",
+                        info.path
+                    ),
+                    e,
+                )
+            })?;
+            let phrase = store.recovery_phrase()?.ok_or_else(|| {
+                Error::Refused("this node has no recovery phrase yet: unlock it once".into())
+            })?;
+            let keys = phrase.keys(store.kdf()?)?;
+            Ok::<_, Error>((info, bytes, keys))
+        })
+        .await
+        .map_err(|_| Error::Stopped)??;
+        let left = self
+            .leave_backup(circle, bytes, std::sync::Arc::new(keys))
+            .await?;
+        Ok((info, left))
+    }
+
+    /// On a home server: drops the backup kept under `holder`; whether there was one.
+    pub async fn drop_held_backup(&self, holder: &[u8; 32]) -> Result<bool> {
+        let had = self.circles().store().drop_held(holder)?;
+        if self.online {
+            let _ = self.send(Command::HeldChanged).await;
+        }
+        Ok(had)
     }
 
     /// Cuts this node off from `peers` (refused and disconnected) until the next call; an empty

@@ -17,6 +17,20 @@ pub const JOIN_PROTOCOL: StreamProtocol = StreamProtocol::new("/circle/join/4");
 /// Exchanging what each member has of a circle's log.
 pub const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/circle/sync/4");
 
+/// Leaving a member's encrypted backup with a home server, and fetching it back with the
+/// recovery phrase alone.
+pub const BACKUP_PROTOCOL: StreamProtocol = StreamProtocol::new("/circle/backup/1");
+
+/// Most bytes of a backup one [`BackupRequest::Leave`] carries (under [`MAX_REQUEST_BYTES`]
+/// with room for the rest of the request).
+pub const BACKUP_LEAVE_PART_BYTES: usize = 192 * 1024;
+/// Most bytes of a backup one [`BackupResponse::Part`] carries (under [`MAX_RESPONSE_BYTES`]).
+pub const BACKUP_FETCH_PART_BYTES: usize = 1024 * 1024;
+/// What a holder key signs to leave a backup: this, the home server's and the member node's
+/// peer ids, the size and the blake3 hash of the backup (through
+/// `circle_crypto::holder_proof_bytes`).
+pub const BACKUP_LEAVE_DOMAIN: &[u8] = b"circle backup leave v1";
+
 /// Largest request either protocol accepts.
 pub const MAX_REQUEST_BYTES: u64 = 256 * 1024;
 /// Largest response either protocol accepts.
@@ -165,6 +179,95 @@ pub struct SyncPage {
     /// and of the circle's other member nodes it knows: each node's current addresses,
     /// relayed ones included.
     pub records: Vec<Vec<u8>>,
+}
+
+/// A request of the backup protocol ([`BACKUP_PROTOCOL`]).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum BackupRequest {
+    /// A member's node leaves one part of its backup (parts in order, from offset 0).
+    Leave(LeavePart),
+    /// A restoring node (whose peer id is the holder key) asks for a challenge to sign.
+    Challenge,
+    /// It answers the challenge: the holder key's signature over it
+    /// (`circle_crypto::holder_proof_bytes`).
+    Prove {
+        /// The signature.
+        proof: Signature,
+    },
+    /// It asks for the part of its backup starting at `offset` (after a good proof).
+    Fetch {
+        /// Where the part starts.
+        offset: u64,
+    },
+}
+
+/// One part of a backup a member's node leaves with a home server.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LeavePart {
+    /// The circle whose home server this is (the sender must be a member's node there).
+    pub circle: CircleId,
+    /// The holder key (ed25519 public key from the recovery phrase) the backup is kept under.
+    pub holder: [u8; 32],
+    /// The whole backup's size in bytes.
+    pub size: u64,
+    /// The whole backup's blake3 hash.
+    pub hash: [u8; 32],
+    /// The holder key's signature over [`BACKUP_LEAVE_DOMAIN`], both peer ids, size and hash:
+    /// only whoever holds the phrase can leave or replace the backup kept under it.
+    pub proof: Signature,
+    /// Where this part starts.
+    pub offset: u64,
+    /// The part (at most [`BACKUP_LEAVE_PART_BYTES`]).
+    pub bytes: Vec<u8>,
+}
+
+/// The answer to a [`BackupRequest`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum BackupResponse {
+    /// A part was taken; `received` bytes so far. When it equals the size, the backup is kept
+    /// and replaces the one before.
+    Taken {
+        /// Bytes received so far.
+        received: u64,
+    },
+    /// A fresh challenge for the holder key to sign; good once, for a minute.
+    Challenge {
+        /// Random bytes.
+        nonce: [u8; 32],
+    },
+    /// The proof holds: the backup's size and hash, to check the download against.
+    Opened {
+        /// Its size in bytes.
+        size: u64,
+        /// Its blake3 hash.
+        hash: [u8; 32],
+    },
+    /// A part of the backup.
+    Part {
+        /// The whole backup's size.
+        size: u64,
+        /// Where this part starts.
+        offset: u64,
+        /// The bytes (at most [`BACKUP_FETCH_PART_BYTES`]).
+        bytes: Vec<u8>,
+    },
+    /// Refused, with a reason a person can read.
+    Refused {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The bytes a holder key signs to leave a backup (see [`LeavePart::proof`]).
+pub fn leave_proof_bytes(server: &[u8], node: &[u8], size: u64, hash: &[u8; 32]) -> Vec<u8> {
+    let mut out = BACKUP_LEAVE_DOMAIN.to_vec();
+    for part in [server, node] {
+        out.extend_from_slice(&(part.len() as u32).to_be_bytes());
+        out.extend_from_slice(part);
+    }
+    out.extend_from_slice(&size.to_be_bytes());
+    out.extend_from_slice(hash);
+    out
 }
 
 /// Length-limited postcard codec for one request and one response per stream.

@@ -750,3 +750,83 @@ mod tests {
         }
     }
 }
+
+/// `POST /v1/recovery/phrase`: the recovery phrase, again, after the passphrase.
+#[derive(Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct ShowPhrase {
+    /// The node's passphrase.
+    pub passphrase: String,
+}
+
+impl std::fmt::Debug for ShowPhrase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ShowPhrase(..)")
+    }
+}
+
+/// The answer to `POST /v1/recovery/phrase`.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct Phrase {
+    /// The 24 words, in order, separated by single spaces.
+    pub words: String,
+}
+
+impl std::fmt::Debug for Phrase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Phrase(..)")
+    }
+}
+
+impl Drop for Phrase {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.words);
+    }
+}
+
+/// `POST /v1/backup`: write a backup of the whole home to a file.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+pub struct WriteBackup {
+    /// Where: an absolute path on the node's machine. Written to `PATH.partial` (mode 0600)
+    /// and renamed over `PATH` when whole.
+    pub path: String,
+}
+
+pub use crate::backup::BackupInfo;
+
+/// `POST /v1/backup/to-circle`: leave the latest backup with a circle's home servers.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+pub struct LeaveBackup {
+    /// The circle (id or name) whose connected home servers keep it.
+    pub circle: String,
+}
+
+pub use crate::net::LeftBackup;
+
+/// The answer to `POST /v1/backup/to-circle`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct LeftBackups {
+    /// The backup file that was left.
+    pub path: String,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// What each connected home server of the circle said.
+    pub home_servers: Vec<LeftBackup>,
+}
+
+/// A backup a home server keeps for a member (`GET /v1/relay/backups`).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct HeldBackup {
+    /// The holder key it is kept under (base32), which only the member's recovery phrase
+    /// opens.
+    pub holder: String,
+    /// The circle whose member left it (id).
+    pub circle: String,
+    /// That circle's name.
+    pub circle_name: String,
+    /// The member whose node left it, while they are still in the circle.
+    pub member: Option<MemberName>,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// When it was complete, unix milliseconds.
+    pub kept_at_ms: u64,
+}

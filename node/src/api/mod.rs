@@ -19,7 +19,9 @@ use tokio::sync::watch;
 
 use crate::{error::Error, node::Node};
 
+mod backup;
 pub mod contract;
+mod held;
 mod openapi;
 mod server;
 mod support;
@@ -40,7 +42,7 @@ impl IntoResponse for Error {
             Error::Invalid(_) | Error::AmbiguousCircle(_) | Error::Invite(_) => {
                 StatusCode::BAD_REQUEST
             }
-            Error::Refused(_) => StatusCode::FORBIDDEN,
+            Error::Refused(_) | Error::WrongPassphrase => StatusCode::FORBIDDEN,
             Error::Unreachable(_) => StatusCode::BAD_GATEWAY,
             Error::Stopped | Error::Offline(_) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -239,6 +241,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/sign-in", post(sign_in_link))
         .route("/v1/sign-out-all", post(sign_out_all))
         .merge(support::routes())
+        .merge(backup::routes())
+        .merge(held::routes())
         .layer(middleware::from_fn_with_state(state.clone(), authorize))
         .with_state(state.clone());
     let web = crate::web::routes().with_state(state.clone());

@@ -8,7 +8,7 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{contract::*, support};
+use super::{backup, contract::*, held, support};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -69,6 +69,11 @@ use super::{contract::*, support};
         support::clock_reset,
         support::clock_share,
         support::events,
+        backup::phrase,
+        backup::backup,
+        held::to_circle,
+        held::held,
+        held::drop_held,
     ),
     components(schemas(Kind, Standing, Role, InvitePolicy, PartnerStep, Format, Audience)),
     modifiers(&BearerToken),

@@ -14,7 +14,8 @@ use crate::{
     config::NodeConfig,
     error::{Error, Result},
     protocol::{
-        Codec, JOIN_PROTOCOL, JoinRequest, JoinResponse, SYNC_PROTOCOL, SyncRequest, SyncResponse,
+        BACKUP_PROTOCOL, BackupRequest, BackupResponse, Codec, JOIN_PROTOCOL, JoinRequest,
+        JoinResponse, SYNC_PROTOCOL, SyncRequest, SyncResponse,
     },
 };
 
@@ -34,6 +35,10 @@ pub struct Behaviour {
     pub gossipsub: MembersOnly<gossipsub::Behaviour>,
     pub join: request_response::Behaviour<Codec<JoinRequest, JoinResponse>>,
     pub sync: MembersOnly<request_response::Behaviour<Codec<SyncRequest, SyncResponse>>>,
+    /// Leaving backups with home servers and fetching them back. Spoken on every connection:
+    /// a restoring node is no member's (its peer id is its backup's holder key); each request
+    /// is judged by who sends it (see `backup.rs`).
+    pub backup: request_response::Behaviour<Codec<BackupRequest, BackupResponse>>,
     pub identify: MembersOnly<identify::Behaviour>,
     pub ping: MembersOnly<ping::Behaviour>,
     pub mdns: Toggle<mdns::tokio::Behaviour>,
@@ -135,9 +140,13 @@ pub fn build_swarm(
                 sync: MembersOnly::new(
                     request_response::Behaviour::new(
                         [(SYNC_PROTOCOL, request_response::ProtocolSupport::Full)],
-                        rr,
+                        rr.clone(),
                     ),
                     access.clone(),
+                ),
+                backup: request_response::Behaviour::new(
+                    [(BACKUP_PROTOCOL, request_response::ProtocolSupport::Full)],
+                    rr,
                 ),
                 identify: MembersOnly::new(
                     identify::Behaviour::new(identify::Config::new(

@@ -2,6 +2,9 @@
 //! node it is joining through; and, only while this node has a live invite of its own out, a
 //! stranger that may be bringing it (for the join exchange alone, see `EventLoop::on_gate_tick`).
 //!
+//! On a home server, a node whose peer id is the holder key of a backup kept here is let in
+//! too, as a stranger (within the strangers' limits): only the backup protocol serves it.
+//!
 //! Anything else is refused by the swarm right after the Noise handshake, before any other
 //! protocol runs on the connection.
 
@@ -73,6 +76,8 @@ pub struct Gate {
     strangers_per_ip: usize,
     members: HashSet<PeerId>,
     joining: HashSet<PeerId>,
+    /// Holder keys of the backups kept here, as peer ids (see `backup.rs`).
+    holders: HashSet<PeerId>,
     door_open: bool,
     /// Nodes refused whatever else holds (partition tests).
     cut: HashSet<PeerId>,
@@ -125,6 +130,11 @@ impl Gate {
         }
     }
 
+    /// Sets the holder keys (as peer ids) of the backups kept here.
+    pub fn set_holders(&mut self, holders: HashSet<PeerId>) {
+        self.holders = holders;
+    }
+
     /// Refuses these nodes whatever else holds (replacing the previous set).
     pub fn cut_off(&mut self, peers: HashSet<PeerId>) {
         self.cut = peers;
@@ -143,7 +153,9 @@ impl Gate {
     fn check(&self, peer: &PeerId, inbound: bool) -> Result<(), ConnectionDenied> {
         if self.closed || self.cut.contains(peer) {
             Err(ConnectionDenied::new(NotAMember(*peer)))
-        } else if self.is_trusted(peer) || (inbound && self.door_open) {
+        } else if self.is_trusted(peer)
+            || (inbound && (self.door_open || self.holders.contains(peer)))
+        {
             Ok(())
         } else {
             Err(ConnectionDenied::new(NotAMember(*peer)))

@@ -5,7 +5,9 @@
 //! [`Circles`] to judge them: nothing is forwarded by gossipsub or stored before
 //! [`Circles::ingest`] has accepted it.
 
+mod backup;
 mod behaviour;
+mod fetch;
 mod gate;
 mod gossip;
 mod join;
@@ -32,8 +34,10 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, info, warn};
 
 use crate::circles::is_unspecified;
+pub use backup::LeftBackup;
 pub use behaviour::build_swarm;
 use behaviour::{Behaviour, BehaviourEvent};
+pub use fetch::{FetchedBackup, fetch_backup};
 use peers::{peer_of, with_peer};
 pub use relay::Access;
 pub use status::{Link, PeerPath, Reachability, RelayStatus, Seen};
@@ -127,6 +131,15 @@ pub(crate) enum Command {
     Shutdown {
         reply: oneshot::Sender<()>,
     },
+    /// Leave a backup with every connected home server of a circle.
+    LeaveBackup {
+        circle: CircleId,
+        blob: std::sync::Arc<Vec<u8>>,
+        keys: std::sync::Arc<circle_crypto::recovery::RecoveryKeys>,
+        reply: oneshot::Sender<Result<Vec<LeftBackup>>>,
+    },
+    /// The backups kept here changed (one was dropped).
+    HeldChanged,
 }
 
 struct PendingJoin {
@@ -203,6 +216,18 @@ pub(crate) struct EventLoop {
     retry: HashMap<PeerId, (Instant, Duration)>,
     /// Whether the network is shut down because a newer copy of this node replaced it.
     dark: bool,
+    /// On a home server: the backups it keeps for members.
+    held: Option<crate::held::Held>,
+    /// Their holder keys' peer ids.
+    holder_peers: HashMap<PeerId, [u8; 32]>,
+    /// Holder proofs' challenges per IP address and minute
+    /// ([`NodeConfig::backup_proofs_per_ip`]), and per node where a connection names no IP.
+    proof_budget: limit::Budget<std::net::IpAddr>,
+    proof_budget_peer: limit::Budget<PeerId>,
+    /// Backups being left with home servers, and the parts in flight.
+    leave_jobs: HashMap<u64, backup::LeaveJob>,
+    leaves: HashMap<OutboundRequestId, (u64, u64)>,
+    next_leave: u64,
 }
 
 impl EventLoop {
@@ -215,7 +240,24 @@ impl EventLoop {
         access: Access,
         keypair: libp2p::identity::Keypair,
     ) -> Self {
+        let held = config.relay.then(|| {
+            crate::held::Held::new(
+                circles.store().clone(),
+                config.backup_limit,
+                swarm.local_peer_id().to_bytes(),
+            )
+        });
         EventLoop {
+            held,
+            holder_peers: HashMap::new(),
+            proof_budget: limit::Budget::new(config.backup_proofs_per_ip, Duration::from_secs(60)),
+            proof_budget_peer: limit::Budget::new(
+                config.backup_proofs_per_ip,
+                Duration::from_secs(60),
+            ),
+            leave_jobs: HashMap::new(),
+            leaves: HashMap::new(),
+            next_leave: 0,
             membership: circles.watch_membership(),
             limiter: limit::Limiter::new(config.author_rate, config.author_burst),
             join_budget: limit::Budget::new(config.joins_per_ip, Duration::from_secs(60)),
@@ -253,6 +295,7 @@ impl EventLoop {
             self.home_server_address(addr);
         }
         self.addresses_changed();
+        self.refresh_holders();
         self.on_membership();
         self.redial();
         let mut sync_tick = tokio::time::interval(self.config.sync_interval);
@@ -371,6 +414,13 @@ impl EventLoop {
                     .cut_off(peers.into_iter().collect());
                 let _ = reply.send(());
             }
+            Command::LeaveBackup {
+                circle,
+                blob,
+                keys,
+                reply,
+            } => self.start_leave(circle, blob, keys, reply),
+            Command::HeldChanged => self.refresh_holders(),
             Command::Shutdown { .. } => unreachable!("handled in run"),
         }
     }
@@ -420,13 +470,19 @@ impl EventLoop {
                     self.limited.insert(connection_id, peer_id);
                 }
                 if !self.swarm.behaviour().gate.is_trusted(&peer_id) {
-                    // A stranger let in through the open door: the join exchange only.
+                    // A stranger let in through the open door: the join exchange only; a
+                    // holder fetching its backup: the backup exchange, for longer.
                     self.swarm
                         .behaviour_mut()
                         .gossipsub
                         .blacklist_peer(&peer_id);
+                    let grace = if self.holder_peers.contains_key(&peer_id) {
+                        backup::HOLDER_GRACE
+                    } else {
+                        JOIN_GRACE
+                    };
                     self.probation
-                        .insert(connection_id, (peer_id, Instant::now() + JOIN_GRACE));
+                        .insert(connection_id, (peer_id, Instant::now() + grace));
                 } else if member {
                     // A member's node: compare logs now rather than at the next tick.
                     self.sync_with(peer_id);
@@ -472,6 +528,7 @@ impl EventLoop {
             BehaviourEvent::Gossipsub(event) => self.on_gossip(event),
             BehaviourEvent::Join(event) => self.on_join(event),
             BehaviourEvent::Sync(event) => self.on_sync(event),
+            BehaviourEvent::Backup(event) => self.on_backup(event),
             BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
                 self.on_identified(peer_id, &info);
                 let addrs = info
@@ -628,6 +685,8 @@ impl EventLoop {
         }
         self.limiter.prune(now);
         self.join_budget.prune(now);
+        self.proof_budget.prune(now);
+        self.proof_budget_peer.prune(now);
         self.update_door();
         self.retry_due();
         self.ensure_reservations();

@@ -47,6 +47,11 @@ impl Names {
         self.hash(b"member", &member.to_bytes())
     }
 
+    /// What stands for a backup's holder key in keys.
+    pub fn holder(&self, holder: &[u8; 32]) -> [u8; 32] {
+        self.hash(b"holder", holder)
+    }
+
     /// What stands for a peer (its id as text) in keys.
     pub fn peer(&self, peer: &str) -> [u8; 32] {
         self.hash(b"peer", peer.as_bytes())

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 pub const FORMAT_2: u8 = 2;
 
 /// The vault's records in `meta`: written afresh, never copied.
-const VAULT: [&[u8]; 3] = [b"salt", b"kdf", b"data_key"];
+pub(super) const VAULT: [&[u8]; 3] = [b"salt", b"kdf", b"data_key"];
 
 fn damaged(what: &str) -> Error {
     Error::Refused(format!(

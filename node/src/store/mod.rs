@@ -24,10 +24,12 @@
 mod addresses;
 mod chain;
 mod gone;
+mod held;
 mod keys;
 mod migrate;
 mod own;
 mod private;
+mod recovery;
 
 use std::path::Path;
 
@@ -44,6 +46,7 @@ use keys::{Names, Place, seq_of};
 
 pub use chain::{ForkedSeq, MAX_FORK_VERSIONS};
 pub use gone::{Gone, GoneRecord};
+pub use held::HeldRecord;
 
 /// Version of the on-disk layout.
 pub const STORE_FORMAT: u8 = 3;
@@ -199,6 +202,9 @@ pub struct Store {
     withdrawals: sled::Tree,
     /// What the person keeps to themselves (clocks, check-ins for "me", settings).
     private: sled::Tree,
+    /// On a home server, members' backups it keeps: holder -> record; holder || generation ||
+    /// part -> bytes (see `held`).
+    held: sled::Tree,
     data_key: StoreKey,
     names: Names,
 }
@@ -362,6 +368,7 @@ impl Store {
             expiries: db.open_tree("expiries")?,
             withdrawals: db.open_tree("withdrawals")?,
             private: db.open_tree("private")?,
+            held: db.open_tree("held")?,
             db,
             names: Names::new(&data_key),
             data_key,
