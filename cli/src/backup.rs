@@ -216,3 +216,16 @@ pub fn restore(ctx: &Ctx, file: &Path, phrase_file: Option<&Path>) -> Result<()>
     );
     Ok(())
 }
+
+/// The line `circle status` gives the last backup.
+pub fn print_last(last: Option<&circle_node::backup::BackupInfo>) {
+    if let Some(last) = last {
+        println!(
+            "backup:    last {}, {} ({}), {}",
+            circle_node::rfc3339(last.created_at_ms),
+            last.path,
+            size(last.bytes),
+            holds(&last.holds)
+        );
+    }
+}

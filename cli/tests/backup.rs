@@ -341,3 +341,65 @@ fn a_backup_file_holds_nothing_in_plaintext() {
         );
     }
 }
+
+#[test]
+fn automatic_backups_come_on_schedule_keep_the_newest_and_show_in_status() {
+    let mut alice = Person::init("alice");
+    let dir = beside(&alice, "backups");
+    let dir_text = dir.to_str().unwrap().to_string();
+    alice.up_with(&[
+        "--backup-every",
+        "2s",
+        "--backup-dir",
+        &dir_text,
+        "--keep",
+        "2",
+    ]);
+    alice.create(TUESDAY);
+    let files = |dir: &Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.ends_with(".cbk"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    };
+    // At least three made (the first at once, then every 2 s), two kept.
+    let mut seen = std::collections::BTreeSet::new();
+    eventually(DELIVERY_TIMEOUT, "three automatic backups", || {
+        seen.extend(files(&dir));
+        (seen.len() >= 3).then_some(())
+    });
+    eventually(DELIVERY_TIMEOUT, "only the newest two kept", || {
+        (files(&dir).len() == 2).then_some(())
+    });
+    let kept = files(&dir);
+    assert!(
+        kept.iter().all(|n| n.starts_with("circle-backup-")),
+        "{kept:?}"
+    );
+
+    let status = alice.status();
+    let last = &status["last_backup"];
+    let path = last["path"].as_str().expect("a last backup in the status");
+    assert!(path.starts_with(dir.to_str().unwrap()), "{status}");
+    assert!(last["bytes"].as_u64().unwrap() > 0, "{status}");
+    let said = alice.ok(["status"]);
+    assert!(
+        said.lines()
+            .any(|l| l.starts_with("backup:    last ") && l.contains("circle-backup-")),
+        "{said}"
+    );
+    alice.stop();
+    let said = alice.ok(["status"]);
+    assert!(
+        said.contains("backup:    last "),
+        "with the node stopped too: {said}"
+    );
+    let error = alice.fails(["up", "--backup-every", "2s", "--keep", "0"]);
+    assert!(error.contains("keep at least 1"), "{error}");
+}
