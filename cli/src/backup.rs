@@ -81,10 +81,10 @@ fn read_phrase(file: Option<&Path>) -> Result<RecoveryPhrase> {
             .context("could not read the recovery phrase")?;
         line
     };
-    Ok(RecoveryPhrase::parse(&text).map_err(|e| match e {
+    RecoveryPhrase::parse(&text).map_err(|e| match e {
         circle_crypto::CryptoError::Malformed(why) => anyhow!("{why}"),
         other => anyhow!("{other}"),
-    })?)
+    })
 }
 
 /// A progress line on stderr, rewritten in place in a terminal.

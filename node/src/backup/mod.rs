@@ -215,7 +215,7 @@ fn write_once(
             put(&snapshot::entry(&k, &v), &mut out)?;
             records += 1;
             done += 1;
-            if done % 1000 == 0 {
+            if done.is_multiple_of(1000) {
                 progress(Progress { done, total });
             }
         }
@@ -303,7 +303,7 @@ fn rebuild(
                 }
                 trees[&tree].insert(key, value)?;
                 done += 1;
-                if done % 1000 == 0 {
+                if done.is_multiple_of(1000) {
                     progress(Progress { done, total });
                 }
             }
@@ -325,7 +325,7 @@ fn rebuild(
     }
     let plain = opener.finish().map_err(refused)?;
     reader.feed(&plain, &mut take)?;
-    drop(take);
+
     let records = reader.finish()?;
     if records != total {
         return Err(Error::Invalid(
