@@ -406,6 +406,15 @@ pub struct UpArgs {
     /// How often to compare logs with each connected member: 10s, 1m, ...
     #[arg(long, value_name = "DURATION", default_value = "30s")]
     pub sync_every: String,
+    /// Write a backup this often (e.g. 24h), sealed under your recovery phrase
+    #[arg(long, value_name = "PERIOD")]
+    pub backup_every: Option<String>,
+    /// Where automatic backups go [default: HOME/backups]
+    #[arg(long, value_name = "DIR", requires = "backup_every")]
+    pub backup_dir: Option<PathBuf>,
+    /// How many automatic backups to keep (the newest)
+    #[arg(long, value_name = "N", default_value_t = 7, requires = "backup_every")]
+    pub keep: usize,
     /// Start locked: serve only the page that unlocks the node (or sets it up), and start
     /// the network once the passphrase is given there (`circle open` starts nodes this way)
     #[arg(long)]

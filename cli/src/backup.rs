@@ -81,10 +81,10 @@ pub(crate) fn read_phrase(file: Option<&Path>) -> Result<RecoveryPhrase> {
             .context("could not read the recovery phrase")?;
         line
     };
-    Ok(RecoveryPhrase::parse(&text).map_err(|e| match e {
+    RecoveryPhrase::parse(&text).map_err(|e| match e {
         circle_crypto::CryptoError::Malformed(why) => anyhow!("{why}"),
         other => anyhow!("{other}"),
-    })?)
+    })
 }
 
 /// A progress line on stderr, rewritten in place in a terminal.
@@ -126,7 +126,9 @@ pub async fn backup(ctx: &Ctx, file: &Path) -> Result<()> {
         bail!("{} is a directory: name the backup file", path.display());
     }
     let client = ctx.api().await?;
-    eprintln!("Backing up to {}...", path.display());
+    if std::io::stderr().is_terminal() {
+        eprintln!("Backing up to {}...", path.display());
+    }
     let info = client
         .backup(&WriteBackup {
             path: path.display().to_string(),
@@ -152,12 +154,14 @@ pub async fn backup(ctx: &Ctx, file: &Path) -> Result<()> {
 /// `circle backup --check FILE`.
 pub fn check(ctx: &Ctx, file: &Path, phrase_file: Option<&Path>) -> Result<()> {
     let header = backup::header(file)?;
-    eprintln!(
-        "{}: a backup made {}, holding {}.",
-        file.display(),
-        circle_node::rfc3339(header.created_at_ms),
-        holds(&header.holds)
-    );
+    if std::io::stdin().is_terminal() {
+        eprintln!(
+            "{}: a backup made {}, holding {}.",
+            file.display(),
+            circle_node::rfc3339(header.created_at_ms),
+            holds(&header.holds)
+        );
+    }
     let phrase = read_phrase(phrase_file)?;
     let found = backup::check(file, &phrase, progress("checking"))?;
     if ctx.json {
@@ -173,8 +177,9 @@ pub fn check(ctx: &Ctx, file: &Path, phrase_file: Option<&Path>) -> Result<()> {
         );
     } else {
         println!(
-            "the backup restores: {} circles, every record readable",
-            found.circles
+            "the backup restores: made {}, {}, every record readable",
+            circle_node::rfc3339(found.header.created_at_ms),
+            holds(&found.header.holds)
         );
     }
     Ok(())
@@ -189,17 +194,20 @@ pub fn restore(ctx: &Ctx, file: &Path, phrase_file: Option<&Path>) -> Result<()>
         );
     }
     let header = backup::header(file)?;
-    eprintln!(
-        "Restoring a backup made {}, holding {}.",
-        circle_node::rfc3339(header.created_at_ms),
-        holds(&header.holds)
-    );
+    if std::io::stdin().is_terminal() {
+        eprintln!(
+            "Restoring a backup made {}, holding {}.",
+            circle_node::rfc3339(header.created_at_ms),
+            holds(&header.holds)
+        );
+    }
     let phrase = read_phrase(phrase_file)?;
     let pass = passphrase::new(ctx.home.dir())?;
     let restored = backup::restore(file, &phrase, &ctx.home, &pass, progress("restoring"))?;
     println!(
-        "restored {} circles into {}",
-        restored.circles,
+        "restored {} from a backup made {} into {}",
+        holds(&restored.header.holds),
+        circle_node::rfc3339(restored.header.created_at_ms),
         ctx.home.dir().display()
     );
     eprintln!(
@@ -207,4 +215,17 @@ pub fn restore(ctx: &Ctx, file: &Path, phrase_file: Option<&Path>) -> Result<()>
          from the other members."
     );
     Ok(())
+}
+
+/// The line `circle status` gives the last backup.
+pub fn print_last(last: Option<&circle_node::backup::BackupInfo>) {
+    if let Some(last) = last {
+        println!(
+            "backup:    last {}, {} ({}), {}",
+            circle_node::rfc3339(last.created_at_ms),
+            last.path,
+            size(last.bytes),
+            holds(&last.holds)
+        );
+    }
 }

@@ -3,16 +3,7 @@
 
 use circle_node::contract::CircleLog;
 
-use crate::{clean, ctx::Ctx};
-
-/// The `logs` of a store reached directly (the node is not running), if the passphrase is
-/// given in CIRCLE_PASSPHRASE: `circle status` does not ask for it. None otherwise.
-pub fn offline(ctx: &Ctx, db: &sled::Db) -> Option<Vec<CircleLog>> {
-    std::env::var_os("CIRCLE_PASSPHRASE")?;
-    ctx.load(db.clone())
-        .ok()
-        .and_then(|circles| circles.log_health().ok())
-}
+use crate::clean;
 
 /// Prints the `logs` of a status: one line per gap and per fork, or that they are complete,
 /// one line per circle this node's member was removed from (nothing new reaches it there,

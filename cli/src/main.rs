@@ -399,6 +399,26 @@ async fn up(ctx: &Ctx, args: UpArgs) -> Result<()> {
         Some(text) => home_backup::parse_size(text)?,
         None => circle_node::DEFAULT_BACKUP_LIMIT,
     };
+    let schedule = match &args.backup_every {
+        Some(every) => {
+            let every = humantime::parse_duration(every).map_err(|_| {
+                anyhow!("'{every}' is not a period: use for example 24h, 12h or 30m")
+            })?;
+            let dir = match &args.backup_dir {
+                Some(dir) => std::path::absolute(dir)
+                    .with_context(|| format!("cannot find {}", dir.display()))?,
+                None => ctx.home.dir().join("backups"),
+            };
+            let schedule = circle_node::backup::BackupSchedule {
+                every,
+                dir,
+                keep: args.keep,
+            };
+            schedule.validate()?;
+            Some(schedule)
+        }
+        None => None,
+    };
     let mut config = NodeConfig::default()
         .with_backup_limit(backup_limit)
         .with_mdns(!args.no_mdns)
@@ -451,9 +471,24 @@ async fn up(ctx: &Ctx, args: UpArgs) -> Result<()> {
         println!("listening on {addr}");
     }
     let reach_outs = tokio::spawn(announce_reach_outs(node.events()));
+    let backups = schedule.map(|schedule| {
+        eprintln!(
+            "Backing up every {} into {} (keeping {}).",
+            humantime::format_duration(schedule.every),
+            schedule.dir.display(),
+            schedule.keep
+        );
+        tokio::spawn(circle_node::backup::run_schedule(
+            node.circles().store().clone(),
+            schedule,
+        ))
+    });
     eprintln!("Press Ctrl-C to stop.");
     wait_for_stop().await;
     reach_outs.abort();
+    if let Some(backups) = backups {
+        backups.abort();
+    }
     eprintln!("Stopping...");
     api.stop().await;
     node.shutdown().await;
@@ -529,13 +564,19 @@ async fn status(ctx: &Ctx) -> Result<()> {
     let status = match target {
         Target::Node(client) => client.status().await?,
         Target::Store(db) => {
+            // With CIRCLE_PASSPHRASE, what only the open store knows.
+            let open =
+                std::env::var_os("CIRCLE_PASSPHRASE").and_then(|_| ctx.load(db.clone()).ok());
             let stopped = Stopped {
                 running: false,
                 peer_id: circle_node::Store::peer_id_of(&db)?,
                 listen: Vec::new(),
                 connected: 0,
                 circles: circle_node::Store::circle_count_of(&db)?,
-                logs: logs::offline(ctx, &db),
+                logs: open.as_ref().and_then(|c| c.log_health().ok()),
+                last_backup: open
+                    .as_ref()
+                    .and_then(|c| circle_node::backup::last(c.store()).ok().flatten()),
             };
             if ctx.json {
                 out::json_line(&stopped);
@@ -544,6 +585,7 @@ async fn status(ctx: &Ctx) -> Result<()> {
             println!("node:      not running (start it with `circle up`)");
             println!("peer id:   {}", stopped.peer_id.as_deref().unwrap_or("?"));
             println!("circles:   {}", stopped.circles);
+            backup::print_last(stopped.last_backup.as_ref());
             logs::print(stopped.logs.as_deref());
             return Ok(());
         }
@@ -582,6 +624,7 @@ async fn status(ctx: &Ctx) -> Result<()> {
         }
         network::print_paths(&status);
     }
+    backup::print_last(status.last_backup.as_ref());
     logs::print(Some(&status.logs));
     Ok(())
 }
@@ -596,6 +639,8 @@ struct Stopped {
     circles: usize,
     /// With CIRCLE_PASSPHRASE only (`null` otherwise).
     logs: Option<Vec<circle_node::contract::CircleLog>>,
+    /// With CIRCLE_PASSPHRASE only (`null` otherwise).
+    last_backup: Option<circle_node::backup::BackupInfo>,
 }
 
 fn count(n: u64, what: &str) -> String {

@@ -325,6 +325,9 @@ pub struct Status {
     pub circles: usize,
     /// Gaps and forks in each author's chain, per circle.
     pub logs: Vec<CircleLog>,
+    /// The backup written last (by `circle backup` or on a schedule), if any.
+    #[serde(default)]
+    pub last_backup: Option<BackupInfo>,
 }
 
 /// `GET /v1/status` of a node started with `--locked` whose store is not open yet.

@@ -399,6 +399,7 @@ async fn status(State(s): State<AppState>) -> ApiResult<Status> {
         },
         circles: s.node.circles().list()?.len(),
         logs: s.node.circles().log_health()?,
+        last_backup: crate::backup::last(s.node.circles().store())?,
     }))
 }
 

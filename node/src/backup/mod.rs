@@ -17,7 +17,6 @@ use std::{
     fs,
     io::{Read, Write},
     path::{Path, PathBuf},
-    time::Duration,
 };
 
 use circle_crypto::{
@@ -35,15 +34,15 @@ use crate::{
     store::Store,
 };
 
+mod schedule;
 mod snapshot;
+#[cfg(test)]
+mod tests;
+
+pub use schedule::{BackupSchedule, FILE_PREFIX, FILE_SUFFIX, run as run_schedule};
 
 /// How many times a backup starts again when the node wrote something while it was read.
 const MAX_ATTEMPTS: u32 = 20;
-/// How long a backup waits after it starts watching the store, so that a write begun just
-/// before is finished before the store is read.
-const SETTLE: Duration = Duration::from_millis(20);
-/// How long a backup looks, per tree, for a write made while it read.
-const CHANGE_WAIT: Duration = Duration::from_millis(5);
 /// The private record that says which backup was written last.
 const LAST_BACKUP: &str = "last-backup";
 /// Bytes read from a backup at a time.
@@ -160,10 +159,9 @@ fn write_once(
         .iter()
         .map(|n| db.open_tree(n))
         .collect::<std::result::Result<Vec<_>, _>>()?;
-    let mut watching: Vec<sled::Subscriber> =
-        trees.iter().map(|t| t.watch_prefix(Vec::new())).collect();
-    std::thread::sleep(SETTLE);
-
+    // sled's database checksum holds off every writer while it reads (and waits for writes
+    // under way): equal before and after, nothing was written in between.
+    let before = db.checksum()?;
     let mut total: u64 = trees.iter().map(|t| t.len() as u64).sum();
     if let Some(i) = names.iter().position(|n| n.as_ref() == b"meta") {
         for key in Store::LEFT_OUT_OF_BACKUPS {
@@ -217,7 +215,7 @@ fn write_once(
             put(&snapshot::entry(&k, &v), &mut out)?;
             records += 1;
             done += 1;
-            if done % 1000 == 0 {
+            if done.is_multiple_of(1000) {
                 progress(Progress { done, total });
             }
         }
@@ -229,11 +227,8 @@ fn write_once(
     file.sync_all().map_err(io)?;
     let bytes = file.metadata().map_err(io)?.len();
 
-    // Any write since the store was first watched means the file may hold half of it.
-    if watching
-        .iter_mut()
-        .any(|w| w.next_timeout(CHANGE_WAIT).is_ok())
-    {
+    // Any write since the first checksum means the file may hold half of it.
+    if db.checksum()? != before {
         tracing::debug!("the store changed while it was backed up: starting again");
         return Ok(None);
     }
@@ -308,7 +303,7 @@ fn rebuild(
                 }
                 trees[&tree].insert(key, value)?;
                 done += 1;
-                if done % 1000 == 0 {
+                if done.is_multiple_of(1000) {
                     progress(Progress { done, total });
                 }
             }
@@ -330,7 +325,7 @@ fn rebuild(
     }
     let plain = opener.finish().map_err(refused)?;
     reader.feed(&plain, &mut take)?;
-    drop(take);
+
     let records = reader.finish()?;
     if records != total {
         return Err(Error::Invalid(
