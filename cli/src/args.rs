@@ -415,6 +415,10 @@ pub struct UpArgs {
     /// How many automatic backups to keep (the newest)
     #[arg(long, value_name = "N", default_value_t = 7, requires = "backup_every")]
     pub keep: usize,
+    /// Also leave each automatic backup with this circle's home servers that are connected
+    /// (sealed under your recovery phrase), for `circle restore --from-circle`
+    #[arg(long, value_name = "CIRCLE", requires = "backup_every")]
+    pub backup_to_circle: Option<String>,
     /// Start locked: serve only the page that unlocks the node (or sets it up), and start
     /// the network once the passphrase is given there (`circle open` starts nodes this way)
     #[arg(long)]

@@ -100,10 +100,13 @@ pub(crate) fn progress(what: &'static str) -> impl FnMut(Progress) {
     }
 }
 
-/// "3 circles, 1204 messages".
+/// "3 circles, 1204 messages" ("1 circle, 1 message").
 pub(crate) fn holds(holds: &std::collections::BTreeMap<String, u64>) -> String {
-    let n = |k: &str| holds.get(k).copied().unwrap_or(0);
-    format!("{} circles, {} messages", n("circles"), n("messages"))
+    let n = |k: &str, one: &str| {
+        let n = holds.get(k).copied().unwrap_or(0);
+        format!("{n} {}", if n == 1 { one } else { k })
+    };
+    format!("{}, {}", n("circles", "circle"), n("messages", "message"))
 }
 
 fn size(bytes: u64) -> String {

@@ -193,8 +193,13 @@ pub async fn restore_from_circle(
     let _ = std::fs::remove_dir_all(&dir);
     let restored = restored?;
     println!(
-        "restored {} circles into {}",
+        "restored {} {} into {}",
         restored.circles,
+        if restored.circles == 1 {
+            "circle"
+        } else {
+            "circles"
+        },
         ctx.home.dir().display()
     );
     eprintln!(

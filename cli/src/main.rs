@@ -471,6 +471,10 @@ async fn up(ctx: &Ctx, args: UpArgs) -> Result<()> {
         println!("listening on {addr}");
     }
     let reach_outs = tokio::spawn(announce_reach_outs(node.events()));
+    let to_circle = match &args.backup_to_circle {
+        Some(name) => Some((node.circles().resolve(name)?, name.clone())),
+        None => None,
+    };
     let backups = schedule.map(|schedule| {
         eprintln!(
             "Backing up every {} into {} (keeping {}).",
@@ -478,9 +482,11 @@ async fn up(ctx: &Ctx, args: UpArgs) -> Result<()> {
             schedule.dir.display(),
             schedule.keep
         );
+        let written = leave_backups_with(&node, to_circle.clone());
         tokio::spawn(circle_node::backup::run_schedule(
             node.circles().store().clone(),
             schedule,
+            written,
         ))
     });
     eprintln!("Press Ctrl-C to stop.");
@@ -751,4 +757,31 @@ mod tests {
         assert!(line.chars().count() <= MAX_ERROR_CHARS + 3);
         assert!(line.ends_with("..."));
     }
+}
+
+/// With `--backup-to-circle`, a task that leaves each automatic backup, once written, with
+/// the circle's home servers that are connected; what they answer goes to the log and the
+/// terminal. Returns where the schedule tells it a backup was written.
+fn leave_backups_with(
+    node: &Node,
+    to_circle: Option<(circle_crypto::CircleId, String)>,
+) -> Option<tokio::sync::mpsc::UnboundedSender<circle_node::backup::BackupInfo>> {
+    let (circle, name) = to_circle?;
+    let (written, mut backups) = tokio::sync::mpsc::unbounded_channel();
+    let node = node.clone();
+    tokio::spawn(async move {
+        while backups.recv().await.is_some() {
+            match node.leave_latest_backup(&circle).await {
+                Ok((_, left)) => {
+                    let kept = left.iter().filter(|h| h.refused.is_none()).count();
+                    eprintln!(
+                        "Left the new backup with {kept} of {} home servers of '{name}'.",
+                        left.len()
+                    );
+                }
+                Err(e) => eprintln!("Could not leave the new backup with '{name}': {e}"),
+            }
+        }
+    });
+    Some(written)
 }

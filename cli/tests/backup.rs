@@ -127,7 +127,7 @@ fn a_backup_made_while_messages_arrive_restores_every_circle_message_clock_and_s
     });
     let file = beside(&alice, "alice.cbk");
     let said = backup(&alice, &file);
-    assert!(said.starts_with("backed up 1 circles"), "{said}");
+    assert!(said.starts_with("backed up 1 circle,"), "{said}");
     writer.join().unwrap();
     #[cfg(unix)]
     {

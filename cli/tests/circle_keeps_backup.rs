@@ -53,7 +53,7 @@ fn alice_restores_from_her_circles_home_server_with_her_recovery_phrase_alone() 
         .circle(["restore", "--from-circle", &token])
         .env("CIRCLE_RECOVERY_PHRASE", &phrase)
         .ok();
-    assert!(restored.contains("restored 1 circles"), "{restored}");
+    assert!(restored.contains("restored 1 circle into"), "{restored}");
     assert_eq!(laptop.peer_id(), alice.peer_id(), "the same node, back");
     let feed = laptop.feed(TUESDAY);
     assert!(
@@ -86,5 +86,41 @@ fn alice_restores_from_her_circles_home_server_with_her_recovery_phrase_alone() 
     assert!(
         refused.contains("keeps no backup for this recovery phrase"),
         "{refused}"
+    );
+}
+
+#[test]
+fn automatic_backups_are_left_with_the_circles_home_server_as_they_are_written() {
+    let mut home = Person::init_as("home", "sams-home-server");
+    let mut alice = Person::init("alice");
+    home.up_with(&["--relay", "--sync-every", "2s"]);
+    alice.up();
+    tuesday_circle(&home, &[&alice]);
+    alice.stop();
+    assert!(home.ok(["relay", "backups"]).is_empty());
+
+    // Every two seconds a backup, each left with the home server once it is connected.
+    let dir = alice.home().with_extension("backups");
+    let dir = dir.to_str().unwrap();
+    alice.up_with(&[
+        "--backup-every",
+        "2s",
+        "--backup-dir",
+        dir,
+        "--backup-to-circle",
+        TUESDAY,
+    ]);
+    let kept = eventually(
+        DELIVERY_TIMEOUT,
+        "the home server keeps alice's automatic backup",
+        || {
+            let kept = home.ok(["relay", "backups"]);
+            kept.contains("alice").then_some(kept)
+        },
+    );
+    assert!(kept.contains(TUESDAY), "{kept}");
+    assert!(
+        std::fs::read_dir(dir).unwrap().count() >= 1,
+        "the backups are in {dir} too"
     );
 }

@@ -58,8 +58,13 @@ impl BackupSchedule {
 
 /// Writes backups of `store` on `schedule` until the task is dropped or aborted. The first
 /// comes when the last backup is a period old (at once if there was none); a failed one is
-/// logged and tried again at the next period.
-pub async fn run(store: Store, schedule: BackupSchedule) {
+/// logged and tried again at the next period. Each one written is also sent to `written`, if
+/// given (`circle up --backup-to-circle` leaves it with a home server).
+pub async fn run(
+    store: Store,
+    schedule: BackupSchedule,
+    written: Option<tokio::sync::mpsc::UnboundedSender<super::BackupInfo>>,
+) {
     let wait = match super::last(&store) {
         Ok(Some(last)) => {
             let due = last
@@ -74,7 +79,13 @@ pub async fn run(store: Store, schedule: BackupSchedule) {
         let (store2, schedule2) = (store.clone(), schedule.clone());
         let done = tokio::task::spawn_blocking(move || once(&store2, &schedule2)).await;
         match done {
-            Ok(Ok(info)) => tracing::info!(path = %info.path, bytes = info.bytes, "backed up"),
+            Ok(Ok(info)) => {
+                tracing::info!(path = %info.path, bytes = info.bytes, "backed up");
+                if let Some(written) = &written {
+                    // Nobody listening any more only means nobody leaves it anywhere.
+                    let _ = written.send(info);
+                }
+            }
             Ok(Err(e)) => tracing::warn!("the automatic backup failed: {e}"),
             Err(_) => return,
         }
