@@ -744,21 +744,6 @@ pub(crate) fn clean(text: &str) -> String {
         .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_error_carrying_text_from_another_node_is_one_safe_line() {
-        let from_peer =
-            "refused: \u{1b}]0;owned\u{7}line one\nline two".to_string() + &"x".repeat(5000);
-        let line = one_line(&anyhow!(from_peer));
-        assert!(!line.contains('\u{1b}') && !line.contains('\n') && !line.contains('\u{7}'));
-        assert!(line.chars().count() <= MAX_ERROR_CHARS + 3);
-        assert!(line.ends_with("..."));
-    }
-}
-
 /// With `--backup-to-circle`, a task that leaves each automatic backup, once written, with
 /// the circle's home servers that are connected; what they answer goes to the log and the
 /// terminal. Returns where the schedule tells it a backup was written.
@@ -784,4 +769,19 @@ fn leave_backups_with(
         }
     });
     Some(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_carrying_text_from_another_node_is_one_safe_line() {
+        let from_peer =
+            "refused: \u{1b}]0;owned\u{7}line one\nline two".to_string() + &"x".repeat(5000);
+        let line = one_line(&anyhow!(from_peer));
+        assert!(!line.contains('\u{1b}') && !line.contains('\n') && !line.contains('\u{7}'));
+        assert!(line.chars().count() <= MAX_ERROR_CHARS + 3);
+        assert!(line.ends_with("..."));
+    }
 }
