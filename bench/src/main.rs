@@ -62,8 +62,8 @@ enum Which {
     Rekey,
     /// A member's node taking in a page of 10 000 membership operations
     Membership,
-    /// Memory, disk and start-up of the circle binary (needs a node holding many messages:
-    /// runs catch-up first)
+    /// Memory, disk and start-up of the circle binary, and backup and restore (needs a node
+    /// holding many messages: runs catch-up first)
     Resources,
     /// The web app's pages with a circle of many messages
     Web,

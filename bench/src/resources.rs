@@ -1,5 +1,5 @@
 //! Memory, disk and start-up of the real `circle` binary: an idle node, and one holding many
-//! messages.
+//! messages; backing that one up and restoring it, next to copying its home directory.
 
 use std::{
     io::{BufRead, BufReader},
@@ -254,6 +254,108 @@ pub fn run(holding: &Holding, idle: Duration, report: &mut Report) -> anyhow::Re
             Some(empty_start.as_secs_f64()),
         )
         .note("process start to 'is running' (passphrase KDF, store open, listening, API up)"),
+    );
+    backup(&bin, holding, report)
+}
+
+/// Runs the circle binary on `home` with the bench passphrase (and `env`); its time and stdout.
+fn timed(
+    bin: &Path,
+    home: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> anyhow::Result<(f64, String)> {
+    let start = Instant::now();
+    let out = Command::new(bin)
+        .args(args)
+        .env("CIRCLE_HOME", home)
+        .env("CIRCLE_PASSPHRASE", passphrase())
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("could not run `circle {}`", args.join(" ")))?;
+    anyhow::ensure!(
+        out.status.success(),
+        "`circle {}` failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok((
+        start.elapsed().as_secs_f64(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    ))
+}
+
+/// Copies the tree under `from` to `to` (what someone without backups would do).
+fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
+/// Backing up the node holding many messages (stopped) and restoring it on a new home, through
+/// the circle binary, next to copying its home directory.
+fn backup(bin: &Path, holding: &Holding, report: &mut Report) -> anyhow::Result<()> {
+    let m = holding.messages;
+    let scenario = "backup and restore (the circle binary)";
+    let work = tempfile::tempdir().context("could not make a temporary directory")?;
+    let home = holding.home.path();
+    report.progress(format!("backup: a node holding {m} messages"));
+    let (_, phrase) = timed(bin, home, &["recovery", "show"], &[])?;
+    let file = work.path().join("backup.cbk");
+    let file_arg = file.to_str().context("a temporary path that is not text")?;
+    let (backup_secs, _) = timed(bin, home, &["backup", file_arg], &[])?;
+    let bytes = std::fs::metadata(&file)?.len() as f64;
+    let start = Instant::now();
+    copy_tree(home, &work.path().join("copy"))?;
+    let copy_secs = start.elapsed().as_secs_f64();
+    report.progress("backup: restoring it on a new home");
+    let (restore_secs, _) = timed(
+        bin,
+        &work.path().join("restored"),
+        &["restore", file_arg],
+        &[("CIRCLE_RECOVERY_PHRASE", phrase.trim())],
+    )?;
+    let copy = "copying the home directory";
+    report.add(
+        Figure::new(
+            scenario,
+            &format!("backup of {m} messages"),
+            backup_secs,
+            Unit::Secs,
+        )
+        .limit(copy, Some(copy_secs))
+        .note("`circle backup FILE`: unlock, a consistent snapshot, sealed (argon2id of the phrase included)"),
+    );
+    report.add(
+        Figure::new(
+            scenario,
+            &format!("restore of {m} messages"),
+            restore_secs,
+            Unit::Secs,
+        )
+        .limit(copy, Some(copy_secs))
+        .note("`circle restore FILE` on a new home: open, check, rebuild the store, load every circle"),
+    );
+    report.add(
+        Figure::new(
+            scenario,
+            &format!("backup file, {m} messages"),
+            bytes / MIB,
+            Unit::MiB,
+        )
+        .limit(
+            "the home directory on disk",
+            Some(disk_bytes(home)? as f64 / MIB),
+        ),
     );
     Ok(())
 }
