@@ -286,21 +286,6 @@ fn timed(
     ))
 }
 
-/// Copies the tree under `from` to `to` (what someone without backups would do).
-fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_tree(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), &target)?;
-        }
-    }
-    Ok(())
-}
-
 /// Backing up the node holding many messages (stopped) and restoring it on a new home, through
 /// the circle binary, next to copying its home directory.
 fn backup(bin: &Path, holding: &Holding, report: &mut Report) -> anyhow::Result<()> {
@@ -314,8 +299,15 @@ fn backup(bin: &Path, holding: &Holding, report: &mut Report) -> anyhow::Result<
     let file_arg = file.to_str().context("a temporary path that is not text")?;
     let (backup_secs, _) = timed(bin, home, &["backup", file_arg], &[])?;
     let bytes = std::fs::metadata(&file)?.len() as f64;
+    // What someone without backups would do: copy the home directory.
     let start = Instant::now();
-    copy_tree(home, &work.path().join("copy"))?;
+    let copied = Command::new("cp")
+        .arg("-a")
+        .arg(home)
+        .arg(work.path().join("copy"))
+        .status()
+        .context("could not run cp")?;
+    anyhow::ensure!(copied.success(), "cp -a of the home directory failed");
     let copy_secs = start.elapsed().as_secs_f64();
     report.progress("backup: restoring it on a new home");
     let (restore_secs, _) = timed(
@@ -324,7 +316,7 @@ fn backup(bin: &Path, holding: &Holding, report: &mut Report) -> anyhow::Result<
         &["restore", file_arg],
         &[("CIRCLE_RECOVERY_PHRASE", phrase.trim())],
     )?;
-    let copy = "copying the home directory";
+    let copy = "copying the home directory (cp -a)";
     report.add(
         Figure::new(
             scenario,

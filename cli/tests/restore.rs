@@ -3,29 +3,13 @@
 //! caught up with her own messages from bob, then sends it; nobody sees a fork; and her old
 //! laptop, back online, is told it was replaced and refuses to write.
 //!
-//! A "restore" is what restoring an old backup leaves: a copy of her whole home taken while
-//! her node was stopped, with the `catching-up` file in it.
+//! The backup and the restore are the real ones: `circle backup FILE` while her node runs,
+//! `circle restore FILE` with her recovery phrase on a new home.
 
 mod util;
 
-use std::path::Path;
-
 use serde_json::Value;
 use util::{DELIVERY_TIMEOUT, Person, TUESDAY, eventually, shares, tuesday_circle};
-
-/// Copies a stopped node's home, every file.
-fn copy_home(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_home(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
 
 /// Whether `person`'s feed of the Tuesday circle has a share with `text`.
 fn has_share(person: &Person, text: &str) -> bool {
@@ -52,11 +36,11 @@ fn a_restored_old_backup_catches_up_before_sending_and_the_old_laptop_is_told_it
     tuesday_circle(&alice, &[&bob]);
     alice.share(TUESDAY, "Day 3. Made it to the meeting.");
 
-    // The backup, while her node is stopped; then she writes more, and bob gets it.
-    alice.stop();
-    let mut restored = Person::new("alice");
-    copy_home(&alice.home(), &restored.home());
-    alice.up();
+    // The backup, while her node runs; then she writes more, and bob gets it.
+    let phrase = alice.ok(["recovery", "show"]);
+    let file = alice.home().with_extension("cbk");
+    let file = file.to_str().unwrap();
+    alice.ok(["backup", file]);
     alice.share(TUESDAY, "Day 4. Called my sponsor.");
     eventually(DELIVERY_TIMEOUT, "bob has day 4", || {
         has_share(&bob, "Day 4. Called my sponsor.").then_some(())
@@ -64,8 +48,13 @@ fn a_restored_old_backup_catches_up_before_sending_and_the_old_laptop_is_told_it
     // Her laptop dies.
     alice.stop();
 
-    // The old backup restored on a new laptop: she writes at once, before any network.
-    std::fs::write(restored.home().join(circle_node::CATCHING_UP_FILE), b"").unwrap();
+    // The old backup restored on a new laptop (her recovery phrase, then a new passphrase);
+    // she writes at once, before any network.
+    let mut restored = Person::new("alice");
+    restored
+        .circle(["restore", file])
+        .env("CIRCLE_RECOVERY_PHRASE", phrase.trim())
+        .ok();
     let kept = restored.ok(["share", TUESDAY, "Day 5. New laptop, same me."]);
     assert!(
         kept.starts_with(&format!("Kept for '{TUESDAY}'")) && kept.contains("catching up"),

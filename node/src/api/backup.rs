@@ -4,22 +4,13 @@
 
 use axum::{Json, Router, extract::State, routing::post};
 
-use super::{ApiResult, AppState, Via, contract::*};
+use super::{ApiResult, AppState, Via, contract::*, token_only};
 use crate::error::Error;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/recovery/phrase", post(phrase))
         .route("/v1/backup", post(backup))
-}
-
-fn token_only(via: Via, what: &str) -> Result<(), Error> {
-    if via != Via::Token {
-        return Err(Error::Refused(format!(
-            "{what} is done with the `circle` command, not in the browser"
-        )));
-    }
-    Ok(())
 }
 
 /// The recovery phrase, after the passphrase (bearer token only).

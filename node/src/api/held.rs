@@ -7,7 +7,7 @@ use axum::{
     routing::{delete, get, post},
 };
 
-use super::{ApiResult, AppState, Via, contract::*};
+use super::{ApiResult, AppState, Via, contract::*, token_only};
 use crate::{error::Error, store::HeldRecord};
 
 pub(super) fn routes() -> Router<AppState> {
@@ -15,15 +15,6 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/v1/backup/to-circle", post(to_circle))
         .route("/v1/relay/backups", get(held))
         .route("/v1/relay/backups/{member}", delete(drop_held))
-}
-
-fn token_only(via: Via, what: &str) -> Result<(), Error> {
-    if via != Via::Token {
-        return Err(Error::Refused(format!(
-            "{what} is done with the `circle` command, not in the browser"
-        )));
-    }
-    Ok(())
 }
 
 /// Leaves the latest backup with the circle's connected home servers (bearer token only).

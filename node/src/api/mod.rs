@@ -83,6 +83,17 @@ enum Via {
     Session,
 }
 
+/// Refuses `what` unless the request came with the bearer token: the phrase and backups are
+/// the `circle` command's, never a web app session's.
+fn token_only(via: Via, what: &str) -> std::result::Result<(), crate::error::Error> {
+    if via != Via::Token {
+        return Err(crate::error::Error::Refused(format!(
+            "{what} is done with the `circle` command, not in the browser"
+        )));
+    }
+    Ok(())
+}
+
 impl AppState {
     fn new(
         node: Node,
