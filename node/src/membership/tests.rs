@@ -63,6 +63,7 @@ fn entry(author: &MemberKey, seq: u64, at: u64, op: Op) -> OpEntry {
         id: message_id(author, seq, at, &op),
         op,
         seen: Vec::new(),
+        legacy: true,
     }
 }
 
@@ -102,6 +103,7 @@ impl Circle {
         let seq = self.seqs.entry(author.key()).or_default();
         *seq += 1;
         let mut e = entry(&author.key(), *seq, at, op);
+        e.legacy = seen.is_empty();
         e.seen = seen;
         self.ops.push(e);
         *seq
@@ -814,9 +816,12 @@ fn a_removal_cutting_the_removers_own_admission_has_no_effect() {
     assert!(m.departed(&bob.key()).is_none());
     assert!(m.contains(&bob.key()));
     assert_eq!(role(&m, &carol), Some(Role::Admin));
-    // Written as before membership version 4 (acknowledging nothing), the cut is raised to
-    // her admission, and the history settles.
-    circle.ops.last_mut().unwrap().seen = Vec::new();
+    // In a circle written as before membership version 4 (content tag 1, acknowledging
+    // nothing), the cut is raised to her admission, and the history settles.
+    for e in &mut circle.ops {
+        e.seen = Vec::new();
+        e.legacy = true;
+    }
     let (m, settled) = Membership::derive_settled(&circle.genesis, &circle.ops);
     assert!(settled, "the passes did not settle");
     assert_eq!(m.departed(&bob.key()).unwrap().upto, admission);
@@ -919,6 +924,7 @@ fn an_operation_comes_after_what_it_acknowledged_whatever_the_dates() {
     // result does not depend on the order the operations came in.
     let last = circle.ops.len() - 2;
     circle.ops[last].seen = vec![(alice.key(), 1000)];
+    circle.ops[last].legacy = false;
     let m = circle.derive();
     let mut reversed = circle.ops.clone();
     reversed.reverse();
@@ -942,6 +948,7 @@ fn a_flood_of_operations_that_change_nothing_is_taken_in_near_linear_steps() {
         e.seen = vec![(alice.key(), 2), (bob.key(), seq - 1)];
         e.seen.retain(|(_, s)| *s > 0);
         e.seen.sort();
+        e.legacy = e.seen.is_empty();
         derivation.learn(&circle.genesis, e.clone());
         circle.ops.push(e);
     }
@@ -964,6 +971,7 @@ fn pinned(
 ) -> OpEntry {
     let mut e = entry(&author.key(), seq, at, op);
     e.seen = seen.to_vec();
+    e.legacy = seen.is_empty();
     e.id = MessageId::from_bytes(&[id; 32]).unwrap();
     e
 }
@@ -1234,6 +1242,7 @@ fn a_flood_of_operations_that_acknowledge_only_their_own_chain_is_taken_in_linea
         } else {
             vec![]
         };
+        e.legacy = e.seen.is_empty();
         derivation.learn(&circle.genesis, e.clone());
         circle.ops.push(e);
     }
