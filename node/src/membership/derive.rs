@@ -10,7 +10,10 @@
 //!    applied one by one; each takes effect only if its author had the right at that point
 //!    (a member; an admin for most; see [`apply`]) and what gave them the right (their
 //!    admission, their grant, the policy, the invite) is among what the operation
-//!    acknowledged. One that does not is kept in its author's chain but changes nothing.
+//!    acknowledged. One that does not is kept in its author's chain but changes nothing. An
+//!    operation in the old format (content tag 1, [`OpEntry::legacy`]) acknowledges nothing;
+//!    it changes nothing unless its author is the founder or came in by a tag-1 admission, and
+//!    wrote no tag-15 operation before it (`Membership::legacy_allowed`).
 //! 3. **Removal cuts the chain (strong removal).** A removal of X cuts X's chain at what the
 //!    removal acknowledged of it (for an operation before membership version 4, at the `upto`
 //!    it names, raised to that; never below what the remover's own membership and admin role
@@ -56,8 +59,8 @@ pub struct OpEntry {
     pub seen: Vec<(MemberKey, u64)>,
     /// Whether it came in content tag 1 (`Op`, before membership version 4), which
     /// acknowledges nothing, rather than tag 15 (`Acked`). Such an operation is judged by the
-    /// order alone, and only where older software could have written it: see
-    /// [`Membership::legacy_allowed`]. A tag-15 operation with an empty `seen` is not one.
+    /// order alone, and only where older software could have written it (docs/PROTOCOL.md,
+    /// section 6.5, "The old format"). A tag-15 operation with an empty `seen` is not one.
     pub legacy: bool,
 }
 
