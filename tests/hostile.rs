@@ -23,7 +23,7 @@ use circle::node::{
 };
 use proptest::prelude::*;
 use util::fixture::{Fixture, circle_of_three, node};
-use util::forge::{Forger, header, op, share};
+use util::forge::{Forger, acked, header, op, share};
 use util::{admit_offline, peer_of, sync_offline};
 
 impl Fixture {
@@ -473,7 +473,9 @@ fn new_key_epochs_that_do_not_hold_up_are_refused_or_change_nothing() {
         commitment: key_commitment(&c, epoch, &CircleKey::generate().to_bytes()),
     };
     assert_eq!(
-        f.carol.ingest(&bob.next(op(miscommitted))).unwrap(),
+        f.carol
+            .ingest(&bob.next(acked(&f.bob, &c, miscommitted)))
+            .unwrap(),
         Ingest::New
     );
     let written = f.carol.share(&c, "not under that one").unwrap();
@@ -490,7 +492,9 @@ fn new_key_epochs_that_do_not_hold_up_are_refused_or_change_nothing() {
         commitment: key_commitment(&c, epoch, &key.to_bytes()),
     };
     assert_eq!(
-        f.carol.ingest(&bob.next(op(holds_up))).unwrap(),
+        f.carol
+            .ingest(&bob.next(acked(&f.bob, &c, holds_up)))
+            .unwrap(),
         Ingest::New
     );
     let written = f.carol.share(&c, "under the new key").unwrap();
@@ -514,10 +518,14 @@ fn a_member_who_seals_a_different_key_to_each_member_splits_no_one_and_his_remov
     let mut keys = copies(c, &[&f.secret(&f.alice)], epoch, &for_alice);
     keys.extend(copies(c, &[&f.secret(&f.bob)], epoch, &for_bob));
     keys.extend(copies(c, &[&f.secret(&f.carol)], epoch, &for_carol));
-    let split = bob.next(op(Op::NewKey {
-        keys,
-        commitment: key_commitment(&c, epoch, &for_alice.to_bytes()),
-    }));
+    let split = bob.next(acked(
+        &f.bob,
+        &c,
+        Op::NewKey {
+            keys,
+            commitment: key_commitment(&c, epoch, &for_alice.to_bytes()),
+        },
+    ));
     for victim in [&f.alice, &f.carol] {
         assert_eq!(victim.ingest(&split).unwrap(), Ingest::New);
     }
@@ -569,10 +577,14 @@ fn a_new_key_dated_in_the_year_9999_does_not_make_every_later_write_start_anothe
     let key = CircleKey::generate();
     let members = [f.secret(&f.alice), f.secret(&f.bob), f.secret(&f.carol)];
     let everyone: Vec<&MemberSecret> = members.iter().collect();
-    let late = op(Op::NewKey {
-        keys: copies(c, &everyone, epoch, &key),
-        commitment: key_commitment(&c, epoch, &key.to_bytes()),
-    });
+    let late = acked(
+        &f.bob,
+        &c,
+        Op::NewKey {
+            keys: copies(c, &everyone, epoch, &key),
+            commitment: key_commitment(&c, epoch, &key.to_bytes()),
+        },
+    );
     // 9999-12-31T23:59:59Z, the last second a message may be dated.
     let late = bob.seal_with(&bob.key, c, 0, bob.seq.get() + 1, 253_402_300_799_000, late);
     for node in [&f.alice, &f.carol] {
@@ -739,20 +751,28 @@ fn a_member_who_admits_a_key_nothing_can_be_sealed_to_and_leaves_freezes_no_one(
             node: PeerId::random().to_bytes(),
         },
     );
-    let register = bob.next(op(Op::Invite {
-        id: invite.id(),
-        key: invite.join_key().public(),
-        expires_at: now_secs() + 3600,
-        uses: 1,
-        bound: None,
-    }));
-    let admit = bob.next(op(Op::Admit {
-        proof: invite.join_key().sign(JOIN_PROOF_DOMAIN, &profile),
-        profile,
-        invite: invite.id(),
-        epochs: vec![0],
-    }));
-    let leave = bob.next(op(Op::Leave));
+    let register = bob.next(acked(
+        &f.bob,
+        &c,
+        Op::Invite {
+            id: invite.id(),
+            key: invite.join_key().public(),
+            expires_at: now_secs() + 3600,
+            uses: 1,
+            bound: None,
+        },
+    ));
+    let admit = bob.next(acked(
+        &f.bob,
+        &c,
+        Op::Admit {
+            proof: invite.join_key().sign(JOIN_PROOF_DOMAIN, &profile),
+            profile,
+            invite: invite.id(),
+            epochs: vec![0],
+        },
+    ));
+    let leave = bob.next(acked(&f.bob, &c, Op::Leave));
     for victim in [&f.alice, &f.carol] {
         assert_eq!(victim.ingest(&register).unwrap(), Ingest::New);
         let stored = f.count(victim);
@@ -941,14 +961,16 @@ fn an_admin_cannot_cut_below_what_it_acknowledged_to_hide_history_or_unadmit_peo
     written.extend(f.alice.set_policy(&c, InvitePolicy::Members).unwrap());
     // Then alice's modified program demotes and removes bob as if it had seen nothing of his.
     let alice = f.forger(&f.alice);
-    written.push(alice.next(op(Op::Revoke {
+    let revoke = Op::Revoke {
         member: bob_key,
         upto: 0,
-    })));
-    written.push(alice.next(op(Op::Remove {
+    };
+    written.push(alice.next(acked(&f.alice, &c, revoke)));
+    let remove = Op::Remove {
         member: bob_key,
         upto: 0,
-    })));
+    };
+    written.push(alice.next(acked(&f.alice, &c, remove)));
     for env in &written {
         assert_eq!(f.carol.ingest(env).unwrap(), Ingest::New);
     }
@@ -962,6 +984,63 @@ fn an_admin_cannot_cut_below_what_it_acknowledged_to_hide_history_or_unadmit_peo
         ["bob's story"],
         "bob's history is hidden"
     );
+}
+
+#[test]
+fn an_admin_let_in_by_a_current_node_writing_old_format_operations_changes_nothing() {
+    let f = circle_of_three("Hostile test");
+    let c = f.circle;
+    let bob_key = f.key_of(&f.bob);
+    for env in f.alice.set_admin(&c, &bob_key, true).unwrap() {
+        for other in [&f.bob, &f.carol] {
+            assert_eq!(other.ingest(&env).unwrap(), Ingest::New);
+        }
+    }
+    // bob's modified program writes in content tag 1, which acknowledges nothing: a rename,
+    // and an invite and admission of a sockpuppet.
+    let bob = f.forger(&f.bob);
+    let invite = InviteSecret::generate();
+    let mallory = MemberSecret::generate();
+    let profile = Profile::sign(&mallory, c, "mallory", &PeerId::random().to_bytes()).unwrap();
+    let old_format = [
+        op(Op::Rename {
+            name: "Bob's".into(),
+        }),
+        op(Op::Invite {
+            id: invite.id(),
+            key: invite.join_key().public(),
+            expires_at: now_secs() + 3600,
+            uses: 1,
+            bound: None,
+        }),
+        op(Op::Admit {
+            proof: invite.join_key().sign(JOIN_PROOF_DOMAIN, &profile),
+            profile,
+            invite: invite.id(),
+            epochs: vec![0],
+        }),
+    ];
+    for body in old_format {
+        assert_eq!(f.carol.ingest(&bob.next(body)).unwrap(), Ingest::New);
+    }
+    let everyone = roles(&[("alice", "admin"), ("bob", "admin"), ("carol", "member")]);
+    assert_eq!(f.roles(&f.carol), everyone, "the sockpuppet came in");
+    assert_eq!(
+        f.settings(&f.carol).0,
+        "Hostile test",
+        "the rename took effect"
+    );
+    // The same rename as a current node writes it does.
+    let rename = Op::Rename {
+        name: "Bob's".into(),
+    };
+    assert_eq!(
+        f.carol
+            .ingest(&bob.next(acked(&f.bob, &c, rename)))
+            .unwrap(),
+        Ingest::New
+    );
+    assert_eq!(f.settings(&f.carol).0, "Bob's");
 }
 
 /// bob's modified program numbers on past an invite and an admission of mallory it keeps back,
@@ -1156,15 +1235,19 @@ fn a_removal_carrying_a_key_that_fails_its_commitment_removes_and_the_key_is_ref
     let epoch = epoch_of(&c, &f.key_of(&f.alice), seq);
     let (key, other) = (CircleKey::generate(), CircleKey::generate());
     let stays = [f.secret(&f.alice), f.secret(&f.carol)];
-    let removal = alice.next(op(Op::RemoveAt {
-        member: bob_key,
-        upto: 0,
-        last: None,
-        key: Some((
-            copies(c, &stays.iter().collect::<Vec<_>>(), epoch, &key),
-            key_commitment(&c, epoch, &other.to_bytes()),
-        )),
-    }));
+    let removal = alice.next(acked(
+        &f.alice,
+        &c,
+        Op::RemoveAt {
+            member: bob_key,
+            upto: 0,
+            last: None,
+            key: Some((
+                copies(c, &stays.iter().collect::<Vec<_>>(), epoch, &key),
+                key_commitment(&c, epoch, &other.to_bytes()),
+            )),
+        },
+    ));
     assert_eq!(f.carol.ingest(&removal).unwrap(), Ingest::New);
     assert_eq!(
         f.roles(&f.carol),

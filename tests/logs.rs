@@ -17,7 +17,7 @@ use circle::node::{
     MAX_REQUEST_BYTES, MAX_SYNC_VERSIONS, Op, SyncPage, SyncRequest, SyncResponse, now_ms,
 };
 use util::fixture::circle_of_three;
-use util::forge::{Forger, op, share};
+use util::forge::{Forger, acked, share};
 use util::{Member, eventually, peer_of, sync_offline};
 
 /// Someone's program writing another version of message `seq` of its chain, linked like the
@@ -392,7 +392,7 @@ fn a_version_carrying_a_membership_operation_changes_nothing() {
     let first = bob.next(share("hello"));
     f.carol.ingest(&first).unwrap();
     let seq = first.header().seq;
-    let leave = bob.seal_after(seq, first.header().prev, op(Op::Leave));
+    let leave = bob.seal_after(seq, first.header().prev, acked(&f.bob, &c, Op::Leave));
     assert_eq!(f.carol.ingest(&leave).unwrap(), Ingest::Fork);
     assert_eq!(f.carol.members(&c).unwrap().len(), 3, "bob is still in");
     assert!(f.carol.is_member(&c, &bob.secret.public()));
@@ -417,10 +417,14 @@ fn a_membership_operation_with_another_version_is_flagged_where_it_was_counted()
     let seq = alice.seq.get() + 1;
     let remove = alice.seal(
         seq,
-        op(Op::Remove {
-            member: bob_key,
-            upto: u64::MAX,
-        }),
+        acked(
+            &f.alice,
+            &c,
+            Op::Remove {
+                member: bob_key,
+                upto: u64::MAX,
+            },
+        ),
     );
     let other = alice.seal(seq, share("nothing to see"));
     assert_eq!(f.carol.ingest(&remove).unwrap(), Ingest::New);

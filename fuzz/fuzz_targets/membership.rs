@@ -352,6 +352,9 @@ fn entry(author: MemberKey, seq: u64, at: u64, op: Op, seen: Vec<(MemberKey, u64
         at,
         id,
         op,
+        // As a node writes: tag 15 with what it saw, or tag 1 (before membership version 4)
+        // acknowledging nothing.
+        legacy: seen.is_empty(),
         seen,
     }
 }

@@ -9,7 +9,7 @@ use std::{
 use circle::crypto::{
     CircleId, CircleKey, ENVELOPE_VERSION, Envelope, Header, MemberSecret, MessageId,
 };
-use circle::node::{Body, Circles, Content, Op, now_ms};
+use circle::node::{Acked, Body, Circles, Content, Op, now_ms};
 
 /// The member secret `node` holds in `circle`.
 pub fn secret_of(node: &Circles, circle: &CircleId) -> MemberSecret {
@@ -135,4 +135,19 @@ pub fn share(text: &str) -> Body {
 
 pub fn op(op: Op) -> Body {
     Body::Op(op)
+}
+
+/// An operation as a current node writes it (content tag 15): acknowledging every author's
+/// chain as far as `node` holds it without a gap.
+pub fn acked(node: &Circles, circle: &CircleId, op: Op) -> Body {
+    let mut seen: Vec<_> = node
+        .store()
+        .heads(circle)
+        .expect("heads")
+        .into_iter()
+        .filter(|(_, seq)| *seq > 0)
+        .collect();
+    seen.sort();
+    seen.dedup_by_key(|(author, _)| *author);
+    Body::Acked(Acked { op, seen })
 }

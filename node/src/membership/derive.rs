@@ -10,7 +10,10 @@
 //!    applied one by one; each takes effect only if its author had the right at that point
 //!    (a member; an admin for most; see [`apply`]) and what gave them the right (their
 //!    admission, their grant, the policy, the invite) is among what the operation
-//!    acknowledged. One that does not is kept in its author's chain but changes nothing.
+//!    acknowledged. One that does not is kept in its author's chain but changes nothing. An
+//!    operation in the old format (content tag 1, [`OpEntry::legacy`]) acknowledges nothing;
+//!    it changes nothing unless its author is the founder or came in by a tag-1 admission, and
+//!    wrote no tag-15 operation before it (`Membership::legacy_allowed`).
 //! 3. **Removal cuts the chain (strong removal).** A removal of X cuts X's chain at what the
 //!    removal acknowledged of it (for an operation before membership version 4, at the `upto`
 //!    it names, raised to that; never below what the remover's own membership and admin role
@@ -54,6 +57,11 @@ pub struct OpEntry {
     /// What its author had seen: per author, the highest number up to which the author's
     /// node held every message (empty for operations written before membership version 4).
     pub seen: Vec<(MemberKey, u64)>,
+    /// Whether it came in content tag 1 (`Op`, before membership version 4), which
+    /// acknowledges nothing, rather than tag 15 (`Acked`). Such an operation is judged by the
+    /// order alone, and only where older software could have written it (docs/PROTOCOL.md,
+    /// section 6.5, "The old format"). A tag-15 operation with an empty `seen` is not one.
+    pub legacy: bool,
 }
 
 /// What orders operations that did not see each other: see [`OpEntry::order_key`].
@@ -66,7 +74,7 @@ impl OpEntry {
     /// operations by its date then id, as they were ordered when written: circles made before
     /// keep their order. This build never writes one.
     pub(super) fn order_key(&self) -> OrderKey {
-        let legacy = self.seen.is_empty();
+        let legacy = self.legacy;
         (legacy, if legacy { self.at } else { 0 }, self.id)
     }
 }
@@ -223,6 +231,10 @@ pub struct Membership {
     holders: BTreeMap<u64, BTreeSet<MemberKey>>,
     /// Where each member's admission sits (not the founder's: the genesis).
     entered: BTreeMap<MemberKey, Position>,
+    /// Members admitted by an operation in content tag 1 (before membership version 4).
+    entered_legacy: BTreeSet<MemberKey>,
+    /// Authors who wrote an operation in content tag 15 at this point of the order.
+    acked_writers: BTreeSet<MemberKey>,
     /// Where each admin was made one (not the founder).
     made_admin: BTreeMap<MemberKey, Position>,
     /// Where the invite policy was last set.
@@ -321,6 +333,8 @@ impl Membership {
             applied: BTreeSet::new(),
             holders: BTreeMap::from([(0, BTreeSet::from([f.member]))]),
             entered: BTreeMap::new(),
+            entered_legacy: BTreeSet::new(),
+            acked_writers: BTreeSet::new(),
             made_admin: BTreeMap::new(),
             policy_set: None,
             registered: BTreeMap::new(),
@@ -359,10 +373,15 @@ impl Membership {
             let held = acked.entry((entry.author, *of)).or_default();
             *held = (*held).max(*seq);
         }
-        if cuts
-            .removed
-            .get(&entry.author)
-            .is_some_and(|cut| past(entry, cut))
+        let legacy_allowed = self.legacy_allowed(genesis, entry);
+        if !entry.legacy {
+            self.acked_writers.insert(entry.author);
+        }
+        if !legacy_allowed
+            || cuts
+                .removed
+                .get(&entry.author)
+                .is_some_and(|cut| past(entry, cut))
         {
             return;
         }
@@ -374,6 +393,19 @@ impl Membership {
         if self.apply(genesis, entry, demoted, acked, cuts) {
             self.applied.insert(entry.id);
         }
+    }
+
+    /// Whether `e` may take effect as far as its format goes: a tag-15 operation always; a
+    /// tag-1 one (before membership version 4) only if its author came in by a tag-1 admission
+    /// (or is the founder) and had written no tag-15 operation before it in their chain. A
+    /// node that wrote tag 15 or was let in by a tag-15 admission runs version 4 or later
+    /// (older software cannot read tag 15), so a tag-1 operation from it can only come from a
+    /// modified program skipping the acknowledgement checks. Circles made before keep their
+    /// history.
+    fn legacy_allowed(&self, genesis: &Genesis, e: &OpEntry) -> bool {
+        !e.legacy
+            || ((e.author == genesis.founder.member || self.entered_legacy.contains(&e.author))
+                && !self.acked_writers.contains(&e.author))
     }
 
     /// Applies one operation if its author had the right to it at this point; `demoted` takes
@@ -394,7 +426,7 @@ impl Membership {
         // the operations its author's own membership and admin role rest on.
         let cut = |member: &MemberKey, upto: u64| {
             let acknowledged = acked.get(&(e.author, *member)).copied().unwrap_or(0);
-            let named = if e.seen.is_empty() {
+            let named = if e.legacy {
                 upto.max(acknowledged)
             } else {
                 acknowledged
@@ -501,7 +533,7 @@ impl Membership {
                 let raced = cuts.removals.get(former).is_some_and(|removals| {
                     removals.iter().any(|r| {
                         !acknowledged(e, &r.at)
-                            && !acknowledged_by(&r.seen, r.at, (e.author, e.seq))
+                            && !acknowledged_by(&r.seen, r.legacy, r.at, (e.author, e.seq))
                     })
                 });
                 if !may_invite
@@ -536,6 +568,7 @@ impl Membership {
                     self.removals.entry(*member).or_default().push(Removal {
                         at: (e.author, e.seq),
                         seen: e.seen.clone(),
+                        legacy: e.legacy,
                     });
                 }
                 if !self.outranks(&e.author, member) {
@@ -694,6 +727,9 @@ impl Membership {
             }
         }
         self.entered.insert(p.member, (e.author, e.seq));
+        if e.legacy {
+            self.entered_legacy.insert(p.member);
+        }
         let joined = self.next_joined;
         self.next_joined += 1;
         self.members.insert(
@@ -903,16 +939,22 @@ fn pin(op: &Op, kept: u64) -> Option<MessageId> {
 type Position = (MemberKey, u64);
 
 /// Whether `e` was written having seen the operation at `at`: an earlier one of its own
-/// author's, or one its [`OpEntry::seen`] covers. An operation that acknowledges nothing was
-/// written before membership version 4 (content tag 1) and is judged by the order alone, as
-/// then.
+/// author's, or one its [`OpEntry::seen`] covers. An operation in content tag 1
+/// ([`OpEntry::legacy`], written before membership version 4) acknowledges nothing and is
+/// judged by the order alone, as then, where it may take effect at all.
 fn acknowledged(e: &OpEntry, at: &Position) -> bool {
-    acknowledged_by(&e.seen, (e.author, e.seq), *at)
+    acknowledged_by(&e.seen, e.legacy, (e.author, e.seq), *at)
 }
 
-/// [`acknowledged`], for the operation at `own` that acknowledged `seen`.
-fn acknowledged_by(seen: &[(MemberKey, u64)], own: Position, (author, seq): Position) -> bool {
-    seen.is_empty()
+/// [`acknowledged`], for the operation at `own` that acknowledged `seen` (in content tag 1 if
+/// `legacy`).
+fn acknowledged_by(
+    seen: &[(MemberKey, u64)],
+    legacy: bool,
+    own: Position,
+    (author, seq): Position,
+) -> bool {
+    legacy
         || (author == own.0 && seq < own.1)
         || seen.iter().any(|(of, upto)| *of == author && *upto >= seq)
 }
@@ -950,6 +992,7 @@ pub(super) struct Cuts {
 pub(super) struct Removal {
     at: Position,
     seen: Vec<(MemberKey, u64)>,
+    legacy: bool,
 }
 
 /// The one order every node applies operations in: what an operation acknowledged comes before

@@ -63,6 +63,7 @@ fn entry(author: &MemberKey, seq: u64, at: u64, op: Op) -> OpEntry {
         id: message_id(author, seq, at, &op),
         op,
         seen: Vec::new(),
+        legacy: true,
     }
 }
 
@@ -102,6 +103,7 @@ impl Circle {
         let seq = self.seqs.entry(author.key()).or_default();
         *seq += 1;
         let mut e = entry(&author.key(), *seq, at, op);
+        e.legacy = seen.is_empty();
         e.seen = seen;
         self.ops.push(e);
         *seq
@@ -814,9 +816,12 @@ fn a_removal_cutting_the_removers_own_admission_has_no_effect() {
     assert!(m.departed(&bob.key()).is_none());
     assert!(m.contains(&bob.key()));
     assert_eq!(role(&m, &carol), Some(Role::Admin));
-    // Written as before membership version 4 (acknowledging nothing), the cut is raised to
-    // her admission, and the history settles.
-    circle.ops.last_mut().unwrap().seen = Vec::new();
+    // In a circle written as before membership version 4 (content tag 1, acknowledging
+    // nothing), the cut is raised to her admission, and the history settles.
+    for e in &mut circle.ops {
+        e.seen = Vec::new();
+        e.legacy = true;
+    }
     let (m, settled) = Membership::derive_settled(&circle.genesis, &circle.ops);
     assert!(settled, "the passes did not settle");
     assert_eq!(m.departed(&bob.key()).unwrap().upto, admission);
@@ -919,6 +924,7 @@ fn an_operation_comes_after_what_it_acknowledged_whatever_the_dates() {
     // result does not depend on the order the operations came in.
     let last = circle.ops.len() - 2;
     circle.ops[last].seen = vec![(alice.key(), 1000)];
+    circle.ops[last].legacy = false;
     let m = circle.derive();
     let mut reversed = circle.ops.clone();
     reversed.reverse();
@@ -942,6 +948,7 @@ fn a_flood_of_operations_that_change_nothing_is_taken_in_near_linear_steps() {
         e.seen = vec![(alice.key(), 2), (bob.key(), seq - 1)];
         e.seen.retain(|(_, s)| *s > 0);
         e.seen.sort();
+        e.legacy = e.seen.is_empty();
         derivation.learn(&circle.genesis, e.clone());
         circle.ops.push(e);
     }
@@ -964,6 +971,7 @@ fn pinned(
 ) -> OpEntry {
     let mut e = entry(&author.key(), seq, at, op);
     e.seen = seen.to_vec();
+    e.legacy = seen.is_empty();
     e.id = MessageId::from_bytes(&[id; 32]).unwrap();
     e
 }
@@ -1234,10 +1242,151 @@ fn a_flood_of_operations_that_acknowledge_only_their_own_chain_is_taken_in_linea
         } else {
             vec![]
         };
+        e.legacy = e.seen.is_empty();
         derivation.learn(&circle.genesis, e.clone());
         circle.ops.push(e);
     }
     let taken = derivation.steps() - before;
     assert!(taken <= 2 * FLOOD, "{taken} steps for {FLOOD} operations");
     assert_eq!(derivation.membership(), &circle.derive());
+}
+
+/// The old format (content tag 1): only where older software could have written it.
+mod old_format {
+    use super::*;
+
+    impl Circle {
+        /// Appends `op` to `author`'s chain in content tag 1 (acknowledging nothing), as
+        /// before membership version 4 or by a modified program.
+        fn post_old(&mut self, author: &Person, at: u64, op: Op) -> u64 {
+            self.post_seeing(author, at, op, Vec::new())
+        }
+
+        /// `by` registers an invite in content tag 1; one use, an hour from `at`.
+        fn invite_old(&mut self, by: &Person, at: u64) -> InviteSecret {
+            let secret = InviteSecret::generate();
+            let op = Op::Invite {
+                id: secret.id(),
+                key: secret.join_key().public(),
+                expires_at: at / SEC + 3600,
+                uses: 1,
+                bound: None,
+            };
+            self.post_old(by, at, op);
+            secret
+        }
+    }
+
+    #[test]
+    fn an_admin_let_in_by_a_current_admission_writing_old_format_operations_changes_nothing() {
+        let [alice, bob, _, dave, ..] = people();
+        let mut circle = Circle::found(&alice);
+        circle.join(&alice, &bob, SEC);
+        circle.post(&alice, 2 * SEC, grant(&bob));
+        assert_eq!(role(&circle.derive(), &bob), Some(Role::Admin));
+        // Bob's modified program writes in tag 1, skipping the acknowledgement checks: a
+        // rename, and an invite and admission of a sockpuppet.
+        circle.post_old(&bob, 3 * SEC, rename("Bob's"));
+        let invite = circle.invite_old(&bob, 3 * SEC);
+        let sockpuppet = circle.admission(&dave, &invite, vec![0]);
+        let admitted = circle.post_old(&bob, 3 * SEC, sockpuppet);
+        let m = circle.derive();
+        assert_eq!(m.name, "Tuesday");
+        assert!(!m.invites.contains_key(&invite.id()));
+        assert!(!m.contains(&dave.key()));
+        let admission = circle
+            .ops
+            .iter()
+            .find(|e| e.author == bob.key() && e.seq == admitted);
+        assert!(!m.took_effect(&admission.unwrap().id));
+    }
+
+    #[test]
+    fn an_admin_writing_in_the_old_format_a_removal_of_someone_they_never_saw_come_in_changes_nothing()
+     {
+        let [alice, bob, carol, ..] = people();
+        let mut circle = Circle::found(&alice);
+        circle.join(&alice, &bob, SEC);
+        circle.post(&alice, 2 * SEC, grant(&bob));
+        let before_carol = circle.everything();
+        circle.join(&alice, &carol, 3 * SEC);
+        // Bob, having seen nothing of carol, removes her: in tag 15 he could not name what
+        // he never saw; written in tag 1, it claims to have seen everything.
+        circle.post_seeing(&bob, 4 * SEC, remove(&carol, 0), before_carol);
+        assert!(circle.derive().contains(&carol.key()));
+        circle.ops.pop();
+        circle.post_old(&bob, 4 * SEC, remove(&carol, 0));
+        let m = circle.derive();
+        assert!(m.contains(&carol.key()));
+        assert!(m.departed(&carol.key()).is_none());
+    }
+
+    /// Strong removal's cut (step 3) drops these too, whatever their format: this shows the
+    /// two rules agree, not the format rule alone.
+    #[test]
+    fn an_admin_removed_while_writing_old_format_operations_changes_nothing_with_them() {
+        let [alice, bob, carol, ..] = people();
+        let mut circle = Circle::found(&alice);
+        circle.join(&alice, &bob, SEC);
+        circle.post(&alice, 2 * SEC, grant(&bob));
+        circle.join(&alice, &carol, 3 * SEC);
+        // Alice removes bob; bob, concurrently, writes in tag 1 a removal of carol and a
+        // rename.
+        circle.post(&alice, 4 * SEC, remove(&bob, circle.held(&bob)));
+        circle.post_old(&bob, 4 * SEC, remove(&carol, 0));
+        circle.post_old(&bob, 4 * SEC, rename("Bob's"));
+        let m = circle.derive();
+        assert!(m.departed(&bob.key()).is_some());
+        assert!(m.contains(&carol.key()));
+        assert_eq!(m.name, "Tuesday");
+    }
+
+    #[test]
+    fn a_member_who_wrote_a_current_operation_cannot_go_back_to_the_old_format() {
+        let [alice, bob, ..] = people();
+        let mut circle = Circle::found(&alice);
+        // A circle from before membership version 4: bob is let in and made admin in tag 1.
+        let invite = circle.invite_old(&alice, SEC);
+        let epochs = circle.derive().epochs().collect();
+        let admission = circle.admission(&bob, &invite, epochs);
+        circle.post_old(&alice, SEC, admission);
+        circle.post_old(&alice, 2 * SEC, grant(&bob));
+        circle.post_old(&bob, 3 * SEC, rename("Old"));
+        assert_eq!(circle.derive().name, "Old");
+        // Then bob's node, updated, writes in tag 15; a tag-1 operation after that can only
+        // come from a modified program.
+        circle.post(&bob, 4 * SEC, rename("New"));
+        circle.post_old(&bob, 5 * SEC, rename("Back"));
+        assert_eq!(circle.derive().name, "New");
+    }
+
+    #[test]
+    fn a_circle_written_wholly_in_the_old_format_derives_as_before() {
+        let [alice, bob, carol, dave, ..] = people();
+        let mut circle = Circle::found(&alice);
+        let admit_old = |circle: &mut Circle, by: &Person, who: &Person, at: u64| {
+            let invite = circle.invite_old(by, at);
+            let epochs = circle.derive().epochs().collect();
+            let op = circle.admission(who, &invite, epochs);
+            circle.post_old(by, at, op)
+        };
+        admit_old(&mut circle, &alice, &bob, SEC);
+        circle.post_old(&alice, 2 * SEC, grant(&bob));
+        admit_old(&mut circle, &bob, &carol, 3 * SEC);
+        admit_old(&mut circle, &bob, &dave, 4 * SEC);
+        circle.post_old(&bob, 5 * SEC, rename("Thursday"));
+        circle.post_old(&alice, 6 * SEC, remove(&dave, 0));
+        circle.post_old(&carol, 7 * SEC, Op::Leave);
+        let m = circle.derive();
+        assert_eq!(m.name, "Thursday");
+        assert_eq!(role(&m, &bob), Some(Role::Admin));
+        assert_eq!(m.get(&bob.key()).unwrap().admitted_by, Some(alice.key()));
+        assert!(m.departed(&dave.key()).is_some_and(|d| d.by == alice.key()));
+        assert!(
+            m.departed(&carol.key())
+                .is_some_and(|d| d.by == carol.key())
+        );
+        assert_eq!(m.len(), 2);
+        assert!(circle.ops.iter().all(|e| m.took_effect(&e.id)));
+    }
 }

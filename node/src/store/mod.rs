@@ -66,9 +66,9 @@ impl OpRecord {
     /// The record to keep beside a message, if its content is a membership operation.
     pub fn of(content: &crate::content::Content, id: MessageId) -> Option<OpRecord> {
         use crate::content::Body;
-        let (op, seen) = match &content.body {
-            Body::Op(op) => (op, Vec::new()),
-            Body::Acked(a) => (&a.op, a.seen.clone()),
+        let (op, seen, legacy) = match &content.body {
+            Body::Op(op) => (op, Vec::new(), true),
+            Body::Acked(a) => (&a.op, a.seen.clone(), false),
             _ => return None,
         };
         Some(OpRecord {
@@ -76,6 +76,7 @@ impl OpRecord {
             id,
             op: op.clone(),
             seen,
+            legacy,
         })
     }
 }
@@ -90,25 +91,44 @@ impl OpRecord {
             id: self.id,
             op: self.op,
             seen: self.seen,
+            legacy: self.legacy,
         }
     }
 
-    /// Reads a record as this version keeps it, or as it was kept before membership version 4
-    /// (with nothing seen).
+    /// Reads a record as this version keeps it, or as it was kept before: without its format
+    /// (an empty `seen` was then taken to mean content tag 1, as it still is for those
+    /// records), or before membership version 4 (tag 1, with nothing seen).
     pub(crate) fn decode_any(bytes: &[u8]) -> Result<OpRecord> {
-        match Store::decode::<OpRecord>(bytes) {
-            Ok(record) => Ok(record),
-            Err(_) => {
-                let old: OpRecordV3 = Store::decode(bytes)?;
-                Ok(OpRecord {
-                    at: old.at,
-                    id: old.id,
-                    op: old.op,
-                    seen: Vec::new(),
-                })
-            }
+        if let Ok(record) = Store::decode::<OpRecord>(bytes) {
+            return Ok(record);
         }
+        if let Ok(old) = Store::decode::<OpRecordV4>(bytes) {
+            return Ok(OpRecord {
+                at: old.at,
+                id: old.id,
+                op: old.op,
+                legacy: old.seen.is_empty(),
+                seen: old.seen,
+            });
+        }
+        let old: OpRecordV3 = Store::decode(bytes)?;
+        Ok(OpRecord {
+            at: old.at,
+            id: old.id,
+            op: old.op,
+            seen: Vec::new(),
+            legacy: true,
+        })
     }
+}
+
+/// How [`OpRecord`] was kept before it said its format (read, never written).
+#[derive(Deserialize)]
+struct OpRecordV4 {
+    at: u64,
+    id: MessageId,
+    op: Op,
+    seen: Vec<(MemberKey, u64)>,
 }
 
 /// How [`OpRecord`] was kept before membership version 4 (read, never written).
@@ -138,6 +158,9 @@ pub struct OpRecord {
     /// What its author had seen ([`crate::membership::Acked::seen`]; empty before
     /// membership version 4).
     pub seen: Vec<(MemberKey, u64)>,
+    /// Whether it came in content tag 1 (`Op`, before membership version 4) rather than
+    /// tag 15 (`Acked`): see [`OpEntry::legacy`].
+    pub legacy: bool,
 }
 
 /// Result of storing an envelope.

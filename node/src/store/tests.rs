@@ -330,3 +330,39 @@ fn arrivals_before_a_cursor_are_only_the_older_ones_newest_last() {
     assert_eq!(newest, [all[4], all[3]]);
     assert_eq!(store.arrivals_before(&a.circle, all[0]).count(), 0);
 }
+
+#[test]
+fn operation_records_of_every_layout_are_read_with_their_format() {
+    use crate::content::{Body, Content};
+    use crate::membership::Acked;
+    let id = MessageId::from_bytes(&[9; 32]).unwrap();
+    let member = MemberSecret::generate().public();
+    let content = |body| Content { sent_at: 5, body };
+    // Tag 15 with nothing seen (a founder's first operation) is not the old format.
+    let acked = Acked {
+        op: Op::Leave,
+        seen: Vec::new(),
+    };
+    let record = OpRecord::of(&content(Body::Acked(acked)), id).unwrap();
+    assert!(!record.legacy);
+    let bytes = postcard::to_allocvec(&record).unwrap();
+    assert!(!OpRecord::decode_any(&bytes).unwrap().legacy);
+    let record = OpRecord::of(&content(Body::Op(Op::Leave)), id).unwrap();
+    assert!(record.legacy);
+    let bytes = postcard::to_allocvec(&record).unwrap();
+    assert!(OpRecord::decode_any(&bytes).unwrap().legacy);
+    // Kept before records said their format: an empty `seen` was taken as tag 1, and still is.
+    let v4 = |seen: Vec<(MemberKey, u64)>| postcard::to_allocvec(&(5u64, id, Op::Leave, seen));
+    let read = OpRecord::decode_any(&v4(vec![(member, 3)]).unwrap()).unwrap();
+    assert!(!read.legacy);
+    assert_eq!(read.seen, [(member, 3)]);
+    assert!(
+        OpRecord::decode_any(&v4(Vec::new()).unwrap())
+            .unwrap()
+            .legacy
+    );
+    // Kept before membership version 4.
+    let v3 = postcard::to_allocvec(&(5u64, id, Op::Leave)).unwrap();
+    let read = OpRecord::decode_any(&v3).unwrap();
+    assert!(read.legacy && read.seen.is_empty());
+}

@@ -392,6 +392,7 @@ impl Sim {
             Byzantine::ClaimingTheFuture => seen.iter_mut().for_each(|(_, s)| *s += 1000),
             _ => {}
         }
+        e.legacy = seen.is_empty();
         e.seen = seen;
         self.views[replica].push(e);
     }
@@ -559,6 +560,7 @@ fn wild_entry() -> impl Strategy<Value = OpEntry> {
             .into_iter()
             .map(|(who, seq)| (world().people[who].key(), seq))
             .collect();
+        e.legacy = e.seen.is_empty();
         e
     })
 }
