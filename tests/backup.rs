@@ -198,6 +198,34 @@ fn signature(bytes: [u8; 64]) -> Signature {
     Signature::from_bytes(&bytes).unwrap()
 }
 
+/// A whole backup in one part, as a modified client sends it: `bytes` left with `home` from
+/// the node `from` under `holder`, signed by `signer` (the holder's keys, or someone else's).
+fn whole_part(
+    circle: circle::crypto::CircleId,
+    home: &Member,
+    from: &PeerId,
+    signer: &RecoveryKeys,
+    holder: [u8; 32],
+    bytes: Vec<u8>,
+) -> BackupRequest {
+    let hash = *blake3::hash(&bytes).as_bytes();
+    let proof = signer.prove(&leave_proof_bytes(
+        &home.node.peer_id().to_bytes(),
+        &from.to_bytes(),
+        bytes.len() as u64,
+        &hash,
+    ));
+    BackupRequest::Leave(LeavePart {
+        circle,
+        holder,
+        size: bytes.len() as u64,
+        hash,
+        proof: signature(proof.to_bytes()),
+        offset: 0,
+        bytes,
+    })
+}
+
 fn refusal(response: &BackupResponse) -> &str {
     match response {
         BackupResponse::Refused { reason } => reason,
@@ -274,23 +302,15 @@ async fn a_stranger_let_in_while_an_invite_is_out_cannot_leave_a_backup() {
         .expect("the door is open");
     let (_, keys) = phrase();
     let backup = backup_file(&keys, "mallory's junk", 1000);
-    let hash = *blake3::hash(&backup).as_bytes();
-    let proof = keys.prove(&leave_proof_bytes(
-        &home.node.peer_id().to_bytes(),
-        &stranger_id.to_bytes(),
-        backup.len() as u64,
-        &hash,
-    ));
     let answer = mallory
-        .ask(BackupRequest::Leave(LeavePart {
+        .ask(whole_part(
             circle,
-            holder: keys.holder_key().to_bytes(),
-            size: backup.len() as u64,
-            hash,
-            proof: signature(proof.to_bytes()),
-            offset: 0,
-            bytes: backup.clone(),
-        }))
+            &home,
+            &stranger_id,
+            &keys,
+            keys.holder_key().to_bytes(),
+            backup,
+        ))
         .await;
     assert!(
         refusal(&answer).contains("only a member's node"),
@@ -435,23 +455,15 @@ async fn bob_a_member_too_cannot_replace_alices_backup_without_her_phrase() {
         .expect("a member's node is let in");
     let (_, his) = phrase();
     let junk = vec![7u8; 1000];
-    let hash = *blake3::hash(&junk).as_bytes();
-    let proof = his.prove(&leave_proof_bytes(
-        &home.node.peer_id().to_bytes(),
-        &bob_id.to_bytes(),
-        junk.len() as u64,
-        &hash,
-    ));
     let answer = bobs
-        .ask(BackupRequest::Leave(LeavePart {
+        .ask(whole_part(
             circle,
-            holder: keys.holder_key().to_bytes(),
-            size: junk.len() as u64,
-            hash,
-            proof: signature(proof.to_bytes()),
-            offset: 0,
-            bytes: junk,
-        }))
+            &home,
+            &bob_id,
+            &his,
+            keys.holder_key().to_bytes(),
+            junk,
+        ))
         .await;
     assert!(
         refusal(&answer).contains("not signed with its holder key"),
@@ -600,23 +612,15 @@ async fn a_member_of_another_circle_of_the_home_server_cannot_leave_a_backup_in_
         .expect("a member's node is let in");
     let (_, keys) = phrase();
     let backup = backup_file(&keys, "bob's home", 1000);
-    let hash = *blake3::hash(&backup).as_bytes();
-    let proof = keys.prove(&leave_proof_bytes(
-        &home.node.peer_id().to_bytes(),
-        &bob_id.to_bytes(),
-        backup.len() as u64,
-        &hash,
-    ));
     let leave = |circle| {
-        BackupRequest::Leave(LeavePart {
+        whole_part(
             circle,
-            holder: keys.holder_key().to_bytes(),
-            size: backup.len() as u64,
-            hash,
-            proof: signature(proof.to_bytes()),
-            offset: 0,
-            bytes: backup.clone(),
-        })
+            &home,
+            &bob_id,
+            &keys,
+            keys.holder_key().to_bytes(),
+            backup.clone(),
+        )
     };
     let answer = bobs.ask(leave(tuesday)).await;
     assert!(
