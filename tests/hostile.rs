@@ -16,7 +16,7 @@ use circle::crypto::{
     MemberKey, MemberSecret,
 };
 use circle::node::{
-    Body, Circles, Content, Genesis, Ingest, InvitePolicy, JOIN_PROOF_DOMAIN, JoinRequest,
+    Acked, Body, Circles, Content, Genesis, Ingest, InvitePolicy, JOIN_PROOF_DOMAIN, JoinRequest,
     JoinResponse, MAX_MEMBERS, MAX_TEXT_BYTES, Op, PeerId, Profile, SyncPage, SyncRequest,
     SyncResponse, Welcome, epoch_of, key_commitment, now_ms, now_secs, seal_key_for,
     seal_new_key_for,
@@ -1743,6 +1743,48 @@ fn a_member_admitted_after_us_is_believed_when_the_page_carries_the_admission() 
         .unwrap();
     f.carol.apply_page(&c, &page.ops, &page.envelopes).unwrap();
     assert_eq!(f.carol.members(&c).unwrap().len(), 4);
+}
+
+/// `forger`'s next operation, a rename (no effect from a plain member), acknowledging only
+/// its own chain: as if it had seen nothing of anyone else's.
+fn rename_seeing_only_itself(forger: &Forger, name: &str) -> Envelope {
+    let own = forger.seq.get();
+    let seen = if own > 0 {
+        vec![(forger.secret.public(), own)]
+    } else {
+        vec![]
+    };
+    let op = Op::Rename { name: name.into() };
+    forger.next(Body::Acked(Acked { op, seen }))
+}
+
+#[test]
+fn a_sync_page_of_two_members_interleaving_floods_of_operations_costs_one_derivation() {
+    let f = circle_of_three("Hostile test");
+    let c = f.circle;
+    let (bob, carol) = (f.forger(&f.bob), f.forger(&f.carol));
+    // bob and carol rename in turn, each claiming to have seen none of the other's
+    // operations: one at a time, most would make alice's node derive again from all of
+    // them. A page of them, as a colluding member's node serves it.
+    const FLOOD: usize = 10_000;
+    let page: Vec<Vec<u8>> = (0..FLOOD)
+        .map(|i| {
+            let who = if i % 2 == 0 { &bob } else { &carol };
+            rename_seeing_only_itself(who, &format!("flood {i}"))
+                .to_bytes()
+                .to_vec()
+        })
+        .collect();
+    let before = f.alice.derivation_cost(&c).unwrap();
+    assert_eq!(f.alice.apply_page(&c, &page, &[]).unwrap(), FLOOD);
+    let after = f.alice.derivation_cost(&c).unwrap();
+    let steps = after.steps - before.steps;
+    assert!(
+        steps <= 3 * FLOOD as u64,
+        "{steps} steps for {FLOOD} operations"
+    );
+    assert!(after.derivations - before.derivations <= 1);
+    assert_eq!(f.settings(&f.alice).0, "Hostile test");
 }
 
 #[test]

@@ -39,6 +39,11 @@ pub struct NodeConfig {
     pub author_rate: u32,
     /// Gossip taken per author and circle in one burst. Default 50.
     pub author_burst: u32,
+    /// Membership operations taken by gossip per author and circle in a minute. Default 20:
+    /// an admin letting a few people in writes two or three each; each can make every node
+    /// derive the membership again, so more are left to sync, which takes a page of them
+    /// with one derivation (issue 13, finding 6).
+    pub author_ops_per_minute: usize,
     /// Timeout of one join or sync request. Default 20 s.
     pub request_timeout: Duration,
     /// Run as the circles' always-on home server: a relay (v2) for members' nodes only and an
@@ -88,6 +93,7 @@ impl Default for NodeConfig {
             mdns: true,
             author_rate: 10,
             author_burst: 50,
+            author_ops_per_minute: 20,
             request_timeout: Duration::from_secs(20),
             relay: false,
             desktop_notifications: true,
@@ -137,6 +143,12 @@ impl NodeConfig {
     pub fn with_author_limit(mut self, rate: u32, burst: u32) -> Self {
         self.author_rate = rate;
         self.author_burst = burst;
+        self
+    }
+
+    /// Sets how many membership operations per author and circle gossip takes in a minute.
+    pub fn with_author_ops_per_minute(mut self, ops: usize) -> Self {
+        self.author_ops_per_minute = ops;
         self
     }
 

@@ -8,6 +8,41 @@ use crate::circles::join::key_info;
 impl Circles {
     /// Checks and stores an envelope from another node.
     pub fn ingest(&self, envelope: &Envelope) -> Result<Ingest> {
+        self.ingest_as(envelope, false, &mut || true)
+    }
+
+    /// [`Circles::ingest`] for an envelope that came by gossip, one at a time: a membership
+    /// operation this node does not hold yet is stored only if `may_take_op` says its author
+    /// has not used up their operations for now (PROTOCOL.md section 10.3); otherwise it is
+    /// [`Ingest::Later`], and sync, which takes a page's operations with one derivation,
+    /// brings it.
+    pub fn ingest_gossip(
+        &self,
+        envelope: &Envelope,
+        mut may_take_op: impl FnMut() -> bool,
+    ) -> Result<Ingest> {
+        self.ingest_as(envelope, false, &mut may_take_op)
+    }
+
+    /// How much deriving `circle`'s membership has cost since this node started: what a
+    /// flood of operations costs it.
+    pub fn derivation_cost(&self, circle: &CircleId) -> Result<DerivationCost> {
+        self.with_circle(circle, |c| {
+            Ok(DerivationCost {
+                derivations: c.derivation.derivations(),
+                steps: c.derivation.steps(),
+            })
+        })
+    }
+
+    /// Checks and stores an envelope; in a `batch`, its operation waits for
+    /// [`Circles::settle`] if it needs a whole derivation.
+    fn ingest_as(
+        &self,
+        envelope: &Envelope,
+        batch: bool,
+        may_take_op: &mut dyn FnMut() -> bool,
+    ) -> Result<Ingest> {
         let h = envelope.header().clone();
         let content = {
             let state = self.inner.state.read().map_err(poisoned)?;
@@ -106,6 +141,15 @@ impl Circles {
             )?;
             return Ok(Ingest::Dropped("its time is up".into()));
         }
+        if record.is_some()
+            && self.store().id_at(&h.circle, &h.author, h.seq)?.is_none()
+            && !may_take_op()
+        {
+            return Ok(Ingest::Later(format!(
+                "{} wrote more membership operations than a node takes one by one for now",
+                h.author.short()
+            )));
+        }
         // The store's transaction tells a duplicate, a new message and another version of a
         // held one apart in one look-up.
         let stored = self
@@ -153,7 +197,11 @@ impl Circles {
                 }
                 _ => {}
             }
-            self.learn_op(&h.circle, envelope, record)?;
+            if batch {
+                self.take_op(&h.circle, envelope, record)?;
+            } else {
+                self.learn_op(&h.circle, envelope, record)?;
+            }
         }
         if let Body::Withdraw { seq, id } = &content.body
             && *seq < h.seq
@@ -253,7 +301,8 @@ impl Circles {
 
     /// Takes in envelopes (wire bytes) of one circle, membership operations among them in any
     /// order: what cannot be judged yet is tried again while anything new comes in. Returns
-    /// how many were new.
+    /// how many were new. The operations of each round cost at most one derivation (issue 13,
+    /// finding 6).
     pub fn ingest_all<'a>(
         &self,
         circle: &CircleId,
@@ -272,7 +321,7 @@ impl Circles {
             let before = new;
             let mut later = Vec::new();
             for env in pending {
-                match self.ingest(&env)? {
+                match self.ingest_as(&env, true, &mut || true)? {
                     Ingest::New | Ingest::Fork => new += 1,
                     Ingest::Later(_) => later.push(env),
                     Ingest::Duplicate => {}
@@ -280,6 +329,7 @@ impl Circles {
                     Ingest::Rejected(why) => tracing::debug!("envelope rejected: {why}"),
                 }
             }
+            self.settle(circle)?;
             pending = later;
             if pending.is_empty() || new == before {
                 break;
@@ -315,5 +365,37 @@ impl Circles {
             self.store().flush()?;
         }
         Ok(new)
+    }
+
+    /// Adds a stored operation of a batch to its circle, deriving nothing yet if it needs a
+    /// whole derivation ([`Circles::settle`] does it).
+    fn take_op(&self, circle: &CircleId, envelope: &Envelope, record: OpRecord) -> Result<()> {
+        let h = envelope.header();
+        let mut state = self.inner.state.write().map_err(poisoned)?;
+        let Some(c) = state.get_mut(circle) else {
+            return Ok(());
+        };
+        let before = c.members.clone();
+        c.take(record.entry(h.author, h.seq));
+        if c.members != before {
+            self.inner.membership.send_modify(|n| *n += 1);
+        }
+        Ok(())
+    }
+
+    /// Derives `circle`'s membership once for the operations of a batch taken so far.
+    fn settle(&self, circle: &CircleId) -> Result<()> {
+        let mut state = self.inner.state.write().map_err(poisoned)?;
+        let Some(c) = state.get_mut(circle) else {
+            return Ok(());
+        };
+        if c.derivation.is_stale() {
+            let before = c.members.clone();
+            c.settle();
+            if c.members != before {
+                self.inner.membership.send_modify(|n| *n += 1);
+            }
+        }
+        Ok(())
     }
 }

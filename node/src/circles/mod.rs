@@ -219,6 +219,15 @@ pub enum Ingest {
     Rejected(String),
 }
 
+/// What deriving a circle's membership has cost a node since it started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DerivationCost {
+    /// How many times it derived from all operations.
+    pub derivations: u64,
+    /// How many operations were applied, over every derivation and every single step.
+    pub steps: u64,
+}
+
 struct CircleState {
     genesis: Genesis,
     genesis_wire: Vec<u8>,
@@ -304,6 +313,23 @@ impl CircleState {
     fn learn(&mut self, e: OpEntry) {
         self.derivation.learn(&self.genesis, e);
         self.members = self.derivation.membership().clone();
+    }
+
+    /// Takes in one more operation of a batch (a sync page, a welcome): `members` stays as
+    /// it was once an operation needs a whole derivation, until [`CircleState::settle`].
+    fn take(&mut self, e: OpEntry) {
+        self.derivation.take(&self.genesis, e);
+        if !self.derivation.is_stale() {
+            self.members = self.derivation.membership().clone();
+        }
+    }
+
+    /// Derives once for the operations of a batch taken so far.
+    fn settle(&mut self) {
+        if self.derivation.is_stale() {
+            self.derivation.settle(&self.genesis);
+            self.members = self.derivation.membership().clone();
+        }
     }
 }
 

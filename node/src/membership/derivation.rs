@@ -5,6 +5,10 @@
 //! already derived gives exactly what a whole derivation would: [`Derivation::learn`] does
 //! that, and derives from scratch only when the new operation lands earlier in the order,
 //! something already held acknowledged it, or it moved a cut.
+//!
+//! A sync page or a welcome brings many operations at once: [`Derivation::take`] applies each
+//! that way while it can, keeps the rest without deriving, and [`Derivation::settle`] derives
+//! once for all of them, so a page costs at most one derivation whatever it holds.
 
 use std::collections::BTreeMap;
 
@@ -29,6 +33,10 @@ pub struct Derivation {
     /// Per author, the highest number of theirs any operation held says it had seen.
     claimed: BTreeMap<MemberKey, u64>,
     steps: u64,
+    /// How many times it derived from all operations.
+    derivations: u64,
+    /// Whether an operation was taken that the state does not reflect yet.
+    stale: bool,
 }
 
 impl Derivation {
@@ -45,6 +53,8 @@ impl Derivation {
             heads: BTreeMap::new(),
             claimed: BTreeMap::new(),
             steps: 0,
+            derivations: 0,
+            stale: false,
         };
         for e in &ops {
             d.note(e);
@@ -56,7 +66,17 @@ impl Derivation {
 
     /// Adds one operation and brings the membership up to date.
     pub fn learn(&mut self, genesis: &Genesis, e: OpEntry) {
-        let appends = self.settled
+        self.take(genesis, e);
+        self.settle(genesis);
+    }
+
+    /// Adds one operation of a batch: applied to the state at once if that gives what a
+    /// whole derivation would, otherwise only kept, and from then on every operation of the
+    /// batch is only kept until [`Derivation::settle`]. Meanwhile ([`Derivation::is_stale`])
+    /// [`Derivation::membership`] does not reflect them.
+    pub fn take(&mut self, genesis: &Genesis, e: OpEntry) {
+        let appends = !self.stale
+            && self.settled
             && self.heads.get(&e.author).is_none_or(|seq| e.seq > *seq)
             && self.claimed.get(&e.author).is_none_or(|seq| *seq < e.seq)
             && (self.rests_on_tail(&e)
@@ -64,10 +84,11 @@ impl Derivation {
                 || self.last.is_none_or(|last| e.order_key() > last));
         self.note(&e);
         self.ops.push(e);
-        let e = self.ops.last().expect("just pushed");
         if !appends {
-            return self.rederive(genesis);
+            self.stale = true;
+            return;
         }
+        let e = self.ops.last().expect("just pushed");
         // Everything held is placed before it could be (it comes after the operation placed
         // last, or acknowledged all of it, or its order key is the highest; and nothing held
         // waits for it): the order is the old one with it at the end.
@@ -76,8 +97,21 @@ impl Derivation {
         self.last = self.last.max(Some(e.order_key()));
         self.tail = Some((e.author, e.seq));
         if self.state.cuts() != self.cuts {
+            self.stale = true;
+        }
+    }
+
+    /// Derives once from all operations if any taken since the last derivation needs it.
+    pub fn settle(&mut self, genesis: &Genesis) {
+        if self.stale {
             self.rederive(genesis);
         }
+    }
+
+    /// Whether operations were taken that the membership does not reflect until
+    /// [`Derivation::settle`].
+    pub fn is_stale(&self) -> bool {
+        self.stale
     }
 
     /// Whether `e` comes after the operation placed last (its author's own, or one it
@@ -129,6 +163,8 @@ impl Derivation {
         self.last = last;
         self.settled = settled;
         self.steps += steps;
+        self.derivations += 1;
+        self.stale = false;
     }
 
     /// The membership as derived now.
@@ -145,5 +181,10 @@ impl Derivation {
     /// operations costs.
     pub fn steps(&self) -> u64 {
         self.steps
+    }
+
+    /// How many times it derived from all operations, the first included.
+    pub fn derivations(&self) -> u64 {
+        self.derivations
     }
 }

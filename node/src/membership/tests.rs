@@ -1251,6 +1251,47 @@ fn a_flood_of_operations_that_acknowledge_only_their_own_chain_is_taken_in_linea
     assert_eq!(derivation.membership(), &circle.derive());
 }
 
+#[test]
+fn a_page_of_two_interleaving_floods_of_operations_is_taken_in_near_linear_steps() {
+    let [alice, bob, carol, ..] = people();
+    let mut circle = Circle::found(&alice);
+    circle.join(&alice, &bob, SEC);
+    circle.join(&alice, &carol, SEC);
+    let mut derivation = Derivation::new(&circle.genesis, circle.ops.clone());
+    let (steps, derivations) = (derivation.steps(), derivation.derivations());
+    // bob and carol rename in turn, 10 000 times in all, each claiming to have seen none of
+    // the other's: one at a time, most land before the operation placed last, and each such
+    // one would make the node derive again from all operations (quadratic).
+    const FLOOD: u64 = 10_000;
+    let mut page = Vec::new();
+    for i in 0..FLOOD {
+        let (who, seq) = if i % 2 == 0 {
+            (&bob, i / 2 + 1)
+        } else {
+            (&carol, i / 2 + 1)
+        };
+        let mut e = entry(&who.key(), seq, 2 * SEC + i, rename(&format!("flood {i}")));
+        e.seen = if seq > 1 {
+            vec![(who.key(), seq - 1)]
+        } else {
+            vec![]
+        };
+        e.legacy = false;
+        page.push(e);
+    }
+    // One page of them, as sync brings it.
+    for e in &page {
+        derivation.take(&circle.genesis, e.clone());
+    }
+    derivation.settle(&circle.genesis);
+    circle.ops.extend(page);
+    let taken = derivation.steps() - steps;
+    assert!(taken <= 3 * FLOOD, "{taken} steps for {FLOOD} operations");
+    assert!(derivation.derivations() - derivations <= 1);
+    assert!(!derivation.is_stale());
+    assert_eq!(derivation.membership(), &circle.derive());
+}
+
 /// The old format (content tag 1): only where older software could have written it.
 mod old_format {
     use super::*;

@@ -99,7 +99,20 @@ impl EventLoop {
             // Score down the author's own node; a node passing it on is not to blame.
             return if own_node { Reject } else { Ignore };
         }
-        match self.circles.ingest(&envelope) {
+        // One by one, each operation can make this node derive the membership again: past
+        // the author's budget, sync brings them, a page at a time (section 10.3).
+        let mut over = false;
+        let budget = &mut self.op_budget;
+        let judged = self.circles.ingest_gossip(&envelope, || {
+            let taken = budget.take(&(circle, author), std::time::Instant::now());
+            over |= !taken;
+            taken
+        });
+        match judged {
+            Ok(Ingest::Later(why)) if over => {
+                debug!(peer = %from, "gossip left to sync: {why}");
+                Ignore
+            }
             Ok(Ingest::New) => Accept,
             // Another version of a held message: valid, signed content, kept and flagged.
             // Passed on, so every member ends up holding and flagging the same fork.

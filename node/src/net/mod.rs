@@ -200,6 +200,9 @@ pub(crate) struct EventLoop {
     /// Inviters' nodes to dial again once the connection used for joining has closed.
     reconnect: HashMap<PeerId, Vec<String>>,
     limiter: limit::Limiter,
+    /// Membership operations taken by gossip per (circle, author) and minute
+    /// ([`NodeConfig::author_ops_per_minute`]).
+    op_budget: limit::Budget<(CircleId, circle_crypto::MemberKey)>,
     /// Join requests per stranger's IP address and minute ([`NodeConfig::joins_per_ip`]).
     join_budget: limit::Budget<std::net::IpAddr>,
     /// Who may use this node as a relay (shared with the relay behaviour).
@@ -260,6 +263,7 @@ impl EventLoop {
             next_leave: 0,
             membership: circles.watch_membership(),
             limiter: limit::Limiter::new(config.author_rate, config.author_burst),
+            op_budget: limit::Budget::new(config.author_ops_per_minute, Duration::from_secs(60)),
             join_budget: limit::Budget::new(config.joins_per_ip, Duration::from_secs(60)),
             probation: HashMap::new(),
             limited: HashMap::new(),
@@ -684,6 +688,7 @@ impl EventLoop {
             self.swarm.close_connection(id);
         }
         self.limiter.prune(now);
+        self.op_budget.prune(now);
         self.join_budget.prune(now);
         self.proof_budget.prune(now);
         self.proof_budget_peer.prune(now);

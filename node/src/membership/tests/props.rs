@@ -619,9 +619,14 @@ proptest! {
         let reordered = shuffled(&entries, seed | 1);
         prop_assert_eq!(&Membership::derive(&w.genesis, &reordered), &m);
         let mut one_by_one = Derivation::new(&w.genesis, Vec::new());
+        let mut as_a_page = Derivation::new(&w.genesis, Vec::new());
         for e in reordered {
-            one_by_one.learn(&w.genesis, e);
+            one_by_one.learn(&w.genesis, e.clone());
+            as_a_page.take(&w.genesis, e);
         }
         prop_assert_eq!(one_by_one.membership(), &m);
+        // Taken as one page (a sync page, a welcome) and derived once, the same.
+        as_a_page.settle(&w.genesis);
+        prop_assert_eq!(as_a_page.membership(), &m);
     }
 }
