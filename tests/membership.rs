@@ -7,7 +7,8 @@ mod util;
 use std::time::Duration;
 
 use circle::crypto::{Invite, MemberSecret};
-use circle::node::{Ingest, NodeConfig};
+use circle::node::{Ingest, NodeConfig, Op};
+use util::forge::{Forger, acked, share};
 use util::{Member, eventually};
 
 /// The circle of alice (founder), bob and carol, everyone seeing everyone.
@@ -277,4 +278,79 @@ async fn one_member_flooding_does_not_hold_up_the_others_and_nothing_is_lost() {
             == FLOOD
     })
     .await;
+}
+
+/// Of `envelopes`, how many `member`'s node holds.
+fn held(member: &Member, envelopes: &[circle::crypto::Envelope]) -> usize {
+    let store = member.circles().store();
+    envelopes
+        .iter()
+        .filter(|e| store.has_message(&e.id()).unwrap())
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_flooding_operations_by_gossip_makes_no_node_derive_past_its_budget_and_sync_brings_them_all()
+ {
+    // alice's node takes any number of bob's messages by gossip, but at most 5 of his
+    // membership operations a minute; it syncs only when asked to.
+    const BUDGET: usize = 5;
+    let config = NodeConfig::local()
+        .with_author_limit(10_000, 10_000)
+        .with_author_ops_per_minute(BUDGET)
+        .with_sync_interval(Duration::from_secs(3600));
+    let alice = Member::with_config("alice", config).await;
+    let bob = Member::new("bob").await;
+    let circle = tuesday(&alice, &[&bob]).await;
+    let before = alice.circles().derivation_cost(&circle).unwrap();
+
+    // bob's modified program writes 100 renames (a plain member's: no effect) and gossips
+    // them with a share after them. (It keeps them on his node for sync only afterwards, so
+    // a sync still running from when bob came in cannot bring them meanwhile.)
+    const FLOOD: usize = 100;
+    let forger = Forger::of(bob.circles(), &circle);
+    let flood: Vec<_> = (0..FLOOD)
+        .map(|i| {
+            let rename = Op::Rename {
+                name: format!("flood {i}"),
+            };
+            forger.next(acked(bob.circles(), &circle, rename))
+        })
+        .collect();
+    let after = forger.next(share("Still here."));
+    let gossiped: Vec<_> = flood.iter().chain([&after]).cloned().collect();
+    eventually("alice's node takes the share after the flood", || async {
+        // Again until the mesh carries it (identical bytes again are gossip duplicates).
+        bob.node.publish(gossiped.clone()).await.unwrap();
+        alice.circles().store().has_message(&after.id()).unwrap()
+    })
+    .await;
+    // Gossip took only the budget's worth of operations: only those could each make the
+    // node derive again.
+    let by_gossip = held(&alice, &flood);
+    assert!(
+        (1..=BUDGET).contains(&by_gossip),
+        "{by_gossip} operations taken by gossip"
+    );
+    let cost = alice.circles().derivation_cost(&circle).unwrap();
+    assert!(cost.derivations - before.derivations <= BUDGET as u64);
+
+    // Nothing is lost: the next sync (here, when the connection comes back) brings the rest,
+    // a page of them at a time.
+    for env in &gossiped {
+        bob.circles().store().put_envelope(env, None).unwrap();
+    }
+    let bob_peer = bob.node.peer_id();
+    alice.node.cut_off(vec![bob_peer]).await.unwrap();
+    alice.node.cut_off(vec![]).await.unwrap();
+    eventually("alice's node holds every operation by sync", || async {
+        held(&alice, &flood) == FLOOD
+    })
+    .await;
+    let cost = alice.circles().derivation_cost(&circle).unwrap();
+    assert!(
+        cost.steps - before.steps <= 20 * FLOOD as u64,
+        "{} steps",
+        cost.steps - before.steps
+    );
 }

@@ -44,11 +44,11 @@ mod web;
 pub use api::{Api, LocalApi, api_proof, contract};
 pub use circles::{
     AddressRecord, AuthorLog, CATCHING_UP_REFUSAL, CheckinItem, CheckinsView, CircleDetails,
-    CircleInfo, CircleLog, Circles, ClockItem, CrisisLines, DerivationCost, FeedItem, ForkLog, GoalItem, Ingest,
-    InviteInfo, MAX_CLOCKS, MAX_RECORD_BYTES, MIN_ID_PREFIX, MIN_KEY_PREFIX, MeetingItem,
-    MemberInfo, MemberName, MilestoneItem, NEWS_CAPACITY, News, PartnerItem, QuietMember,
-    REPLACED_REFUSAL, ReachOutItem, ResourceItem, SYNC_PAGE_BYTES, SYNC_PAGE_MESSAGES, Settings,
-    seal_key_for, seal_new_key_for,
+    CircleInfo, CircleLog, Circles, ClockItem, CrisisLines, DerivationCost, FeedItem, ForkLog,
+    GoalItem, Ingest, InviteInfo, MAX_CLOCKS, MAX_RECORD_BYTES, MIN_ID_PREFIX, MIN_KEY_PREFIX,
+    MeetingItem, MemberInfo, MemberName, MilestoneItem, NEWS_CAPACITY, News, PartnerItem,
+    QuietMember, REPLACED_REFUSAL, ReachOutItem, ResourceItem, SYNC_PAGE_BYTES, SYNC_PAGE_MESSAGES,
+    Settings, seal_key_for, seal_new_key_for,
 };
 pub use config::{DEFAULT_BACKUP_LIMIT, DEFAULT_PORT, NodeConfig};
 pub use content::{Body, Content, MAX_TEXT_BYTES, MAX_TEXT_CHARS, check_text};
