@@ -354,3 +354,78 @@ async fn a_member_flooding_operations_by_gossip_makes_no_node_derive_past_its_bu
         cost.steps - before.steps
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_members_messages_republished_by_a_colluding_member_are_not_stored() {
+    // alice's node takes at most 4 messages of one author at once by gossip, whoever
+    // delivers them; it syncs only when a connection opens.
+    let config = NodeConfig::local()
+        .with_author_limit(2, 4)
+        .with_sync_interval(Duration::from_secs(3600));
+    let alice = Member::with_config("alice", config).await;
+    let bob = Member::new("bob").await;
+    let carol = Member::new("carol").await;
+    let circle = tuesday(&alice, &[&bob, &carol]).await;
+    let mut said = Vec::new();
+    for text in ["Day 1.", "Day 2.", "Day 3."] {
+        said.push(bob.node.share(&circle, text).await.unwrap());
+    }
+    eventually("alice and carol hold bob's shares", || async {
+        [&alice, &carol].iter().all(|m| {
+            said.iter()
+                .all(|id| m.circles().store().has_message(id).unwrap())
+        })
+    })
+    .await;
+    alice.node.remove(&circle, "bob").await.unwrap();
+    eventually("carol sees bob removed", || async {
+        carol.circles().members(&circle).unwrap().len() == 2
+    })
+    .await;
+    // bob's secret, for carol's modified program; then bob's node goes away.
+    let bob_forger = Forger::of(bob.circles(), &circle);
+    let _bob_home = bob.stop().await;
+
+    // carol's modified program republishes bob's old messages, other versions of them and
+    // 30 new ones, as fast as it can.
+    let store = carol.circles().store();
+    let bob_key = bob_forger.secret.public();
+    let mut republished = Vec::new();
+    let mut refused = Vec::new();
+    for seq in 1..=bob_forger.seq.get() {
+        let Some(old) = store.envelope_at(&circle, &bob_key, seq).unwrap() else {
+            continue;
+        };
+        let other = bob_forger.seal_after(seq, old.header().prev, share("Another version."));
+        republished.push(old);
+        refused.push(other);
+    }
+    for i in 0..30 {
+        refused.push(bob_forger.next(share(&format!("Back again {i}."))));
+    }
+    republished.extend(refused.iter().cloned());
+    carol.node.publish(republished).await.unwrap();
+    // Then carol's own messages, until one arrives: whatever bob's limit, hers is her own
+    // (scored down for what she passed on, her node is heard again once that decays).
+    let carol_forger = Forger::of(carol.circles(), &circle);
+    let hers = std::sync::Mutex::new(Vec::new());
+    eventually("carol's own message reaches alice by gossip", || async {
+        let mine = carol_forger.next(share("Carol here."));
+        carol.node.publish(vec![mine.clone()]).await.unwrap();
+        let mut hers = hers.lock().unwrap();
+        hers.push(mine.id());
+        hers.iter()
+            .any(|id| alice.circles().store().has_message(id).unwrap())
+    })
+    .await;
+    let store = alice.circles().store();
+    for envelope in &refused {
+        assert!(
+            !store.has_message(&envelope.id()).unwrap(),
+            "alice's node stored bob's message {} after his removal",
+            envelope.header().seq
+        );
+    }
+    let members = alice.circles().members(&circle).unwrap();
+    assert!(members.iter().all(|m| m.name != "bob"));
+}

@@ -1,8 +1,8 @@
 //! Per-author rate limits on gossip, so one member flooding the circle cannot crowd out
 //! everyone else or make other nodes hold an unbounded backlog.
 //!
-//! A token bucket per (circle, author), kept only for current members (so strangers cannot
-//! grow the table): `rate` messages a second on average, bursts of up to `burst`. Messages over
+//! A token bucket per (circle, author), whichever node delivers the message, kept only for
+//! current and departed members (so strangers cannot grow the table): `rate` messages a second on average, bursts of up to `burst`. Messages over
 //! the limit are dropped from gossip (never stored from it); sync, which this node paces
 //! itself, still brings them later.
 
