@@ -17,8 +17,8 @@ use circle::crypto::{
 };
 use circle::node::{
     Acked, Body, Circles, Content, Genesis, Ingest, InvitePolicy, JOIN_PROOF_DOMAIN, JoinRequest,
-    JoinResponse, MAX_MEMBERS, MAX_TEXT_BYTES, Op, PeerId, Profile, SyncPage, SyncRequest,
-    SyncResponse, Welcome, epoch_of, key_commitment, now_ms, now_secs, seal_key_for,
+    JoinResponse, MAX_MEMBERS, MAX_TEXT_BYTES, Op, PeerId, Profile, SYNC_PAGE_MESSAGES, SyncPage,
+    SyncRequest, SyncResponse, Welcome, epoch_of, key_commitment, now_ms, now_secs, seal_key_for,
     seal_new_key_for,
 };
 use proptest::prelude::*;
@@ -1196,6 +1196,86 @@ fn a_removed_member_cannot_slip_in_other_versions_of_messages_a_node_does_not_ho
     assert_eq!(
         held,
         ["what I really said first", "what I really said last"]
+    );
+}
+
+#[test]
+fn a_removed_members_other_version_of_a_message_a_node_holds_neither_of_nor_its_next_is_refused() {
+    let f = circle_of_three("Hostile test");
+    let c = f.circle;
+    // bob says three things; alice holds them all, carol none.
+    let said: Vec<Envelope> = ["first", "second", "last"]
+        .iter()
+        .map(|text| f.bob.share(&c, text).unwrap().remove(0))
+        .collect();
+    for env in &said {
+        assert_eq!(f.alice.ingest(env).unwrap(), Ingest::New);
+    }
+    // alice removes bob: her removal pins his last message by its id.
+    for env in f.alice.remove(&c, &f.key_of(&f.bob)).unwrap() {
+        assert_eq!(f.carol.ingest(&env).unwrap(), Ingest::New);
+    }
+    // bob signs another version of his first message and gets it to carol first: she holds
+    // neither that number nor the next, so nothing yet says which version is his.
+    let bob = f.forger(&f.bob);
+    let first = said[0].header();
+    let forged = bob.seal_after(first.seq, first.prev, share("what I never said"));
+    let stored = f.count(&f.carol);
+    assert!(matches!(
+        f.carol.ingest(&forged).unwrap(),
+        Ingest::Later(why) if why.contains("no longer a member")
+    ));
+    // Nor is the real first message taken before the one after it.
+    assert!(matches!(
+        f.carol.ingest(&said[0]).unwrap(),
+        Ingest::Later(_)
+    ));
+    assert_eq!(f.count(&f.carol), stored, "stored");
+    // From the pinned message down, the real ones are taken, and the other version is
+    // refused for good.
+    for env in said.iter().rev() {
+        assert_eq!(f.carol.ingest(env).unwrap(), Ingest::New);
+    }
+    let why = rejected(f.carol.ingest(&forged).unwrap());
+    assert!(why.contains("no longer a member"), "{why}");
+    assert_eq!(f.carol.store().fork_count(&c), 0, "kept as a fork");
+    let mut held = f.shares(&f.carol);
+    held.sort();
+    assert_eq!(held, ["first", "last", "second"]);
+}
+
+#[test]
+fn a_node_that_missed_all_of_a_removed_members_messages_gets_every_one_up_to_the_cut_by_sync() {
+    let f = circle_of_three("Hostile test");
+    let c = f.circle;
+    // bob says more than one sync page holds; alice holds it all, carol none of it.
+    const SAID: usize = SYNC_PAGE_MESSAGES + 50;
+    for i in 0..SAID {
+        for env in f.bob.share(&c, &format!("day {i}")).unwrap() {
+            assert_eq!(f.alice.ingest(&env).unwrap(), Ingest::New);
+        }
+    }
+    for env in f.alice.remove(&c, &f.key_of(&f.bob)).unwrap() {
+        assert_eq!(f.carol.ingest(&env).unwrap(), Ingest::New);
+    }
+    // carol syncs with alice: a removed member's messages come from the pinned one down,
+    // a page at a time, and each is taken.
+    sync_offline(&f.carol, &f.alice, &c);
+    let bob = f.key_of(&f.bob);
+    let upto = f.alice.store().max_seq(&c, &bob).unwrap();
+    for seq in 1..=upto {
+        assert_eq!(
+            f.carol.store().id_at(&c, &bob, seq).unwrap(),
+            f.alice.store().id_at(&c, &bob, seq).unwrap(),
+            "bob's message {seq}"
+        );
+    }
+    assert_eq!(
+        f.shares(&f.carol)
+            .iter()
+            .filter(|t| t.starts_with("day "))
+            .count(),
+        SAID
     );
 }
 

@@ -222,10 +222,12 @@ pub fn sync_offline(to: &Circles, from: &Circles, circle: &CircleId) -> usize {
         };
         to.check_page(circle, &page, &remote, &local)
             .expect("a page from a member");
-        new += to
+        let got = to
             .apply_page(circle, &page.ops, &page.envelopes)
             .expect("apply page");
-        if !page.more {
+        new += got;
+        // As a node does: a page that stored nothing new is not followed up.
+        if !page.more || got == 0 {
             return new;
         }
     }

@@ -65,24 +65,37 @@ impl Circles {
             // would be shown and passed on as a fork. Their removal pins their last message
             // by id, and each message names the one before it: a version other than the one
             // the message after it names is not theirs either.
-            if c.members.departed(&h.author).is_some()
-                && (self
+            if let Some(departed) = c.members.departed(&h.author) {
+                let next = self.store().envelope_at(&h.circle, &h.author, h.seq + 1)?;
+                if self
                     .store()
                     .id_at(&h.circle, &h.author, h.seq)?
                     .is_some_and(|held| held != envelope.id())
                     || !c.members.counts_message(&h.author, h.seq, &envelope.id())
-                    || self
-                        .store()
-                        .envelope_at(&h.circle, &h.author, h.seq + 1)?
-                        .is_some_and(|next| {
-                            next.header().prev.is_some_and(|prev| prev != envelope.id())
-                        }))
-            {
-                return Ok(Ingest::Rejected(format!(
-                    "another version of message {} by {}, who is no longer a member",
-                    h.seq,
-                    h.author.short()
-                )));
+                    || next.as_ref().is_some_and(|next| {
+                        next.header().prev.is_some_and(|prev| prev != envelope.id())
+                    })
+                {
+                    return Ok(Ingest::Rejected(format!(
+                        "another version of message {} by {}, who is no longer a member",
+                        h.seq,
+                        h.author.short()
+                    )));
+                }
+                // Below a pinned cut, only what the chain verifies down from the pin: the
+                // message held at the next number names this one (section 6.4). Until that
+                // one is here, this could be a version made after the removal.
+                if departed.last.is_some()
+                    && h.seq < departed.upto
+                    && next.is_none_or(|next| next.header().prev != Some(envelope.id()))
+                {
+                    return Ok(Ingest::Later(format!(
+                        "message {} by {}, who is no longer a member, is not linked to from \
+                         the next one of theirs (not held yet)",
+                        h.seq,
+                        h.author.short()
+                    )));
+                }
             }
             let Some(key) = c.keys.get(&h.epoch) else {
                 return Ok(Ingest::Later(format!("key epoch {} not held", h.epoch)));
@@ -308,17 +321,22 @@ impl Circles {
         circle: &CircleId,
         envelopes: impl IntoIterator<Item = &'a [u8]>,
     ) -> Result<usize> {
-        let mut pending = Vec::new();
-        for bytes in envelopes {
-            match Envelope::from_bytes(bytes) {
-                Ok(env) if env.header().circle == *circle => pending.push(env),
-                Ok(_) => tracing::debug!("envelope for another circle dropped"),
-                Err(e) => tracing::debug!("envelope dropped: {e}"),
-            }
-        }
+        let (new, _) = self.ingest_rounds(circle, envelopes_of(circle, envelopes))?;
+        Ok(new)
+    }
+
+    /// Takes in `pending` in rounds while a round stores something new, each round's
+    /// operations with at most one derivation. Returns how many were new and what is still
+    /// *later*.
+    fn ingest_rounds(
+        &self,
+        circle: &CircleId,
+        mut pending: Vec<Envelope>,
+    ) -> Result<(usize, Vec<Envelope>)> {
         let mut new = 0;
         loop {
             let before = new;
+            self.departed_from_the_top(circle, &mut pending)?;
             let mut later = Vec::new();
             for env in pending {
                 match self.ingest_as(&env, true, &mut || true)? {
@@ -335,7 +353,30 @@ impl Circles {
                 break;
             }
         }
-        Ok(new)
+        Ok((new, pending))
+    }
+
+    /// Puts the messages of departed members whose cut is pinned last, each one's from the
+    /// highest number down: below the pin, a message is taken only once the one after it is
+    /// held (section 6.4), so one round takes a whole chain.
+    fn departed_from_the_top(&self, circle: &CircleId, pending: &mut Vec<Envelope>) -> Result<()> {
+        let pinned: BTreeSet<MemberKey> = self.with_circle(circle, |c| {
+            Ok(c.members
+                .all_departed()
+                .filter(|(_, d)| d.last.is_some())
+                .map(|(k, _)| *k)
+                .collect())
+        })?;
+        if pinned.is_empty() {
+            return Ok(());
+        }
+        let (mut departed, others): (Vec<Envelope>, Vec<Envelope>) = std::mem::take(pending)
+            .into_iter()
+            .partition(|e| pinned.contains(&e.header().author));
+        departed.sort_by_key(|e| (e.header().author, std::cmp::Reverse(e.header().seq)));
+        *pending = others;
+        pending.extend(departed);
+        Ok(())
     }
 
     /// Takes in membership operations first, then envelopes. Returns how many were new.
@@ -359,8 +400,14 @@ impl Circles {
         envelopes: &[Vec<u8>],
         forks: &[Vec<u8>],
     ) -> Result<usize> {
-        let all = ops.iter().chain(envelopes).chain(forks);
-        let new = self.ingest_all(circle, all.map(Vec::as_slice))?;
+        // Operations first, with one derivation a round, so the envelopes are judged by the
+        // membership they make.
+        let (from_ops, mut pending) =
+            self.ingest_rounds(circle, envelopes_of(circle, ops.iter().map(Vec::as_slice)))?;
+        let rest = envelopes.iter().chain(forks).map(Vec::as_slice);
+        pending.extend(envelopes_of(circle, rest));
+        let (from_rest, _) = self.ingest_rounds(circle, pending)?;
+        let new = from_ops + from_rest;
         if new > 0 {
             self.store().flush()?;
         }
@@ -398,4 +445,18 @@ impl Circles {
         }
         Ok(())
     }
+}
+
+/// The envelopes of `circle` among `wire`, in order; what does not read, or is another
+/// circle's, is dropped.
+fn envelopes_of<'a>(circle: &CircleId, wire: impl IntoIterator<Item = &'a [u8]>) -> Vec<Envelope> {
+    let mut out = Vec::new();
+    for bytes in wire {
+        match Envelope::from_bytes(bytes) {
+            Ok(env) if env.header().circle == *circle => out.push(env),
+            Ok(_) => tracing::debug!("envelope for another circle dropped"),
+            Err(e) => tracing::debug!("envelope dropped: {e}"),
+        }
+    }
+    out
 }

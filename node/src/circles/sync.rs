@@ -223,9 +223,23 @@ impl Circles {
                 continue;
             }
             // Only the numbers the requester lacks are read: the stretches between what it
-            // holds (not everything after a gap it cannot fill).
-            for (after, last) in gaps(&held_ranges, &author, known(&author), upto) {
-                for item in store.envelopes_between(circle, &author, after, last) {
+            // holds (not everything after a gap it cannot fill). A departed member's from
+            // the cut down: below the pinned message, the requester takes each only once it
+            // holds the one after it (PROTOCOL.md section 6.4), so a page must start at the
+            // top.
+            let departed = upto != u64::MAX;
+            let mut stretches = gaps(&held_ranges, &author, known(&author), upto);
+            if departed {
+                stretches.reverse();
+            }
+            for (after, last) in stretches {
+                let envelopes = store.envelopes_between(circle, &author, after, last);
+                let envelopes: Box<dyn Iterator<Item = _>> = if departed {
+                    Box::new(envelopes.rev())
+                } else {
+                    Box::new(envelopes)
+                };
+                for item in envelopes {
                     let (seq, env) = item?;
                     if held(&author, seq) || !sent.insert((author, seq)) {
                         continue;

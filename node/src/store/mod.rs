@@ -697,14 +697,14 @@ impl Store {
     }
 
     /// `author`'s envelopes in `circle` with seq greater than `after` and at most `upto`, in
-    /// order, as (seq, wire bytes).
+    /// order (or, reversed, from the highest down), as (seq, wire bytes).
     pub fn envelopes_between(
         &self,
         circle: &CircleId,
         author: &MemberKey,
         after: u64,
         upto: u64,
-    ) -> impl Iterator<Item = Result<(u64, Vec<u8>)>> + use<> {
+    ) -> impl DoubleEndedIterator<Item = Result<(u64, Vec<u8>)>> + use<> {
         let start = self
             .names
             .message_key(circle, author, after.saturating_add(1));
