@@ -294,3 +294,100 @@ async fn a_circle_split_in_two_holds_the_same_messages_everywhere_once_it_heals(
         );
     }
 }
+
+/// Members in the gossip test below. With every node on 127.0.0.1, gossipsub's penalty for
+/// many peers at one IP address (more than 10) took a node's peers out of its mesh from 12 nodes
+/// on and from its own messages' recipients from 15 on; 16 shows both.
+const GOSSIP_CIRCLE: usize = 16;
+
+/// Whether every node knows every other node's subscription to the circle's topic, has a full
+/// mesh for it, and publishes to all of them.
+async fn all_in_the_mesh(members: &[Member], circle: &CircleId) -> Result<(), String> {
+    let mut complaints = Vec::new();
+    // gossipsub's lowest mesh size (`mesh_n_low`), or everyone in a smaller circle.
+    let mesh_low = 5.min(members.len() - 1);
+    for m in members {
+        let seen = m.node.gossip_peers(circle).await.expect("gossip peers");
+        let missing: Vec<&str> = members
+            .iter()
+            .filter(|o| o.node.peer_id() != m.node.peer_id())
+            .filter(|o| !seen.subscribed.contains(&o.node.peer_id()))
+            .map(|o| o.name.as_str())
+            .collect();
+        if !missing.is_empty() {
+            complaints.push(format!(
+                "{} has not heard {} subscribe",
+                m.name,
+                missing.join(", ")
+            ));
+        }
+        if seen.mesh.len() < mesh_low {
+            complaints.push(format!(
+                "{} has {} nodes in its mesh",
+                m.name,
+                seen.mesh.len()
+            ));
+        }
+        if !seen.shunned.is_empty() {
+            complaints.push(format!(
+                "{} would not send its own messages to {} nodes",
+                m.name,
+                seen.shunned.len()
+            ));
+        }
+    }
+    if complaints.is_empty() {
+        Ok(())
+    } else {
+        Err(complaints.join("\n"))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_circle_of_sixteen_every_member_hears_the_newest_members_note_by_gossip() {
+    // Sync only when a connection opens: whatever arrives later came by gossip. Fifteen join
+    // requests from one address within a minute are over the door's usual limit.
+    let config = || {
+        circle::node::NodeConfig::local()
+            .with_sync_interval(Duration::from_secs(3600))
+            .with_door_limits(4, 100)
+    };
+    let founder = Member::with_config("m0", config()).await;
+    let circle = founder.node.create("Sixteen", None).await.unwrap();
+    let uses = u32::try_from(GOSSIP_CIRCLE).unwrap();
+    let invite = founder
+        .node
+        .invite(&circle, Duration::from_secs(3600), uses)
+        .await
+        .unwrap()
+        .to_token();
+    let mut members = vec![founder];
+    // Each joins as a stranger to the founder's node, the way everyone joins.
+    for i in 1..GOSSIP_CIRCLE {
+        let m = Member::with_config(&format!("m{i}"), config()).await;
+        assert_eq!(m.node.join(&invite, None).await.unwrap(), circle);
+        members.push(m);
+    }
+    let took = settles(
+        "every node hears every other subscribe, with a full mesh",
+        SETTLE,
+        || all_in_the_mesh(&members, &circle),
+    )
+    .await;
+    println!("gossip mesh of {GOSSIP_CIRCLE}: complete after {took:?}");
+
+    let newest = members.last().unwrap();
+    let mut posted = Posted::new();
+    post(newest, &circle, 1, &mut posted).await;
+    let took = settles(
+        "every member holds the newest member's note",
+        Duration::from_secs(20),
+        || async {
+            all_of(&members.iter().collect::<Vec<_>>(), |m| {
+                has_all(m, &circle, &posted)
+            })
+        },
+    )
+    .await;
+    println!("gossip delivery to {GOSSIP_CIRCLE} nodes: {took:?}");
+}

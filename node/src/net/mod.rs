@@ -38,6 +38,7 @@ pub use backup::LeftBackup;
 pub use behaviour::build_swarm;
 use behaviour::{Behaviour, BehaviourEvent};
 pub use fetch::{FetchedBackup, fetch_backup};
+pub use gossip::GossipPeers;
 use peers::{peer_of, with_peer};
 pub use relay::Access;
 pub use status::{Link, PeerPath, Reachability, RelayStatus, Seen};
@@ -127,6 +128,11 @@ pub(crate) enum Command {
     CutOff {
         peers: Vec<PeerId>,
         reply: oneshot::Sender<()>,
+    },
+    /// What gossipsub knows of a circle's topic (for tests).
+    GossipPeers {
+        circle: CircleId,
+        reply: oneshot::Sender<GossipPeers>,
     },
     Shutdown {
         reply: oneshot::Sender<()>,
@@ -421,6 +427,9 @@ impl EventLoop {
                 reply,
             } => self.start_leave(circle, blob, keys, reply),
             Command::HeldChanged => self.refresh_holders(),
+            Command::GossipPeers { circle, reply } => {
+                let _ = reply.send(self.gossip_peers(circle));
+            }
             Command::Shutdown { .. } => unreachable!("handled in run"),
         }
     }
