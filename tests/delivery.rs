@@ -391,3 +391,78 @@ async fn in_a_circle_of_sixteen_every_member_hears_the_newest_members_note_by_go
     .await;
     println!("gossip delivery to {GOSSIP_CIRCLE} nodes: {took:?}");
 }
+
+/// The addresses `member`'s node would dial node `other` at.
+async fn addresses_of(member: &Member, other: PeerId) -> Vec<String> {
+    let other = other.to_string();
+    let seen = member.node.status().await.expect("status").seen;
+    seen.into_iter()
+        .find(|s| s.peer_id == other)
+        .map(|s| s.addresses)
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bob_who_left_right_after_joining_gets_alices_note_later_though_the_inviter_is_gone() {
+    // No sync rounds for the two who stay: alice learns where bob's node is with his
+    // admission, or not at all.
+    let config = || circle::node::NodeConfig::local().with_sync_interval(Duration::from_secs(3600));
+    let home = Member::with_config("home", config()).await;
+    let alice = Member::with_config("alice", config()).await;
+    let bob = Member::new("bob").await;
+    let circle = home.node.create("Mornings", None).await.unwrap();
+    home.bring_in(&circle, &alice).await;
+    // Each has heard the other subscribe: bob's admission reaches alice by gossip.
+    settles("home and alice gossip with each other", SETTLE, || async {
+        for (m, other) in [(&home, &alice), (&alice, &home)] {
+            let seen = m.node.gossip_peers(&circle).await.expect("gossip peers");
+            if !seen.subscribed.contains(&other.node.peer_id()) {
+                return Err(format!("{} has not heard {} subscribe", m.name, other.name));
+            }
+        }
+        Ok(())
+    })
+    .await;
+
+    // Bob's node never meets alice's: it joins through home's and goes offline at once. (Once
+    // it knows its own address, as any node asked to join some time after it started.)
+    settles("bob's node listens", SETTLE, || async {
+        match bob.node.status().await.expect("status").listen.is_empty() {
+            true => Err("no address yet".into()),
+            false => Ok(()),
+        }
+    })
+    .await;
+    alice.node.cut_off(vec![bob.node.peer_id()]).await.unwrap();
+    home.bring_in(&circle, &bob).await;
+    let bob_node = bob.node.peer_id();
+    let (bob_name, bob_dir) = bob.stop().await;
+    alice.node.cut_off(vec![]).await.unwrap();
+    settles(
+        "alice's node knows where bob's node is",
+        Duration::from_secs(20),
+        || async {
+            if addresses_of(&alice, bob_node).await.is_empty() {
+                Err("it has no address for it".into())
+            } else {
+                Ok(())
+            }
+        },
+    )
+    .await;
+
+    let mut posted = Posted::new();
+    post(&alice, &circle, 1, &mut posted).await;
+    settles("home holds alice's note", SETTLE, || async {
+        has_all(&home, &circle, &posted)
+    })
+    .await;
+    // The inviter goes away for good; bob comes back to find only alice online.
+    home.stop().await;
+    let bob = Member::restart(bob_name, bob_dir).await;
+    let took = settles("bob holds alice's note", SETTLE, || async {
+        has_all(&bob, &circle, &posted)
+    })
+    .await;
+    println!("joined and left at once: bob had alice's note {took:?} after coming back");
+}

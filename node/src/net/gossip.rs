@@ -135,8 +135,15 @@ impl EventLoop {
             // Score down the author's own node; a node passing it on is not to blame.
             return if own_node { Reject } else { Ignore };
         }
+        let membership = *self.membership.borrow();
         match self.circles.ingest(&envelope) {
-            Ok(Ingest::New) => Accept,
+            Ok(Ingest::New) => {
+                if *self.membership.borrow() != membership {
+                    // Perhaps an admission: its author's node holds the new member's address.
+                    self.membership_news(circle, &author, *from);
+                }
+                Accept
+            }
             // Another version of a held message: valid, signed content, kept and flagged.
             // Passed on, so every member ends up holding and flagging the same fork.
             Ok(Ingest::Fork) => {

@@ -218,6 +218,10 @@ pub(crate) struct EventLoop {
     /// The second it was signed in (its sequence number), and whether a newer one is wanted.
     signed_at: u64,
     resign: bool,
+    /// Gossiped messages that changed a circle's membership since the gate last learned of it:
+    /// the circle, its author's node and the node that passed it on (see
+    /// `EventLoop::ask_for_addresses`).
+    news: Vec<(CircleId, Option<PeerId>, PeerId)>,
     /// Lost member nodes: when to try each again, and the step after that.
     retry: HashMap<PeerId, (Instant, Duration)>,
     /// Whether the network is shut down because a newer copy of this node replaced it.
@@ -288,6 +292,7 @@ impl EventLoop {
             own_record: None,
             signed_at: 0,
             resign: false,
+            news: Vec::new(),
             retry: HashMap::new(),
             dark: false,
         }
@@ -617,6 +622,9 @@ impl EventLoop {
             let deadline = self.probation.entry(id).or_insert((peer, soon));
             deadline.1 = deadline.1.min(soon);
         }
+        let added = members
+            .iter()
+            .any(|p| !self.swarm.behaviour().gate.is_member(p));
         let gone = self.swarm.behaviour_mut().gate.set_members(members.clone());
         self.access.set_members(members);
         for peer in gone {
@@ -650,6 +658,7 @@ impl EventLoop {
         for circle in left {
             self.unsubscribe(circle);
         }
+        self.ask_for_addresses(added);
         self.update_door();
     }
 
