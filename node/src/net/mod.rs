@@ -222,6 +222,9 @@ pub(crate) struct EventLoop {
     /// the circle, its author's node and the node that passed it on (see
     /// `EventLoop::ask_for_addresses`).
     news: Vec<(CircleId, Option<PeerId>, PeerId)>,
+    /// Syncs to start again once the one in flight with that node is answered: it may have
+    /// been answered before that node held a new member's address record.
+    ask_again: HashSet<(PeerId, CircleId)>,
     /// Lost member nodes: when to try each again, and the step after that.
     retry: HashMap<PeerId, (Instant, Duration)>,
     /// Whether the network is shut down because a newer copy of this node replaced it.
@@ -293,6 +296,7 @@ impl EventLoop {
             signed_at: 0,
             resign: false,
             news: Vec::new(),
+            ask_again: HashSet::new(),
             retry: HashMap::new(),
             dark: false,
         }

@@ -95,7 +95,11 @@ impl EventLoop {
                 .filter(|node| *node != me && self.swarm.is_connected(node))
                 .unwrap_or(from);
             debug!(peer = %ask, circle = %circle.short(), "asking for a new member's address");
-            self.start_sync(ask, circle);
+            if self.syncing.contains(&(ask, circle)) {
+                self.ask_again.insert((ask, circle));
+            } else {
+                self.start_sync(ask, circle);
+            }
         }
     }
 
