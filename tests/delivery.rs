@@ -294,3 +294,175 @@ async fn a_circle_split_in_two_holds_the_same_messages_everywhere_once_it_heals(
         );
     }
 }
+
+/// Members in the gossip test below. With every node on 127.0.0.1, gossipsub's penalty for
+/// many peers at one IP address (more than 10) took a node's peers out of its mesh from 12 nodes
+/// on and from its own messages' recipients from 15 on; 16 shows both.
+const GOSSIP_CIRCLE: usize = 16;
+
+/// Whether every node knows every other node's subscription to the circle's topic, has a full
+/// mesh for it, and publishes to all of them.
+async fn all_in_the_mesh(members: &[Member], circle: &CircleId) -> Result<(), String> {
+    let mut complaints = Vec::new();
+    // gossipsub's lowest mesh size (`mesh_n_low`), or everyone in a smaller circle.
+    let mesh_low = 5.min(members.len() - 1);
+    for m in members {
+        let seen = m.node.gossip_peers(circle).await.expect("gossip peers");
+        let missing: Vec<&str> = members
+            .iter()
+            .filter(|o| o.node.peer_id() != m.node.peer_id())
+            .filter(|o| !seen.subscribed.contains(&o.node.peer_id()))
+            .map(|o| o.name.as_str())
+            .collect();
+        if !missing.is_empty() {
+            complaints.push(format!(
+                "{} has not heard {} subscribe",
+                m.name,
+                missing.join(", ")
+            ));
+        }
+        if seen.mesh.len() < mesh_low {
+            complaints.push(format!(
+                "{} has {} nodes in its mesh",
+                m.name,
+                seen.mesh.len()
+            ));
+        }
+        if !seen.shunned.is_empty() {
+            complaints.push(format!(
+                "{} would not send its own messages to {} nodes",
+                m.name,
+                seen.shunned.len()
+            ));
+        }
+    }
+    if complaints.is_empty() {
+        Ok(())
+    } else {
+        Err(complaints.join("\n"))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_circle_of_sixteen_every_member_hears_the_newest_members_note_by_gossip() {
+    // Sync only when a connection opens: whatever arrives later came by gossip. Fifteen join
+    // requests from one address within a minute are over the door's usual limit.
+    let config = || {
+        circle::node::NodeConfig::local()
+            .with_sync_interval(Duration::from_secs(3600))
+            .with_door_limits(4, 100)
+    };
+    let founder = Member::with_config("m0", config()).await;
+    let circle = founder.node.create("Sixteen", None).await.unwrap();
+    let uses = u32::try_from(GOSSIP_CIRCLE).unwrap();
+    let invite = founder
+        .node
+        .invite(&circle, Duration::from_secs(3600), uses)
+        .await
+        .unwrap()
+        .to_token();
+    let mut members = vec![founder];
+    // Each joins as a stranger to the founder's node, the way everyone joins.
+    for i in 1..GOSSIP_CIRCLE {
+        let m = Member::with_config(&format!("m{i}"), config()).await;
+        assert_eq!(m.node.join(&invite, None).await.unwrap(), circle);
+        members.push(m);
+    }
+    let took = settles(
+        "every node hears every other subscribe, with a full mesh",
+        SETTLE,
+        || all_in_the_mesh(&members, &circle),
+    )
+    .await;
+    println!("gossip mesh of {GOSSIP_CIRCLE}: complete after {took:?}");
+
+    let newest = members.last().unwrap();
+    let mut posted = Posted::new();
+    post(newest, &circle, 1, &mut posted).await;
+    let took = settles(
+        "every member holds the newest member's note",
+        Duration::from_secs(20),
+        || async {
+            all_of(&members.iter().collect::<Vec<_>>(), |m| {
+                has_all(m, &circle, &posted)
+            })
+        },
+    )
+    .await;
+    println!("gossip delivery to {GOSSIP_CIRCLE} nodes: {took:?}");
+}
+
+/// The addresses `member`'s node would dial node `other` at.
+async fn addresses_of(member: &Member, other: PeerId) -> Vec<String> {
+    let other = other.to_string();
+    let seen = member.node.status().await.expect("status").seen;
+    seen.into_iter()
+        .find(|s| s.peer_id == other)
+        .map(|s| s.addresses)
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bob_who_left_right_after_joining_gets_alices_note_later_though_the_inviter_is_gone() {
+    // No sync rounds for the two who stay: alice learns where bob's node is with his
+    // admission, or not at all.
+    let config = || circle::node::NodeConfig::local().with_sync_interval(Duration::from_secs(3600));
+    let home = Member::with_config("home", config()).await;
+    let alice = Member::with_config("alice", config()).await;
+    let bob = Member::new("bob").await;
+    let circle = home.node.create("Mornings", None).await.unwrap();
+    home.bring_in(&circle, &alice).await;
+    // Each has heard the other subscribe: bob's admission reaches alice by gossip.
+    settles("home and alice gossip with each other", SETTLE, || async {
+        for (m, other) in [(&home, &alice), (&alice, &home)] {
+            let seen = m.node.gossip_peers(&circle).await.expect("gossip peers");
+            if !seen.subscribed.contains(&other.node.peer_id()) {
+                return Err(format!("{} has not heard {} subscribe", m.name, other.name));
+            }
+        }
+        Ok(())
+    })
+    .await;
+
+    // Bob's node never meets alice's: it joins through home's and goes offline at once. (Once
+    // it knows its own address, as any node asked to join some time after it started.)
+    settles("bob's node listens", SETTLE, || async {
+        match bob.node.status().await.expect("status").listen.is_empty() {
+            true => Err("no address yet".into()),
+            false => Ok(()),
+        }
+    })
+    .await;
+    alice.node.cut_off(vec![bob.node.peer_id()]).await.unwrap();
+    home.bring_in(&circle, &bob).await;
+    let bob_node = bob.node.peer_id();
+    let (bob_name, bob_dir) = bob.stop().await;
+    alice.node.cut_off(vec![]).await.unwrap();
+    settles(
+        "alice's node knows where bob's node is",
+        Duration::from_secs(20),
+        || async {
+            if addresses_of(&alice, bob_node).await.is_empty() {
+                Err("it has no address for it".into())
+            } else {
+                Ok(())
+            }
+        },
+    )
+    .await;
+
+    let mut posted = Posted::new();
+    post(&alice, &circle, 1, &mut posted).await;
+    settles("home holds alice's note", SETTLE, || async {
+        has_all(&home, &circle, &posted)
+    })
+    .await;
+    // The inviter goes away for good; bob comes back to find only alice online.
+    home.stop().await;
+    let bob = Member::restart(bob_name, bob_dir).await;
+    let took = settles("bob holds alice's note", SETTLE, || async {
+        has_all(&bob, &circle, &posted)
+    })
+    .await;
+    println!("joined and left at once: bob had alice's note {took:?} after coming back");
+}

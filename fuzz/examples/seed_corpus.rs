@@ -244,6 +244,7 @@ fn main() {
         proof: join_key.sign(JOIN_PROOF_DOMAIN, &bob_profile),
         preview: false,
         returning: None,
+        record: None,
     };
     let welcome = Welcome {
         genesis: genesis.clone(),

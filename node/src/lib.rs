@@ -63,8 +63,8 @@ pub use membership::{
     JOIN_PROOF_DOMAIN, KEY_COMMITMENT_DOMAIN, MAX_MEMBERS, MAX_SEEN_AUTHORS, Member, Membership,
     Op, OpEntry, Profile, Role, epoch_of, key_commitment,
 };
-pub use net::NetStatus;
 pub use net::{FetchedBackup, LeftBackup, fetch_backup};
+pub use net::{GossipPeers, NetStatus};
 pub use node::{MAX_INVITE_TTL, MIN_INVITE_TTL, Node, check_invite_ttl};
 pub use notice::{EVENT_CAPACITY, Event, NoticeConfig};
 pub use protocol::{

@@ -127,6 +127,9 @@ async fn offline_loop(circles: Circles, peer_id: PeerId, mut commands: mpsc::Rec
             Command::CutOff { reply, .. } => {
                 let _ = reply.send(());
             }
+            Command::GossipPeers { reply, .. } => {
+                let _ = reply.send(crate::net::GossipPeers::default());
+            }
             Command::LeaveBackup { reply, .. } => {
                 let _ = reply.send(Err(Error::Offline("leaving a backup with a home server")));
             }
@@ -615,6 +618,16 @@ impl Node {
     #[doc(hidden)]
     pub async fn cut_off(&self, peers: Vec<PeerId>) -> Result<()> {
         self.ask(|reply| Command::CutOff { peers, reply }).await
+    }
+
+    /// What this node's gossipsub knows of `circle`'s topic: which connected nodes it heard
+    /// subscribe, which are in its mesh, which it will not publish to. For tests that check
+    /// every member is reached by gossip. A person never needs it.
+    #[doc(hidden)]
+    pub async fn gossip_peers(&self, circle: &CircleId) -> Result<crate::net::GossipPeers> {
+        let circle = *circle;
+        self.ask(|reply| Command::GossipPeers { circle, reply })
+            .await
     }
 
     /// Gossips envelopes as given, whether or not this node holds them: for tests that play

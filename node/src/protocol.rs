@@ -13,7 +13,7 @@ use libp2p::StreamProtocol;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 /// Joining a circle through an invite.
-pub const JOIN_PROTOCOL: StreamProtocol = StreamProtocol::new("/circle/join/4");
+pub const JOIN_PROTOCOL: StreamProtocol = StreamProtocol::new("/circle/join/5");
 /// Exchanging what each member has of a circle's log.
 pub const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/circle/sync/4");
 
@@ -59,6 +59,11 @@ pub struct JoinRequest {
     /// Set when the joiner was in the circle before (left, or was removed): the member key it
     /// had, vouching for the new one, so the circle sees them come back.
     pub returning: Option<Returning>,
+    /// The joiner's node's signed address record (section 9.4 of PROTOCOL.md), so that the
+    /// inviter's node holds it from the admission on and passes it to the circle's members at
+    /// once, even if the joiner's node goes offline right after. Not sent with a preview.
+    /// New in `/circle/join/5`.
+    pub record: Option<Vec<u8>>,
 }
 
 /// A returning member's proof that they are the one who had `former` in the circle.

@@ -71,6 +71,7 @@ impl Circles {
             proof,
             preview: false,
             returning: None,
+            record: None,
         })
     }
 

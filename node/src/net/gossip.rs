@@ -7,6 +7,19 @@ use tracing::{debug, warn};
 use super::EventLoop;
 use crate::circles::Ingest;
 
+/// What this node's gossipsub knows of a circle's topic: who it sends that circle's messages
+/// to. For tests that check every member is reached by gossip, not only by sync.
+#[derive(Clone, Debug, Default)]
+pub struct GossipPeers {
+    /// Connected nodes whose subscription to the topic this node has heard.
+    pub subscribed: Vec<PeerId>,
+    /// Of those, the ones in this node's mesh for the topic.
+    pub mesh: Vec<PeerId>,
+    /// Connected nodes whose gossipsub score is below the publish threshold: this node does not
+    /// send them its own messages.
+    pub shunned: Vec<PeerId>,
+}
+
 impl EventLoop {
     pub(super) fn subscribe(&mut self, circle: CircleId) {
         let topic = gossipsub::IdentTopic::new(circle_crypto::topic_for(&circle));
@@ -25,6 +38,29 @@ impl EventLoop {
         let topic = gossipsub::IdentTopic::new(circle_crypto::topic_for(&circle));
         self.swarm.behaviour_mut().gossipsub.unsubscribe(&topic);
         self.topics.remove(&topic.hash());
+    }
+
+    pub(super) fn gossip_peers(&self, circle: CircleId) -> GossipPeers {
+        let topic = gossipsub::IdentTopic::new(circle_crypto::topic_for(&circle)).hash();
+        let gossipsub = &self.swarm.behaviour().gossipsub;
+        let publish_threshold = gossipsub::PeerScoreThresholds::default().publish_threshold;
+        GossipPeers {
+            subscribed: gossipsub
+                .all_peers()
+                .filter(|(_, topics)| topics.contains(&&topic))
+                .map(|(peer, _)| *peer)
+                .collect(),
+            mesh: gossipsub.mesh_peers(&topic).copied().collect(),
+            shunned: gossipsub
+                .all_peers()
+                .filter(|(peer, _)| {
+                    gossipsub
+                        .peer_score(peer)
+                        .is_some_and(|score| score < publish_threshold)
+                })
+                .map(|(peer, _)| *peer)
+                .collect(),
+        }
     }
 
     pub(super) fn publish(&mut self, envelope: &Envelope) {
@@ -103,6 +139,7 @@ impl EventLoop {
         // the author's budget, sync brings them, a page at a time (section 10.3).
         let mut over = false;
         let budget = &mut self.op_budget;
+        let membership = *self.membership.borrow();
         let judged = self.circles.ingest_gossip(&envelope, || {
             let taken = budget.take(&(circle, author), std::time::Instant::now());
             over |= !taken;
@@ -113,7 +150,13 @@ impl EventLoop {
                 debug!(peer = %from, "gossip left to sync: {why}");
                 Ignore
             }
-            Ok(Ingest::New) => Accept,
+            Ok(Ingest::New) => {
+                if *self.membership.borrow() != membership {
+                    // Perhaps an admission: its author's node holds the new member's address.
+                    self.membership_news(circle, &author, *from);
+                }
+                Accept
+            }
             // Another version of a held message: valid, signed content, kept and flagged.
             // Passed on, so every member ends up holding and flagging the same fork.
             Ok(Ingest::Fork) => {

@@ -66,6 +66,11 @@ impl EventLoop {
             }
         };
         request.preview = matches!(reply, JoinReply::Preview(_));
+        // Where this node can be found, for the circle's members to learn with the admission;
+        // only for a join, not for a look at the circle.
+        if !request.preview {
+            request.record = self.own_record.clone();
+        }
         let addrs: Vec<Multiaddr> = addrs
             .into_iter()
             .filter(|a| peer_of(a) == Some(inviter))
@@ -124,6 +129,7 @@ impl EventLoop {
                     return;
                 }
                 let circle = self.circles.invite_circle(&request.invite);
+                let record = request.record.clone();
                 let peers = match circle {
                     Some(circle) => self.member_addrs(&circle, &peer),
                     None => Vec::new(),
@@ -148,6 +154,11 @@ impl EventLoop {
                             // The joiner's node is a member's now: remember where it is, so this
                             // node finds it again after a restart even if they never synced.
                             self.proven_member(peer, circle, &[]);
+                            // Hold its address record now: members who take the admission ask
+                            // this node for it at once (`EventLoop::ask_for_addresses`).
+                            if let Some(record) = record {
+                                self.take_joiners_record(&circle, peer, &record);
+                            }
                         }
                         response
                     }

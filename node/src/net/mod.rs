@@ -38,6 +38,7 @@ pub use backup::LeftBackup;
 pub use behaviour::build_swarm;
 use behaviour::{Behaviour, BehaviourEvent};
 pub use fetch::{FetchedBackup, fetch_backup};
+pub use gossip::GossipPeers;
 use peers::{peer_of, with_peer};
 pub use relay::Access;
 pub use status::{Link, PeerPath, Reachability, RelayStatus, Seen};
@@ -128,6 +129,11 @@ pub(crate) enum Command {
         peers: Vec<PeerId>,
         reply: oneshot::Sender<()>,
     },
+    /// What gossipsub knows of a circle's topic (for tests).
+    GossipPeers {
+        circle: CircleId,
+        reply: oneshot::Sender<GossipPeers>,
+    },
     Shutdown {
         reply: oneshot::Sender<()>,
     },
@@ -215,6 +221,13 @@ pub(crate) struct EventLoop {
     /// The second it was signed in (its sequence number), and whether a newer one is wanted.
     signed_at: u64,
     resign: bool,
+    /// Gossiped messages that changed a circle's membership since the gate last learned of it:
+    /// the circle, its author's node and the node that passed it on (see
+    /// `EventLoop::ask_for_addresses`).
+    news: Vec<(CircleId, Option<PeerId>, PeerId)>,
+    /// Syncs to start again once the one in flight with that node is answered: it may have
+    /// been answered before that node held a new member's address record.
+    ask_again: HashSet<(PeerId, CircleId)>,
     /// Lost member nodes: when to try each again, and the step after that.
     retry: HashMap<PeerId, (Instant, Duration)>,
     /// Whether the network is shut down because a newer copy of this node replaced it.
@@ -286,6 +299,8 @@ impl EventLoop {
             own_record: None,
             signed_at: 0,
             resign: false,
+            news: Vec::new(),
+            ask_again: HashSet::new(),
             retry: HashMap::new(),
             dark: false,
         }
@@ -425,6 +440,9 @@ impl EventLoop {
                 reply,
             } => self.start_leave(circle, blob, keys, reply),
             Command::HeldChanged => self.refresh_holders(),
+            Command::GossipPeers { circle, reply } => {
+                let _ = reply.send(self.gossip_peers(circle));
+            }
             Command::Shutdown { .. } => unreachable!("handled in run"),
         }
     }
@@ -612,6 +630,9 @@ impl EventLoop {
             let deadline = self.probation.entry(id).or_insert((peer, soon));
             deadline.1 = deadline.1.min(soon);
         }
+        let added = members
+            .iter()
+            .any(|p| !self.swarm.behaviour().gate.is_member(p));
         let gone = self.swarm.behaviour_mut().gate.set_members(members.clone());
         self.access.set_members(members);
         for peer in gone {
@@ -645,6 +666,7 @@ impl EventLoop {
         for circle in left {
             self.unsubscribe(circle);
         }
+        self.ask_for_addresses(added);
         self.update_door();
     }
 

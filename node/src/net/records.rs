@@ -1,12 +1,18 @@
 //! This node's own signed address record, and passing records on in sync (the checks are in
 //! [`crate::circles::AddressRecord`] and [`Circles::take_address_record`]).
 
-use circle_crypto::CircleId;
+use circle_crypto::{CircleId, MemberKey};
 use libp2p::{Multiaddr, PeerId, core::PeerRecord};
 use tracing::{debug, warn};
 
 use super::EventLoop;
-use crate::{circles::MAX_RECORDS, error::Error};
+use crate::{
+    circles::{AddressRecord, MAX_RECORDS},
+    error::Error,
+};
+
+/// Most gossiped membership changes remembered until the gate learns of them.
+const MAX_NEWS: usize = 64;
 
 impl EventLoop {
     /// This node's addresses changed: sign a new record (members get it with their next sync
@@ -47,6 +53,52 @@ impl EventLoop {
                 Ok(addrs) => self.dial_all(&addrs),
                 Err(Error::Refused(why)) => debug!("address record not taken: {why}"),
                 Err(e) => warn!("could not keep a member's address record: {e}"),
+            }
+        }
+    }
+
+    /// Takes the address record a joiner's node sent with its join request, once its member
+    /// is admitted: only a record of that node itself.
+    pub(super) fn take_joiners_record(&mut self, circle: &CircleId, joiner: PeerId, bytes: &[u8]) {
+        match AddressRecord::check(bytes) {
+            Ok(record) if record.peer == joiner => self.take_records(circle, &[bytes.to_vec()]),
+            Ok(_) => debug!(peer = %joiner, "a joiner sent another node's address record"),
+            Err(why) => debug!(peer = %joiner, "a joiner's address record not taken: {why}"),
+        }
+    }
+
+    /// A gossiped message from `author`, delivered by `from`, changed who is in `circle`:
+    /// remembered until the gate learns of the change ([`EventLoop::ask_for_addresses`]).
+    pub(super) fn membership_news(&mut self, circle: CircleId, author: &MemberKey, from: PeerId) {
+        let node = self
+            .circles
+            .node_of(&circle, author)
+            .and_then(|bytes| PeerId::from_bytes(&bytes).ok());
+        if self.news.len() < MAX_NEWS {
+            self.news.push((circle, node, from));
+        }
+    }
+
+    /// New member nodes came in through gossiped messages (admissions): asks the node that
+    /// wrote each (the inviter's, which holds the joiner's address record from its join
+    /// request), or else the node that passed it on, for a sync of that circle now. Its answer
+    /// carries the new member's address record, so this node can reach it from now on, even
+    /// if it was online only for a moment, rather than only after the next sync round.
+    pub(super) fn ask_for_addresses(&mut self, added: bool) {
+        let news = std::mem::take(&mut self.news);
+        if !added {
+            return;
+        }
+        let me = *self.swarm.local_peer_id();
+        for (circle, author, from) in news {
+            let ask = author
+                .filter(|node| *node != me && self.swarm.is_connected(node))
+                .unwrap_or(from);
+            debug!(peer = %ask, circle = %circle.short(), "asking for a new member's address");
+            if self.syncing.contains(&(ask, circle)) {
+                self.ask_again.insert((ask, circle));
+            } else {
+                self.start_sync(ask, circle);
             }
         }
     }

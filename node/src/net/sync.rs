@@ -114,6 +114,9 @@ impl EventLoop {
                     SyncResponse::Page(page) => self.on_page(peer, circle, *page),
                     SyncResponse::Refused { reason } => debug!(%peer, "sync refused: {reason}"),
                 }
+                if self.ask_again.remove(&(peer, circle)) {
+                    self.start_sync(peer, circle);
+                }
             }
             Event::OutboundFailure {
                 request_id,
@@ -123,6 +126,7 @@ impl EventLoop {
             } => {
                 if let Some((_, circle)) = self.syncs.remove(&request_id) {
                     self.syncing.remove(&(peer, circle));
+                    self.ask_again.remove(&(peer, circle));
                     debug!(%peer, "sync failed: {error}");
                 }
             }
