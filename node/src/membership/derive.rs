@@ -4,8 +4,10 @@
 //!
 //! 1. **One order.** Each author's operations are taken in their sequence order, each after
 //!    every operation it acknowledged ([`OpEntry::seen`]); operations that did not see each
-//!    other are merged by message id (a hash), never by a clock. The same set of operations
-//!    always gives the same order, whatever order it arrived in.
+//!    other are merged by message id (a hash), never by a clock. Every version of a forked
+//!    number counts (they are taken one after another by id), so the same set of operations
+//!    always gives the same order, whatever order it arrived in and whichever version a node
+//!    stored first.
 //! 2. **Authority at that point, and at the operation's own causal position.** Operations are
 //!    applied one by one; each takes effect only if its author had the right at that point
 //!    (a member; an admin for most; see [`apply`]) and what gave them the right (their
@@ -1001,8 +1003,10 @@ pub(super) struct Removal {
 /// signed envelope) goes first. No clock decides anything: an author's date is for display
 /// only, so a post-dated or back-dated operation lands where its acknowledgements put it. An
 /// acknowledgement that could only be a lie (it closes a cycle) is passed over: when nothing is
-/// ready, the waiting operation with the lowest id goes first. Duplicates (same author and
-/// sequence) count once.
+/// ready, the waiting operation with the lowest id goes first. Versions of one number (a
+/// fork: same author and sequence, other ids) are all kept, one after another by id, and
+/// acknowledging the number acknowledges every one of them; only a duplicate (same id) counts
+/// once.
 fn merge_order(ops: &[OpEntry]) -> (Vec<&OpEntry>, bool) {
     let mut chains: BTreeMap<MemberKey, Vec<&OpEntry>> = BTreeMap::new();
     for e in ops {
@@ -1010,7 +1014,7 @@ fn merge_order(ops: &[OpEntry]) -> (Vec<&OpEntry>, bool) {
     }
     for chain in chains.values_mut() {
         chain.sort_by_key(|e| (e.seq, e.id));
-        chain.dedup_by_key(|e| e.seq);
+        chain.dedup_by_key(|e| (e.seq, e.id));
     }
     let authors: Vec<MemberKey> = chains.keys().copied().collect();
     let chains: Vec<Vec<&OpEntry>> = chains.into_values().collect();

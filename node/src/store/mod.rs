@@ -206,6 +206,8 @@ pub struct Store {
     meta: sled::Tree,
     circles: sled::Tree,
     keys: sled::Tree,
+    /// Membership operations: the chain's version under its message key, every other version
+    /// under its fork key (circle || author || seq || id) -> sealed [`OpRecord`].
     ops: sled::Tree,
     messages: sled::Tree,
     ids: sled::Tree,
@@ -568,6 +570,13 @@ impl Store {
         self.put_sealed(&self.keys, &k, key.to_bytes().as_slice())
     }
 
+    /// Forgets one key epoch's circle key (it came from a version of a new key that another
+    /// version displaced, and the one that counts did not hold up).
+    pub fn drop_key(&self, circle: &CircleId, epoch: u64) -> Result<()> {
+        self.keys.remove(self.names.epoch_key(circle, epoch))?;
+        Ok(())
+    }
+
     /// All key epochs of a circle.
     pub fn keys(&self, circle: &CircleId) -> Result<Vec<(u64, CircleKey)>> {
         let mut out = Vec::new();
@@ -601,17 +610,24 @@ impl Store {
                 (*author, rest.to_vec())
             };
             let record = OpRecord::decode_any(&record)?;
-            out.push(record.entry(MemberKey::from_bytes(&author)?, seq_of(&k)));
+            // The chain's version under its message key, another under its fork key.
+            out.push(record.entry(MemberKey::from_bytes(&author)?, keys::seq_in(&k)));
         }
         Ok(out)
     }
 
-    /// The messages (wire bytes) that carried a circle's membership operations.
+    /// The messages (wire bytes) that carried a circle's membership operations, every version
+    /// of each.
     pub fn op_envelopes(&self, circle: &CircleId) -> Result<Vec<Vec<u8>>> {
         let mut out = Vec::new();
         for item in self.ops.scan_prefix(self.names.circle(circle)) {
             let (k, _) = item?;
-            if let Some(bytes) = self.envelope_bytes(&self.messages, &k)? {
+            let tree = if k.len() == 72 {
+                &self.messages
+            } else {
+                &self.forks
+            };
+            if let Some(bytes) = self.envelope_bytes(tree, &k)? {
                 out.push(bytes);
             }
         }
