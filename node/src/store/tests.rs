@@ -229,7 +229,10 @@ fn every_version_of_an_operation_is_recorded_and_kept_past_the_cap() {
     for (env, op) in &versions {
         stored.push(store.put_envelope(env, Some(op)).unwrap());
     }
-    assert_eq!(store.put_envelope(&next, Some(&next_op)).unwrap(), Stored::New);
+    assert_eq!(
+        store.put_envelope(&next, Some(&next_op)).unwrap(),
+        Stored::New
+    );
     assert_eq!(stored[0], Stored::New);
     assert!(stored[1..].iter().all(|s| *s == Stored::Fork));
     // Every version is an entry of the derivation, numbered 1, beside the chain's next.
