@@ -293,10 +293,12 @@ impl Membership {
     /// The cuts this state makes (rule 3).
     pub(super) fn cuts(&self) -> Cuts {
         Cuts {
+            // A leave pins itself for messages (`counts_message`), but cuts no other version
+            // of its own number: those count as they did (section 6.5, "Forks").
             removed: self
                 .departed
                 .iter()
-                .map(|(k, d)| (*k, (d.upto, d.last)))
+                .map(|(k, d)| (*k, (d.upto, d.last.filter(|_| d.by != *k))))
                 .collect(),
             demoted: self.demoted.clone(),
             removals: self.removals.clone(),
@@ -620,9 +622,10 @@ impl Membership {
                     m.rank = u64::MAX;
                 }
                 // Stepping down cuts at the step itself, as a leave does: the demotion must
-                // never take its own authority away.
+                // never take its own authority away, nor that of another version of its number
+                // (placed before it).
                 let upto = if *member == e.author {
-                    (e.seq, Some(e.id))
+                    (e.seq, None)
                 } else {
                     let kept = cut(member, *upto);
                     (kept, pin(&e.op, kept))
@@ -937,6 +940,17 @@ fn pin(op: &Op, kept: u64) -> Option<MessageId> {
     }
 }
 
+/// Whether `e` takes its own author out or steps them down (a `Leave`, a `Revoke` of
+/// themselves): among versions of one number it goes last, so it takes back nothing another
+/// version did.
+fn departs_self(e: &OpEntry) -> bool {
+    match &e.op {
+        Op::Leave => true,
+        Op::Revoke { member, .. } | Op::RevokeAt { member, .. } => *member == e.author,
+        _ => false,
+    }
+}
+
 /// Where an operation sits: its author and its number in their chain.
 type Position = (MemberKey, u64);
 
@@ -1013,7 +1027,7 @@ fn merge_order(ops: &[OpEntry]) -> (Vec<&OpEntry>, bool) {
         chains.entry(e.author).or_default().push(e);
     }
     for chain in chains.values_mut() {
-        chain.sort_by_key(|e| (e.seq, e.id));
+        chain.sort_by_key(|e| (e.seq, departs_self(e), e.id));
         chain.dedup_by_key(|e| (e.seq, e.id));
     }
     let authors: Vec<MemberKey> = chains.keys().copied().collect();
