@@ -171,7 +171,7 @@ pub enum Stored {
     /// Already held (as the chain's message or as another version).
     Duplicate,
     /// Another version of a message already held (same author and seq, another id): kept
-    /// beside it and flagged; any membership operation in it is not recorded.
+    /// beside it and flagged; a membership operation in it is recorded under its fork key.
     Fork,
     /// Another version of a message of which [`MAX_FORK_VERSIONS`] are held already: not
     /// written.
