@@ -352,6 +352,46 @@ impl Store {
         Ok(result)
     }
 
+    /// Records the membership operation of every other version held in `circle` that has no
+    /// `ops` record: before every version of an operation counted, other versions' operations
+    /// were not recorded. Opens them with `keys` (by epoch); a version it cannot open stays as
+    /// it was. Returns how many it recorded.
+    pub fn record_other_versions(
+        &self,
+        circle: &CircleId,
+        keys: &std::collections::BTreeMap<u64, circle_crypto::CircleKey>,
+    ) -> Result<usize> {
+        let mut recorded = 0;
+        for item in self.forked.scan_prefix(self.names.circle(circle)) {
+            let (k, v) = item?;
+            let Some(record) = open_fork_record(&self.data_key, &k, &v) else {
+                continue;
+            };
+            for id in record.held {
+                let fkey = [k.as_ref(), id.as_bytes().as_slice()].concat();
+                if self.ops.get(&fkey)?.is_some() {
+                    continue;
+                }
+                let Some(bytes) = self.envelope_bytes(&self.forks, &fkey)? else {
+                    continue;
+                };
+                let Ok(env) = Envelope::from_bytes(&bytes) else {
+                    continue;
+                };
+                let content = keys
+                    .get(&env.header().epoch)
+                    .and_then(|key| env.open(key).ok())
+                    .and_then(|plain| crate::content::Content::from_bytes(&plain).ok());
+                if let Some(op) = content.and_then(|c| OpRecord::of(&c, id)) {
+                    let sealed = self.sealed_op(&fkey, &env.header().author, &op);
+                    self.ops.insert(fkey, sealed)?;
+                    recorded += 1;
+                }
+            }
+        }
+        Ok(recorded)
+    }
+
     /// The numbers of `circle` that have more than one version, by author and seq.
     pub fn forked(&self, circle: &CircleId) -> Result<Vec<ForkedSeq>> {
         let mut out = Vec::new();

@@ -163,6 +163,9 @@ pub struct OpRecord {
     pub legacy: bool,
 }
 
+/// The `meta` record saying other versions' operations were recorded.
+const OTHER_VERSIONS_RECORDED: &[u8] = b"other-versions-recorded";
+
 /// Result of storing an envelope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stored {
@@ -568,6 +571,18 @@ impl Store {
     pub fn put_key(&self, circle: &CircleId, epoch: u64, key: &CircleKey) -> Result<()> {
         let k = self.names.epoch_key(circle, epoch);
         self.put_sealed(&self.keys, &k, key.to_bytes().as_slice())
+    }
+
+    /// Whether the operations of other versions kept before every version counted were
+    /// recorded ([`Store::record_other_versions`], once per store).
+    pub fn other_versions_recorded(&self) -> Result<bool> {
+        Ok(self.meta.get(OTHER_VERSIONS_RECORDED)?.is_some())
+    }
+
+    /// Notes that [`Store::record_other_versions`] ran for every circle.
+    pub fn set_other_versions_recorded(&self) -> Result<()> {
+        self.meta.insert(OTHER_VERSIONS_RECORDED, &[1])?;
+        Ok(())
     }
 
     /// Forgets one key epoch's circle key (it came from a version of a new key that another

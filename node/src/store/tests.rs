@@ -266,6 +266,51 @@ fn every_version_of_an_operation_is_recorded_and_kept_past_the_cap() {
 }
 
 #[test]
+fn operations_in_other_versions_kept_before_they_counted_are_recorded_once_read_again() {
+    use crate::content::{Body, Content};
+    use crate::membership::Acked;
+    let (_dir, store) = temp_store();
+    let a = one_author();
+    let rename = |name: &str| {
+        let content = Content {
+            sent_at: 5,
+            body: Body::Acked(Acked {
+                op: Op::Rename { name: name.into() },
+                seen: Vec::new(),
+            }),
+        };
+        let header = Header {
+            version: ENVELOPE_VERSION,
+            circle: a.circle,
+            epoch: 0,
+            author: a.public(),
+            seq: 1,
+            prev: None,
+        };
+        let env = Envelope::seal(&a.secret, &a.key, header, &content.to_bytes()).unwrap();
+        let record = OpRecord::of(&content, env.id()).unwrap();
+        (env, record)
+    };
+    let (chain, chain_op) = rename("one");
+    let (other, _) = rename("two");
+    assert_eq!(
+        store.put_envelope(&chain, Some(&chain_op)).unwrap(),
+        Stored::New
+    );
+    // As an older node kept it: the other version's operation not recorded.
+    assert_eq!(store.put_envelope(&other, None).unwrap(), Stored::Fork);
+    assert_eq!(store.ops(&a.circle).unwrap().len(), 1);
+    let keys = std::collections::BTreeMap::from([(0, a.key.clone())]);
+    assert_eq!(store.record_other_versions(&a.circle, &keys).unwrap(), 1);
+    let mut ids: Vec<MessageId> = store.ops(&a.circle).unwrap().iter().map(|e| e.id).collect();
+    ids.sort();
+    let mut want = vec![chain.id(), other.id()];
+    want.sort();
+    assert_eq!(ids, want);
+    assert_eq!(store.record_other_versions(&a.circle, &keys).unwrap(), 0);
+}
+
+#[test]
 fn a_prev_link_to_another_version_flags_the_number_before_in_either_order() {
     let a = one_author();
     let chain = a.chain(2);
