@@ -380,6 +380,15 @@ fn a_member_admitting_two_sockpuppets_through_one_single_use_invite_to_two_nodes
     }
     let seen = view_after_writing(&f, &f.alice, "from alice");
     assert_eq!(view_after_writing(&f, &f.carol, "from carol"), seen);
+    // dave, let in afterwards, gets both versions in his welcome and sees the same.
+    let dave = node("dave");
+    admit_offline(&f.alice, &c, &dave, "dave");
+    both_versions_held(&f, [&dave, &f.alice], &f.key_of(&f.bob), seq);
+    let mut with_dave = f.roles(&f.alice);
+    with_dave.sort();
+    let mut got = f.roles(&dave);
+    got.sort();
+    assert_eq!(got, with_dave);
 }
 
 #[test]
