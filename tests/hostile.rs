@@ -432,6 +432,66 @@ fn a_member_sending_two_versions_of_a_new_key_to_two_nodes_leaves_them_one_key_a
 }
 
 #[test]
+fn a_member_sending_a_good_and_a_bad_version_of_a_new_key_leaves_no_node_sealing_under_the_good_one()
+ {
+    let f = circle_of_three("Hostile test");
+    let c = f.circle;
+    let bob_key = f.key_of(&f.bob);
+    let bob = f.forger(&f.bob);
+    let seq = bob.seq.get() + 1;
+    let epoch = epoch_of(&c, &bob_key, seq);
+    let members = [f.secret(&f.alice), f.secret(&f.bob), f.secret(&f.carol)];
+    let everyone: Vec<&MemberSecret> = members.iter().collect();
+    // A good version to alice's node; to carol's, one whose commitment names another key,
+    // and which comes first in the order (sealed again until its id is the lower).
+    let key = CircleKey::generate();
+    let good = bob.seal(
+        seq,
+        acked(
+            &f.bob,
+            &c,
+            Op::NewKey {
+                keys: copies(c, &everyone, epoch, &key),
+                commitment: key_commitment(&c, epoch, &key.to_bytes()),
+            },
+        ),
+    );
+    let bad = std::iter::repeat_with(|| {
+        let key = CircleKey::generate();
+        bob.seal(
+            seq,
+            acked(
+                &f.bob,
+                &c,
+                Op::NewKey {
+                    keys: copies(c, &everyone, epoch, &key),
+                    commitment: [7; 32],
+                },
+            ),
+        )
+    })
+    .find(|bad| bad.id() < good.id())
+    .unwrap();
+    assert_eq!(f.alice.ingest(&good).unwrap(), Ingest::New);
+    assert_eq!(f.carol.ingest(&bad).unwrap(), Ingest::New);
+    sync_offline(&f.alice, &f.carol, &c);
+    sync_offline(&f.carol, &f.alice, &c);
+    both_versions_held(&f, [&f.alice, &f.carol], &bob_key, seq);
+    // The bad version counts, so alice forgets the good key: her next write starts a new
+    // epoch, which carol reads, and carol writes under it.
+    let written = f.alice.share(&c, "can you read this?").unwrap();
+    assert_eq!(written.len(), 2, "a new key, then the share");
+    assert_ne!(written[1].header().epoch, epoch);
+    for env in &written {
+        assert_eq!(f.carol.ingest(env).unwrap(), Ingest::New);
+    }
+    let answer = f.carol.share(&c, "yes").unwrap();
+    assert_eq!(answer.len(), 1, "carol took alice's new key");
+    assert_eq!(answer[0].header().epoch, written[1].header().epoch);
+    assert_eq!(f.alice.ingest(&answer[0]).unwrap(), Ingest::New);
+}
+
+#[test]
 fn membership_operations_no_circle_could_accept_are_refused_and_not_stored() {
     let f = circle_of_three("Hostile test");
     let c = f.circle;
