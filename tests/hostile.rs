@@ -257,21 +257,238 @@ fn a_replay_is_stored_once_and_a_fork_is_kept_flagged_and_changes_nothing() {
     assert_eq!(f.carol.apply_page(&c, &ops, &ops).unwrap(), 0);
     assert_eq!((f.count(&f.carol), f.roles(&f.carol)), before);
 
-    // alice's chain forked at her first operation: kept and flagged, but another version
-    // never counts for membership, so nothing changes and the feed does not show it.
+    // alice's chain forked at her first operation: kept and flagged, and it counts like any
+    // operation (every node that holds it derives the same), so the rename takes effect.
     let alice = f.forger(&f.alice);
     let forked = alice.seal(
         1,
-        op(Op::Rename {
-            name: "Forked".into(),
+        Body::Acked(circle::node::Acked {
+            op: Op::Rename {
+                name: "Forked".into(),
+            },
+            seen: Vec::new(),
         }),
     );
-    let feed = f.carol.feed(&c, 0, None).unwrap().len();
     assert_eq!(f.carol.ingest(&forked).unwrap(), Ingest::Fork);
-    assert_eq!(f.settings(&f.carol).0, "Hostile test");
+    assert_eq!(f.carol.ingest(&forked).unwrap(), Ingest::Duplicate);
+    assert_eq!(f.settings(&f.carol).0, "Forked");
     assert_eq!(f.count(&f.carol), before.0);
     assert_eq!(f.carol.store().fork_count(&c), 2);
-    assert_eq!(f.carol.feed(&c, 0, None).unwrap().len(), feed);
+}
+
+/// Everyone's view of the circle as `node` derives it: (name, role) of every member, and the
+/// key epoch its next share is sealed under (the current one: nothing else is written first).
+fn view_after_writing(f: &Fixture, node: &Circles, text: &str) -> (Vec<(String, String)>, u64) {
+    let written = node.share(&f.circle, text).unwrap();
+    assert_eq!(written.len(), 1, "{text}: no new key was due");
+    // bob's node is left out: bob's modified program wrote what his node does not hold.
+    for other in [&f.alice, &f.carol] {
+        if other.node_id() != node.node_id() {
+            assert_eq!(other.ingest(&written[0]).unwrap(), Ingest::New, "{text}");
+        }
+    }
+    (f.roles(node), written[0].header().epoch)
+}
+
+/// Both nodes hold both versions of `author`'s message `seq`, and flag the number.
+fn both_versions_held(f: &Fixture, nodes: [&Circles; 2], author: &MemberKey, seq: u64) {
+    for node in nodes {
+        let forked = node.store().forked(&f.circle).unwrap();
+        assert!(
+            forked
+                .iter()
+                .any(|x| x.author == *author && x.seq == seq && x.held.len() == 2),
+            "both versions held and flagged"
+        );
+    }
+}
+
+#[test]
+fn a_member_admitting_two_sockpuppets_through_one_single_use_invite_to_two_nodes_lets_the_same_one_in_everywhere()
+ {
+    let f = circle_of_three("Hostile test");
+    let c = f.circle;
+    for env in f.alice.set_policy(&c, InvitePolicy::Members).unwrap() {
+        for other in [&f.bob, &f.carol] {
+            assert_eq!(other.ingest(&env).unwrap(), Ingest::New);
+        }
+    }
+    // bob's modified program registers an invite for one person, then writes two versions of
+    // the admission through it: mallory's goes to alice's node, trudy's to carol's.
+    let bob = f.forger(&f.bob);
+    let invite = InviteSecret::generate();
+    let registered = bob.next(acked(
+        &f.bob,
+        &c,
+        Op::Invite {
+            id: invite.id(),
+            key: invite.join_key().public(),
+            expires_at: now_secs() + 3600,
+            uses: 1,
+            bound: None,
+        },
+    ));
+    let admission = |name: &str| {
+        let puppet = MemberSecret::generate();
+        let profile = Profile::sign(&puppet, c, name, &PeerId::random().to_bytes()).unwrap();
+        acked(
+            &f.bob,
+            &c,
+            Op::Admit {
+                proof: invite.join_key().sign(JOIN_PROOF_DOMAIN, &profile),
+                profile,
+                invite: invite.id(),
+                epochs: vec![0],
+            },
+        )
+    };
+    let seq = bob.seq.get() + 1;
+    let for_alice = bob.seal(seq, admission("mallory"));
+    let for_carol = bob.seal(seq, admission("trudy"));
+    for (node, version) in [(&f.alice, &for_alice), (&f.carol, &for_carol)] {
+        assert_eq!(node.ingest(&registered).unwrap(), Ingest::New);
+        assert_eq!(node.ingest(version).unwrap(), Ingest::New);
+    }
+    let names =
+        |node: &Circles| -> Vec<String> { f.roles(node).into_iter().map(|(n, _)| n).collect() };
+    assert!(names(&f.alice).contains(&"mallory".to_string()));
+    assert!(names(&f.carol).contains(&"trudy".to_string()));
+
+    // The nodes sync both ways: each now holds both versions, and both let in the same one,
+    // the version first in the order (the lower message id), whichever they stored first;
+    // so does bob's own node, which held neither and gets both through sync.
+    sync_offline(&f.alice, &f.carol, &c);
+    sync_offline(&f.carol, &f.alice, &c);
+    sync_offline(&f.bob, &f.alice, &c);
+    both_versions_held(&f, [&f.alice, &f.carol], &f.key_of(&f.bob), seq);
+    let winner = if for_alice.id() < for_carol.id() {
+        "mallory"
+    } else {
+        "trudy"
+    };
+    let mut want = roles(&[
+        ("alice", "admin"),
+        ("bob", "member"),
+        ("carol", "member"),
+        (winner, "member"),
+    ]);
+    want.sort();
+    for node in [&f.alice, &f.carol, &f.bob] {
+        let mut got = f.roles(node);
+        got.sort();
+        assert_eq!(got, want, "one single-use invite let in one person");
+    }
+    let seen = view_after_writing(&f, &f.alice, "from alice");
+    assert_eq!(view_after_writing(&f, &f.carol, "from carol"), seen);
+    // dave, let in afterwards, gets both versions in his welcome and sees the same.
+    let dave = node("dave");
+    admit_offline(&f.alice, &c, &dave, "dave");
+    both_versions_held(&f, [&dave, &f.alice], &f.key_of(&f.bob), seq);
+    let mut with_dave = f.roles(&f.alice);
+    with_dave.sort();
+    let mut got = f.roles(&dave);
+    got.sort();
+    assert_eq!(got, with_dave);
+}
+
+#[test]
+fn a_member_sending_two_versions_of_a_new_key_to_two_nodes_leaves_them_one_key_after_sync() {
+    let f = circle_of_three("Hostile test");
+    let c = f.circle;
+    let bob_key = f.key_of(&f.bob);
+    let bob = f.forger(&f.bob);
+    let seq = bob.seq.get() + 1;
+    let epoch = epoch_of(&c, &bob_key, seq);
+    let members = [f.secret(&f.alice), f.secret(&f.bob), f.secret(&f.carol)];
+    let everyone: Vec<&MemberSecret> = members.iter().collect();
+    // Two good new keys for one epoch, each sealed alike to everyone: one version to alice's
+    // node, the other to carol's.
+    let version = |key: &CircleKey| {
+        acked(
+            &f.bob,
+            &c,
+            Op::NewKey {
+                keys: copies(c, &everyone, epoch, key),
+                commitment: key_commitment(&c, epoch, &key.to_bytes()),
+            },
+        )
+    };
+    let for_alice = bob.seal(seq, version(&CircleKey::generate()));
+    let for_carol = bob.seal(seq, version(&CircleKey::generate()));
+    assert_eq!(f.alice.ingest(&for_alice).unwrap(), Ingest::New);
+    assert_eq!(f.carol.ingest(&for_carol).unwrap(), Ingest::New);
+
+    // After sync both hold both versions, take the epoch from the same one, and read each
+    // other's writes under it.
+    sync_offline(&f.alice, &f.carol, &c);
+    sync_offline(&f.carol, &f.alice, &c);
+    both_versions_held(&f, [&f.alice, &f.carol], &bob_key, seq);
+    let seen = view_after_writing(&f, &f.alice, "from alice");
+    assert_eq!(seen.1, epoch, "the forked epoch is current");
+    assert_eq!(view_after_writing(&f, &f.carol, "from carol"), seen);
+    for node in [&f.alice, &f.carol] {
+        assert_eq!(f.shares(node), ["from alice", "from carol"]);
+    }
+}
+
+#[test]
+fn a_member_sending_a_good_and_a_bad_version_of_a_new_key_leaves_no_node_sealing_under_the_good_one()
+ {
+    let f = circle_of_three("Hostile test");
+    let c = f.circle;
+    let bob_key = f.key_of(&f.bob);
+    let bob = f.forger(&f.bob);
+    let seq = bob.seq.get() + 1;
+    let epoch = epoch_of(&c, &bob_key, seq);
+    let members = [f.secret(&f.alice), f.secret(&f.bob), f.secret(&f.carol)];
+    let everyone: Vec<&MemberSecret> = members.iter().collect();
+    // A good version to alice's node; to carol's, one whose commitment names another key,
+    // and which comes first in the order (sealed again until its id is the lower).
+    let key = CircleKey::generate();
+    let good = bob.seal(
+        seq,
+        acked(
+            &f.bob,
+            &c,
+            Op::NewKey {
+                keys: copies(c, &everyone, epoch, &key),
+                commitment: key_commitment(&c, epoch, &key.to_bytes()),
+            },
+        ),
+    );
+    let bad = std::iter::repeat_with(|| {
+        let key = CircleKey::generate();
+        bob.seal(
+            seq,
+            acked(
+                &f.bob,
+                &c,
+                Op::NewKey {
+                    keys: copies(c, &everyone, epoch, &key),
+                    commitment: [7; 32],
+                },
+            ),
+        )
+    })
+    .find(|bad| bad.id() < good.id())
+    .unwrap();
+    assert_eq!(f.alice.ingest(&good).unwrap(), Ingest::New);
+    assert_eq!(f.carol.ingest(&bad).unwrap(), Ingest::New);
+    sync_offline(&f.alice, &f.carol, &c);
+    sync_offline(&f.carol, &f.alice, &c);
+    both_versions_held(&f, [&f.alice, &f.carol], &bob_key, seq);
+    // The bad version counts, so alice forgets the good key: her next write starts a new
+    // epoch, which carol reads, and carol writes under it.
+    let written = f.alice.share(&c, "can you read this?").unwrap();
+    assert_eq!(written.len(), 2, "a new key, then the share");
+    assert_ne!(written[1].header().epoch, epoch);
+    for env in &written {
+        assert_eq!(f.carol.ingest(env).unwrap(), Ingest::New);
+    }
+    let answer = f.carol.share(&c, "yes").unwrap();
+    assert_eq!(answer.len(), 1, "carol took alice's new key");
+    assert_eq!(answer[0].header().epoch, written[1].header().epoch);
+    assert_eq!(f.alice.ingest(&answer[0]).unwrap(), Ingest::New);
 }
 
 #[test]

@@ -385,7 +385,7 @@ fn a_flood_of_versions_of_one_message_is_capped() {
 }
 
 #[test]
-fn a_version_carrying_a_membership_operation_changes_nothing() {
+fn a_version_carrying_a_membership_operation_counts_and_is_flagged() {
     let f = circle_of_three("Tuesday");
     let c = f.circle;
     let bob = Forger::of(&f.bob, &c);
@@ -394,9 +394,10 @@ fn a_version_carrying_a_membership_operation_changes_nothing() {
     let seq = first.header().seq;
     let leave = bob.seal_after(seq, first.header().prev, acked(&f.bob, &c, Op::Leave));
     assert_eq!(f.carol.ingest(&leave).unwrap(), Ingest::Fork);
-    assert_eq!(f.carol.members(&c).unwrap().len(), 3, "bob is still in");
-    assert!(f.carol.is_member(&c, &bob.secret.public()));
-    // Kept and passed on, but not shown: an operation shows only when it takes effect.
+    // Every version of an operation counts, whichever a node stored first: bob left. His
+    // leave pins itself, so the other version numbered alike no longer counts.
+    assert_eq!(f.carol.members(&c).unwrap().len(), 2, "bob left");
+    assert!(!f.carol.is_member(&c, &bob.secret.public()));
     assert_eq!(shares(&f.carol, &c), [("hello".into(), false)]);
     assert_eq!(
         problems(&f.carol),
@@ -405,11 +406,10 @@ fn a_version_carrying_a_membership_operation_changes_nothing() {
 }
 
 #[test]
-fn a_membership_operation_with_another_version_is_flagged_where_it_was_counted() {
+fn a_membership_operation_with_another_version_counts_on_every_node_and_is_flagged() {
     // alice (an admin) tells carol "remove bob" and bob something else under the same number.
-    // Each node counts the version it got first (an author cannot take back, by writing another
-    // version later, an operation others built on); the fork is flagged on both so people see
-    // who did it.
+    // Once each node holds both versions, each counts the removal, whichever it got first;
+    // the fork is flagged so people see who did it.
     let f = circle_of_three("Tuesday");
     let c = f.circle;
     let alice = Forger::of(&f.alice, &c);
@@ -429,17 +429,19 @@ fn a_membership_operation_with_another_version_is_flagged_where_it_was_counted()
     let other = alice.seal(seq, share("nothing to see"));
     assert_eq!(f.carol.ingest(&remove).unwrap(), Ingest::New);
     assert_eq!(f.bob.ingest(&other).unwrap(), Ingest::New);
-    assert_eq!(f.carol.ingest(&other).unwrap(), Ingest::Fork);
-    assert_eq!(f.bob.ingest(&remove).unwrap(), Ingest::Fork);
-    assert!(
-        !f.carol.is_member(&c, &bob_key),
-        "carol counted the removal"
-    );
     assert!(
         f.bob.is_member(&c, &bob_key),
-        "bob's node counted the share"
+        "bob's node has only the share"
     );
+    assert_eq!(f.carol.ingest(&other).unwrap(), Ingest::Fork);
+    assert_eq!(f.bob.ingest(&remove).unwrap(), Ingest::Fork);
     for (name, node) in [("carol", &f.carol), ("bob", &f.bob)] {
+        assert!(!node.is_member(&c, &bob_key), "{name} counted the removal");
+    }
+    // bob's node says who removed him; carol's flags alice's fork.
+    assert_eq!(log_of(&f.bob).removed_by.as_deref(), Some("alice"));
+    {
+        let (name, node) = ("carol", &f.carol);
         let log = log_of(node);
         let alice_log = log
             .authors

@@ -223,7 +223,7 @@ pub fn sync_offline(to: &Circles, from: &Circles, circle: &CircleId) -> usize {
         to.check_page(circle, &page, &remote, &local)
             .expect("a page from a member");
         let got = to
-            .apply_page(circle, &page.ops, &page.envelopes)
+            .apply_sync_page(circle, &page.ops, &page.envelopes, &page.forks)
             .expect("apply page");
         new += got;
         // As a node does: a page that stored nothing new is not followed up.

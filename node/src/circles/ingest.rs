@@ -179,8 +179,13 @@ impl Circles {
         match stored {
             Stored::New => {}
             Stored::Duplicate => return Ok(Ingest::Duplicate),
-            // Kept and flagged; its operation, if any, is not recorded and takes no effect.
+            // Kept and flagged; its operation, if any, counts like the chain's version
+            // (docs/PROTOCOL.md, section 4.4), so nodes holding the same versions agree
+            // whichever they stored first.
             Stored::Fork => {
+                if let Some(record) = record {
+                    self.learn_other_version(&h.circle, envelope, record)?;
+                }
                 self.inner.arrivals.send_modify(|n| *n += 1);
                 return Ok(Ingest::Fork);
             }
@@ -226,18 +231,53 @@ impl Circles {
         Ok(Ingest::New)
     }
 
+    /// Takes in the operation of another version of a held number: it joins the derivation
+    /// beside the chain's. Two versions of a new key share one epoch id, and only the first in
+    /// the order starts it: if this version is now that one, its key replaces the one held
+    /// under the epoch, and if its key does not hold up, the epoch is refused (this node
+    /// starts a new one at its next write), so no node seals under a key other nodes took
+    /// from another version.
+    fn learn_other_version(
+        &self,
+        circle: &CircleId,
+        envelope: &Envelope,
+        record: OpRecord,
+    ) -> Result<()> {
+        let h = envelope.header();
+        let new_key = record
+            .op
+            .new_key()
+            .map(|(keys, commitment)| (keys.to_vec(), *commitment));
+        self.learn_op(circle, envelope, record)?;
+        let Some((keys, commitment)) = new_key else {
+            return Ok(());
+        };
+        if !self.with_circle(circle, |c| Ok(c.members.took_effect(&envelope.id())))? {
+            return Ok(());
+        }
+        let epoch = epoch_of(circle, &h.author, h.seq);
+        if !self.take_committed_key(circle, epoch, &keys, &commitment)? {
+            self.store().drop_key(circle, epoch)?;
+            let mut state = self.inner.state.write().map_err(poisoned)?;
+            if let Some(c) = state.get_mut(circle) {
+                c.keys.remove(&epoch);
+            }
+        }
+        Ok(())
+    }
+
     /// Opens this node's copy of a new key epoch's key and keeps it only if it holds up: it
     /// matches the commitment, and every member's copy is that key, sealed as its author had
     /// to (so no member was given another). A key that fails is refused: this node never
     /// seals under that epoch, and starts a new one at its next write
-    /// ([`CircleState::rekey_due`]).
+    /// ([`CircleState::rekey_due`]). Returns whether it kept the key.
     fn take_committed_key(
         &self,
         circle: &CircleId,
         epoch: u64,
         keys: &[(MemberKey, Vec<u8>)],
         commitment: &[u8; 32],
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let checked = self.with_circle(circle, |c| {
             let me = c.me.public();
             let Some((_, sealed)) = keys.iter().find(|(m, _)| *m == me) else {
@@ -274,8 +314,9 @@ impl Circles {
             if let Some(c) = state.get_mut(circle) {
                 c.keys.insert(epoch, key);
             }
+            return Ok(true);
         }
-        Ok(())
+        Ok(false)
     }
 
     /// Opens and keeps this node's copy of a new key epoch, if it was given one.

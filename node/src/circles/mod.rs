@@ -380,12 +380,17 @@ impl Circles {
             .to_peer_id()
             .to_bytes();
         let mut state = BTreeMap::new();
+        // Once per store: what other versions of operations were kept before they counted.
+        let recorded_other_versions = store.other_versions_recorded()?;
         for (id, record) in store.circles()? {
             let genesis = Genesis::open(&record.genesis)?;
             let me = MemberSecret::from_bytes(&record.me)?;
             let keys = store.keys(&id)?.into_iter().collect::<BTreeMap<_, _>>();
             if keys.is_empty() {
                 return Err(Error::Refused(format!("circle {} has no key", id.short())));
+            }
+            if !recorded_other_versions {
+                store.record_other_versions(&id, &keys)?;
             }
             let derivation = Derivation::new(&genesis, store.ops(&id)?);
             let members = derivation.membership().clone();
@@ -407,6 +412,9 @@ impl Circles {
                     replaced: BTreeSet::new(),
                 },
             );
+        }
+        if !recorded_other_versions {
+            store.set_other_versions_recorded()?;
         }
         Ok(Circles {
             inner: Arc::new(Inner {

@@ -4,8 +4,10 @@
 //!
 //! 1. **One order.** Each author's operations are taken in their sequence order, each after
 //!    every operation it acknowledged ([`OpEntry::seen`]); operations that did not see each
-//!    other are merged by message id (a hash), never by a clock. The same set of operations
-//!    always gives the same order, whatever order it arrived in.
+//!    other are merged by message id (a hash), never by a clock. Every version of a forked
+//!    number counts (they are taken one after another by id), so the same set of operations
+//!    always gives the same order, whatever order it arrived in and whichever version a node
+//!    stored first.
 //! 2. **Authority at that point, and at the operation's own causal position.** Operations are
 //!    applied one by one; each takes effect only if its author had the right at that point
 //!    (a member; an admin for most; see [`apply`]) and what gave them the right (their
@@ -291,10 +293,12 @@ impl Membership {
     /// The cuts this state makes (rule 3).
     pub(super) fn cuts(&self) -> Cuts {
         Cuts {
+            // A leave pins itself for messages (`counts_message`), but cuts no other version
+            // of its own number: those count as they did (section 6.5, "Forks").
             removed: self
                 .departed
                 .iter()
-                .map(|(k, d)| (*k, (d.upto, d.last)))
+                .map(|(k, d)| (*k, (d.upto, d.last.filter(|_| d.by != *k))))
                 .collect(),
             demoted: self.demoted.clone(),
             removals: self.removals.clone(),
@@ -618,9 +622,10 @@ impl Membership {
                     m.rank = u64::MAX;
                 }
                 // Stepping down cuts at the step itself, as a leave does: the demotion must
-                // never take its own authority away.
+                // never take its own authority away, nor that of another version of its number
+                // (placed before it).
                 let upto = if *member == e.author {
-                    (e.seq, Some(e.id))
+                    (e.seq, None)
                 } else {
                     let kept = cut(member, *upto);
                     (kept, pin(&e.op, kept))
@@ -935,6 +940,17 @@ fn pin(op: &Op, kept: u64) -> Option<MessageId> {
     }
 }
 
+/// Whether `e` takes its own author out or steps them down (a `Leave`, a `Revoke` of
+/// themselves): among versions of one number it goes last, so it takes back nothing another
+/// version did.
+fn departs_self(e: &OpEntry) -> bool {
+    match &e.op {
+        Op::Leave => true,
+        Op::Revoke { member, .. } | Op::RevokeAt { member, .. } => *member == e.author,
+        _ => false,
+    }
+}
+
 /// Where an operation sits: its author and its number in their chain.
 type Position = (MemberKey, u64);
 
@@ -1001,16 +1017,18 @@ pub(super) struct Removal {
 /// signed envelope) goes first. No clock decides anything: an author's date is for display
 /// only, so a post-dated or back-dated operation lands where its acknowledgements put it. An
 /// acknowledgement that could only be a lie (it closes a cycle) is passed over: when nothing is
-/// ready, the waiting operation with the lowest id goes first. Duplicates (same author and
-/// sequence) count once.
+/// ready, the waiting operation with the lowest id goes first. Versions of one number (a
+/// fork: same author and sequence, other ids) are all kept, one after another by id, and
+/// acknowledging the number acknowledges every one of them; only a duplicate (same id) counts
+/// once.
 fn merge_order(ops: &[OpEntry]) -> (Vec<&OpEntry>, bool) {
     let mut chains: BTreeMap<MemberKey, Vec<&OpEntry>> = BTreeMap::new();
     for e in ops {
         chains.entry(e.author).or_default().push(e);
     }
     for chain in chains.values_mut() {
-        chain.sort_by_key(|e| (e.seq, e.id));
-        chain.dedup_by_key(|e| e.seq);
+        chain.sort_by_key(|e| (e.seq, departs_self(e), e.id));
+        chain.dedup_by_key(|e| (e.seq, e.id));
     }
     let authors: Vec<MemberKey> = chains.keys().copied().collect();
     let chains: Vec<Vec<&OpEntry>> = chains.into_values().collect();

@@ -1431,3 +1431,160 @@ mod old_format {
         assert!(circle.ops.iter().all(|e| m.took_effect(&e.id)));
     }
 }
+
+/// Forks: two versions of one operation (same author and number, other ids), each a story of
+/// docs/PROTOCOL.md section 6.5, "Forks". `first` and `second` are the versions' id bytes, so
+/// each story runs with either version first in the order.
+impl Circle {
+    /// Two versions of `author`'s next number, acknowledging everything written so far.
+    fn fork(&mut self, author: &Person, at: u64, ops: [(Op, u8); 2]) -> (u64, [MessageId; 2]) {
+        let seen = self.everything();
+        let seq = self.held(author) + 1;
+        let ids = ops.map(|(op, id)| {
+            let e = pinned(author, seq, at, op, &seen, id);
+            let id = e.id;
+            self.ops.push(e);
+            id
+        });
+        self.seqs.insert(author.key(), seq);
+        (seq, ids)
+    }
+}
+
+/// Both ways round: (lower id, higher id) and the reverse.
+const BOTH_WAYS: [(u8, u8); 2] = [(10, 20), (20, 10)];
+
+#[test]
+fn two_admissions_through_a_one_use_invite_in_two_versions_let_in_only_the_first_in_the_order() {
+    for (a, b) in BOTH_WAYS {
+        let [alice, bob, carol, dave, ..] = people();
+        let mut circle = Circle::found(&alice);
+        let invite = circle.invite(&alice, SEC);
+        let (_, [to_bob, to_carol]) = circle.fork(
+            &alice,
+            2 * SEC,
+            [
+                (circle.admission(&bob, &invite, vec![0]), a),
+                (circle.admission(&carol, &invite, vec![0]), b),
+            ],
+        );
+        // dave comes in through another invite, having seen both.
+        circle.join(&alice, &dave, 3 * SEC);
+        let m = circle.derive();
+        let (first, other) = if a < b {
+            (&bob, &carol)
+        } else {
+            (&carol, &bob)
+        };
+        assert!(m.contains(&first.key()) && !m.contains(&other.key()));
+        assert!(m.contains(&dave.key()));
+        assert_eq!(m.took_effect(&to_bob), a < b);
+        assert_eq!(m.took_effect(&to_carol), b < a);
+        assert_eq!(m.invites[&invite.id()].used, 1);
+    }
+}
+
+#[test]
+fn two_versions_of_a_new_key_start_one_epoch_from_the_first_in_the_order() {
+    for (a, b) in BOTH_WAYS {
+        let [alice, bob, ..] = people();
+        let mut circle = Circle::found(&alice);
+        circle.join(&alice, &bob, SEC);
+        let (seq, [one, two]) = circle.fork(
+            &bob,
+            2 * SEC,
+            [(new_key(&[&alice, &bob]), a), (new_key(&[&alice]), b)],
+        );
+        let m = circle.derive();
+        let epoch = epoch_of(&circle.genesis.circle, &bob.key(), seq);
+        assert_eq!(m.current_epoch, epoch);
+        assert_eq!(m.epochs().collect::<Vec<_>>(), [0, epoch]);
+        assert_eq!(m.took_effect(&one), a < b);
+        assert_eq!(m.took_effect(&two), b < a);
+        let holders = if a < b { 2 } else { 1 };
+        assert_eq!(m.holders(epoch).unwrap().len(), holders);
+    }
+}
+
+#[test]
+fn two_versions_of_a_removal_with_different_pins_remove_once_pinned_by_the_first() {
+    for (a, b) in BOTH_WAYS {
+        let [alice, bob, ..] = people();
+        let mut circle = Circle::found(&alice);
+        circle.join(&alice, &bob, SEC);
+        let seen = circle.everything();
+        let k = circle.held(&bob) + 1;
+        let [x, y] = [1, 2].map(|n| {
+            let e = pinned(
+                &bob,
+                k,
+                2 * SEC,
+                rename(&format!("bob's {n}")),
+                &seen,
+                100 + n,
+            );
+            let id = e.id;
+            circle.ops.push(e);
+            id
+        });
+        circle.seqs.insert(bob.key(), k);
+        let removal = |last| Op::RemoveAt {
+            member: bob.key(),
+            upto: k,
+            last: Some(last),
+            key: None,
+        };
+        let (_, [pins_x, pins_y]) =
+            circle.fork(&alice, 3 * SEC, [(removal(x), a), (removal(y), b)]);
+        let m = circle.derive();
+        let kept = if a < b { x } else { y };
+        assert_eq!(m.departed(&bob.key()).unwrap().last, Some(kept));
+        assert_eq!(m.took_effect(&pins_x), a < b);
+        assert_eq!(m.took_effect(&pins_y), b < a);
+        assert!(m.counts_message(&bob.key(), k, &kept));
+    }
+}
+
+#[test]
+fn a_leave_in_another_version_takes_back_nothing_the_other_version_did() {
+    for (a, b) in BOTH_WAYS {
+        let [alice, bob, carol, ..] = people();
+        let mut circle = Circle::found(&alice);
+        circle.join(&alice, &bob, SEC);
+        circle.post(&alice, 2 * SEC, grant(&bob));
+        // bob lets carol in through alice's invite in one version of a number, and leaves in
+        // another.
+        let invite = circle.invite(&alice, 2 * SEC);
+        let admission = circle.admission(&carol, &invite, vec![0]);
+        let (seq, [admitted, left]) = circle.fork(&bob, 3 * SEC, [(admission, a), (Op::Leave, b)]);
+        let m = circle.derive();
+        assert!(m.took_effect(&admitted) && m.took_effect(&left));
+        assert!(
+            m.contains(&carol.key()),
+            "carol came in through bob's admission"
+        );
+        assert_eq!(m.get(&carol.key()).unwrap().admitted_by, Some(bob.key()));
+        assert_eq!(m.departed(&bob.key()).unwrap().upto, seq);
+    }
+}
+
+#[test]
+fn stepping_down_in_another_version_takes_back_no_admin_act_of_the_other() {
+    for (a, b) in BOTH_WAYS {
+        let [alice, bob, carol, ..] = people();
+        let mut circle = Circle::found(&alice);
+        circle.join(&alice, &bob, SEC);
+        circle.join(&alice, &carol, SEC);
+        circle.post(&alice, 2 * SEC, grant(&bob));
+        let step_down = Op::Revoke {
+            member: bob.key(),
+            upto: 0,
+        };
+        let (_, [granted, stepped]) =
+            circle.fork(&bob, 3 * SEC, [(grant(&carol), a), (step_down, b)]);
+        let m = circle.derive();
+        assert!(m.took_effect(&granted) && m.took_effect(&stepped));
+        assert_eq!(role(&m, &carol), Some(Role::Admin));
+        assert_eq!(role(&m, &bob), Some(Role::Member));
+    }
+}

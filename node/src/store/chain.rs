@@ -10,7 +10,9 @@
 //! version of it, even if that version is not here.
 //!
 //! At most [`MAX_FORK_VERSIONS`] versions of one number are kept (the chain's and three
-//! others), so a member cannot fill a disk through forks.
+//! others), so a member cannot fill a disk through forks; versions that carry a membership
+//! operation are exempt (every node must hold all of them to agree on the membership) and
+//! bounded by their author's rate limits instead.
 
 use circle_crypto::{CircleId, Envelope, MemberKey, MessageId, StoreKey};
 use serde::{Deserialize, Serialize};
@@ -197,8 +199,9 @@ impl Chain<'_> {
 impl Store {
     /// Stores an envelope from another node that has passed every check, in one transaction;
     /// `op` is the membership operation it carries, if any. A second version of a number
-    /// already held is kept as a fork ([`Stored::Fork`]): its operation, if any, is not
-    /// recorded, so it never counts for membership.
+    /// already held is kept as a fork ([`Stored::Fork`]); its operation, if any, is recorded
+    /// beside the chain's (under the version's fork key), so every version counts for
+    /// membership, and is exempt from [`MAX_FORK_VERSIONS`].
     pub fn put_envelope(&self, env: &Envelope, op: Option<&OpRecord>) -> Result<Stored> {
         self.put(env, op, None, true)
     }
@@ -250,6 +253,9 @@ impl Store {
         place.fork = Some(id);
         let id_fork = self.sealed_place(&id, &place);
         let head_author = self.sealed_head_author(&h.circle, &h.author);
+        // Every version of an operation is recorded, each under its own key: the chain's
+        // under the message's, another under its fork key.
+        let op_fork = op.map(|op| self.sealed_op(&fkey, &h.author, op));
         let op = op.map(|op| self.sealed_op(&mkey, &h.author, op));
         let expiry =
             expires.map(|at| (self.sealed_expiry(&mkey, at), self.sealed_expiry(&fkey, at)));
@@ -291,7 +297,10 @@ impl Store {
                         return Ok(Stored::Conflict);
                     };
                     let mut record = chain.record(h.seq)?.unwrap_or_else(|| chain.empty());
-                    if 1 + record.held.len() >= MAX_FORK_VERSIONS {
+                    // Versions carrying an operation are exempt: every node must hold the
+                    // same set of them to derive the same membership. The author's rate limits
+                    // bound them like any message.
+                    if op.is_none() && 1 + record.held.len() >= MAX_FORK_VERSIONS {
                         return Ok(Stored::TooManyVersions);
                     }
                     record.named.retain(|n| *n != id);
@@ -306,6 +315,9 @@ impl Store {
                         "an author wrote two versions of one message: both kept"
                     );
                     forks.insert(fkey.as_slice(), as_fork.as_slice())?;
+                    if let Some(op) = &op_fork {
+                        ops.insert(fkey.as_slice(), op.as_slice())?;
+                    }
                     if let Some((_, sealed)) = &expiry {
                         expiries.insert(fkey.as_slice(), sealed.as_slice())?;
                     }
@@ -338,6 +350,46 @@ impl Store {
             },
         )?;
         Ok(result)
+    }
+
+    /// Records the membership operation of every other version held in `circle` that has no
+    /// `ops` record: before every version of an operation counted, other versions' operations
+    /// were not recorded. Opens them with `keys` (by epoch); a version it cannot open stays as
+    /// it was. Returns how many it recorded.
+    pub fn record_other_versions(
+        &self,
+        circle: &CircleId,
+        keys: &std::collections::BTreeMap<u64, circle_crypto::CircleKey>,
+    ) -> Result<usize> {
+        let mut recorded = 0;
+        for item in self.forked.scan_prefix(self.names.circle(circle)) {
+            let (k, v) = item?;
+            let Some(record) = open_fork_record(&self.data_key, &k, &v) else {
+                continue;
+            };
+            for id in record.held {
+                let fkey = [k.as_ref(), id.as_bytes().as_slice()].concat();
+                if self.ops.get(&fkey)?.is_some() {
+                    continue;
+                }
+                let Some(bytes) = self.envelope_bytes(&self.forks, &fkey)? else {
+                    continue;
+                };
+                let Ok(env) = Envelope::from_bytes(&bytes) else {
+                    continue;
+                };
+                let content = keys
+                    .get(&env.header().epoch)
+                    .and_then(|key| env.open(key).ok())
+                    .and_then(|plain| crate::content::Content::from_bytes(&plain).ok());
+                if let Some(op) = content.and_then(|c| OpRecord::of(&c, id)) {
+                    let sealed = self.sealed_op(&fkey, &env.header().author, &op);
+                    self.ops.insert(fkey, sealed)?;
+                    recorded += 1;
+                }
+            }
+        }
+        Ok(recorded)
     }
 
     /// The numbers of `circle` that have more than one version, by author and seq.
@@ -489,6 +541,10 @@ impl Store {
         let end = self.names.message_key(circle, author, upto);
         for item in self.ops.range(start..=end) {
             let (k, _) = item?;
+            // The chain's only: other versions go with the page's forks.
+            if k.len() != 72 {
+                continue;
+            }
             if let Some(bytes) = self.envelope_bytes(&self.messages, &k)? {
                 out.push((seq_of(&k), bytes));
             }

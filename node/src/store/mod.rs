@@ -163,6 +163,9 @@ pub struct OpRecord {
     pub legacy: bool,
 }
 
+/// The `meta` record saying other versions' operations were recorded.
+const OTHER_VERSIONS_RECORDED: &[u8] = b"other-versions-recorded";
+
 /// Result of storing an envelope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stored {
@@ -171,7 +174,7 @@ pub enum Stored {
     /// Already held (as the chain's message or as another version).
     Duplicate,
     /// Another version of a message already held (same author and seq, another id): kept
-    /// beside it and flagged; any membership operation in it is not recorded.
+    /// beside it and flagged; a membership operation in it is recorded under its fork key.
     Fork,
     /// Another version of a message of which [`MAX_FORK_VERSIONS`] are held already: not
     /// written.
@@ -206,6 +209,8 @@ pub struct Store {
     meta: sled::Tree,
     circles: sled::Tree,
     keys: sled::Tree,
+    /// Membership operations: the chain's version under its message key, every other version
+    /// under its fork key (circle || author || seq || id) -> sealed [`OpRecord`].
     ops: sled::Tree,
     messages: sled::Tree,
     ids: sled::Tree,
@@ -568,6 +573,25 @@ impl Store {
         self.put_sealed(&self.keys, &k, key.to_bytes().as_slice())
     }
 
+    /// Whether the operations of other versions kept before every version counted were
+    /// recorded ([`Store::record_other_versions`], once per store).
+    pub fn other_versions_recorded(&self) -> Result<bool> {
+        Ok(self.meta.get(OTHER_VERSIONS_RECORDED)?.is_some())
+    }
+
+    /// Notes that [`Store::record_other_versions`] ran for every circle.
+    pub fn set_other_versions_recorded(&self) -> Result<()> {
+        self.meta.insert(OTHER_VERSIONS_RECORDED, &[1])?;
+        Ok(())
+    }
+
+    /// Forgets one key epoch's circle key (it came from a version of a new key that another
+    /// version displaced, and the one that counts did not hold up).
+    pub fn drop_key(&self, circle: &CircleId, epoch: u64) -> Result<()> {
+        self.keys.remove(self.names.epoch_key(circle, epoch))?;
+        Ok(())
+    }
+
     /// All key epochs of a circle.
     pub fn keys(&self, circle: &CircleId) -> Result<Vec<(u64, CircleKey)>> {
         let mut out = Vec::new();
@@ -601,17 +625,24 @@ impl Store {
                 (*author, rest.to_vec())
             };
             let record = OpRecord::decode_any(&record)?;
-            out.push(record.entry(MemberKey::from_bytes(&author)?, seq_of(&k)));
+            // The chain's version under its message key, another under its fork key.
+            out.push(record.entry(MemberKey::from_bytes(&author)?, keys::seq_in(&k)));
         }
         Ok(out)
     }
 
-    /// The messages (wire bytes) that carried a circle's membership operations.
+    /// The messages (wire bytes) that carried a circle's membership operations, every version
+    /// of each.
     pub fn op_envelopes(&self, circle: &CircleId) -> Result<Vec<Vec<u8>>> {
         let mut out = Vec::new();
         for item in self.ops.scan_prefix(self.names.circle(circle)) {
             let (k, _) = item?;
-            if let Some(bytes) = self.envelope_bytes(&self.messages, &k)? {
+            let tree = if k.len() == 72 {
+                &self.messages
+            } else {
+                &self.forks
+            };
+            if let Some(bytes) = self.envelope_bytes(tree, &k)? {
                 out.push(bytes);
             }
         }

@@ -206,6 +206,111 @@ fn at_most_four_versions_of_one_message_are_kept() {
 }
 
 #[test]
+fn every_version_of_an_operation_is_recorded_and_kept_past_the_cap() {
+    let (_dir, store) = temp_store();
+    let a = one_author();
+    let record = |env: &Envelope, name: String| OpRecord {
+        at: 5,
+        id: env.id(),
+        op: Op::Rename { name },
+        seen: Vec::new(),
+        legacy: false,
+    };
+    let versions: Vec<(Envelope, OpRecord)> = (0..MAX_FORK_VERSIONS + 2)
+        .map(|i| {
+            let env = a.write(1, None, &format!("version {i}"));
+            let op = record(&env, format!("name {i}"));
+            (env, op)
+        })
+        .collect();
+    let next = a.write(2, Some(versions[0].0.id()), "after");
+    let next_op = record(&next, "after".into());
+    let mut stored = Vec::new();
+    for (env, op) in &versions {
+        stored.push(store.put_envelope(env, Some(op)).unwrap());
+    }
+    assert_eq!(
+        store.put_envelope(&next, Some(&next_op)).unwrap(),
+        Stored::New
+    );
+    assert_eq!(stored[0], Stored::New);
+    assert!(stored[1..].iter().all(|s| *s == Stored::Fork));
+    // Every version is an entry of the derivation, numbered 1, beside the chain's next.
+    let mut entries: Vec<(u64, MessageId)> = store
+        .ops(&a.circle)
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.seq, e.id))
+        .collect();
+    entries.sort();
+    let mut want: Vec<(u64, MessageId)> = versions.iter().map(|(e, _)| (1, e.id())).collect();
+    want.push((2, next.id()));
+    want.sort();
+    assert_eq!(entries, want);
+    // The welcome carries every version; a sync range the chain's only (other versions go
+    // with the page's forks).
+    assert_eq!(
+        store.op_envelopes(&a.circle).unwrap().len(),
+        MAX_FORK_VERSIONS + 3
+    );
+    let between = store
+        .op_envelopes_between(&a.circle, &a.public(), 0, 2)
+        .unwrap();
+    assert_eq!(
+        between,
+        [
+            (1, versions[0].0.to_bytes().to_vec()),
+            (2, next.to_bytes().to_vec())
+        ]
+    );
+}
+
+#[test]
+fn operations_in_other_versions_kept_before_they_counted_are_recorded_once_read_again() {
+    use crate::content::{Body, Content};
+    use crate::membership::Acked;
+    let (_dir, store) = temp_store();
+    let a = one_author();
+    let rename = |name: &str| {
+        let content = Content {
+            sent_at: 5,
+            body: Body::Acked(Acked {
+                op: Op::Rename { name: name.into() },
+                seen: Vec::new(),
+            }),
+        };
+        let header = Header {
+            version: ENVELOPE_VERSION,
+            circle: a.circle,
+            epoch: 0,
+            author: a.public(),
+            seq: 1,
+            prev: None,
+        };
+        let env = Envelope::seal(&a.secret, &a.key, header, &content.to_bytes()).unwrap();
+        let record = OpRecord::of(&content, env.id()).unwrap();
+        (env, record)
+    };
+    let (chain, chain_op) = rename("one");
+    let (other, _) = rename("two");
+    assert_eq!(
+        store.put_envelope(&chain, Some(&chain_op)).unwrap(),
+        Stored::New
+    );
+    // As an older node kept it: the other version's operation not recorded.
+    assert_eq!(store.put_envelope(&other, None).unwrap(), Stored::Fork);
+    assert_eq!(store.ops(&a.circle).unwrap().len(), 1);
+    let keys = std::collections::BTreeMap::from([(0, a.key.clone())]);
+    assert_eq!(store.record_other_versions(&a.circle, &keys).unwrap(), 1);
+    let mut ids: Vec<MessageId> = store.ops(&a.circle).unwrap().iter().map(|e| e.id).collect();
+    ids.sort();
+    let mut want = vec![chain.id(), other.id()];
+    want.sort();
+    assert_eq!(ids, want);
+    assert_eq!(store.record_other_versions(&a.circle, &keys).unwrap(), 0);
+}
+
+#[test]
 fn a_prev_link_to_another_version_flags_the_number_before_in_either_order() {
     let a = one_author();
     let chain = a.chain(2);

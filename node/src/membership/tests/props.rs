@@ -1,6 +1,8 @@
 //! Properties of the derivation over random histories: replicas extending their own views
 //! and merging, and arbitrary entries.
 
+use std::collections::BTreeMap;
+
 use proptest::prelude::*;
 
 use super::*;
@@ -128,6 +130,39 @@ enum Byzantine {
     ClaimingTheFuture,
     /// Another version of the author's last number (a fork), written on this replica.
     Forked,
+}
+
+/// Mostly forks: a dishonest member writing two versions of one operation.
+fn forking() -> impl Strategy<Value = Byzantine> {
+    prop_oneof![
+        3 => Just(Byzantine::Honest),
+        2 => Just(Byzantine::Forked),
+        1 => Just(Byzantine::BlindToOthers),
+    ]
+}
+
+/// Steps of a history with many forks: written on one replica, and another version of the same
+/// number on another replica.
+fn forking_step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        4 => (
+            (0..REPLICAS, 0..PEOPLE, proptest::bool::weighted(0.8)),
+            act(),
+            0..20_000u64,
+            forking(),
+        )
+            .prop_map(|((replica, author, as_member), act, dt, byzantine)| Step::Write {
+                replica,
+                author,
+                as_member,
+                act,
+                dt,
+                backdated: false,
+                byzantine,
+            }),
+        1 => (0..REPLICAS, 0..REPLICAS, any::<u64>())
+            .prop_map(|(from, to, mask)| Step::Sync { from, to, mask }),
+    ]
 }
 
 fn byzantine() -> impl Strategy<Value = Byzantine> {
@@ -434,6 +469,34 @@ fn shuffled<T: Clone>(items: &[T], mut seed: u64) -> Vec<T> {
     out
 }
 
+/// `order` with the versions of each forked number (same author and seq) in reverse: each
+/// fork arrives with its other version first.
+fn other_versions_first(order: &[OpEntry]) -> Vec<OpEntry> {
+    let mut out = order.to_vec();
+    let mut numbers: BTreeMap<(MemberKey, u64), Vec<usize>> = BTreeMap::new();
+    for (i, e) in order.iter().enumerate() {
+        numbers.entry((e.author, e.seq)).or_default().push(i);
+    }
+    for places in numbers.values().filter(|p| p.len() > 1) {
+        for (to, from) in places.iter().zip(places.iter().rev()) {
+            out[*to] = order[*from].clone();
+        }
+    }
+    out
+}
+
+/// What people see of a membership: members and roles, the current epoch, and which
+/// operations took effect (of `ops`).
+type Seen = (Vec<(MemberKey, Role)>, u64, Vec<bool>);
+
+fn seen_of(m: &Membership, ops: &[OpEntry]) -> Seen {
+    (
+        m.iter().map(|x| (x.key, x.role)).collect(),
+        m.current_epoch,
+        ops.iter().map(|e| m.took_effect(&e.id)).collect(),
+    )
+}
+
 /// What must hold of any derived membership.
 fn check_invariants(m: &Membership) -> std::result::Result<(), TestCaseError> {
     let admins: Vec<_> = m.iter().filter(|x| x.role == Role::Admin).collect();
@@ -599,6 +662,40 @@ proptest! {
                 receive(&mut caught_up, e);
             }
             prop_assert_eq!(&Membership::derive(&w.genesis, &caught_up), &expected);
+        }
+    }
+
+    /// (d) A dishonest member writes two versions of one operation and sends each to other
+    /// replicas (issue 13): nodes that took the versions in in different orders, each fork's
+    /// other version first, one at a time as a node does, agree once they hold the same set:
+    /// same members, roles, current epoch and operations in effect.
+    #[test]
+    fn replicas_that_got_different_versions_of_forked_operations_first_agree(
+        steps in proptest::collection::vec(forking_step(), 1..48),
+        seeds in proptest::collection::vec(any::<u64>(), REPLICAS),
+    ) {
+        let w = world();
+        let sim = Sim::run(&steps);
+        let all = sim.union();
+        let mut numbers: BTreeMap<(MemberKey, u64), usize> = BTreeMap::new();
+        for e in &all {
+            *numbers.entry((e.author, e.seq)).or_default() += 1;
+        }
+        prop_assume!(numbers.values().any(|n| *n > 1), "no fork in this history");
+        let expected = Membership::derive(&w.genesis, &all);
+        check_invariants(&expected)?;
+        check_settled(&w.genesis, &all, &expected)?;
+        let want = seen_of(&expected, &all);
+        for seed in &seeds {
+            let order = shuffled(&all, *seed | 1);
+            for order in [other_versions_first(&order), order] {
+                let mut node = Derivation::new(&w.genesis, Vec::new());
+                for e in &order {
+                    node.learn(&w.genesis, e.clone());
+                }
+                prop_assert_eq!(seen_of(node.membership(), &all), want.clone());
+                prop_assert_eq!(node.membership(), &expected);
+            }
         }
     }
 
