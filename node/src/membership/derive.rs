@@ -33,6 +33,7 @@
 //!    becomes admin.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use circle_crypto::{ExchangeKey, InviteId, MemberKey, MessageId};
 
@@ -369,10 +370,7 @@ impl Membership {
         cuts: &Cuts,
         acked: &mut Acked,
     ) {
-        for (of, seq) in &entry.seen {
-            let held = acked.entry((entry.author, *of)).or_default();
-            *held = (*held).max(*seq);
-        }
+        let causal = acked.take(entry);
         let legacy_allowed = self.legacy_allowed(genesis, entry);
         if !entry.legacy {
             self.acked_writers.insert(entry.author);
@@ -390,7 +388,7 @@ impl Membership {
             .get(&entry.author)
             .is_some_and(|cut| past(entry, cut))
             && !self.regranted.contains(&entry.author);
-        if self.apply(genesis, entry, demoted, acked, cuts) {
+        if self.apply(genesis, entry, &causal, demoted, cuts) {
             self.applied.insert(entry.id);
         }
     }
@@ -408,24 +406,27 @@ impl Membership {
                 && !self.acked_writers.contains(&e.author))
     }
 
-    /// Applies one operation if its author had the right to it at this point; `demoted` takes
-    /// admin authority away from it (rule 3); `acked` is what authors had acknowledged up to
-    /// here. Returns whether it took effect.
+    /// Applies one operation if its author had the right to it at this point; `past` is its
+    /// causal past ([`Acked::take`]); `demoted` takes admin authority away from it (rule 3).
+    /// Returns whether it took effect.
     fn apply(
         &mut self,
         genesis: &Genesis,
         e: &OpEntry,
+        past: &[(MemberKey, u64)],
         demoted: bool,
-        acked: &Acked,
         cuts: &Cuts,
     ) -> bool {
+        let acknowledged = |at: &Position| acknowledged_by(past, e.legacy, (e.author, e.seq), *at);
         // Where a removal or demotion of `member` by this operation cuts (rule 3): at what its
-        // author had acknowledged of that member's chain, so that nothing of theirs the
-        // operation did not see counts (strong removal); an operation that acknowledges
-        // nothing (before membership version 4) names its cut, raised to that. Never below
-        // the operations its author's own membership and admin role rest on.
+        // causal past acknowledged of that member's chain (its own and its author's earlier
+        // operations' acknowledgements, and what the operations they acknowledged had, and so
+        // on), so that nothing of theirs the operation did not see counts (strong removal),
+        // and nothing it did is hidden; an operation that acknowledges nothing (before
+        // membership version 4) names its cut, raised to that. Never below the operations its
+        // author's own membership and admin role rest on.
         let cut = |member: &MemberKey, upto: u64| {
-            let acknowledged = acked.get(&(e.author, *member)).copied().unwrap_or(0);
+            let acknowledged = highest(past, member);
             let named = if e.legacy {
                 upto.max(acknowledged)
             } else {
@@ -442,7 +443,7 @@ impl Membership {
         };
         // Authority at the operation's own causal position: what made its author a member, an
         // admin, or allowed to invite must be among what it acknowledged (step 2).
-        let saw = |at: Option<&Position>| at.is_none_or(|at| acknowledged(e, at));
+        let saw = |at: Option<&Position>| at.is_none_or(acknowledged);
         if !saw(self.entered.get(&e.author)) {
             return false;
         }
@@ -480,10 +481,7 @@ impl Membership {
                 Some(invite)
                     if !invite.revoked
                         && (invite.issuer == e.author || admin)
-                        && self
-                            .registered
-                            .get(id)
-                            .is_some_and(|at| acknowledged(e, at)) =>
+                        && self.registered.get(id).is_some_and(acknowledged) =>
                 {
                     invite.revoked = true;
                 }
@@ -501,7 +499,7 @@ impl Membership {
                     proof,
                     epochs,
                 };
-                return may_invite && self.admit(genesis, e, &admission, None);
+                return may_invite && self.admit(genesis, e, past, &admission, None);
             }
             Op::Return {
                 profile,
@@ -532,8 +530,8 @@ impl Membership {
                 // voids it: a re-add concurrent with a removal does not stand (strong removal).
                 let raced = cuts.removals.get(former).is_some_and(|removals| {
                     removals.iter().any(|r| {
-                        !acknowledged(e, &r.at)
-                            && !acknowledged_by(&r.seen, r.legacy, r.at, (e.author, e.seq))
+                        !acknowledged(&r.at)
+                            && !acknowledged_by(&r.past, r.legacy, r.at, (e.author, e.seq))
                     })
                 });
                 if !may_invite
@@ -553,7 +551,7 @@ impl Membership {
                 {
                     return false;
                 }
-                if !self.admit(genesis, e, &admission, Some(*former)) {
+                if !self.admit(genesis, e, past, &admission, Some(*former)) {
                     return false;
                 }
                 self.returned.insert(*former);
@@ -567,7 +565,7 @@ impl Membership {
                 if self.departed.contains_key(member) || self.outranks(&e.author, member) {
                     self.removals.entry(*member).or_default().push(Removal {
                         at: (e.author, e.seq),
-                        seen: e.seen.clone(),
+                        past: past.into(),
                         legacy: e.legacy,
                     });
                 }
@@ -680,11 +678,13 @@ impl Membership {
     }
 
     /// Lets the member of `a.profile` in through `a.invite`, admitted by `e`'s author, who
-    /// may invite (checked by the caller). Returns whether they came in.
+    /// may invite (checked by the caller); `past` is `e`'s causal past. Returns whether they
+    /// came in.
     fn admit(
         &mut self,
         genesis: &Genesis,
         e: &OpEntry,
+        past: &[(MemberKey, u64)],
         a: &Admission<'_>,
         returned_from: Option<MemberKey>,
     ) -> bool {
@@ -704,7 +704,7 @@ impl Membership {
         if !self
             .registered
             .get(a.invite)
-            .is_some_and(|at| acknowledged(e, at))
+            .is_some_and(|at| acknowledged_by(past, e.legacy, (e.author, e.seq), *at))
         {
             return false;
         }
@@ -938,29 +938,85 @@ fn pin(op: &Op, kept: u64) -> Option<MessageId> {
 /// Where an operation sits: its author and its number in their chain.
 type Position = (MemberKey, u64);
 
-/// Whether `e` was written having seen the operation at `at`: an earlier one of its own
-/// author's, or one its [`OpEntry::seen`] covers. An operation in content tag 1
-/// ([`OpEntry::legacy`], written before membership version 4) acknowledges nothing and is
-/// judged by the order alone, as then, where it may take effect at all.
-fn acknowledged(e: &OpEntry, at: &Position) -> bool {
-    acknowledged_by(&e.seen, e.legacy, (e.author, e.seq), *at)
-}
-
-/// [`acknowledged`], for the operation at `own` that acknowledged `seen` (in content tag 1 if
-/// `legacy`).
+/// Whether the operation at `own`, whose causal past is `past` ([`Acked::take`]), was written
+/// having seen the operation at `at`: an earlier one of its own author's, or one its causal
+/// past covers. An operation in content tag 1 (`legacy`, written before membership version 4)
+/// acknowledges nothing and is judged by the order alone, as then, where it may take effect
+/// at all.
 fn acknowledged_by(
-    seen: &[(MemberKey, u64)],
+    past: &[(MemberKey, u64)],
     legacy: bool,
     own: Position,
     (author, seq): Position,
 ) -> bool {
-    legacy
-        || (author == own.0 && seq < own.1)
-        || seen.iter().any(|(of, upto)| *of == author && *upto >= seq)
+    legacy || (author == own.0 && seq < own.1) || highest(past, &author) >= seq
 }
 
-/// For (author, of whom), the highest number of `of`'s chain the author had acknowledged.
-pub(super) type Acked = BTreeMap<(MemberKey, MemberKey), u64>;
+/// The highest number of `author`'s chain in `past` (sorted by author), 0 if none.
+fn highest(past: &[(MemberKey, u64)], author: &MemberKey) -> u64 {
+    past.binary_search_by_key(author, |(of, _)| *of)
+        .map_or(0, |i| past[i].1)
+}
+
+/// An operation's causal past: per author other than its own, sorted by author, the highest
+/// number of theirs it acknowledged, itself or through what it acknowledged, and so on.
+type Past = Arc<[(MemberKey, u64)]>;
+
+/// The causal past of every operation taken so far: per author, in their chain's order
+/// (step 2). Operations that did not change what their author's previous one had seen share
+/// its past.
+#[derive(Clone, Default)]
+pub(super) struct Acked {
+    chains: BTreeMap<MemberKey, Vec<(u64, Past)>>,
+}
+
+impl Acked {
+    /// Takes the next operation in the order and returns its causal past: the highest of its
+    /// own [`OpEntry::seen`], its author's previous operation's past, and the past of the last
+    /// operation of each author it acknowledged (taken before it, step 1), with the numbers
+    /// that operation acknowledged (Kleppmann, PaPoC 2022: the closure of its predecessors).
+    /// A past already holding what an acknowledgement names holds that operation's past
+    /// too, so each acknowledgement adds its past at most once: about what the operation's
+    /// `seen` and the pasts it adds hold, per operation.
+    fn take(&mut self, e: &OpEntry) -> Past {
+        let previous = self
+            .chains
+            .get(&e.author)
+            .and_then(|chain| chain.last())
+            .map(|(_, past)| past.clone());
+        let mut past: BTreeMap<MemberKey, u64> =
+            previous.iter().flat_map(|p| p.iter().copied()).collect();
+        let mut raised = false;
+        for (of, upto) in &e.seen {
+            if *of == e.author || past.get(of).is_some_and(|held| held >= upto) {
+                continue;
+            }
+            raised = true;
+            past.insert(*of, *upto);
+            let Some(chain) = self.chains.get(of) else {
+                continue;
+            };
+            let Some(last) = chain.partition_point(|(seq, _)| seq <= upto).checked_sub(1) else {
+                continue;
+            };
+            for (author, seq) in chain[last].1.iter() {
+                if *author != e.author {
+                    let held = past.entry(*author).or_default();
+                    *held = (*held).max(*seq);
+                }
+            }
+        }
+        let past = match previous {
+            Some(previous) if !raised => previous,
+            _ => past.into_iter().collect(),
+        };
+        self.chains
+            .entry(e.author)
+            .or_default()
+            .push((e.seq, past.clone()));
+        past
+    }
+}
 
 /// A whole derivation and where it ended: what [`super::Derivation`] goes on from.
 pub(super) struct Full {
@@ -991,7 +1047,7 @@ pub(super) struct Cuts {
 #[derive(Clone, Debug, PartialEq)]
 pub(super) struct Removal {
     at: Position,
-    seen: Vec<(MemberKey, u64)>,
+    past: Past,
     legacy: bool,
 }
 

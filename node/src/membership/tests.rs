@@ -793,12 +793,11 @@ fn the_same_operations_in_any_order_derive_the_same_membership() {
 /// alice, removes bob naming a cut (`upto`) below bob's admission of her. If the cut held, her
 /// admission would have no effect, so neither would her removal, and there would be no cut: no
 /// cut set is stable (the passes used to alternate until `MAX_PASSES`). A cut never goes below
-/// the operations its author's own membership and admin role rest on, and an operation that
-/// acknowledges something takes effect only if it acknowledged its author's admission: written
-/// having seen it, the removal cuts at it; written claiming not to have seen it, the removal
-/// has no effect.
+/// the operations its author's own membership and admin role rest on: the removal acknowledged
+/// alice's grant, which acknowledged bob's admission of carol, so its causal past holds that
+/// admission whatever its own `seen` claims, and the removal cuts at it.
 #[test]
-fn a_removal_cutting_the_removers_own_admission_has_no_effect() {
+fn a_removal_cutting_the_removers_own_admission_cuts_at_it() {
     let [alice, bob, carol, ..] = people();
     let mut circle = Circle::found(&alice);
     circle.join(&alice, &bob, SEC);
@@ -812,9 +811,9 @@ fn a_removal_cutting_the_removers_own_admission_has_no_effect() {
         }
     }
     circle.post_seeing(&carol, 5 * SEC, remove(&bob, admission - 1), seen);
-    let m = circle.derive();
-    assert!(m.departed(&bob.key()).is_none());
-    assert!(m.contains(&bob.key()));
+    let (m, settled) = Membership::derive_settled(&circle.genesis, &circle.ops);
+    assert!(settled, "the passes did not settle");
+    assert_eq!(m.departed(&bob.key()).unwrap().upto, admission);
     assert_eq!(role(&m, &carol), Some(Role::Admin));
     // In a circle written as before membership version 4 (content tag 1, acknowledging
     // nothing), the cut is raised to her admission, and the history settles.
@@ -1057,6 +1056,68 @@ fn an_admin_operation_written_before_its_author_saw_their_grant_has_no_effect() 
     circle.seqs.insert(bob.key(), b + 1);
     circle.post(&bob, 7 * SEC, rename("Bob's"));
     assert_eq!(circle.derive().name, "Bob's");
+}
+
+/// `seen` without `who`'s chain.
+fn without(mut seen: Vec<(MemberKey, u64)>, who: &Person) -> Vec<(MemberKey, u64)> {
+    seen.retain(|(k, _)| *k != who.key());
+    seen
+}
+
+#[test]
+fn an_admins_removal_claiming_to_have_seen_nothing_keeps_what_an_operation_it_acknowledged_had_seen()
+ {
+    let [alice, bob, carol, ..] = people();
+    let mut circle = Circle::found(&alice);
+    circle.join(&alice, &bob, SEC);
+    circle.join(&alice, &carol, SEC);
+    // Bob shares five messages; carol's node holds them all when it writes an operation (one
+    // that changes nothing: she is no admin).
+    circle.seqs.insert(bob.key(), 5);
+    circle.post(&carol, 2 * SEC, rename("Carol's"));
+    // Alice's node wrote nothing since. Her modified program removes bob with `upto: 0`,
+    // acknowledging carol's operation but none of bob's messages, to hide all five.
+    let seen = without(circle.everything(), &bob);
+    circle.post_seeing(&alice, 3 * SEC, remove(&bob, 0), seen);
+    let m = circle.derive();
+    let gone = m.departed(&bob.key()).expect("bob is removed");
+    assert_eq!(
+        gone.upto, 5,
+        "bob's messages seen before the removal are hidden"
+    );
+    for seq in 1..=5 {
+        assert!(m.counts(&bob.key(), seq), "bob's message {seq} is hidden");
+    }
+    assert!(!m.counts(&bob.key(), 6));
+    // Learnt one at a time, the same.
+    let mut derivation = Derivation::new(&circle.genesis, Vec::new());
+    for e in &circle.ops {
+        derivation.learn(&circle.genesis, e.clone());
+    }
+    assert_eq!(derivation.membership(), &m);
+}
+
+#[test]
+fn an_admin_operation_that_saw_its_authors_grant_through_another_members_operation_takes_effect() {
+    let [alice, bob, carol, ..] = people();
+    let mut circle = Circle::found(&alice);
+    circle.join(&alice, &bob, SEC);
+    circle.join(&alice, &carol, SEC);
+    let before = circle.everything();
+    let granted = circle.post(&alice, 2 * SEC, grant(&bob));
+    // Carol writes having seen the grant; bob's node has seen carol's operation, but its
+    // `seen` of alice's chain stops before the grant (the grant reached it through carol's).
+    let c = circle.post(&carol, 3 * SEC, rename("Carol's"));
+    let mut seen = bump(before, &carol, c);
+    assert!(seen.contains(&(alice.key(), granted - 1)));
+    seen.sort();
+    circle.post_seeing(&bob, 4 * SEC, rename("Bob's"), seen);
+    let m = circle.derive();
+    assert_eq!(role(&m, &bob), Some(Role::Admin));
+    assert_eq!(
+        m.name, "Bob's",
+        "the grant bob's operation saw was not counted"
+    );
 }
 
 #[test]
