@@ -10,7 +10,9 @@
 //!    applied one by one; each takes effect only if its author had the right at that point
 //!    (a member; an admin for most; see [`apply`]) and what gave them the right (their
 //!    admission, their grant, the policy, the invite) is among what the operation
-//!    acknowledged. One that does not is kept in its author's chain but changes nothing. An
+//!    acknowledged: its causal past, what it and its author's earlier operations acknowledged
+//!    and what the operations they acknowledged had, and so on ([`Acked::take`]). One that
+//!    does not is kept in its author's chain but changes nothing. An
 //!    operation in the old format (content tag 1, [`OpEntry::legacy`]) acknowledges nothing;
 //!    it changes nothing unless its author is the founder or came in by a tag-1 admission, and
 //!    wrote no tag-15 operation before it (`Membership::legacy_allowed`).
