@@ -238,6 +238,11 @@ pub struct Membership {
     entered_legacy: BTreeSet<MemberKey>,
     /// Authors who wrote an operation in content tag 15 at this point of the order.
     acked_writers: BTreeSet<MemberKey>,
+    /// The first operation in content tag 15 by an admin that took effect, and its causal
+    /// past: from there on, a tag-1 operation it did not acknowledge has no effect.
+    moved_on: Option<(Position, Past)>,
+    /// Whether an operation in content tag 1 was taken.
+    had_legacy: bool,
     /// Where each admin was made one (not the founder).
     made_admin: BTreeMap<MemberKey, Position>,
     /// Where the invite policy was last set.
@@ -338,6 +343,8 @@ impl Membership {
             entered: BTreeMap::new(),
             entered_legacy: BTreeSet::new(),
             acked_writers: BTreeSet::new(),
+            moved_on: None,
+            had_legacy: false,
             made_admin: BTreeMap::new(),
             policy_set: None,
             registered: BTreeMap::new(),
@@ -374,7 +381,9 @@ impl Membership {
     ) {
         let causal = acked.take(entry);
         let legacy_allowed = self.legacy_allowed(genesis, entry);
-        if !entry.legacy {
+        if entry.legacy {
+            self.had_legacy = true;
+        } else {
             self.acked_writers.insert(entry.author);
         }
         if !legacy_allowed
@@ -390,8 +399,18 @@ impl Membership {
             .get(&entry.author)
             .is_some_and(|cut| past(entry, cut))
             && !self.regranted.contains(&entry.author);
+        let admin = !demoted
+            && self.members.get(&entry.author).is_some_and(|m| {
+                m.role == Role::Admin
+                    && self.made_admin.get(&entry.author).is_none_or(|at| {
+                        acknowledged_by(&causal, entry.legacy, (entry.author, entry.seq), *at)
+                    })
+            });
         if self.apply(genesis, entry, &causal, demoted, cuts) {
             self.applied.insert(entry.id);
+            if admin && !entry.legacy && self.moved_on.is_none() {
+                self.moved_on = Some(((entry.author, entry.seq), causal));
+            }
         }
     }
 
@@ -400,12 +419,34 @@ impl Membership {
     /// (or is the founder) and had written no tag-15 operation before it in their chain. A
     /// node that wrote tag 15 or was let in by a tag-15 admission runs version 4 or later
     /// (older software cannot read tag 15), so a tag-1 operation from it can only come from a
-    /// modified program skipping the acknowledgement checks. Circles made before keep their
-    /// history.
+    /// modified program skipping the acknowledgement checks. And once the circle moved on (an
+    /// admin's tag-15 operation took effect), only if that first such operation acknowledged
+    /// it: an old circle keeps its history, but nobody can add to it in the old format. Circles
+    /// made before keep their history.
     fn legacy_allowed(&self, genesis: &Genesis, e: &OpEntry) -> bool {
         !e.legacy
             || ((e.author == genesis.founder.member || self.entered_legacy.contains(&e.author))
-                && !self.acked_writers.contains(&e.author))
+                && !self.acked_writers.contains(&e.author)
+                && self
+                    .moved_on
+                    .as_ref()
+                    .is_none_or(|(at, past)| acknowledged_by(past, false, *at, (e.author, e.seq))))
+    }
+
+    /// Whether operations in the old format (content tag 1) may still take effect here: one
+    /// was written, and no admin's tag-15 operation has taken effect since (docs/PROTOCOL.md,
+    /// section 6.5, "The old format"). The most senior admin's node then writes one.
+    pub fn old_format_open(&self) -> bool {
+        self.had_legacy && self.moved_on.is_none()
+    }
+
+    /// The most senior admin (lowest rank).
+    pub fn most_senior_admin(&self) -> Option<&MemberKey> {
+        self.members
+            .values()
+            .filter(|m| m.role == Role::Admin)
+            .min_by_key(|m| m.rank)
+            .map(|m| &m.key)
     }
 
     /// Applies one operation if its author had the right to it at this point; `past` is its

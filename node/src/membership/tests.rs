@@ -1421,6 +1421,71 @@ mod old_format {
         assert_eq!(circle.derive().name, "New");
     }
 
+    /// A circle from before membership version 4: alice founded it; bob (an admin) and carol
+    /// were let in, and bob renamed it, all in tag 1.
+    fn old_circle(alice: &Person, bob: &Person, carol: &Person) -> Circle {
+        let mut circle = Circle::found(alice);
+        for who in [bob, carol] {
+            let invite = circle.invite_old(alice, SEC);
+            let epochs = circle.derive().epochs().collect();
+            let admission = circle.admission(who, &invite, epochs);
+            circle.post_old(alice, SEC, admission);
+        }
+        circle.post_old(alice, 2 * SEC, grant(bob));
+        circle.post_old(bob, 3 * SEC, rename("Old"));
+        let m = circle.derive();
+        assert!(m.old_format_open());
+        assert_eq!((m.name.as_str(), role(&m, bob)), ("Old", Some(Role::Admin)));
+        circle
+    }
+
+    #[test]
+    fn an_old_circles_admin_writing_the_old_format_after_the_circle_moved_on_changes_nothing() {
+        let [alice, bob, carol, ..] = people();
+        let mut circle = old_circle(&alice, &bob, &carol);
+        // alice's node, upgraded, writes a current operation (a new key): the circle moved on.
+        circle.rekey(&alice, 4 * SEC, &[&alice, &bob, &carol]);
+        let m = circle.derive();
+        assert!(!m.old_format_open());
+        assert_eq!(m.name, "Old", "the old history was lost");
+        // bob's node never wrote the current format; his modified program writes the old one,
+        // judged by the order alone: a removal of carol and a rename.
+        let removal = circle.post_old(&bob, 5 * SEC, remove(&carol, 0));
+        circle.post_old(&bob, 5 * SEC, rename("Bob's"));
+        let m = circle.derive();
+        assert!(
+            m.contains(&carol.key()),
+            "bob removed carol in the old format"
+        );
+        assert_eq!(m.name, "Old");
+        let removal = circle
+            .ops
+            .iter()
+            .find(|e| e.author == bob.key() && e.seq == removal);
+        assert!(!m.took_effect(&removal.unwrap().id));
+        // Learnt one at a time, the same.
+        let mut derivation = Derivation::new(&circle.genesis, Vec::new());
+        for e in &circle.ops {
+            derivation.learn(&circle.genesis, e.clone());
+        }
+        assert_eq!(derivation.membership(), &m);
+    }
+
+    #[test]
+    fn an_old_format_operation_the_first_current_admin_operation_acknowledged_keeps_its_effect() {
+        let [alice, bob, carol, ..] = people();
+        let mut circle = old_circle(&alice, &bob, &carol);
+        // bob's old node renames in tag 1; alice's upgraded node, having seen it, writes a
+        // new key; a plain member's current operation before it closes nothing.
+        circle.post_old(&bob, 4 * SEC, rename("Older"));
+        circle.rekey(&carol, 4 * SEC, &[&alice, &bob, &carol]);
+        assert!(circle.derive().old_format_open());
+        circle.rekey(&alice, 5 * SEC, &[&alice, &bob, &carol]);
+        let m = circle.derive();
+        assert!(!m.old_format_open());
+        assert_eq!(m.name, "Older");
+    }
+
     #[test]
     fn a_circle_written_wholly_in_the_old_format_derives_as_before() {
         let [alice, bob, carol, dave, ..] = people();
