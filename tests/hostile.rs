@@ -17,8 +17,8 @@ use circle::crypto::{
 };
 use circle::node::{
     Body, Circles, Content, Genesis, Ingest, InvitePolicy, JOIN_PROOF_DOMAIN, JoinRequest,
-    JoinResponse, MAX_MEMBERS, MAX_TEXT_BYTES, Op, PeerId, Profile, SyncPage, SyncRequest,
-    SyncResponse, Welcome, epoch_of, key_commitment, now_ms, now_secs, seal_key_for,
+    JoinResponse, MAX_MEMBERS, MAX_TEXT_BYTES, Op, OpRecord, PeerId, Profile, Stored, SyncPage,
+    SyncRequest, SyncResponse, Welcome, epoch_of, key_commitment, now_ms, now_secs, seal_key_for,
     seal_new_key_for,
 };
 use proptest::prelude::*;
@@ -1041,6 +1041,115 @@ fn an_admin_let_in_by_a_current_node_writing_old_format_operations_changes_nothi
         Ingest::New
     );
     assert_eq!(f.settings(&f.carol).0, "Bob's");
+}
+
+#[test]
+fn an_old_circles_admin_writing_the_old_format_once_the_senior_admins_node_is_upgraded_changes_nothing()
+ {
+    // A circle made before membership version 4, built by the forger: alice founded it, and
+    // her old program let dave in and made him an admin, all in content tag 1, kept in her
+    // node's store as its own messages.
+    let home = node("alice");
+    let c = home.create("Old circle", None).unwrap();
+    let founder = Forger::of(&home, &c);
+    let dave = Forger::outsider(c, founder.key.clone());
+    let dave_key = dave.secret.public();
+    let invite = InviteSecret::generate();
+    let profile = Profile::sign(&dave.secret, c, "dave", &PeerId::random().to_bytes()).unwrap();
+    let history = [
+        op(Op::Invite {
+            id: invite.id(),
+            key: invite.join_key().public(),
+            expires_at: now_secs() + 3600,
+            uses: 1,
+            bound: None,
+        }),
+        op(Op::Admit {
+            proof: invite.join_key().sign(JOIN_PROOF_DOMAIN, &profile),
+            profile,
+            invite: invite.id(),
+            epochs: vec![0],
+        }),
+        op(Op::Grant { member: dave_key }),
+    ];
+    for (seq, body) in (1..).zip(history) {
+        let sent_at = now_ms();
+        let env = founder.seal_with(&founder.key, c, 0, seq, sent_at, body.clone());
+        let record = OpRecord::of(&Content { sent_at, body }, env.id());
+        let stored = home.store().put_own_envelope(&env, record.as_ref(), None);
+        assert_eq!(stored.unwrap(), Stored::New);
+    }
+    // alice's node opens that store.
+    let alice = Circles::load(home.store().clone()).unwrap();
+    // dave's program, never upgraded, renames the circle: the old circle works as before.
+    let rename = |name: &str| {
+        op(Op::Rename {
+            name: name.to_string(),
+        })
+    };
+    assert_eq!(
+        alice.ingest(&dave.next(rename("Dave's"))).unwrap(),
+        Ingest::New
+    );
+    assert_eq!(alice.name_of(&c), "Dave's");
+    // alice's node, upgraded, opens its store: as the circle's most senior admin it writes a
+    // current operation (a new key), once.
+    let alice_key = alice.my_key(&c).unwrap();
+    let written = alice.store().max_seq(&c, &alice_key).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        runtime
+            .block_on(async { circle::node::Node::offline(alice.clone()).map(drop) })
+            .unwrap();
+    }
+    assert_eq!(
+        alice.store().max_seq(&c, &alice_key).unwrap(),
+        written + 1,
+        "the upgraded senior admin's node did not write one current operation"
+    );
+    // dave's modified program goes on in the old format, judged by the order alone: a
+    // rename, and an invite and admission of a sockpuppet. Stored, and none counts.
+    let invite = InviteSecret::generate();
+    let mallory = MemberSecret::generate();
+    let profile = Profile::sign(&mallory, c, "mallory", &PeerId::random().to_bytes()).unwrap();
+    let old_format = [
+        rename("Dave's again"),
+        op(Op::Invite {
+            id: invite.id(),
+            key: invite.join_key().public(),
+            expires_at: now_secs() + 3600,
+            uses: 1,
+            bound: None,
+        }),
+        op(Op::Admit {
+            proof: invite.join_key().sign(JOIN_PROOF_DOMAIN, &profile),
+            profile,
+            invite: invite.id(),
+            epochs: vec![0],
+        }),
+    ];
+    for body in old_format {
+        assert_eq!(alice.ingest(&dave.next(body)).unwrap(), Ingest::New);
+    }
+    assert_eq!(
+        alice.name_of(&c),
+        "Dave's",
+        "the old circle's history was lost, or dave renamed it"
+    );
+    let members: Vec<(String, String)> = alice
+        .members(&c)
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.name, m.role.as_str().to_string()))
+        .collect();
+    assert_eq!(
+        members,
+        roles(&[("alice", "admin"), ("dave", "admin")]),
+        "the sockpuppet came in"
+    );
 }
 
 /// bob's modified program numbers on past an invite and an admission of mallory it keeps back,
