@@ -15,7 +15,8 @@
 //!    does not is kept in its author's chain but changes nothing. An
 //!    operation in the old format (content tag 1, [`OpEntry::legacy`]) acknowledges nothing;
 //!    it changes nothing unless its author is the founder or came in by a tag-1 admission, and
-//!    wrote no tag-15 operation before it (`Membership::legacy_allowed`).
+//!    wrote no tag-15 operation before it, and the first admin's tag-15 operation that took
+//!    effect (if any) acknowledged it (`Membership::legacy_allowed`).
 //! 3. **Removal cuts the chain (strong removal).** A removal of X cuts X's chain at what the
 //!    removal acknowledged of it (for an operation before membership version 4, at the `upto`
 //!    it names, raised to that; never below what the remover's own membership and admin role
