@@ -1027,15 +1027,24 @@ impl Acked {
             .chains
             .get(&e.author)
             .and_then(|chain| chain.last())
-            .map(|(_, past)| past.clone());
-        let mut past: BTreeMap<MemberKey, u64> =
-            previous.iter().flat_map(|p| p.iter().copied()).collect();
-        let mut raised = false;
+            .map(|(_, past)| past.clone())
+            .unwrap_or_else(|| Arc::from([]));
+        // Most operations acknowledge nothing their author's previous one had not: they share
+        // its past without building anything.
+        let raises =
+            |(of, upto): &(MemberKey, u64)| *of != e.author && highest(&previous, of) < *upto;
+        if !e.seen.iter().any(raises) {
+            self.chains
+                .entry(e.author)
+                .or_default()
+                .push((e.seq, previous.clone()));
+            return previous;
+        }
+        let mut past: BTreeMap<MemberKey, u64> = previous.iter().copied().collect();
         for (of, upto) in &e.seen {
             if *of == e.author || past.get(of).is_some_and(|held| held >= upto) {
                 continue;
             }
-            raised = true;
             past.insert(*of, *upto);
             let Some(chain) = self.chains.get(of) else {
                 continue;
@@ -1050,10 +1059,7 @@ impl Acked {
                 }
             }
         }
-        let past = match previous {
-            Some(previous) if !raised => previous,
-            _ => past.into_iter().collect(),
-        };
+        let past: Past = past.into_iter().collect();
         self.chains
             .entry(e.author)
             .or_default()
