@@ -987,6 +987,50 @@ fn an_admin_cannot_cut_below_what_it_acknowledged_to_hide_history_or_unadmit_peo
 }
 
 #[test]
+fn an_admin_cannot_hide_what_another_members_operation_its_removal_acknowledged_had_seen() {
+    let f = circle_of_three("Hostile test");
+    let c = f.circle;
+    let bob_key = f.key_of(&f.bob);
+    let dave = node("dave");
+    for env in admit_offline(&f.alice, &c, &dave, "dave") {
+        assert_eq!(f.carol.ingest(&env).unwrap(), Ingest::New);
+    }
+    // bob shares three messages; carol's and dave's nodes take them in, alice's does not.
+    let mut bobs = Vec::new();
+    for text in ["bob's first", "bob's second", "bob's third"] {
+        bobs.extend(f.bob.share(&c, text).unwrap());
+    }
+    for env in &bobs {
+        assert_eq!(f.carol.ingest(env).unwrap(), Ingest::New);
+        assert_eq!(dave.ingest(env).unwrap(), Ingest::New);
+    }
+    // dave's node writes an operation (a new key), having seen them; alice's takes it in.
+    let daves = dave.rekey(&c).unwrap();
+    for env in &daves {
+        assert_eq!(f.alice.ingest(env).unwrap(), Ingest::New);
+        assert_eq!(f.carol.ingest(env).unwrap(), Ingest::New);
+    }
+    // alice's modified program removes bob "as of nothing", acknowledging dave's operation but
+    // none of bob's messages, to hide all three.
+    let alice = f.forger(&f.alice);
+    let remove = Op::Remove {
+        member: bob_key,
+        upto: 0,
+    };
+    let removal = alice.next(acked(&f.alice, &c, remove));
+    assert_eq!(f.carol.ingest(&removal).unwrap(), Ingest::New);
+    assert!(
+        !f.carol.members(&c).unwrap().iter().any(|m| m.name == "bob"),
+        "bob was not removed"
+    );
+    assert_eq!(
+        f.shares(&f.carol),
+        ["bob's first", "bob's second", "bob's third"],
+        "bob's history is hidden"
+    );
+}
+
+#[test]
 fn an_admin_let_in_by_a_current_node_writing_old_format_operations_changes_nothing() {
     let f = circle_of_three("Hostile test");
     let c = f.circle;
