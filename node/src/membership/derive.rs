@@ -380,7 +380,8 @@ impl Membership {
         cuts: &Cuts,
         acked: &mut Acked,
     ) {
-        let causal = acked.take(entry);
+        let taken = acked.take(entry);
+        let causal = taken.past.clone();
         let legacy_allowed = self.legacy_allowed(genesis, entry);
         if entry.legacy {
             self.had_legacy = true;
@@ -393,6 +394,7 @@ impl Membership {
                 .get(&entry.author)
                 .is_some_and(|cut| past(entry, cut))
         {
+            acked.keep(entry, taken, false);
             return;
         }
         let demoted = cuts
@@ -407,7 +409,8 @@ impl Membership {
                         acknowledged_by(&causal, entry.legacy, (entry.author, entry.seq), *at)
                     })
             });
-        if self.apply(genesis, entry, &causal, demoted, cuts) {
+        let trusted = acked.keep(entry, taken, admin);
+        if self.apply(genesis, entry, &causal, &trusted, demoted, cuts) {
             self.applied.insert(entry.id);
             if admin && !entry.legacy && self.moved_on.is_none() {
                 self.moved_on = Some(((entry.author, entry.seq), causal));
@@ -451,26 +454,29 @@ impl Membership {
     }
 
     /// Applies one operation if its author had the right to it at this point; `past` is its
-    /// causal past ([`Acked::take`]); `demoted` takes admin authority away from it (rule 3).
-    /// Returns whether it took effect.
+    /// causal past and `trusted` the part of it a cut may rest on ([`Acked::take`]);
+    /// `demoted` takes admin authority away from it (rule 3). Returns whether it took effect.
     fn apply(
         &mut self,
         genesis: &Genesis,
         e: &OpEntry,
         past: &[(MemberKey, u64)],
+        trusted: &[(MemberKey, u64)],
         demoted: bool,
         cuts: &Cuts,
     ) -> bool {
         let acknowledged = |at: &Position| acknowledged_by(past, e.legacy, (e.author, e.seq), *at);
         // Where a removal or demotion of `member` by this operation cuts (rule 3): at what its
-        // causal past acknowledged of that member's chain (its own and its author's earlier
-        // operations' acknowledgements, and what the operations they acknowledged had, and so
-        // on), so that nothing of theirs the operation did not see counts (strong removal),
-        // and nothing it did is hidden; an operation that acknowledges nothing (before
-        // membership version 4) names its cut, raised to that. Never below the operations its
-        // author's own membership and admin role rest on.
+        // trusted past acknowledged of that member's chain (its own and its author's earlier
+        // operations' acknowledgements, and what operations by admins, reached through them,
+        // had acknowledged, and so on), so that nothing of theirs the operation did not see
+        // counts (strong removal), nothing it or an admin did see is hidden, and no plain
+        // member's claim of numbers not yet written keeps the removed person writing; an
+        // operation that acknowledges nothing (before membership version 4) names its cut,
+        // raised to that. Never below the operations its author's own membership and admin
+        // role rest on.
         let cut = |member: &MemberKey, upto: u64| {
-            let acknowledged = highest(past, member);
+            let acknowledged = highest(trusted, member);
             let named = if e.legacy {
                 upto.max(acknowledged)
             } else {
@@ -1008,64 +1014,125 @@ type Past = Arc<[(MemberKey, u64)]>;
 
 /// The causal past of every operation taken so far: per author, in their chain's order
 /// (step 2). Operations that did not change what their author's previous one had seen share
-/// its past.
+/// its pasts.
 #[derive(Clone, Default)]
 pub(super) struct Acked {
-    chains: BTreeMap<MemberKey, Vec<(u64, Past)>>,
+    chains: BTreeMap<MemberKey, Vec<Taken>>,
+}
+
+/// What the derivation keeps of one operation it took ([`Acked::take`]).
+#[derive(Clone)]
+pub(super) struct Taken {
+    seq: u64,
+    /// Its causal past: what step 2's checks use.
+    past: Past,
+    /// What admins vouched for in it: the `seen` of every operation in its causal past whose
+    /// author was an admin when it was applied (itself included, once [`Acked::keep`] knows),
+    /// reached through any operation; a plain member's claims are not in it.
+    vouched: Past,
+    /// Its own chain's `seen` (its author's claims, up to it) and what admins vouched for in
+    /// its past: what a removal or demotion it makes cuts at (step 3).
+    trusted: Past,
 }
 
 impl Acked {
-    /// Takes the next operation in the order and returns its causal past: the highest of its
+    /// The next operation in the order and its pasts: its causal past is the highest of its
     /// own [`OpEntry::seen`], its author's previous operation's past, and the past of the last
     /// operation of each author it acknowledged (taken before it, step 1), with the numbers
     /// that operation acknowledged (Kleppmann, PaPoC 2022: the closure of its predecessors).
-    /// A past already holding what an acknowledgement names holds that operation's past
-    /// too, so each acknowledgement adds its past at most once: about what the operation's
-    /// `seen` and the pasts it adds hold, per operation.
-    fn take(&mut self, e: &OpEntry) -> Past {
-        let previous = self
+    /// A past already holding what an acknowledgement names holds that operation's pasts
+    /// too, so each acknowledgement adds its pasts at most once: about what the operation's
+    /// `seen` and the pasts it adds hold, per operation. What admins vouched for travels the
+    /// same way; the operation's own `seen` joins it only if [`Acked::keep`] says its author
+    /// was an admin.
+    pub(super) fn take(&self, e: &OpEntry) -> Taken {
+        let empty = || Arc::from([]);
+        let (past, vouched, trusted) = self
             .chains
             .get(&e.author)
             .and_then(|chain| chain.last())
-            .map(|(_, past)| past.clone())
-            .unwrap_or_else(|| Arc::from([]));
-        // Most operations acknowledge nothing their author's previous one had not: they share
-        // its past without building anything.
+            .map_or_else(
+                || (empty(), empty(), empty()),
+                |t| (t.past.clone(), t.vouched.clone(), t.trusted.clone()),
+            );
         let raises =
-            |(of, upto): &(MemberKey, u64)| *of != e.author && highest(&previous, of) < *upto;
-        if !e.seen.iter().any(raises) {
-            self.chains
-                .entry(e.author)
-                .or_default()
-                .push((e.seq, previous.clone()));
-            return previous;
+            |of: &MemberKey, upto: u64, held: &Past| *of != e.author && highest(held, of) < upto;
+        // Most operations acknowledge nothing their author's previous one had not: they share
+        // its pasts without building anything.
+        if !e.seen.iter().any(|(of, upto)| raises(of, *upto, &past)) {
+            let trusted = if e.seen.iter().any(|(of, upto)| raises(of, *upto, &trusted)) {
+                raise(&trusted, &e.seen, &e.author)
+            } else {
+                trusted
+            };
+            return Taken {
+                seq: e.seq,
+                past,
+                vouched,
+                trusted,
+            };
         }
-        let mut past: BTreeMap<MemberKey, u64> = previous.iter().copied().collect();
+        let mut all: BTreeMap<MemberKey, u64> = past.iter().copied().collect();
+        let mut admins: BTreeMap<MemberKey, u64> = vouched.iter().copied().collect();
         for (of, upto) in &e.seen {
-            if *of == e.author || past.get(of).is_some_and(|held| held >= upto) {
+            if *of == e.author || all.get(of).is_some_and(|held| held >= upto) {
                 continue;
             }
-            past.insert(*of, *upto);
+            all.insert(*of, *upto);
             let Some(chain) = self.chains.get(of) else {
                 continue;
             };
-            let Some(last) = chain.partition_point(|(seq, _)| seq <= upto).checked_sub(1) else {
+            let Some(last) = chain.partition_point(|t| t.seq <= *upto).checked_sub(1) else {
                 continue;
             };
-            for (author, seq) in chain[last].1.iter() {
-                if *author != e.author {
-                    let held = past.entry(*author).or_default();
-                    *held = (*held).max(*seq);
+            for (into, from) in [
+                (&mut all, &chain[last].past),
+                (&mut admins, &chain[last].vouched),
+            ] {
+                for (author, seq) in from.iter() {
+                    if *author != e.author {
+                        let held = into.entry(*author).or_default();
+                        *held = (*held).max(*seq);
+                    }
                 }
             }
         }
-        let past: Past = past.into_iter().collect();
-        self.chains
-            .entry(e.author)
-            .or_default()
-            .push((e.seq, past.clone()));
-        past
+        let vouched: Past = admins.into_iter().collect();
+        let trusted = raise(&trusted, &vouched, &e.author);
+        Taken {
+            seq: e.seq,
+            past: all.into_iter().collect(),
+            trusted: raise(&trusted, &e.seen, &e.author),
+            vouched,
+        }
     }
+
+    /// Keeps `taken` as `e`'s pasts, `admin` saying whether its author was an admin when it
+    /// was applied (so its `seen` is vouched for); returns its trusted past.
+    pub(super) fn keep(&mut self, e: &OpEntry, mut taken: Taken, admin: bool) -> Past {
+        if admin
+            && e.seen
+                .iter()
+                .any(|(of, upto)| *of != e.author && highest(&taken.vouched, of) < *upto)
+        {
+            taken.vouched = raise(&taken.vouched, &e.seen, &e.author);
+        }
+        let trusted = taken.trusted.clone();
+        self.chains.entry(e.author).or_default().push(taken);
+        trusted
+    }
+}
+
+/// `held` raised, per author other than `own`, to the numbers in `by`.
+fn raise(held: &Past, by: &[(MemberKey, u64)], own: &MemberKey) -> Past {
+    let mut map: BTreeMap<MemberKey, u64> = held.iter().copied().collect();
+    for (of, upto) in by {
+        if of != own {
+            let at = map.entry(*of).or_default();
+            *at = (*at).max(*upto);
+        }
+    }
+    map.into_iter().collect()
 }
 
 /// A whole derivation and where it ended: what [`super::Derivation`] goes on from.

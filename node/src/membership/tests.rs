@@ -1071,8 +1071,9 @@ fn an_admins_removal_claiming_to_have_seen_nothing_keeps_what_an_operation_it_ac
     let mut circle = Circle::found(&alice);
     circle.join(&alice, &bob, SEC);
     circle.join(&alice, &carol, SEC);
-    // Bob shares five messages; carol's node holds them all when it writes an operation (one
-    // that changes nothing: she is no admin).
+    circle.post(&alice, SEC, grant(&carol));
+    // Bob shares five messages; carol's node holds them all when it writes an operation as an
+    // admin (a plain member's claims would not be trusted for a cut).
     circle.seqs.insert(bob.key(), 5);
     circle.post(&carol, 2 * SEC, rename("Carol's"));
     // Alice's node wrote nothing since. Her modified program removes bob with `upto: 0`,
@@ -1095,6 +1096,68 @@ fn an_admins_removal_claiming_to_have_seen_nothing_keeps_what_an_operation_it_ac
         derivation.learn(&circle.genesis, e.clone());
     }
     assert_eq!(derivation.membership(), &m);
+}
+
+/// Bob has written three messages; carol, a plain member working with him, writes an
+/// operation claiming to hold his chain up to 50; alice's node, holding everything, writes
+/// `op` about bob acknowledging carol's operation. Returns the circle.
+fn colluders_claim_then(op: impl FnOnce(&Circle) -> Op, bob_is_admin: bool) -> Circle {
+    let [alice, bob, carol, ..] = people();
+    let mut circle = Circle::found(&alice);
+    circle.join(&alice, &bob, SEC);
+    circle.join(&alice, &carol, SEC);
+    if bob_is_admin {
+        circle.post(&alice, SEC, grant(&bob));
+    }
+    circle.seqs.insert(bob.key(), 3);
+    let claim = bump(circle.everything(), &bob, 50);
+    circle.post_seeing(&carol, 2 * SEC, rename("Carol's"), claim);
+    let op = op(&circle);
+    circle.post(&alice, 3 * SEC, op);
+    circle
+}
+
+#[test]
+fn a_plain_members_claim_of_a_removed_members_numbers_not_yet_written_does_not_keep_him_writing() {
+    let [_, bob, ..] = people();
+    let circle = colluders_claim_then(|c| remove(&people()[1], c.held(&people()[1])), false);
+    let (m, settled) = Membership::derive_settled(&circle.genesis, &circle.ops);
+    assert!(settled);
+    let gone = m.departed(&bob.key()).expect("bob is removed");
+    assert_eq!(gone.upto, 3, "the colluder's claim raised the cut");
+    for seq in 1..=3 {
+        assert!(m.counts(&bob.key(), seq), "bob's message {seq} is hidden");
+    }
+    for seq in [4, 10, 50] {
+        assert!(
+            !m.counts(&bob.key(), seq),
+            "bob's message {seq}, written after the removal, counts"
+        );
+    }
+    // Learnt one at a time, the same.
+    let mut derivation = Derivation::new(&circle.genesis, Vec::new());
+    for e in &circle.ops {
+        derivation.learn(&circle.genesis, e.clone());
+    }
+    assert_eq!(derivation.membership(), &m);
+}
+
+#[test]
+fn a_plain_members_claim_of_a_demoted_admins_numbers_not_yet_written_does_not_keep_his_authority() {
+    let [alice, bob, carol, ..] = people();
+    let mut circle = colluders_claim_then(|c| c.revoke(&people()[1]), true);
+    let demoted_at = circle.held(&bob);
+    assert_eq!(role(&circle.derive(), &bob), Some(Role::Member));
+    // bob's node, not having heard, removes carol with his next number, one the claim covers.
+    let seen = bump(circle.everything(), &alice, circle.held(&alice) - 1);
+    circle.post_seeing(&bob, 4 * SEC, remove(&carol, 0), seen);
+    assert!(circle.held(&bob) > demoted_at && circle.held(&bob) <= 50);
+    let m = circle.derive();
+    assert!(
+        m.contains(&carol.key()),
+        "bob's removal written after his demotion took effect"
+    );
+    assert_eq!(role(&m, &bob), Some(Role::Member));
 }
 
 #[test]
