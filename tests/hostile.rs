@@ -995,6 +995,13 @@ fn an_admin_cannot_hide_what_another_members_operation_its_removal_acknowledged_
     for env in admit_offline(&f.alice, &c, &dave, "dave") {
         assert_eq!(f.carol.ingest(&env).unwrap(), Ingest::New);
     }
+    // dave is an admin: a plain member's claims do not raise a cut.
+    let dave_key = dave.my_key(&c).unwrap();
+    for env in f.alice.set_admin(&c, &dave_key, true).unwrap() {
+        for other in [&f.carol, &dave] {
+            assert_eq!(other.ingest(&env).unwrap(), Ingest::New);
+        }
+    }
     // bob shares three messages; carol's and dave's nodes take them in, alice's does not.
     let mut bobs = Vec::new();
     for text in ["bob's first", "bob's second", "bob's third"] {
@@ -1004,7 +1011,8 @@ fn an_admin_cannot_hide_what_another_members_operation_its_removal_acknowledged_
         assert_eq!(f.carol.ingest(env).unwrap(), Ingest::New);
         assert_eq!(dave.ingest(env).unwrap(), Ingest::New);
     }
-    // dave's node writes an operation (a new key), having seen them; alice's takes it in.
+    // dave's node writes an operation (a new key) as an admin, having seen them; alice's
+    // takes it in.
     let daves = dave.rekey(&c).unwrap();
     for env in &daves {
         assert_eq!(f.alice.ingest(env).unwrap(), Ingest::New);
@@ -1023,11 +1031,85 @@ fn an_admin_cannot_hide_what_another_members_operation_its_removal_acknowledged_
         !f.carol.members(&c).unwrap().iter().any(|m| m.name == "bob"),
         "bob was not removed"
     );
+    // (Sorted: shares sent within the same millisecond may be listed in either order.)
+    let mut shown = f.shares(&f.carol);
+    shown.sort();
     assert_eq!(
-        f.shares(&f.carol),
+        shown,
         ["bob's first", "bob's second", "bob's third"],
         "bob's history is hidden"
     );
+}
+
+#[test]
+fn a_plain_member_claiming_numbers_bob_had_not_yet_written_does_not_keep_him_writing_after_his_removal()
+ {
+    let f = circle_of_three("Hostile test");
+    let c = f.circle;
+    let bob_key = f.key_of(&f.bob);
+    let dave = node("dave");
+    for env in admit_offline(&f.alice, &c, &dave, "dave") {
+        for other in [&f.bob, &f.carol] {
+            assert_eq!(other.ingest(&env).unwrap(), Ingest::New);
+        }
+    }
+    // bob shares three messages; every node takes them in.
+    let mut bobs = Vec::new();
+    for text in ["bob's first", "bob's second", "bob's third"] {
+        bobs.extend(f.bob.share(&c, text).unwrap());
+    }
+    for env in &bobs {
+        for other in [&f.alice, &f.carol, &dave] {
+            assert_eq!(other.ingest(env).unwrap(), Ingest::New);
+        }
+    }
+    let written = bobs.last().unwrap().header().seq;
+    assert!(written + 1 < 50);
+    // carol, a plain member working with bob, has her modified program write an operation
+    // (one that changes nothing: she is no admin) claiming to hold bob's chain up to 50.
+    let carol = f.forger(&f.carol);
+    let Body::Acked(mut claim) = acked(
+        &f.carol,
+        &c,
+        Op::Rename {
+            name: "Carol's".into(),
+        },
+    ) else {
+        unreachable!("acked writes content tag 15")
+    };
+    claim.seen.retain(|(author, _)| *author != bob_key);
+    claim.seen.push((bob_key, 50));
+    claim.seen.sort();
+    let claim = carol.next(Body::Acked(claim));
+    for other in [&f.alice, &dave] {
+        assert_eq!(other.ingest(&claim).unwrap(), Ingest::New);
+    }
+    // alice's node, holding carol's operation, removes bob.
+    for env in f.alice.remove(&c, &bob_key).unwrap() {
+        assert_eq!(dave.ingest(&env).unwrap(), Ingest::New);
+    }
+    // bob's node has not heard and writes on, under numbers carol's claim covers.
+    let mut after = Vec::new();
+    for text in ["bob after the removal", "bob, still writing"] {
+        after.extend(f.bob.share(&c, text).unwrap());
+    }
+    assert!(after.iter().all(|env| env.header().seq <= 50));
+    for victim in [&f.alice, &dave] {
+        for env in &after {
+            let stored = f.count(victim);
+            let why = rejected(victim.ingest(env).unwrap());
+            assert!(why.contains("no longer a member"), "{why}");
+            assert_eq!(f.count(victim), stored, "stored");
+        }
+        // (Sorted: shares sent within the same millisecond may be listed in either order.)
+        let mut shown = f.shares(victim);
+        shown.sort();
+        assert_eq!(
+            shown,
+            ["bob's first", "bob's second", "bob's third"],
+            "bob's messages after the removal are shown"
+        );
+    }
 }
 
 #[test]
