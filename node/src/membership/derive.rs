@@ -18,7 +18,9 @@
 //!    wrote no tag-15 operation before it, and the first admin's tag-15 operation that took
 //!    effect (if any) acknowledged it (`Membership::legacy_allowed`).
 //! 3. **Removal cuts the chain (strong removal).** A removal of X cuts X's chain at what the
-//!    removal acknowledged of it (for an operation before membership version 4, at the `upto`
+//!    removal's trusted past acknowledged of it: its author's own chain, and what admins'
+//!    operations it reaches had seen, never a plain member's claim ([`Acked::take`]) (for an
+//!    operation before membership version 4, at the `upto`
 //!    it names, raised to that; never below what the remover's own membership and admin role
 //!    rest on; for a leave, the leave itself); a `RemoveAt` pins the message at the cut by id.
 //!    Every operation of X past the cut has no effect, wherever it falls in the order: X cannot
