@@ -241,9 +241,9 @@ pub struct Membership {
     entered_legacy: BTreeSet<MemberKey>,
     /// Authors who wrote an operation in content tag 15 at this point of the order.
     acked_writers: BTreeSet<MemberKey>,
-    /// The first operation in content tag 15 by an admin that took effect, and its causal
-    /// past: from there on, a tag-1 operation it did not acknowledge has no effect.
-    moved_on: Option<(Position, Past)>,
+    /// The first operation in content tag 15 by an admin that took effect (the mark): from
+    /// there on, a tag-1 operation its trusted past did not acknowledge has no effect.
+    moved_on: Option<Mark>,
     /// Whether an operation in content tag 1 was taken.
     had_legacy: bool,
     /// Where each admin was made one (not the founder).
@@ -302,6 +302,9 @@ impl Membership {
     /// The cuts this state makes (rule 3).
     pub(super) fn cuts(&self) -> Cuts {
         Cuts {
+            // Only where it can matter, so a circle without a tag-1 operation takes no
+            // second pass for it.
+            mark: self.moved_on.clone().filter(|_| self.had_legacy),
             removed: self
                 .departed
                 .iter()
@@ -384,7 +387,7 @@ impl Membership {
     ) {
         let taken = acked.take(entry);
         let causal = taken.past.clone();
-        let legacy_allowed = self.legacy_allowed(genesis, entry);
+        let legacy_allowed = self.legacy_allowed(genesis, entry, cuts);
         if entry.legacy {
             self.had_legacy = true;
         } else {
@@ -415,7 +418,11 @@ impl Membership {
         if self.apply(genesis, entry, &causal, &trusted, demoted, cuts) {
             self.applied.insert(entry.id);
             if admin && !entry.legacy && self.moved_on.is_none() {
-                self.moved_on = Some(((entry.author, entry.seq), causal));
+                self.moved_on = Some(Mark {
+                    at: (entry.author, entry.seq),
+                    past: causal,
+                    trusted,
+                });
             }
         }
     }
@@ -426,17 +433,24 @@ impl Membership {
     /// node that wrote tag 15 or was let in by a tag-15 admission runs version 4 or later
     /// (older software cannot read tag 15), so a tag-1 operation from it can only come from a
     /// modified program skipping the acknowledgement checks. And once the circle moved on (an
-    /// admin's tag-15 operation took effect), only if that first such operation acknowledged
-    /// it: an old circle keeps its history, but nobody can add to it in the old format. Circles
-    /// made before keep their history.
-    fn legacy_allowed(&self, genesis: &Genesis, e: &OpEntry) -> bool {
+    /// admin's tag-15 operation took effect), only if that first such operation's trusted past
+    /// acknowledged it: an old circle keeps its history, but nobody can add to it in the old
+    /// format. Before the mark of the previous pass (`cuts`), the same for a tag-1 operation
+    /// that the mark's causal past covers: one placed before the mark only because a plain
+    /// member's claim made the mark wait for it. Circles made before keep their history.
+    fn legacy_allowed(&self, genesis: &Genesis, e: &OpEntry, cuts: &Cuts) -> bool {
+        let at = (e.author, e.seq);
         !e.legacy
             || ((e.author == genesis.founder.member || self.entered_legacy.contains(&e.author))
                 && !self.acked_writers.contains(&e.author)
                 && self
                     .moved_on
                     .as_ref()
-                    .is_none_or(|(at, past)| acknowledged_by(past, false, *at, (e.author, e.seq))))
+                    .is_none_or(|mark| acknowledged_by(&mark.trusted, false, mark.at, at))
+                && cuts.mark.as_ref().is_none_or(|mark| {
+                    acknowledged_by(&mark.trusted, false, mark.at, at)
+                        || !acknowledged_by(&mark.past, false, mark.at, at)
+                }))
     }
 
     /// Whether operations in the old format (content tag 1) may still take effect here: one
@@ -1159,6 +1173,17 @@ pub(super) struct Cuts {
     demoted: BTreeMap<MemberKey, Cut>,
     /// Every removal an admin had the right to write, by whom it removes.
     removals: BTreeMap<MemberKey, Vec<Removal>>,
+    /// Where the old format's door closed (the mark), if it did.
+    mark: Option<Mark>,
+}
+
+/// The first tag-15 operation by an admin that took effect: where it sits, its causal past,
+/// and its trusted past ([`Acked::take`]).
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct Mark {
+    at: Position,
+    past: Past,
+    trusted: Past,
 }
 
 /// A removal an admin had the right to write (whether or not its target was still in): where

@@ -1535,6 +1535,33 @@ mod old_format {
     }
 
     #[test]
+    fn a_plain_members_claim_of_an_old_format_writers_numbers_not_yet_written_does_not_keep_the_door_open_for_them()
+     {
+        let [alice, bob, carol, ..] = people();
+        let mut circle = old_circle(&alice, &bob, &carol);
+        // carol, a plain member working with bob, claims in a current operation to hold bob's
+        // chain up to 50; alice's upgraded node, holding it, writes a new key: the door closes.
+        let claim = bump(circle.everything(), &bob, 50);
+        circle.post_seeing(&carol, 4 * SEC, rename("Carol's"), claim);
+        circle.rekey(&alice, 5 * SEC, &[&alice, &bob, &carol]);
+        assert!(!circle.derive().old_format_open());
+        // bob's modified program writes on in the old format, under numbers the claim covers
+        // (so the order places them before alice's new key).
+        let renamed = circle.post_old(&bob, 6 * SEC, rename("Bob's"));
+        assert!(renamed <= 50);
+        let (m, settled) = Membership::derive_settled(&circle.genesis, &circle.ops);
+        assert!(settled);
+        assert_eq!(m.name, "Old", "bob's later old-format rename took effect");
+        assert!(!m.old_format_open());
+        // Learnt one at a time, the same.
+        let mut derivation = Derivation::new(&circle.genesis, Vec::new());
+        for e in &circle.ops {
+            derivation.learn(&circle.genesis, e.clone());
+        }
+        assert_eq!(derivation.membership(), &m);
+    }
+
+    #[test]
     fn an_old_format_operation_the_first_current_admin_operation_acknowledged_keeps_its_effect() {
         let [alice, bob, carol, ..] = people();
         let mut circle = old_circle(&alice, &bob, &carol);
