@@ -463,6 +463,28 @@ fn a_home_of_the_old_layout_opens_with_everything_in_it_and_then_names_no_one() 
     assert_eq!(store.circles().unwrap().len(), 1);
 }
 
+/// The fixture's circle was made before membership version 4: alice's old node let bob in in
+/// the old format (content tag 1). Opened by this version, alice's node, its most senior
+/// admin, writes one current operation (a new key) so that the old format's door closes
+/// (docs/PROTOCOL.md, section 6.5, "The old format"); opened again, nothing more.
+#[tokio::test]
+async fn an_old_circle_opened_by_its_founders_upgraded_node_gets_one_current_operation() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_fixture(&dir.path().join("store"));
+    let store = circle::node::Home::new(dir.path())
+        .open(util::PASSPHRASE, Duration::from_secs(5), |_| {})
+        .unwrap();
+    let circle: CircleId = FIXTURE_CIRCLE.parse().unwrap();
+    let alice: circle::crypto::MemberKey = FIXTURE_KEYS[0].parse().unwrap();
+    let circles = circle::node::Circles::load(store.clone()).unwrap();
+    let before = store.max_seq(&circle, &alice).unwrap();
+    for _ in 0..2 {
+        drop(circle::node::Node::offline(circles.clone()).unwrap());
+    }
+    assert_eq!(store.max_seq(&circle, &alice).unwrap(), before + 1);
+    fixture_is_whole(store);
+}
+
 #[test]
 fn an_upgrade_cut_off_between_its_two_renames_finds_the_old_store_whole() {
     let dir = tempfile::tempdir().unwrap();

@@ -17,7 +17,8 @@ use circle::crypto::{
 };
 use circle::node::{
     Acked, Body, Circles, Content, Genesis, Ingest, InvitePolicy, JOIN_PROOF_DOMAIN, JoinRequest,
-    JoinResponse, MAX_MEMBERS, MAX_TEXT_BYTES, Op, PeerId, Profile, SYNC_PAGE_MESSAGES, SyncPage,
+    JoinResponse, MAX_MEMBERS, MAX_TEXT_BYTES, Op, OpRecord, PeerId, Profile, SYNC_PAGE_MESSAGES,
+    Stored, SyncPage,
     SyncRequest, SyncResponse, Welcome, epoch_of, key_commitment, now_ms, now_secs, seal_key_for,
     seal_new_key_for,
 };
@@ -1204,6 +1205,132 @@ fn an_admin_cannot_cut_below_what_it_acknowledged_to_hide_history_or_unadmit_peo
 }
 
 #[test]
+fn an_admin_cannot_hide_what_another_members_operation_its_removal_acknowledged_had_seen() {
+    let f = circle_of_three("Hostile test");
+    let c = f.circle;
+    let bob_key = f.key_of(&f.bob);
+    let dave = node("dave");
+    for env in admit_offline(&f.alice, &c, &dave, "dave") {
+        assert_eq!(f.carol.ingest(&env).unwrap(), Ingest::New);
+    }
+    // dave is an admin: a plain member's claims do not raise a cut.
+    let dave_key = dave.my_key(&c).unwrap();
+    for env in f.alice.set_admin(&c, &dave_key, true).unwrap() {
+        for other in [&f.carol, &dave] {
+            assert_eq!(other.ingest(&env).unwrap(), Ingest::New);
+        }
+    }
+    // bob shares three messages; carol's and dave's nodes take them in, alice's does not.
+    let mut bobs = Vec::new();
+    for text in ["bob's first", "bob's second", "bob's third"] {
+        bobs.extend(f.bob.share(&c, text).unwrap());
+    }
+    for env in &bobs {
+        assert_eq!(f.carol.ingest(env).unwrap(), Ingest::New);
+        assert_eq!(dave.ingest(env).unwrap(), Ingest::New);
+    }
+    // dave's node writes an operation (a new key) as an admin, having seen them; alice's
+    // takes it in.
+    let daves = dave.rekey(&c).unwrap();
+    for env in &daves {
+        assert_eq!(f.alice.ingest(env).unwrap(), Ingest::New);
+        assert_eq!(f.carol.ingest(env).unwrap(), Ingest::New);
+    }
+    // alice's modified program removes bob "as of nothing", acknowledging dave's operation but
+    // none of bob's messages, to hide all three.
+    let alice = f.forger(&f.alice);
+    let remove = Op::Remove {
+        member: bob_key,
+        upto: 0,
+    };
+    let removal = alice.next(acked(&f.alice, &c, remove));
+    assert_eq!(f.carol.ingest(&removal).unwrap(), Ingest::New);
+    assert!(
+        !f.carol.members(&c).unwrap().iter().any(|m| m.name == "bob"),
+        "bob was not removed"
+    );
+    // (Sorted: shares sent within the same millisecond may be listed in either order.)
+    let mut shown = f.shares(&f.carol);
+    shown.sort();
+    assert_eq!(
+        shown,
+        ["bob's first", "bob's second", "bob's third"],
+        "bob's history is hidden"
+    );
+}
+
+#[test]
+fn a_plain_member_claiming_numbers_bob_had_not_yet_written_does_not_keep_him_writing_after_his_removal()
+ {
+    let f = circle_of_three("Hostile test");
+    let c = f.circle;
+    let bob_key = f.key_of(&f.bob);
+    let dave = node("dave");
+    for env in admit_offline(&f.alice, &c, &dave, "dave") {
+        for other in [&f.bob, &f.carol] {
+            assert_eq!(other.ingest(&env).unwrap(), Ingest::New);
+        }
+    }
+    // bob shares three messages; every node takes them in.
+    let mut bobs = Vec::new();
+    for text in ["bob's first", "bob's second", "bob's third"] {
+        bobs.extend(f.bob.share(&c, text).unwrap());
+    }
+    for env in &bobs {
+        for other in [&f.alice, &f.carol, &dave] {
+            assert_eq!(other.ingest(env).unwrap(), Ingest::New);
+        }
+    }
+    let written = bobs.last().unwrap().header().seq;
+    assert!(written + 1 < 50);
+    // carol, a plain member working with bob, has her modified program write an operation
+    // (one that changes nothing: she is no admin) claiming to hold bob's chain up to 50.
+    let carol = f.forger(&f.carol);
+    let Body::Acked(mut claim) = acked(
+        &f.carol,
+        &c,
+        Op::Rename {
+            name: "Carol's".into(),
+        },
+    ) else {
+        unreachable!("acked writes content tag 15")
+    };
+    claim.seen.retain(|(author, _)| *author != bob_key);
+    claim.seen.push((bob_key, 50));
+    claim.seen.sort();
+    let claim = carol.next(Body::Acked(claim));
+    for other in [&f.alice, &dave] {
+        assert_eq!(other.ingest(&claim).unwrap(), Ingest::New);
+    }
+    // alice's node, holding carol's operation, removes bob.
+    for env in f.alice.remove(&c, &bob_key).unwrap() {
+        assert_eq!(dave.ingest(&env).unwrap(), Ingest::New);
+    }
+    // bob's node has not heard and writes on, under numbers carol's claim covers.
+    let mut after = Vec::new();
+    for text in ["bob after the removal", "bob, still writing"] {
+        after.extend(f.bob.share(&c, text).unwrap());
+    }
+    assert!(after.iter().all(|env| env.header().seq <= 50));
+    for victim in [&f.alice, &dave] {
+        for env in &after {
+            let stored = f.count(victim);
+            let why = rejected(victim.ingest(env).unwrap());
+            assert!(why.contains("no longer a member"), "{why}");
+            assert_eq!(f.count(victim), stored, "stored");
+        }
+        // (Sorted: shares sent within the same millisecond may be listed in either order.)
+        let mut shown = f.shares(victim);
+        shown.sort();
+        assert_eq!(
+            shown,
+            ["bob's first", "bob's second", "bob's third"],
+            "bob's messages after the removal are shown"
+        );
+    }
+}
+
+#[test]
 fn an_admin_let_in_by_a_current_node_writing_old_format_operations_changes_nothing() {
     let f = circle_of_three("Hostile test");
     let c = f.circle;
@@ -1258,6 +1385,115 @@ fn an_admin_let_in_by_a_current_node_writing_old_format_operations_changes_nothi
         Ingest::New
     );
     assert_eq!(f.settings(&f.carol).0, "Bob's");
+}
+
+#[test]
+fn an_old_circles_admin_writing_the_old_format_once_the_senior_admins_node_is_upgraded_changes_nothing()
+ {
+    // A circle made before membership version 4, built by the forger: alice founded it, and
+    // her old program let dave in and made him an admin, all in content tag 1, kept in her
+    // node's store as its own messages.
+    let home = node("alice");
+    let c = home.create("Old circle", None).unwrap();
+    let founder = Forger::of(&home, &c);
+    let dave = Forger::outsider(c, founder.key.clone());
+    let dave_key = dave.secret.public();
+    let invite = InviteSecret::generate();
+    let profile = Profile::sign(&dave.secret, c, "dave", &PeerId::random().to_bytes()).unwrap();
+    let history = [
+        op(Op::Invite {
+            id: invite.id(),
+            key: invite.join_key().public(),
+            expires_at: now_secs() + 3600,
+            uses: 1,
+            bound: None,
+        }),
+        op(Op::Admit {
+            proof: invite.join_key().sign(JOIN_PROOF_DOMAIN, &profile),
+            profile,
+            invite: invite.id(),
+            epochs: vec![0],
+        }),
+        op(Op::Grant { member: dave_key }),
+    ];
+    for (seq, body) in (1..).zip(history) {
+        let sent_at = now_ms();
+        let env = founder.seal_with(&founder.key, c, 0, seq, sent_at, body.clone());
+        let record = OpRecord::of(&Content { sent_at, body }, env.id());
+        let stored = home.store().put_own_envelope(&env, record.as_ref(), None);
+        assert_eq!(stored.unwrap(), Stored::New);
+    }
+    // alice's node opens that store.
+    let alice = Circles::load(home.store().clone()).unwrap();
+    // dave's program, never upgraded, renames the circle: the old circle works as before.
+    let rename = |name: &str| {
+        op(Op::Rename {
+            name: name.to_string(),
+        })
+    };
+    assert_eq!(
+        alice.ingest(&dave.next(rename("Dave's"))).unwrap(),
+        Ingest::New
+    );
+    assert_eq!(alice.name_of(&c), "Dave's");
+    // alice's node, upgraded, opens its store: as the circle's most senior admin it writes a
+    // current operation (a new key), once.
+    let alice_key = alice.my_key(&c).unwrap();
+    let written = alice.store().max_seq(&c, &alice_key).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        runtime
+            .block_on(async { circle::node::Node::offline(alice.clone()).map(drop) })
+            .unwrap();
+    }
+    assert_eq!(
+        alice.store().max_seq(&c, &alice_key).unwrap(),
+        written + 1,
+        "the upgraded senior admin's node did not write one current operation"
+    );
+    // dave's modified program goes on in the old format, judged by the order alone: a
+    // rename, and an invite and admission of a sockpuppet. Stored, and none counts.
+    let invite = InviteSecret::generate();
+    let mallory = MemberSecret::generate();
+    let profile = Profile::sign(&mallory, c, "mallory", &PeerId::random().to_bytes()).unwrap();
+    let old_format = [
+        rename("Dave's again"),
+        op(Op::Invite {
+            id: invite.id(),
+            key: invite.join_key().public(),
+            expires_at: now_secs() + 3600,
+            uses: 1,
+            bound: None,
+        }),
+        op(Op::Admit {
+            proof: invite.join_key().sign(JOIN_PROOF_DOMAIN, &profile),
+            profile,
+            invite: invite.id(),
+            epochs: vec![0],
+        }),
+    ];
+    for body in old_format {
+        assert_eq!(alice.ingest(&dave.next(body)).unwrap(), Ingest::New);
+    }
+    assert_eq!(
+        alice.name_of(&c),
+        "Dave's",
+        "the old circle's history was lost, or dave renamed it"
+    );
+    let members: Vec<(String, String)> = alice
+        .members(&c)
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.name, m.role.as_str().to_string()))
+        .collect();
+    assert_eq!(
+        members,
+        roles(&[("alice", "admin"), ("dave", "admin")]),
+        "the sockpuppet came in"
+    );
 }
 
 /// bob's modified program numbers on past an invite and an admission of mallory it keeps back,

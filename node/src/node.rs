@@ -218,6 +218,7 @@ impl Node {
     /// Starts the network for `circles` with `config`. Returns once it listens.
     pub async fn start(circles: Circles, config: NodeConfig) -> Result<Node> {
         config.validate()?;
+        circles.close_old_format_doors();
         let keypair = Keypair::from_protobuf_encoding(&circles.store().node_key()?)
             .map_err(|e| Error::Net(format!("the node key does not decode: {e}")))?;
         let peer_id = keypair.public().to_peer_id();
@@ -297,6 +298,7 @@ impl Node {
     /// [`Error::Offline`]. The CLI serves its commands through one of these while `circle up`
     /// is not running, so a command behaves the same whether the node runs or not.
     pub fn offline(circles: Circles) -> Result<Node> {
+        circles.close_old_format_doors();
         let keypair = Keypair::from_protobuf_encoding(&circles.store().node_key()?)
             .map_err(|e| Error::Net(format!("the node key does not decode: {e}")))?;
         let peer_id = keypair.public().to_peer_id();

@@ -96,6 +96,39 @@ impl Circles {
         Ok(vec![envelope])
     }
 
+    /// Closes the old format's door in every circle made before membership version 4 where
+    /// this node's member is the most senior admin and no admin has written the current format
+    /// yet: writes a new key epoch (a current operation, shown in no feed), after which an
+    /// operation in the old format that it did not acknowledge has no effect (docs/PROTOCOL.md,
+    /// section 6.5, "The old format"). Run when a node opens its store; what cannot be written
+    /// now (the node is catching up, or was replaced, or the write failed) is left for the
+    /// next open.
+    pub fn close_old_format_doors(&self) {
+        let open: Vec<CircleId> = self
+            .read(|state| {
+                state
+                    .iter()
+                    .filter(|(_, c)| {
+                        c.members.old_format_open()
+                            && c.members.most_senior_admin() == Some(&c.me.public())
+                    })
+                    .map(|(id, _)| *id)
+                    .collect()
+            })
+            .unwrap_or_default();
+        for circle in open {
+            if self.is_catching_up(&circle) || self.is_replaced() {
+                continue;
+            }
+            match self.rekey(&circle) {
+                Ok(_) => tracing::info!(circle = %circle.short(),
+                    "this circle was made by an older version: started a new key, so that operations in the old format no longer count"),
+                Err(e) => tracing::warn!(circle = %circle.short(),
+                    "could not close the old format's door (it is tried again at the next start): {e}"),
+            }
+        }
+    }
+
     /// This node's member leaves `circle`. What was said before stays readable here; nothing
     /// new reaches this node. Returns what to gossip.
     pub fn leave(&self, circle: &CircleId) -> Result<Vec<Envelope>> {

@@ -12,12 +12,17 @@
 //!    applied one by one; each takes effect only if its author had the right at that point
 //!    (a member; an admin for most; see [`apply`]) and what gave them the right (their
 //!    admission, their grant, the policy, the invite) is among what the operation
-//!    acknowledged. One that does not is kept in its author's chain but changes nothing. An
+//!    acknowledged: its causal past, what it and its author's earlier operations acknowledged
+//!    and what the operations they acknowledged had, and so on ([`Acked::take`]). One that
+//!    does not is kept in its author's chain but changes nothing. An
 //!    operation in the old format (content tag 1, [`OpEntry::legacy`]) acknowledges nothing;
 //!    it changes nothing unless its author is the founder or came in by a tag-1 admission, and
-//!    wrote no tag-15 operation before it (`Membership::legacy_allowed`).
+//!    wrote no tag-15 operation before it, and the first admin's tag-15 operation that took
+//!    effect (if any) acknowledged it (`Membership::legacy_allowed`).
 //! 3. **Removal cuts the chain (strong removal).** A removal of X cuts X's chain at what the
-//!    removal acknowledged of it (for an operation before membership version 4, at the `upto`
+//!    removal's trusted past acknowledged of it: its author's own chain, and what admins'
+//!    operations it reaches had seen, never a plain member's claim ([`Acked::take`]) (for an
+//!    operation before membership version 4, at the `upto`
 //!    it names, raised to that; never below what the remover's own membership and admin role
 //!    rest on; for a leave, the leave itself); a `RemoveAt` pins the message at the cut by id.
 //!    Every operation of X past the cut has no effect, wherever it falls in the order: X cannot
@@ -35,6 +40,7 @@
 //!    becomes admin.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use circle_crypto::{ExchangeKey, InviteId, MemberKey, MessageId};
 
@@ -237,6 +243,11 @@ pub struct Membership {
     entered_legacy: BTreeSet<MemberKey>,
     /// Authors who wrote an operation in content tag 15 at this point of the order.
     acked_writers: BTreeSet<MemberKey>,
+    /// The first operation in content tag 15 by an admin that took effect (the mark): from
+    /// there on, a tag-1 operation its trusted past did not acknowledge has no effect.
+    moved_on: Option<Mark>,
+    /// Whether an operation in content tag 1 was taken.
+    had_legacy: bool,
     /// Where each admin was made one (not the founder).
     made_admin: BTreeMap<MemberKey, Position>,
     /// Where the invite policy was last set.
@@ -293,6 +304,9 @@ impl Membership {
     /// The cuts this state makes (rule 3).
     pub(super) fn cuts(&self) -> Cuts {
         Cuts {
+            // Only where it can matter, so a circle without a tag-1 operation takes no
+            // second pass for it.
+            mark: self.moved_on.clone().filter(|_| self.had_legacy),
             // A leave pins itself for messages (`counts_message`), but cuts no other version
             // of its own number: those count as they did (section 6.5, "Forks").
             removed: self
@@ -339,6 +353,8 @@ impl Membership {
             entered: BTreeMap::new(),
             entered_legacy: BTreeSet::new(),
             acked_writers: BTreeSet::new(),
+            moved_on: None,
+            had_legacy: false,
             made_admin: BTreeMap::new(),
             policy_set: None,
             registered: BTreeMap::new(),
@@ -373,12 +389,12 @@ impl Membership {
         cuts: &Cuts,
         acked: &mut Acked,
     ) {
-        for (of, seq) in &entry.seen {
-            let held = acked.entry((entry.author, *of)).or_default();
-            *held = (*held).max(*seq);
-        }
-        let legacy_allowed = self.legacy_allowed(genesis, entry);
-        if !entry.legacy {
+        let taken = acked.take(entry);
+        let causal = taken.past.clone();
+        let legacy_allowed = self.legacy_allowed(genesis, entry, cuts);
+        if entry.legacy {
+            self.had_legacy = true;
+        } else {
             self.acked_writers.insert(entry.author);
         }
         if !legacy_allowed
@@ -387,6 +403,7 @@ impl Membership {
                 .get(&entry.author)
                 .is_some_and(|cut| past(entry, cut))
         {
+            acked.keep(entry, taken, false);
             return;
         }
         let demoted = cuts
@@ -394,8 +411,23 @@ impl Membership {
             .get(&entry.author)
             .is_some_and(|cut| past(entry, cut))
             && !self.regranted.contains(&entry.author);
-        if self.apply(genesis, entry, demoted, acked, cuts) {
+        let admin = !demoted
+            && self.members.get(&entry.author).is_some_and(|m| {
+                m.role == Role::Admin
+                    && self.made_admin.get(&entry.author).is_none_or(|at| {
+                        acknowledged_by(&causal, entry.legacy, (entry.author, entry.seq), *at)
+                    })
+            });
+        let trusted = acked.keep(entry, taken, admin);
+        if self.apply(genesis, entry, &causal, &trusted, demoted, cuts) {
             self.applied.insert(entry.id);
+            if admin && !entry.legacy && self.moved_on.is_none() {
+                self.moved_on = Some(Mark {
+                    at: (entry.author, entry.seq),
+                    past: causal,
+                    trusted,
+                });
+            }
         }
     }
 
@@ -404,32 +436,67 @@ impl Membership {
     /// (or is the founder) and had written no tag-15 operation before it in their chain. A
     /// node that wrote tag 15 or was let in by a tag-15 admission runs version 4 or later
     /// (older software cannot read tag 15), so a tag-1 operation from it can only come from a
-    /// modified program skipping the acknowledgement checks. Circles made before keep their
-    /// history.
-    fn legacy_allowed(&self, genesis: &Genesis, e: &OpEntry) -> bool {
+    /// modified program skipping the acknowledgement checks. And once the circle moved on (an
+    /// admin's tag-15 operation took effect), only if that first such operation's trusted past
+    /// acknowledged it: an old circle keeps its history, but nobody can add to it in the old
+    /// format. Before the mark of the previous pass (`cuts`), the same for a tag-1 operation
+    /// that the mark's causal past covers: one placed before the mark only because a plain
+    /// member's claim made the mark wait for it. Circles made before keep their history.
+    fn legacy_allowed(&self, genesis: &Genesis, e: &OpEntry, cuts: &Cuts) -> bool {
+        let at = (e.author, e.seq);
         !e.legacy
             || ((e.author == genesis.founder.member || self.entered_legacy.contains(&e.author))
-                && !self.acked_writers.contains(&e.author))
+                && !self.acked_writers.contains(&e.author)
+                && self
+                    .moved_on
+                    .as_ref()
+                    .is_none_or(|mark| acknowledged_by(&mark.trusted, false, mark.at, at))
+                && cuts.mark.as_ref().is_none_or(|mark| {
+                    acknowledged_by(&mark.trusted, false, mark.at, at)
+                        || !acknowledged_by(&mark.past, false, mark.at, at)
+                }))
     }
 
-    /// Applies one operation if its author had the right to it at this point; `demoted` takes
-    /// admin authority away from it (rule 3); `acked` is what authors had acknowledged up to
-    /// here. Returns whether it took effect.
+    /// Whether operations in the old format (content tag 1) may still take effect here: one
+    /// was written, and no admin's tag-15 operation has taken effect since (docs/PROTOCOL.md,
+    /// section 6.5, "The old format"). The most senior admin's node then writes one.
+    pub fn old_format_open(&self) -> bool {
+        self.had_legacy && self.moved_on.is_none()
+    }
+
+    /// The most senior admin (lowest rank).
+    pub fn most_senior_admin(&self) -> Option<&MemberKey> {
+        self.members
+            .values()
+            .filter(|m| m.role == Role::Admin)
+            .min_by_key(|m| m.rank)
+            .map(|m| &m.key)
+    }
+
+    /// Applies one operation if its author had the right to it at this point; `past` is its
+    /// causal past and `trusted` the part of it a cut may rest on ([`Acked::take`]);
+    /// `demoted` takes admin authority away from it (rule 3). Returns whether it took effect.
     fn apply(
         &mut self,
         genesis: &Genesis,
         e: &OpEntry,
+        past: &[(MemberKey, u64)],
+        trusted: &[(MemberKey, u64)],
         demoted: bool,
-        acked: &Acked,
         cuts: &Cuts,
     ) -> bool {
+        let acknowledged = |at: &Position| acknowledged_by(past, e.legacy, (e.author, e.seq), *at);
         // Where a removal or demotion of `member` by this operation cuts (rule 3): at what its
-        // author had acknowledged of that member's chain, so that nothing of theirs the
-        // operation did not see counts (strong removal); an operation that acknowledges
-        // nothing (before membership version 4) names its cut, raised to that. Never below
-        // the operations its author's own membership and admin role rest on.
+        // trusted past acknowledged of that member's chain (its own and its author's earlier
+        // operations' acknowledgements, and what operations by admins, reached through them,
+        // had acknowledged, and so on), so that nothing of theirs the operation did not see
+        // counts (strong removal), nothing it or an admin did see is hidden, and no plain
+        // member's claim of numbers not yet written keeps the removed person writing; an
+        // operation that acknowledges nothing (before membership version 4) names its cut,
+        // raised to that. Never below the operations its author's own membership and admin
+        // role rest on.
         let cut = |member: &MemberKey, upto: u64| {
-            let acknowledged = acked.get(&(e.author, *member)).copied().unwrap_or(0);
+            let acknowledged = highest(trusted, member);
             let named = if e.legacy {
                 upto.max(acknowledged)
             } else {
@@ -446,7 +513,7 @@ impl Membership {
         };
         // Authority at the operation's own causal position: what made its author a member, an
         // admin, or allowed to invite must be among what it acknowledged (step 2).
-        let saw = |at: Option<&Position>| at.is_none_or(|at| acknowledged(e, at));
+        let saw = |at: Option<&Position>| at.is_none_or(acknowledged);
         if !saw(self.entered.get(&e.author)) {
             return false;
         }
@@ -484,10 +551,7 @@ impl Membership {
                 Some(invite)
                     if !invite.revoked
                         && (invite.issuer == e.author || admin)
-                        && self
-                            .registered
-                            .get(id)
-                            .is_some_and(|at| acknowledged(e, at)) =>
+                        && self.registered.get(id).is_some_and(acknowledged) =>
                 {
                     invite.revoked = true;
                 }
@@ -505,7 +569,7 @@ impl Membership {
                     proof,
                     epochs,
                 };
-                return may_invite && self.admit(genesis, e, &admission, None);
+                return may_invite && self.admit(genesis, e, past, &admission, None);
             }
             Op::Return {
                 profile,
@@ -536,8 +600,8 @@ impl Membership {
                 // voids it: a re-add concurrent with a removal does not stand (strong removal).
                 let raced = cuts.removals.get(former).is_some_and(|removals| {
                     removals.iter().any(|r| {
-                        !acknowledged(e, &r.at)
-                            && !acknowledged_by(&r.seen, r.legacy, r.at, (e.author, e.seq))
+                        !acknowledged(&r.at)
+                            && !acknowledged_by(&r.past, r.legacy, r.at, (e.author, e.seq))
                     })
                 });
                 if !may_invite
@@ -557,7 +621,7 @@ impl Membership {
                 {
                     return false;
                 }
-                if !self.admit(genesis, e, &admission, Some(*former)) {
+                if !self.admit(genesis, e, past, &admission, Some(*former)) {
                     return false;
                 }
                 self.returned.insert(*former);
@@ -571,7 +635,7 @@ impl Membership {
                 if self.departed.contains_key(member) || self.outranks(&e.author, member) {
                     self.removals.entry(*member).or_default().push(Removal {
                         at: (e.author, e.seq),
-                        seen: e.seen.clone(),
+                        past: past.into(),
                         legacy: e.legacy,
                     });
                 }
@@ -685,11 +749,13 @@ impl Membership {
     }
 
     /// Lets the member of `a.profile` in through `a.invite`, admitted by `e`'s author, who
-    /// may invite (checked by the caller). Returns whether they came in.
+    /// may invite (checked by the caller); `past` is `e`'s causal past. Returns whether they
+    /// came in.
     fn admit(
         &mut self,
         genesis: &Genesis,
         e: &OpEntry,
+        past: &[(MemberKey, u64)],
         a: &Admission<'_>,
         returned_from: Option<MemberKey>,
     ) -> bool {
@@ -709,7 +775,7 @@ impl Membership {
         if !self
             .registered
             .get(a.invite)
-            .is_some_and(|at| acknowledged(e, at))
+            .is_some_and(|at| acknowledged_by(past, e.legacy, (e.author, e.seq), *at))
         {
             return false;
         }
@@ -954,29 +1020,152 @@ fn departs_self(e: &OpEntry) -> bool {
 /// Where an operation sits: its author and its number in their chain.
 type Position = (MemberKey, u64);
 
-/// Whether `e` was written having seen the operation at `at`: an earlier one of its own
-/// author's, or one its [`OpEntry::seen`] covers. An operation in content tag 1
-/// ([`OpEntry::legacy`], written before membership version 4) acknowledges nothing and is
-/// judged by the order alone, as then, where it may take effect at all.
-fn acknowledged(e: &OpEntry, at: &Position) -> bool {
-    acknowledged_by(&e.seen, e.legacy, (e.author, e.seq), *at)
-}
-
-/// [`acknowledged`], for the operation at `own` that acknowledged `seen` (in content tag 1 if
-/// `legacy`).
+/// Whether the operation at `own`, whose causal past is `past` ([`Acked::take`]), was written
+/// having seen the operation at `at`: an earlier one of its own author's, or one its causal
+/// past covers. An operation in content tag 1 (`legacy`, written before membership version 4)
+/// acknowledges nothing and is judged by the order alone, as then, where it may take effect
+/// at all.
 fn acknowledged_by(
-    seen: &[(MemberKey, u64)],
+    past: &[(MemberKey, u64)],
     legacy: bool,
     own: Position,
     (author, seq): Position,
 ) -> bool {
-    legacy
-        || (author == own.0 && seq < own.1)
-        || seen.iter().any(|(of, upto)| *of == author && *upto >= seq)
+    legacy || (author == own.0 && seq < own.1) || highest(past, &author) >= seq
 }
 
-/// For (author, of whom), the highest number of `of`'s chain the author had acknowledged.
-pub(super) type Acked = BTreeMap<(MemberKey, MemberKey), u64>;
+/// The highest number of `author`'s chain in `past` (sorted by author), 0 if none.
+fn highest(past: &[(MemberKey, u64)], author: &MemberKey) -> u64 {
+    past.binary_search_by_key(author, |(of, _)| *of)
+        .map_or(0, |i| past[i].1)
+}
+
+/// An operation's causal past: per author other than its own, sorted by author, the highest
+/// number of theirs it acknowledged, itself or through what it acknowledged, and so on.
+type Past = Arc<[(MemberKey, u64)]>;
+
+/// The causal past of every operation taken so far: per author, in their chain's order
+/// (step 2). Operations that did not change what their author's previous one had seen share
+/// its pasts.
+#[derive(Clone, Default)]
+pub(super) struct Acked {
+    chains: BTreeMap<MemberKey, Vec<Taken>>,
+}
+
+/// What the derivation keeps of one operation it took ([`Acked::take`]).
+#[derive(Clone)]
+pub(super) struct Taken {
+    seq: u64,
+    /// Its causal past: what step 2's checks use.
+    past: Past,
+    /// What admins vouched for in it: the `seen` of every operation in its causal past whose
+    /// author was an admin when it was applied (itself included, once [`Acked::keep`] knows),
+    /// reached through any operation; a plain member's claims are not in it.
+    vouched: Past,
+    /// Its own chain's `seen` (its author's claims, up to it) and what admins vouched for in
+    /// its past: what a removal or demotion it makes cuts at (step 3).
+    trusted: Past,
+}
+
+impl Acked {
+    /// The next operation in the order and its pasts: its causal past is the highest of its
+    /// own [`OpEntry::seen`], its author's previous operation's past, and the past of the last
+    /// operation of each author it acknowledged (taken before it, step 1), with the numbers
+    /// that operation acknowledged (Kleppmann, PaPoC 2022: the closure of its predecessors).
+    /// A past already holding what an acknowledgement names holds that operation's pasts
+    /// too, so each acknowledgement adds its pasts at most once: about what the operation's
+    /// `seen` and the pasts it adds hold, per operation. What admins vouched for travels the
+    /// same way; the operation's own `seen` joins it only if [`Acked::keep`] says its author
+    /// was an admin.
+    pub(super) fn take(&self, e: &OpEntry) -> Taken {
+        let empty = || Arc::from([]);
+        let (past, vouched, trusted) = self
+            .chains
+            .get(&e.author)
+            .and_then(|chain| chain.last())
+            .map_or_else(
+                || (empty(), empty(), empty()),
+                |t| (t.past.clone(), t.vouched.clone(), t.trusted.clone()),
+            );
+        let raises =
+            |of: &MemberKey, upto: u64, held: &Past| *of != e.author && highest(held, of) < upto;
+        // Most operations acknowledge nothing their author's previous one had not: they share
+        // its pasts without building anything.
+        if !e.seen.iter().any(|(of, upto)| raises(of, *upto, &past)) {
+            let trusted = if e.seen.iter().any(|(of, upto)| raises(of, *upto, &trusted)) {
+                raise(&trusted, &e.seen, &e.author)
+            } else {
+                trusted
+            };
+            return Taken {
+                seq: e.seq,
+                past,
+                vouched,
+                trusted,
+            };
+        }
+        let mut all: BTreeMap<MemberKey, u64> = past.iter().copied().collect();
+        let mut admins: BTreeMap<MemberKey, u64> = vouched.iter().copied().collect();
+        for (of, upto) in &e.seen {
+            if *of == e.author || all.get(of).is_some_and(|held| held >= upto) {
+                continue;
+            }
+            all.insert(*of, *upto);
+            let Some(chain) = self.chains.get(of) else {
+                continue;
+            };
+            let Some(last) = chain.partition_point(|t| t.seq <= *upto).checked_sub(1) else {
+                continue;
+            };
+            for (into, from) in [
+                (&mut all, &chain[last].past),
+                (&mut admins, &chain[last].vouched),
+            ] {
+                for (author, seq) in from.iter() {
+                    if *author != e.author {
+                        let held = into.entry(*author).or_default();
+                        *held = (*held).max(*seq);
+                    }
+                }
+            }
+        }
+        let vouched: Past = admins.into_iter().collect();
+        let trusted = raise(&trusted, &vouched, &e.author);
+        Taken {
+            seq: e.seq,
+            past: all.into_iter().collect(),
+            trusted: raise(&trusted, &e.seen, &e.author),
+            vouched,
+        }
+    }
+
+    /// Keeps `taken` as `e`'s pasts, `admin` saying whether its author was an admin when it
+    /// was applied (so its `seen` is vouched for); returns its trusted past.
+    pub(super) fn keep(&mut self, e: &OpEntry, mut taken: Taken, admin: bool) -> Past {
+        if admin
+            && e.seen
+                .iter()
+                .any(|(of, upto)| *of != e.author && highest(&taken.vouched, of) < *upto)
+        {
+            taken.vouched = raise(&taken.vouched, &e.seen, &e.author);
+        }
+        let trusted = taken.trusted.clone();
+        self.chains.entry(e.author).or_default().push(taken);
+        trusted
+    }
+}
+
+/// `held` raised, per author other than `own`, to the numbers in `by`.
+fn raise(held: &Past, by: &[(MemberKey, u64)], own: &MemberKey) -> Past {
+    let mut map: BTreeMap<MemberKey, u64> = held.iter().copied().collect();
+    for (of, upto) in by {
+        if of != own {
+            let at = map.entry(*of).or_default();
+            *at = (*at).max(*upto);
+        }
+    }
+    map.into_iter().collect()
+}
 
 /// A whole derivation and where it ended: what [`super::Derivation`] goes on from.
 pub(super) struct Full {
@@ -1000,6 +1189,17 @@ pub(super) struct Cuts {
     demoted: BTreeMap<MemberKey, Cut>,
     /// Every removal an admin had the right to write, by whom it removes.
     removals: BTreeMap<MemberKey, Vec<Removal>>,
+    /// Where the old format's door closed (the mark), if it did.
+    mark: Option<Mark>,
+}
+
+/// The first tag-15 operation by an admin that took effect: where it sits, its causal past,
+/// and its trusted past ([`Acked::take`]).
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct Mark {
+    at: Position,
+    past: Past,
+    trusted: Past,
 }
 
 /// A removal an admin had the right to write (whether or not its target was still in): where
@@ -1007,7 +1207,7 @@ pub(super) struct Cuts {
 #[derive(Clone, Debug, PartialEq)]
 pub(super) struct Removal {
     at: Position,
-    seen: Vec<(MemberKey, u64)>,
+    past: Past,
     legacy: bool,
 }
 

@@ -793,12 +793,11 @@ fn the_same_operations_in_any_order_derive_the_same_membership() {
 /// alice, removes bob naming a cut (`upto`) below bob's admission of her. If the cut held, her
 /// admission would have no effect, so neither would her removal, and there would be no cut: no
 /// cut set is stable (the passes used to alternate until `MAX_PASSES`). A cut never goes below
-/// the operations its author's own membership and admin role rest on, and an operation that
-/// acknowledges something takes effect only if it acknowledged its author's admission: written
-/// having seen it, the removal cuts at it; written claiming not to have seen it, the removal
-/// has no effect.
+/// the operations its author's own membership and admin role rest on: the removal acknowledged
+/// alice's grant, which acknowledged bob's admission of carol, so its causal past holds that
+/// admission whatever its own `seen` claims, and the removal cuts at it.
 #[test]
-fn a_removal_cutting_the_removers_own_admission_has_no_effect() {
+fn a_removal_cutting_the_removers_own_admission_cuts_at_it() {
     let [alice, bob, carol, ..] = people();
     let mut circle = Circle::found(&alice);
     circle.join(&alice, &bob, SEC);
@@ -812,9 +811,9 @@ fn a_removal_cutting_the_removers_own_admission_has_no_effect() {
         }
     }
     circle.post_seeing(&carol, 5 * SEC, remove(&bob, admission - 1), seen);
-    let m = circle.derive();
-    assert!(m.departed(&bob.key()).is_none());
-    assert!(m.contains(&bob.key()));
+    let (m, settled) = Membership::derive_settled(&circle.genesis, &circle.ops);
+    assert!(settled, "the passes did not settle");
+    assert_eq!(m.departed(&bob.key()).unwrap().upto, admission);
     assert_eq!(role(&m, &carol), Some(Role::Admin));
     // In a circle written as before membership version 4 (content tag 1, acknowledging
     // nothing), the cut is raised to her admission, and the history settles.
@@ -1057,6 +1056,131 @@ fn an_admin_operation_written_before_its_author_saw_their_grant_has_no_effect() 
     circle.seqs.insert(bob.key(), b + 1);
     circle.post(&bob, 7 * SEC, rename("Bob's"));
     assert_eq!(circle.derive().name, "Bob's");
+}
+
+/// `seen` without `who`'s chain.
+fn without(mut seen: Vec<(MemberKey, u64)>, who: &Person) -> Vec<(MemberKey, u64)> {
+    seen.retain(|(k, _)| *k != who.key());
+    seen
+}
+
+#[test]
+fn an_admins_removal_claiming_to_have_seen_nothing_keeps_what_an_operation_it_acknowledged_had_seen()
+ {
+    let [alice, bob, carol, ..] = people();
+    let mut circle = Circle::found(&alice);
+    circle.join(&alice, &bob, SEC);
+    circle.join(&alice, &carol, SEC);
+    circle.post(&alice, SEC, grant(&carol));
+    // Bob shares five messages; carol's node holds them all when it writes an operation as an
+    // admin (a plain member's claims would not be trusted for a cut).
+    circle.seqs.insert(bob.key(), 5);
+    circle.post(&carol, 2 * SEC, rename("Carol's"));
+    // Alice's node wrote nothing since. Her modified program removes bob with `upto: 0`,
+    // acknowledging carol's operation but none of bob's messages, to hide all five.
+    let seen = without(circle.everything(), &bob);
+    circle.post_seeing(&alice, 3 * SEC, remove(&bob, 0), seen);
+    let m = circle.derive();
+    let gone = m.departed(&bob.key()).expect("bob is removed");
+    assert_eq!(
+        gone.upto, 5,
+        "bob's messages seen before the removal are hidden"
+    );
+    for seq in 1..=5 {
+        assert!(m.counts(&bob.key(), seq), "bob's message {seq} is hidden");
+    }
+    assert!(!m.counts(&bob.key(), 6));
+    // Learnt one at a time, the same.
+    let mut derivation = Derivation::new(&circle.genesis, Vec::new());
+    for e in &circle.ops {
+        derivation.learn(&circle.genesis, e.clone());
+    }
+    assert_eq!(derivation.membership(), &m);
+}
+
+/// Bob has written three messages; carol, a plain member working with him, writes an
+/// operation claiming to hold his chain up to 50; alice's node, holding everything, writes
+/// `op` about bob acknowledging carol's operation. Returns the circle.
+fn colluders_claim_then(op: impl FnOnce(&Circle) -> Op, bob_is_admin: bool) -> Circle {
+    let [alice, bob, carol, ..] = people();
+    let mut circle = Circle::found(&alice);
+    circle.join(&alice, &bob, SEC);
+    circle.join(&alice, &carol, SEC);
+    if bob_is_admin {
+        circle.post(&alice, SEC, grant(&bob));
+    }
+    circle.seqs.insert(bob.key(), 3);
+    let claim = bump(circle.everything(), &bob, 50);
+    circle.post_seeing(&carol, 2 * SEC, rename("Carol's"), claim);
+    let op = op(&circle);
+    circle.post(&alice, 3 * SEC, op);
+    circle
+}
+
+#[test]
+fn a_plain_members_claim_of_a_removed_members_numbers_not_yet_written_does_not_keep_him_writing() {
+    let [_, bob, ..] = people();
+    let circle = colluders_claim_then(|c| remove(&people()[1], c.held(&people()[1])), false);
+    let (m, settled) = Membership::derive_settled(&circle.genesis, &circle.ops);
+    assert!(settled);
+    let gone = m.departed(&bob.key()).expect("bob is removed");
+    assert_eq!(gone.upto, 3, "the colluder's claim raised the cut");
+    for seq in 1..=3 {
+        assert!(m.counts(&bob.key(), seq), "bob's message {seq} is hidden");
+    }
+    for seq in [4, 10, 50] {
+        assert!(
+            !m.counts(&bob.key(), seq),
+            "bob's message {seq}, written after the removal, counts"
+        );
+    }
+    // Learnt one at a time, the same.
+    let mut derivation = Derivation::new(&circle.genesis, Vec::new());
+    for e in &circle.ops {
+        derivation.learn(&circle.genesis, e.clone());
+    }
+    assert_eq!(derivation.membership(), &m);
+}
+
+#[test]
+fn a_plain_members_claim_of_a_demoted_admins_numbers_not_yet_written_does_not_keep_his_authority() {
+    let [alice, bob, carol, ..] = people();
+    let mut circle = colluders_claim_then(|c| c.revoke(&people()[1]), true);
+    let demoted_at = circle.held(&bob);
+    assert_eq!(role(&circle.derive(), &bob), Some(Role::Member));
+    // bob's node, not having heard, removes carol with his next number, one the claim covers.
+    let seen = bump(circle.everything(), &alice, circle.held(&alice) - 1);
+    circle.post_seeing(&bob, 4 * SEC, remove(&carol, 0), seen);
+    assert!(circle.held(&bob) > demoted_at && circle.held(&bob) <= 50);
+    let m = circle.derive();
+    assert!(
+        m.contains(&carol.key()),
+        "bob's removal written after his demotion took effect"
+    );
+    assert_eq!(role(&m, &bob), Some(Role::Member));
+}
+
+#[test]
+fn an_admin_operation_that_saw_its_authors_grant_through_another_members_operation_takes_effect() {
+    let [alice, bob, carol, ..] = people();
+    let mut circle = Circle::found(&alice);
+    circle.join(&alice, &bob, SEC);
+    circle.join(&alice, &carol, SEC);
+    let before = circle.everything();
+    let granted = circle.post(&alice, 2 * SEC, grant(&bob));
+    // Carol writes having seen the grant; bob's node has seen carol's operation, but its
+    // `seen` of alice's chain stops before the grant (the grant reached it through carol's).
+    let c = circle.post(&carol, 3 * SEC, rename("Carol's"));
+    let mut seen = bump(before, &carol, c);
+    assert!(seen.contains(&(alice.key(), granted - 1)));
+    seen.sort();
+    circle.post_seeing(&bob, 4 * SEC, rename("Bob's"), seen);
+    let m = circle.derive();
+    assert_eq!(role(&m, &bob), Some(Role::Admin));
+    assert_eq!(
+        m.name, "Bob's",
+        "the grant bob's operation saw was not counted"
+    );
 }
 
 #[test]
@@ -1399,6 +1523,98 @@ mod old_format {
         circle.post(&bob, 4 * SEC, rename("New"));
         circle.post_old(&bob, 5 * SEC, rename("Back"));
         assert_eq!(circle.derive().name, "New");
+    }
+
+    /// A circle from before membership version 4: alice founded it; bob (an admin) and carol
+    /// were let in, and bob renamed it, all in tag 1.
+    fn old_circle(alice: &Person, bob: &Person, carol: &Person) -> Circle {
+        let mut circle = Circle::found(alice);
+        for who in [bob, carol] {
+            let invite = circle.invite_old(alice, SEC);
+            let epochs = circle.derive().epochs().collect();
+            let admission = circle.admission(who, &invite, epochs);
+            circle.post_old(alice, SEC, admission);
+        }
+        circle.post_old(alice, 2 * SEC, grant(bob));
+        circle.post_old(bob, 3 * SEC, rename("Old"));
+        let m = circle.derive();
+        assert!(m.old_format_open());
+        assert_eq!((m.name.as_str(), role(&m, bob)), ("Old", Some(Role::Admin)));
+        circle
+    }
+
+    #[test]
+    fn an_old_circles_admin_writing_the_old_format_after_the_circle_moved_on_changes_nothing() {
+        let [alice, bob, carol, ..] = people();
+        let mut circle = old_circle(&alice, &bob, &carol);
+        // alice's node, upgraded, writes a current operation (a new key): the circle moved on.
+        circle.rekey(&alice, 4 * SEC, &[&alice, &bob, &carol]);
+        let m = circle.derive();
+        assert!(!m.old_format_open());
+        assert_eq!(m.name, "Old", "the old history was lost");
+        // bob's node never wrote the current format; his modified program writes the old one,
+        // judged by the order alone: a removal of carol and a rename.
+        let removal = circle.post_old(&bob, 5 * SEC, remove(&carol, 0));
+        circle.post_old(&bob, 5 * SEC, rename("Bob's"));
+        let m = circle.derive();
+        assert!(
+            m.contains(&carol.key()),
+            "bob removed carol in the old format"
+        );
+        assert_eq!(m.name, "Old");
+        let removal = circle
+            .ops
+            .iter()
+            .find(|e| e.author == bob.key() && e.seq == removal);
+        assert!(!m.took_effect(&removal.unwrap().id));
+        // Learnt one at a time, the same.
+        let mut derivation = Derivation::new(&circle.genesis, Vec::new());
+        for e in &circle.ops {
+            derivation.learn(&circle.genesis, e.clone());
+        }
+        assert_eq!(derivation.membership(), &m);
+    }
+
+    #[test]
+    fn a_plain_members_claim_of_an_old_format_writers_numbers_not_yet_written_does_not_keep_the_door_open_for_them()
+     {
+        let [alice, bob, carol, ..] = people();
+        let mut circle = old_circle(&alice, &bob, &carol);
+        // carol, a plain member working with bob, claims in a current operation to hold bob's
+        // chain up to 50; alice's upgraded node, holding it, writes a new key: the door closes.
+        let claim = bump(circle.everything(), &bob, 50);
+        circle.post_seeing(&carol, 4 * SEC, rename("Carol's"), claim);
+        circle.rekey(&alice, 5 * SEC, &[&alice, &bob, &carol]);
+        assert!(!circle.derive().old_format_open());
+        // bob's modified program writes on in the old format, under numbers the claim covers
+        // (so the order places them before alice's new key).
+        let renamed = circle.post_old(&bob, 6 * SEC, rename("Bob's"));
+        assert!(renamed <= 50);
+        let (m, settled) = Membership::derive_settled(&circle.genesis, &circle.ops);
+        assert!(settled);
+        assert_eq!(m.name, "Old", "bob's later old-format rename took effect");
+        assert!(!m.old_format_open());
+        // Learnt one at a time, the same.
+        let mut derivation = Derivation::new(&circle.genesis, Vec::new());
+        for e in &circle.ops {
+            derivation.learn(&circle.genesis, e.clone());
+        }
+        assert_eq!(derivation.membership(), &m);
+    }
+
+    #[test]
+    fn an_old_format_operation_the_first_current_admin_operation_acknowledged_keeps_its_effect() {
+        let [alice, bob, carol, ..] = people();
+        let mut circle = old_circle(&alice, &bob, &carol);
+        // bob's old node renames in tag 1; alice's upgraded node, having seen it, writes a
+        // new key; a plain member's current operation before it closes nothing.
+        circle.post_old(&bob, 4 * SEC, rename("Older"));
+        circle.rekey(&carol, 4 * SEC, &[&alice, &bob, &carol]);
+        assert!(circle.derive().old_format_open());
+        circle.rekey(&alice, 5 * SEC, &[&alice, &bob, &carol]);
+        let m = circle.derive();
+        assert!(!m.old_format_open());
+        assert_eq!(m.name, "Older");
     }
 
     #[test]
