@@ -429,3 +429,96 @@ async fn a_removed_members_messages_republished_by_a_colluding_member_are_not_st
     let members = alice.circles().members(&circle).unwrap();
     assert!(members.iter().all(|m| m.name != "bob"));
 }
+
+/// Whether `who`'s node is connected to `other`'s.
+async fn is_connected(who: &Member, other: &Member) -> bool {
+    let other = other.node.peer_id().to_string();
+    let status = who.node.status().await.expect("status");
+    status.peers.iter().any(|p| p.peer_id == other)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_members_node_still_connected_through_another_circle_passes_on_nothing_in_the_old_one()
+ {
+    let alice = Member::new("alice").await;
+    let bob = Member::new("bob").await;
+    let carol = Member::new("carol").await;
+    let tuesday = tuesday(&alice, &[&bob, &carol]).await;
+    // alice and bob also meet on Thursdays, without carol.
+    let thursday = alice.node.create("Thursday", None).await.unwrap();
+    alice.bring_in(&thursday, &bob).await;
+    eventually("alice sees bob on Thursday", || async {
+        alice.circles().members(&thursday).unwrap().len() == 2
+    })
+    .await;
+
+    alice.node.remove(&tuesday, "bob").await.unwrap();
+    eventually("carol sees bob removed", || async {
+        carol.circles().members(&tuesday).unwrap().len() == 2
+    })
+    .await;
+    // For a while alice's node does not hear carol's, so what carol writes next is something
+    // alice does not hold yet.
+    alice
+        .node
+        .cut_off(vec![carol.node.peer_id()])
+        .await
+        .unwrap();
+    carol
+        .node
+        .cut_off(vec![alice.node.peer_id()])
+        .await
+        .unwrap();
+    eventually("alice's and carol's nodes are apart", || async {
+        !is_connected(&alice, &carol).await && !is_connected(&carol, &alice).await
+    })
+    .await;
+    let said = carol
+        .node
+        .share(&tuesday, "Said after bob was removed.")
+        .await
+        .unwrap();
+    let hers = newest_by(&carol, &carol, &tuesday);
+    assert_eq!(hers.id(), said);
+    assert!(!alice.circles().store().has_message(&said).unwrap());
+
+    // bob's node is still connected to alice's through Thursday. His modified program passes
+    // carol's message (which it got as ciphertext) on to Tuesday's topic, then shares
+    // something on Thursday: once alice holds that, she has judged carol's message too.
+    assert!(
+        is_connected(&alice, &bob).await,
+        "Thursday keeps bob's node connected"
+    );
+    let marker = std::sync::Mutex::new(Vec::new());
+    eventually("bob's Thursday share reaches alice by gossip", || async {
+        bob.node.publish(vec![hers.clone()]).await.unwrap();
+        let id = bob
+            .node
+            .share(&thursday, "See you Thursday.")
+            .await
+            .unwrap();
+        let mut marker = marker.lock().unwrap();
+        marker.push(id);
+        marker
+            .iter()
+            .any(|id| alice.circles().store().has_message(id).unwrap())
+    })
+    .await;
+    assert!(
+        !alice.circles().store().has_message(&said).unwrap(),
+        "alice's node took carol's message from the node of bob, no longer a member of Tuesday"
+    );
+
+    // Together again, alice gets it from carol.
+    alice.node.cut_off(vec![]).await.unwrap();
+    carol.node.cut_off(vec![]).await.unwrap();
+    eventually("alice gets carol's message from carol", || async {
+        alice.circles().store().has_message(&said).unwrap()
+    })
+    .await;
+    assert!(
+        alice
+            .shares(&tuesday)
+            .contains(&"Said after bob was removed.".to_string())
+    );
+}

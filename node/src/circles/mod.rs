@@ -653,6 +653,16 @@ impl Circles {
         .unwrap_or(false)
     }
 
+    /// Whether `node` (peer id bytes) is the node of a member who left `circle` or was removed
+    /// from it (whether or not it is also a current member's).
+    pub fn is_departed_node(&self, circle: &CircleId, node: &[u8]) -> bool {
+        self.read(|s| {
+            s.get(circle)
+                .is_some_and(|c| c.members.all_departed().any(|(_, d)| d.node == node))
+        })
+        .unwrap_or(false)
+    }
+
     /// The node (peer id bytes) of a current member.
     pub fn node_of(&self, circle: &CircleId, member: &MemberKey) -> Option<Vec<u8>> {
         self.read(|s| {

@@ -120,6 +120,21 @@ impl EventLoop {
             debug!(peer = %from, "rejected gossip on the wrong topic");
             return Reject;
         }
+        // Only the nodes of the circle's current members carry its gossip: a node removed from
+        // it (still connected through another circle, or in its last seconds) or any other node
+        // passes on nothing, not even messages that would count; sync with members brings
+        // them. Judged before the rate limit, so such a node cannot use up an author's tokens.
+        if !self.circles.is_member_node(&circle, &from.to_bytes()) {
+            debug!(peer = %from, "gossip from a node that is not a member's in that circle");
+            // A node this one has never known in the circle may be a member's just admitted
+            // there, whose admission has not arrived here yet: not to blame. A departed
+            // member's node is.
+            return if self.circles.is_departed_node(&circle, &from.to_bytes()) {
+                Reject
+            } else {
+                Ignore
+            };
+        }
         // The signature was checked when decoding, so the author is real: hold a flooding
         // member, or a departed one, back before decrypting or storing anything of theirs.
         if self.circles.is_known_author(&circle, &author)
