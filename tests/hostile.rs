@@ -18,9 +18,8 @@ use circle::crypto::{
 use circle::node::{
     Acked, Body, Circles, Content, Genesis, Ingest, InvitePolicy, JOIN_PROOF_DOMAIN, JoinRequest,
     JoinResponse, MAX_MEMBERS, MAX_TEXT_BYTES, Op, OpRecord, PeerId, Profile, SYNC_PAGE_MESSAGES,
-    Stored, SyncPage,
-    SyncRequest, SyncResponse, Welcome, epoch_of, key_commitment, now_ms, now_secs, seal_key_for,
-    seal_new_key_for,
+    Stored, SyncPage, SyncRequest, SyncResponse, Welcome, epoch_of, key_commitment, now_ms,
+    now_secs, seal_key_for, seal_new_key_for,
 };
 use proptest::prelude::*;
 use util::fixture::{Fixture, circle_of_three, node};
