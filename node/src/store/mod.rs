@@ -23,6 +23,7 @@
 
 mod addresses;
 mod chain;
+mod config;
 mod gone;
 mod held;
 mod keys;
@@ -45,6 +46,7 @@ use crate::membership::{Op, OpEntry};
 use keys::{Names, Place, seq_of};
 
 pub use chain::{ForkedSeq, MAX_FORK_VERSIONS};
+pub(crate) use config::sled_config;
 pub use gone::{Gone, GoneRecord};
 pub use held::HeldRecord;
 
