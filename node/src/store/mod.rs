@@ -28,6 +28,7 @@ mod gone;
 mod held;
 mod keys;
 mod migrate;
+mod notable;
 mod own;
 mod private;
 mod recovery;
@@ -49,6 +50,7 @@ pub use chain::{ForkedSeq, MAX_FORK_VERSIONS};
 pub(crate) use config::sled_config;
 pub use gone::{Gone, GoneRecord};
 pub use held::HeldRecord;
+pub(crate) use notable::NotableChange;
 
 /// Version of the on-disk layout.
 pub const STORE_FORMAT: u8 = 3;
