@@ -137,7 +137,7 @@ fn one_line(e: &anyhow::Error) -> String {
 /// Longest error line shown.
 const MAX_ERROR_CHARS: usize = 400;
 /// How long a stopping node waits for its store to be let go of before settling it.
-const SETTLE_WAIT: Duration = Duration::from_secs(5);
+const SETTLE_WAIT: Duration = Duration::from_secs(2);
 
 async fn run(cli: Cli) -> Result<()> {
     let dir = match cli.home {
