@@ -55,9 +55,19 @@ impl Member {
     }
 
     /// Stops the node; the home stays.
+    /// Stops the node as `circle up` does on Ctrl-C: shuts it down, lets go of its store and
+    /// settles it (`Home::settle`), so its next start does not read this run's log again.
     pub async fn stop(self) -> (String, TempDir) {
         self.node.shutdown().await;
-        (self.name, self.dir)
+        let Member { name, dir, node } = self;
+        drop(node);
+        let home = Home::new(dir.path());
+        let settled =
+            tokio::task::spawn_blocking(move || home.settle(Duration::from_secs(5))).await;
+        if !matches!(settled, Ok(Ok(()))) {
+            crate::report::progress(format!("{name}'s store was not settled"));
+        }
+        (name, dir)
     }
 
     /// Opens a stopped member's home again (the store, not yet the network).

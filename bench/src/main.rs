@@ -7,13 +7,18 @@
 //! cargo run --release -p circle-bench -- all          # writes BENCHMARKS.md and docs/bench/*.png
 //! cargo run -p circle-bench -- all --quick            # every scenario small (CI); writes target/bench-quick/
 //! cargo run --release -p circle-bench -- delivery     # one scenario
+//! cargo run -p circle-bench -- compare OLD.json NEW.json   # what got better or worse
 //! ```
+//!
+//! Every run also writes its figures as JSON beside the markdown (`docs/bench/figures.json`
+//! for the full run, `target/bench-quick/figures.json` otherwise, or `--json FILE`).
 
 mod circle_net;
 mod collect;
 mod gossip;
 mod history;
 mod js;
+mod json;
 mod limits;
 mod membership;
 mod plot;
@@ -40,11 +45,15 @@ struct Cli {
     /// Writes to target/bench-quick/, never to the repository's BENCHMARKS.md.
     #[arg(long, global = true)]
     quick: bool,
+    /// Also write every figure as JSON to FILE (by default beside the markdown:
+    /// docs/bench/figures.json for the full run, target/bench-quick/figures.json otherwise)
+    #[arg(long, global = true, value_name = "FILE")]
+    json: Option<PathBuf>,
     #[command(subcommand)]
     command: Which,
 }
 
-#[derive(Subcommand, Clone, Copy, PartialEq)]
+#[derive(Subcommand, Clone, PartialEq)]
 enum Which {
     /// Every scenario; the full run writes BENCHMARKS.md and docs/bench/*.png
     All,
@@ -67,6 +76,13 @@ enum Which {
     Resources,
     /// The web app's pages with a circle of many messages
     Web,
+    /// Compares two runs' JSON files: what got better or worse (changes within 5 % are noise)
+    Compare {
+        /// The earlier run's JSON (e.g. docs/bench/figures.json)
+        old: PathBuf,
+        /// The later run's JSON
+        new: PathBuf,
+    },
 }
 
 /// How big each scenario runs.
@@ -138,6 +154,15 @@ impl Sizes {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Which::Compare { old, new } = &cli.command {
+        return match json::compare(old, new) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -148,7 +173,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command, cli.quick)) {
+    match runtime.block_on(run(cli.command, cli.quick, cli.json)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -170,7 +195,7 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| repo().join("target"))
 }
 
-async fn run(which: Which, quick: bool) -> anyhow::Result<()> {
+async fn run(which: Which, quick: bool, json: Option<PathBuf>) -> anyhow::Result<()> {
     let sizes = Sizes::new(quick);
     let mut report = Report::new(quick);
     report.progress(format!(
@@ -243,7 +268,7 @@ async fn run(which: Which, quick: bool) -> anyhow::Result<()> {
             Err(e) => failed(&mut report, "catch-up", &e),
         }
     }
-    finish(which, &sizes, &report)
+    finish(&which, &sizes, &report, json)
 }
 
 /// Measures the crypto limits (always: other figures need them) and, if `all`, sled's.
@@ -318,8 +343,13 @@ fn failed(report: &mut Report, what: &str, e: &anyhow::Error) {
     ));
 }
 
-fn finish(which: Which, sizes: &Sizes, report: &Report) -> anyhow::Result<()> {
-    let full = which == Which::All && !report.quick;
+fn finish(
+    which: &Which,
+    sizes: &Sizes,
+    report: &Report,
+    json: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let full = *which == Which::All && !report.quick;
     let (md_path, plot_dir, plot_link) = if full {
         (
             repo().join("BENCHMARKS.md"),
@@ -349,6 +379,9 @@ fn finish(which: Which, sizes: &Sizes, report: &Report) -> anyhow::Result<()> {
     let md = report.markdown(&report::machine(), &plots, &analysis);
     report.write(&md_path, &md)?;
     report.progress(format!("written {}", md_path.display()));
+    let json_path = json.unwrap_or_else(|| plot_dir.join("figures.json"));
+    json::write(report, &json_path)?;
+    report.progress(format!("written {}", json_path.display()));
     let missed: Vec<&Figure> = report
         .figures
         .iter()

@@ -21,6 +21,8 @@ use crate::{
 const MIB: f64 = 1024.0 * 1024.0;
 /// The 30 MB, in MiB.
 const IDLE_TARGET_MIB: f64 = 30e6 / MIB;
+/// The memory target for a node holding 110 000 messages, 10 s after start.
+const HOLDING_TARGET_MIB: f64 = 80.0;
 
 /// The `circle` binary of this build profile, built first if needed (`cargo build -p
 /// circle-cli`, a no-op when it is fresh).
@@ -245,6 +247,19 @@ pub fn run(holding: &Holding, idle: Duration, report: &mut Report) -> anyhow::Re
     report.add(
         Figure::new(
             scenario,
+            &format!(
+                "node holding {m} messages: RSS {} s after start",
+                idle.as_secs()
+            ),
+            now,
+            Unit::MiB,
+        )
+        .limit("idle node's RSS", Some(idle_now))
+        .target(Target::at_most(HOLDING_TARGET_MIB, "≤ 80 MiB")),
+    );
+    report.add(
+        Figure::new(
+            scenario,
             &format!("start-up holding {m} messages"),
             full_start.as_secs_f64(),
             Unit::Secs,
@@ -253,6 +268,7 @@ pub fn run(holding: &Holding, idle: Duration, report: &mut Report) -> anyhow::Re
             "start-up of the empty node",
             Some(empty_start.as_secs_f64()),
         )
+        .target(Target::ratio_at_most(1.5, "≤ 1.5x the empty node's"))
         .note("process start to 'is running' (passphrase KDF, store open, listening, API up)"),
     );
     backup(&bin, holding, report)

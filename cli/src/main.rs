@@ -136,6 +136,8 @@ fn one_line(e: &anyhow::Error) -> String {
 
 /// Longest error line shown.
 const MAX_ERROR_CHARS: usize = 400;
+/// How long a stopping node waits for its store to be let go of before settling it.
+const SETTLE_WAIT: Duration = Duration::from_secs(2);
 
 async fn run(cli: Cli) -> Result<()> {
     let dir = match cli.home {
@@ -499,6 +501,15 @@ async fn up(ctx: &Ctx, args: UpArgs) -> Result<()> {
     api.stop().await;
     node.shutdown().await;
     ctx.home.remove_api();
+    // With the store let go of, reopen it once so the next start need not read this run's
+    // log again (see `Home::settle`). Only speed depends on it: a failure is not an error.
+    drop(node);
+    let home = ctx.home.clone();
+    match tokio::task::spawn_blocking(move || home.settle(SETTLE_WAIT)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::debug!("the store was not settled: {e}"),
+        Err(e) => tracing::debug!("the store was not settled: {e}"),
+    }
     eprintln!("Stopped. Everything is saved.");
     Ok(())
 }

@@ -279,7 +279,7 @@ impl Home {
         // sled creates directories with default permissions; make this one ours alone first.
         create_private_dir(&building)?;
         {
-            let db = sled::Config::new().path(&building).open()?;
+            let db = crate::store::sled_config(&building).open()?;
             let keypair = Keypair::generate_ed25519();
             let encoded = zeroize::Zeroizing::new(
                 keypair
@@ -306,7 +306,7 @@ impl Home {
         let start = Instant::now();
         let (mut told, mut repaired) = (false, false);
         loop {
-            match sled::Config::new().path(self.store_dir()).open() {
+            match crate::store::sled_config(&self.store_dir()).open() {
                 Ok(db) => return Ok(db),
                 // sled 0.34 refuses to open a store holding a half-written snapshot, which a
                 // process killed while writing one leaves behind (sled#1527). Snapshots only
@@ -330,6 +330,19 @@ impl Home {
                 Err(e) => return Err(e.into()),
             }
         }
+    }
+
+    /// Opens the store's database once more and closes it, so that sled writes a snapshot of
+    /// where every page is. sled 0.34 writes one only when a database is opened, and on open
+    /// reads the whole log written since the last one: without this, the start after a long
+    /// run (or a catch-up of 100 000 messages) read everything that run wrote, which made a
+    /// node holding 110 000 messages start several times slower than an empty one. A node
+    /// that stops cleanly calls this once its store is dropped; it waits up to `wait` for
+    /// sled's threads to let go of the store. Nothing is unlocked or decrypted: the snapshot
+    /// holds page positions only.
+    pub fn settle(&self, wait: Duration) -> Result<()> {
+        drop(self.open_db(wait, |_| {})?);
+        Ok(())
     }
 
     /// Moves half-written snapshot files (`snap.*.generating`) out of the store into
@@ -404,7 +417,7 @@ impl Home {
         let (building, aside) = self.upgrade_dirs();
         remove_dir(&building)?;
         create_private_dir(&building)?;
-        let db = sled::Config::new().path(&building).open()?;
+        let db = crate::store::sled_config(&building).open()?;
         Store::upgrade_into(&old, db, passphrase, kdf)?;
         let data_key = old.data_key();
         drop(old);
@@ -686,6 +699,45 @@ mod tests {
                 .count(),
             1,
             "kept aside"
+        );
+    }
+
+    /// sled's snapshot files in `home`'s store.
+    fn snapshots(home: &Home) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(home.store_dir())
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.starts_with("snap."))
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_node_stopped_cleanly_starts_without_reading_what_it_wrote_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::new(dir.path());
+        drop(home.init(b"passphrase", "sam").unwrap());
+        let store = home.open(b"passphrase", Duration::ZERO, |_| {}).unwrap();
+        for i in 0..200 {
+            store.set_nickname(&format!("sam {i}")).unwrap();
+        }
+        store.flush().unwrap();
+        drop(store);
+        home.settle(Duration::from_secs(20)).unwrap();
+        let settled = snapshots(&home);
+        assert!(!settled.is_empty(), "settling wrote a snapshot");
+        // The next start finds the snapshot current: sled replays no log and writes none.
+        let store = home.open(b"passphrase", Duration::from_secs(20), |_| {});
+        assert_eq!(
+            store.unwrap().nickname().unwrap().as_deref(),
+            Some("sam 199"),
+            "nothing lost"
+        );
+        assert_eq!(
+            snapshots(&home),
+            settled,
+            "the start after a clean stop had a log to replay"
         );
     }
 

@@ -286,7 +286,7 @@ fn rebuild(
     let total = header.holds.get("records").copied().unwrap_or(0);
 
     create_private_dir(store_dir)?;
-    let db = sled::Config::new().path(store_dir).open()?;
+    let db = crate::store::sled_config(store_dir).open()?;
     let mut reader = snapshot::Reader::default();
     let mut data_key: Option<Zeroizing<[u8; 32]>> = None;
     let mut trees: BTreeMap<Vec<u8>, sled::Tree> = BTreeMap::new();

@@ -4,10 +4,11 @@
 //! check-ins, goals, clocks' milestones, reach-outs (and who saw them), meetings, resources,
 //! partnership steps and private notes that the support views list are a small part of it.
 //! Before, every such view opened the whole history (a reach-out page of a circle with
-//! 10 000 messages decrypted all of them). Now the first view after start finds the notable
-//! messages once, remembers where they are (in memory only: which messages are check-ins
-//! is itself private, so it never goes to disk), and each later view looks only at what
-//! arrived since, then reads those messages by id.
+//! 10 000 messages decrypted all of them). Now the notable messages are found once, where
+//! they are is kept (sealed in the store, see `store::notable`: which messages are
+//! check-ins is itself private; so that a node that starts again does not open its whole
+//! history), and each later view looks only at what arrived since, then reads those
+//! messages by id.
 //!
 //! A message is read again each time it is shown, so what can change about it (withdrawn,
 //! no longer counting after its author's removal) is always current. One that could not be
@@ -23,6 +24,7 @@ use super::views::{Msg, decrypt};
 use super::{CircleState, Circles, poisoned};
 use crate::content::Body;
 use crate::error::Result;
+use crate::store::NotableChange;
 
 /// What a node knows of where its circles' notable messages are.
 #[derive(Default)]
@@ -99,7 +101,20 @@ impl Circles {
     /// what could not be opened before), and gives every notable message's cursor and id.
     fn find_notable(&self, circle: &CircleId) -> Result<Vec<(u64, MessageId)>> {
         let mut index = self.inner.notable.circles.lock().map_err(poisoned)?;
-        let found = index.entry(*circle).or_default();
+        let found = match index.entry(*circle) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let saved = self.store().notable_saved(circle)?;
+                e.insert(Found {
+                    upto: saved.upto,
+                    notable: saved.notable.into_iter().collect(),
+                    unopened: saved.unopened.into_iter().collect(),
+                    ..Found::default()
+                })
+            }
+        };
+        let before = found.upto;
+        let mut change = NotableChange::default();
         let mut fresh = Vec::new();
         let mut last = found.upto;
         for a in self.store().arrivals_after(circle, found.upto) {
@@ -110,6 +125,7 @@ impl Circles {
         let generation = self.with_circle(circle, |c| Ok(Generation::of(c)))?;
         if found.tried_at != Some(generation) && !found.unopened.is_empty() {
             for (cursor, id) in std::mem::take(&mut found.unopened) {
+                change.retried.push(cursor);
                 if let Some(mut a) = self.store().arrival_of(&id)? {
                     a.cursor = cursor;
                     fresh.push(a);
@@ -133,14 +149,26 @@ impl Circles {
             match opened.next_if(|m| m.cursor == cursor) {
                 Some(m) if is_notable(&m) => {
                     found.notable.insert(cursor, id);
+                    change.notable.push((cursor, id));
                 }
                 Some(_) => {}
                 // Withdrawn or expired before it was ever looked at: nothing to show.
                 None if gone => {}
                 None => {
                     found.unopened.insert(cursor, id);
+                    change.unopened.push((cursor, id));
                 }
             }
+        }
+        // A retried cursor that is still unopened is written again after its removal.
+        change.retried.retain(|c| !found.unopened.contains_key(c));
+        if found.upto != before
+            || !(change.notable.is_empty()
+                && change.unopened.is_empty()
+                && change.retried.is_empty())
+        {
+            change.upto = found.upto;
+            self.store().save_notable(circle, &change)?;
         }
         Ok(found.notable.iter().map(|(c, id)| (*c, *id)).collect())
     }
@@ -192,5 +220,35 @@ mod tests {
         let listed = circles.reach_outs(&circle).unwrap();
         assert_eq!(listed.len(), 1);
         assert_eq!(listed[0].reach_out.text.as_deref(), Some("still here"));
+    }
+
+    #[test]
+    fn a_node_started_again_finds_its_reach_outs_without_opening_its_whole_history() {
+        let (circles, _dir) = super::super::offline_for_tests();
+        let circle = circles.create("Tuesday", Some("alice")).unwrap();
+        let reach = |text: &str| ReachOut {
+            text: Some(text.into()),
+            callback: None,
+        };
+        for n in 0..40 {
+            circles.share(&circle, &format!("share {n}")).unwrap();
+        }
+        circles.reach_out(&circle, reach("rough night")).unwrap();
+        assert_eq!(circles.reach_outs(&circle).unwrap().len(), 1);
+        assert!(opened(&circles, &circle) > 40);
+        circles.share(&circle, "one more").unwrap();
+
+        // The node starts again on the same store.
+        let store = circles.store().clone();
+        drop(circles);
+        let circles = Circles::load(store).unwrap();
+        let listed = circles.reach_outs(&circle).unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].reach_out.text.as_deref(), Some("rough night"));
+        assert_eq!(
+            opened(&circles, &circle),
+            1,
+            "only what arrived since the last look is opened after a start"
+        );
     }
 }

@@ -23,10 +23,12 @@
 
 mod addresses;
 mod chain;
+mod config;
 mod gone;
 mod held;
 mod keys;
 mod migrate;
+mod notable;
 mod own;
 mod private;
 mod recovery;
@@ -45,8 +47,10 @@ use crate::membership::{Op, OpEntry};
 use keys::{Names, Place, seq_of};
 
 pub use chain::{ForkedSeq, MAX_FORK_VERSIONS};
+pub(crate) use config::sled_config;
 pub use gone::{Gone, GoneRecord};
 pub use held::HeldRecord;
+pub(crate) use notable::NotableChange;
 
 /// Version of the on-disk layout.
 pub const STORE_FORMAT: u8 = 3;
