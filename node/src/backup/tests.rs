@@ -145,3 +145,29 @@ fn a_home_made_before_recovery_phrases_gets_one_on_first_unlock_and_says_so_once
         "the same phrase from then on"
     );
 }
+
+/// A restore writes the records into a fresh database, whose id counter starts again: what the
+/// restored node numbers next (an arrival, a private record) must never take the place of a
+/// record it holds, which would hide that one for good.
+#[test]
+fn what_a_restored_node_numbers_next_never_takes_the_place_of_what_it_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, store) = new_home(dir.path(), "home");
+    let circle = circle_crypto::CircleId::random();
+    for i in 0u32..20 {
+        store.add_private_entry(&circle, &i).unwrap();
+    }
+    let file = dir.path().join("backup.cbk");
+    write(&store, &file, |_| {}).unwrap();
+    let phrase = store.recovery_phrase().unwrap().unwrap();
+    let home = Home::new(dir.path().join("restored"));
+    restore(&file, &phrase, &home, PASSPHRASE, |_| {}).unwrap();
+    let restored = home
+        .open(PASSPHRASE.as_bytes(), Duration::from_secs(10), |_| {})
+        .unwrap();
+    for i in 20u32..40 {
+        restored.add_private_entry(&circle, &i).unwrap();
+    }
+    let held: Vec<u32> = restored.private_entries(&circle).unwrap();
+    assert_eq!(held, (0..40).collect::<Vec<_>>(), "every record, in order");
+}

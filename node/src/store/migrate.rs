@@ -41,6 +41,7 @@ impl Store {
         } else {
             store.rewrite_format_2(&old.db)?;
         }
+        store.continue_ids()?;
         write_vault(&store.meta, passphrase, &store.data_key, kdf)?;
         store.meta.insert("format", &[STORE_FORMAT])?;
         store.flush()?;

@@ -26,6 +26,7 @@ mod chain;
 mod config;
 mod gone;
 mod held;
+mod ids;
 mod keys;
 mod migrate;
 mod notable;

@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 use super::Store;
 use crate::error::Result;
 
-const QUEUED: &[u8] = b"queued:";
+pub(super) const QUEUED: &[u8] = b"queued:";
 const GENERATION: &[u8] = b"generation:";
 const REPLACED: &[u8] = b"replaced";
 
