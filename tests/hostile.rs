@@ -392,6 +392,103 @@ fn a_member_admitting_two_sockpuppets_through_one_single_use_invite_to_two_nodes
 }
 
 #[test]
+fn a_member_forking_an_admission_to_two_nodes_and_removed_before_they_sync_leaves_both_with_the_version_his_chain_names()
+ {
+    let f = circle_of_three("Hostile test");
+    let c = f.circle;
+    for env in f.alice.set_policy(&c, InvitePolicy::Members).unwrap() {
+        for other in [&f.bob, &f.carol] {
+            assert_eq!(other.ingest(&env).unwrap(), Ingest::New);
+        }
+    }
+    // bob's modified program registers an invite for one person and writes two versions of
+    // the admission through it: mallory's to alice's node, trudy's to carol's. mallory's is
+    // the one first in the order (the lower id), so it would win if both counted.
+    let bob = f.forger(&f.bob);
+    let invite = InviteSecret::generate();
+    let registered = bob.next(acked(
+        &f.bob,
+        &c,
+        Op::Invite {
+            id: invite.id(),
+            key: invite.join_key().public(),
+            expires_at: now_secs() + 3600,
+            uses: 1,
+            bound: None,
+        },
+    ));
+    let admission = |name: &str| {
+        let puppet = MemberSecret::generate();
+        let profile = Profile::sign(&puppet, c, name, &PeerId::random().to_bytes()).unwrap();
+        acked(
+            &f.bob,
+            &c,
+            Op::Admit {
+                proof: invite.join_key().sign(JOIN_PROOF_DOMAIN, &profile),
+                profile,
+                invite: invite.id(),
+                epochs: vec![0],
+            },
+        )
+    };
+    let seq = bob.seq.get() + 1;
+    let (for_alice, for_carol) = loop {
+        let a = bob.seal(seq, admission("mallory"));
+        let b = bob.seal(seq, admission("trudy"));
+        if a.id() < b.id() {
+            break (a, b);
+        }
+    };
+    // His next message builds on trudy's version, and both nodes get it.
+    let next = bob.seal_after(seq + 1, Some(for_carol.id()), share("welcome, trudy"));
+    for (node, version) in [(&f.alice, &for_alice), (&f.carol, &for_carol)] {
+        assert_eq!(node.ingest(&registered).unwrap(), Ingest::New);
+        assert_eq!(node.ingest(version).unwrap(), Ingest::New);
+        assert_eq!(node.ingest(&next).unwrap(), Ingest::New);
+    }
+    // alice removes bob before the nodes swap versions: her removal pins his last message,
+    // the one that names trudy's version.
+    let removal = f.alice.remove(&c, &f.key_of(&f.bob)).unwrap();
+    assert!(!removal.is_empty());
+
+    // The nodes sync both ways: both hold trudy's version, and both let in trudy, not mallory,
+    // whichever version each stored first.
+    sync_offline(&f.carol, &f.alice, &c);
+    sync_offline(&f.alice, &f.carol, &c);
+    sync_offline(&f.carol, &f.alice, &c);
+    let bob_key = f.key_of(&f.bob);
+    for node in [&f.alice, &f.carol] {
+        let held: Vec<_> = node
+            .store()
+            .versions_at(&c, &bob_key, seq)
+            .unwrap()
+            .iter()
+            .map(|bytes| Envelope::from_bytes(bytes).unwrap().id())
+            .collect();
+        assert!(
+            held.contains(&for_carol.id()),
+            "the version on his chain held"
+        );
+    }
+    let mut want = roles(&[("alice", "admin"), ("carol", "member"), ("trudy", "member")]);
+    want.sort();
+    for node in [&f.alice, &f.carol] {
+        let mut got = f.roles(node);
+        got.sort();
+        assert_eq!(got, want, "the admission his chain names, on every node");
+    }
+    // The version off his chain is not shown either.
+    for node in [&f.alice, &f.carol] {
+        let feed = node.feed(&c, 0, None).unwrap();
+        assert!(
+            feed.iter().all(|i| !i.text.contains("mallory")),
+            "{:?}",
+            feed.iter().map(|i| &i.text).collect::<Vec<_>>()
+        );
+    }
+}
+
+#[test]
 fn a_member_sending_two_versions_of_a_new_key_to_two_nodes_leaves_them_one_key_after_sync() {
     let f = circle_of_three("Hostile test");
     let c = f.circle;
