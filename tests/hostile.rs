@@ -489,6 +489,44 @@ fn a_member_forking_an_admission_to_two_nodes_and_removed_before_they_sync_leave
 }
 
 #[test]
+fn a_member_forking_a_share_to_two_nodes_and_removed_before_they_sync_is_read_alike_on_both() {
+    let f = circle_of_three("Hostile test");
+    let c = f.circle;
+    // bob's modified program writes two versions of one share: one to alice's node, the
+    // other to carol's; his next message builds on carol's, and both nodes get it.
+    let bob = f.forger(&f.bob);
+    let seq = bob.seq.get() + 1;
+    let for_alice = bob.seal(seq, share("what alice was told"));
+    let for_carol = bob.seal(seq, share("what carol was told"));
+    let next = bob.seal_after(seq + 1, Some(for_carol.id()), share("and then"));
+    for (node, version) in [(&f.alice, &for_alice), (&f.carol, &for_carol)] {
+        assert_eq!(node.ingest(version).unwrap(), Ingest::New);
+        assert_eq!(node.ingest(&next).unwrap(), Ingest::New);
+    }
+    // alice removes bob before the nodes swap versions, pinning his last message.
+    for env in f.alice.remove(&c, &f.key_of(&f.bob)).unwrap() {
+        assert_eq!(f.carol.ingest(&env).unwrap(), Ingest::New);
+    }
+    // carol refuses the version his chain does not name; alice takes the one it names,
+    // though she holds another, and stops showing hers.
+    let why = rejected(f.carol.ingest(&for_alice).unwrap());
+    assert!(why.contains("no longer a member"), "{why}");
+    assert_eq!(f.alice.ingest(&for_carol).unwrap(), Ingest::Fork);
+    sync_offline(&f.alice, &f.carol, &c);
+    sync_offline(&f.carol, &f.alice, &c);
+    for node in [&f.alice, &f.carol] {
+        let mut shares = f.shares(node);
+        shares.sort();
+        assert_eq!(shares, ["and then", "what carol was told"]);
+    }
+    // So after alice's node starts again.
+    let alice = circle::node::Circles::load(f.alice.store().clone()).unwrap();
+    let mut shares = f.shares(&alice);
+    shares.sort();
+    assert_eq!(shares, ["and then", "what carol was told"]);
+}
+
+#[test]
 fn a_member_sending_two_versions_of_a_new_key_to_two_nodes_leaves_them_one_key_after_sync() {
     let f = circle_of_three("Hostile test");
     let c = f.circle;
