@@ -18,7 +18,7 @@ pub(super) struct ChainDown {
     /// The id the chain's version of number `low - 1` has (what the one at `low` names as
     /// `prev`); `None` if it names none.
     want: Option<MessageId>,
-    /// Held versions of numbers from `low` to the cut that are not on the chain.
+    /// Held versions of numbers from `low` to below the cut that are not on the chain.
     off: BTreeSet<MessageId>,
 }
 
@@ -110,7 +110,11 @@ impl Circles {
                         }
                     }
                     let Some(env) = found else { break };
-                    chain.off.extend(others);
+                    // At the pinned number itself, other versions stand as the cut has them
+                    // (past it for a removal; a leave cuts none, section 6.5, "Forks").
+                    if seq < chain.pin.0 {
+                        chain.off.extend(others);
+                    }
                     chain.low = seq;
                     chain.want = env.header().prev;
                 }
