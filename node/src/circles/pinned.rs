@@ -124,18 +124,17 @@ impl Circles {
             let Some(c) = state.get_mut(circle) else {
                 return Ok(());
             };
-            let before = c.members.clone();
             c.chains = chains;
             let excluded: BTreeSet<MessageId> = c
                 .chains
                 .values()
                 .flat_map(|chain| chain.off.iter().copied())
                 .collect();
-            c.derivation.exclude(&c.genesis, excluded);
-            if !c.derivation.is_stale() {
-                c.members = c.derivation.membership().clone();
+            if !c.derivation.exclude(&c.genesis, excluded) {
+                return Ok(());
             }
-            if c.members == before {
+            let derived = c.derivation.membership().clone();
+            if std::mem::replace(&mut c.members, derived) == c.members {
                 return Ok(());
             }
             self.inner.membership.send_modify(|n| *n += 1);

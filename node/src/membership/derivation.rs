@@ -156,12 +156,14 @@ impl Derivation {
     }
 
     /// Makes the operations with these ids not entries (and those no longer among them
-    /// entries again), deriving again if that changes anything.
-    pub fn exclude(&mut self, genesis: &Genesis, ids: BTreeSet<MessageId>) {
-        if ids != self.excluded {
-            self.excluded = ids;
-            self.rederive(genesis);
+    /// entries again), deriving again if that changes anything. Returns whether it did.
+    pub fn exclude(&mut self, genesis: &Genesis, ids: BTreeSet<MessageId>) -> bool {
+        if ids == self.excluded {
+            return false;
         }
+        self.excluded = ids;
+        self.rederive(genesis);
+        true
     }
 
     fn rederive(&mut self, genesis: &Genesis) {
