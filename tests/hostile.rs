@@ -391,6 +391,226 @@ fn a_member_admitting_two_sockpuppets_through_one_single_use_invite_to_two_nodes
     assert_eq!(got, with_dave);
 }
 
+/// bob's modified program registers an invite for one person and writes two versions of the
+/// admission through it, mallory's and trudy's, mallory's first in the order (the lower id, so
+/// it would win if both counted); his next message builds on trudy's.
+struct ForkedAdmission {
+    seq: u64,
+    registered: Envelope,
+    for_alice: Envelope,
+    for_carol: Envelope,
+    next: Envelope,
+}
+
+fn forked_admission(f: &Fixture) -> ForkedAdmission {
+    let c = f.circle;
+    for env in f.alice.set_policy(&c, InvitePolicy::Members).unwrap() {
+        for other in [&f.bob, &f.carol] {
+            assert_eq!(other.ingest(&env).unwrap(), Ingest::New);
+        }
+    }
+    let bob = f.forger(&f.bob);
+    let invite = InviteSecret::generate();
+    let registered = bob.next(acked(
+        &f.bob,
+        &c,
+        Op::Invite {
+            id: invite.id(),
+            key: invite.join_key().public(),
+            expires_at: now_secs() + 3600,
+            uses: 1,
+            bound: None,
+        },
+    ));
+    let admission = |name: &str| {
+        let puppet = MemberSecret::generate();
+        let profile = Profile::sign(&puppet, c, name, &PeerId::random().to_bytes()).unwrap();
+        acked(
+            &f.bob,
+            &c,
+            Op::Admit {
+                proof: invite.join_key().sign(JOIN_PROOF_DOMAIN, &profile),
+                profile,
+                invite: invite.id(),
+                epochs: vec![0],
+            },
+        )
+    };
+    let seq = bob.seq.get() + 1;
+    let (for_alice, for_carol) = loop {
+        let a = bob.seal(seq, admission("mallory"));
+        let b = bob.seal(seq, admission("trudy"));
+        if a.id() < b.id() {
+            break (a, b);
+        }
+    };
+    // His next message builds on trudy's version.
+    let next = bob.seal_after(seq + 1, Some(for_carol.id()), share("welcome, trudy"));
+    ForkedAdmission {
+        seq,
+        registered,
+        for_alice,
+        for_carol,
+        next,
+    }
+}
+
+#[test]
+fn a_member_forking_an_admission_to_two_nodes_and_removed_before_they_sync_leaves_both_with_the_version_his_chain_names()
+ {
+    let f = circle_of_three("Hostile test");
+    let c = f.circle;
+    let ForkedAdmission {
+        seq,
+        registered,
+        for_alice,
+        for_carol,
+        next,
+    } = forked_admission(&f);
+    // mallory's version goes to alice's node, trudy's to carol's; both get his next message.
+    for (node, version) in [(&f.alice, &for_alice), (&f.carol, &for_carol)] {
+        assert_eq!(node.ingest(&registered).unwrap(), Ingest::New);
+        assert_eq!(node.ingest(version).unwrap(), Ingest::New);
+        assert_eq!(node.ingest(&next).unwrap(), Ingest::New);
+    }
+    // alice removes bob before the nodes swap versions: her removal pins his last message,
+    // the one that names trudy's version.
+    let removal = f.alice.remove(&c, &f.key_of(&f.bob)).unwrap();
+    assert!(!removal.is_empty());
+
+    // The nodes sync both ways: both hold trudy's version, and both let in trudy, not mallory,
+    // whichever version each stored first.
+    sync_offline(&f.carol, &f.alice, &c);
+    sync_offline(&f.alice, &f.carol, &c);
+    sync_offline(&f.carol, &f.alice, &c);
+    let bob_key = f.key_of(&f.bob);
+    for node in [&f.alice, &f.carol] {
+        let held: Vec<_> = node
+            .store()
+            .versions_at(&c, &bob_key, seq)
+            .unwrap()
+            .iter()
+            .map(|bytes| Envelope::from_bytes(bytes).unwrap().id())
+            .collect();
+        assert!(
+            held.contains(&for_carol.id()),
+            "the version on his chain held"
+        );
+    }
+    let mut want = roles(&[("alice", "admin"), ("carol", "member"), ("trudy", "member")]);
+    want.sort();
+    for node in [&f.alice, &f.carol] {
+        let mut got = f.roles(node);
+        got.sort();
+        assert_eq!(got, want, "the admission his chain names, on every node");
+    }
+    // The version off his chain is not shown either.
+    for node in [&f.alice, &f.carol] {
+        let feed = node.feed(&c, 0, None).unwrap();
+        assert!(
+            feed.iter().all(|i| !i.text.contains("mallory")),
+            "{:?}",
+            feed.iter().map(|i| &i.text).collect::<Vec<_>>()
+        );
+    }
+}
+
+#[test]
+fn a_member_forking_a_share_to_two_nodes_and_removed_before_they_sync_is_read_alike_on_both() {
+    let f = circle_of_three("Hostile test");
+    let c = f.circle;
+    // bob's modified program writes two versions of one share: one to alice's node, the
+    // other to carol's; his next message builds on carol's, and both nodes get it.
+    let bob = f.forger(&f.bob);
+    let seq = bob.seq.get() + 1;
+    let for_alice = bob.seal(seq, share("what alice was told"));
+    let for_carol = bob.seal(seq, share("what carol was told"));
+    let next = bob.seal_after(seq + 1, Some(for_carol.id()), share("and then"));
+    for (node, version) in [(&f.alice, &for_alice), (&f.carol, &for_carol)] {
+        assert_eq!(node.ingest(version).unwrap(), Ingest::New);
+        assert_eq!(node.ingest(&next).unwrap(), Ingest::New);
+    }
+    // alice removes bob before the nodes swap versions, pinning his last message.
+    for env in f.alice.remove(&c, &f.key_of(&f.bob)).unwrap() {
+        assert_eq!(f.carol.ingest(&env).unwrap(), Ingest::New);
+    }
+    // carol refuses the version his chain does not name; alice takes the one it names,
+    // though she holds another, and stops showing hers.
+    let why = rejected(f.carol.ingest(&for_alice).unwrap());
+    assert!(why.contains("no longer a member"), "{why}");
+    assert_eq!(f.alice.ingest(&for_carol).unwrap(), Ingest::Fork);
+    sync_offline(&f.alice, &f.carol, &c);
+    sync_offline(&f.carol, &f.alice, &c);
+    for node in [&f.alice, &f.carol] {
+        let mut shares = f.shares(node);
+        shares.sort();
+        assert_eq!(shares, ["and then", "what carol was told"]);
+    }
+    // So after alice's node starts again.
+    let alice = circle::node::Circles::load(f.alice.store().clone()).unwrap();
+    let mut shares = f.shares(&alice);
+    shares.sort();
+    assert_eq!(shares, ["and then", "what carol was told"]);
+}
+
+/// Every order of `items`.
+fn orders<T: Clone>(items: &[T]) -> Vec<Vec<T>> {
+    if items.len() <= 1 {
+        return vec![items.to_vec()];
+    }
+    let mut out = Vec::new();
+    for i in 0..items.len() {
+        let mut rest = items.to_vec();
+        let first = rest.remove(i);
+        for mut order in orders(&rest) {
+            order.insert(0, first.clone());
+            out.push(order);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_member_forking_an_admission_and_removed_leaves_a_node_getting_it_all_in_any_order_with_the_version_his_chain_names()
+ {
+    // alice holds mallory's version and bob's next message, and removes bob; carol gets both
+    // versions, the next message and the removal in every order (what cannot be taken yet is
+    // offered again until nothing more is), then the nodes sync.
+    for order in orders(&[0, 1, 2, 3]) {
+        let f = circle_of_three("Hostile test");
+        let c = f.circle;
+        let forked = forked_admission(&f);
+        for env in [&forked.registered, &forked.for_alice, &forked.next] {
+            assert_eq!(f.alice.ingest(env).unwrap(), Ingest::New);
+        }
+        let removal = f.alice.remove(&c, &f.key_of(&f.bob)).unwrap();
+        assert_eq!(f.carol.ingest(&forked.registered).unwrap(), Ingest::New);
+        let groups = [
+            vec![forked.for_alice.clone()],
+            vec![forked.for_carol.clone()],
+            vec![forked.next.clone()],
+            removal.clone(),
+        ];
+        let mut pending: Vec<Envelope> = order.iter().flat_map(|i| groups[*i].clone()).collect();
+        loop {
+            let before = pending.len();
+            pending.retain(|env| matches!(f.carol.ingest(env).unwrap(), Ingest::Later(_)));
+            if pending.len() == before {
+                break;
+            }
+        }
+        sync_offline(&f.carol, &f.alice, &c);
+        sync_offline(&f.alice, &f.carol, &c);
+        let mut want = roles(&[("alice", "admin"), ("carol", "member"), ("trudy", "member")]);
+        want.sort();
+        for node in [&f.alice, &f.carol] {
+            let mut got = f.roles(node);
+            got.sort();
+            assert_eq!(got, want, "order {order:?}");
+        }
+    }
+}
+
 #[test]
 fn a_member_sending_two_versions_of_a_new_key_to_two_nodes_leaves_them_one_key_after_sync() {
     let f = circle_of_three("Hostile test");

@@ -4,6 +4,7 @@ use circle_crypto::open_sealed;
 
 use super::*;
 use crate::circles::join::key_info;
+use crate::circles::pinned::OnChain;
 
 impl Circles {
     /// Checks and stores an envelope from another node.
@@ -44,6 +45,8 @@ impl Circles {
         may_take_op: &mut dyn FnMut() -> bool,
     ) -> Result<Ingest> {
         let h = envelope.header().clone();
+        // Whether its author is a departed member whose cut is pinned.
+        let departed_pinned;
         let content = {
             let state = self.inner.state.read().map_err(poisoned)?;
             let Some(c) = state.get(&h.circle) else {
@@ -65,7 +68,38 @@ impl Circles {
             // would be shown and passed on as a fork. Their removal pins their last message
             // by id, and each message names the one before it: a version other than the one
             // the message after it names is not theirs either.
-            if let Some(departed) = c.members.departed(&h.author) {
+            let pinned = c
+                .members
+                .departed(&h.author)
+                .and_then(|d| Some((d.upto, d.last?)))
+                .and_then(|pin| c.chains.get(&h.author).filter(|ch| ch.pinned_at(pin)));
+            departed_pinned = pinned.is_some();
+            if let Some(chain) = pinned {
+                // Below a pinned cut, what counts of theirs is exactly their hash chain down
+                // from the pin (section 6.4): the pin, then the version the one above names.
+                // That version is taken even if another is held (which then stops counting).
+                match chain.judge(h.seq, &envelope.id()) {
+                    OnChain::Yes => {}
+                    OnChain::No if self.store().message_circle(&envelope.id())?.is_some() => {
+                        return Ok(Ingest::Duplicate);
+                    }
+                    OnChain::No => {
+                        return Ok(Ingest::Rejected(format!(
+                            "another version of message {} by {}, who is no longer a member",
+                            h.seq,
+                            h.author.short()
+                        )));
+                    }
+                    OnChain::NotYet => {
+                        return Ok(Ingest::Later(format!(
+                            "message {} by {}, who is no longer a member, is not linked to \
+                             from the next one of theirs (not held yet)",
+                            h.seq,
+                            h.author.short()
+                        )));
+                    }
+                }
+            } else if let Some(departed) = c.members.departed(&h.author) {
                 let next = self.store().envelope_at(&h.circle, &h.author, h.seq + 1)?;
                 if self
                     .store()
@@ -186,6 +220,9 @@ impl Circles {
                 if let Some(record) = record {
                     self.learn_other_version(&h.circle, envelope, record)?;
                 }
+                if departed_pinned {
+                    self.follow_chains(&h.circle)?;
+                }
                 self.inner.arrivals.send_modify(|n| *n += 1);
                 return Ok(Ingest::Fork);
             }
@@ -225,6 +262,10 @@ impl Circles {
             && *seq < h.seq
         {
             self.apply_withdraw(&h.circle, &h.author, *seq, id)?;
+        }
+        if departed_pinned {
+            // The chain down from their pin may reach further now.
+            self.follow_chains(&h.circle)?;
         }
         self.tell(&h.circle, envelope, content.body.kind());
         self.inner.arrivals.send_modify(|n| *n += 1);
@@ -483,6 +524,8 @@ impl Circles {
             if c.members != before {
                 self.inner.membership.send_modify(|n| *n += 1);
             }
+            drop(state);
+            self.follow_chains(circle)?;
         }
         Ok(())
     }

@@ -43,6 +43,7 @@ mod logs;
 mod names;
 mod notable;
 mod own_goals;
+mod pinned;
 mod restore;
 mod support;
 mod sync;
@@ -243,6 +244,9 @@ struct CircleState {
     /// Epochs this node did not take (their key failed its checks) and has already started a
     /// new epoch in place of, since it started.
     replaced: BTreeSet<u64>,
+    /// Per departed member whose cut is pinned: their hash chain down from the pin, as far as
+    /// this node holds it (see `pinned`).
+    chains: BTreeMap<MemberKey, pinned::ChainDown>,
 }
 
 impl CircleState {
@@ -410,13 +414,14 @@ impl Circles {
                     derivation,
                     members,
                     replaced: BTreeSet::new(),
+                    chains: BTreeMap::new(),
                 },
             );
         }
         if !recorded_other_versions {
             store.set_other_versions_recorded()?;
         }
-        Ok(Circles {
+        let circles = Circles {
             inner: Arc::new(Inner {
                 node,
                 state: RwLock::new(state),
@@ -431,7 +436,12 @@ impl Circles {
                 replaced: std::sync::atomic::AtomicBool::new(store.replaced()?),
                 store,
             }),
-        })
+        };
+        let ids: Vec<CircleId> = circles.read(|s| s.keys().copied().collect())?;
+        for id in ids {
+            circles.follow_chains(&id)?;
+        }
+        Ok(circles)
     }
 
     /// The underlying store.
@@ -765,6 +775,7 @@ impl Circles {
                 derivation,
                 members,
                 replaced: BTreeSet::new(),
+                chains: BTreeMap::new(),
             },
         );
         self.inner.membership.send_modify(|n| *n += 1);

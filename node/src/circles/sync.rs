@@ -332,6 +332,7 @@ impl Circles {
             s.get(circle).map(|c| {
                 c.members.contains(&page.member) || {
                     let mut ops = c.derivation.ops().to_vec();
+                    ops.retain(|e| !c.off_chain(&e.id));
                     let fresh = page.ops.iter().take(MAX_PAGE_OPS).map(Vec::as_slice);
                     ops.extend(super::join::read_ops(circle, &c.keys, fresh));
                     Membership::derive(&c.genesis, &ops).contains(&page.member)

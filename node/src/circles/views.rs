@@ -549,7 +549,8 @@ pub(super) fn decrypt(
 ) -> Vec<Msg> {
     let mut out = Vec::with_capacity(arrivals.len());
     for a in arrivals {
-        if !c.members.counts(&a.author, a.seq) {
+        // Past a departed member's cut, or a version their chain down from the pin replaced.
+        if !c.members.counts(&a.author, a.seq) || c.off_chain(&a.id) {
             continue;
         }
         let mut msg = Msg {

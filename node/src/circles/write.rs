@@ -226,6 +226,8 @@ impl Circles {
         if c.members != before {
             self.inner.membership.send_modify(|n| *n += 1);
         }
-        Ok(())
+        drop(state);
+        // A removal pins a chain; a departed member's operation may extend the one followed.
+        self.follow_chains(circle)
     }
 }

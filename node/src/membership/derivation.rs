@@ -10,9 +10,9 @@
 //! that way while it can, keeps the rest without deriving, and [`Derivation::settle`] derives
 //! once for all of them, so a page costs at most one derivation whatever it holds.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use circle_crypto::MemberKey;
+use circle_crypto::{MemberKey, MessageId};
 
 use super::derive::{Acked, Cuts, Full, OrderKey};
 use super::{Genesis, Membership, OpEntry};
@@ -37,6 +37,10 @@ pub struct Derivation {
     derivations: u64,
     /// Whether an operation was taken that the state does not reflect yet.
     stale: bool,
+    /// Operations held that are not entries: versions of a departed member's numbers at or
+    /// below their pinned cut that are not on their hash chain down from the pin (PROTOCOL.md
+    /// section 6.4, "A pinned cut").
+    excluded: BTreeSet<MessageId>,
 }
 
 impl Derivation {
@@ -55,6 +59,7 @@ impl Derivation {
             steps: 0,
             derivations: 0,
             stale: false,
+            excluded: BTreeSet::new(),
         };
         for e in &ops {
             d.note(e);
@@ -75,6 +80,10 @@ impl Derivation {
     /// batch is only kept until [`Derivation::settle`]. Meanwhile ([`Derivation::is_stale`])
     /// [`Derivation::membership`] does not reflect them.
     pub fn take(&mut self, genesis: &Genesis, e: OpEntry) {
+        if self.excluded.contains(&e.id) {
+            self.ops.push(e);
+            return;
+        }
         let appends = !self.stale
             && self.settled
             && self.heads.get(&e.author).is_none_or(|seq| e.seq > *seq)
@@ -146,7 +155,30 @@ impl Derivation {
         }
     }
 
+    /// Makes the operations with these ids not entries (and those no longer among them
+    /// entries again), deriving again if that changes anything. Returns whether it did.
+    pub fn exclude(&mut self, genesis: &Genesis, ids: BTreeSet<MessageId>) -> bool {
+        if ids == self.excluded {
+            return false;
+        }
+        self.excluded = ids;
+        self.rederive(genesis);
+        true
+    }
+
     fn rederive(&mut self, genesis: &Genesis) {
+        let entries: Vec<OpEntry>;
+        let ops = if self.excluded.is_empty() {
+            &self.ops
+        } else {
+            entries = self
+                .ops
+                .iter()
+                .filter(|e| !self.excluded.contains(&e.id))
+                .cloned()
+                .collect();
+            &entries
+        };
         let Full {
             state,
             cuts,
@@ -155,7 +187,7 @@ impl Derivation {
             tail,
             settled,
             steps,
-        } = Membership::derive_full(genesis, &self.ops);
+        } = Membership::derive_full(genesis, ops);
         self.tail = tail;
         self.state = state;
         self.cuts = cuts;

@@ -1700,6 +1700,53 @@ fn two_admissions_through_a_one_use_invite_in_two_versions_let_in_only_the_first
     }
 }
 
+/// Below a departed member's pinned cut, the node leaves versions off their chain out of the
+/// derivation (`Derivation::exclude`, PROTOCOL.md section 6.4): the version left in counts
+/// whichever is first in the order, however the operations arrived.
+#[test]
+fn a_version_left_out_of_the_derivation_takes_no_effect_and_the_other_version_does() {
+    for (a, b) in BOTH_WAYS {
+        let [alice, bob, carol, ..] = people();
+        let mut circle = Circle::found(&alice);
+        let invite = circle.invite(&alice, SEC);
+        let (_, [to_bob, to_carol]) = circle.fork(
+            &alice,
+            2 * SEC,
+            [
+                (circle.admission(&bob, &invite, vec![0]), a),
+                (circle.admission(&carol, &invite, vec![0]), b),
+            ],
+        );
+        let g = &circle.genesis;
+        let mut all = Derivation::new(g, circle.ops.clone());
+        all.exclude(g, std::collections::BTreeSet::from([to_bob]));
+        // Learned one at a time, first first and last first, with the version left out from
+        // the start.
+        let one_by_one = |ops: Vec<&OpEntry>| {
+            let mut d = Derivation::new(g, Vec::new());
+            d.exclude(g, std::collections::BTreeSet::from([to_bob]));
+            for e in ops {
+                d.learn(g, e.clone());
+            }
+            d
+        };
+        // The version left out, learned last of all, changes nothing either.
+        let without = one_by_one(circle.ops.iter().filter(|e| e.id != to_carol).collect());
+        assert!(!without.membership().contains(&bob.key()));
+        let forward = one_by_one(circle.ops.iter().collect());
+        let backward = one_by_one(circle.ops.iter().rev().collect());
+        for d in [&all, &forward, &backward] {
+            let m = d.membership();
+            assert!(m.contains(&carol.key()) && !m.contains(&bob.key()));
+            assert!(m.took_effect(&to_carol) && !m.took_effect(&to_bob));
+        }
+        // Left in again, both versions are entries, and the first in the order counts.
+        all.exclude(g, std::collections::BTreeSet::new());
+        assert_eq!(all.membership().contains(&bob.key()), a < b);
+        assert_eq!(all.membership(), &circle.derive());
+    }
+}
+
 #[test]
 fn two_versions_of_a_new_key_start_one_epoch_from_the_first_in_the_order() {
     for (a, b) in BOTH_WAYS {
