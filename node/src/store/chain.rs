@@ -240,7 +240,7 @@ impl Store {
         let mkey = self.names.message_key(&h.circle, &h.author, h.seq);
         let fkey = self.names.fork_key(&h.circle, &h.author, h.seq, &id);
         // Cursors start at 1: a feed "after 0" means everything.
-        let arrival = self.names.epoch_key(&h.circle, self.db.generate_id()? + 1);
+        let arrival = self.names.epoch_key(&h.circle, self.next_id()?);
         let as_message = self.sealed_envelope(&self.messages, &mkey, env);
         let as_fork = self.sealed_envelope(&self.forks, &fkey, env);
         let mut place = Place {

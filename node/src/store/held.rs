@@ -41,7 +41,7 @@ impl Store {
 
     /// A fresh generation for a backup being received.
     pub fn new_held_generation(&self) -> Result<u64> {
-        Ok(self.db.generate_id()?.saturating_add(1))
+        self.next_id()
     }
 
     /// The backup kept under `holder`, if any.

@@ -35,7 +35,7 @@ impl Store {
         passphrase: &[u8],
         kdf: &KdfParams,
     ) -> Result<()> {
-        let store = Store::with_key(new, old.data_key.clone())?;
+        let mut store = Store::with_key(new, old.data_key.clone())?;
         if old.format == STORE_FORMAT {
             store.copy_all(&old.db)?;
         } else {

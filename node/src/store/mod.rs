@@ -240,6 +240,8 @@ pub struct Store {
     held: sled::Tree,
     data_key: StoreKey,
     names: Names,
+    /// Added to sled's id counter (see `ids`): the highest id of a store rebuilt from records.
+    id_base: u64,
 }
 
 impl std::fmt::Debug for Store {
@@ -402,6 +404,7 @@ impl Store {
             withdrawals: db.open_tree("withdrawals")?,
             private: db.open_tree("private")?,
             held: db.open_tree("held")?,
+            id_base: Self::read_id_base(&db)?,
             db,
             names: Names::new(&data_key),
             data_key,

@@ -24,7 +24,7 @@ impl Store {
     /// Keeps a message written while `circle` catches up (its content bytes), after those
     /// kept before it.
     pub fn queue_write(&self, circle: &CircleId, content: &[u8]) -> Result<()> {
-        let n = self.db.generate_id()?.saturating_add(1);
+        let n = self.next_id()?;
         let key = [self.queue_prefix(circle).as_slice(), &n.to_be_bytes()].concat();
         self.put_sealed(&self.meta, &key, content)
     }

@@ -26,9 +26,7 @@ impl Store {
 
     /// Adds a private record about `circle` (a check-in for "me").
     pub fn add_private_entry<T: Serialize>(&self, circle: &CircleId, value: &T) -> Result<()> {
-        let key = self
-            .names
-            .epoch_key(circle, self.db.generate_id()?.saturating_add(1));
+        let key = self.names.epoch_key(circle, self.next_id()?);
         self.put_record(&self.private, &key, value)
     }
 

@@ -89,7 +89,7 @@ impl Store {
         kdf: &KdfParams,
     ) -> Result<Store> {
         let data_key = StoreKey::from_bytes(data_key.as_ref())?;
-        let store = Store::with_key(db, data_key)?;
+        let mut store = Store::with_key(db, data_key)?;
         store.continue_ids()?;
         write_vault(&store.meta, passphrase, &store.data_key, kdf)?;
         store.meta.insert("format", &[STORE_FORMAT])?;
