@@ -31,6 +31,7 @@ mod content;
 mod error;
 mod held;
 mod home;
+mod kind;
 mod membership;
 mod net;
 mod node;
@@ -58,6 +59,7 @@ pub use home::{
     ApiInfo, CATCHING_UP_FILE, DEFAULT_LOCK_WAIT, Home, MIN_PASSPHRASE_CHARS, TEST_KDF_ENV,
     check_new_passphrase,
 };
+pub use kind::Kind;
 pub use membership::{
     Acked, Departed, Derivation, EPOCH_DOMAIN, Genesis, InvitePolicy, InviteState,
     JOIN_PROOF_DOMAIN, KEY_COMMITMENT_DOMAIN, MAX_MEMBERS, MAX_SEEN_AUTHORS, Member, Membership,

@@ -119,7 +119,7 @@ pub struct FeedItem {
     /// Author's fingerprint ([`MemberKey::fingerprint`]).
     pub author_fingerprint: String,
     /// What it is: something a member said or did, or what happened to the circle.
-    pub kind: crate::api::contract::Kind,
+    pub kind: Kind,
     /// The text.
     pub text: String,
     /// When sent, RFC 3339.
@@ -197,7 +197,7 @@ pub struct News {
     /// Its author.
     pub author: MemberKey,
     /// Its kind (as [`Body::kind`]).
-    pub kind: &'static str,
+    pub kind: Kind,
 }
 
 /// What became of an envelope from the network.
@@ -478,7 +478,7 @@ impl Circles {
         Some(item)
     }
 
-    fn tell(&self, circle: &CircleId, envelope: &Envelope, kind: &'static str) {
+    fn tell(&self, circle: &CircleId, envelope: &Envelope, kind: Kind) {
         let _ = self.inner.news.send(News {
             circle: *circle,
             id: envelope.id(),
