@@ -37,6 +37,7 @@ mod net;
 mod node;
 mod notice;
 mod protocol;
+mod refusal;
 mod store;
 pub mod support;
 mod time;
@@ -76,6 +77,7 @@ pub use protocol::{
     Returning, SYNC_PROTOCOL, SealedKey, SyncPage, SyncRequest, SyncResponse, Welcome,
     leave_proof_bytes,
 };
+pub use refusal::Refusal;
 pub use store::{
     ForkedSeq, Gone, GoneRecord, HeldRecord, MAX_FORK_VERSIONS, OpRecord, Store, Stored,
 };

@@ -210,13 +210,13 @@ pub enum Ingest {
     Fork,
     /// Verified, but another version of a message of which the most versions kept are held
     /// already: not stored, not forwarded.
-    Dropped(String),
+    Dropped(crate::refusal::Refusal),
     /// Already held.
     Duplicate,
     /// Cannot be judged yet (unknown author or key epoch): not stored, sync will bring it back.
-    Later(String),
+    Later(crate::refusal::Refusal),
     /// Invalid: not stored, not forwarded.
-    Rejected(String),
+    Rejected(crate::refusal::Refusal),
 }
 
 /// What deriving a circle's membership has cost a node since it started.
