@@ -236,7 +236,7 @@ fn main() {
         records: vec![vec![0x0a, 0x24]],
     }));
     let refused = SyncResponse::Refused {
-        reason: "not served".into(),
+        reason: circle_node::PeerRefusal::NotServed,
     };
     let join_request = JoinRequest {
         invite: plain.id(),

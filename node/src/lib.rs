@@ -77,7 +77,7 @@ pub use protocol::{
     Returning, SYNC_PROTOCOL, SealedKey, SyncPage, SyncRequest, SyncResponse, Welcome,
     leave_proof_bytes,
 };
-pub use refusal::Refusal;
+pub use refusal::{PeerRefusal, Refusal};
 pub use store::{
     ForkedSeq, Gone, GoneRecord, HeldRecord, MAX_FORK_VERSIONS, OpRecord, Store, Stored,
 };
