@@ -367,15 +367,15 @@ pub struct Circles {
     inner: Arc<Inner>,
 }
 
-fn poisoned<T>(_: T) -> Error {
-    Error::Refused("internal state was poisoned by an earlier failure".into())
+pub(crate) fn poisoned<T>(_: T) -> Error {
+    Error::Internal("internal state was poisoned by an earlier failure".into())
 }
 
 impl Circles {
     /// Loads every circle from the store.
     pub fn load(store: Store) -> Result<Circles> {
         let node = libp2p::identity::Keypair::from_protobuf_encoding(&store.node_key()?)
-            .map_err(|e| Error::Refused(format!("the node key does not decode: {e}")))?
+            .map_err(|e| Error::Internal(format!("the node key does not decode: {e}")))?
             .public()
             .to_peer_id()
             .to_bytes();
