@@ -259,7 +259,7 @@ fn main() {
         peers: vec!["/ip4/192.0.2.7/udp/4001/quic-v1".into()],
     };
     let join_refused = JoinResponse::Refused {
-        reason: "this invite was already used".into(),
+        reason: circle_node::PeerRefusal::InviteUsedUp,
     };
     write("sync_messages", "sync-request", &encode(&sync_request));
     write("sync_messages", "sync-page", &encode(&page));

@@ -55,8 +55,6 @@ const SYNC_PROOF_DOMAIN: &str = "circle/sync-proof/v1";
 const MAX_PAGE_OPS: usize = 10_000;
 /// A different domain for answers, so a request's proof can never pass as an answer's.
 const SYNC_ANSWER_DOMAIN: &str = "circle/sync-answer/v1";
-/// The one refusal for anything not served: it says nothing about which check failed.
-
 impl Circles {
     /// A sync request for `circle`, from this node (`local`) to `remote`.
     pub fn sync_request(

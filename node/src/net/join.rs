@@ -15,8 +15,6 @@ use crate::{
     time::now_secs,
 };
 
-/// What a joiner over its address's budget is told.
-
 impl EventLoop {
     /// Takes one join request from `peer` on `connection` out of its IP address's budget.
     /// Members' nodes and connections with no IP address of their own (relayed) are not
