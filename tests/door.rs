@@ -240,7 +240,7 @@ async fn stay(mut swarm: Swarm<StrangerBehaviour>, circle: CircleId, role: Role)
             && let Some(channel) = held.take()
         {
             let refused = JoinResponse::Refused {
-                reason: "not today".into(),
+                reason: circle::node::PeerRefusal::Other("not today".into()),
             };
             let _ = swarm.behaviour_mut().join.send_response(channel, refused);
         }

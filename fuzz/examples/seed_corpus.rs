@@ -236,7 +236,7 @@ fn main() {
         records: vec![vec![0x0a, 0x24]],
     }));
     let refused = SyncResponse::Refused {
-        reason: "not served".into(),
+        reason: circle_node::PeerRefusal::NotServed,
     };
     let join_request = JoinRequest {
         invite: plain.id(),
@@ -259,7 +259,7 @@ fn main() {
         peers: vec!["/ip4/192.0.2.7/udp/4001/quic-v1".into()],
     };
     let join_refused = JoinResponse::Refused {
-        reason: "this invite was already used".into(),
+        reason: circle_node::PeerRefusal::InviteUsedUp,
     };
     write("sync_messages", "sync-request", &encode(&sync_request));
     write("sync_messages", "sync-page", &encode(&page));

@@ -89,7 +89,7 @@ fn read_as_records(data: &[u8]) {
                 }
             }
             // Support messages: `from_bytes` ran their checks; their kind names them.
-            other => assert!(!other.kind().is_empty()),
+            other => assert!(!other.kind().as_str().is_empty()),
         }
     }
 

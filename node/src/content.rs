@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use circle_crypto::MessageId;
 
 use crate::error::{Error, Result};
+use crate::kind::Kind;
 use crate::membership::{Acked, Op};
 use crate::support::{
     Checkin, Goal, MAX_SEEN, Meeting, MilestoneNote, Post, ReachOut, Resource, sealed::Sealed,
@@ -100,24 +101,24 @@ pub enum Body {
 }
 
 impl Body {
-    /// The kind's name in feeds and JSON.
-    pub fn kind(&self) -> &'static str {
+    /// What it is, as feeds, notices and JSON name it.
+    pub fn kind(&self) -> Kind {
         match self {
-            Body::Share { .. } | Body::Post(_) => "share",
+            Body::Share { .. } | Body::Post(_) => Kind::Share,
             Body::Op(op) | Body::Acked(Acked { op, .. }) => op.kind(),
-            Body::React { .. } => "reaction",
-            Body::Withdraw { .. } => "withdraw",
-            Body::Checkin(_) => "checkin",
-            Body::Goal(_) => "goal",
-            Body::GoalDone { .. } => "goal-done",
-            Body::Milestone(_) => "milestone",
-            Body::ClockReset { .. } => "clock-reset",
-            Body::ReachOut(_) => "reach-out",
-            Body::Seen { .. } => "seen",
-            Body::Meeting(_) => "meeting",
-            Body::Resource(_) => "resource",
-            Body::Private(_) => "private",
-            Body::Moved { .. } => "moved",
+            Body::React { .. } => Kind::Reaction,
+            Body::Withdraw { .. } => Kind::Withdraw,
+            Body::Checkin(_) => Kind::Checkin,
+            Body::Goal(_) => Kind::Goal,
+            Body::GoalDone { .. } => Kind::GoalDone,
+            Body::Milestone(_) => Kind::Milestone,
+            Body::ClockReset { .. } => Kind::ClockReset,
+            Body::ReachOut(_) => Kind::ReachOut,
+            Body::Seen { .. } => Kind::Seen,
+            Body::Meeting(_) => Kind::Meeting,
+            Body::Resource(_) => Kind::Resource,
+            Body::Private(_) => Kind::Private,
+            Body::Moved { .. } => Kind::Moved,
         }
     }
 

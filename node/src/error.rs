@@ -70,6 +70,10 @@ pub enum Error {
     /// The network layer failed to start.
     #[error("network error: {0}")]
     Net(String),
+    /// Something inside the node failed: not the caller's doing, nor anything a peer sent
+    /// (a poisoned lock, a task that died, an index that names no message).
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl Error {

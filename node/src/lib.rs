@@ -31,11 +31,13 @@ mod content;
 mod error;
 mod held;
 mod home;
+mod kind;
 mod membership;
 mod net;
 mod node;
 mod notice;
 mod protocol;
+mod refusal;
 mod store;
 pub mod support;
 mod time;
@@ -58,6 +60,7 @@ pub use home::{
     ApiInfo, CATCHING_UP_FILE, DEFAULT_LOCK_WAIT, Home, MIN_PASSPHRASE_CHARS, TEST_KDF_ENV,
     check_new_passphrase,
 };
+pub use kind::Kind;
 pub use membership::{
     Acked, Departed, Derivation, EPOCH_DOMAIN, Genesis, InvitePolicy, InviteState,
     JOIN_PROOF_DOMAIN, KEY_COMMITMENT_DOMAIN, MAX_MEMBERS, MAX_SEEN_AUTHORS, Member, Membership,
@@ -74,6 +77,7 @@ pub use protocol::{
     Returning, SYNC_PROTOCOL, SealedKey, SyncPage, SyncRequest, SyncResponse, Welcome,
     leave_proof_bytes,
 };
+pub use refusal::{PeerRefusal, Refusal};
 pub use store::{
     ForkedSeq, Gone, GoneRecord, HeldRecord, MAX_FORK_VERSIONS, OpRecord, Store, Stored,
 };

@@ -211,7 +211,7 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T> {
     tokio::task::spawn_blocking(work)
         .await
-        .map_err(|e| Error::Refused(format!("internal error while saving: {e}")))?
+        .map_err(|e| Error::Internal(format!("the task saving it stopped: {e}")))?
 }
 
 impl Node {

@@ -17,6 +17,7 @@ use tokio::sync::{broadcast, mpsc};
 
 use crate::{
     circles::{Circles, MeetingItem, News},
+    kind::Kind,
     net::Command,
     support::clock,
     time::now_ms,
@@ -44,7 +45,7 @@ pub enum Event {
         /// Message id.
         id: String,
         /// Its kind (as in feeds).
-        kind: crate::api::contract::Kind,
+        kind: Kind,
         /// Who wrote it.
         author_name: String,
         /// Their fingerprint.
@@ -169,7 +170,7 @@ pub(crate) async fn run(
                         Ok(n) => {
                             // An expiring share may need an earlier wake; a new meeting may
                             // start within the reminder's lead.
-                            timed |= matches!(n.kind, "share" | "meeting");
+                            timed |= Heed::of(n.kind).timed;
                             on_news(&circles, &mut cache, &events, &config, n);
                         }
                         Err(broadcast::error::RecvError::Lagged(_)) => cache.meetings.clear(),
@@ -218,12 +219,9 @@ fn on_news(
     config: &NoticeConfig,
     news: News,
 ) {
-    match news.kind {
-        // A withdrawal may take back a meeting.
-        "meeting" | "withdraw" => {
-            cache.meetings.remove(&news.circle);
-        }
-        _ => {}
+    let heed = Heed::of(news.kind);
+    if heed.meetings {
+        cache.meetings.remove(&news.circle);
     }
     if circles
         .my_key(&news.circle)
@@ -232,7 +230,7 @@ fn on_news(
         return;
     }
     let (circle, circle_name) = (news.circle.to_string(), circles.name_of(&news.circle));
-    if news.kind == "reach-out"
+    if news.kind == Kind::ReachOut
         && let Some(item) = circles.feed_item(&news.circle, &news.id)
         && item.gone.is_none()
     {
@@ -253,17 +251,71 @@ fn on_news(
             );
         }
     }
-    let Some(kind) = crate::api::contract::Kind::named(news.kind) else {
+    if !heed.told {
         return;
-    };
+    }
     let _ = events.send(Event::Message {
         circle,
         circle_name,
         id: news.id.to_string(),
-        kind,
+        kind: news.kind,
         author_name: circles.member_name(&news.circle, &news.author),
         author_fingerprint: news.author.fingerprint(),
     });
+}
+
+/// What a message just stored asks of the notices task, by its kind.
+struct Heed {
+    /// It may need an earlier wake: an expiring share, or a meeting that may start within
+    /// the reminder's lead.
+    timed: bool,
+    /// It may add or take back a meeting (a withdrawal may take one back).
+    meetings: bool,
+    /// Listeners hear of it as [`Event::Message`].
+    told: bool,
+}
+
+impl Heed {
+    fn of(kind: Kind) -> Heed {
+        let (timed, meetings, told) = match kind {
+            Kind::Share => (true, false, true),
+            Kind::Meeting => (true, true, true),
+            Kind::Withdraw => (false, true, true),
+            // A move to a restored node is the node's bookkeeping, not news.
+            Kind::Moved => (false, false, false),
+            Kind::Reaction
+            | Kind::Checkin
+            | Kind::Goal
+            | Kind::GoalDone
+            | Kind::Milestone
+            | Kind::ClockReset
+            | Kind::ReachOut
+            | Kind::Seen
+            | Kind::Resource
+            | Kind::Private
+            | Kind::Dm
+            | Kind::Partner
+            | Kind::Withdrawn
+            | Kind::Expired
+            | Kind::Invite
+            | Kind::InviteRevoked
+            | Kind::Joined
+            | Kind::Returned
+            | Kind::Removed
+            | Kind::Left
+            | Kind::AdminGranted
+            | Kind::AdminRevoked
+            | Kind::Policy
+            | Kind::Renamed
+            | Kind::Rekey
+            | Kind::Guidelines => (false, false, true),
+        };
+        Heed {
+            timed,
+            meetings,
+            told,
+        }
+    }
 }
 
 fn circle_ids(circles: &Circles) -> Vec<(CircleId, String)> {

@@ -12,6 +12,8 @@ use futures::prelude::*;
 use libp2p::StreamProtocol;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
+use crate::refusal::PeerRefusal;
+
 /// Joining a circle through an invite.
 pub const JOIN_PROTOCOL: StreamProtocol = StreamProtocol::new("/circle/join/5");
 /// Exchanging what each member has of a circle's log.
@@ -96,8 +98,8 @@ pub enum JoinResponse {
     Welcome(Welcome),
     /// Not admitted, with a reason a person can read.
     Refused {
-        /// Why.
-        reason: String,
+        /// Why (on the wire, its words).
+        reason: PeerRefusal,
     },
     /// The answer to a preview: what the circle is.
     Preview(CirclePreview),
@@ -156,8 +158,8 @@ pub enum SyncResponse {
     Page(Box<SyncPage>),
     /// Not served, with a reason.
     Refused {
-        /// Why.
-        reason: String,
+        /// Why (on the wire, its words).
+        reason: PeerRefusal,
     },
 }
 
@@ -386,7 +388,7 @@ mod tests {
             );
             let mut out = futures::io::Cursor::new(Vec::new());
             let resp = SyncResponse::Refused {
-                reason: "not a member".into(),
+                reason: PeerRefusal::NotServed,
             };
             codec
                 .write_response(&SYNC_PROTOCOL, &mut out, resp)
@@ -397,7 +399,12 @@ mod tests {
                 .read_response(&SYNC_PROTOCOL, &mut futures::io::Cursor::new(bytes))
                 .await
                 .unwrap();
-            assert!(matches!(back, SyncResponse::Refused { reason } if reason == "not a member"));
+            assert!(matches!(
+                back,
+                SyncResponse::Refused {
+                    reason: PeerRefusal::NotServed
+                }
+            ));
         });
     }
 }

@@ -22,16 +22,6 @@ const CLOSED_CHECK: Duration = Duration::from_millis(200);
 /// Longest event (or line of one) read from the stream; a longer one is dropped.
 const MAX_EVENT_BYTES: usize = 64 * 1024;
 
-/// Kinds written by a member about themselves, shown as "name (#id) text".
-const OWN_KINDS: [Kind; 6] = [
-    Kind::Checkin,
-    Kind::Goal,
-    Kind::GoalDone,
-    Kind::ClockReset,
-    Kind::Meeting,
-    Kind::Resource,
-];
-
 /// Prints one feed item; says whether it is urgent (a reach-out).
 fn print_item(json: bool, item: &FeedItem) -> bool {
     let urgent = item.urgent;
@@ -70,8 +60,32 @@ fn print_item(json: bool, item: &FeedItem) -> bool {
             println!("[{at}] {name} reacted {text} to #{to}{}", quote(item));
         }
         Kind::Milestone => println!("[{at}] {name} ({id}) celebrates {text}"),
-        k if OWN_KINDS.contains(&k) => println!("[{at}] {name} ({id}) {text}{re}{private}"),
-        _ => println!("[{at}] * {text}{private}"),
+        // Written by a member about themselves.
+        Kind::Checkin
+        | Kind::Goal
+        | Kind::GoalDone
+        | Kind::ClockReset
+        | Kind::Meeting
+        | Kind::Resource => println!("[{at}] {name} ({id}) {text}{re}{private}"),
+        // What happened to the circle (and bookkeeping a feed does not show).
+        Kind::ReachOut
+        | Kind::Withdraw
+        | Kind::Seen
+        | Kind::Private
+        | Kind::Partner
+        | Kind::Invite
+        | Kind::InviteRevoked
+        | Kind::Joined
+        | Kind::Returned
+        | Kind::Removed
+        | Kind::Left
+        | Kind::AdminGranted
+        | Kind::AdminRevoked
+        | Kind::Policy
+        | Kind::Renamed
+        | Kind::Rekey
+        | Kind::Guidelines
+        | Kind::Moved => println!("[{at}] * {text}{private}"),
     }
     urgent
 }

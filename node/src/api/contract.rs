@@ -18,6 +18,7 @@ pub use crate::circles::{
     CrisisLines, FeedItem, ForkLog, GoalItem, InviteInfo, MeetingItem, MemberInfo, MemberName,
     MilestoneItem, PartnerItem, QuietMember, ReachOutItem, ResourceItem,
 };
+pub use crate::kind::Kind;
 pub use crate::membership::{InvitePolicy, Role};
 pub use crate::net::{Link, PeerPath, Reachability, RelayStatus, Seen};
 pub use crate::notice::Event;
@@ -100,165 +101,6 @@ impl PartnerState {
     }
 }
 
-/// What a message in a feed is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum Kind {
-    /// A share (possibly a reply, possibly disappearing).
-    Share,
-    /// A reaction to a message.
-    Reaction,
-    /// A withdrawal (bookkeeping, not shown).
-    Withdraw,
-    /// A check-in.
-    Checkin,
-    /// A goal.
-    Goal,
-    /// A goal reached.
-    GoalDone,
-    /// A clock's milestone.
-    Milestone,
-    /// A clock restarted.
-    ClockReset,
-    /// A call for help.
-    ReachOut,
-    /// A reach-out seen (bookkeeping, not shown).
-    Seen,
-    /// A meeting.
-    Meeting,
-    /// A pinned resource.
-    Resource,
-    /// A private message this member cannot read (not shown).
-    Private,
-    /// A private message.
-    Dm,
-    /// An accountability partnership step.
-    Partner,
-    /// A message its author withdrew.
-    Withdrawn,
-    /// A disappearing message whose time was up.
-    Expired,
-    /// An invite made.
-    Invite,
-    /// An invite revoked.
-    InviteRevoked,
-    /// Someone joined.
-    Joined,
-    /// Someone who left or was removed came back.
-    Returned,
-    /// Someone was removed.
-    Removed,
-    /// Someone left.
-    Left,
-    /// Someone was made an admin.
-    AdminGranted,
-    /// Someone is no longer an admin.
-    AdminRevoked,
-    /// The invite policy changed.
-    Policy,
-    /// The circle was renamed.
-    Renamed,
-    /// The circle's key was renewed.
-    Rekey,
-    /// The format and guidelines changed.
-    Guidelines,
-}
-
-impl Kind {
-    /// Every kind, in the order above.
-    pub const ALL: [Kind; 29] = [
-        Kind::Share,
-        Kind::Reaction,
-        Kind::Withdraw,
-        Kind::Checkin,
-        Kind::Goal,
-        Kind::GoalDone,
-        Kind::Milestone,
-        Kind::ClockReset,
-        Kind::ReachOut,
-        Kind::Seen,
-        Kind::Meeting,
-        Kind::Resource,
-        Kind::Private,
-        Kind::Dm,
-        Kind::Partner,
-        Kind::Withdrawn,
-        Kind::Expired,
-        Kind::Invite,
-        Kind::InviteRevoked,
-        Kind::Joined,
-        Kind::Returned,
-        Kind::Removed,
-        Kind::Left,
-        Kind::AdminGranted,
-        Kind::AdminRevoked,
-        Kind::Policy,
-        Kind::Renamed,
-        Kind::Rekey,
-        Kind::Guidelines,
-    ];
-
-    /// The word feeds and notices use (`reach-out`, `goal-done`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Share => "share",
-            Kind::Reaction => "reaction",
-            Kind::Withdraw => "withdraw",
-            Kind::Checkin => "checkin",
-            Kind::Goal => "goal",
-            Kind::GoalDone => "goal-done",
-            Kind::Milestone => "milestone",
-            Kind::ClockReset => "clock-reset",
-            Kind::ReachOut => "reach-out",
-            Kind::Seen => "seen",
-            Kind::Meeting => "meeting",
-            Kind::Resource => "resource",
-            Kind::Private => "private",
-            Kind::Dm => "dm",
-            Kind::Partner => "partner",
-            Kind::Withdrawn => "withdrawn",
-            Kind::Expired => "expired",
-            Kind::Invite => "invite",
-            Kind::InviteRevoked => "invite-revoked",
-            Kind::Joined => "joined",
-            Kind::Returned => "returned",
-            Kind::Removed => "removed",
-            Kind::Left => "left",
-            Kind::AdminGranted => "admin-granted",
-            Kind::AdminRevoked => "admin-revoked",
-            Kind::Policy => "policy",
-            Kind::Renamed => "renamed",
-            Kind::Rekey => "rekey",
-            Kind::Guidelines => "guidelines",
-        }
-    }
-
-    /// The kind a feed word names, if any.
-    pub fn named(word: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.as_str() == word)
-    }
-
-    /// Whether it is something that happened to the circle (joins, removals, renames), not
-    /// something a member said.
-    pub fn is_circle_event(self) -> bool {
-        matches!(
-            self,
-            Kind::Joined
-                | Kind::Returned
-                | Kind::Left
-                | Kind::Removed
-                | Kind::AdminGranted
-                | Kind::AdminRevoked
-                | Kind::Policy
-                | Kind::Renamed
-                | Kind::Guidelines
-                | Kind::Rekey
-                | Kind::Invite
-                | Kind::InviteRevoked
-        )
-    }
-}
-
 /// Each enum prints as the word people see (as in JSON).
 macro_rules! words {
     ($($t:ty),*) => {$(
@@ -270,7 +112,7 @@ macro_rules! words {
     )*};
 }
 
-words!(Kind, Standing, PartnerState);
+words!(Standing, PartnerState);
 
 /// `GET /v1/hello?challenge=...`: proof that the server holds the API token.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
@@ -736,22 +578,6 @@ pub struct ClockShareRequest {
     /// Tell the circle the count today as well, rather than only the next milestone.
     #[serde(default)]
     pub now: bool,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_kind_reads_back_from_its_word() {
-        for kind in Kind::ALL {
-            assert_eq!(Kind::named(kind.as_str()), Some(kind));
-            assert_eq!(
-                serde_json::to_value(kind).unwrap(),
-                serde_json::json!(kind.as_str())
-            );
-        }
-    }
 }
 
 /// `POST /v1/recovery/phrase`: the recovery phrase, again, after the passphrase.

@@ -37,6 +37,7 @@ const MAX_WAIT: Duration = Duration::from_secs(60);
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
+        // Every variant is placed: a new one does not fall into 403 (or 500) by accident.
         let status = match &self {
             Error::UnknownCircle(_) | Error::NoCircleNamed { .. } => StatusCode::NOT_FOUND,
             Error::Invalid(_) | Error::AmbiguousCircle(_) | Error::Invite(_) => {
@@ -45,7 +46,19 @@ impl IntoResponse for Error {
             Error::Refused(_) | Error::WrongPassphrase => StatusCode::FORBIDDEN,
             Error::Unreachable(_) => StatusCode::BAD_GATEWAY,
             Error::Stopped | Error::Offline(_) => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::Store(_) | Error::Io { .. } | Error::Internal(_) => {
+                tracing::warn!("a request failed inside the node: {self}");
+                let calm = format!(
+                    "the node could not finish this ({self}): try again, and if it keeps \
+                     failing, restart the node"
+                );
+                return (StatusCode::INTERNAL_SERVER_ERROR, error_body(calm)).into_response();
+            }
+            Error::NotInitialized(_)
+            | Error::AlreadyInitialized(_)
+            | Error::StoreBusy(_)
+            | Error::Crypto(_)
+            | Error::Net(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         (status, error_body(self.to_string())).into_response()
     }
@@ -878,4 +891,28 @@ async fn join(State(s): State<AppState>, Json(b): Json<JoinRequest>) -> ApiResul
         name,
         returned,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The node's own failures (storage, files, a poisoned lock) answer 500 with a calm line:
+    /// never 403, which tells the person they may not do what they asked.
+    #[test]
+    fn an_internal_failure_answers_500_never_403() {
+        let internal = [
+            Error::Store(sled::Error::Unsupported("a broken tree".into())),
+            Error::io("reading the store", std::io::Error::other("disk gone")),
+            Error::Internal("internal state was poisoned by an earlier failure".into()),
+            crate::circles::poisoned(()),
+        ];
+        for error in internal {
+            let said = error.to_string();
+            let answer = error.into_response();
+            assert_eq!(answer.status(), StatusCode::INTERNAL_SERVER_ERROR, "{said}");
+        }
+        let refused = Error::Refused("you may not".into()).into_response();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    }
 }

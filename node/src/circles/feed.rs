@@ -40,7 +40,7 @@ pub(super) fn item(c: &CircleState, circle: &CircleId, m: &Msg) -> Option<FeedIt
         return Some(item);
     }
     let body = m.body.as_ref()?;
-    item.kind = Kind::named(body.kind())?;
+    item.kind = body.kind();
     item.text = match body {
         Body::Share { text } => text.clone(),
         Body::Post(p) => {
@@ -94,7 +94,7 @@ pub(super) fn item(c: &CircleState, circle: &CircleId, m: &Msg) -> Option<FeedIt
         ),
         Body::Private(sealed) => {
             let private = m.private.as_ref()?;
-            item.kind = Kind::named(private.kind())?;
+            item.kind = private.kind();
             let readers: Vec<MemberName> = sealed
                 .readers()
                 .filter(|k| **k != m.author)

@@ -5,6 +5,7 @@ use circle_crypto::open_sealed;
 use super::*;
 use crate::circles::join::key_info;
 use crate::circles::pinned::OnChain;
+use crate::refusal::Refusal;
 
 impl Circles {
     /// Checks and stores an envelope from another node.
@@ -50,19 +51,15 @@ impl Circles {
         let content = {
             let state = self.inner.state.read().map_err(poisoned)?;
             let Some(c) = state.get(&h.circle) else {
-                return Ok(Ingest::Rejected("not a circle of this node".into()));
+                return Ok(Ingest::Rejected(Refusal::UnknownCircle));
             };
             if !c.members.counts(&h.author, h.seq) {
                 if c.members.departed(&h.author).is_some() {
-                    return Ok(Ingest::Rejected(format!(
-                        "author {} is no longer a member",
-                        h.author.short()
-                    )));
+                    return Ok(Ingest::Rejected(Refusal::NoLongerMember {
+                        author: h.author,
+                    }));
                 }
-                return Ok(Ingest::Later(format!(
-                    "author {} is not a member (yet)",
-                    h.author.short()
-                )));
+                return Ok(Ingest::Later(Refusal::NotMemberYet { author: h.author }));
             }
             // Someone gone cannot add another version of a message of theirs that counts: it
             // would be shown and passed on as a fork. Their removal pins their last message
@@ -84,19 +81,16 @@ impl Circles {
                         return Ok(Ingest::Duplicate);
                     }
                     OnChain::No => {
-                        return Ok(Ingest::Rejected(format!(
-                            "another version of message {} by {}, who is no longer a member",
-                            h.seq,
-                            h.author.short()
-                        )));
+                        return Ok(Ingest::Rejected(Refusal::DepartedVersion {
+                            author: h.author,
+                            seq: h.seq,
+                        }));
                     }
                     OnChain::NotYet => {
-                        return Ok(Ingest::Later(format!(
-                            "message {} by {}, who is no longer a member, is not linked to \
-                             from the next one of theirs (not held yet)",
-                            h.seq,
-                            h.author.short()
-                        )));
+                        return Ok(Ingest::Later(Refusal::DepartedUnlinked {
+                            author: h.author,
+                            seq: h.seq,
+                        }));
                     }
                 }
             } else if let Some(departed) = c.members.departed(&h.author) {
@@ -110,11 +104,10 @@ impl Circles {
                         next.header().prev.is_some_and(|prev| prev != envelope.id())
                     })
                 {
-                    return Ok(Ingest::Rejected(format!(
-                        "another version of message {} by {}, who is no longer a member",
-                        h.seq,
-                        h.author.short()
-                    )));
+                    return Ok(Ingest::Rejected(Refusal::DepartedVersion {
+                        author: h.author,
+                        seq: h.seq,
+                    }));
                 }
                 // Below a pinned cut, only what the chain verifies down from the pin: the
                 // message held at the next number names this one (section 6.4). Until that
@@ -123,25 +116,21 @@ impl Circles {
                     && h.seq < departed.upto
                     && next.is_none_or(|next| next.header().prev != Some(envelope.id()))
                 {
-                    return Ok(Ingest::Later(format!(
-                        "message {} by {}, who is no longer a member, is not linked to from \
-                         the next one of theirs (not held yet)",
-                        h.seq,
-                        h.author.short()
-                    )));
+                    return Ok(Ingest::Later(Refusal::DepartedUnlinked {
+                        author: h.author,
+                        seq: h.seq,
+                    }));
                 }
             }
             let Some(key) = c.keys.get(&h.epoch) else {
-                return Ok(Ingest::Later(format!("key epoch {} not held", h.epoch)));
+                return Ok(Ingest::Later(Refusal::EpochNotHeld(h.epoch)));
             };
             let Ok(plain) = envelope.open(key) else {
-                return Ok(Ingest::Rejected(
-                    "does not decrypt under the circle key".into(),
-                ));
+                return Ok(Ingest::Rejected(Refusal::Undecryptable));
             };
             let content = match Content::from_bytes(&plain) {
                 Ok(content) => content,
-                Err(e) => return Ok(Ingest::Rejected(e.to_string())),
+                Err(e) => return Ok(Ingest::Rejected(Refusal::Malformed(e.to_string()))),
             };
             // A new key's copies are checked against every recipient's exchange key: wait
             // until each recipient's admission is here.
@@ -150,10 +139,9 @@ impl Circles {
                     .iter()
                     .find(|(m, _)| c.members.exchange_of(m).is_none())
             {
-                return Ok(Ingest::Later(format!(
-                    "a new key sealed to {}, whose admission is not here (yet)",
-                    unknown.short()
-                )));
+                return Ok(Ingest::Later(Refusal::RecipientNotHere {
+                    member: *unknown,
+                }));
             }
             content
         };
@@ -173,7 +161,7 @@ impl Circles {
                 crate::store::Gone::Withdrawn,
                 Some(content.sent_at),
             )?;
-            return Ok(Ingest::Dropped("withdrawn by its author".into()));
+            return Ok(Ingest::Dropped(Refusal::Withdrawn));
         }
         let expires = content.body.expires_at();
         if expires.is_some_and(|at| at <= now_ms()) {
@@ -186,16 +174,13 @@ impl Circles {
                 crate::store::Gone::Expired,
                 Some(content.sent_at),
             )?;
-            return Ok(Ingest::Dropped("its time is up".into()));
+            return Ok(Ingest::Dropped(Refusal::Expired));
         }
         if record.is_some()
             && self.store().id_at(&h.circle, &h.author, h.seq)?.is_none()
             && !may_take_op()
         {
-            return Ok(Ingest::Later(format!(
-                "{} wrote more membership operations than a node takes one by one for now",
-                h.author.short()
-            )));
+            return Ok(Ingest::Later(Refusal::TooManyOps { author: h.author }));
         }
         // The store's transaction tells a duplicate, a new message and another version of a
         // held one apart in one look-up.
@@ -227,19 +212,16 @@ impl Circles {
                 return Ok(Ingest::Fork);
             }
             Stored::TooManyVersions => {
-                return Ok(Ingest::Dropped(format!(
-                    "{} versions of message {} by {} are held already",
-                    crate::store::MAX_FORK_VERSIONS,
-                    h.seq,
-                    h.author.short()
-                )));
+                return Ok(Ingest::Dropped(Refusal::TooManyVersions {
+                    author: h.author,
+                    seq: h.seq,
+                }));
             }
             Stored::Conflict => {
-                return Ok(Ingest::Rejected(format!(
-                    "author {} already has a different message with seq {}",
-                    h.author.short(),
-                    h.seq
-                )));
+                return Ok(Ingest::Rejected(Refusal::Conflict {
+                    author: h.author,
+                    seq: h.seq,
+                }));
             }
         }
         if let Some(record) = record {

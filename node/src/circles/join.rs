@@ -4,6 +4,7 @@ use circle_crypto::{open_sealed, seal_to, seal_to_checkably};
 
 use super::*;
 use crate::membership::{InvitePolicy, JOIN_PROOF_DOMAIN, MAX_MEMBERS};
+use crate::refusal::PeerRefusal;
 
 const KEY_INFO: &[u8] = b"circle/circle-key/v1";
 
@@ -154,37 +155,28 @@ impl Circles {
         peers: Vec<String>,
         remote: &[u8],
     ) -> Result<(JoinResponse, Vec<Envelope>)> {
-        let refuse = |reason: &str| {
-            Ok((
-                JoinResponse::Refused {
-                    reason: reason.to_string(),
-                },
-                Vec::new(),
-            ))
-        };
+        let refuse = |reason: PeerRefusal| Ok((JoinResponse::Refused { reason }, Vec::new()));
         let found = self.read(|s| {
             s.iter()
                 .find(|(_, c)| c.members.invites.contains_key(&req.invite))
                 .map(|(id, c)| (*id, c.members.invites[&req.invite].key))
         })?;
         let Some((circle, invite_key)) = found else {
-            return refuse(
-                "this invite is not known here: it may be for a circle this node is not in",
-            );
+            return refuse(PeerRefusal::UnknownInvite);
         };
         if invite_key
             .verify(JOIN_PROOF_DOMAIN, &req.profile, &req.proof)
             .is_err()
         {
-            return refuse("the invite's proof does not match");
+            return refuse(PeerRefusal::InviteProof);
         }
         let profile = match Profile::open(&req.profile) {
             Ok(p) if p.circle == circle => p,
-            Ok(_) => return refuse("the join request is for another circle"),
-            Err(e) => return refuse(&e.to_string()),
+            Ok(_) => return refuse(PeerRefusal::OtherCircle),
+            Err(e) => return refuse(PeerRefusal::BadProfile(e.to_string())),
         };
         if profile.node != remote {
-            return refuse("the join request names another node than the one asking");
+            return refuse(PeerRefusal::OtherNode);
         }
         let _writer = self.inner.writer.lock().map_err(poisoned)?;
         let verdict = self.with_circle(&circle, |c| {
@@ -193,18 +185,16 @@ impl Circles {
                 return Ok(Ok(false)); // a retried join: answer again, spend nothing
             }
             if let Some(why) = c.members.invite_unusable(&req.invite, remote, now_secs) {
-                return Ok(Err(why.reason()));
+                return Ok(Err(PeerRefusal::from(why)));
             }
             if c.members.departed(&profile.member).is_some() {
-                return Ok(Err(
-                    "this member key has left the circle: join with a new one",
-                ));
+                return Ok(Err(PeerRefusal::KeyLeft));
             }
             if !c.members.may_invite(&me) {
-                return Ok(Err("the inviter can no longer admit people to the circle"));
+                return Ok(Err(PeerRefusal::InviterCannotAdmit));
             }
             if c.members.len() >= MAX_MEMBERS {
-                return Ok(Err("the circle is full"));
+                return Ok(Err(PeerRefusal::Full));
             }
             if let Some(back) = &req.returning
                 && let Err(why) = may_return(c, &me, &req.invite, &profile.member, back)
@@ -217,7 +207,9 @@ impl Circles {
         let admitting = match verdict {
             Ok(Ok(admitting)) => admitting,
             Ok(Err(reason)) => return refuse(reason),
-            Err(e) => return refuse(&e.to_string()),
+            // This node's member is not in the circle any more (it left or was removed).
+            Err(Error::Invalid(_)) => return refuse(PeerRefusal::InviterCannotAdmit),
+            Err(e) => return Err(e),
         };
         if req.preview {
             let preview = self.with_circle(&circle, |c| {
@@ -250,7 +242,7 @@ impl Circles {
         });
         let Ok(keys) = keys else {
             self.store().flush()?;
-            return refuse("the joiner's key cannot receive the circle key");
+            return refuse(PeerRefusal::NoExchangeKey);
         };
         if admitting {
             let epochs = keys.iter().map(|k| k.epoch).collect();
@@ -360,18 +352,15 @@ fn may_return(
     invite: &circle_crypto::InviteId,
     new: &MemberKey,
     back: &crate::protocol::Returning,
-) -> std::result::Result<(), &'static str> {
+) -> std::result::Result<(), PeerRefusal> {
     if c.members.contains(&back.former) {
-        return Err("you are already in this circle: there is nothing to join");
+        return Err(PeerRefusal::AlreadyMember);
     }
     let Some(gone) = c.members.departed(&back.former) else {
-        return Err(
-            "the inviter's node does not know yet that you left the circle: try again in a \
-             little while",
-        );
+        return Err(PeerRefusal::DepartureNotKnown);
     };
     if c.members.has_returned(&back.former) {
-        return Err("you came back to the circle already, on another node or with another invite");
+        return Err(PeerRefusal::AlreadyReturned);
     }
     let vouched = crate::membership::return_vouch_bytes(&c.genesis.circle, new);
     if back
@@ -379,7 +368,7 @@ fn may_return(
         .verify(crate::membership::RETURN_DOMAIN, &vouched, &back.vouch)
         .is_err()
     {
-        return Err("the proof that you were in the circle before does not match");
+        return Err(PeerRefusal::ReturnProof);
     }
     let removed = gone.by != back.former;
     let is_admin = |k: &MemberKey| c.members.get(k).is_some_and(|m| m.role == Role::Admin);
@@ -389,9 +378,7 @@ fn may_return(
         .get(invite)
         .is_some_and(|i| is_admin(&i.issuer));
     if removed && !(is_admin(me) && issuer_admin) {
-        return Err(
-            "you were removed from this circle: only an invite from an admin can bring you back",
-        );
+        return Err(PeerRefusal::RemovedNeedsAdmin);
     }
     Ok(())
 }

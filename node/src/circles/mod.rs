@@ -120,7 +120,7 @@ pub struct FeedItem {
     /// Author's fingerprint ([`MemberKey::fingerprint`]).
     pub author_fingerprint: String,
     /// What it is: something a member said or did, or what happened to the circle.
-    pub kind: crate::api::contract::Kind,
+    pub kind: Kind,
     /// The text.
     pub text: String,
     /// When sent, RFC 3339.
@@ -198,7 +198,7 @@ pub struct News {
     /// Its author.
     pub author: MemberKey,
     /// Its kind (as [`Body::kind`]).
-    pub kind: &'static str,
+    pub kind: Kind,
 }
 
 /// What became of an envelope from the network.
@@ -211,13 +211,13 @@ pub enum Ingest {
     Fork,
     /// Verified, but another version of a message of which the most versions kept are held
     /// already: not stored, not forwarded.
-    Dropped(String),
+    Dropped(crate::refusal::Refusal),
     /// Already held.
     Duplicate,
     /// Cannot be judged yet (unknown author or key epoch): not stored, sync will bring it back.
-    Later(String),
+    Later(crate::refusal::Refusal),
     /// Invalid: not stored, not forwarded.
-    Rejected(String),
+    Rejected(crate::refusal::Refusal),
 }
 
 /// What deriving a circle's membership has cost a node since it started.
@@ -371,15 +371,15 @@ pub struct Circles {
     inner: Arc<Inner>,
 }
 
-fn poisoned<T>(_: T) -> Error {
-    Error::Refused("internal state was poisoned by an earlier failure".into())
+pub(crate) fn poisoned<T>(_: T) -> Error {
+    Error::Internal("internal state was poisoned by an earlier failure".into())
 }
 
 impl Circles {
     /// Loads every circle from the store.
     pub fn load(store: Store) -> Result<Circles> {
         let node = libp2p::identity::Keypair::from_protobuf_encoding(&store.node_key()?)
-            .map_err(|e| Error::Refused(format!("the node key does not decode: {e}")))?
+            .map_err(|e| Error::Internal(format!("the node key does not decode: {e}")))?
             .public()
             .to_peer_id()
             .to_bytes();
@@ -488,7 +488,7 @@ impl Circles {
         Some(item)
     }
 
-    fn tell(&self, circle: &CircleId, envelope: &Envelope, kind: &'static str) {
+    fn tell(&self, circle: &CircleId, envelope: &Envelope, kind: Kind) {
         let _ = self.inner.news.send(News {
             circle: *circle,
             id: envelope.id(),

@@ -11,6 +11,7 @@ use libp2p::PeerId;
 
 use super::*;
 use crate::protocol::{MAX_HELD_RANGES, MAX_SYNC_VERSIONS};
+use crate::refusal::PeerRefusal;
 
 /// The stretches (after, upto] of `author`'s numbers above `known` and at most `upto` that
 /// `held` does not cover, in order.
@@ -54,9 +55,6 @@ const SYNC_PROOF_DOMAIN: &str = "circle/sync-proof/v1";
 const MAX_PAGE_OPS: usize = 10_000;
 /// A different domain for answers, so a request's proof can never pass as an answer's.
 const SYNC_ANSWER_DOMAIN: &str = "circle/sync-answer/v1";
-/// The one refusal for anything not served: it says nothing about which check failed.
-const NOT_SERVED: &str = "not served: this node cannot confirm that membership";
-
 impl Circles {
     /// A sync request for `circle`, from this node (`local`) to `remote`.
     pub fn sync_request(
@@ -115,7 +113,7 @@ impl Circles {
     /// The answer to a sync request this node does not serve (it says nothing about why).
     pub fn not_served(&self) -> SyncResponse {
         SyncResponse::Refused {
-            reason: NOT_SERVED.into(),
+            reason: PeerRefusal::NotServed,
         }
     }
 
@@ -127,11 +125,7 @@ impl Circles {
         local: &PeerId,
         records: Vec<Vec<u8>>,
     ) -> Result<SyncResponse> {
-        let refuse = |reason: &str| {
-            Ok(SyncResponse::Refused {
-                reason: reason.into(),
-            })
-        };
+        let refuse = |reason: PeerRefusal| Ok(SyncResponse::Refused { reason });
         let proven = req
             .member
             .verify(
@@ -147,7 +141,7 @@ impl Circles {
                 .map(|c| c.members.contains(&req.member) && c.takes_part())
         })?;
         if !proven || served != Some(true) {
-            return refuse(NOT_SERVED);
+            return refuse(PeerRefusal::NotServed);
         }
         let page = self.page_for(req)?;
         let (member, proof) = self.with_circle(&req.circle, |c| {

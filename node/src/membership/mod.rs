@@ -17,6 +17,7 @@ mod ops;
 mod tests;
 
 pub use derivation::Derivation;
+pub(crate) use derive::InviteUnusable;
 pub use derive::{Departed, InviteState, Member, Membership, OpEntry, Role};
 pub use ops::{
     Acked, InvitePolicy, JOIN_PROOF_DOMAIN, MAX_GUIDELINES_BYTES, MAX_MEMBERS, MAX_SEEN_AUTHORS,

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{MAX_CIRCLE_NAME_CHARS, MAX_NODE_ID_BYTES, MAX_RECORD_BYTES, Profile, check_name};
 use crate::error::{Error, Result};
+use crate::kind::Kind;
 
 /// Most members a circle can hold (support circles are 5 to 50 people).
 pub const MAX_MEMBERS: usize = 250;
@@ -366,21 +367,21 @@ impl Op {
         Ok(())
     }
 
-    /// A short name of the kind, for feeds and logs.
-    pub fn kind(&self) -> &'static str {
+    /// Its kind, for feeds and logs.
+    pub fn kind(&self) -> Kind {
         match self {
-            Op::Invite { .. } => "invite",
-            Op::RevokeInvite { .. } => "invite-revoked",
-            Op::Admit { .. } => "joined",
-            Op::Return { .. } => "returned",
-            Op::Remove { .. } | Op::RemoveAt { .. } => "removed",
-            Op::Leave => "left",
-            Op::Grant { .. } => "admin-granted",
-            Op::Revoke { .. } | Op::RevokeAt { .. } => "admin-revoked",
-            Op::Policy { .. } => "policy",
-            Op::Rename { .. } => "renamed",
-            Op::Rekey { .. } | Op::NewKey { .. } => "rekey",
-            Op::Guidelines { .. } => "guidelines",
+            Op::Invite { .. } => Kind::Invite,
+            Op::RevokeInvite { .. } => Kind::InviteRevoked,
+            Op::Admit { .. } => Kind::Joined,
+            Op::Return { .. } => Kind::Returned,
+            Op::Remove { .. } | Op::RemoveAt { .. } => Kind::Removed,
+            Op::Leave => Kind::Left,
+            Op::Grant { .. } => Kind::AdminGranted,
+            Op::Revoke { .. } | Op::RevokeAt { .. } => Kind::AdminRevoked,
+            Op::Policy { .. } => Kind::Policy,
+            Op::Rename { .. } => Kind::Renamed,
+            Op::Rekey { .. } | Op::NewKey { .. } => Kind::Rekey,
+            Op::Guidelines { .. } => Kind::Guidelines,
         }
     }
 }

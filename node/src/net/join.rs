@@ -11,12 +11,9 @@ use crate::{
     circles::Circles,
     error::Error,
     protocol::{JoinRequest, JoinResponse},
+    refusal::PeerRefusal,
     time::now_secs,
 };
-
-/// What a joiner over its address's budget is told.
-const JOIN_BUDGET_SPENT: &str =
-    "too many join requests from this address: wait a minute, then try again";
 
 impl EventLoop {
     /// Takes one join request from `peer` on `connection` out of its IP address's budget.
@@ -119,7 +116,7 @@ impl EventLoop {
                     debug!(%peer, "join request over the budget of its address");
                     self.hasten_probation(&peer, Instant::now() + REFUSED_GRACE);
                     let refused = JoinResponse::Refused {
-                        reason: JOIN_BUDGET_SPENT.into(),
+                        reason: PeerRefusal::Busy,
                     };
                     let _ = self
                         .swarm
@@ -165,7 +162,7 @@ impl EventLoop {
                     Err(e) => {
                         warn!("join request failed: {e}");
                         JoinResponse::Refused {
-                            reason: "the inviter's node could not process the request".into(),
+                            reason: PeerRefusal::Failed,
                         }
                     }
                 };
@@ -192,7 +189,9 @@ impl EventLoop {
                     JoinReply::Preview(tx) => {
                         let answer = match response {
                             JoinResponse::Preview(p) => Ok(p),
-                            JoinResponse::Refused { reason } => Err(Error::Refused(reason)),
+                            JoinResponse::Refused { reason } => {
+                                Err(Error::Refused(reason.to_string()))
+                            }
                             JoinResponse::Welcome(_) => Err(Error::Refused(
                                 "the inviter's node answered a preview with a welcome".into(),
                             )),
@@ -232,7 +231,7 @@ impl EventLoop {
                             Err(e) => Err(e),
                         }
                     }
-                    JoinResponse::Refused { reason } => Err(Error::Refused(reason)),
+                    JoinResponse::Refused { reason } => Err(Error::Refused(reason.to_string())),
                     JoinResponse::Preview(_) => Err(Error::Refused(
                         "the inviter's node answered a join with a preview".into(),
                     )),

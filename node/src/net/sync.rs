@@ -80,8 +80,11 @@ impl EventLoop {
                     let records = self.records_for(&request.circle, &peer);
                     self.circles
                         .answer_sync(&request, &peer, &local, records)
-                        .unwrap_or_else(|e| SyncResponse::Refused {
-                            reason: e.to_string(),
+                        .unwrap_or_else(|e| {
+                            warn!("could not answer a sync request: {e}");
+                            SyncResponse::Refused {
+                                reason: crate::refusal::PeerRefusal::Failed,
+                            }
                         })
                 } else {
                     self.circles.not_served()

@@ -562,7 +562,7 @@ impl Store {
             Some(bytes) => (Some(Envelope::from_bytes(&bytes)?), None),
             None => match self.gone_at(&key)? {
                 Some(record) => (None, Some(record)),
-                None => return Err(Error::Refused("index without message".into())),
+                None => return Err(Error::Internal("index without message".into())),
             },
         };
         Ok(Arrival {

@@ -18,6 +18,7 @@ use circle_crypto::{MemberKey, MessageId};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::kind::Kind;
 
 pub use schedule::Schedule;
 
@@ -425,14 +426,14 @@ impl Private {
         }
     }
 
-    /// The kind's name in feeds and JSON.
-    pub fn kind(&self) -> &'static str {
+    /// What it is, as feeds and JSON name it.
+    pub fn kind(&self) -> Kind {
         match self {
-            Private::Checkin(_) => "checkin",
-            Private::Goal(_) => "goal",
-            Private::GoalDone { .. } => "goal-done",
-            Private::Dm { .. } => "dm",
-            Private::Partner { .. } => "partner",
+            Private::Checkin(_) => Kind::Checkin,
+            Private::Goal(_) => Kind::Goal,
+            Private::GoalDone { .. } => Kind::GoalDone,
+            Private::Dm { .. } => Kind::Dm,
+            Private::Partner { .. } => Kind::Partner,
         }
     }
 }
