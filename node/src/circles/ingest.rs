@@ -235,7 +235,7 @@ impl Circles {
                 _ => {}
             }
             if batch {
-                self.take_op(&h.circle, envelope, record)?;
+                self.add_op(&h.circle, envelope, record, false)?;
             } else {
                 self.learn_op(&h.circle, envelope, record)?;
             }
@@ -476,22 +476,6 @@ impl Circles {
             self.store().flush()?;
         }
         Ok(new)
-    }
-
-    /// Adds a stored operation of a batch to its circle, deriving nothing yet if it needs a
-    /// whole derivation ([`Circles::settle`] does it).
-    fn take_op(&self, circle: &CircleId, envelope: &Envelope, record: OpRecord) -> Result<()> {
-        let h = envelope.header();
-        let mut state = self.inner.state.write().map_err(poisoned)?;
-        let Some(c) = state.get_mut(circle) else {
-            return Ok(());
-        };
-        let before = c.members.clone();
-        c.take(record.entry(h.author, h.seq));
-        if c.members != before {
-            self.inner.membership.send_modify(|n| *n += 1);
-        }
-        Ok(())
     }
 
     /// Derives `circle`'s membership once for the operations of a batch taken so far.

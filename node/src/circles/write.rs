@@ -216,18 +216,36 @@ impl Circles {
         envelope: &Envelope,
         record: OpRecord,
     ) -> Result<()> {
+        self.add_op(circle, envelope, record, true)?;
+        // A removal pins a chain; a departed member's operation may extend the one followed.
+        self.follow_chains(circle)
+    }
+
+    /// Adds a stored operation to its circle: with `now`, deriving the membership again at
+    /// once; without, as one of a batch, deriving nothing yet if it needs a whole derivation
+    /// ([`Circles::settle`] does it). Tells the membership's watchers when it changed.
+    pub(super) fn add_op(
+        &self,
+        circle: &CircleId,
+        envelope: &Envelope,
+        record: OpRecord,
+        now: bool,
+    ) -> Result<()> {
         let h = envelope.header();
         let mut state = self.inner.state.write().map_err(poisoned)?;
         let Some(c) = state.get_mut(circle) else {
             return Ok(());
         };
         let before = c.members.clone();
-        c.learn(record.entry(h.author, h.seq));
+        let entry = record.entry(h.author, h.seq);
+        if now {
+            c.learn(entry);
+        } else {
+            c.take(entry);
+        }
         if c.members != before {
             self.inner.membership.send_modify(|n| *n += 1);
         }
-        drop(state);
-        // A removal pins a chain; a departed member's operation may extend the one followed.
-        self.follow_chains(circle)
+        Ok(())
     }
 }
