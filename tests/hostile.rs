@@ -308,43 +308,15 @@ fn a_member_admitting_two_sockpuppets_through_one_single_use_invite_to_two_nodes
  {
     let f = circle_of_three("Hostile test");
     let c = f.circle;
-    for env in f.alice.set_policy(&c, InvitePolicy::Members).unwrap() {
-        for other in [&f.bob, &f.carol] {
-            assert_eq!(other.ingest(&env).unwrap(), Ingest::New);
-        }
-    }
     // bob's modified program registers an invite for one person, then writes two versions of
     // the admission through it: mallory's goes to alice's node, trudy's to carol's.
-    let bob = f.forger(&f.bob);
-    let invite = InviteSecret::generate();
-    let registered = bob.next(acked(
-        &f.bob,
-        &c,
-        Op::Invite {
-            id: invite.id(),
-            key: invite.join_key().public(),
-            expires_at: now_secs() + 3600,
-            uses: 1,
-            bound: None,
-        },
-    ));
-    let admission = |name: &str| {
-        let puppet = MemberSecret::generate();
-        let profile = Profile::sign(&puppet, c, name, &PeerId::random().to_bytes()).unwrap();
-        acked(
-            &f.bob,
-            &c,
-            Op::Admit {
-                proof: invite.join_key().sign(JOIN_PROOF_DOMAIN, &profile),
-                profile,
-                invite: invite.id(),
-                epochs: vec![0],
-            },
-        )
-    };
-    let seq = bob.seq.get() + 1;
-    let for_alice = bob.seal(seq, admission("mallory"));
-    let for_carol = bob.seal(seq, admission("trudy"));
+    let ForkedAdmission {
+        seq,
+        registered,
+        for_alice,
+        for_carol,
+        ..
+    } = forked_admission(&f);
     for (node, version) in [(&f.alice, &for_alice), (&f.carol, &for_carol)] {
         assert_eq!(node.ingest(&registered).unwrap(), Ingest::New);
         assert_eq!(node.ingest(version).unwrap(), Ingest::New);
