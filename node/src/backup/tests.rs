@@ -57,12 +57,7 @@ fn a_backup_taken_while_the_node_writes_is_the_store_at_one_moment() {
     write(&store, &file, |_| {}).unwrap();
     writer.join().unwrap();
 
-    let phrase = store.recovery_phrase().unwrap().unwrap();
-    let home = Home::new(dir.path().join("restored"));
-    restore(&file, &phrase, &home, PASSPHRASE, |_| {}).unwrap();
-    let restored = home
-        .open(PASSPHRASE.as_bytes(), Duration::from_secs(10), |_| {})
-        .unwrap();
+    let restored = restored_from(&store, &file, dir.path());
     let db = restored.raw_db();
     let (a, b) = (
         db.open_tree("test-a").unwrap(),
@@ -76,6 +71,15 @@ fn a_backup_taken_while_the_node_writes_is_the_store_at_one_moment() {
     }
     assert!(a.len() - b.len() <= 1, "{} and {}", a.len(), b.len());
     assert_eq!(db.open_tree("test-m").unwrap().len(), 30_000);
+}
+
+/// `file`, a backup of `store`, restored with its phrase into `dir/restored` and opened.
+fn restored_from(store: &Store, file: &Path, dir: &Path) -> Store {
+    let phrase = store.recovery_phrase().unwrap().unwrap();
+    let home = Home::new(dir.join("restored"));
+    restore(file, &phrase, &home, PASSPHRASE, |_| {}).unwrap();
+    home.open(PASSPHRASE.as_bytes(), Duration::from_secs(10), |_| {})
+        .unwrap()
 }
 
 fn a_len(db: &sled::Db) -> usize {
@@ -159,12 +163,7 @@ fn what_a_restored_node_numbers_next_never_takes_the_place_of_what_it_holds() {
     }
     let file = dir.path().join("backup.cbk");
     write(&store, &file, |_| {}).unwrap();
-    let phrase = store.recovery_phrase().unwrap().unwrap();
-    let home = Home::new(dir.path().join("restored"));
-    restore(&file, &phrase, &home, PASSPHRASE, |_| {}).unwrap();
-    let restored = home
-        .open(PASSPHRASE.as_bytes(), Duration::from_secs(10), |_| {})
-        .unwrap();
+    let restored = restored_from(&store, &file, dir.path());
     for i in 20u32..40 {
         restored.add_private_entry(&circle, &i).unwrap();
     }

@@ -180,6 +180,15 @@ impl Circle {
     fn derive(&self) -> Membership {
         Membership::derive(&self.genesis, &self.ops)
     }
+
+    /// The membership a node reaches taking the operations one at a time, as they arrive.
+    fn learned_one_at_a_time(&self) -> Membership {
+        let mut derivation = Derivation::new(&self.genesis, Vec::new());
+        for e in &self.ops {
+            derivation.learn(&self.genesis, e.clone());
+        }
+        derivation.membership().clone()
+    }
 }
 
 fn role(m: &Membership, who: &Person) -> Option<Role> {
@@ -1091,11 +1100,7 @@ fn an_admins_removal_claiming_to_have_seen_nothing_keeps_what_an_operation_it_ac
     }
     assert!(!m.counts(&bob.key(), 6));
     // Learnt one at a time, the same.
-    let mut derivation = Derivation::new(&circle.genesis, Vec::new());
-    for e in &circle.ops {
-        derivation.learn(&circle.genesis, e.clone());
-    }
-    assert_eq!(derivation.membership(), &m);
+    assert_eq!(circle.learned_one_at_a_time(), m);
 }
 
 /// Bob has written three messages; carol, a plain member working with him, writes an
@@ -1135,11 +1140,7 @@ fn a_plain_members_claim_of_a_removed_members_numbers_not_yet_written_does_not_k
         );
     }
     // Learnt one at a time, the same.
-    let mut derivation = Derivation::new(&circle.genesis, Vec::new());
-    for e in &circle.ops {
-        derivation.learn(&circle.genesis, e.clone());
-    }
-    assert_eq!(derivation.membership(), &m);
+    assert_eq!(circle.learned_one_at_a_time(), m);
 }
 
 #[test]
@@ -1568,11 +1569,7 @@ mod old_format {
             .find(|e| e.author == bob.key() && e.seq == removal);
         assert!(!m.took_effect(&removal.unwrap().id));
         // Learnt one at a time, the same.
-        let mut derivation = Derivation::new(&circle.genesis, Vec::new());
-        for e in &circle.ops {
-            derivation.learn(&circle.genesis, e.clone());
-        }
-        assert_eq!(derivation.membership(), &m);
+        assert_eq!(circle.learned_one_at_a_time(), m);
     }
 
     #[test]
@@ -1595,11 +1592,7 @@ mod old_format {
         assert_eq!(m.name, "Old", "bob's later old-format rename took effect");
         assert!(!m.old_format_open());
         // Learnt one at a time, the same.
-        let mut derivation = Derivation::new(&circle.genesis, Vec::new());
-        for e in &circle.ops {
-            derivation.learn(&circle.genesis, e.clone());
-        }
-        assert_eq!(derivation.membership(), &m);
+        assert_eq!(circle.learned_one_at_a_time(), m);
     }
 
     #[test]
